@@ -1,0 +1,37 @@
+/*
+ * util: small helpers shared by tipd and tipctl.
+ */
+#ifndef TIPLINE_UTIL_H
+#define TIPLINE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UUID_STR_LEN 37 /* 36 characters and a NUL */
+
+/* Write a random (version 4) UUID as lower-case text into `out`. */
+void util_uuid(char out[UUID_STR_LEN]);
+/* Return 1 if `s` is a lower-case canonical UUID, else 0. */
+int util_uuid_valid(const char *s);
+
+/* Lower-case hex of `n` bytes into `out` (2n+1 bytes). */
+void util_hex(const uint8_t *p, size_t n, char *out);
+
+/*
+ * Parse a decimal unsigned integer of the whole string `s` no larger than
+ * `max`; return 0, or -1 on anything else (empty, sign, junk, overflow).
+ */
+int util_parse_u64(const char *s, uint64_t max, uint64_t *out)
+	__attribute__((warn_unused_result));
+
+/* Read a whole file of at most `max` bytes into a malloc'd NUL-terminated
+ * buffer; return it (length in *len), or NULL with errno set. */
+char *util_read_file(const char *path, size_t max, size_t *len);
+
+/* Write `n` bytes to `fd` completely; return 0, or -1. */
+int util_write_all(int fd, const void *p, size_t n);
+
+/* Today's date in UTC as YYYY-MM-DD into `out` (11 bytes). */
+void util_today(char out[11]);
+
+#endif

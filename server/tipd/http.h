@@ -1,0 +1,107 @@
+/*
+ * http: HTTP/1.1 over libevent bufferevents (plain or OpenSSL), parsed by
+ * llhttp in strict mode. Owns connections, deadlines, limits, keep-alive and
+ * the response headers every answer carries. Routes live elsewhere: a
+ * listener is given a router that picks a handler for each request head.
+ *
+ * Life of a request:
+ *   1. head complete -> router(req) returns a handler (or answers itself);
+ *   2. body bytes -> handler->on_body (streaming, never buffered whole here);
+ *   3. end of message -> handler->on_complete; the handler answers with
+ *      http_respond*() now or later (asynchronously, e.g. after an fsync);
+ *   4. if the connection dies or a deadline passes first, handler->on_abort
+ *      runs; the handler must still call http_respond*() exactly once if it
+ *      has work in flight (the call is then a no-op that releases the request)
+ *      or, if it has nothing in flight, call nothing more.
+ * While a response is pending, the connection reads no further requests.
+ */
+#ifndef TIPD_HTTP_H
+#define TIPD_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct http_request;
+struct http_listener;
+struct tls_ctx;
+
+struct http_limits {
+	size_t max_header_bytes;   /* request line + headers; over it: 431 */
+	unsigned max_headers;      /* header count; over it: 431 */
+	uint64_t max_body_bytes;   /* over it: 413 (declared or streamed) */
+	unsigned max_connections;  /* per listener; over it new ones are closed */
+	unsigned handshake_ms;     /* TLS handshake deadline */
+	unsigned head_ms;          /* from first byte (or idle end) to complete head */
+	unsigned body_idle_ms;     /* longest gap between body bytes */
+	unsigned keepalive_ms;     /* idle time between requests */
+};
+
+struct http_handler {
+	/* Body bytes as they arrive; return 0, or -1 after answering (e.g. 400/413). */
+	int (*on_body)(struct http_request *req, const uint8_t *p, size_t n);
+	/* Whole message received; answer now or later. */
+	void (*on_complete)(struct http_request *req);
+	/* Connection lost or deadline passed before the answer went out. */
+	void (*on_abort)(struct http_request *req);
+};
+
+/* Pick the handler for a request whose head is complete, storing per-request
+ * state with http_request_set_data(); or answer at once (404, 405, …) and
+ * return NULL. */
+typedef const struct http_handler *(*http_router)(struct http_request *req, void *router_arg);
+
+/* Which surface a listener serves: decides HSTS and the TLS session policy. */
+enum http_surface { HTTP_SURFACE_SOURCE, HTTP_SURFACE_REVIEW };
+
+struct http_listener_conf {
+	const char *bind;          /* "127.0.0.1:8080", "[::1]:443" or "unix:/path" */
+	struct tls_ctx *tls;       /* NULL for plain HTTP */
+	enum http_surface surface;
+	int proxy_protocol;        /* 1: a PROXY v1 line is required first */
+	int hsts;                  /* send Strict-Transport-Security */
+	struct http_limits limits;
+	http_router router;
+	void *router_arg;
+};
+
+/* Defaults suited to a source listener behind Tor. */
+void http_limits_default(struct http_limits *l);
+
+/* Bind and listen on `base`; return the listener, or NULL (error logged). */
+struct http_listener *http_listener_new(struct event_base *base, const struct http_listener_conf *c);
+/* The bound TCP port (for "port 0" in tests), or 0 for unix sockets. */
+int http_listener_port(const struct http_listener *l);
+/* Stop accepting; existing connections finish their current request. */
+void http_listener_close(struct http_listener *l);
+/* Number of open connections on this listener. */
+unsigned http_listener_conns(const struct http_listener *l);
+void http_listener_free(struct http_listener *l);
+
+/* Request accessors. Strings stay valid until the request is released. */
+const char *http_request_method(const struct http_request *req);
+const char *http_request_path(const struct http_request *req);   /* without query */
+const char *http_request_query(const struct http_request *req);  /* after '?', or "" */
+/* Value of the first header named `name` (case-insensitive), or NULL. */
+const char *http_request_header(const struct http_request *req, const char *name);
+/* Declared Content-Length, or -1 if absent (chunked). */
+int64_t http_request_content_length(const struct http_request *req);
+enum http_surface http_request_surface(const struct http_request *req);
+struct event_base *http_request_base(const struct http_request *req);
+void http_request_set_data(struct http_request *req, void *data);
+void *http_request_data(const struct http_request *req);
+
+/*
+ * Answer with `status`, a Content-Type (NULL for none) and `len` bytes of
+ * body, plus the standard security headers and `extra_headers` (NULL or
+ * "Name: value\r\n" lines). Closes the connection after the answer if the
+ * request body was not read to the end. Exactly once per request.
+ */
+void http_respond(struct http_request *req, int status, const char *content_type, const void *body,
+                  size_t len, const char *extra_headers);
+/* Answer with application/problem+json: {"type":"about:blank","title":…,"status":…,"detail":…}. */
+void http_respond_problem(struct http_request *req, int status, const char *detail);
+/* Reason phrase for a status code. */
+const char *http_status_text(int status);
+
+#endif

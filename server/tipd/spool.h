@@ -1,0 +1,90 @@
+/*
+ * spool: the durable local queue between a source and PostgreSQL.
+ *
+ * One submission is one spool file. Records are appended while the upload
+ * streams in (sealed bytes only: headers and payload ciphertext), then the
+ * file is sealed with an end record carrying a BLAKE2b checksum of the whole
+ * file, fsync'd, renamed from "<report uuid>.part" to "<report uuid>.rep",
+ * and the directory fsync'd. Only then may a receipt be shown. Files that
+ * lack the end record or whose checksum fails are never flushed (a partly
+ * written upload was never acknowledged) and are removed at start-up.
+ *
+ * The flusher (flusher.h) reads ".rep" files, inserts them into PostgreSQL
+ * and unlinks them after the transaction commits.
+ */
+#ifndef TIPD_SPOOL_H
+#define TIPD_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct spool;
+struct spool_txn;
+
+enum spool_kind { SPOOL_REPORT = 1, SPOOL_ATTACHMENT = 2, SPOOL_MESSAGE = 3 };
+
+/* Open (creating, mode 0700) the spool directory with a byte quota; remove
+ * unfinished ".part" files. NULL on error (logged). */
+struct spool *spool_open(const char *dir, uint64_t quota_bytes);
+void spool_free(struct spool *s);
+/* Bytes held by committed and in-progress files. */
+uint64_t spool_used(const struct spool *s);
+const char *spool_dir(const struct spool *s);
+
+/* Start a submission for report `report_uuid` of team `team` on day
+ * `date` (YYYY-MM-DD). NULL if the quota is reached (errno ENOSPC) or on error. */
+struct spool_txn *spool_begin(struct spool *s, const char *report_uuid, const char *team,
+                              const char *date);
+/* Declare an object (report, attachment, message) of the submission. */
+int spool_object(struct spool_txn *t, enum spool_kind kind, const char *object_uuid)
+	__attribute__((warn_unused_result));
+/* Add the age header for one recipient of an object (`recipient` is its age1… string). */
+int spool_header(struct spool_txn *t, const char *object_uuid, const char *recipient,
+                 const uint8_t *hdr, size_t len) __attribute__((warn_unused_result));
+/* Append payload ciphertext of an object (may be called many times, in order). */
+int spool_payload(struct spool_txn *t, const char *object_uuid, const uint8_t *p, size_t len)
+	__attribute__((warn_unused_result));
+
+/* Called on the loop of `base` when a commit finished: ok is 1 if durable. */
+typedef void (*spool_done_cb)(int ok, void *arg);
+/* Write the end record, then fsync and rename off the loop (worker thread);
+ * call `cb` on `base` when durable. Takes ownership of `t`. Return 0, or -1
+ * (cb not called, t freed). */
+int spool_commit(struct spool_txn *t, struct event_base *base, spool_done_cb cb, void *arg)
+	__attribute__((warn_unused_result));
+/* Blocking variant for tools and tests. Return 0 if durable. Frees `t`. */
+int spool_commit_sync(struct spool_txn *t) __attribute__((warn_unused_result));
+/* Drop an unfinished submission and its file. NULL is fine. */
+void spool_abort(struct spool_txn *t);
+
+/* --- reading, for the flusher --- */
+struct spool_object {
+	enum spool_kind kind;
+	char uuid[37];
+	size_t nheaders;
+	char **recipients;          /* age1… strings */
+	uint8_t **headers;
+	size_t *header_lens;
+	uint8_t *payload;           /* ciphertext */
+	size_t payload_len;
+};
+struct spool_entry {
+	char report_uuid[37];
+	char team[64];
+	char date[11];
+	size_t nobjects;
+	struct spool_object *objects;
+	char path[4096];
+};
+/* List up to `max` committed entry paths into a malloc'd array (caller frees
+ * with spool_list_free). Return the count, or -1. */
+int spool_list(struct spool *s, char ***paths, size_t max);
+void spool_list_free(char **paths, int n);
+/* Read and verify one committed file. NULL if missing, corrupt or unreadable. */
+struct spool_entry *spool_entry_read(const char *path);
+void spool_entry_free(struct spool_entry *e);
+/* Remove a flushed file and release its quota. Return 0 or -1. */
+int spool_entry_remove(struct spool *s, const struct spool_entry *e);
+
+#endif

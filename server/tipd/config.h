@@ -1,5 +1,52 @@
-/* config: tipd's INI configuration (being written). */
+/*
+ * config: tipd's INI configuration file (see deploy/tipd.conf.example for
+ * every key, its default and its meaning).
+ */
 #ifndef TIPD_CONFIG_H
 #define TIPD_CONFIG_H
-struct tipd_config;
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http.h"
+
+#define CONFIG_MAX_ADMIN_KEYS 16
+
+enum config_mlock { CONFIG_MLOCK_NO, CONFIG_MLOCK_YES, CONFIG_MLOCK_AUTO };
+
+struct config_listener {
+	char *listen;            /* "host:port" or "unix:/path"; NULL = disabled */
+	char *tls_cert;
+	char *tls_key;
+	bool proxy_protocol;
+	bool submissions;        /* source TLS only: accept reports over clearnet */
+};
+
+struct tipd_config {
+	char *path;
+	char *log_level;
+	enum config_mlock mlock;
+	char *spool_dir;
+	uint64_t spool_quota_bytes;
+	unsigned flush_interval_ms;
+	unsigned flush_batch;
+	char *questionnaire;
+	char *receipt_pepper;
+	char *onion_location;     /* advertised by the clearnet source listener */
+	char *db_conninfo;        /* application role, used by the daemon */
+	char *db_migrate_conninfo;/* owner role, used by `tipd migrate` */
+	char *schema_dir;
+	struct config_listener source;     /* plain, behind the onion service */
+	struct config_listener source_tls; /* clearnet TLS source listener */
+	struct config_listener review;     /* always TLS */
+	struct http_limits limits;
+	char *admin_keys[CONFIG_MAX_ADMIN_KEYS]; /* pinned admin verifier keys */
+	unsigned n_admin_keys;
+};
+
+/* Read and check `path`; return a config, or NULL after writing the reason
+ * (with the file name and line) into `err`. Caller frees with config_free. */
+struct tipd_config *config_load(const char *path, char *err, size_t errlen);
+void config_free(struct tipd_config *c);
+
 #endif

@@ -24,6 +24,13 @@ struct spool_txn;
 
 enum spool_kind { SPOOL_REPORT = 1, SPOOL_ATTACHMENT = 2, SPOOL_MESSAGE = 3 };
 
+/* Limits enforced when writing and again when reading a spool file. */
+#define SPOOL_MAX_FILE_BYTES (256u << 20) /* one submission, all objects */
+#define SPOOL_MAX_OBJECTS 256             /* objects per submission */
+#define SPOOL_MAX_HEADERS 256             /* recipients per object */
+#define SPOOL_MAX_HEADER_BYTES 65536      /* one age header */
+#define SPOOL_MAX_RECIPIENT 256           /* one age1... string */
+
 /* Open (creating, mode 0700) the spool directory with a byte quota; remove
  * unfinished ".part" files. NULL on error (logged). */
 struct spool *spool_open(const char *dir, uint64_t quota_bytes);
@@ -44,6 +51,11 @@ int spool_header(struct spool_txn *t, const char *object_uuid, const char *recip
                  const uint8_t *hdr, size_t len) __attribute__((warn_unused_result));
 /* Append payload ciphertext of an object (may be called many times, in order). */
 int spool_payload(struct spool_txn *t, const char *object_uuid, const uint8_t *p, size_t len)
+	__attribute__((warn_unused_result));
+
+/* Record the submission's inbox: the receipt's lookup id and the source's
+ * X25519 public key (32 bytes each; never the receipt itself). Once per txn. */
+int spool_inbox(struct spool_txn *t, const uint8_t lookup_id[32], const uint8_t source_pk[32])
 	__attribute__((warn_unused_result));
 
 /* Called on the loop of `base` when a commit finished: ok is 1 if durable. */
@@ -73,6 +85,9 @@ struct spool_entry {
 	char report_uuid[37];
 	char team[64];
 	char date[11];
+	int has_inbox;              /* spool_inbox() was called */
+	uint8_t lookup_id[32];
+	uint8_t source_pk[32];
 	size_t nobjects;
 	struct spool_object *objects;
 	char path[4096];
@@ -83,6 +98,12 @@ int spool_list(struct spool *s, char ***paths, size_t max);
 void spool_list_free(char **paths, int n);
 /* Read and verify one committed file. NULL if missing, corrupt or unreadable. */
 struct spool_entry *spool_entry_read(const char *path);
+/* Parse and verify the bytes of a spool file (what spool_entry_read does after
+ * reading it; `path` of the result is empty). NULL if corrupt. Caller frees. */
+struct spool_entry *spool_entry_parse(const uint8_t *p, size_t n);
+/* Move a committed file that cannot be flushed aside ("<id>.rep" becomes
+ * "<id>.bad", still counted against the quota) for the operator. Return 0 or -1. */
+int spool_quarantine(struct spool *s, const char *path);
 void spool_entry_free(struct spool_entry *e);
 /* Remove a flushed file and release its quota. Return 0 or -1. */
 int spool_entry_remove(struct spool *s, const struct spool_entry *e);

@@ -1,0 +1,38 @@
+/*
+ * app: the daemon's shared state, built by main.c at start-up and handed to
+ * routes. Nothing here is per-request.
+ */
+#ifndef TIPD_APP_H
+#define TIPD_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+struct tipd_config;
+struct teams;
+struct questionnaire;
+struct spool;
+struct flusher;
+struct tls_ctx;
+struct receipt_pepper;
+struct http_listener;
+
+struct app {
+	struct tipd_config *cfg;
+	struct event_base *base;
+	struct teams *teams;
+	struct questionnaire *questionnaire;
+	struct spool *spool;
+	struct flusher *flusher;
+	struct receipt_pepper *pepper;
+	struct tls_ctx *source_tls;
+	struct tls_ctx *review_tls;
+	struct http_listener *source;
+	struct http_listener *source_tls_l;
+	struct http_listener *review;
+	bool draining;             /* shutting down: refuse new submissions */
+	unsigned inflight;         /* submissions between spool_begin and answer */
+};
+
+#endif

@@ -1,0 +1,116 @@
+#include "routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "submit.h"
+
+static void
+healthz_complete(struct http_request *req)
+{
+	static const char body[] = "{\"status\":\"ok\"}";
+	http_respond(req, 200, "application/json", body, sizeof(body) - 1, NULL);
+}
+
+static const struct http_handler healthz_handler = { NULL, healthz_complete, NULL };
+
+static void
+landing_complete(struct http_request *req)
+{
+	struct app *app = http_request_data(req);
+	static const char body[] =
+		"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+		"<title>Tipline</title></head><body><h1>Tipline</h1>"
+		"<p>To send a report safely, open this site in Tor Browser.</p></body></html>";
+	char extra[512] = "";
+	if (app->cfg->onion_location != NULL)
+		snprintf(extra, sizeof(extra), "Onion-Location: %s\r\n", app->cfg->onion_location);
+	http_respond(req, 200, "text/html; charset=utf-8", body, sizeof(body) - 1,
+	             extra[0] ? extra : NULL);
+}
+
+static const struct http_handler landing_handler = { NULL, landing_complete, NULL };
+
+static int
+is_get(const struct http_request *req)
+{
+	const char *m = http_request_method(req);
+	return strcmp(m, "GET") == 0;
+}
+
+/* Answer 405 naming the allowed method; return NULL for the router. */
+static const struct http_handler *
+method_not_allowed(struct http_request *req, const char *allow)
+{
+	char extra[64];
+	snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
+	static const char body[] = "{\"type\":\"about:blank\",\"title\":\"Method Not Allowed\","
+	                           "\"status\":405,\"detail\":\"method not allowed here\"}";
+	http_respond(req, 405, "application/problem+json", body, sizeof(body) - 1, extra);
+	return NULL;
+}
+
+static const struct http_handler *
+route_common(struct http_request *req, const char *path)
+{
+	if (strcmp(path, "/healthz") == 0)
+		return is_get(req) ? &healthz_handler : method_not_allowed(req, "GET");
+	return NULL;
+}
+
+static const struct http_handler *
+not_found(struct http_request *req)
+{
+	http_respond_problem(req, 404, "no such resource");
+	return NULL;
+}
+
+const struct http_handler *
+routes_source(struct http_request *req, void *arg)
+{
+	struct app *app = arg;
+	const char *path = http_request_path(req);
+	const struct http_handler *h = route_common(req, path);
+	http_request_set_data(req, app);
+	if (h != NULL)
+		return h;
+	if (strcmp(path, "/api/v1/reports") == 0) {
+		if (strcmp(http_request_method(req), "POST") != 0)
+			return method_not_allowed(req, "POST");
+		return submit_route(req, app);
+	}
+	if (strcmp(path, "/") == 0 && is_get(req))
+		return &landing_handler;
+	return not_found(req);
+}
+
+const struct http_handler *
+routes_source_clearnet(struct http_request *req, void *arg)
+{
+	struct app *app = arg;
+	const char *path = http_request_path(req);
+	const struct http_handler *h = route_common(req, path);
+	http_request_set_data(req, app);
+	if (h != NULL)
+		return h;
+	if (strcmp(path, "/") == 0 && is_get(req))
+		return &landing_handler;
+	if (strcmp(path, "/api/v1/reports") == 0) {
+		http_respond_problem(req, 403, "reports are accepted through the onion service only");
+		return NULL;
+	}
+	return not_found(req);
+}
+
+const struct http_handler *
+routes_review(struct http_request *req, void *arg)
+{
+	const char *path = http_request_path(req);
+	const struct http_handler *h = route_common(req, path);
+	http_request_set_data(req, arg);
+	if (h != NULL)
+		return h;
+	return not_found(req);
+}

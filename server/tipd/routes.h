@@ -1,0 +1,21 @@
+/*
+ * routes: which handler answers which request, per surface. The source
+ * surface serves the submission API (and, later, the source pages); the
+ * review surface serves the review API. Neither answers the other's routes.
+ */
+#ifndef TIPD_ROUTES_H
+#define TIPD_ROUTES_H
+
+#include "http.h"
+
+struct app;
+
+/* Router for the source listeners; `arg` is the struct app. */
+const struct http_handler *routes_source(struct http_request *req, void *arg);
+/* Router for the clearnet TLS source listener when submissions are off:
+ * landing and health only, with Onion-Location. */
+const struct http_handler *routes_source_clearnet(struct http_request *req, void *arg);
+/* Router for the review listener. */
+const struct http_handler *routes_review(struct http_request *req, void *arg);
+
+#endif

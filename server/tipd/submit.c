@@ -1,0 +1,447 @@
+#include "submit.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "app.h"
+#include "buf.h"
+#include "log.h"
+#include "multipart.h"
+#include "pad.h"
+#include "questionnaire.h"
+#include "receipt.h"
+#include "seal.h"
+#include "spool.h"
+#include "teams.h"
+#include "util.h"
+
+#define SUBMIT_MAX_NAME 255
+
+enum submit_part { PART_NONE, PART_REPORT, PART_FILE, PART_SKIP };
+
+struct submit {
+	struct app *app;
+	struct http_request *req;
+	struct multipart *mp;
+	struct buf json;             /* report JSON (secure memory) */
+	json_t *report;              /* parsed and validated */
+	const struct team_keys *team;
+	struct spool_txn *txn;
+	char report_uuid[UUID_STR_LEN];
+	char date[11];
+	enum submit_part part;
+	/* the attachment being received */
+	struct seal_object *att;
+	crypto_hash_sha256_state sha;
+	char att_uuid[UUID_STR_LEN];
+	char *att_name;
+	char *att_type;
+	uint64_t att_size;
+	json_t *manifest;
+	/* the answer */
+	char receipt[RECEIPT_STR_LEN];
+	bool answered;
+	bool committing;
+	bool counted;
+};
+
+static void
+submit_free(struct submit *s)
+{
+	if (s == NULL)
+		return;
+	multipart_free(s->mp);
+	buf_free(&s->json);
+	json_decref(s->report);
+	json_decref(s->manifest);
+	seal_free(s->att);
+	spool_abort(s->txn);
+	if (s->team != NULL)
+		team_keys_release(s->team);
+	free(s->att_name);
+	free(s->att_type);
+	if (s->counted)
+		s->app->inflight--;
+	sodium_memzero(s->receipt, sizeof(s->receipt));
+	free(s);
+}
+
+/* Answer with a problem (once); the state is freed by the caller's path. */
+static int
+submit_fail(struct submit *s, int status, const char *detail)
+{
+	if (!s->answered) {
+		s->answered = true;
+		http_respond_problem(s->req, status, detail);
+	}
+	return -1;
+}
+
+/* Parse and validate the report JSON, find the team, open the spool file. */
+static int
+submit_accept_report(struct submit *s)
+{
+	char why[128] = "", qid[128] = "", msg[256];
+	json_t *answers;
+	const char *team;
+
+	switch (questionnaire_parse_report(s->json.data, s->json.len, &s->report, why, sizeof(why))) {
+	case QUESTIONNAIRE_REPORT_OK:
+		break;
+	case QUESTIONNAIRE_REPORT_ERR_TOO_LARGE:
+		return submit_fail(s, 413, "report too large");
+	default:
+		snprintf(msg, sizeof(msg), "invalid report: %s", why);
+		return submit_fail(s, 400, msg);
+	}
+	buf_free(&s->json);
+	team = json_string_value(json_object_get(s->report, "team"));
+	s->team = teams_find(s->app->teams, team);
+	if (s->team == NULL)
+		return submit_fail(s, 422, "unknown team");
+	answers = json_object_get(s->report, "answers");
+	switch (questionnaire_validate(s->app->questionnaire, answers, qid, sizeof(qid))) {
+	case QUESTIONNAIRE_OK:
+		break;
+	case QUESTIONNAIRE_ERR_MISSING:
+		snprintf(msg, sizeof(msg), "missing required answer: %s", qid);
+		return submit_fail(s, 422, msg);
+	case QUESTIONNAIRE_ERR_UNKNOWN_QUESTION:
+		snprintf(msg, sizeof(msg), "unknown question: %s", qid);
+		return submit_fail(s, 422, msg);
+	case QUESTIONNAIRE_ERR_TYPE:
+		snprintf(msg, sizeof(msg), "invalid answer: %s", qid);
+		return submit_fail(s, 422, msg);
+	default:
+		return submit_fail(s, 422, "answers must be an object");
+	}
+	util_uuid(s->report_uuid);
+	util_today(s->date);
+	s->txn = spool_begin(s->app->spool, s->report_uuid, s->team->id, s->date);
+	if (s->txn == NULL) {
+		if (errno == ENOSPC)
+			return submit_fail(s, 503, "we cannot take reports right now; please try again later");
+		return submit_fail(s, 500, "could not store the report");
+	}
+	return 0;
+}
+
+static int
+submit_file_begin(struct submit *s, const char *filename, const char *ctype)
+{
+	if (s->report == NULL)
+		return submit_fail(s, 400, "the report part must come before any file");
+	if (json_array_size(s->manifest) >= SUBMIT_MAX_FILES)
+		return submit_fail(s, 413, "too many files");
+	if (strlen(filename) > SUBMIT_MAX_NAME)
+		return submit_fail(s, 400, "file name too long");
+	util_uuid(s->att_uuid);
+	s->att_name = strdup(filename);
+	s->att_type = strdup(ctype != NULL ? ctype : "application/octet-stream");
+	s->att_size = 0;
+	crypto_hash_sha256_init(&s->sha);
+	s->att = seal_begin(s->txn, SPOOL_ATTACHMENT, s->att_uuid, s->report_uuid,
+	                    &s->team->recipients);
+	if (s->att_name == NULL || s->att_type == NULL || s->att == NULL)
+		return submit_fail(s, 500, "could not store the file");
+	s->part = PART_FILE;
+	return 0;
+}
+
+static int
+submit_file_end(struct submit *s)
+{
+	uint8_t digest[crypto_hash_sha256_BYTES];
+	char hex[2 * crypto_hash_sha256_BYTES + 1];
+	uint64_t padded = pad_padme(s->att_size);
+	struct seal_object *o = s->att;
+
+	s->att = NULL;
+	if (seal_zeros(o, padded - s->att_size) != 0 || seal_finish(o) != 0)
+		return submit_fail(s, 500, "could not store the file");
+	crypto_hash_sha256_final(&s->sha, digest);
+	util_hex(digest, sizeof(digest), hex);
+	json_t *e = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "uuid", s->att_uuid, "name",
+	                      s->att_name, "content_type", s->att_type, "size",
+	                      (json_int_t)s->att_size, "padded_size", (json_int_t)padded, "sha256", hex);
+	free(s->att_name);
+	free(s->att_type);
+	s->att_name = s->att_type = NULL;
+	if (e == NULL || json_array_append_new(s->manifest, e) != 0)
+		return submit_fail(s, 500, "could not store the file");
+	return 0;
+}
+
+static int
+mp_part_begin(void *arg, const char *name, const char *filename, const char *ctype)
+{
+	struct submit *s = arg;
+	if (strcmp(name, "report") == 0) {
+		if (s->report != NULL || s->json.len > 0)
+			return submit_fail(s, 400, "more than one report part");
+		s->part = PART_REPORT;
+		return 0;
+	}
+	if (strcmp(name, "file") == 0) {
+		/* A form's empty file input arrives as filename="" with no data. */
+		if (filename == NULL || filename[0] == '\0') {
+			s->part = PART_SKIP;
+			return 0;
+		}
+		return submit_file_begin(s, filename, ctype);
+	}
+	return submit_fail(s, 400, "unexpected form field");
+}
+
+static int
+mp_part_data(void *arg, const uint8_t *p, size_t n)
+{
+	struct submit *s = arg;
+	switch (s->part) {
+	case PART_REPORT:
+		if (buf_add(&s->json, p, n) != 0)
+			return submit_fail(s, 413, "report too large");
+		return 0;
+	case PART_FILE:
+		crypto_hash_sha256_update(&s->sha, p, n);
+		s->att_size += n;
+		if (seal_write(s->att, p, n) != 0)
+			return submit_fail(s, 500, "could not store the file");
+		return 0;
+	case PART_SKIP:
+		return n == 0 ? 0 : submit_fail(s, 400, "file part without a file name");
+	default:
+		return submit_fail(s, 400, "malformed form");
+	}
+}
+
+static int
+mp_part_end(void *arg)
+{
+	struct submit *s = arg;
+	enum submit_part part = s->part;
+	s->part = PART_NONE;
+	if (part == PART_REPORT)
+		return submit_accept_report(s);
+	if (part == PART_FILE)
+		return submit_file_end(s);
+	return 0;
+}
+
+static const struct multipart_callbacks submit_mp_callbacks = {
+	.on_part_begin = mp_part_begin,
+	.on_part_data = mp_part_data,
+	.on_part_end = mp_part_end,
+};
+
+static int
+submit_on_body(struct http_request *req, const uint8_t *p, size_t n)
+{
+	struct submit *s = http_request_data(req);
+	int rc = 0;
+	if (s->mp == NULL) {
+		if (buf_add(&s->json, p, n) != 0)
+			rc = submit_fail(s, 413, "report too large");
+	} else {
+		int r = multipart_feed(s->mp, p, n);
+		if (r != MULTIPART_OK)
+			rc = submit_fail(s, r == MULTIPART_ERR_LIMIT ? 413 : 400,
+			                 "malformed multipart body");
+	}
+	if (rc != 0) {
+		http_request_set_data(req, NULL);
+		submit_free(s);
+	}
+	return rc;
+}
+
+/* The report plaintext after its context line: JSON padded to a bucket. */
+static int
+submit_report_json(struct submit *s, struct buf *out)
+{
+	json_t *doc = json_pack("{s:O, s:O, s:s, s:O, s:O}", "team",
+	                        json_object_get(s->report, "team"), "language",
+	                        json_object_get(s->report, "language"), "received_on", s->date,
+	                        "answers", json_object_get(s->report, "answers"), "attachments",
+	                        s->manifest);
+	if (doc == NULL)
+		return -1;
+	/* json_dumpb writes into our secure buffer: no unwiped copy. */
+	size_t need = json_dumpb(doc, NULL, 0, JSON_COMPACT);
+	int rc = -1;
+	if (need > 0 && buf_reserve(out, need) == 0 &&
+	    json_dumpb(doc, (char *)out->data + out->len, need, JSON_COMPACT) == need) {
+		out->len += need;
+		rc = pad_text(out);
+	}
+	json_decref(doc);
+	return rc;
+}
+
+static int
+submit_seal_report(struct submit *s)
+{
+	struct buf pt;
+	struct seal_object *o = NULL;
+	char digits[RECEIPT_DIGITS];
+	uint8_t id[RECEIPT_ID_LEN], pk[RECEIPT_KEY_LEN], sk[RECEIPT_KEY_LEN];
+	int rc = -1;
+
+	buf_init_secure(&pt, 2 * SUBMIT_MAX_REPORT_JSON + 65536);
+	if (submit_report_json(s, &pt) != 0)
+		goto fail;
+	o = seal_begin(s->txn, SPOOL_REPORT, s->report_uuid, s->report_uuid, &s->team->recipients);
+	if (o == NULL || seal_write(o, pt.data, pt.len) != 0)
+		goto fail;
+	rc = seal_finish(o);
+	o = NULL;
+	if (rc != 0)
+		goto fail;
+	rc = -1;
+	receipt_new(digits);
+	if (receipt_lookup_id(s->app->pepper, digits, id) != 0 ||
+	    receipt_source_key(s->app->pepper, digits, pk, sk) != 0 ||
+	    spool_inbox(s->txn, id, pk) != 0)
+		goto fail;
+	receipt_format(digits, s->receipt);
+	rc = 0;
+fail:
+	seal_free(o);
+	buf_free(&pt);
+	sodium_memzero(digits, sizeof(digits));
+	sodium_memzero(sk, sizeof(sk));
+	return rc;
+}
+
+static void
+submit_committed(int ok, void *arg)
+{
+	struct submit *s = arg;
+	char body[96];
+	s->committing = false;
+	if (!ok) {
+		submit_fail(s, 500, "could not store the report");
+	} else {
+		int n = snprintf(body, sizeof(body), "{\"receipt\":\"%s\"}", s->receipt);
+		s->answered = true;
+		http_respond(s->req, 201, "application/json", body, (size_t)n, NULL);
+		sodium_memzero(body, sizeof(body));
+	}
+	submit_free(s);
+}
+
+static void
+submit_on_complete(struct http_request *req)
+{
+	struct submit *s = http_request_data(req);
+	if (s->mp != NULL) {
+		if (multipart_finish(s->mp) != MULTIPART_OK) {
+			submit_fail(s, 400, "truncated or malformed multipart body");
+			goto done;
+		}
+		if (s->report == NULL) {
+			submit_fail(s, 400, "missing report part");
+			goto done;
+		}
+	} else if (submit_accept_report(s) != 0) {
+		goto done;
+	}
+	if (submit_seal_report(s) != 0) {
+		submit_fail(s, 500, "could not store the report");
+		goto done;
+	}
+	struct spool_txn *t = s->txn;
+	s->txn = NULL;
+	s->committing = true;
+	if (spool_commit(t, s->app->base, submit_committed, s) != 0) {
+		s->committing = false;
+		submit_fail(s, 500, "could not store the report");
+		goto done;
+	}
+	return; /* answered in submit_committed */
+done:
+	http_request_set_data(req, NULL);
+	submit_free(s);
+}
+
+static void
+submit_on_abort(struct http_request *req)
+{
+	struct submit *s = http_request_data(req);
+	if (s == NULL)
+		return;
+	if (s->committing) {
+		/* The report is being made durable; it will reach the database
+		 * even though nobody is left to read the receipt. */
+		s->answered = true;
+		return;
+	}
+	http_request_set_data(req, NULL);
+	submit_free(s);
+}
+
+static const struct http_handler submit_handler = {
+	.on_body = submit_on_body,
+	.on_complete = submit_on_complete,
+	.on_abort = submit_on_abort,
+};
+
+static bool
+media_type_is(const char *ct, const char *type)
+{
+	size_t n = strlen(type);
+	if (ct == NULL || strncasecmp(ct, type, n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+const struct http_handler *
+submit_route(struct http_request *req, struct app *app)
+{
+	const char *ct = http_request_header(req, "Content-Type");
+	char boundary[128];
+	struct submit *s;
+
+	if (app->draining) {
+		http_respond_problem(req, 503, "the service is restarting; please try again shortly");
+		return NULL;
+	}
+	bool json = media_type_is(ct, "application/json");
+	if (!json && !media_type_is(ct, "multipart/form-data")) {
+		http_respond_problem(req, 415, "send application/json or multipart/form-data");
+		return NULL;
+	}
+	if (json && http_request_content_length(req) > SUBMIT_MAX_REPORT_JSON) {
+		http_respond_problem(req, 413, "report too large");
+		return NULL;
+	}
+	if (!json && multipart_boundary(ct, boundary, sizeof(boundary)) != 0) {
+		http_respond_problem(req, 400, "bad multipart boundary");
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		http_respond_problem(req, 500, "out of memory");
+		return NULL;
+	}
+	s->app = app;
+	s->req = req;
+	s->counted = true;
+	app->inflight++;
+	buf_init_secure(&s->json, SUBMIT_MAX_REPORT_JSON);
+	s->manifest = json_array();
+	if (!json)
+		s->mp = multipart_new(boundary, NULL, &submit_mp_callbacks, s);
+	if (s->manifest == NULL || (!json && s->mp == NULL)) {
+		http_respond_problem(req, 500, "out of memory");
+		submit_free(s);
+		return NULL;
+	}
+	http_request_set_data(req, s);
+	return &submit_handler;
+}

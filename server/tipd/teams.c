@@ -1,0 +1,327 @@
+#include "teams.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "membership.h"
+#include "note.h"
+#include "util.h"
+
+#define TEAMS_MAX_STATEMENT (64 * 1024)
+
+struct team_keys_ref {
+	struct team_keys k; /* first: callers see only this part */
+	unsigned refs;
+	char **strs;
+	uint8_t (*pks)[32];
+};
+
+struct team_entry {
+	struct membership *latest;
+	struct team_keys_ref *keys;
+};
+
+struct teams {
+	struct note_verifier **admins;
+	size_t nadmins;
+	struct team_entry *v;
+	size_t n;
+};
+
+struct teams *
+teams_new(char *const *admin_keys, size_t n, char *err, size_t errlen)
+{
+	struct teams *t = calloc(1, sizeof(*t));
+	if (t == NULL || (t->admins = calloc(n ? n : 1, sizeof(*t->admins))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(t);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		t->admins[i] = note_verifier_parse(admin_keys[i], strlen(admin_keys[i]));
+		if (t->admins[i] == NULL) {
+			snprintf(err, errlen, "[admins] admin_key #%zu is not a valid verifier key "
+			         "(NAME+HASH+BASE64, as printed by tipctl admin keygen)", i + 1);
+			t->nadmins = i;
+			teams_free(t);
+			return NULL;
+		}
+	}
+	t->nadmins = n;
+	return t;
+}
+
+static void
+keys_unref(struct team_keys_ref *r)
+{
+	if (r == NULL || --r->refs > 0)
+		return;
+	for (size_t i = 0; i < r->k.recipients.n; i++)
+		free(r->strs[i]);
+	free(r->strs);
+	free(r->pks);
+	free(r);
+}
+
+void
+team_keys_release(const struct team_keys *k)
+{
+	keys_unref((struct team_keys_ref *)(uintptr_t)k);
+}
+
+static void
+teams_clear(struct teams *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		membership_free(t->v[i].latest);
+		keys_unref(t->v[i].keys);
+	}
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+void
+teams_free(struct teams *t)
+{
+	if (t == NULL)
+		return;
+	teams_clear(t);
+	for (size_t i = 0; i < t->nadmins; i++)
+		note_verifier_free(t->admins[i]);
+	free(t->admins);
+	free(t);
+}
+
+static struct team_keys_ref *
+keys_of(const struct membership *m)
+{
+	size_t n = membership_count(m);
+	struct team_keys_ref *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->refs = 1;
+	snprintf(r->k.id, sizeof(r->k.id), "%s", membership_team(m));
+	r->k.seq = membership_seq(m);
+	r->strs = calloc(n ? n : 1, sizeof(*r->strs));
+	r->pks = calloc(n ? n : 1, sizeof(*r->pks));
+	if (r->strs == NULL || r->pks == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		const struct membership_member *mm = membership_member_at(m, i);
+		if ((r->strs[i] = strdup(mm->recipient)) == NULL)
+			goto fail;
+		memcpy(r->pks[i], mm->x25519_pk, 32);
+		r->k.recipients.n = i + 1;
+	}
+	r->k.recipients.strs = (const char *const *)r->strs;
+	r->k.recipients.pks = (const uint8_t(*)[32])r->pks;
+	return r;
+fail:
+	keys_unref(r);
+	return NULL;
+}
+
+/* Adopt `m` as the latest verified statement of its team. */
+static int
+teams_put(struct teams *t, struct membership *m)
+{
+	struct team_keys_ref *keys = keys_of(m);
+	struct team_entry *v = realloc(t->v, (t->n + 1) * sizeof(*v));
+	if (keys == NULL || v == NULL) {
+		keys_unref(keys);
+		if (v != NULL)
+			t->v = v;
+		return -1;
+	}
+	t->v = v;
+	t->v[t->n].latest = m;
+	t->v[t->n].keys = keys;
+	t->n++;
+	return 0;
+}
+
+static PGconn *
+db_connect(const char *conninfo)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	if (PQstatus(c) != CONNECTION_OK) {
+		log_error("cannot connect to PostgreSQL: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Verify one team's chain (rows [from, to) of `r`, ordered by seq). Return
+ * the latest statement, or NULL if any link fails (logged). */
+static struct membership *
+verify_chain(struct teams *t, PGresult *r, int from, int to)
+{
+	struct membership *prev = NULL, *cur = NULL;
+	for (int i = from; i < to; i++) {
+		const char *text = PQgetvalue(r, i, 1);
+		enum membership_result mr = membership_open(text, (size_t)PQgetlength(r, i, 1),
+		                                            (const struct note_verifier *const *)t->admins,
+		                                            t->nadmins, &cur);
+		if (mr == MEMBERSHIP_OK)
+			mr = membership_check_next(prev, cur);
+		if (mr == MEMBERSHIP_OK && strcmp(membership_team(cur), PQgetvalue(r, i, 0)) != 0)
+			mr = MEMBERSHIP_ERR_TEAM;
+		if (mr != MEMBERSHIP_OK) {
+			log_error("team %s: membership statement %s does not verify (%s); "
+			          "the team gets no reports until this is fixed",
+			          PQgetvalue(r, i, 0), PQgetvalue(r, i, 2), membership_strerror(mr));
+			membership_free(prev);
+			membership_free(cur);
+			return NULL;
+		}
+		membership_free(prev);
+		prev = cur;
+		cur = NULL;
+	}
+	return prev;
+}
+
+int
+teams_load(struct teams *t, const char *conninfo)
+{
+	PGconn *c = db_connect(conninfo);
+	if (c == NULL)
+		return -1;
+	PGresult *r = PQexec(c, "select team_id, statement, seq from membership_statements "
+	                        "order by team_id, seq");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_error("cannot read membership statements: %s", PQerrorMessage(c));
+		PQclear(r);
+		PQfinish(c);
+		return -1;
+	}
+	teams_clear(t);
+	int rows = PQntuples(r), rc = 0;
+	for (int i = 0, j; i < rows; i = j) {
+		for (j = i + 1; j < rows && strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)) == 0; j++)
+			;
+		struct membership *m = verify_chain(t, r, i, j);
+		if (m != NULL && teams_put(t, m) != 0) {
+			membership_free(m);
+			rc = -1;
+			break;
+		}
+	}
+	PQclear(r);
+	PQfinish(c);
+	return rc == 0 ? (int)t->n : -1;
+}
+
+const struct team_keys *
+teams_find(struct teams *t, const char *id)
+{
+	if (id == NULL)
+		return NULL;
+	for (size_t i = 0; i < t->n; i++) {
+		if (strcmp(t->v[i].keys->k.id, id) == 0 && t->v[i].keys->k.recipients.n > 0) {
+			t->v[i].keys->refs++;
+			return &t->v[i].keys->k;
+		}
+	}
+	return NULL;
+}
+
+size_t
+teams_count(const struct teams *t)
+{
+	return t->n;
+}
+
+static int
+exec_ok(PGconn *c, const char *sql, int nparams, const char *const *params, const int *lens,
+        const int *fmts)
+{
+	PGresult *r = PQexecParams(c, sql, nparams, NULL, params, lens, fmts, 0);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "tipd: database error: %s", PQerrorMessage(c));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* Store `m` (whose signed text is `text`) after the team's verified chain. */
+static int
+store_statement(struct teams *t, PGconn *c, const struct membership *m, const char *text,
+                size_t len)
+{
+	const char *team = membership_team(m);
+	const char *p1[1] = { team };
+	char seq[24];
+	struct membership *prev = NULL;
+	int rc = -1;
+
+	PGresult *r = PQexecParams(c, "select team_id, statement, seq from membership_statements "
+	                              "where team_id = $1 order by seq", 1, NULL, p1, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "tipd: database error: %s", PQerrorMessage(c));
+		goto fail;
+	}
+	if (PQntuples(r) > 0 && (prev = verify_chain(t, r, 0, PQntuples(r))) == NULL) {
+		fprintf(stderr, "tipd: team %s: the stored chain does not verify; refusing\n", team);
+		goto fail;
+	}
+	enum membership_result mr = membership_check_next(prev, m);
+	if (mr != MEMBERSHIP_OK) {
+		fprintf(stderr, "tipd: refused: %s (team %s, statement seq %llu, latest seq %llu)\n",
+		        membership_strerror(mr), team, (unsigned long long)membership_seq(m),
+		        prev ? (unsigned long long)membership_seq(prev) : 0ULL);
+		goto fail;
+	}
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)membership_seq(m));
+	const char *p4[4] = { team, seq, (const char *)membership_hash(m), text };
+	const int lens[4] = { 0, 0, 32, (int)len };
+	const int fmts[4] = { 0, 0, 1, 0 };
+	if (exec_ok(c, "insert into teams (id) values ($1) on conflict do nothing", 1, p1, NULL,
+	            NULL) != 0 ||
+	    exec_ok(c, "insert into membership_statements (team_id, seq, sha256, statement) "
+	               "values ($1, $2, $3, $4)", 4, p4, lens, fmts) != 0)
+		goto fail;
+	rc = 0;
+fail:
+	PQclear(r);
+	membership_free(prev);
+	return rc;
+}
+
+int
+teams_add_statement(struct teams *t, const char *conninfo, const char *path)
+{
+	size_t len;
+	struct membership *m = NULL;
+	PGconn *c = NULL;
+	int rc = -1;
+	char *text = util_read_file(path, TEAMS_MAX_STATEMENT, &len);
+	if (text == NULL) {
+		fprintf(stderr, "tipd: %s: cannot read (missing, not a file, or over 64 KiB)\n", path);
+		return -1;
+	}
+	enum membership_result mr = membership_open(text, len,
+	                                            (const struct note_verifier *const *)t->admins,
+	                                            t->nadmins, &m);
+	if (mr != MEMBERSHIP_OK) {
+		fprintf(stderr, "tipd: %s: refused: %s\n", path, membership_strerror(mr));
+		goto fail;
+	}
+	if ((c = db_connect(conninfo)) == NULL || exec_ok(c, "begin", 0, NULL, NULL, NULL) != 0)
+		goto fail;
+	if (store_statement(t, c, m, text, len) != 0 || exec_ok(c, "commit", 0, NULL, NULL, NULL) != 0)
+		goto fail;
+	printf("team %s: membership statement %llu stored (%zu members); restart tipd to seal to it\n",
+	       membership_team(m), (unsigned long long)membership_seq(m), membership_count(m));
+	rc = 0;
+fail:
+	PQfinish(c);
+	membership_free(m);
+	free(text);
+	return rc;
+}

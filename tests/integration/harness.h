@@ -1,0 +1,83 @@
+/*
+ * harness: what every integration test needs to drive the real system.
+ *
+ * th_setup() makes a private world in a temp dir: its own database in the
+ * PostgreSQL cluster named by TIPLINE_TEST_PGHOST/PGPORT/PGUSER (created by
+ * scripts/test), migrated with `tipd migrate`; a throwaway TLS certificate;
+ * a receipt pepper; an admin key and an investigator identity made with
+ * tipctl; a team "demo" whose signed membership holds that investigator,
+ * loaded with `tipd membership add`. th_start() runs the real tipd on
+ * 127.0.0.1 port 0 and reads the bound ports from its log.
+ */
+#ifndef TIPLINE_HARNESS_H
+#define TIPLINE_HARNESS_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+#define TH_PATH 512
+
+struct th {
+	char dir[128];
+	char tipd_bin[TH_PATH];
+	char tipctl_bin[TH_PATH];
+	char db[64];
+	char conf[TH_PATH];
+	char log[TH_PATH];
+	char spool[TH_PATH];
+	char passfile[TH_PATH];
+	char identity[TH_PATH];     /* passphrase-protected, as tipctl writes it */
+	char identity_plain[TH_PATH]; /* decrypted copy for `age -d -i` in tests */
+	char admin_key[TH_PATH];
+	char admin_pub[256];
+	char member_line[512];
+	char recipient[128];
+	pid_t tipd;
+	int source_port;
+	int source_tls_port;
+	int review_port;
+	unsigned flush_ms;
+	char extra_conf[1024];      /* appended to [limits] */
+};
+
+/* Build the world described above. Aborts the test (cr_assert) on failure. */
+void th_setup(struct th *t);
+/* Stop tipd, drop the database, remove the temp dir. */
+void th_teardown(struct th *t);
+/* Write the config (th_setup does it once; call again after changing fields). */
+void th_write_conf(struct th *t);
+/* Start tipd and wait until it is ready; fills the ports. */
+void th_start(struct th *t);
+/* Send `sig` to tipd and wait for it to exit; return its exit status or -1. */
+int th_stop(struct th *t, int sig);
+
+/* Run a command (argv, NULL-terminated) with stdin from `in` (may be NULL)
+ * and capture stdout into `out` (may be NULL). Return its exit status. */
+int th_run(char *const argv[], const char *in, size_t inlen, struct buf *out);
+/* Run curl with `args` against tipd, `-s -o BODY -w '%{http_code}'`; return the
+ * HTTP status (0 if curl failed) and the body in `body`. */
+int th_curl(struct th *t, char *const args[], struct buf *body);
+/* Open a TCP connection to 127.0.0.1:port. Return the fd. */
+int th_connect(int port);
+/* Send `req` raw on a new connection to `port` and read the whole answer until
+ * the server closes (or `timeout_ms`). Return the status code, 0 if none. */
+int th_raw(int port, const char *req, size_t len, unsigned timeout_ms, struct buf *resp);
+
+/* A superuser connection to the test database. */
+PGconn *th_db(struct th *t);
+/* Number of rows `sql` counts (a "select count(*) …"). */
+long th_count(struct th *t, const char *sql);
+/* Wait until `select count(*) from reports` reaches n; return the count seen. */
+long th_wait_reports(struct th *t, long n, unsigned timeout_ms);
+/* Decrypt report/attachment `object_id` as stored in PostgreSQL (the demo
+ * investigator's header followed by the payload) with Debian's `age -d`.
+ * Return age's exit status; the plaintext goes into `out`. */
+int th_age_decrypt(struct th *t, const char *object_id, int attachment, struct buf *out);
+/* Count files in the spool directory with suffix `sfx`. */
+int th_spool_count(struct th *t, const char *sfx);
+
+#endif

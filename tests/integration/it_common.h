@@ -12,8 +12,8 @@
 #define IT_ANSWERS                                                                              \
 	"{\"what_happened\":\"They took our passports and we work without pay.\","          \
 	"\"exploitation\":[\"labour\",\"debt_bondage\"],\"where\":\"A farm near the river\","  \
-	"\"when\":\"Since March\",\"who\":\"The farm manager and his brother\","              \
-	"\"affected\":\"me\",\"safe_now\":\"no\"}"
+	"\"when\":\"Since March\",\"who_involved\":\"The farm manager and his brother\","              \
+	"\"affected_person\":\"me\",\"safe_now\":\"no\"}"
 
 /* POST `body` as application/json to the plain source listener (tls = 0) or
  * the TLS one (tls = 1). Return the HTTP status; the answer goes in `resp`. */

@@ -92,7 +92,7 @@ Test(bad_input, unknown_question)
 {
 	expect("application/json",
 	       REPORT("demo", "{\"what_happened\":\"x\",\"exploitation\":[\"labour\"],"
-	                      "\"affected\":\"me\",\"safe_now\":\"no\",\"favourite_colour\":\"red\"}"),
+	                      "\"affected_person\":\"me\",\"safe_now\":\"no\",\"favourite_colour\":\"red\"}"),
 	       422, "favourite_colour");
 }
 
@@ -100,11 +100,11 @@ Test(bad_input, wrong_answer_type)
 {
 	expect("application/json",
 	       REPORT("demo", "{\"what_happened\":42,\"exploitation\":[\"labour\"],"
-	                      "\"affected\":\"me\",\"safe_now\":\"no\"}"),
+	                      "\"affected_person\":\"me\",\"safe_now\":\"no\"}"),
 	       422, "what_happened");
 	expect("application/json",
 	       REPORT("demo", "{\"what_happened\":\"x\",\"exploitation\":[\"nonsense\"],"
-	                      "\"affected\":\"me\",\"safe_now\":\"no\"}"),
+	                      "\"affected_person\":\"me\",\"safe_now\":\"no\"}"),
 	       422, "exploitation");
 }
 

@@ -59,7 +59,7 @@ Test(canary, is_nowhere_at_rest, .init = setup, .fini = teardown, .timeout = 120
 	snprintf(report, sizeof(report), "%s/report.json", T.dir);
 	f = fopen(report, "w");
 	fprintf(f, "{\"team\":\"demo\",\"language\":\"en\",\"answers\":{\"what_happened\":\"%s\","
-	           "\"exploitation\":[\"labour\"],\"affected\":\"me\",\"safe_now\":\"no\","
+	           "\"exploitation\":[\"labour\"],\"affected_person\":\"me\",\"safe_now\":\"no\","
 	           "\"where\":\"%s\"}}", canary, canary);
 	fclose(f);
 	snprintf(freport, sizeof(freport), "report=<%s", report);

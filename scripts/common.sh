@@ -21,7 +21,7 @@ tipline_install_deps() {
 	done
 	# node and npm may come from elsewhere on a developer machine: accept them.
 	if command -v node >/dev/null && command -v npm >/dev/null; then
-		missing=$(printf '%s\n' $missing | grep -vx -e nodejs -e npm | tr '\n' ' ')
+		missing=$(printf '%s\n' $missing | { grep -vx -e nodejs -e npm || true; } | tr '\n' ' ')
 	fi
 	missing=$(echo $missing)
 	if [ -n "$missing" ]; then

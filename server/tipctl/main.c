@@ -1,9 +1,85 @@
-/* tipctl entry point: being written. */
+/*
+ * tipctl: the investigator and admin command line tool.
+ *
+ * Exit status: 0 success, 1 error, 2 usage error.
+ */
+#include <sodium.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "admin_cmd.h"
+#include "cli.h"
+#include "ident_cmd.h"
+#include "secmem.h"
+
+static const char main_usage[] =
+	"usage: tipctl COMMAND [OPTIONS]\n"
+	"\n"
+	"Investigator commands:\n"
+	"  init             make your keys (an identity file protected by a passphrase)\n"
+	"  whoami           show your public keys, fingerprint and member line\n"
+	"\n"
+	"Admin commands (offline):\n"
+	"  admin keygen     make an admin signing key\n"
+	"  admin membership sign a team membership statement\n"
+	"\n"
+	"Run `tipctl COMMAND --help` for a command's options.\n";
+
+static const char admin_usage[] =
+	"usage: tipctl admin SUBCOMMAND [OPTIONS]\n"
+	"\n"
+	"  keygen      make an admin signing key\n"
+	"  membership  sign a team membership statement\n"
+	"\n"
+	"Run `tipctl admin SUBCOMMAND --help` for its options.\n";
+
+/* Dispatch `tipctl admin ...` (argv[0] is "admin"). */
+static int
+admin_main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(admin_usage, stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(admin_usage, stdout);
+		return CLI_OK;
+	}
+	if (strcmp(argv[1], "keygen") == 0)
+		return admin_cmd_keygen(argc - 1, argv + 1);
+	if (strcmp(argv[1], "membership") == 0)
+		return admin_cmd_membership(argc - 1, argv + 1);
+	cli_error("unknown admin command '%s'", argv[1]);
+	fputs(admin_usage, stderr);
+	return CLI_USAGE;
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	fprintf(stderr, "tipctl: not built yet\n");
-	return 1;
+	if (sodium_init() < 0) {
+		cli_error("cannot initialise libsodium");
+		return CLI_ERR;
+	}
+	/* Keys and passphrases pass through memory: no core dumps, no ptrace. */
+	(void)secmem_harden_process(false);
+	if (argc < 2) {
+		fputs(main_usage, stderr);
+		return CLI_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(main_usage, stdout);
+		return CLI_OK;
+	}
+	if (strcmp(cmd, "init") == 0)
+		return ident_cmd_init(argc - 1, argv + 1);
+	if (strcmp(cmd, "whoami") == 0)
+		return ident_cmd_whoami(argc - 1, argv + 1);
+	if (strcmp(cmd, "admin") == 0)
+		return admin_main(argc - 1, argv + 1);
+	cli_error("unknown command '%s'", cmd);
+	fputs(main_usage, stderr);
+	return CLI_USAGE;
 }

@@ -9,11 +9,16 @@
  *   2. body bytes -> handler->on_body (streaming, never buffered whole here);
  *   3. end of message -> handler->on_complete; the handler answers with
  *      http_respond*() now or later (asynchronously, e.g. after an fsync);
- *   4. if the connection dies or a deadline passes first, handler->on_abort
- *      runs; the handler must still call http_respond*() exactly once if it
- *      has work in flight (the call is then a no-op that releases the request)
- *      or, if it has nothing in flight, call nothing more.
+ *   4. if the connection dies, a deadline passes, or the body breaks a limit
+ *      or the chunked framing before the handler answered, handler->on_abort
+ *      runs (never after an answer), and then:
+ *      - if on_complete had not run yet, the request is freed as soon as
+ *        on_abort returns: do not touch it or answer it again;
+ *      - if on_complete had run (the handler owes the answer), the request
+ *        stays valid and the handler must still call http_respond*() exactly
+ *        once, now or later; that call only releases the request.
  * While a response is pending, the connection reads no further requests.
+ * All functions here run on the thread of the listener's event_base.
  */
 #ifndef TIPD_HTTP_H
 #define TIPD_HTTP_H
@@ -65,6 +70,10 @@ struct http_listener_conf {
 	void *router_arg;
 };
 
+/* Cap the open connections of all listeners together (0: no cap, the
+ * default); new connections over it are accepted and closed at once. */
+void http_set_max_connections(unsigned max);
+
 /* Defaults suited to a source listener behind Tor. */
 void http_limits_default(struct http_limits *l);
 
@@ -74,6 +83,10 @@ struct http_listener *http_listener_new(struct event_base *base, const struct ht
 int http_listener_port(const struct http_listener *l);
 /* Stop accepting; existing connections finish their current request. */
 void http_listener_close(struct http_listener *l);
+/* Serve the already-connected socket `fd` as if `l` had accepted it (tests,
+ * fuzzing, socket activation); takes ownership of fd. Return 0, or -1 (fd
+ * closed) if over a connection cap or out of memory. */
+int http_listener_adopt(struct http_listener *l, int fd);
 /* Number of open connections on this listener. */
 unsigned http_listener_conns(const struct http_listener *l);
 void http_listener_free(struct http_listener *l);
@@ -84,10 +97,14 @@ const char *http_request_path(const struct http_request *req);   /* without quer
 const char *http_request_query(const struct http_request *req);  /* after '?', or "" */
 /* Value of the first header named `name` (case-insensitive), or NULL. */
 const char *http_request_header(const struct http_request *req, const char *name);
-/* Declared Content-Length, or -1 if absent (chunked). */
+/* Declared Content-Length, 0 if the request has no body, or -1 if chunked. */
 int64_t http_request_content_length(const struct http_request *req);
 enum http_surface http_request_surface(const struct http_request *req);
 struct event_base *http_request_base(const struct http_request *req);
+/* Tor circuit id from the PROXY line (low 32 bits of the source address in
+ * fc00:dead:beef:4dad::/64): store it in *out and return 0, or return -1 if
+ * the connection has none. Memory only: never log or store it. */
+int http_request_circuit_id(const struct http_request *req, uint32_t *out);
 void http_request_set_data(struct http_request *req, void *data);
 void *http_request_data(const struct http_request *req);
 

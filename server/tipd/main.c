@@ -83,6 +83,9 @@ app_unload(struct app *app)
 	http_listener_free(app->source);
 	http_listener_free(app->source_tls_l);
 	http_listener_free(app->review);
+	/* Let libevent run the deferred frees of the closed connections. */
+	if (app->base != NULL)
+		event_base_loop(app->base, EVLOOP_NONBLOCK);
 	flusher_free(app->flusher);
 	spool_free(app->spool);
 	teams_free(app->teams);
@@ -103,7 +106,8 @@ listen_on(struct app *app, const struct config_listener *l, struct tls_ctx *tls,
 		.tls = tls,
 		.surface = surface,
 		.proxy_protocol = l->proxy_protocol,
-		.hsts = tls != NULL,
+		/* HSTS only on clearnet TLS: the review listener sits behind an onion. */
+		.hsts = tls != NULL && surface == HTTP_SURFACE_SOURCE,
 		.limits = app->cfg->limits,
 		.router = router,
 		.router_arg = app,
@@ -144,17 +148,22 @@ app_listen(struct app *app)
 static void
 on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
-	static unsigned waited;
+	static unsigned waited, grace;
 	struct app *app = arg;
 	(void)fd;
 	(void)what;
 	waited += 50;
-	if (app->inflight == 0 || waited >= TIPD_DRAIN_MS) {
-		if (app->inflight > 0)
-			log_warn("stopping with %u submissions unfinished (never acknowledged)",
-			         app->inflight);
+	if (app->inflight > 0 && waited < TIPD_DRAIN_MS)
+		return;
+	if (app->inflight > 0) {
+		log_warn("stopping with %u submissions unfinished (never acknowledged)",
+		         app->inflight);
 		event_base_loopbreak(app->base);
+		return;
 	}
+	/* Give the last receipts a few ticks to leave the socket buffers. */
+	if ((grace += 50) >= 250)
+		event_base_loopbreak(app->base);
 }
 
 static void
@@ -163,11 +172,17 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	struct app *app = arg;
 	(void)what;
 	if (sig == SIGHUP) {
-		if (app->source_tls != NULL && tls_ctx_reload(app->source_tls) != 0)
+		int bad = 0;
+		if (app->source_tls != NULL && tls_ctx_reload(app->source_tls) != 0) {
 			log_error("SIGHUP: [source_tls] certificate not reloaded; keeping the old one");
-		if (app->review_tls != NULL && tls_ctx_reload(app->review_tls) != 0)
+			bad = 1;
+		}
+		if (app->review_tls != NULL && tls_ctx_reload(app->review_tls) != 0) {
 			log_error("SIGHUP: [review] certificate not reloaded; keeping the old one");
-		log_info("SIGHUP: TLS certificates reloaded");
+			bad = 1;
+		}
+		if (!bad)
+			log_info("SIGHUP: TLS certificates reloaded");
 		return;
 	}
 	if (app->draining)

@@ -34,6 +34,8 @@ enum spool_kind { SPOOL_REPORT = 1, SPOOL_ATTACHMENT = 2, SPOOL_MESSAGE = 3 };
 /* Open (creating, mode 0700) the spool directory with a byte quota; remove
  * unfinished ".part" files. NULL on error (logged). */
 struct spool *spool_open(const char *dir, uint64_t quota_bytes);
+/* Free the spool, after waiting for queued commits (their callbacks are
+ * activated on their bases). NULL is fine. */
 void spool_free(struct spool *s);
 /* Bytes held by committed and in-progress files. */
 uint64_t spool_used(const struct spool *s);
@@ -62,7 +64,9 @@ int spool_inbox(struct spool_txn *t, const uint8_t lookup_id[32], const uint8_t 
 typedef void (*spool_done_cb)(int ok, void *arg);
 /* Write the end record, then fsync and rename off the loop (worker thread);
  * call `cb` on `base` when durable. Takes ownership of `t`. Return 0, or -1
- * (cb not called, t freed). */
+ * (cb not called, t freed). `base` must have been created after
+ * evthread_use_pthreads(), and must keep running until the callback came;
+ * commits queued together share one directory fsync. */
 int spool_commit(struct spool_txn *t, struct event_base *base, spool_done_cb cb, void *arg)
 	__attribute__((warn_unused_result));
 /* Blocking variant for tools and tests. Return 0 if durable. Frees `t`. */

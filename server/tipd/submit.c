@@ -17,6 +17,7 @@
 #include "questionnaire.h"
 #include "receipt.h"
 #include "seal.h"
+#include "secmem.h"
 #include "spool.h"
 #include "teams.h"
 #include "util.h"
@@ -64,7 +65,7 @@ submit_free(struct submit *s)
 	spool_abort(s->txn);
 	if (s->team != NULL)
 		team_keys_release(s->team);
-	free(s->att_name);
+	secmem_free(s->att_name);
 	free(s->att_type);
 	if (s->counted)
 		s->app->inflight--;
@@ -170,7 +171,7 @@ submit_file_end(struct submit *s)
 	json_t *e = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "uuid", s->att_uuid, "name",
 	                      s->att_name, "content_type", s->att_type, "size",
 	                      (json_int_t)s->att_size, "padded_size", (json_int_t)padded, "sha256", hex);
-	free(s->att_name);
+	secmem_free(s->att_name); /* the file name is the source's words too */
 	free(s->att_type);
 	s->att_name = s->att_type = NULL;
 	if (e == NULL || json_array_append_new(s->manifest, e) != 0)
@@ -378,8 +379,8 @@ submit_on_abort(struct http_request *req)
 		return;
 	if (s->committing) {
 		/* The report is being made durable; it will reach the database
-		 * even though nobody is left to read the receipt. */
-		s->answered = true;
+		 * even though nobody is left to read the receipt. The answer
+		 * in submit_committed() then only releases the request. */
 		return;
 	}
 	http_request_set_data(req, NULL);

@@ -147,7 +147,7 @@ make_keys(struct th *t)
 	char *ossl[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
 		         "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost",
 		         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key,
-		         "-out", crt, "-quiet", NULL };
+		         "-out", crt, NULL };
 	run_ok(ossl, NULL);
 	randombytes_buf(pep, sizeof(pep));
 	util_hex(pep, sizeof(pep), hex);

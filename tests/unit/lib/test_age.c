@@ -689,3 +689,24 @@ Test(age, bech32_bip173_vectors)
 	cr_assert_str_eq(out, "A12UEL5L");
 	cr_assert_eq(bech32_encode("A", data, 0, false, out, sizeof(out)), -1, "upper-case HRP");
 }
+
+/* libsodium 1.0.18 decodes bytes >= 0x80 as if they were base64 letters: a
+ * stanza body with such a byte must be a format error, not a key. */
+Test(age, non_ascii_in_stanza_body_is_a_format_error)
+{
+	struct buf ct, out;
+	size_t hl;
+	make_file(10, &ct, &hl);
+	buf_init_secure(&out, BIG);
+	/* The body line follows the "-> X25519 …" line. */
+	uint8_t *stanza = memmem(ct.data, hl, "-> X25519 ", 10);
+	cr_assert_not_null(stanza);
+	uint8_t *body = memchr(stanza, '\n', hl - (size_t)(stanza - ct.data));
+	cr_assert_not_null(body);
+	body[5] = 0xC3;
+	int rc = decrypt_with(0, ct.data, ct.len, &out);
+	cr_assert_eq(rc, AGE_ERR_FORMAT, "got %d (%s)", rc, age_strerror(rc));
+	cr_assert_eq(out.len, 0);
+	buf_free(&out);
+	buf_free(&ct);
+}

@@ -1,0 +1,56 @@
+/*
+ * cli: helpers shared by tipctl's commands — exit codes, error messages,
+ * passphrase input, small file I/O and default paths.
+ */
+#ifndef TIPCTL_CLI_H
+#define TIPCTL_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+enum cli_exit { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2 };
+
+#define CLI_PASS_MAX 1024     /* longest passphrase accepted */
+#define CLI_PASS_MIN_CHARS 10 /* shortest new passphrase, in characters */
+#define CLI_FILE_MAX 65536    /* largest key/statement/member file read */
+
+/* Print "tipctl: <message>\n" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Get a passphrase into locked memory (free with cli_pass_free): the first
+ * line of `file` if it is not NULL, else typed at the terminal without
+ * echo after `prompt` (asked twice if `confirm`). If `is_new`, insist on
+ * CLI_PASS_MIN_CHARS characters. Return the NUL-terminated passphrase, or
+ * NULL after printing why.
+ */
+char *cli_pass_get(const char *file, const char *prompt, bool confirm, bool is_new);
+/* Wipe and free a passphrase (NULL is fine). */
+void cli_pass_free(char *pass);
+
+/*
+ * Read the whole file `path` (at most CLI_FILE_MAX bytes) into `out`.
+ * Return 0, or -1 after printing why.
+ */
+int cli_read_file(const char *path, struct buf *out) __attribute__((warn_unused_result));
+
+/*
+ * Write `n` bytes to the new file `path` (O_EXCL, O_NOFOLLOW, mode 0600)
+ * and fsync it; leave nothing behind on failure. Return 0, or -1 with
+ * errno set (EEXIST if it exists).
+ */
+int cli_write_new(const char *path, const void *p, size_t n) __attribute__((warn_unused_result));
+
+/*
+ * Store the default identity path in `out`: $TIPLINE_HOME/identity.age, or
+ * ~/.config/tipline/identity.age. If `create_dir`, create the directory
+ * (mode 0700) if needed. Return 0, or -1 after printing why.
+ */
+int cli_default_identity(struct buf *out, bool create_dir) __attribute__((warn_unused_result));
+
+/* Return the number of UTF-8 characters in `s`. */
+size_t cli_utf8_chars(const char *s);
+
+#endif

@@ -1,0 +1,262 @@
+#include "ident_cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "identity.h"
+#include "membership.h"
+
+static const char init_usage[] =
+	"usage: tipctl init [--identity PATH] [--name NAME] [--passphrase-file FILE] [--force]\n"
+	"\n"
+	"Make your investigator keys: an age encryption key and an Ed25519 signing key,\n"
+	"stored in one file protected by a passphrase (at least 10 characters).\n"
+	"\n"
+	"  --identity PATH         where to write it (default $TIPLINE_HOME/identity.age,\n"
+	"                          or ~/.config/tipline/identity.age)\n"
+	"  --name NAME             your name in the team's membership (letters, digits, . _ -)\n"
+	"  --passphrase-file FILE  take the passphrase from the first line of FILE\n"
+	"                          instead of asking at the terminal\n"
+	"  --force                 replace an existing identity (its keys are lost!)\n"
+	"\n"
+	"Prints the member line to give to your team admin.\n";
+
+static const char whoami_usage[] =
+	"usage: tipctl whoami [--identity PATH] [--name NAME] [--passphrase-file FILE]\n"
+	"\n"
+	"Show the public keys, fingerprint and member line of your identity.\n"
+	"\n"
+	"  --identity PATH         identity file (default as for `tipctl init`)\n"
+	"  --name NAME             name to put in the member line\n"
+	"  --passphrase-file FILE  take the passphrase from the first line of FILE\n";
+
+/* Options common to both commands. */
+struct ident_opts {
+	const char *path;
+	const char *name;
+	const char *pass_file;
+	int force;
+};
+
+/* Return 1 if `s` is a valid member name ([A-Za-z0-9._-]{1,64}), else 0. */
+static int
+name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > MEMBERSHIP_NAME_MAX)
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* Parse the options of `cmd`; return -1 to go on, or an exit code. */
+static int
+parse_opts(int argc, char **argv, const char *usage, int allow_force, struct ident_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "identity", required_argument, NULL, 'i' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	memset(o, 0, sizeof(*o));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'i': o->path = optarg; break;
+		case 'n': o->name = optarg; break;
+		case 'p': o->pass_file = optarg; break;
+		case 'f':
+			if (!allow_force)
+				goto bad;
+			o->force = 1;
+			break;
+		case 'h': fputs(usage, stdout); return CLI_OK;
+		default: goto bad;
+		}
+	}
+	if (optind != argc) {
+		cli_error("%s: unexpected argument '%s'", argv[0], argv[optind]);
+		goto usage;
+	}
+	if (o->name != NULL && !name_ok(o->name)) {
+		cli_error("%s: invalid --name: use 1-64 letters, digits, '.', '_' or '-'", argv[0]);
+		goto usage;
+	}
+	return -1;
+bad:
+	cli_error("%s: unknown or incomplete option '%s'", argv[0], argv[optind - 1]);
+usage:
+	fputs(usage, stderr);
+	return CLI_USAGE;
+}
+
+/* Pick the member name: --name, else $USER if valid, else "investigator". */
+static const char *
+member_name(const struct ident_opts *o)
+{
+	const char *u = getenv("USER");
+	if (o->name != NULL)
+		return o->name;
+	return (u != NULL && name_ok(u)) ? u : "investigator";
+}
+
+/* Print what an investigator gives their admin. Return 0, or -1. */
+static int
+print_identity(const struct identity *id, const char *path, const char *name)
+{
+	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	char fp[17];
+	struct buf line;
+	buf_init(&line, 512);
+	if (identity_member_line(id, name, &line) != 0 || buf_cstr(&line) == NULL) {
+		buf_free(&line);
+		return -1;
+	}
+	sodium_bin2base64(b64, sizeof(b64), identity_ed25519_pk(id), 32,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	membership_fingerprint(identity_ed25519_pk(id), fp);
+	printf("identity:    %s\n"
+	       "recipient:   %s\n"
+	       "ed25519:     %s\n"
+	       "fingerprint: %s\n"
+	       "member:      %s\n"
+	       "\n"
+	       "Give the member line to your team admin, and compare the fingerprint\n"
+	       "with them over another channel (in person or by phone).\n",
+	       path, identity_recipient(id), b64, fp, buf_cstr(&line));
+	buf_free(&line);
+	return 0;
+}
+
+/* Resolve the identity path into `p`. Return 0, or -1 after printing why. */
+static int
+identity_path(const struct ident_opts *o, bool create_dir, struct buf *p)
+{
+	if (o->path != NULL)
+		return buf_adds(p, o->path);
+	return cli_default_identity(p, create_dir);
+}
+
+/* Save `id` to `path`, replacing an existing file only if `force`. Return 0, or -1. */
+static int
+save_identity(const struct identity *id, const char *path, const char *pass, int force)
+{
+	struct buf tmp;
+	int rc = -1;
+	buf_init(&tmp, 4096);
+	if (!force) {
+		rc = identity_save(id, path, pass, strlen(pass));
+		goto out;
+	}
+	/* Write the new file next to the old one, then swap it in atomically. */
+	if (buf_printf(&tmp, "%s.new", path) != 0)
+		goto out;
+	(void)unlink(buf_cstr(&tmp));
+	if (identity_save(id, buf_cstr(&tmp), pass, strlen(pass)) != 0)
+		goto out;
+	if (rename(buf_cstr(&tmp), path) != 0) {
+		int e = errno;
+		unlink(buf_cstr(&tmp));
+		errno = e;
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&tmp);
+	return rc;
+}
+
+int
+ident_cmd_init(int argc, char **argv)
+{
+	struct ident_opts o;
+	struct buf path;
+	struct identity *id = NULL;
+	char *pass = NULL;
+	struct stat st;
+	int rc = parse_opts(argc, argv, init_usage, 1, &o);
+	if (rc >= 0)
+		return rc;
+	rc = CLI_ERR;
+	buf_init(&path, 4096);
+	if (identity_path(&o, true, &path) != 0 || buf_cstr(&path) == NULL)
+		goto out;
+	if (!o.force && lstat(buf_cstr(&path), &st) == 0) {
+		cli_error("an identity already exists at %s (use --force to replace it; "
+		          "its keys would be lost)", buf_cstr(&path));
+		goto out;
+	}
+	pass = cli_pass_get(o.pass_file, "New passphrase for your identity: ", true, true);
+	if (pass == NULL)
+		goto out;
+	if ((id = identity_generate()) == NULL) {
+		cli_error("cannot generate keys");
+		goto out;
+	}
+	if (save_identity(id, buf_cstr(&path), pass, o.force) != 0) {
+		cli_error("cannot write %s: %s", buf_cstr(&path), strerror(errno));
+		goto out;
+	}
+	if (print_identity(id, buf_cstr(&path), member_name(&o)) != 0)
+		goto out;
+	rc = CLI_OK;
+out:
+	identity_free(id);
+	cli_pass_free(pass);
+	buf_free(&path);
+	return rc;
+}
+
+int
+ident_cmd_whoami(int argc, char **argv)
+{
+	struct ident_opts o;
+	struct buf path;
+	struct identity *id = NULL;
+	char *pass = NULL;
+	int rc = parse_opts(argc, argv, whoami_usage, 0, &o);
+	if (rc >= 0)
+		return rc;
+	rc = CLI_ERR;
+	buf_init(&path, 4096);
+	if (identity_path(&o, false, &path) != 0 || buf_cstr(&path) == NULL)
+		goto out;
+	if (access(buf_cstr(&path), F_OK) != 0) {
+		cli_error("no identity at %s (run `tipctl init` first)", buf_cstr(&path));
+		goto out;
+	}
+	if ((pass = cli_pass_get(o.pass_file, "Passphrase: ", false, false)) == NULL)
+		goto out;
+	switch (identity_load(buf_cstr(&path), pass, strlen(pass), &id)) {
+	case IDENTITY_OK:
+		break;
+	case IDENTITY_ERR_PASSPHRASE:
+		cli_error("wrong passphrase for %s", buf_cstr(&path));
+		goto out;
+	case IDENTITY_ERR_FORMAT:
+		cli_error("%s is not a tipctl identity file", buf_cstr(&path));
+		goto out;
+	case IDENTITY_ERR_IO:
+		cli_error("cannot read %s: %s", buf_cstr(&path), strerror(errno));
+		goto out;
+	}
+	if (print_identity(id, buf_cstr(&path), member_name(&o)) != 0)
+		goto out;
+	rc = CLI_OK;
+out:
+	identity_free(id);
+	cli_pass_free(pass);
+	buf_free(&path);
+	return rc;
+}

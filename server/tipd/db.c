@@ -1,0 +1,591 @@
+/*
+ * db: asynchronous libpq on libevent (see db.h).
+ *
+ * States: DOWN (retry timer armed) -> CONNECTING (PQconnectPoll driven by a
+ * one-shot event on PQsocket) -> UP (persistent read event, write event while
+ * PQflush has output left). Any failure returns to DOWN, failing every
+ * pending callback with NULL.
+ */
+#include "db.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+
+#define DB_CONNECT_TIMEOUT_S 10
+#define DB_MAX_PREPARED 32
+
+enum db_state { DB_DOWN, DB_CONNECTING, DB_UP };
+
+struct db_pending {
+	db_result_cb cb;
+	void *arg;
+	bool sync;
+	bool delivered;
+	struct db_pending *next;
+};
+
+struct db_stmt {
+	char *name;
+	char *sql;
+	int nparams;
+};
+
+struct db {
+	struct event_base *base;
+	char *conninfo;
+	PGconn *conn;
+	enum db_state state;
+	struct event *poll_ev;  /* connecting */
+	struct event *read_ev;  /* up */
+	struct event *write_ev; /* up, output pending */
+	struct event *retry_ev;
+	unsigned backoff_ms, min_ms, max_ms;
+	bool outage_logged;
+	struct db_pending *head, *tail;
+	struct db_stmt stmts[DB_MAX_PREPARED];
+	int nstmts;
+	db_state_cb state_cb;
+	void *state_arg;
+};
+
+static void db_start_connect(struct db *db);
+static void db_lost(struct db *db, const char *why);
+
+static void
+db_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	db_start_connect(arg);
+}
+
+/* --- conninfo check --- */
+
+static int
+host_list_ok(const char *hosts)
+{
+	/* Comma-separated; each must be an absolute socket directory. */
+	const char *p = hosts;
+	while (*p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (n == 0 || p[0] != '/')
+			return 0;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 1;
+}
+
+int
+db_conninfo_check(const char *conninfo)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+	if (opts == NULL) {
+		log_error("db: cannot parse the database conninfo");
+		PQfreemem(err);
+		return -1;
+	}
+	const char *host = NULL, *hostaddr = NULL;
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = o->val;
+	}
+	if (host == NULL && hostaddr == NULL) {
+		host = getenv("PGHOST");
+		hostaddr = getenv("PGHOSTADDR");
+		if (hostaddr != NULL && hostaddr[0] == '\0')
+			hostaddr = NULL;
+	}
+	int ok = hostaddr != NULL || host == NULL || host_list_ok(host);
+	PQconninfoFree(opts);
+	if (!ok) {
+		log_error("db: the database host must be a unix socket directory "
+		          "(host=/path) or a numeric hostaddr=, not a name to look up");
+		return -1;
+	}
+	return 0;
+}
+
+/* --- lifecycle --- */
+
+struct db *
+db_new(struct event_base *base, const char *conninfo)
+{
+	if (db_conninfo_check(conninfo) != 0)
+		return NULL;
+	struct db *db = calloc(1, sizeof(*db));
+	if (db == NULL)
+		return NULL;
+	db->base = base;
+	db->min_ms = 100;
+	db->max_ms = 2000;
+	db->backoff_ms = db->min_ms;
+	db->conninfo = strdup(conninfo);
+	db->retry_ev = evtimer_new(base, db_on_retry, db);
+	if (db->conninfo == NULL || db->retry_ev == NULL) {
+		db_free(db);
+		return NULL;
+	}
+	db_start_connect(db);
+	return db;
+}
+
+static void
+db_drop_conn(struct db *db)
+{
+	if (db->poll_ev != NULL)
+		event_free(db->poll_ev);
+	if (db->read_ev != NULL)
+		event_free(db->read_ev);
+	if (db->write_ev != NULL)
+		event_free(db->write_ev);
+	db->poll_ev = db->read_ev = db->write_ev = NULL;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	db->conn = NULL;
+	db->state = DB_DOWN;
+}
+
+void
+db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	db_drop_conn(db);
+	if (db->retry_ev != NULL)
+		event_free(db->retry_ev);
+	struct db_pending *p = db->head, *next;
+	for (; p != NULL; p = next) {
+		next = p->next;
+		free(p);
+	}
+	for (int i = 0; i < db->nstmts; i++) {
+		free(db->stmts[i].name);
+		free(db->stmts[i].sql);
+	}
+	free(db->conninfo);
+	free(db);
+}
+
+void
+db_set_state_cb(struct db *db, db_state_cb cb, void *arg)
+{
+	db->state_cb = cb;
+	db->state_arg = arg;
+}
+
+void
+db_set_backoff(struct db *db, unsigned min_ms, unsigned max_ms)
+{
+	db->min_ms = min_ms > 0 ? min_ms : 1;
+	db->max_ms = max_ms >= db->min_ms ? max_ms : db->min_ms;
+	db->backoff_ms = db->min_ms;
+}
+
+void
+db_reset(struct db *db, const char *why)
+{
+	if (db->state == DB_UP)
+		db_lost(db, why);
+}
+
+int
+db_is_up(const struct db *db)
+{
+	return db->state == DB_UP;
+}
+
+static void
+db_schedule_retry(struct db *db)
+{
+	struct timeval tv = { db->backoff_ms / 1000, (db->backoff_ms % 1000) * 1000 };
+	db->backoff_ms = db->backoff_ms * 2 > db->max_ms ? db->max_ms : db->backoff_ms * 2;
+	if (event_add(db->retry_ev, &tv) != 0)
+		log_error("db: cannot arm the reconnect timer");
+}
+
+/* Fail every pending item with NULL, oldest first. Callbacks may queue new
+ * items; those fail at once because the state is already DOWN. */
+static void
+db_fail_pending(struct db *db)
+{
+	struct db_pending *p;
+	while ((p = db->head) != NULL) {
+		db->head = p->next;
+		if (db->head == NULL)
+			db->tail = NULL;
+		if (p->cb != NULL && !p->delivered)
+			p->cb(NULL, p->arg);
+		free(p);
+	}
+}
+
+static void
+db_lost(struct db *db, const char *why)
+{
+	bool was_up = db->state == DB_UP;
+	if (!db->outage_logged) {
+		log_warn("db: database unreachable (%s); retrying in the background", why);
+		db->outage_logged = true;
+	}
+	db_drop_conn(db);
+	db_fail_pending(db);
+	if (was_up && db->state_cb != NULL)
+		db->state_cb(0, db->state_arg);
+	db_schedule_retry(db);
+}
+
+/* Copy libpq's connection error into `out` as one line. */
+static const char *
+db_conn_error(const struct db *db, char *out, size_t n)
+{
+	const char *m = db->conn != NULL ? PQerrorMessage(db->conn) : "out of memory";
+	size_t i = 0;
+	for (; m[i] != '\0' && m[i] != '\n' && i + 1 < n; i++)
+		out[i] = m[i];
+	out[i] = '\0';
+	return i > 0 ? out : "connection failed";
+}
+
+/* --- connecting --- */
+
+static void db_on_poll(evutil_socket_t fd, short what, void *arg);
+
+static int
+db_poll_wait(struct db *db, PostgresPollingStatusType st)
+{
+	struct timeval tv = { DB_CONNECT_TIMEOUT_S, 0 };
+	if (db->poll_ev != NULL)
+		event_free(db->poll_ev);
+	db->poll_ev = NULL;
+	int sock = PQsocket(db->conn);
+	if (sock < 0)
+		return -1;
+	short ev = st == PGRES_POLLING_READING ? EV_READ : EV_WRITE;
+	db->poll_ev = event_new(db->base, sock, ev, db_on_poll, db);
+	if (db->poll_ev == NULL || event_add(db->poll_ev, &tv) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+db_start_connect(struct db *db)
+{
+	char err[256];
+	db->conn = PQconnectStart(db->conninfo);
+	if (db->conn == NULL || PQstatus(db->conn) == CONNECTION_BAD) {
+		db_lost(db, db_conn_error(db, err, sizeof(err)));
+		return;
+	}
+	db->state = DB_CONNECTING;
+	if (db_poll_wait(db, PGRES_POLLING_WRITING) != 0)
+		db_lost(db, "cannot watch the database socket");
+}
+
+static void db_on_read(evutil_socket_t fd, short what, void *arg);
+static void db_on_write(evutil_socket_t fd, short what, void *arg);
+static int db_send_prepares(struct db *db);
+
+static void
+db_connected(struct db *db)
+{
+	event_free(db->poll_ev);
+	db->poll_ev = NULL;
+	int sock = PQsocket(db->conn);
+	if (PQsetnonblocking(db->conn, 1) != 0 || PQenterPipelineMode(db->conn) != 1) {
+		db_lost(db, "cannot enter pipeline mode");
+		return;
+	}
+	db->read_ev = event_new(db->base, sock, EV_READ | EV_PERSIST, db_on_read, db);
+	db->write_ev = event_new(db->base, sock, EV_WRITE, db_on_write, db);
+	if (db->read_ev == NULL || db->write_ev == NULL || event_add(db->read_ev, NULL) != 0) {
+		db_lost(db, "cannot watch the database socket");
+		return;
+	}
+	db->state = DB_UP;
+	db->backoff_ms = db->min_ms;
+	if (db->outage_logged)
+		log_info("db: database connection restored");
+	db->outage_logged = false;
+	if (db_send_prepares(db) != 0) {
+		db_lost(db, "cannot prepare statements");
+		return;
+	}
+	if (db->state_cb != NULL)
+		db->state_cb(1, db->state_arg);
+}
+
+static void
+db_on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct db *db = arg;
+	char err[256];
+	(void)fd;
+	if (what & EV_TIMEOUT) {
+		db_lost(db, "connection timed out");
+		return;
+	}
+	PostgresPollingStatusType st = PQconnectPoll(db->conn);
+	switch (st) {
+	case PGRES_POLLING_READING:
+	case PGRES_POLLING_WRITING:
+		if (db_poll_wait(db, st) != 0)
+			db_lost(db, "cannot watch the database socket");
+		break;
+	case PGRES_POLLING_OK:
+		db_connected(db);
+		break;
+	default:
+		db_lost(db, db_conn_error(db, err, sizeof(err)));
+		break;
+	}
+}
+
+/* --- I/O --- */
+
+/* Push buffered output; arm the write event if some is left. 0 or -1. */
+static int
+db_flush(struct db *db)
+{
+	int r = PQflush(db->conn);
+	if (r < 0)
+		return -1;
+	if (r == 1 && !event_pending(db->write_ev, EV_WRITE, NULL) &&
+	    event_add(db->write_ev, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+static struct db_pending *
+db_pop(struct db *db)
+{
+	struct db_pending *p = db->head;
+	db->head = p->next;
+	if (db->head == NULL)
+		db->tail = NULL;
+	return p;
+}
+
+/* Hand every complete result to its callback, in order. */
+static void
+db_drain(struct db *db)
+{
+	struct db_pending *p;
+	int nulls = 0;
+	while (db->state == DB_UP && (p = db->head) != NULL && !PQisBusy(db->conn)) {
+		PGresult *r = PQgetResult(db->conn);
+		if (p->sync) {
+			if (r == NULL) {
+				/* After an error reported at the sync point: skip the NULL. */
+				if (p->delivered && nulls++ == 0)
+					continue;
+				break;
+			}
+			nulls = 0;
+			bool first = !p->delivered;
+			p->delivered = true;
+			if (PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+				/* An error at the sync point (e.g. a deferred constraint of
+				 * an implicit transaction): report it, await the sync. */
+				if (p->cb != NULL && first)
+					p->cb(r, p->arg);
+				PQclear(r);
+				continue;
+			}
+			db_pop(db);
+			if (p->cb != NULL && first)
+				p->cb(r, p->arg);
+			PQclear(r);
+			free(p);
+			continue;
+		}
+		nulls = 0;
+		if (r == NULL) { /* end of this statement's results */
+			db_pop(db);
+			if (p->cb != NULL && !p->delivered)
+				p->cb(NULL, p->arg);
+			free(p);
+			continue;
+		}
+		bool first = !p->delivered;
+		p->delivered = true; /* before the callback, which may queue more */
+		if (p->cb != NULL && first)
+			p->cb(r, p->arg);
+		PQclear(r);
+	}
+}
+
+static void
+db_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct db *db = arg;
+	char err[256];
+	(void)fd;
+	(void)what;
+	if (PQconsumeInput(db->conn) != 1) {
+		db_lost(db, db_conn_error(db, err, sizeof(err)));
+		return;
+	}
+	db_drain(db);
+	if (db->state != DB_UP)
+		return;
+	if (PQstatus(db->conn) == CONNECTION_BAD || db_flush(db) != 0)
+		db_lost(db, db_conn_error(db, err, sizeof(err)));
+}
+
+static void
+db_on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct db *db = arg;
+	char err[256];
+	(void)fd;
+	(void)what;
+	if (db_flush(db) != 0)
+		db_lost(db, db_conn_error(db, err, sizeof(err)));
+}
+
+/* --- sending --- */
+
+static int
+db_enqueue(struct db *db, bool sync, db_result_cb cb, void *arg)
+{
+	struct db_pending *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return -1;
+	p->sync = sync;
+	p->cb = cb;
+	p->arg = arg;
+	if (db->tail != NULL)
+		db->tail->next = p;
+	else
+		db->head = p;
+	db->tail = p;
+	return 0;
+}
+
+static void
+db_prepared_cb(const PGresult *res, void *arg)
+{
+	if (res != NULL && !db_result_ok(res))
+		db_log_result(arg, res);
+}
+
+static int
+db_send_one_prepare(struct db *db, const struct db_stmt *st)
+{
+	if (PQsendPrepare(db->conn, st->name, st->sql, st->nparams, NULL) != 1)
+		return -1;
+	return db_enqueue(db, false, db_prepared_cb, st->name);
+}
+
+static int
+db_send_prepares(struct db *db)
+{
+	if (db->nstmts == 0)
+		return 0;
+	for (int i = 0; i < db->nstmts; i++)
+		if (db_send_one_prepare(db, &db->stmts[i]) != 0)
+			return -1;
+	return db_sync(db, NULL, NULL);
+}
+
+int
+db_prepare(struct db *db, const char *name, const char *sql, int nparams)
+{
+	if (db->nstmts >= DB_MAX_PREPARED)
+		return -1;
+	struct db_stmt *st = &db->stmts[db->nstmts];
+	st->name = strdup(name);
+	st->sql = strdup(sql);
+	st->nparams = nparams;
+	if (st->name == NULL || st->sql == NULL) {
+		free(st->name);
+		free(st->sql);
+		return -1;
+	}
+	db->nstmts++;
+	if (db->state != DB_UP)
+		return 0;
+	if (db_send_one_prepare(db, st) != 0 || db_sync(db, NULL, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+int
+db_query(struct db *db, const char *sql, int nparams, const char *const *values,
+         const int *lengths, const int *formats, db_result_cb cb, void *arg)
+{
+	if (db->state != DB_UP)
+		return -1;
+	if (PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths, formats, 0) != 1)
+		return -1;
+	if (db_enqueue(db, false, cb, arg) != 0)
+		return -1;
+	return db_flush(db);
+}
+
+int
+db_query_prepared(struct db *db, const char *name, int nparams, const char *const *values,
+                  const int *lengths, const int *formats, db_result_cb cb, void *arg)
+{
+	if (db->state != DB_UP)
+		return -1;
+	if (PQsendQueryPrepared(db->conn, name, nparams, values, lengths, formats, 0) != 1)
+		return -1;
+	if (db_enqueue(db, false, cb, arg) != 0)
+		return -1;
+	return db_flush(db);
+}
+
+int
+db_sync(struct db *db, db_result_cb cb, void *arg)
+{
+	if (db->state != DB_UP)
+		return -1;
+	if (PQpipelineSync(db->conn) != 1)
+		return -1;
+	if (db_enqueue(db, true, cb, arg) != 0)
+		return -1;
+	return db_flush(db);
+}
+
+int
+db_result_ok(const PGresult *res)
+{
+	if (res == NULL)
+		return 0;
+	ExecStatusType st = PQresultStatus(res);
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_PIPELINE_SYNC;
+}
+
+void
+db_log_result(const char *what, const PGresult *res)
+{
+	if (res == NULL) {
+		log_warn("db: %s: connection lost", what);
+		return;
+	}
+	/* The primary message may quote a value ("... out of range: \"x\""):
+	 * log only the SQLSTATE and schema names. */
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
+	const char *column = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
+	const char *cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+	log_warn("db: %s: %s SQLSTATE %s%s%s%s%s%s%s", what, PQresStatus(PQresultStatus(res)),
+	         state != NULL ? state : "-", table != NULL ? " table " : "",
+	         table != NULL ? table : "", column != NULL ? " column " : "",
+	         column != NULL ? column : "", cons != NULL ? " constraint " : "",
+	         cons != NULL ? cons : "");
+}

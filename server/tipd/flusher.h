@@ -1,0 +1,58 @@
+/*
+ * flusher: moves committed spool files into PostgreSQL (DESIGN §6).
+ *
+ * Runs on its own thread with its own event_base and asynchronous database
+ * connection. Every interval, on flusher_flush_now() and once more at
+ * shutdown it takes a batch of committed spool files, shuffles it, and
+ * inserts every entry (report row dated with the entry's day, attachment and
+ * message rows, one header row per recipient) with ON CONFLICT DO NOTHING in
+ * one transaction per batch, pipelined. Files are unlinked only after COMMIT
+ * succeeds, so a crash or an unknown commit outcome replays them exactly once.
+ *
+ * An entry whose team is not in `teams` (or whose report is neither in the
+ * database nor in the batch) is left in the spool with a warning. If the batch
+ * transaction fails anyway, the entries are retried one transaction each, so
+ * one bad entry never holds back the others; entries that still fail stay in
+ * the spool. While PostgreSQL is unreachable files stay and every tick counts
+ * a failure; the outage is logged once (by db).
+ *
+ * The process must call evthread_use_pthreads() before flusher_start().
+ */
+#ifndef TIPD_FLUSHER_H
+#define TIPD_FLUSHER_H
+
+#include <stdint.h>
+
+struct spool;
+struct flusher;
+
+#define FLUSHER_DEFAULT_INTERVAL_MS 300000u
+#define FLUSHER_BATCH_MAX 128               /* files per batch */
+#define FLUSHER_BATCH_BYTES (64u << 20)     /* payload bytes per batch (>= 1 file) */
+
+struct flusher_stats {
+	uint64_t entries;  /* spool files flushed and removed */
+	uint64_t rows;     /* rows inserted (conflicts not counted) */
+	uint64_t batches;  /* batches committed */
+	uint64_t failures; /* ticks or batches that left files behind */
+	uint64_t skipped;  /* entries kept for the operator (unknown team, bad rows) */
+};
+
+/* Create a flusher for `spool` (borrowed; must outlive the flusher) that
+ * connects with `conninfo` (copied; unix socket dir or hostaddr only) every
+ * `interval_ms` (0 means FLUSHER_DEFAULT_INTERVAL_MS). NULL on error. */
+struct flusher *flusher_new(struct spool *spool, const char *conninfo, unsigned interval_ms);
+/* Start the thread and the connection. Return 0 or -1. */
+int flusher_start(struct flusher *f) __attribute__((warn_unused_result));
+/* Ask for a flush as soon as possible (from any thread). Return 0, or -1 if
+ * not running. */
+int flusher_flush_now(struct flusher *f);
+/* Flush once more (waiting for the database up to `timeout_ms`), then stop
+ * the thread. Return 0 if the spool is empty afterwards, -1 if files remain. */
+int flusher_stop(struct flusher *f, unsigned timeout_ms);
+/* Stop if running and free. NULL is fine. */
+void flusher_free(struct flusher *f);
+/* Copy the counters (any thread). */
+void flusher_get_stats(const struct flusher *f, struct flusher_stats *out);
+
+#endif

@@ -1,0 +1,1030 @@
+/*
+ * spool: one durable file per submission (see spool.h).
+ *
+ * File format (all integers big-endian):
+ *
+ *   magic     "TIPLINE-SPOOL 1\n"                      16 bytes
+ *   record*   type (1 byte) | length (4 bytes) | body (length bytes)
+ *
+ *   type 0x01 META     report uuid (36) | date YYYY-MM-DD (10) | team (1..63)
+ *                      exactly once, first
+ *   type 0x02 OBJECT   kind (1) | object uuid (36)
+ *   type 0x03 HEADER   object uuid (36) | recipient length (2) | recipient |
+ *                      age header (1..SPOOL_MAX_HEADER_BYTES)
+ *   type 0x04 PAYLOAD  object uuid (36) | ciphertext chunk (1..SPOOL_CHUNK)
+ *   type 0x05 INBOX    receipt lookup id (32) | source X25519 public key (32)
+ *                      at most once
+ *   type 0x7f END      BLAKE2b-256 of every byte before this record (32)
+ *                      exactly once, last: the file ends right after it
+ *
+ * A HEADER or PAYLOAD names an object declared earlier by OBJECT; payload
+ * chunks of one object are concatenated in file order. A report object's
+ * uuid is the META report uuid. Every object has at least one header and a
+ * non-empty payload. The writer enforces every rule the reader checks, so a
+ * file that was acknowledged always reads back.
+ *
+ * Files are written as "<file uuid>.part" (a fresh uuid per file, not the
+ * report uuid, so that several messages for one report can wait in the spool
+ * together), then fsync'd, renamed to "<file uuid>.rep" and the directory
+ * fsync'd. Commits queued together share one directory fsync (group commit)
+ * on a single committer thread.
+ */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "buf.h"
+#include "log.h"
+#include "util.h"
+
+#define SPOOL_MAGIC "TIPLINE-SPOOL 1\n"
+#define SPOOL_MAGIC_LEN 16
+#define REC_META 0x01
+#define REC_OBJECT 0x02
+#define REC_HEADER 0x03
+#define REC_PAYLOAD 0x04
+#define REC_INBOX 0x05
+#define REC_END 0x7f
+#define REC_PREFIX 5
+#define END_LEN (REC_PREFIX + 32)
+#define SPOOL_CHUNK (1u << 20)
+#define UUID_LEN 36
+#define WBUF_SIZE 65536
+
+struct spool {
+	char *dir;
+	int dirfd;
+	uint64_t quota;
+	_Atomic uint64_t used;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t committer;
+	bool committer_running;
+	bool stopping;
+	struct spool_txn *queue;
+};
+
+struct txn_obj {
+	char uuid[UUID_STR_LEN];
+	size_t nheaders;
+	uint64_t payload;
+};
+
+struct spool_txn {
+	crypto_generichash_state h; /* first: needs 64-byte alignment */
+	struct spool *s;
+	int fd;
+	char id[UUID_STR_LEN];
+	char report[UUID_STR_LEN];
+	uint64_t bytes;
+	struct txn_obj *objs;
+	size_t nobjs;
+	bool has_report;
+	bool has_inbox;
+	uint8_t wbuf[WBUF_SIZE];
+	size_t wlen;
+	/* async commit */
+	spool_done_cb cb;
+	void *arg;
+	struct event *ev;
+	int ok;
+	struct spool_txn *next;
+};
+
+static void
+put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+used_sub(struct spool *s, uint64_t n)
+{
+	uint64_t cur = atomic_load(&s->used);
+	while (!atomic_compare_exchange_weak(&s->used, &cur, cur > n ? cur - n : 0))
+		;
+}
+
+static int
+valid_team(const char *t)
+{
+	size_t n = strlen(t);
+	if (n < 1 || n > 63 || t[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = t[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+two_digits(const char *p, int lo, int hi)
+{
+	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+		return 0;
+	int v = (p[0] - '0') * 10 + (p[1] - '0');
+	return v >= lo && v <= hi;
+}
+
+static int
+valid_date(const char *d)
+{
+	if (strlen(d) != 10 || d[4] != '-' || d[7] != '-')
+		return 0;
+	for (int i = 0; i < 4; i++)
+		if (d[i] < '0' || d[i] > '9')
+			return 0;
+	return two_digits(d + 5, 1, 12) && two_digits(d + 8, 1, 31);
+}
+
+/* age recipients are Bech32: "age1" then the lower-case Bech32 alphabet. */
+static int
+valid_recipient(const char *r, size_t n)
+{
+	static const char alphabet[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+	if (n < 10 || n > SPOOL_MAX_RECIPIENT || memcmp(r, "age1", 4) != 0)
+		return 0;
+	for (size_t i = 4; i < n; i++)
+		if (r[i] == '\0' || strchr(alphabet, r[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+static int
+valid_uuid_bytes(const uint8_t *p, char out[UUID_STR_LEN])
+{
+	memcpy(out, p, UUID_LEN);
+	out[UUID_LEN] = '\0';
+	return util_uuid_valid(out);
+}
+
+/* --- opening --- */
+
+static int
+name_is(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), sn = strlen(suffix);
+	char u[UUID_STR_LEN];
+	if (n != UUID_LEN + sn || strcmp(name + UUID_LEN, suffix) != 0)
+		return 0;
+	memcpy(u, name, UUID_LEN);
+	u[UUID_LEN] = '\0';
+	return util_uuid_valid(u);
+}
+
+/* Remove unfinished files and count the bytes of committed ones. */
+static int
+spool_scan(struct spool *s)
+{
+	/* A fresh open file description: a dup() would share the directory
+	 * offset with concurrent listings on other threads. */
+	int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct dirent *de;
+	uint64_t used = 0;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (name_is(de->d_name, ".part")) {
+			if (unlinkat(s->dirfd, de->d_name, 0) != 0)
+				log_warn("spool: cannot remove unfinished %s: %s", de->d_name,
+				         strerror(errno));
+			else
+				log_info("spool: removed unfinished %s", de->d_name);
+		} else if (name_is(de->d_name, ".rep") || name_is(de->d_name, ".bad")) {
+			if (fstatat(s->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode))
+				used += (uint64_t)st.st_size;
+		}
+	}
+	closedir(d);
+	atomic_store(&s->used, used);
+	return 0;
+}
+
+struct spool *
+spool_open(const char *dir, uint64_t quota_bytes)
+{
+	struct spool *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->dirfd = -1;
+	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+		free(s);
+		return NULL;
+	}
+	if (pthread_cond_init(&s->cv, NULL) != 0) {
+		pthread_mutex_destroy(&s->mu);
+		free(s);
+		return NULL;
+	}
+	s->quota = quota_bytes;
+	if ((s->dir = strdup(dir)) == NULL)
+		goto fail;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		log_error("spool: cannot create %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (s->dirfd < 0) {
+		log_error("spool: cannot open %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (fchmod(s->dirfd, 0700) != 0)
+		log_warn("spool: cannot set mode 0700 on %s: %s", dir, strerror(errno));
+	if (spool_scan(s) != 0) {
+		log_error("spool: cannot scan %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	return s;
+fail:
+	spool_free(s);
+	return NULL;
+}
+
+void
+spool_free(struct spool *s)
+{
+	if (s == NULL)
+		return;
+	if (s->committer_running) {
+		pthread_mutex_lock(&s->mu);
+		s->stopping = true;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->committer, NULL);
+	}
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s->dir);
+	free(s);
+}
+
+uint64_t
+spool_used(const struct spool *s)
+{
+	return atomic_load(&((struct spool *)(uintptr_t)s)->used);
+}
+
+const char *
+spool_dir(const struct spool *s)
+{
+	return s->dir;
+}
+
+/* --- writing --- */
+
+static int
+txn_flush(struct spool_txn *t)
+{
+	if (t->wlen == 0)
+		return 0;
+	if (util_write_all(t->fd, t->wbuf, t->wlen) != 0)
+		return -1;
+	t->wlen = 0;
+	return 0;
+}
+
+/* Append bytes to the file (through the write buffer) and the checksum. */
+static int
+txn_write(struct spool_txn *t, const void *p, size_t n)
+{
+	if (t->fd < 0 || t->bytes + n > SPOOL_MAX_FILE_BYTES) {
+		errno = EFBIG;
+		return -1;
+	}
+	if (crypto_generichash_update(&t->h, p, n) != 0)
+		return -1;
+	t->bytes += n;
+	atomic_fetch_add(&t->s->used, (uint64_t)n);
+	if (t->wlen + n <= WBUF_SIZE) {
+		memcpy(t->wbuf + t->wlen, p, n);
+		t->wlen += n;
+		return 0;
+	}
+	if (txn_flush(t) != 0)
+		return -1;
+	return util_write_all(t->fd, p, n);
+}
+
+static int
+txn_record(struct spool_txn *t, uint8_t type, size_t len)
+{
+	uint8_t pre[REC_PREFIX];
+	pre[0] = type;
+	put_u32(pre + 1, (uint32_t)len);
+	return txn_write(t, pre, sizeof(pre));
+}
+
+static void
+txn_free(struct spool_txn *t)
+{
+	if (t == NULL)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->ev != NULL)
+		event_free(t->ev);
+	free(t->objs);
+	sodium_memzero(t, sizeof(*t));
+	free(t);
+}
+
+static void
+part_name(const struct spool_txn *t, const char *suffix, char *out, size_t n)
+{
+	snprintf(out, n, "%s%s", t->id, suffix);
+}
+
+struct spool_txn *
+spool_begin(struct spool *s, const char *report_uuid, const char *team, const char *date)
+{
+	struct spool_txn *t = NULL;
+	char name[64];
+	if (!util_uuid_valid(report_uuid) || !valid_team(team) || !valid_date(date)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (atomic_load(&s->used) >= s->quota) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	if (posix_memalign((void **)&t, 64, sizeof(*t)) != 0)
+		return NULL;
+	memset(t, 0, sizeof(*t));
+	t->s = s;
+	t->fd = -1;
+	util_uuid(t->id);
+	memcpy(t->report, report_uuid, UUID_STR_LEN);
+	part_name(t, ".part", name, sizeof(name));
+	t->fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	               0600);
+	if (t->fd < 0)
+		goto fail;
+	size_t tl = strlen(team);
+	if (crypto_generichash_init(&t->h, NULL, 0, 32) != 0 ||
+	    txn_write(t, SPOOL_MAGIC, SPOOL_MAGIC_LEN) != 0 ||
+	    txn_record(t, REC_META, UUID_LEN + 10 + tl) != 0 ||
+	    txn_write(t, report_uuid, UUID_LEN) != 0 || txn_write(t, date, 10) != 0 ||
+	    txn_write(t, team, tl) != 0)
+		goto fail;
+	return t;
+fail:
+	spool_abort(t);
+	return NULL;
+}
+
+static struct txn_obj *
+txn_find(struct spool_txn *t, const char *uuid)
+{
+	for (size_t i = 0; i < t->nobjs; i++)
+		if (strcmp(t->objs[i].uuid, uuid) == 0)
+			return &t->objs[i];
+	return NULL;
+}
+
+int
+spool_object(struct spool_txn *t, enum spool_kind kind, const char *object_uuid)
+{
+	if (kind < SPOOL_REPORT || kind > SPOOL_MESSAGE || !util_uuid_valid(object_uuid) ||
+	    txn_find(t, object_uuid) != NULL || t->nobjs >= SPOOL_MAX_OBJECTS)
+		goto inval;
+	if (kind == SPOOL_REPORT && (t->has_report || strcmp(object_uuid, t->report) != 0))
+		goto inval;
+	struct txn_obj *o = realloc(t->objs, (t->nobjs + 1) * sizeof(*o));
+	if (o == NULL)
+		return -1;
+	t->objs = o;
+	uint8_t k = (uint8_t)kind;
+	if (txn_record(t, REC_OBJECT, 1 + UUID_LEN) != 0 || txn_write(t, &k, 1) != 0 ||
+	    txn_write(t, object_uuid, UUID_LEN) != 0)
+		return -1;
+	o = &t->objs[t->nobjs++];
+	memset(o, 0, sizeof(*o));
+	memcpy(o->uuid, object_uuid, UUID_STR_LEN);
+	if (kind == SPOOL_REPORT)
+		t->has_report = true;
+	return 0;
+inval:
+	errno = EINVAL;
+	return -1;
+}
+
+int
+spool_header(struct spool_txn *t, const char *object_uuid, const char *recipient,
+             const uint8_t *hdr, size_t len)
+{
+	struct txn_obj *o = util_uuid_valid(object_uuid) ? txn_find(t, object_uuid) : NULL;
+	size_t rl = strlen(recipient);
+	if (o == NULL || !valid_recipient(recipient, rl) || len < 1 ||
+	    len > SPOOL_MAX_HEADER_BYTES || o->nheaders >= SPOOL_MAX_HEADERS) {
+		errno = EINVAL;
+		return -1;
+	}
+	uint8_t rlen[2] = { (uint8_t)(rl >> 8), (uint8_t)rl };
+	if (txn_record(t, REC_HEADER, UUID_LEN + 2 + rl + len) != 0 ||
+	    txn_write(t, object_uuid, UUID_LEN) != 0 || txn_write(t, rlen, 2) != 0 ||
+	    txn_write(t, recipient, rl) != 0 || txn_write(t, hdr, len) != 0)
+		return -1;
+	o->nheaders++;
+	return 0;
+}
+
+int
+spool_payload(struct spool_txn *t, const char *object_uuid, const uint8_t *p, size_t len)
+{
+	struct txn_obj *o = util_uuid_valid(object_uuid) ? txn_find(t, object_uuid) : NULL;
+	if (o == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	while (len > 0) {
+		size_t n = len < SPOOL_CHUNK ? len : SPOOL_CHUNK;
+		if (txn_record(t, REC_PAYLOAD, UUID_LEN + n) != 0 ||
+		    txn_write(t, object_uuid, UUID_LEN) != 0 || txn_write(t, p, n) != 0)
+			return -1;
+		o->payload += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+spool_inbox(struct spool_txn *t, const uint8_t lookup_id[32], const uint8_t source_pk[32])
+{
+	if (t->has_inbox) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (txn_record(t, REC_INBOX, 64) != 0 || txn_write(t, lookup_id, 32) != 0 ||
+	    txn_write(t, source_pk, 32) != 0)
+		return -1;
+	t->has_inbox = true;
+	return 0;
+}
+
+void
+spool_abort(struct spool_txn *t)
+{
+	char name[64];
+	if (t == NULL)
+		return;
+	if (t->fd >= 0) {
+		part_name(t, ".part", name, sizeof(name));
+		unlinkat(t->s->dirfd, name, 0);
+	}
+	used_sub(t->s, t->bytes);
+	txn_free(t);
+}
+
+/* Check completeness and write the END record; the data is then in the file
+ * (not yet durable). Return 0 or -1. */
+static int
+txn_seal(struct spool_txn *t)
+{
+	uint8_t sum[32];
+	if (t->nobjs == 0)
+		goto inval;
+	for (size_t i = 0; i < t->nobjs; i++)
+		if (t->objs[i].nheaders == 0 || t->objs[i].payload == 0)
+			goto inval;
+	if (crypto_generichash_final(&t->h, sum, sizeof(sum)) != 0)
+		return -1;
+	/* The END record is not part of the checksum: write it around txn_write. */
+	uint8_t rec[END_LEN];
+	rec[0] = REC_END;
+	put_u32(rec + 1, 32);
+	memcpy(rec + REC_PREFIX, sum, 32);
+	if (txn_flush(t) != 0 || util_write_all(t->fd, rec, sizeof(rec)) != 0)
+		return -1;
+	t->bytes += sizeof(rec);
+	atomic_fetch_add(&t->s->used, (uint64_t)sizeof(rec));
+	return 0;
+inval:
+	log_error("spool: refusing to commit an incomplete submission");
+	errno = EINVAL;
+	return -1;
+}
+
+/* fsync the file and rename it to ".rep" (no directory fsync). */
+static int
+txn_durable_file(struct spool_txn *t)
+{
+	char from[64], to[64];
+	if (fsync(t->fd) != 0)
+		return -1;
+	close(t->fd);
+	t->fd = -1;
+	part_name(t, ".part", from, sizeof(from));
+	part_name(t, ".rep", to, sizeof(to));
+	if (renameat(t->s->dirfd, from, t->s->dirfd, to) != 0) {
+		unlinkat(t->s->dirfd, from, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* After a failed commit: remove whatever is left and release the quota. */
+static void
+txn_discard(struct spool_txn *t)
+{
+	char name[64];
+	part_name(t, t->fd >= 0 ? ".part" : ".rep", name, sizeof(name));
+	unlinkat(t->s->dirfd, name, 0);
+	used_sub(t->s, t->bytes);
+	log_error("spool: commit of %s failed: %s", t->id, strerror(errno));
+}
+
+int
+spool_commit_sync(struct spool_txn *t)
+{
+	int rc = -1;
+	if (txn_seal(t) != 0) {
+		spool_abort(t);
+		return -1;
+	}
+	if (txn_durable_file(t) == 0 && fsync(t->s->dirfd) == 0)
+		rc = 0;
+	else
+		txn_discard(t);
+	txn_free(t);
+	return rc;
+}
+
+static void
+commit_deliver(evutil_socket_t fd, short what, void *arg)
+{
+	struct spool_txn *t = arg;
+	(void)fd;
+	(void)what;
+	t->cb(t->ok, t->arg);
+	txn_free(t);
+}
+
+/* Group commit: fsync and rename every queued file, then one directory
+ * fsync for all of them, then hand each result back to its loop. */
+static void
+commit_batch(struct spool *s, struct spool_txn *list)
+{
+	bool any = false;
+	for (struct spool_txn *t = list; t != NULL; t = t->next) {
+		t->ok = txn_durable_file(t) == 0;
+		any |= t->ok;
+	}
+	bool dir_ok = !any || fsync(s->dirfd) == 0;
+	struct spool_txn *next;
+	for (struct spool_txn *t = list; t != NULL; t = next) {
+		next = t->next;
+		if (!dir_ok)
+			t->ok = 0;
+		if (!t->ok)
+			txn_discard(t);
+		event_active(t->ev, EV_TIMEOUT, 0);
+	}
+}
+
+static void *
+committer_main(void *arg)
+{
+	struct spool *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->queue == NULL && !s->stopping)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->queue == NULL && s->stopping)
+			break;
+		struct spool_txn *list = s->queue;
+		s->queue = NULL;
+		pthread_mutex_unlock(&s->mu);
+		commit_batch(s, list);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static int
+commit_enqueue(struct spool *s, struct spool_txn *t)
+{
+	pthread_mutex_lock(&s->mu);
+	if (!s->committer_running) {
+		if (pthread_create(&s->committer, NULL, committer_main, s) != 0) {
+			pthread_mutex_unlock(&s->mu);
+			return -1;
+		}
+		s->committer_running = true;
+	}
+	t->next = s->queue;
+	s->queue = t;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+int
+spool_commit(struct spool_txn *t, struct event_base *base, spool_done_cb cb, void *arg)
+{
+	if (cb == NULL || base == NULL)
+		goto fail;
+	t->cb = cb;
+	t->arg = arg;
+	t->ev = event_new(base, -1, 0, commit_deliver, t);
+	if (t->ev == NULL || txn_seal(t) != 0 || commit_enqueue(t->s, t) != 0)
+		goto fail;
+	return 0;
+fail:
+	spool_abort(t);
+	return -1;
+}
+
+/* --- listing and removing --- */
+
+int
+spool_list(struct spool *s, char ***paths, size_t max)
+{
+	char **out = NULL;
+	int n = 0;
+	/* A fresh open file description: a dup() would share the directory
+	 * offset with concurrent listings on other threads. */
+	int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	*paths = NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (max > 0 && (out = calloc(max, sizeof(*out))) == NULL)
+		goto fail;
+	struct dirent *de;
+	while ((size_t)n < max && (de = readdir(d)) != NULL) {
+		if (!name_is(de->d_name, ".rep"))
+			continue;
+		size_t len = strlen(s->dir) + 1 + strlen(de->d_name) + 1;
+		if ((out[n] = malloc(len)) == NULL)
+			goto fail;
+		snprintf(out[n], len, "%s/%s", s->dir, de->d_name);
+		n++;
+	}
+	closedir(d);
+	*paths = out;
+	return n;
+fail:
+	closedir(d);
+	spool_list_free(out, n);
+	return -1;
+}
+
+void
+spool_list_free(char **paths, int n)
+{
+	if (paths == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+int
+spool_entry_remove(struct spool *s, const struct spool_entry *e)
+{
+	struct stat st;
+	if (lstat(e->path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (unlink(e->path) != 0)
+		return errno == ENOENT ? 0 : -1;
+	used_sub(s, (uint64_t)st.st_size);
+	return 0;
+}
+
+int
+spool_quarantine(struct spool *s, const char *path)
+{
+	size_t n = strlen(path);
+	char to[4096];
+	(void)s;
+	if (n < 4 || n >= sizeof(to) || strcmp(path + n - 4, ".rep") != 0)
+		return -1;
+	memcpy(to, path, n - 4);
+	memcpy(to + n - 4, ".bad", 5);
+	if (rename(path, to) != 0)
+		return -1;
+	log_warn("spool: moved unreadable %s aside as .bad", path);
+	return 0;
+}
+
+/* --- reading --- */
+
+struct cur {
+	const uint8_t *p;
+	size_t n;
+	size_t off;
+};
+
+static int
+cur_take(struct cur *c, size_t n, const uint8_t **out)
+{
+	if (n > c->n - c->off)
+		return -1;
+	*out = c->p + c->off;
+	c->off += n;
+	return 0;
+}
+
+/* Parser state: the entry being built, plus each object's payload buffer. */
+struct parse {
+	struct spool_entry *e;
+	struct buf *payloads;
+	bool has_meta;
+	bool has_report;
+};
+
+void
+spool_entry_free(struct spool_entry *e)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; i < e->nobjects; i++) {
+		struct spool_object *o = &e->objects[i];
+		for (size_t j = 0; j < o->nheaders; j++) {
+			free(o->recipients[j]);
+			free(o->headers[j]);
+		}
+		free(o->recipients);
+		free(o->headers);
+		free(o->header_lens);
+		free(o->payload);
+	}
+	free(e->objects);
+	free(e);
+}
+
+static struct spool_object *
+entry_find(struct spool_entry *e, const uint8_t *uuid, size_t *idx)
+{
+	for (size_t i = 0; i < e->nobjects; i++)
+		if (memcmp(e->objects[i].uuid, uuid, UUID_LEN) == 0) {
+			*idx = i;
+			return &e->objects[i];
+		}
+	return NULL;
+}
+
+static int
+parse_meta(struct parse *ps, const uint8_t *b, size_t len)
+{
+	struct spool_entry *e = ps->e;
+	if (ps->has_meta || len < UUID_LEN + 10 + 1 || len > UUID_LEN + 10 + 63)
+		return -1;
+	if (!valid_uuid_bytes(b, e->report_uuid))
+		return -1;
+	memcpy(e->date, b + UUID_LEN, 10);
+	e->date[10] = '\0';
+	size_t tl = len - UUID_LEN - 10;
+	memcpy(e->team, b + UUID_LEN + 10, tl);
+	e->team[tl] = '\0';
+	if (memchr(e->team, '\0', tl) != NULL || !valid_team(e->team) || !valid_date(e->date))
+		return -1;
+	ps->has_meta = true;
+	return 0;
+}
+
+static int
+parse_object(struct parse *ps, const uint8_t *b, size_t len)
+{
+	struct spool_entry *e = ps->e;
+	size_t idx;
+	char uuid[UUID_STR_LEN];
+	if (len != 1 + UUID_LEN || b[0] < SPOOL_REPORT || b[0] > SPOOL_MESSAGE ||
+	    !valid_uuid_bytes(b + 1, uuid) || entry_find(e, b + 1, &idx) != NULL ||
+	    e->nobjects >= SPOOL_MAX_OBJECTS)
+		return -1;
+	if (b[0] == SPOOL_REPORT && (ps->has_report || strcmp(uuid, e->report_uuid) != 0))
+		return -1;
+	struct spool_object *o = realloc(e->objects, (e->nobjects + 1) * sizeof(*o));
+	if (o == NULL)
+		return -1;
+	e->objects = o;
+	struct buf *pb = realloc(ps->payloads, (e->nobjects + 1) * sizeof(*pb));
+	if (pb == NULL)
+		return -1;
+	ps->payloads = pb;
+	buf_init(&pb[e->nobjects], SPOOL_MAX_FILE_BYTES);
+	o = &e->objects[e->nobjects++];
+	memset(o, 0, sizeof(*o));
+	o->kind = (enum spool_kind)b[0];
+	memcpy(o->uuid, uuid, UUID_STR_LEN);
+	ps->has_report |= b[0] == SPOOL_REPORT;
+	return 0;
+}
+
+static int
+grow_headers(struct spool_object *o)
+{
+	size_t n = o->nheaders + 1;
+	char **r = realloc(o->recipients, n * sizeof(*r));
+	if (r == NULL)
+		return -1;
+	o->recipients = r;
+	uint8_t **h = realloc(o->headers, n * sizeof(*h));
+	if (h == NULL)
+		return -1;
+	o->headers = h;
+	size_t *l = realloc(o->header_lens, n * sizeof(*l));
+	if (l == NULL)
+		return -1;
+	o->header_lens = l;
+	return 0;
+}
+
+static int
+parse_header(struct parse *ps, const uint8_t *b, size_t len)
+{
+	size_t idx;
+	struct spool_object *o = len > UUID_LEN + 2 ? entry_find(ps->e, b, &idx) : NULL;
+	if (o == NULL || o->nheaders >= SPOOL_MAX_HEADERS)
+		return -1;
+	size_t rl = (size_t)b[UUID_LEN] << 8 | b[UUID_LEN + 1];
+	if (rl > len - UUID_LEN - 2)
+		return -1;
+	const char *rec = (const char *)(b + UUID_LEN + 2);
+	size_t hl = len - UUID_LEN - 2 - rl;
+	if (!valid_recipient(rec, rl) || hl < 1 || hl > SPOOL_MAX_HEADER_BYTES)
+		return -1;
+	if (grow_headers(o) != 0)
+		return -1;
+	char *r = malloc(rl + 1);
+	uint8_t *h = malloc(hl);
+	if (r == NULL || h == NULL) {
+		free(r);
+		free(h);
+		return -1;
+	}
+	memcpy(r, rec, rl);
+	r[rl] = '\0';
+	memcpy(h, rec + rl, hl);
+	o->recipients[o->nheaders] = r;
+	o->headers[o->nheaders] = h;
+	o->header_lens[o->nheaders] = hl;
+	o->nheaders++;
+	return 0;
+}
+
+static int
+parse_payload(struct parse *ps, const uint8_t *b, size_t len)
+{
+	size_t idx;
+	if (len <= UUID_LEN || len > UUID_LEN + SPOOL_CHUNK ||
+	    entry_find(ps->e, b, &idx) == NULL)
+		return -1;
+	return buf_add(&ps->payloads[idx], b + UUID_LEN, len - UUID_LEN);
+}
+
+static int
+parse_inbox(struct parse *ps, const uint8_t *b, size_t len)
+{
+	struct spool_entry *e = ps->e;
+	if (e->has_inbox || len != 64)
+		return -1;
+	memcpy(e->lookup_id, b, 32);
+	memcpy(e->source_pk, b + 32, 32);
+	e->has_inbox = 1;
+	return 0;
+}
+
+static int
+parse_records(struct parse *ps, struct cur *c)
+{
+	while (c->off < c->n) {
+		const uint8_t *pre, *body;
+		if (cur_take(c, REC_PREFIX, &pre) != 0)
+			return -1;
+		size_t len = get_u32(pre + 1);
+		if (len > UUID_LEN + 2 + SPOOL_MAX_RECIPIENT + SPOOL_MAX_HEADER_BYTES &&
+		    len > UUID_LEN + SPOOL_CHUNK)
+			return -1;
+		if (cur_take(c, len, &body) != 0)
+			return -1;
+		if (!ps->has_meta && pre[0] != REC_META)
+			return -1;
+		int rc;
+		switch (pre[0]) {
+		case REC_META: rc = parse_meta(ps, body, len); break;
+		case REC_OBJECT: rc = parse_object(ps, body, len); break;
+		case REC_HEADER: rc = parse_header(ps, body, len); break;
+		case REC_PAYLOAD: rc = parse_payload(ps, body, len); break;
+		case REC_INBOX: rc = parse_inbox(ps, body, len); break;
+		default: rc = -1; break;
+		}
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Move payload buffers into the objects; check that every object is whole. */
+static int
+parse_finish(struct parse *ps)
+{
+	struct spool_entry *e = ps->e;
+	if (!ps->has_meta || e->nobjects == 0)
+		return -1;
+	for (size_t i = 0; i < e->nobjects; i++) {
+		struct spool_object *o = &e->objects[i];
+		if (o->nheaders == 0 || ps->payloads[i].len == 0)
+			return -1;
+		o->payload = ps->payloads[i].data;
+		o->payload_len = ps->payloads[i].len;
+		buf_init(&ps->payloads[i], 0);
+	}
+	return 0;
+}
+
+/* Check the magic and the END record's checksum; return the length of the
+ * records area, or 0 if the file is not a whole, intact spool file. */
+static size_t
+verify_envelope(const uint8_t *p, size_t n)
+{
+	uint8_t sum[32];
+	if (n < SPOOL_MAGIC_LEN + END_LEN || n > SPOOL_MAX_FILE_BYTES ||
+	    memcmp(p, SPOOL_MAGIC, SPOOL_MAGIC_LEN) != 0)
+		return 0;
+	size_t end = n - END_LEN;
+	if (p[end] != REC_END || get_u32(p + end + 1) != 32)
+		return 0;
+	if (crypto_generichash(sum, sizeof(sum), p, end, NULL, 0) != 0 ||
+	    sodium_memcmp(sum, p + end + REC_PREFIX, sizeof(sum)) != 0)
+		return 0;
+	return end;
+}
+
+struct spool_entry *
+spool_entry_parse(const uint8_t *p, size_t n)
+{
+	struct parse ps = { 0 };
+	size_t end = verify_envelope(p, n);
+	if (end == 0)
+		return NULL;
+	if ((ps.e = calloc(1, sizeof(*ps.e))) == NULL)
+		return NULL;
+	struct cur c = { .p = p, .n = end, .off = SPOOL_MAGIC_LEN };
+	int rc = parse_records(&ps, &c) == 0 && parse_finish(&ps) == 0 ? 0 : -1;
+	for (size_t i = 0; ps.payloads != NULL && i < ps.e->nobjects; i++)
+		buf_free(&ps.payloads[i]);
+	free(ps.payloads);
+	if (rc != 0) {
+		spool_entry_free(ps.e);
+		return NULL;
+	}
+	return ps.e;
+}
+
+struct spool_entry *
+spool_entry_read(const char *path)
+{
+	size_t len = 0;
+	char *data = util_read_file(path, SPOOL_MAX_FILE_BYTES, &len);
+	if (data == NULL)
+		return NULL;
+	struct spool_entry *e = spool_entry_parse((const uint8_t *)data, len);
+	free(data);
+	if (e == NULL)
+		return NULL;
+	if (strlen(path) >= sizeof(e->path)) {
+		spool_entry_free(e);
+		return NULL;
+	}
+	memcpy(e->path, path, strlen(path) + 1);
+	return e;
+}

@@ -1,0 +1,126 @@
+/* config: the INI file, its defaults, and clear refusals of bad files. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char path[64];
+
+static void
+write_conf(const char *text)
+{
+	snprintf(path, sizeof(path), "/tmp/tipd-conf-XXXXXX");
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void
+cleanup(void)
+{
+	unlink(path);
+}
+
+#define MINIMAL                                                                   \
+	"[tipd]\nspool_dir = /tmp/s\nquestionnaire = /q.json\nreceipt_pepper = /p\n" \
+	"[database]\nconninfo = host=/run/pg dbname=t\n"                             \
+	"[source]\nlisten = unix:/run/t.sock\n"                                       \
+	"[admins]\nadmin_key = a+01020304+AQ\nadmin_key = b+01020305+AQ\n"
+
+TestSuite(config, .fini = cleanup);
+
+Test(config, minimal_file_gets_defaults)
+{
+	char err[256];
+	write_conf(MINIMAL);
+	struct tipd_config *c = config_load(path, err, sizeof(err));
+	cr_assert(c != NULL, "%s", err);
+	cr_assert_str_eq(c->spool_dir, "/tmp/s");
+	cr_assert_eq(c->n_admin_keys, 2);
+	cr_assert_str_eq(c->admin_keys[1], "b+01020305+AQ");
+	cr_assert_eq(c->flush_interval_ms, 300000);
+	cr_assert_eq(c->spool_quota_bytes, (uint64_t)1024 << 20);
+	cr_assert_eq(c->mlock, CONFIG_MLOCK_AUTO);
+	cr_assert(c->limits.max_body_bytes > 0 && c->limits.max_headers > 0);
+	cr_assert_null(c->review.listen);
+	config_free(c);
+}
+
+Test(config, limits_and_listeners_are_read)
+{
+	char err[256];
+	write_conf(MINIMAL "[limits]\nmax_body_mb = 3\nmax_headers = 7\nhead_timeout_ms = 1500\n"
+	                   "[review]\nlisten = 127.0.0.1:0\ntls_cert = /c\ntls_key = /k\n"
+	                   "[tipd]\nmlock = no\nflush_interval_ms = 250\n");
+	struct tipd_config *c = config_load(path, err, sizeof(err));
+	cr_assert(c != NULL, "%s", err);
+	cr_assert_eq(c->limits.max_body_bytes, 3u << 20);
+	cr_assert_eq(c->limits.max_headers, 7);
+	cr_assert_eq(c->limits.head_ms, 1500);
+	cr_assert_str_eq(c->review.tls_key, "/k");
+	cr_assert_eq(c->mlock, CONFIG_MLOCK_NO);
+	cr_assert_eq(c->flush_interval_ms, 250);
+	config_free(c);
+}
+
+static void
+expect_error(const char *text, const char *needle)
+{
+	char err[256] = "";
+	write_conf(text);
+	struct tipd_config *c = config_load(path, err, sizeof(err));
+	cr_assert_null(c, "accepted a bad file");
+	cr_assert(strstr(err, needle) != NULL, "error \"%s\" lacks \"%s\"", err, needle);
+}
+
+Test(config, bad_files_are_refused_with_the_reason)
+{
+	expect_error(MINIMAL "[tipd]\nspool_quota_mb = lots\n", "bad value for [tipd] spool_quota_mb");
+	expect_error(MINIMAL "[tipd]\nflush_interval_ms = -1\n", "flush_interval_ms");
+	expect_error(MINIMAL "[tipd]\nspool_dri = /x\n", "unknown key [tipd] spool_dri");
+	expect_error(MINIMAL "[nosuch]\na = b\n", "unknown key [nosuch] a");
+	expect_error(MINIMAL "[tipd]\nmlock = maybe\n", "mlock");
+	expect_error(MINIMAL "[limits]\nmax_header_bytes = 10\n", "max_header_bytes");
+	expect_error(MINIMAL "[source]\nproxy_protocol = perhaps\n", "proxy_protocol");
+	expect_error(MINIMAL "[review]\nlisten = 127.0.0.1:1\n", "TLS only");
+	expect_error(MINIMAL "[source_tls]\nlisten = 127.0.0.1:1\n", "tls_cert");
+	expect_error(MINIMAL "[source]\ntls_cert = /c\n", "plain HTTP");
+	expect_error("[tipd]\nspool_dir = /s\n", "missing");
+	expect_error(MINIMAL "garbage line without equals\n", ":");
+}
+
+Test(config, missing_file_is_reported)
+{
+	char err[256] = "";
+	cr_assert_null(config_load("/nonexistent/tipd.conf", err, sizeof(err)));
+	cr_assert(strstr(err, "cannot open") != NULL, "%s", err);
+}
+
+Test(config, each_required_key_is_named_when_missing)
+{
+	static const char *keys[] = { "spool_dir", "questionnaire", "receipt_pepper", "conninfo",
+		                      "listen", "admin_key" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char text[1024] = "", err[256] = "";
+		size_t len = 0;
+		const char *p = MINIMAL;
+		/* Drop every line that sets this key. */
+		while (*p) {
+			const char *eol = strchr(p, '\n');
+			size_t n = (size_t)(eol - p) + 1;
+			if (strncmp(p, keys[i], strlen(keys[i])) != 0) {
+				memcpy(text + len, p, n);
+				len += n;
+			}
+			p += n;
+		}
+		write_conf(text);
+		cr_assert_null(config_load(path, err, sizeof(err)), "accepted without %s", keys[i]);
+		cr_assert(strstr(err, keys[i]) != NULL, "error \"%s\" does not name %s", err, keys[i]);
+		unlink(path);
+	}
+}

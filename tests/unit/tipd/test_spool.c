@@ -1,0 +1,388 @@
+/* Unit tests for the spool: durability protocol, format checks, quota. */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <sodium.h>
+
+#include "spool.h"
+#include "util.h"
+
+static char tmpdir[256];
+static char spooldir[300];
+
+static const char REC1[] = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq";
+static const char REC2[] = "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj";
+
+static void
+setup(void)
+{
+	cr_assert(sodium_init() >= 0);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_spool.XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	snprintf(spooldir, sizeof(spooldir), "%s/spool", tmpdir);
+}
+
+static void
+teardown(void)
+{
+	DIR *d = opendir(spooldir);
+	if (d != NULL) {
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			char p[600];
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", spooldir, de->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(spooldir);
+	rmdir(tmpdir);
+}
+
+TestSuite(spool, .init = setup, .fini = teardown);
+
+static int
+count_suffix(const char *suffix)
+{
+	DIR *d = opendir(spooldir);
+	int n = 0;
+	cr_assert_not_null(d);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name), sl = strlen(suffix);
+		if (l > sl && strcmp(de->d_name + l - sl, suffix) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Spool one complete submission (report + attachment); return the report uuid. */
+static struct spool_txn *
+make_txn(struct spool *s, char report[UUID_STR_LEN], char att[UUID_STR_LEN],
+         size_t payload_len)
+{
+	util_uuid(report);
+	util_uuid(att);
+	struct spool_txn *t = spool_begin(s, report, "team-a", "2024-02-29");
+	cr_assert_not_null(t);
+	uint8_t *pl = malloc(payload_len);
+	cr_assert_not_null(pl);
+	for (size_t i = 0; i < payload_len; i++)
+		pl[i] = (uint8_t)(i * 7 + 3);
+	cr_assert_eq(spool_object(t, SPOOL_REPORT, report), 0);
+	cr_assert_eq(spool_header(t, report, REC1, (const uint8_t *)"hdr-one", 7), 0);
+	cr_assert_eq(spool_header(t, report, REC2, (const uint8_t *)"hdr-two!", 8), 0);
+	cr_assert_eq(spool_object(t, SPOOL_ATTACHMENT, att), 0);
+	cr_assert_eq(spool_header(t, att, REC1, (const uint8_t *)"h", 1), 0);
+	/* Payload in uneven pieces, interleaved between objects. */
+	size_t half = payload_len / 3;
+	cr_assert_eq(spool_payload(t, report, pl, half), 0);
+	cr_assert_eq(spool_payload(t, att, (const uint8_t *)"attachment", 10), 0);
+	cr_assert_eq(spool_payload(t, report, pl + half, payload_len - half), 0);
+	free(pl);
+	return t;
+}
+
+static struct spool_entry *
+read_only_entry(struct spool *s)
+{
+	char **paths = NULL;
+	int n = spool_list(s, &paths, 16);
+	cr_assert_eq(n, 1, "expected one committed file, found %d", n);
+	struct spool_entry *e = spool_entry_read(paths[0]);
+	spool_list_free(paths, n);
+	return e;
+}
+
+Test(spool, commit_then_read_back_equal)
+{
+	char rep[UUID_STR_LEN], att[UUID_STR_LEN];
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	cr_assert_not_null(s);
+	struct stat st;
+	cr_assert_eq(stat(spooldir, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700);
+	/* > 1 MiB so that the payload spans several records. */
+	size_t plen = (3u << 20) + 12345;
+	cr_assert_eq(spool_commit_sync(make_txn(s, rep, att, plen)), 0);
+	cr_assert_eq(count_suffix(".part"), 0);
+	cr_assert_eq(count_suffix(".rep"), 1);
+
+	struct spool_entry *e = read_only_entry(s);
+	cr_assert_not_null(e);
+	cr_assert_eq(stat(e->path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	cr_assert_eq(spool_used(s), (uint64_t)st.st_size);
+	cr_assert_str_eq(e->report_uuid, rep);
+	cr_assert_str_eq(e->team, "team-a");
+	cr_assert_str_eq(e->date, "2024-02-29");
+	cr_assert_eq(e->nobjects, 2);
+	struct spool_object *r = &e->objects[0], *a = &e->objects[1];
+	cr_assert_eq(r->kind, SPOOL_REPORT);
+	cr_assert_str_eq(r->uuid, rep);
+	cr_assert_eq(r->nheaders, 2);
+	cr_assert_str_eq(r->recipients[0], REC1);
+	cr_assert_str_eq(r->recipients[1], REC2);
+	cr_assert_eq(r->header_lens[1], 8);
+	cr_assert_eq(memcmp(r->headers[1], "hdr-two!", 8), 0);
+	cr_assert_eq(r->payload_len, plen);
+	for (size_t i = 0; i < plen; i++)
+		if (r->payload[i] != (uint8_t)(i * 7 + 3))
+			cr_assert_fail("payload differs at %zu", i);
+	cr_assert_eq(a->kind, SPOOL_ATTACHMENT);
+	cr_assert_str_eq(a->uuid, att);
+	cr_assert_eq(a->payload_len, 10);
+	cr_assert_eq(memcmp(a->payload, "attachment", 10), 0);
+
+	cr_assert_eq(spool_entry_remove(s, e), 0);
+	cr_assert_eq(spool_used(s), 0);
+	cr_assert_eq(count_suffix(".rep"), 0);
+	spool_entry_free(e);
+	spool_free(s);
+}
+
+Test(spool, leftover_part_removed_at_open_and_never_listed)
+{
+	char rep[UUID_STR_LEN], att[UUID_STR_LEN];
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	cr_assert_not_null(s);
+	/* An upload in progress is not listed... */
+	struct spool_txn *t = make_txn(s, rep, att, 100);
+	char **paths = NULL;
+	cr_assert_eq(spool_list(s, &paths, 16), 0);
+	spool_list_free(paths, 0);
+	cr_assert_eq(count_suffix(".part"), 1);
+	cr_assert_gt(spool_used(s), 100);
+	/* ...and a crash leaves it behind: copy it aside as if the process died. */
+	char name[600] = "";
+	DIR *d = opendir(spooldir);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".part") != NULL)
+			snprintf(name, sizeof(name), "%s/%s", spooldir, de->d_name);
+	closedir(d);
+	char crash[700];
+	snprintf(crash, sizeof(crash), "%s/%s.part", spooldir, "0b1e0a52-3f5b-4d0c-9a77-2b0f1f3f2a11");
+	cr_assert_eq(link(name, crash), 0);
+	spool_abort(t);
+	cr_assert_eq(spool_used(s), 0);
+	spool_free(s);
+
+	cr_assert_eq(count_suffix(".part"), 1);
+	s = spool_open(spooldir, 1 << 30);
+	cr_assert_not_null(s);
+	cr_assert_eq(count_suffix(".part"), 0, "unfinished upload survived spool_open");
+	cr_assert_eq(spool_used(s), 0);
+	cr_assert_eq(spool_list(s, &paths, 16), 0);
+	spool_list_free(paths, 0);
+	spool_free(s);
+}
+
+Test(spool, used_is_recounted_at_open)
+{
+	char rep[UUID_STR_LEN], att[UUID_STR_LEN];
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	cr_assert_not_null(s);
+	cr_assert_eq(spool_commit_sync(make_txn(s, rep, att, 1000)), 0);
+	cr_assert_eq(spool_commit_sync(make_txn(s, rep, att, 2000)), 0);
+	uint64_t used = spool_used(s);
+	cr_assert_gt(used, 3000);
+	spool_free(s);
+	s = spool_open(spooldir, 1 << 30);
+	cr_assert_eq(spool_used(s), used);
+	spool_free(s);
+}
+
+static uint8_t *
+read_file(const char *path, size_t *len)
+{
+	char *p = util_read_file(path, 1 << 24, len);
+	cr_assert_not_null(p);
+	return (uint8_t *)p;
+}
+
+static void
+write_file(const char *path, const uint8_t *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(util_write_all(fd, p, n), 0);
+	close(fd);
+}
+
+Test(spool, any_corrupted_byte_or_truncation_is_rejected)
+{
+	char rep[UUID_STR_LEN], att[UUID_STR_LEN];
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	cr_assert_eq(spool_commit_sync(make_txn(s, rep, att, 300)), 0);
+	char **paths = NULL;
+	cr_assert_eq(spool_list(s, &paths, 4), 1);
+	size_t n = 0;
+	uint8_t *orig = read_file(paths[0], &n);
+	spool_list_free(paths, 1);
+	char bad[600];
+	snprintf(bad, sizeof(bad), "%s/x.rep", tmpdir);
+
+	write_file(bad, orig, n);
+	struct spool_entry *e = spool_entry_read(bad);
+	cr_assert_not_null(e, "an intact copy must read back");
+	spool_entry_free(e);
+
+	uint8_t *copy = malloc(n + 1);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(copy, orig, n);
+		copy[i] ^= (uint8_t)(1u << (i % 8));
+		write_file(bad, copy, n);
+		e = spool_entry_read(bad);
+		cr_assert_null(e, "flipped bit at offset %zu of %zu was accepted", i, n);
+	}
+	for (size_t len = 0; len < n; len++) {
+		write_file(bad, orig, len);
+		cr_assert_null(spool_entry_read(bad), "truncation to %zu accepted", len);
+	}
+	memcpy(copy, orig, n);
+	copy[n] = 0;
+	write_file(bad, copy, n + 1);
+	cr_assert_null(spool_entry_read(bad), "trailing byte accepted");
+	cr_assert_null(spool_entry_read("/nonexistent/x.rep"));
+	unlink(bad);
+	free(copy);
+	free(orig);
+	spool_free(s);
+}
+
+Test(spool, quota_refuses_with_enospc_until_space_is_freed)
+{
+	char rep[UUID_STR_LEN], att[UUID_STR_LEN];
+	struct spool *s = spool_open(spooldir, 4096);
+	cr_assert_not_null(s);
+	cr_assert_eq(spool_commit_sync(make_txn(s, rep, att, 5000)), 0);
+	cr_assert_geq(spool_used(s), 4096);
+	errno = 0;
+	cr_assert_null(spool_begin(s, rep, "team-a", "2024-01-01"));
+	cr_assert_eq(errno, ENOSPC);
+
+	struct spool_entry *e = read_only_entry(s);
+	cr_assert_not_null(e);
+	cr_assert_eq(spool_entry_remove(s, e), 0);
+	spool_entry_free(e);
+	cr_assert_eq(spool_used(s), 0);
+	struct spool_txn *t = spool_begin(s, rep, "team-a", "2024-01-01");
+	cr_assert_not_null(t, "space freed, but begin still refused");
+	spool_abort(t);
+	cr_assert_eq(spool_used(s), 0);
+	cr_assert_eq(count_suffix(".part"), 0);
+	spool_free(s);
+}
+
+Test(spool, writer_refuses_what_the_reader_would_reject)
+{
+	char rep[UUID_STR_LEN], other[UUID_STR_LEN];
+	util_uuid(rep);
+	util_uuid(other);
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	cr_assert_null(spool_begin(s, "not-a-uuid", "team-a", "2024-01-01"));
+	cr_assert_null(spool_begin(s, rep, "Team-A", "2024-01-01"));
+	cr_assert_null(spool_begin(s, rep, "-team", "2024-01-01"));
+	cr_assert_null(spool_begin(s, rep, "team-a", "2024-13-01"));
+	cr_assert_null(spool_begin(s, rep, "team-a", "2024-1-01"));
+	cr_assert_eq(count_suffix(".part"), 0);
+
+	struct spool_txn *t = spool_begin(s, rep, "team-a", "2024-01-01");
+	cr_assert_not_null(t);
+	cr_assert_neq(spool_object(t, SPOOL_REPORT, other), 0, "report uuid mismatch accepted");
+	cr_assert_neq(spool_object(t, (enum spool_kind)9, other), 0);
+	cr_assert_neq(spool_header(t, rep, REC1, (const uint8_t *)"h", 1), 0,
+	              "header for undeclared object accepted");
+	cr_assert_eq(spool_object(t, SPOOL_REPORT, rep), 0);
+	cr_assert_neq(spool_object(t, SPOOL_ATTACHMENT, rep), 0, "duplicate object accepted");
+	cr_assert_neq(spool_header(t, rep, "age1BAD", (const uint8_t *)"h", 1), 0);
+	cr_assert_neq(spool_header(t, rep, "x25519zzzzzzzzzzzz", (const uint8_t *)"h", 1), 0);
+	cr_assert_neq(spool_header(t, rep, REC1, (const uint8_t *)"h", 0), 0);
+	cr_assert_neq(spool_payload(t, other, (const uint8_t *)"p", 1), 0);
+	cr_assert_eq(spool_header(t, rep, REC1, (const uint8_t *)"h", 1), 0);
+	/* No payload yet: the commit must refuse and leave nothing behind. */
+	cr_assert_neq(spool_commit_sync(t), 0);
+	cr_assert_eq(count_suffix(".part"), 0);
+	cr_assert_eq(count_suffix(".rep"), 0);
+	cr_assert_eq(spool_used(s), 0);
+	spool_free(s);
+}
+
+Test(spool, quarantine_moves_file_out_of_the_list)
+{
+	char rep[UUID_STR_LEN], att[UUID_STR_LEN];
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	cr_assert_eq(spool_commit_sync(make_txn(s, rep, att, 10)), 0);
+	char **paths = NULL;
+	cr_assert_eq(spool_list(s, &paths, 4), 1);
+	cr_assert_eq(spool_quarantine(s, paths[0]), 0);
+	spool_list_free(paths, 1);
+	cr_assert_eq(spool_list(s, &paths, 4), 0);
+	spool_list_free(paths, 0);
+	cr_assert_eq(count_suffix(".bad"), 1);
+	spool_free(s);
+}
+
+struct async_state {
+	struct event_base *base;
+	pthread_t loop_thread;
+	int done;
+	int ok;
+	int wrong_thread;
+};
+
+static void
+on_commit(int ok, void *arg)
+{
+	struct async_state *st = arg;
+	if (!pthread_equal(pthread_self(), st->loop_thread))
+		st->wrong_thread++;
+	st->ok += ok;
+	if (++st->done == 5)
+		event_base_loopbreak(st->base);
+}
+
+Test(spool, async_commit_callback_is_delivered_on_the_loop)
+{
+	char rep[UUID_STR_LEN], att[UUID_STR_LEN];
+	cr_assert_eq(evthread_use_pthreads(), 0);
+	struct async_state st = { 0 };
+	st.base = event_base_new();
+	cr_assert_not_null(st.base);
+	st.loop_thread = pthread_self();
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(spool_commit(make_txn(s, rep, att, 100 + (size_t)i), st.base,
+		                          on_commit, &st),
+		             0);
+	cr_assert_eq(st.done, 0, "callback ran before the loop did");
+	struct timeval limit = { 10, 0 };
+	cr_assert_eq(event_base_loopexit(st.base, &limit), 0);
+	cr_assert_eq(event_base_dispatch(st.base), 0);
+	cr_assert_eq(st.done, 5);
+	cr_assert_eq(st.ok, 5);
+	cr_assert_eq(st.wrong_thread, 0);
+	cr_assert_eq(count_suffix(".rep"), 5);
+	cr_assert_eq(count_suffix(".part"), 0);
+	char **paths = NULL;
+	int n = spool_list(s, &paths, 3);
+	cr_assert_eq(n, 3, "list must honour its maximum");
+	spool_list_free(paths, n);
+	spool_free(s);
+	event_base_free(st.base);
+}

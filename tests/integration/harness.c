@@ -178,9 +178,10 @@ make_people(struct th *t)
 		         "--passphrase-file", t->passfile, NULL };
 	buf_reset(&out);
 	run_ok(init, &out);
-	p = strstr(buf_cstr(&out), "member line: ");
+	p = strstr(buf_cstr(&out), "member:");
 	cr_assert(p != NULL, "tipctl init printed no member line: %s", buf_cstr(&out));
-	p += strlen("member line: ");
+	p += strlen("member:");
+	p += strspn(p, " ");
 	n = strcspn(p, "\n");
 	cr_assert(n < sizeof(t->member_line));
 	memcpy(t->member_line, p, n);

@@ -43,9 +43,11 @@ path_in(char *out, size_t n, const char *name)
 	snprintf(out, n, "%s/%s", T.dir, name);
 }
 
-/* Sign a statement for team demo with `key` after `prev` (NULL: first). */
+/* Sign a statement for team demo with `key` after `prev` (NULL: first);
+ * `trust` names the verifier key that signed `prev` when it is not `key`. */
 static void
-sign(const char *key, const char *prev, const char *members[], const char *out)
+sign_trusting(const char *key, const char *trust, const char *prev, const char *members[],
+              const char *out)
 {
 	char *argv[32];
 	int n = 0;
@@ -68,10 +70,20 @@ sign(const char *key, const char *prev, const char *members[], const char *out)
 		argv[n++] = "--member";
 		argv[n++] = (char *)(uintptr_t)members[i];
 	}
+	if (trust != NULL) {
+		argv[n++] = "--trust";
+		argv[n++] = (char *)(uintptr_t)trust;
+	}
 	argv[n++] = "--out";
 	argv[n++] = (char *)(uintptr_t)out;
 	argv[n] = NULL;
 	cr_assert_eq(th_run(argv, NULL, 0, NULL), 0, "tipctl admin membership failed");
+}
+
+static void
+sign(const char *key, const char *prev, const char *members[], const char *out)
+{
+	sign_trusting(key, NULL, prev, members, out);
 }
 
 static long
@@ -89,9 +101,10 @@ make_bob(char *line, size_t n, char *identity)
 	char *argv[] = { T.tipctl_bin, "init", "--identity", identity, "--name", "bob",
 		         "--passphrase-file", T.passfile, NULL };
 	cr_assert_eq(th_run(argv, NULL, 0, &out), 0);
-	const char *p = strstr(buf_cstr(&out), "member line: ");
+	const char *p = strstr(buf_cstr(&out), "member:");
 	cr_assert(p != NULL);
-	p += strlen("member line: ");
+	p += strlen("member:");
+	p += strspn(p, " ");
 	snprintf(line, n, "%.*s", (int)strcspn(p, "\n"), p);
 	buf_free(&out);
 }
@@ -139,7 +152,7 @@ Test(membership, statement_signed_by_unpinned_key_is_refused)
 		       "--passphrase-file", T.passfile, NULL };
 	cr_assert_eq(th_run(kg, NULL, 0, NULL), 0);
 	const char *members[] = { T.member_line, NULL };
-	sign(rogue, first, members, second);
+	sign_trusting(rogue, T.admin_pub, first, members, second);
 	cr_assert_neq(add(second), 0);
 	cr_assert_eq(statements(), 1);
 }

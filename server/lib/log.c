@@ -29,6 +29,9 @@ log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
+static void log_vwrite(enum log_level lvl, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void
 log_vwrite(enum log_level lvl, const char *fmt, va_list ap)
 {

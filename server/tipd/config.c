@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spool.h"
 #include "util.h"
 
 struct config_parse {
@@ -83,6 +84,8 @@ config_tipd_key(struct tipd_config *c, const char *name, const char *v)
 	}
 	if (strcmp(name, "spool_dir") == 0)
 		return set_str(&c->spool_dir, v);
+	if (strcmp(name, "state_dir") == 0)
+		return set_str(&c->state_dir, v);
 	if (strcmp(name, "spool_quota_mb") == 0) {
 		if (util_parse_u64(v, 1u << 30, &n) != 0 || n == 0)
 			return -1;
@@ -91,8 +94,6 @@ config_tipd_key(struct tipd_config *c, const char *name, const char *v)
 	}
 	if (strcmp(name, "flush_interval_ms") == 0)
 		return set_uint(&c->flush_interval_ms, v, 86400000);
-	if (strcmp(name, "flush_batch") == 0)
-		return set_uint(&c->flush_batch, v, 100000);
 	if (strcmp(name, "questionnaire") == 0)
 		return set_str(&c->questionnaire, v);
 	if (strcmp(name, "receipt_pepper") == 0)
@@ -105,11 +106,13 @@ config_tipd_key(struct tipd_config *c, const char *name, const char *v)
 }
 
 static int
-config_limits_key(struct http_limits *l, const char *name, const char *v)
+config_limits_key(struct tipd_config *c, const char *name, const char *v)
 {
+	struct http_limits *l = &c->limits;
 	uint64_t n;
 	if (strcmp(name, "max_body_mb") == 0) {
-		if (util_parse_u64(v, 4096, &n) != 0 || n == 0)
+		/* One submission must fit one spool file. */
+		if (util_parse_u64(v, SPOOL_MAX_FILE_BYTES >> 20, &n) != 0 || n == 0)
 			return -1;
 		l->max_body_bytes = n << 20;
 		return 0;
@@ -124,6 +127,8 @@ config_limits_key(struct http_limits *l, const char *name, const char *v)
 		return set_uint(&l->max_headers, v, 1000);
 	if (strcmp(name, "max_connections") == 0)
 		return set_uint(&l->max_connections, v, 1000000);
+	if (strcmp(name, "max_connections_total") == 0)
+		return set_uint(&c->max_connections_total, v, 1000000);
 	if (strcmp(name, "handshake_timeout_ms") == 0)
 		return set_uint(&l->handshake_ms, v, 600000);
 	if (strcmp(name, "head_timeout_ms") == 0)
@@ -151,7 +156,7 @@ config_handler(void *user, const char *section, const char *name, const char *va
 	else if (strcmp(section, "review") == 0)
 		rc = config_listener_key(&c->review, name, value);
 	else if (strcmp(section, "limits") == 0)
-		rc = config_limits_key(&c->limits, name, value);
+		rc = config_limits_key(c, name, value);
 	else if (strcmp(section, "database") == 0) {
 		if (strcmp(name, "conninfo") == 0)
 			rc = set_str(&c->db_conninfo, value);
@@ -180,8 +185,8 @@ config_defaults(struct tipd_config *c)
 	c->mlock = CONFIG_MLOCK_AUTO;
 	c->spool_quota_bytes = (uint64_t)1024 << 20;
 	c->flush_interval_ms = 300000;
-	c->flush_batch = 500;
 	http_limits_default(&c->limits);
+	c->max_connections_total = 16384;
 }
 
 static int
@@ -190,6 +195,8 @@ config_check(const struct tipd_config *c, char *err, size_t errlen)
 	const char *missing = NULL;
 	if (c->spool_dir == NULL)
 		missing = "[tipd] spool_dir";
+	else if (c->state_dir == NULL)
+		missing = "[tipd] state_dir";
 	else if (c->questionnaire == NULL)
 		missing = "[tipd] questionnaire";
 	else if (c->receipt_pepper == NULL)
@@ -265,6 +272,7 @@ config_free(struct tipd_config *c)
 	free(c->path);
 	free(c->log_level);
 	free(c->spool_dir);
+	free(c->state_dir);
 	free(c->questionnaire);
 	free(c->receipt_pepper);
 	free(c->onion_location);

@@ -27,9 +27,9 @@ struct tipd_config {
 	char *log_level;
 	enum config_mlock mlock;
 	char *spool_dir;
+	char *state_dir;          /* small files tipd must remember (0700) */
 	uint64_t spool_quota_bytes;
 	unsigned flush_interval_ms;
-	unsigned flush_batch;
 	char *questionnaire;
 	char *receipt_pepper;
 	char *onion_location;     /* advertised by the clearnet source listener */
@@ -40,6 +40,7 @@ struct tipd_config {
 	struct config_listener source_tls; /* clearnet TLS source listener */
 	struct config_listener review;     /* always TLS */
 	struct http_limits limits;
+	unsigned max_connections_total; /* all listeners together */
 	char *admin_keys[CONFIG_MAX_ADMIN_KEYS]; /* pinned admin verifier keys */
 	unsigned n_admin_keys;
 };

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "app.h"
 #include "config.h"
@@ -222,7 +223,13 @@ run(struct app *app)
 
 	if (app_harden(c) != 0)
 		return 1;
-	if ((n = teams_load(app->teams, c->db_conninfo)) < 0)
+	char seen[4096];
+	if (mkdir(c->state_dir, 0700) != 0 && errno != EEXIST) {
+		log_error("%s: %s", c->state_dir, strerror(errno));
+		return 1;
+	}
+	snprintf(seen, sizeof(seen), "%s/membership-seen", c->state_dir);
+	if ((n = teams_load(app->teams, c->db_conninfo, seen)) < 0)
 		return 1;
 	log_info("%d teams with verified membership", n);
 	if ((app->spool = spool_open(c->spool_dir, c->spool_quota_bytes)) == NULL)
@@ -233,6 +240,7 @@ run(struct app *app)
 	if (app_listen(app) != 0)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
+	http_set_max_connections(c->max_connections_total);
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(app->base, signums[i], on_signal, app);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)

@@ -4,10 +4,11 @@
  * One submission is one spool file. Records are appended while the upload
  * streams in (sealed bytes only: headers and payload ciphertext), then the
  * file is sealed with an end record carrying a BLAKE2b checksum of the whole
- * file, fsync'd, renamed from "<report uuid>.part" to "<report uuid>.rep",
- * and the directory fsync'd. Only then may a receipt be shown. Files that
- * lack the end record or whose checksum fails are never flushed (a partly
- * written upload was never acknowledged) and are removed at start-up.
+ * file, fsync'd, renamed from "<file uuid>.part" to "<file uuid>.rep" (a
+ * fresh uuid per file; the report uuid is inside), and the directory
+ * fsync'd. Only then may a receipt be shown. Unfinished ".part" files were
+ * never acknowledged and are removed at start-up; a ".rep" file that fails
+ * its checks is renamed ".bad" for the operator and never flushed.
  *
  * The flusher (flusher.h) reads ".rep" files, inserts them into PostgreSQL
  * and unlinks them after the transaction commits.

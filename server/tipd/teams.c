@@ -1,10 +1,14 @@
 #include "teams.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 #include "membership.h"
 #include "note.h"
@@ -186,8 +190,113 @@ verify_chain(struct teams *t, PGresult *r, int from, int to)
 	return prev;
 }
 
+/* The remembered head of a team's chain, from the state file. */
+struct seen {
+	char team[64];
+	unsigned long long seq;
+	char hash[65];
+};
+
+/* Read the state file into a malloc'd array; return the count, or -1. A
+ * missing file is an empty state. */
+static int
+seen_read(const char *path, struct seen **out)
+{
+	size_t len;
+	*out = NULL;
+	char *text = util_read_file(path, 1 << 20, &len);
+	if (text == NULL)
+		return errno == ENOENT ? 0 : -1;
+	int n = 0;
+	struct seen *v = NULL;
+	for (char *line = text, *eol; *line; line = eol + 1) {
+		if ((eol = strchr(line, '\n')) == NULL)
+			break;
+		*eol = '\0';
+		struct seen sn;
+		if (sscanf(line, "%63s %llu %64s", sn.team, &sn.seq, sn.hash) != 3)
+			continue;
+		struct seen *nv = realloc(v, (size_t)(n + 1) * sizeof(*v));
+		if (nv == NULL)
+			break;
+		v = nv;
+		v[n++] = sn;
+	}
+	free(text);
+	*out = v;
+	return n;
+}
+
+/* Write the heads of every loaded team (and keep refused ones as they were). */
+static int
+seen_write(const struct teams *t, const char *path, const struct seen *old, int nold)
+{
+	char tmp[4096];
+	struct buf b;
+	int rc = -1, fd = -1;
+	buf_init(&b, 1 << 20);
+	for (size_t i = 0; i < t->n; i++) {
+		char hex[65];
+		util_hex(membership_hash(t->v[i].latest), 32, hex);
+		if (buf_printf(&b, "%s %llu %s\n", membership_team(t->v[i].latest),
+		               (unsigned long long)membership_seq(t->v[i].latest), hex) != 0)
+			goto fail;
+	}
+	for (int j = 0; j < nold; j++) {
+		int kept = 0;
+		for (size_t i = 0; i < t->n; i++)
+			kept |= strcmp(old[j].team, membership_team(t->v[i].latest)) == 0;
+		if (!kept && buf_printf(&b, "%s %llu %s\n", old[j].team, old[j].seq, old[j].hash) != 0)
+			goto fail;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || util_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0 ||
+	    rename(tmp, path) != 0)
+		goto fail;
+	rc = 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	buf_free(&b);
+	if (rc != 0)
+		log_error("cannot write %s: %s", path, strerror(errno));
+	return rc;
+}
+
+/* Refuse loaded teams whose head is behind, or beside, the remembered one. */
+static void
+seen_check(struct teams *t, const struct seen *v, int n)
+{
+	for (size_t i = 0; i < t->n;) {
+		const struct membership *m = t->v[i].latest;
+		char hex[65];
+		int bad = 0;
+		util_hex(membership_hash(m), 32, hex);
+		for (int j = 0; j < n && !bad; j++) {
+			if (strcmp(v[j].team, membership_team(m)) != 0)
+				continue;
+			if (membership_seq(m) < v[j].seq)
+				bad = 1;
+			else if (membership_seq(m) == v[j].seq && strcmp(hex, v[j].hash) != 0)
+				bad = 2;
+		}
+		if (!bad) {
+			i++;
+			continue;
+		}
+		log_error("team %s: the database's membership chain %s the statement this "
+		          "server has already seen; refusing the team (was the database "
+		          "restored or tampered with?)", membership_team(m),
+		          bad == 1 ? "ends before" : "forks from");
+		membership_free(t->v[i].latest);
+		keys_unref(t->v[i].keys);
+		t->v[i] = t->v[--t->n];
+	}
+}
+
 int
-teams_load(struct teams *t, const char *conninfo)
+teams_load(struct teams *t, const char *conninfo, const char *state_path)
 {
 	PGconn *c = db_connect(conninfo);
 	if (c == NULL)
@@ -214,6 +323,17 @@ teams_load(struct teams *t, const char *conninfo)
 	}
 	PQclear(r);
 	PQfinish(c);
+	if (rc == 0 && state_path != NULL) {
+		struct seen *seen;
+		int n = seen_read(state_path, &seen);
+		if (n < 0) {
+			log_error("cannot read %s: %s", state_path, strerror(errno));
+			return -1;
+		}
+		seen_check(t, seen, n);
+		rc = seen_write(t, state_path, seen, n);
+		free(seen);
+	}
 	return rc == 0 ? (int)t->n : -1;
 }
 

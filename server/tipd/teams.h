@@ -31,8 +31,14 @@ struct teams *teams_new(char *const *admin_keys, size_t n, char *err, size_t err
 void teams_free(struct teams *t);
 
 /* Load and verify every team's chain with the blocking libpq API (start-up
- * and CLI only). Return the number of usable teams, or -1 on a database error. */
-int teams_load(struct teams *t, const char *conninfo);
+ * and CLI only). Return the number of usable teams, or -1 on a database error.
+ *
+ * If `state_path` is not NULL it remembers, across restarts and outside the
+ * database, the highest statement seen for each team (sequence number and
+ * hash). A team whose chain in the database ends lower than that (rolled
+ * back: a revoked member could be back) or forks from it is refused until
+ * the operator looks; the file is then updated to the new heads. */
+int teams_load(struct teams *t, const char *conninfo, const char *state_path);
 
 /* Verify the signed statement in `path` as the next one of its team's chain
  * and store it (creating the team on sequence 1). Blocking; CLI only.

@@ -118,7 +118,8 @@ th_write_conf(struct th *t)
 {
 	char text[8192];
 	snprintf(text, sizeof(text),
-	         "[tipd]\nlog_level = debug\nmlock = auto\nspool_dir = %s\nflush_interval_ms = %u\n"
+	         "[tipd]\nlog_level = debug\nmlock = auto\nspool_dir = %s\nstate_dir = %s/state\n"
+	         "flush_interval_ms = %u\n"
 	         "questionnaire = %s/server/web/questionnaire.json\n"
 	         "receipt_pepper = %s/pepper\nschema_dir = %s/schema\n"
 	         "[database]\nconninfo = host=%s port=%s dbname=%s user=tipline_app\n"
@@ -128,7 +129,7 @@ th_write_conf(struct th *t)
 	         "submissions = yes\n"
 	         "[review]\nlisten = 127.0.0.1:0\ntls_cert = %s/tls.crt\ntls_key = %s/tls.key\n"
 	         "[admins]\nadmin_key = %s\n[limits]\n%s\n",
-	         t->spool, t->flush_ms, getenv("TIPLINE_SOURCE_DIR"), t->dir,
+	         t->spool, t->dir, t->flush_ms, getenv("TIPLINE_SOURCE_DIR"), t->dir,
 	         getenv("TIPLINE_SOURCE_DIR"), getenv("TIPLINE_TEST_PGHOST"),
 	         getenv("TIPLINE_TEST_PGPORT"), t->db, getenv("TIPLINE_TEST_PGHOST"),
 	         getenv("TIPLINE_TEST_PGPORT"), t->db, getenv("TIPLINE_TEST_PGUSER"), t->dir, t->dir,

@@ -198,3 +198,35 @@ Test(membership, reports_are_sealed_to_every_member_of_the_latest_statement)
 	json_decref(doc);
 	buf_free(&resp);
 }
+
+Test(membership, database_rolled_back_to_an_older_statement_is_refused)
+{
+	char first[TH_PATH], second[TH_PATH], bobid[TH_PATH], bob[512];
+	path_in(first, sizeof(first), "membership-1.txt");
+	path_in(second, sizeof(second), "membership-2.txt");
+	path_in(bobid, sizeof(bobid), "bob.age");
+	make_bob(bob, sizeof(bob), bobid);
+	const char *members[] = { T.member_line, bob, NULL };
+	sign(T.admin_key, first, members, second);
+	cr_assert_eq(add(second), 0);
+	th_start(&T); /* tipd sees and remembers statement 2 */
+	cr_assert_eq(th_stop(&T, SIGTERM), 0);
+
+	/* Someone with the database deletes the newest statement. */
+	PGconn *c = th_db(&T);
+	PQclear(PQexec(c, "delete from membership_statements where seq = 2"));
+	PQfinish(c);
+	cr_assert_eq(statements(), 1);
+	th_start(&T);
+	struct buf resp;
+	buf_init(&resp, 4096);
+	cr_assert_eq(it_post_json(&T, 0, "{\"team\":\"demo\",\"language\":\"en\",\"answers\":"
+	                                  IT_ANSWERS "}", &resp), 422,
+	             "tipd sealed to a rolled-back membership");
+	size_t len;
+	char *log = util_read_file(T.log, 1 << 24, &len);
+	cr_assert(log != NULL && strstr(log, "ends before the statement this server has already seen"),
+	          "no clear log line about the rollback");
+	free(log);
+	buf_free(&resp);
+}

@@ -26,7 +26,7 @@ cleanup(void)
 }
 
 #define MINIMAL                                                                   \
-	"[tipd]\nspool_dir = /tmp/s\nquestionnaire = /q.json\nreceipt_pepper = /p\n" \
+	"[tipd]\nspool_dir = /tmp/s\nstate_dir = /tmp/st\nquestionnaire = /q.json\nreceipt_pepper = /p\n" \
 	"[database]\nconninfo = host=/run/pg dbname=t\n"                             \
 	"[source]\nlisten = unix:/run/t.sock\n"                                       \
 	"[admins]\nadmin_key = a+01020304+AQ\nadmin_key = b+01020305+AQ\n"
@@ -102,7 +102,7 @@ Test(config, missing_file_is_reported)
 
 Test(config, each_required_key_is_named_when_missing)
 {
-	static const char *keys[] = { "spool_dir", "questionnaire", "receipt_pepper", "conninfo",
+	static const char *keys[] = { "spool_dir", "state_dir", "questionnaire", "receipt_pepper", "conninfo",
 		                      "listen", "admin_key" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char text[1024] = "", err[256] = "";

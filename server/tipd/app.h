@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct event;
 struct event_base;
 struct tipd_config;
 struct teams;
@@ -31,6 +32,7 @@ struct app {
 	struct http_listener *source;
 	struct http_listener *source_tls_l;
 	struct http_listener *review;
+	struct event *drain_tick;  /* polls in-flight submissions at shutdown */
 	bool draining;             /* shutting down: refuse new submissions */
 	unsigned inflight;         /* submissions between spool_begin and answer */
 };

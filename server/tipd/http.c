@@ -1262,9 +1262,11 @@ http_request_query(const struct http_request *req)
 const char *
 http_request_header(const struct http_request *req, const char *name)
 {
+	if (req->hdrs.data == NULL)
+		return NULL;
 	const char *p = (const char *)req->hdrs.data;
 	const char *end = p + req->hdrs.len;
-	while (p != NULL && p < end) {
+	while (p < end) {
 		const char *nul = memchr(p, '\0', (size_t)(end - p));
 		if (nul == NULL || nul + 1 >= end)
 			return NULL;

@@ -94,6 +94,8 @@ app_unload(struct app *app)
 	receipt_pepper_free(app->pepper);
 	tls_ctx_free(app->source_tls);
 	tls_ctx_free(app->review_tls);
+	if (app->drain_tick != NULL)
+		event_free(app->drain_tick);
 	if (app->base != NULL)
 		event_base_free(app->base);
 }
@@ -194,8 +196,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	http_listener_close(app->source_tls_l);
 	http_listener_close(app->review);
 	struct timeval tv = { 0, 50000 };
-	struct event *tick = event_new(app->base, -1, EV_PERSIST, on_drain_tick, app);
-	if (tick == NULL || event_add(tick, &tv) != 0)
+	app->drain_tick = event_new(app->base, -1, EV_PERSIST, on_drain_tick, app);
+	if (app->drain_tick == NULL || event_add(app->drain_tick, &tv) != 0)
 		event_base_loopbreak(app->base);
 }
 

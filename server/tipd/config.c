@@ -39,11 +39,12 @@ set_bool(bool *dst, const char *v)
 	return -1;
 }
 
+/* A deadline or a count that must not be 0 (0 would mean "none"). */
 static int
-set_uint(unsigned *dst, const char *v, uint64_t max)
+set_positive(unsigned *dst, const char *v, uint64_t max)
 {
 	uint64_t n;
-	if (util_parse_u64(v, max, &n) != 0)
+	if (util_parse_u64(v, max, &n) != 0 || n == 0)
 		return -1;
 	*dst = (unsigned)n;
 	return 0;
@@ -93,13 +94,21 @@ config_tipd_key(struct tipd_config *c, const char *name, const char *v)
 		return 0;
 	}
 	if (strcmp(name, "flush_interval_ms") == 0)
-		return set_uint(&c->flush_interval_ms, v, 86400000);
+		return set_positive(&c->flush_interval_ms, v, 86400000);
 	if (strcmp(name, "questionnaire") == 0)
 		return set_str(&c->questionnaire, v);
 	if (strcmp(name, "receipt_pepper") == 0)
 		return set_str(&c->receipt_pepper, v);
-	if (strcmp(name, "onion_location") == 0)
+	if (strcmp(name, "onion_location") == 0) {
+		/* It becomes a response header: short, printable, no CR/LF. */
+		size_t len = strlen(v);
+		if (len == 0 || len > 255 || strncmp(v, "http", 4) != 0)
+			return -1;
+		for (size_t i = 0; i < len; i++)
+			if (v[i] < 0x21 || v[i] > 0x7e)
+				return -1;
 		return set_str(&c->onion_location, v);
+	}
 	if (strcmp(name, "schema_dir") == 0)
 		return set_str(&c->schema_dir, v);
 	return -2;
@@ -124,19 +133,19 @@ config_limits_key(struct tipd_config *c, const char *name, const char *v)
 		return 0;
 	}
 	if (strcmp(name, "max_headers") == 0)
-		return set_uint(&l->max_headers, v, 1000);
+		return set_positive(&l->max_headers, v, 1000);
 	if (strcmp(name, "max_connections") == 0)
-		return set_uint(&l->max_connections, v, 1000000);
+		return set_positive(&l->max_connections, v, 1000000);
 	if (strcmp(name, "max_connections_total") == 0)
-		return set_uint(&c->max_connections_total, v, 1000000);
+		return set_positive(&c->max_connections_total, v, 1000000);
 	if (strcmp(name, "handshake_timeout_ms") == 0)
-		return set_uint(&l->handshake_ms, v, 600000);
+		return set_positive(&l->handshake_ms, v, 600000);
 	if (strcmp(name, "head_timeout_ms") == 0)
-		return set_uint(&l->head_ms, v, 600000);
+		return set_positive(&l->head_ms, v, 600000);
 	if (strcmp(name, "body_idle_timeout_ms") == 0)
-		return set_uint(&l->body_idle_ms, v, 600000);
+		return set_positive(&l->body_idle_ms, v, 600000);
 	if (strcmp(name, "keepalive_timeout_ms") == 0)
-		return set_uint(&l->keepalive_ms, v, 600000);
+		return set_positive(&l->keepalive_ms, v, 600000);
 	return -2;
 }
 

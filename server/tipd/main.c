@@ -225,13 +225,11 @@ run(struct app *app)
 
 	if (app_harden(c) != 0)
 		return 1;
-	char seen[4096];
 	if (mkdir(c->state_dir, 0700) != 0 && errno != EEXIST) {
 		log_error("%s: %s", c->state_dir, strerror(errno));
 		return 1;
 	}
-	snprintf(seen, sizeof(seen), "%s/membership-seen", c->state_dir);
-	if ((n = teams_load(app->teams, c->db_conninfo, seen)) < 0)
+	if ((n = teams_load(app->teams, c->db_conninfo, c->state_dir)) < 0)
 		return 1;
 	log_info("%d teams with verified membership", n);
 	if ((app->spool = spool_open(c->spool_dir, c->spool_quota_bytes)) == NULL)

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "util.h"
 
 #define Q_FILE_MAX (1024 * 1024)
@@ -657,6 +659,8 @@ questionnaire_parse_report(const uint8_t *body, size_t len, json_t **out, char *
 		else
 			seterr(err, errlen, "invalid JSON at line %d, column %d", je.line,
 			       je.column);
+		/* jansson quotes the text near the error: it is the source's words. */
+		sodium_memzero(&je, sizeof(je));
 		return QUESTIONNAIRE_REPORT_ERR_JSON;
 	}
 	if ((why = report_shape(root)) != NULL) {

@@ -66,7 +66,7 @@ submit_free(struct submit *s)
 	if (s->team != NULL)
 		team_keys_release(s->team);
 	secmem_free(s->att_name);
-	free(s->att_type);
+	secmem_free(s->att_type);
 	if (s->counted)
 		s->app->inflight--;
 	sodium_memzero(s->receipt, sizeof(s->receipt));
@@ -82,6 +82,18 @@ submit_fail(struct submit *s, int status, const char *detail)
 		http_respond_problem(s->req, status, detail);
 	}
 	return -1;
+}
+
+/* Answer a failed spool write: a full spool or disk is a 503 "come back
+ * later", a submission too large for one spool file a 413. */
+static int
+submit_store_fail(struct submit *s)
+{
+	if (errno == ENOSPC || errno == EDQUOT)
+		return submit_fail(s, 503, "we cannot take reports right now; please try again later");
+	if (errno == EFBIG)
+		return submit_fail(s, 413, "submission too large");
+	return submit_fail(s, 500, "could not store the report");
 }
 
 /* Parse and validate the report JSON, find the team, open the spool file. */
@@ -104,6 +116,9 @@ submit_accept_report(struct submit *s)
 	buf_free(&s->json);
 	team = json_string_value(json_object_get(s->report, "team"));
 	s->team = teams_find(s->app->teams, team);
+	if (s->team == NULL && teams_refused(s->app->teams, team))
+		return submit_fail(s, 503, "this team cannot take reports right now; "
+		                           "please try again later");
 	if (s->team == NULL)
 		return submit_fail(s, 422, "unknown team");
 	answers = json_object_get(s->report, "answers");
@@ -125,11 +140,8 @@ submit_accept_report(struct submit *s)
 	util_uuid(s->report_uuid);
 	util_today(s->date);
 	s->txn = spool_begin(s->app->spool, s->report_uuid, s->team->id, s->date);
-	if (s->txn == NULL) {
-		if (errno == ENOSPC)
-			return submit_fail(s, 503, "we cannot take reports right now; please try again later");
-		return submit_fail(s, 500, "could not store the report");
-	}
+	if (s->txn == NULL)
+		return submit_store_fail(s);
 	return 0;
 }
 
@@ -149,8 +161,10 @@ submit_file_begin(struct submit *s, const char *filename, const char *ctype)
 	crypto_hash_sha256_init(&s->sha);
 	s->att = seal_begin(s->txn, SPOOL_ATTACHMENT, s->att_uuid, s->report_uuid,
 	                    &s->team->recipients);
-	if (s->att_name == NULL || s->att_type == NULL || s->att == NULL)
-		return submit_fail(s, 500, "could not store the file");
+	if (s->att_name == NULL || s->att_type == NULL)
+		return submit_fail(s, 500, "out of memory");
+	if (s->att == NULL)
+		return submit_store_fail(s);
 	s->part = PART_FILE;
 	return 0;
 }
@@ -164,15 +178,21 @@ submit_file_end(struct submit *s)
 	struct seal_object *o = s->att;
 
 	s->att = NULL;
-	if (seal_zeros(o, padded - s->att_size) != 0 || seal_finish(o) != 0)
-		return submit_fail(s, 500, "could not store the file");
+	if (seal_zeros(o, padded - s->att_size) != 0) {
+		int err = errno;
+		seal_free(o);
+		errno = err;
+		return submit_store_fail(s);
+	}
+	if (seal_finish(o) != 0)
+		return submit_store_fail(s);
 	crypto_hash_sha256_final(&s->sha, digest);
 	util_hex(digest, sizeof(digest), hex);
 	json_t *e = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "uuid", s->att_uuid, "name",
 	                      s->att_name, "content_type", s->att_type, "size",
 	                      (json_int_t)s->att_size, "padded_size", (json_int_t)padded, "sha256", hex);
 	secmem_free(s->att_name); /* the file name is the source's words too */
-	free(s->att_type);
+	secmem_free(s->att_type);
 	s->att_name = s->att_type = NULL;
 	if (e == NULL || json_array_append_new(s->manifest, e) != 0)
 		return submit_fail(s, 500, "could not store the file");
@@ -213,7 +233,7 @@ mp_part_data(void *arg, const uint8_t *p, size_t n)
 		crypto_hash_sha256_update(&s->sha, p, n);
 		s->att_size += n;
 		if (seal_write(s->att, p, n) != 0)
-			return submit_fail(s, 500, "could not store the file");
+			return submit_store_fail(s);
 		return 0;
 	case PART_SKIP:
 		return n == 0 ? 0 : submit_fail(s, 400, "file part without a file name");
@@ -354,7 +374,7 @@ submit_on_complete(struct http_request *req)
 		goto done;
 	}
 	if (submit_seal_report(s) != 0) {
-		submit_fail(s, 500, "could not store the report");
+		submit_store_fail(s);
 		goto done;
 	}
 	struct spool_txn *t = s->txn;

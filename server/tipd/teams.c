@@ -1,11 +1,13 @@
 #include "teams.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -26,13 +28,19 @@ struct team_keys_ref {
 struct team_entry {
 	struct membership *latest;
 	struct team_keys_ref *keys;
+	char *text; /* the latest statement as signed, for the heads cache */
+	size_t len;
 };
+
+#define TEAMS_MAX_REFUSED 256
 
 struct teams {
 	struct note_verifier **admins;
 	size_t nadmins;
 	struct team_entry *v;
 	size_t n;
+	char *refused[TEAMS_MAX_REFUSED]; /* teams whose chain was refused */
+	size_t nrefused;
 };
 
 struct teams *
@@ -82,10 +90,30 @@ teams_clear(struct teams *t)
 	for (size_t i = 0; i < t->n; i++) {
 		membership_free(t->v[i].latest);
 		keys_unref(t->v[i].keys);
+		free(t->v[i].text);
 	}
 	free(t->v);
 	t->v = NULL;
 	t->n = 0;
+	for (size_t i = 0; i < t->nrefused; i++)
+		free(t->refused[i]);
+	t->nrefused = 0;
+}
+
+static void
+teams_refuse(struct teams *t, const char *id)
+{
+	if (t->nrefused < TEAMS_MAX_REFUSED && (t->refused[t->nrefused] = strdup(id)) != NULL)
+		t->nrefused++;
+}
+
+int
+teams_refused(const struct teams *t, const char *id)
+{
+	for (size_t i = 0; id != NULL && i < t->nrefused; i++)
+		if (strcmp(t->refused[i], id) == 0)
+			return 1;
+	return 0;
 }
 
 void
@@ -129,21 +157,27 @@ fail:
 	return NULL;
 }
 
-/* Adopt `m` as the latest verified statement of its team. */
+/* Adopt `m` (signed text `text`) as the latest verified statement of its team. */
 static int
-teams_put(struct teams *t, struct membership *m)
+teams_put(struct teams *t, struct membership *m, const char *text, size_t len)
 {
 	struct team_keys_ref *keys = keys_of(m);
 	struct team_entry *v = realloc(t->v, (t->n + 1) * sizeof(*v));
-	if (keys == NULL || v == NULL) {
+	char *copy = malloc(len + 1);
+	if (keys == NULL || v == NULL || copy == NULL) {
 		keys_unref(keys);
+		free(copy);
 		if (v != NULL)
 			t->v = v;
 		return -1;
 	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
 	t->v = v;
 	t->v[t->n].latest = m;
 	t->v[t->n].keys = keys;
+	t->v[t->n].text = copy;
+	t->v[t->n].len = len;
 	t->n++;
 	return 0;
 }
@@ -227,13 +261,35 @@ seen_read(const char *path, struct seen **out)
 	return n;
 }
 
+/* Write `text` to `dir`/`name` atomically and durably. Return 0 or -1. */
+static int
+write_durably(const char *dir, const char *name, const void *text, size_t len)
+{
+	char tmp[4096], path[4096];
+	int fd, dfd, rc = -1;
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (util_write_all(fd, text, len) == 0 && fsync(fd) == 0 && rename(tmp, path) == 0)
+		rc = 0;
+	close(fd);
+	if (rc == 0 && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		rc = fsync(dfd);
+		close(dfd);
+	}
+	if (rc != 0)
+		log_error("cannot write %s: %s", path, strerror(errno));
+	return rc;
+}
+
 /* Write the heads of every loaded team (and keep refused ones as they were). */
 static int
-seen_write(const struct teams *t, const char *path, const struct seen *old, int nold)
+seen_write(const struct teams *t, const char *state_dir, const struct seen *old, int nold)
 {
-	char tmp[4096];
 	struct buf b;
-	int rc = -1, fd = -1;
+	int rc = -1;
 	buf_init(&b, 1 << 20);
 	for (size_t i = 0; i < t->n; i++) {
 		char hex[65];
@@ -249,18 +305,9 @@ seen_write(const struct teams *t, const char *path, const struct seen *old, int 
 		if (!kept && buf_printf(&b, "%s %llu %s\n", old[j].team, old[j].seq, old[j].hash) != 0)
 			goto fail;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || util_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0 ||
-	    rename(tmp, path) != 0)
-		goto fail;
-	rc = 0;
+	rc = write_durably(state_dir, "membership-seen", b.data, b.len);
 fail:
-	if (fd >= 0)
-		close(fd);
 	buf_free(&b);
-	if (rc != 0)
-		log_error("cannot write %s: %s", path, strerror(errno));
 	return rc;
 }
 
@@ -289,14 +336,18 @@ seen_check(struct teams *t, const struct seen *v, int n)
 		          "server has already seen; refusing the team (was the database "
 		          "restored or tampered with?)", membership_team(m),
 		          bad == 1 ? "ends before" : "forks from");
+		teams_refuse(t, membership_team(m));
 		membership_free(t->v[i].latest);
 		keys_unref(t->v[i].keys);
+		free(t->v[i].text);
 		t->v[i] = t->v[--t->n];
 	}
 }
 
-int
-teams_load(struct teams *t, const char *conninfo, const char *state_path)
+/* Read every team's chain from the database and verify it. Return 0, or -1
+ * if the database could not be read. */
+static int
+teams_from_db(struct teams *t, const char *conninfo)
 {
 	PGconn *c = db_connect(conninfo);
 	if (c == NULL)
@@ -309,13 +360,16 @@ teams_load(struct teams *t, const char *conninfo, const char *state_path)
 		PQfinish(c);
 		return -1;
 	}
-	teams_clear(t);
 	int rows = PQntuples(r), rc = 0;
 	for (int i = 0, j; i < rows; i = j) {
 		for (j = i + 1; j < rows && strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)) == 0; j++)
 			;
 		struct membership *m = verify_chain(t, r, i, j);
-		if (m != NULL && teams_put(t, m) != 0) {
+		if (m == NULL) {
+			teams_refuse(t, PQgetvalue(r, i, 0));
+			continue;
+		}
+		if (teams_put(t, m, PQgetvalue(r, j - 1, 1), (size_t)PQgetlength(r, j - 1, 1)) != 0) {
 			membership_free(m);
 			rc = -1;
 			break;
@@ -323,17 +377,88 @@ teams_load(struct teams *t, const char *conninfo, const char *state_path)
 	}
 	PQclear(r);
 	PQfinish(c);
-	if (rc == 0 && state_path != NULL) {
-		struct seen *seen;
-		int n = seen_read(state_path, &seen);
-		if (n < 0) {
-			log_error("cannot read %s: %s", state_path, strerror(errno));
+	return rc;
+}
+
+/* Keep each team's latest verified statement, so that tipd can start and
+ * seal while PostgreSQL is unreachable. */
+static int
+heads_write(const struct teams *t, const char *state_dir)
+{
+	char dir[4096], name[80];
+	snprintf(dir, sizeof(dir), "%s/membership-heads", state_dir);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -1;
+	for (size_t i = 0; i < t->n; i++) {
+		snprintf(name, sizeof(name), "%s.note", membership_team(t->v[i].latest));
+		if (write_durably(dir, name, t->v[i].text, t->v[i].len) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Load the cached heads; each is verified against the pinned admin keys. */
+static int
+heads_load(struct teams *t, const char *state_dir)
+{
+	char dir[4096], path[4400];
+	snprintf(dir, sizeof(dir), "%s/membership-heads", state_dir);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		size_t nl = strlen(e->d_name), len;
+		if (e->d_name[0] == '.' || nl < 6 || strcmp(e->d_name + nl - 5, ".note") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		char *text = util_read_file(path, TEAMS_MAX_STATEMENT, &len);
+		struct membership *m = NULL;
+		if (text == NULL ||
+		    membership_open(text, len, (const struct note_verifier *const *)t->admins,
+		                    t->nadmins, &m) != MEMBERSHIP_OK ||
+		    strncmp(membership_team(m), e->d_name, nl - 5) != 0 ||
+		    strlen(membership_team(m)) != nl - 5 || teams_put(t, m, text, len) != 0) {
+			log_error("%s: not a valid membership statement; ignored", path);
+			membership_free(m);
+		}
+		free(text);
+	}
+	closedir(d);
+	return 0;
+}
+
+int
+teams_load(struct teams *t, const char *conninfo, const char *state_dir)
+{
+	char seen_path[4096];
+	struct seen *seen = NULL;
+	int n, from_db;
+
+	teams_clear(t);
+	from_db = teams_from_db(t, conninfo) == 0;
+	if (!from_db) {
+		teams_clear(t);
+		if (state_dir == NULL || heads_load(t, state_dir) != 0 || t->n == 0) {
+			log_error("PostgreSQL is unreachable and no verified membership is cached "
+			          "in the state directory: cannot start");
 			return -1;
 		}
-		seen_check(t, seen, n);
-		rc = seen_write(t, state_path, seen, n);
-		free(seen);
+		log_warn("PostgreSQL is unreachable: sealing to the %zu cached membership "
+		         "statements until it is back", t->n);
 	}
+	if (state_dir == NULL)
+		return (int)t->n;
+	snprintf(seen_path, sizeof(seen_path), "%s/membership-seen", state_dir);
+	if ((n = seen_read(seen_path, &seen)) < 0) {
+		log_error("cannot read %s: %s", seen_path, strerror(errno));
+		return -1;
+	}
+	seen_check(t, seen, n);
+	int rc = 0;
+	if (from_db)
+		rc = seen_write(t, state_dir, seen, n) != 0 || heads_write(t, state_dir) != 0 ? -1 : 0;
+	free(seen);
 	return rc == 0 ? (int)t->n : -1;
 }
 

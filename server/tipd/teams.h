@@ -31,14 +31,21 @@ struct teams *teams_new(char *const *admin_keys, size_t n, char *err, size_t err
 void teams_free(struct teams *t);
 
 /* Load and verify every team's chain with the blocking libpq API (start-up
- * and CLI only). Return the number of usable teams, or -1 on a database error.
+ * and CLI only). Return the number of usable teams, or -1.
  *
- * If `state_path` is not NULL it remembers, across restarts and outside the
- * database, the highest statement seen for each team (sequence number and
- * hash). A team whose chain in the database ends lower than that (rolled
- * back: a revoked member could be back) or forks from it is refused until
- * the operator looks; the file is then updated to the new heads. */
-int teams_load(struct teams *t, const char *conninfo, const char *state_path);
+ * With a `state_dir` (not NULL), tipd remembers outside the database:
+ *  - the highest statement seen for each team (sequence and hash), in
+ *    membership-seen: a team whose chain in the database ends lower (rolled
+ *    back: a revoked member could be back) or forks from it is refused until
+ *    the operator looks;
+ *  - each team's latest statement, in membership-heads/TEAM.note, so that
+ *    tipd starts and seals while PostgreSQL is unreachable (the cached
+ *    statements are verified against the pinned admin keys again). */
+int teams_load(struct teams *t, const char *conninfo, const char *state_dir);
+
+/* Return 1 if team `id` exists but its membership was refused at load
+ * (a chain that does not verify, or was rolled back), else 0. */
+int teams_refused(const struct teams *t, const char *id);
 
 /* Verify the signed statement in `path` as the next one of its team's chain
  * and store it (creating the team on sequence 1). Blocking; CLI only.

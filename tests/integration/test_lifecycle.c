@@ -165,3 +165,27 @@ Test(lifecycle, database_outage_spools_up_to_the_quota_then_flushes)
 	cr_assert_eq(th_spool_count(&T, ".rep"), 0);
 	cr_assert_eq(post_with_file(600), 201, "room again once flushed");
 }
+
+Test(lifecycle, starts_and_takes_reports_while_the_database_is_away)
+{
+	th_start(&T); /* a first start caches the verified membership */
+	cr_assert_eq(th_stop(&T, SIGTERM), 0);
+	db_connections(0);
+	th_start(&T);
+	cr_assert_eq(it_post_json(&T, 0, BODY, NULL), 201,
+	             "no receipt while PostgreSQL is away after a restart");
+	cr_assert_eq(th_spool_count(&T, ".rep"), 1);
+	db_connections(1);
+	cr_assert_eq(th_wait_reports(&T, 1, 15000), 1, "the report did not arrive afterwards");
+}
+
+Test(lifecycle, without_a_cached_membership_an_unreachable_database_stops_start_up)
+{
+	db_connections(0);
+	/* `timeout` turns a tipd that wrongly starts into exit status 124. */
+	char *argv[] = { "timeout", "20", T.tipd_bin, "-c", T.conf, NULL };
+	int rc = th_run(argv, NULL, 0, NULL);
+	db_connections(1);
+	cr_assert_eq(rc, 1, "tipd %s without a database or a cached membership",
+	             rc == 124 ? "ran" : "failed oddly");
+}

@@ -221,7 +221,7 @@ Test(membership, database_rolled_back_to_an_older_statement_is_refused)
 	struct buf resp;
 	buf_init(&resp, 4096);
 	cr_assert_eq(it_post_json(&T, 0, "{\"team\":\"demo\",\"language\":\"en\",\"answers\":"
-	                                  IT_ANSWERS "}", &resp), 422,
+	                                  IT_ANSWERS "}", &resp), 503,
 	             "tipd sealed to a rolled-back membership");
 	size_t len;
 	char *log = util_read_file(T.log, 1 << 24, &len);

@@ -91,6 +91,10 @@ Test(config, bad_files_are_refused_with_the_reason)
 	expect_error(MINIMAL "[source]\ntls_cert = /c\n", "plain HTTP");
 	expect_error("[tipd]\nspool_dir = /s\n", "missing");
 	expect_error(MINIMAL "garbage line without equals\n", ":");
+	expect_error(MINIMAL "[limits]\nhead_timeout_ms = 0\n", "head_timeout_ms");
+	expect_error(MINIMAL "[limits]\nkeepalive_timeout_ms = 0\n", "keepalive_timeout_ms");
+	expect_error(MINIMAL "[tipd]\nonion_location = http://x onion/\n", "onion_location");
+	expect_error(MINIMAL "[tipd]\nonion_location = not a url\n", "onion_location");
 }
 
 Test(config, missing_file_is_reported)

@@ -39,6 +39,17 @@ set_bool(bool *dst, const char *v)
 	return -1;
 }
 
+/* A count or a limit where 0 means "off". */
+static int
+set_uint(unsigned *dst, const char *v, uint64_t max)
+{
+	uint64_t n;
+	if (util_parse_u64(v, max, &n) != 0)
+		return -1;
+	*dst = (unsigned)n;
+	return 0;
+}
+
 /* A deadline or a count that must not be 0 (0 would mean "none"). */
 static int
 set_positive(unsigned *dst, const char *v, uint64_t max)
@@ -144,6 +155,14 @@ config_limits_key(struct tipd_config *c, const char *name, const char *v)
 		return set_positive(&l->head_ms, v, 600000);
 	if (strcmp(name, "body_idle_timeout_ms") == 0)
 		return set_positive(&l->body_idle_ms, v, 600000);
+	if (strcmp(name, "min_body_rate") == 0)
+		return set_uint(&l->min_body_rate, v, 1u << 30);
+	if (strcmp(name, "body_total_timeout_ms") == 0)
+		return set_uint(&l->body_total_ms, v, 86400000);
+	if (strcmp(name, "body_rate_window_ms") == 0)
+		return set_positive(&l->body_rate_window_ms, v, 600000);
+	if (strcmp(name, "body_rate_grace_ms") == 0)
+		return set_uint(&l->body_rate_grace_ms, v, 600000);
 	if (strcmp(name, "keepalive_timeout_ms") == 0)
 		return set_positive(&l->keepalive_ms, v, 600000);
 	return -2;

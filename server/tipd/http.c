@@ -7,13 +7,18 @@
  *   HANDSHAKE TLS handshake in progress
  *   IDLE      between requests (first request: head deadline from accept)
  *   HEAD      request head arriving (head deadline)
- *   BODY      body arriving, fed to the handler (body idle deadline)
+ *   BODY      body arriving, fed to the handler (body idle, minimum rate and
+ *             total deadlines, all on the connection timer: see body_check)
  *   HANDLER   message complete, the handler owes the answer (no deadline)
  *   WRITING   answer queued, waiting for it to drain (bufferevent write timeout)
  *   LINGER    answer sent, write side shut, discarding input briefly before
  *             closing so that the client reads the answer instead of a reset
  * llhttp is paused after every message and resumed when the answer has been
  * written, so pipelined requests wait in the input buffer, in order.
+ * A read-side EOF in HANDLER or WRITING (the client half-closed after a
+ * complete request) sets peer_eof: the answer is still written, buffered
+ * pipelined requests are served, and the connection closes when the input
+ * runs out (aborting a request left incomplete).
  *
  * Ownership: a connection owns its current request. When the connection goes
  * away first, conn_drop_request() calls on_abort and either frees the request
@@ -35,6 +40,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <jansson.h>
+#include <limits.h>
 #include <llhttp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -48,6 +54,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -60,6 +67,10 @@
 #define LINGER_MAX_BYTES (256 * 1024)
 #define ACCEPT_RETRY_MS 500
 #define LISTEN_BACKLOG 511
+#define RATE_SLOTS 4              /* ticks per rate window */
+#define RATE_SAMPLES (RATE_SLOTS + 1)
+#define FRAMING_PER_CHUNK 64      /* chunk-size line and CRLFs a chunk may cost */
+#define FRAMING_SLACK 1024
 
 static const char security_headers[] =
 	"Content-Security-Policy: default-src 'none'; style-src 'self'; img-src 'self'; "
@@ -89,9 +100,20 @@ struct http_request {
 	const char *query;
 	int64_t content_length; /* -1 chunked */
 	uint64_t body_read;
+	uint64_t nchunks;
 	int has_circuit;
 	uint32_t circuit_id;
 	unsigned head_done : 1, complete : 1, responded : 1, in_abort : 1, is_head : 1;
+};
+
+/* Progress of the body being read (BODY state); times in monotonic ms. */
+struct body_clock {
+	uint64_t start;   /* end of the head */
+	uint64_t last;    /* last body byte (or start) */
+	uint64_t tick;    /* next rate sample */
+	uint64_t t[RATE_SAMPLES], bytes[RATE_SAMPLES];
+	unsigned head, n; /* ring of samples: oldest at head */
+	uint64_t framing; /* raw bytes read in BODY that were not body bytes */
 };
 
 struct http_conn {
@@ -111,6 +133,8 @@ struct http_conn {
 	size_t linger_bytes;
 	unsigned nreqs;
 	int close_after;
+	int peer_eof; /* the client shut its sending side after a complete request */
+	struct body_clock bc;
 	int has_circuit;
 	uint32_t circuit_id;
 };
@@ -150,6 +174,10 @@ http_limits_default(struct http_limits *l)
 	l->head_ms = 30000;
 	l->body_idle_ms = 30000;
 	l->keepalive_ms = 30000;
+	l->min_body_rate = 1024;
+	l->body_total_ms = 15 * 60 * 1000;
+	l->body_rate_window_ms = 10000;
+	l->body_rate_grace_ms = 10000;
 }
 
 const char *
@@ -215,6 +243,102 @@ static void
 conn_disarm(struct http_conn *c)
 {
 	evtimer_del(c->timer);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Arm the connection timer for the absolute time `at` (at least 1 ms ahead). */
+static void
+conn_arm_at(struct http_conn *c, uint64_t at, uint64_t now)
+{
+	uint64_t ms = at > now ? at - now : 1;
+	conn_arm(c, ms > UINT_MAX ? UINT_MAX : (unsigned)ms);
+}
+
+/* Arm the timer for the nearest body deadline: idle, next rate sample, total. */
+static void
+body_arm(struct http_conn *c, uint64_t now)
+{
+	const struct http_limits *lim = &c->l->conf.limits;
+	uint64_t next = c->bc.last + lim->body_idle_ms;
+	if (lim->body_total_ms > 0 && c->bc.start + lim->body_total_ms < next)
+		next = c->bc.start + lim->body_total_ms;
+	if (lim->min_body_rate > 0 && c->bc.tick < next)
+		next = c->bc.tick;
+	conn_arm_at(c, next, now);
+}
+
+/* Start the body deadlines (the head is complete and a body is due). */
+static void
+body_start(struct http_conn *c)
+{
+	const struct http_limits *lim = &c->l->conf.limits;
+	uint64_t now = mono_ms();
+	memset(&c->bc, 0, sizeof(c->bc));
+	c->bc.start = c->bc.last = now;
+	c->bc.t[0] = now;
+	c->bc.n = 1;
+	unsigned step = lim->body_rate_window_ms / RATE_SLOTS;
+	c->bc.tick = now + (step > 0 ? step : 1);
+	body_arm(c, now);
+}
+
+/* Take a rate sample now; return -1 if the body is arriving too slowly. */
+static int
+body_rate_sample(struct http_conn *c, uint64_t now, uint64_t body_read)
+{
+	const struct http_limits *lim = &c->l->conf.limits;
+	struct body_clock *bc = &c->bc;
+	unsigned step = lim->body_rate_window_ms / RATE_SLOTS;
+	bc->tick = now + (step > 0 ? step : 1);
+	if (bc->n < RATE_SAMPLES) {
+		unsigned i = (bc->head + bc->n) % RATE_SAMPLES;
+		bc->t[i] = now;
+		bc->bytes[i] = body_read;
+		bc->n++;
+	} else {
+		bc->t[bc->head] = now;
+		bc->bytes[bc->head] = body_read;
+		bc->head = (bc->head + 1) % RATE_SAMPLES;
+	}
+	if (bc->n < RATE_SAMPLES || now - bc->start < lim->body_rate_grace_ms)
+		return 0;
+	/* The oldest sample is one window (RATE_SLOTS ticks) ago. */
+	uint64_t dt = now - bc->t[bc->head];
+	uint64_t got = body_read - bc->bytes[bc->head];
+	if (dt > 0 && got * 1000 < (uint64_t)lim->min_body_rate * dt)
+		return -1;
+	return 0;
+}
+
+/* The timer fired while reading a body: return 0 after re-arming it if
+ * every body deadline still holds, or -1 if one has passed. */
+static int
+body_check(struct http_conn *c)
+{
+	const struct http_limits *lim = &c->l->conf.limits;
+	uint64_t now = mono_ms();
+	if (now - c->bc.last >= lim->body_idle_ms) {
+		log_debug("http: request body stalled");
+		return -1;
+	}
+	if (lim->body_total_ms > 0 && now - c->bc.start >= lim->body_total_ms) {
+		log_debug("http: request body took too long");
+		return -1;
+	}
+	if (lim->min_body_rate > 0 && now >= c->bc.tick && body_rate_sample(c, now, c->req->body_read) != 0) {
+		log_debug("http: request body below the minimum rate");
+		return -1;
+	}
+	body_arm(c, now);
+	return 0;
 }
 
 /* ---- requests ---- */
@@ -469,12 +593,17 @@ cb_url(llhttp_t *p, const char *at, size_t n)
 	return 0;
 }
 
+/* Header callbacks also see a chunked body's trailer fields: those count
+ * against the head limits but are not kept, so that a trailer can never
+ * pass for a request header. */
 static int
 cb_header_field(llhttp_t *p, const char *at, size_t n)
 {
 	struct http_conn *c = p->data;
 	if (head_account(c, n) != 0)
 		return HPE_USER;
+	if (c->req->head_done)
+		return 0;
 	if (buf_add(&c->req->hdrs, at, n) != 0) {
 		conn_fail(c, 431, "The request head is too large.");
 		return HPE_USER;
@@ -492,6 +621,8 @@ cb_header_field_complete(llhttp_t *p)
 	}
 	if (head_account(c, 4) != 0) /* ": " and CRLF */
 		return HPE_USER;
+	if (c->req->head_done)
+		return 0;
 	if (buf_add(&c->req->hdrs, "", 1) != 0) {
 		conn_fail(c, 431, "The request head is too large.");
 		return HPE_USER;
@@ -509,6 +640,8 @@ static int
 cb_header_value_complete(llhttp_t *p)
 {
 	struct http_conn *c = p->data;
+	if (c->req->head_done)
+		return 0;
 	if (buf_add(&c->req->hdrs, "", 1) != 0) {
 		conn_fail(c, 431, "The request head is too large.");
 		return HPE_USER;
@@ -523,16 +656,13 @@ req_split_target(struct http_request *req)
 	if (buf_add(&req->url, "", 1) != 0)
 		return -1;
 	char *t = (char *)req->url.data;
-	if (t[0] != '/')
+	if (t[0] != '/' || strchr(t, '#') != NULL) /* a fragment, before or after '?' */
 		return -1;
 	char *q = strchr(t, '?');
 	if (q != NULL) {
 		*q = '\0';
 		req->query = q + 1;
 	}
-	char *frag = strchr(q != NULL ? q + 1 : t, '#');
-	if (frag != NULL)
-		return -1;
 	req->path = t;
 	return 0;
 }
@@ -596,7 +726,7 @@ cb_headers_complete(llhttp_t *p)
 		if (expect != NULL && llhttp_get_http_minor(p) >= 1 &&
 		    bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 0)
 			log_error("http: cannot queue 100 Continue");
-		conn_arm(c, c->l->conf.limits.body_idle_ms);
+		body_start(c);
 	}
 	return 0;
 }
@@ -608,6 +738,8 @@ cb_body(llhttp_t *p, const char *at, size_t n)
 	struct http_request *req = c->req;
 	if (req == NULL || req->responded)
 		return HPE_PAUSED;
+	if (n > 0)
+		c->bc.last = mono_ms(); /* progress for the idle deadline */
 	req->body_read += n;
 	if (req->body_read > c->l->conf.limits.max_body_bytes) {
 		conn_fail(c, 413, "The request body is too large.");
@@ -623,6 +755,15 @@ cb_body(llhttp_t *p, const char *at, size_t n)
 		http_respond_problem(req, 500, NULL);
 		return HPE_PAUSED;
 	}
+	return 0;
+}
+
+static int
+cb_chunk_header(llhttp_t *p)
+{
+	struct http_conn *c = p->data;
+	if (c->req != NULL)
+		c->req->nchunks++;
 	return 0;
 }
 
@@ -651,6 +792,7 @@ static const llhttp_settings_t http_settings = {
 	.on_header_value_complete = cb_header_value_complete,
 	.on_headers_complete = cb_headers_complete,
 	.on_body = cb_body,
+	.on_chunk_header = cb_chunk_header,
 	.on_message_complete = cb_message_complete,
 };
 
@@ -678,6 +820,27 @@ conn_protocol_error(struct http_conn *c, llhttp_errno_t e)
 	return 0;
 }
 
+/* Count the raw bytes of one llhttp run in BODY that were not body bytes
+ * (chunk-size lines with their zeros and extensions, CRLFs, trailers);
+ * return 0, or -1 after answering 400 if they outgrow what the chunks
+ * received so far can need. Without this cap a client could stream
+ * framing forever without ever sending a body byte. */
+static int
+body_framing_account(struct http_conn *c, size_t used, uint64_t before)
+{
+	/* Still in BODY: the same request (a new one begins only after a pause). */
+	const struct http_request *req = c->req;
+	if (req == NULL || c->state != CS_BODY || req->responded)
+		return 0;
+	uint64_t body = req->body_read - before;
+	c->bc.framing += used > body ? used - body : 0;
+	uint64_t allow = c->l->conf.limits.max_header_bytes + FRAMING_SLACK + FRAMING_PER_CHUNK * req->nchunks;
+	if (c->bc.framing <= allow)
+		return 0;
+	conn_fail(c, 400, "The chunked framing is too large.");
+	return -1;
+}
+
 /* Feed buffered input to llhttp while the connection is reading requests;
  * return 0, or -1 if the caller must free the connection. */
 static int
@@ -690,8 +853,8 @@ conn_process_input(struct http_conn *c)
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			break;
 		const char *data = v.iov_base;
-		if (c->state == CS_BODY)
-			conn_arm(c, lim->body_idle_ms);
+		int in_body = c->state == CS_BODY;
+		uint64_t before = in_body ? c->req->body_read : 0;
 		llhttp_errno_t e = llhttp_execute(&c->parser, data, v.iov_len);
 		size_t used = v.iov_len;
 		if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
@@ -701,6 +864,8 @@ conn_process_input(struct http_conn *c)
 		}
 		if (evbuffer_drain(in, used) != 0)
 			return -1;
+		if (in_body && body_framing_account(c, used, before) != 0)
+			break;
 		if (c->state == CS_HEAD) {
 			c->head_raw += used;
 			if (c->head_raw > 2 * lim->max_header_bytes + 1024) {
@@ -756,7 +921,34 @@ conn_finish_request(struct http_conn *c)
 	if (llhttp_get_errno(&c->parser) == HPE_PAUSED)
 		llhttp_resume(&c->parser);
 	conn_arm(c, c->l->conf.limits.keepalive_ms);
-	return conn_process_input(c);
+	if (conn_process_input(c) != 0)
+		return -1;
+	if (!c->peer_eof)
+		return 0;
+	/* The client has stopped sending: serve only what is buffered. */
+	if (conn_reading(c)) {
+		if (c->req != NULL)
+			return -1; /* a request cut short: abort it */
+		conn_start_linger(c);
+		return 0;
+	}
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		c->close_after = 1; /* this answer is the last */
+	return 0;
+}
+
+/* The client shut its sending side: return 0 to keep the connection while
+ * an answer to a complete request is owed or being written (then close),
+ * or -1 to free it now (aborting a request not yet complete). */
+static int
+conn_peer_eof(struct http_conn *c)
+{
+	if (c->state != CS_HANDLER && c->state != CS_WRITING)
+		return -1;
+	c->peer_eof = 1;
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		c->close_after = 1;
+	return 0;
 }
 
 static void
@@ -799,11 +991,9 @@ conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		}
 		return;
 	}
-	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && c->state == CS_WRITING &&
-	    !(what & BEV_EVENT_ERROR)) {
-		c->close_after = 1; /* the client stopped sending; finish the answer */
-		return;
-	}
+	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && !(what & BEV_EVENT_ERROR) &&
+	    conn_peer_eof(c) == 0)
+		return; /* the client stopped sending; finish the answer */
 	if (what & BEV_EVENT_ERROR) {
 		unsigned long e;
 		while ((e = bufferevent_get_openssl_error(bev)) != 0)
@@ -818,6 +1008,8 @@ conn_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	struct http_conn *c = arg;
 	(void)fd;
 	(void)what;
+	if (c->state == CS_BODY && body_check(c) == 0)
+		return;
 	conn_free(c);
 }
 
@@ -1151,6 +1343,30 @@ bind_inet(struct http_listener *l, const char *bind)
 	return 0;
 }
 
+/* Return 0 if the limits are usable, or -1 (logged) if a deadline or cap is
+ * 0, which would silently mean "none" (or, for the cap, "no connections"). */
+static int
+limits_check(const struct http_limits *lim)
+{
+	const char *bad = NULL;
+	if (lim->handshake_ms == 0)
+		bad = "handshake_ms";
+	else if (lim->head_ms == 0)
+		bad = "head_ms";
+	else if (lim->body_idle_ms == 0)
+		bad = "body_idle_ms";
+	else if (lim->keepalive_ms == 0)
+		bad = "keepalive_ms";
+	else if (lim->max_connections == 0)
+		bad = "max_connections";
+	else if (lim->min_body_rate > 0 && lim->body_rate_window_ms == 0)
+		bad = "body_rate_window_ms (with min_body_rate set)";
+	if (bad == NULL)
+		return 0;
+	log_error("http: refusing a listener whose limit %s is 0", bad);
+	return -1;
+}
+
 struct http_listener *
 http_listener_new(struct event_base *base, const struct http_listener_conf *conf)
 {
@@ -1158,6 +1374,8 @@ http_listener_new(struct event_base *base, const struct http_listener_conf *conf
 		log_error("http: a listener needs an address and a router");
 		return NULL;
 	}
+	if (limits_check(&conf->limits) != 0)
+		return NULL;
 	struct http_listener *l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		return NULL;

@@ -18,6 +18,10 @@
  *        stays valid and the handler must still call http_respond*() exactly
  *        once, now or later; that call only releases the request.
  * While a response is pending, the connection reads no further requests.
+ * A client that shuts its sending side (or closes, which looks the same)
+ * after a complete request is not aborted: the answer is still written,
+ * then requests already received are served and the connection closes.
+ * Shutting it before the request is complete aborts as above.
  * All functions here run on the thread of the listener's event_base.
  */
 #ifndef TIPD_HTTP_H
@@ -38,8 +42,19 @@ struct http_limits {
 	unsigned max_connections;  /* per listener; over it new ones are closed */
 	unsigned handshake_ms;     /* TLS handshake deadline */
 	unsigned head_ms;          /* from first byte (or idle end) to complete head */
-	unsigned body_idle_ms;     /* longest gap between body bytes */
+	unsigned body_idle_ms;     /* longest gap between body bytes (not chunk framing) */
 	unsigned keepalive_ms;     /* idle time between requests */
+	/* Body progress as a minimum rate (DESIGN §3): once the body has been
+	 * arriving for body_rate_grace_ms, and at least one window has passed,
+	 * the body bytes received in the last body_rate_window_ms must average
+	 * min_body_rate bytes per second. Below it, or past body_total_ms, the
+	 * connection is closed and the handler aborted, as for body_idle_ms.
+	 * Chunk framing does not count as body bytes, and framing out of all
+	 * proportion to the chunks (endless zeros or extensions) gets a 400. */
+	unsigned min_body_rate;       /* bytes per second; 0: no minimum */
+	unsigned body_total_ms;       /* the whole body, from the end of the head; 0: no cap */
+	unsigned body_rate_window_ms; /* the rate's sliding window; > 0 when min_body_rate is */
+	unsigned body_rate_grace_ms;  /* no rate check before this much of the body's time */
 };
 
 struct http_handler {
@@ -74,10 +89,16 @@ struct http_listener_conf {
  * default); new connections over it are accepted and closed at once. */
 void http_set_max_connections(unsigned max);
 
-/* Defaults suited to a source listener behind Tor. */
+/* Defaults suited to a source listener behind Tor: 16 KiB head, 64 headers,
+ * 32 MiB body, 1024 connections, deadlines of 15 s (handshake) and 30 s
+ * (head, body gap, keep-alive), a body rate of at least 1024 B/s over the
+ * last 10 s once 10 s have passed, and 15 minutes for a whole body. */
 void http_limits_default(struct http_limits *l);
 
-/* Bind and listen on `base`; return the listener, or NULL (error logged). */
+/* Bind and listen on `base`; return the listener, or NULL (error logged).
+ * The deadlines handshake_ms, head_ms, body_idle_ms and keepalive_ms, and
+ * max_connections, must not be 0 (0 never means "none" there), nor
+ * body_rate_window_ms while min_body_rate is set: such limits are refused. */
 struct http_listener *http_listener_new(struct event_base *base, const struct http_listener_conf *c);
 /* The bound TCP port (for "port 0" in tests), or 0 for unix sockets. */
 int http_listener_port(const struct http_listener *l);

@@ -8,6 +8,10 @@
 #include <event2/thread.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +26,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "tls.h"
 
 /* ---- server side: loop thread, router, handlers ---- */
 
@@ -32,6 +37,7 @@ static struct {
 	int port;
 	char dir[64];
 	char sock[128];
+	struct tls_ctx *tls;
 } srv;
 
 static atomic_int n_aborts, n_completes, n_body_calls, n_late_released, n_router;
@@ -152,6 +158,18 @@ refuse_body(struct http_request *req, const uint8_t *p, size_t n)
 
 static const struct http_handler h_refuse = {refuse_body, hello_complete, count_abort};
 
+/* Answers with the X-Test header as seen once the whole message is in. */
+static void
+header_complete(struct http_request *req)
+{
+	const char *v = http_request_header(req, "x-test");
+	v = v != NULL ? v : "(none)";
+	atomic_fetch_add(&n_completes, 1);
+	http_respond(req, 200, "text/plain", v, strlen(v), NULL);
+}
+
+static const struct http_handler h_header = {NULL, header_complete, count_abort};
+
 static const struct http_handler *
 test_router(struct http_request *req, void *arg)
 {
@@ -162,6 +180,8 @@ test_router(struct http_request *req, void *arg)
 		return &h_hello;
 	if (strcmp(path, "/refuse") == 0)
 		return &h_refuse;
+	if (strcmp(path, "/late-header") == 0)
+		return &h_header;
 	if (strcmp(path, "/echo") == 0 || strcmp(path, "/async") == 0) {
 		struct reqdata *d = calloc(1, sizeof(*d));
 		cr_assert_not_null(d);
@@ -283,6 +303,7 @@ srv_stop(void)
 	/* Let libevent run the finalizers of the freed bufferevents. */
 	cr_assert_neq(event_base_loop(srv.base, EVLOOP_NONBLOCK), -1);
 	event_base_free(srv.base);
+	tls_ctx_free(srv.tls);
 	memset(&srv, 0, sizeof(srv));
 }
 
@@ -923,13 +944,23 @@ Test(http, async_answer_after_timer)
 	srv_stop();
 }
 
+/* Close with a reset: the server sees an error, not an EOF (which it takes
+ * for a half-close and answers). */
+static void
+cli_reset(struct cli *c)
+{
+	struct linger lg = {1, 0};
+	cr_assert_eq(setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	cli_close(c);
+}
+
 Test(http, async_answer_after_client_left_is_released)
 {
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
 	cli_send(&C, "GET /async?slow HTTP/1.1\r\n\r\n");
 	msleep(100);
-	cli_close(&C);
+	cli_reset(&C);
 	msleep(100);
 	cr_assert_eq(atomic_load(&n_aborts), 1, "on_abort not called");
 	cr_assert_eq(srv_conns(), 0);
@@ -1095,4 +1126,491 @@ Test(http, head_method_has_no_body)
 	cr_assert_eq(memcmp(R.body, "HTTP/", 5), 0, "HEAD answer carried a body");
 	cli_close(&C);
 	srv_stop();
+}
+
+/* ---- half-close: the client shuts its sending side ---- */
+
+Test(http, half_close_after_request_still_gets_async_answer)
+{
+	char v[64];
+	srv_start(NULL, 0, 0);
+	cli_open(&C);
+	cli_send(&C, "GET /async HTTP/1.1\r\nHost: x\r\n\r\n");
+	cr_assert_eq(shutdown(C.fd, SHUT_WR), 0);
+	cr_assert_eq(cli_read(&C, &R), 0, "no answer after a half-close");
+	cr_assert_eq(R.status, 200);
+	cr_assert_eq(memcmp(R.body, "async", 5), 0);
+	cr_assert_str_eq(resp_header(&R, "Connection", v, sizeof(v)), "close");
+	cr_assert_eq(cli_closed_within(&C, 3000), 1);
+	cr_assert_eq(atomic_load(&n_aborts), 0);
+	msleep(50);
+	cr_assert_eq(srv_conns(), 0);
+	cli_close(&C);
+	srv_stop();
+}
+
+Test(http, half_close_serves_pipelined_requests_then_closes)
+{
+	char v[64];
+	srv_start(NULL, 0, 0);
+	cli_open(&C);
+	cli_send(&C, "GET /async HTTP/1.1\r\n\r\n"
+	             "POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+	             "GET /async HTTP/1.1\r\n\r\n");
+	cr_assert_eq(shutdown(C.fd, SHUT_WR), 0);
+	cr_assert_eq(cli_read(&C, &R), 0);
+	cr_assert_eq(memcmp(R.body, "async", 5), 0);
+	cr_assert_eq(cli_read(&C, &R), 0);
+	cr_assert_eq(R.body_len, 3);
+	cr_assert_eq(memcmp(R.body, "abc", 3), 0);
+	cr_assert_eq(cli_read(&C, &R), 0);
+	cr_assert_eq(memcmp(R.body, "async", 5), 0);
+	cr_assert_str_eq(resp_header(&R, "Connection", v, sizeof(v)), "close");
+	cr_assert_eq(cli_closed_within(&C, 3000), 1);
+	cr_assert_eq(atomic_load(&n_completes), 3);
+	cr_assert_eq(atomic_load(&n_aborts), 0);
+	cli_close(&C);
+	srv_stop();
+}
+
+Test(http, half_close_with_incomplete_pipelined_request_aborts_it)
+{
+	srv_start(NULL, 0, 0);
+	cli_open(&C);
+	cli_send(&C, "GET /async HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+	cr_assert_eq(shutdown(C.fd, SHUT_WR), 0);
+	cr_assert_eq(cli_read(&C, &R), 0);
+	cr_assert_eq(memcmp(R.body, "async", 5), 0);
+	cr_assert_eq(cli_closed_within(&C, 3000), 1, "left open with a request that cannot complete");
+	msleep(50);
+	cr_assert_eq(atomic_load(&n_aborts), 1, "the cut-short request was not aborted");
+	cr_assert_eq(atomic_load(&n_completes), 1);
+	cr_assert_eq(srv_conns(), 0);
+	srv_stop();
+}
+
+Test(http, half_close_before_request_complete_aborts)
+{
+	srv_start(NULL, 0, 0);
+	cli_open(&C);
+	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+	msleep(50);
+	cr_assert_eq(shutdown(C.fd, SHUT_WR), 0);
+	cr_assert_eq(cli_closed_within(&C, 3000), 1);
+	cr_assert_eq(C.len, 0);
+	msleep(50);
+	cr_assert_eq(atomic_load(&n_aborts), 1);
+	cr_assert_eq(atomic_load(&n_completes), 0);
+	srv_stop();
+}
+
+Test(http, plain_close_during_async_answer_releases_connection)
+{
+	srv_start(NULL, 0, 0);
+	cli_open(&C);
+	cli_send(&C, "GET /async?slow HTTP/1.1\r\n\r\n");
+	msleep(100);
+	cli_close(&C); /* indistinguishable from a half-close on the server */
+	msleep(700);
+	cr_assert_eq(srv_conns(), 0, "the connection outlived its answer");
+	cr_assert_eq(atomic_load(&n_completes), 1);
+	cli_open(&C);
+	get_ok(&C, "GET /hello HTTP/1.1\r\n\r\n", "hello");
+	cli_close(&C);
+	srv_stop();
+}
+
+/* ---- body progress: minimum rate, total time, framing ---- */
+
+/* Send `piece` every `every_ms` until the server closes or `max_ms` pass;
+ * return the milliseconds until the close, or -1 if it stayed open. */
+static long
+trickle(struct cli *c, const char *piece, int every_ms, int max_ms, const struct timespec *t0)
+{
+	while (elapsed_ms(t0) < max_ms) {
+		if (send(c->fd, piece, strlen(piece), MSG_NOSIGNAL) < 0)
+			return elapsed_ms(t0);
+		if (cli_closed_within(c, every_ms))
+			return elapsed_ms(t0);
+	}
+	return -1;
+}
+
+static void
+rate_limits(struct http_limits *lim, unsigned rate, unsigned window, unsigned grace)
+{
+	test_limits(lim);
+	lim->min_body_rate = rate;
+	lim->body_rate_window_ms = window;
+	lim->body_rate_grace_ms = grace;
+	lim->body_total_ms = 0;
+}
+
+Test(http, default_limits_have_body_rate_and_total)
+{
+	struct http_limits lim;
+	memset(&lim, 0, sizeof(lim));
+	http_limits_default(&lim);
+	cr_assert_eq(lim.min_body_rate, 1024);
+	cr_assert_eq(lim.body_total_ms, 15 * 60 * 1000);
+	cr_assert_gt(lim.body_rate_window_ms, 0);
+	cr_assert_geq(lim.body_rate_grace_ms, lim.body_rate_window_ms);
+	cr_assert_gt(lim.handshake_ms, 0);
+	cr_assert_gt(lim.head_ms, 0);
+	cr_assert_gt(lim.body_idle_ms, 0);
+	cr_assert_gt(lim.keepalive_ms, 0);
+}
+
+Test(http, body_below_minimum_rate_is_closed_and_aborted)
+{
+	struct http_limits lim;
+	struct timespec t0;
+	rate_limits(&lim, 1000, 200, 0);
+	srv_start(&lim, 0, 0);
+	cli_open(&C);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+	/* 10 bytes every 50 ms is 200 B/s: never idle, far below the rate. */
+	long ms = trickle(&C, "0123456789", 50, 2000, &t0);
+	cr_assert_neq(ms, -1, "a body at 200 B/s was kept");
+	cr_assert_geq(ms, 150, "closed too early (%ld ms)", ms);
+	cr_assert_lt(ms, 1200, "closed too late (%ld ms)", ms);
+	msleep(50);
+	cr_assert_eq(atomic_load(&n_aborts), 1);
+	cr_assert_eq(atomic_load(&n_completes), 0);
+	srv_stop();
+}
+
+Test(http, body_above_minimum_rate_is_served)
+{
+	static char piece[101];
+	struct http_limits lim;
+	rate_limits(&lim, 1000, 200, 0);
+	srv_start(&lim, 0, 0);
+	cli_open(&C);
+	memset(piece, 'r', 100);
+	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+	for (int i = 0; i < 10; i++) { /* about 3 kB/s, for 300 ms */
+		cli_send(&C, piece);
+		msleep(30);
+	}
+	cr_assert_eq(cli_read(&C, &R), 0);
+	cr_assert_eq(R.status, 200);
+	cr_assert_eq(R.body_len, 1000);
+	cr_assert_eq(atomic_load(&n_aborts), 0);
+	cli_close(&C);
+	srv_stop();
+}
+
+Test(http, body_rate_is_a_sliding_window_not_an_average)
+{
+	static char burst[901];
+	struct http_limits lim;
+	struct timespec t0;
+	rate_limits(&lim, 1000, 200, 0);
+	srv_start(&lim, 0, 0);
+	cli_open(&C);
+	memset(burst, 'b', 900);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+	cli_send(&C, burst);
+	/* The average since the start stays above 1000 B/s for about 900 ms;
+	 * the last 200 ms fall below it at once. */
+	long ms = trickle(&C, "x", 50, 2000, &t0);
+	cr_assert_neq(ms, -1);
+	cr_assert_lt(ms, 750, "the rate was averaged over the whole body (%ld ms)", ms);
+	msleep(50);
+	cr_assert_eq(atomic_load(&n_aborts), 1);
+	srv_stop();
+}
+
+Test(http, body_rate_waits_for_the_grace_period)
+{
+	struct http_limits lim;
+	struct timespec t0;
+	rate_limits(&lim, 1000, 200, 700);
+	srv_start(&lim, 0, 0);
+	cli_open(&C);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+	long ms = trickle(&C, "0123456789", 50, 2500, &t0);
+	cr_assert_neq(ms, -1);
+	cr_assert_geq(ms, 650, "closed during the grace period (%ld ms)", ms);
+	cr_assert_lt(ms, 1800, "closed too late (%ld ms)", ms);
+	srv_stop();
+}
+
+Test(http, body_total_deadline)
+{
+	struct http_limits lim;
+	struct timespec t0;
+	test_limits(&lim);
+	lim.min_body_rate = 0;
+	lim.body_total_ms = 500;
+	srv_start(&lim, 0, 0);
+	cli_open(&C);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+	long ms = trickle(&C, "0123456789", 100, 2500, &t0);
+	cr_assert_neq(ms, -1, "the body outlived body_total_ms");
+	cr_assert_geq(ms, 450, "closed too early (%ld ms)", ms);
+	cr_assert_lt(ms, 1300, "closed too late (%ld ms)", ms);
+	msleep(50);
+	cr_assert_eq(atomic_load(&n_aborts), 1);
+	/* A request without a body is not touched by the body deadlines. */
+	cli_open(&C);
+	get_ok(&C, "GET /hello HTTP/1.1\r\n\r\n", "hello");
+	msleep(600);
+	get_ok(&C, "GET /hello HTTP/1.1\r\n\r\n", "hello");
+	cli_close(&C);
+	srv_stop();
+}
+
+Test(http, rate_off_and_total_off_keep_a_slow_body)
+{
+	struct http_limits lim;
+	struct timespec t0;
+	rate_limits(&lim, 0, 0, 0);
+	srv_start(&lim, 0, 0);
+	cli_open(&C);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\n");
+	cr_assert_eq(trickle(&C, "0123456789", 60, 540, &t0), -1);
+	cli_send(&C, "0123456789");
+	cr_assert_eq(cli_read(&C, &R), 0);
+	cr_assert_eq(R.status, 200);
+	cr_assert_eq(R.body_len, 100);
+	cli_close(&C);
+	srv_stop();
+}
+
+Test(http, chunk_framing_without_body_bytes_hits_idle_deadline)
+{
+	struct http_limits lim;
+	struct timespec t0;
+	test_limits(&lim);
+	lim.body_idle_ms = 300;
+	srv_start(&lim, 0, 0);
+	cli_open(&C);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cli_send(&C, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	/* Leading zeros of a chunk size: bytes, but never a body byte. */
+	long ms = trickle(&C, "0", 80, 2000, &t0);
+	cr_assert_neq(ms, -1, "framing bytes kept the body alive");
+	cr_assert_lt(ms, 900, "closed too late (%ld ms)", ms);
+	msleep(50);
+	cr_assert_eq(atomic_load(&n_aborts), 1);
+	srv_stop();
+}
+
+Test(http, endless_chunk_extension_gets_400)
+{
+	static char ext[20001];
+	srv_start(NULL, 0, 0);
+	cli_open(&C);
+	memset(ext, 'e', sizeof(ext) - 1);
+	cli_send(&C, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;x=");
+	cli_send(&C, ext);
+	cr_assert_eq(cli_read(&C, &R), 0, "no answer to 20 kB of chunk extension");
+	cr_assert_eq(R.status, 400);
+	cr_assert_eq(cli_closed_within(&C, 3000), 1);
+	cr_assert_eq(atomic_load(&n_aborts), 1);
+	cr_assert_eq(atomic_load(&n_completes), 0);
+	srv_stop();
+}
+
+Test(http, many_small_chunks_and_trailers_are_fine)
+{
+	srv_start(NULL, 0, 0);
+	cli_open(&C);
+	cli_send(&C, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	for (int i = 0; i < 300; i++)
+		cli_send(&C, "1;n=v\r\nz\r\n");
+	cli_send(&C, "0\r\nX-Sum: 300\r\n\r\n");
+	cr_assert_eq(cli_read(&C, &R), 0);
+	cr_assert_eq(R.status, 200);
+	cr_assert_eq(R.body_len, 300);
+	cr_assert_eq(R.body[299], 'z');
+	cli_close(&C);
+	srv_stop();
+}
+
+/* ---- other review findings ---- */
+
+Test(http, trailer_fields_are_not_request_headers)
+{
+	srv_start(NULL, 0, 0);
+	cli_open(&C);
+	get_ok(&C, "POST /late-header HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	           "3\r\nabc\r\n0\r\nX-Test: smuggled\r\n\r\n",
+	       "(none)");
+	get_ok(&C, "POST /late-header HTTP/1.1\r\nX-Test: head\r\nTransfer-Encoding: chunked\r\n\r\n"
+	           "0\r\nX-Test: smuggled\r\n\r\n",
+	       "head");
+	cli_close(&C);
+	srv_stop();
+}
+
+Test(http, fragment_before_query_gets_400)
+{
+	srv_start(NULL, 0, 0);
+	static const char *bad[] = {"GET /hello#x?y HTTP/1.1\r\n\r\n", "GET /hello?a#b HTTP/1.1\r\n\r\n",
+	                            "GET /hello# HTTP/1.1\r\n\r\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cli_open(&C);
+		cli_send(&C, bad[i]);
+		cr_assert_eq(cli_read(&C, &R), 0);
+		cr_assert_eq(R.status, 400, "case %zu got %d", i, R.status);
+		cli_close(&C);
+	}
+	cr_assert_eq(atomic_load(&n_router), 0);
+	srv_stop();
+}
+
+/* ---- limits that would silently mean "no deadline" ---- */
+
+static int
+listener_refused(struct http_limits *lim)
+{
+	struct http_listener_conf c = {.bind = "127.0.0.1:0", .router = test_router, .limits = *lim};
+	struct event_base *base = event_base_new();
+	cr_assert_not_null(base);
+	struct http_listener *l = http_listener_new(base, &c);
+	int refused = l == NULL;
+	http_listener_free(l);
+	event_base_free(base);
+	return refused;
+}
+
+/* Send stderr to a temporary file (capture_start), then put it back and
+ * read what was logged into `out` (capture_end). */
+static int
+capture_start(FILE **tmp)
+{
+	fflush(stderr);
+	*tmp = tmpfile();
+	cr_assert_not_null(*tmp);
+	int saved = dup(STDERR_FILENO);
+	cr_assert_geq(saved, 0);
+	cr_assert_geq(dup2(fileno(*tmp), STDERR_FILENO), 0);
+	return saved;
+}
+
+static void
+capture_end(FILE *tmp, int saved, char *out, size_t outlen)
+{
+	fflush(stderr);
+	cr_assert_geq(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	rewind(tmp);
+	size_t n = fread(out, 1, outlen - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+}
+
+Test(http, zero_deadlines_are_refused)
+{
+	static char out[8192];
+	FILE *tmp;
+	int saved = capture_start(&tmp);
+	struct http_limits lim;
+	unsigned *fields[] = {&lim.handshake_ms, &lim.head_ms, &lim.body_idle_ms, &lim.keepalive_ms,
+	                      &lim.max_connections};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		test_limits(&lim);
+		*fields[i] = 0;
+		cr_assert(listener_refused(&lim), "a zero limit %zu was accepted", i);
+	}
+	rate_limits(&lim, 1000, 0, 0);
+	cr_assert(listener_refused(&lim), "a minimum rate without a window was accepted");
+	/* 0 turns the rate and the total off, and is fine. */
+	rate_limits(&lim, 0, 0, 0);
+	cr_assert_not(listener_refused(&lim));
+	test_limits(&lim);
+	cr_assert_not(listener_refused(&lim));
+	capture_end(tmp, saved, out, sizeof(out));
+	cr_assert_not_null(strstr(out, "limit handshake_ms is 0"), "logged: %s", out);
+	cr_assert_not_null(strstr(out, "limit head_ms is 0"));
+	cr_assert_not_null(strstr(out, "limit body_idle_ms is 0"));
+	cr_assert_not_null(strstr(out, "limit keepalive_ms is 0"));
+	cr_assert_not_null(strstr(out, "limit body_rate_window_ms"));
+}
+
+/* ---- TLS: a client that sends close_notify after its request ---- */
+
+static void
+tls_cert(const char *cert_path, const char *key_path)
+{
+	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	cr_assert_not_null(pk);
+	X509 *x = X509_new();
+	cr_assert_not_null(x);
+	cr_assert_eq(X509_set_version(x, 2), 1);
+	cr_assert_eq(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
+	cr_assert_not_null(X509_gmtime_adj(X509_getm_notBefore(x), -60));
+	cr_assert_not_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+	X509_NAME *name = X509_get_subject_name(x);
+	cr_assert_eq(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1, 0),
+	             1);
+	cr_assert_eq(X509_set_issuer_name(x, name), 1);
+	cr_assert_eq(X509_set_pubkey(x, pk), 1);
+	cr_assert_gt(X509_sign(x, pk, EVP_sha256()), 0);
+	FILE *f = fopen(cert_path, "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(PEM_write_X509(f, x), 1);
+	fclose(f);
+	f = fopen(key_path, "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+}
+
+Test(http, tls_close_notify_after_request_still_gets_answer)
+{
+	char cert[128], key[128];
+	struct http_listener_conf c = {0};
+	snprintf(srv.dir, sizeof(srv.dir), "/tmp/h3-httpXXXXXX");
+	cr_assert_not_null(mkdtemp(srv.dir));
+	snprintf(cert, sizeof(cert), "%s/cert.pem", srv.dir);
+	snprintf(key, sizeof(key), "%s/key.pem", srv.dir);
+	tls_cert(cert, key);
+	srv.tls = tls_ctx_new(cert, key, HTTP_SURFACE_SOURCE);
+	cr_assert_not_null(srv.tls);
+	c.bind = "127.0.0.1:0";
+	c.tls = srv.tls;
+	test_limits(&c.limits);
+	srv_start_conf(&c);
+
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	cr_assert_not_null(cctx);
+	cli_open(&C);
+	SSL *ssl = SSL_new(cctx);
+	cr_assert_not_null(ssl);
+	cr_assert_eq(SSL_set_fd(ssl, C.fd), 1);
+	cr_assert_eq(SSL_connect(ssl), 1);
+	const char *rq = "GET /async HTTP/1.1\r\nHost: x\r\n\r\n";
+	cr_assert_eq(SSL_write(ssl, rq, (int)strlen(rq)), (int)strlen(rq));
+	cr_assert_geq(SSL_shutdown(ssl), 0); /* close_notify: nothing more from us */
+	size_t got = 0;
+	for (;;) {
+		int n = SSL_read(ssl, C.buf + got, (int)(sizeof(C.buf) - 1 - got));
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	C.buf[got] = '\0';
+	cr_assert_not_null(strstr(C.buf, "HTTP/1.1 200 "), "no answer after close_notify: \"%s\"", C.buf);
+	cr_assert_not_null(strstr(C.buf, "\r\n\r\nasync"));
+	cr_assert_eq(atomic_load(&n_aborts), 0);
+	SSL_free(ssl);
+	SSL_CTX_free(cctx);
+	cli_close(&C);
+	char dir[64];
+	memcpy(dir, srv.dir, sizeof(dir));
+	srv_stop();
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
 }

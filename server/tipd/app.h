@@ -5,6 +5,7 @@
 #ifndef TIPD_APP_H
 #define TIPD_APP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -17,11 +18,11 @@ struct spool;
 struct flusher;
 struct tls_ctx;
 struct receipt_pepper;
-struct http_listener;
+struct loops;
 
 struct app {
 	struct tipd_config *cfg;
-	struct event_base *base;
+	struct event_base *base;   /* loop 0's: signals, drain timer */
 	struct teams *teams;
 	struct questionnaire *questionnaire;
 	struct spool *spool;
@@ -29,12 +30,10 @@ struct app {
 	struct receipt_pepper *pepper;
 	struct tls_ctx *source_tls;
 	struct tls_ctx *review_tls;
-	struct http_listener *source;
-	struct http_listener *source_tls_l;
-	struct http_listener *review;
+	struct loops *loops;       /* the event loops and their listeners */
 	struct event *drain_tick;  /* polls in-flight submissions at shutdown */
-	bool draining;             /* shutting down: refuse new submissions */
-	unsigned inflight;         /* submissions between spool_begin and answer */
+	atomic_bool draining;      /* shutting down: refuse new submissions */
+	atomic_uint inflight;      /* submissions between their head and their answer */
 };
 
 #endif

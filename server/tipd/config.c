@@ -96,6 +96,14 @@ config_tipd_key(struct tipd_config *c, const char *name, const char *v)
 	}
 	if (strcmp(name, "spool_dir") == 0)
 		return set_str(&c->spool_dir, v);
+	if (strcmp(name, "loops") == 0) {
+		/* "auto" or 1..64 */
+		if (strcmp(v, "auto") == 0) {
+			c->loops = 0;
+			return 0;
+		}
+		return set_positive(&c->loops, v, 64);
+	}
 	if (strcmp(name, "state_dir") == 0)
 		return set_str(&c->state_dir, v);
 	if (strcmp(name, "spool_quota_mb") == 0) {

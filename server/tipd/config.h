@@ -26,6 +26,7 @@ struct tipd_config {
 	char *path;
 	char *log_level;
 	enum config_mlock mlock;
+	unsigned loops;           /* event loops; 0 = one per online core */
 	char *spool_dir;
 	char *state_dir;          /* small files tipd must remember (0700) */
 	uint64_t spool_quota_bytes;

@@ -26,8 +26,8 @@
  * the handler's later http_respond() frees it. Nothing is freed inside llhttp
  * callbacks except through those two paths.
  *
- * TODO: one event loop per core with SO_REUSEPORT; a listener is already per
- * event_base, so tipd can create one per loop.
+ * Several event loops share an address through SO_REUSEPORT (conf.reuseport):
+ * a listener belongs to one event_base, and tipd creates one per loop.
  */
 #include "http.h"
 
@@ -1325,9 +1325,11 @@ bind_inet(struct http_listener *l, const char *bind)
 		log_error("http: bad listen address \"%s\" (want host:port, [v6]:port or unix:/path)", bind);
 		return -1;
 	}
-	l->evl = evconnlistener_new_bind(l->base, listener_acceptcb, l,
-	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	                                 LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)len);
+	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+	if (l->conf.reuseport)
+		flags |= LEV_OPT_REUSEABLE_PORT;
+	l->evl = evconnlistener_new_bind(l->base, listener_acceptcb, l, flags, LISTEN_BACKLOG,
+	                                 (struct sockaddr *)&ss, (int)len);
 	if (l->evl == NULL) {
 		log_error("http: cannot listen on %s: %s", bind, strerror(errno));
 		return -1;

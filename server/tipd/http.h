@@ -83,6 +83,8 @@ struct http_listener_conf {
 	struct http_limits limits;
 	http_router router;
 	void *router_arg;
+	int reuseport;             /* TCP: SO_REUSEPORT, so each event loop can bind
+	                            * its own listener to the same address */
 };
 
 /* Cap the open connections of all listeners together (0: no cap, the

@@ -5,18 +5,21 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "config.h"
 #include "flusher.h"
 #include "http.h"
 #include "log.h"
+#include "loops.h"
 #include "migrate.h"
 #include "questionnaire.h"
 #include "receipt.h"
@@ -81,12 +84,7 @@ app_load(struct app *app, char *err, size_t errlen)
 static void
 app_unload(struct app *app)
 {
-	http_listener_free(app->source);
-	http_listener_free(app->source_tls_l);
-	http_listener_free(app->review);
-	/* Let libevent run the deferred frees of the closed connections. */
-	if (app->base != NULL)
-		event_base_loop(app->base, EVLOOP_NONBLOCK);
+	loops_close(app->loops);
 	flusher_free(app->flusher);
 	spool_free(app->spool);
 	teams_free(app->teams);
@@ -96,56 +94,7 @@ app_unload(struct app *app)
 	tls_ctx_free(app->review_tls);
 	if (app->drain_tick != NULL)
 		event_free(app->drain_tick);
-	if (app->base != NULL)
-		event_base_free(app->base);
-}
-
-static struct http_listener *
-listen_on(struct app *app, const struct config_listener *l, struct tls_ctx *tls,
-          enum http_surface surface, http_router router)
-{
-	struct http_listener_conf lc = {
-		.bind = l->listen,
-		.tls = tls,
-		.surface = surface,
-		.proxy_protocol = l->proxy_protocol,
-		/* HSTS only on clearnet TLS: the review listener sits behind an onion. */
-		.hsts = tls != NULL && surface == HTTP_SURFACE_SOURCE,
-		.limits = app->cfg->limits,
-		.router = router,
-		.router_arg = app,
-	};
-	struct http_listener *hl = http_listener_new(app->base, &lc);
-	if (hl == NULL)
-		return NULL;
-	const char *what = surface == HTTP_SURFACE_SOURCE ? "source" : "review";
-	const char *colon = strrchr(l->listen, ':');
-	int port = http_listener_port(hl);
-	if (port > 0 && colon != NULL)
-		log_info("listening on %.*s:%d (%s%s)", (int)(colon - l->listen), l->listen, port,
-		         what, tls ? ", TLS" : "");
-	else
-		log_info("listening on %s (%s%s)", l->listen, what, tls ? ", TLS" : "");
-	return hl;
-}
-
-static int
-app_listen(struct app *app)
-{
-	struct tipd_config *c = app->cfg;
-	if (c->source.listen != NULL &&
-	    (app->source = listen_on(app, &c->source, NULL, HTTP_SURFACE_SOURCE, routes_source)) == NULL)
-		return -1;
-	if (c->source_tls.listen != NULL &&
-	    (app->source_tls_l = listen_on(app, &c->source_tls, app->source_tls, HTTP_SURFACE_SOURCE,
-	                                   c->source_tls.submissions ? routes_source
-	                                                             : routes_source_clearnet)) == NULL)
-		return -1;
-	if (c->review.listen != NULL &&
-	    (app->review = listen_on(app, &c->review, app->review_tls, HTTP_SURFACE_REVIEW,
-	                             routes_review)) == NULL)
-		return -1;
-	return 0;
+	loops_free_bases(app->loops);
 }
 
 static void
@@ -156,11 +105,11 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	waited += 50;
-	if (app->inflight > 0 && waited < TIPD_DRAIN_MS)
+	unsigned inflight = atomic_load(&app->inflight);
+	if (inflight > 0 && waited < TIPD_DRAIN_MS)
 		return;
-	if (app->inflight > 0) {
-		log_warn("stopping with %u submissions unfinished (never acknowledged)",
-		         app->inflight);
+	if (inflight > 0) {
+		log_warn("stopping with %u submissions unfinished (never acknowledged)", inflight);
 		event_base_loopbreak(app->base);
 		return;
 	}
@@ -190,11 +139,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	if (app->draining)
 		return;
-	log_info("stopping: finishing %u submissions in flight", app->inflight);
+	log_info("stopping: finishing %u submissions in flight", atomic_load(&app->inflight));
 	app->draining = true;
-	http_listener_close(app->source);
-	http_listener_close(app->source_tls_l);
-	http_listener_close(app->review);
+	loops_stop_accepting(app->loops);
 	struct timeval tv = { 0, 50000 };
 	app->drain_tick = event_new(app->base, -1, EV_PERSIST, on_drain_tick, app);
 	if (app->drain_tick == NULL || event_add(app->drain_tick, &tv) != 0)
@@ -237,7 +184,7 @@ run(struct app *app)
 	app->flusher = flusher_new(app->spool, c->db_conninfo, c->flush_interval_ms);
 	if (app->flusher == NULL || flusher_start(app->flusher) != 0)
 		return 1;
-	if (app_listen(app) != 0)
+	if (loops_listen(app->loops) != 0 || loops_start(app->loops) != 0)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
 	http_set_max_connections(c->max_connections_total);
@@ -246,10 +193,11 @@ run(struct app *app)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0)
 			goto out;
 	}
-	log_info("ready");
+	log_info("ready (%u event loops)", loops_count(app->loops));
 	event_base_dispatch(app->base);
 	rc = 0;
 out:
+	loops_stop(app->loops);
 	for (int i = 0; i < 3; i++)
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
@@ -328,8 +276,15 @@ main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (evthread_use_pthreads() != 0 || (app.base = event_base_new()) == NULL) {
-		log_error("cannot create the event loop");
+	unsigned nloops = app.cfg->loops;
+	if (nloops == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		nloops = ncpu < 1 ? 1 : ncpu > LOOPS_MAX ? LOOPS_MAX : (unsigned)ncpu;
+	}
+	/* jansson's hash seed, before any thread parses JSON. */
+	json_object_seed(0);
+	if (evthread_use_pthreads() != 0 || (app.loops = loops_new(&app, nloops)) == NULL) {
+		log_error("cannot create the event loops");
 		goto out;
 	}
 	rc = run(&app);

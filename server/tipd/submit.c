@@ -68,7 +68,7 @@ submit_free(struct submit *s)
 	secmem_free(s->att_name);
 	secmem_free(s->att_type);
 	if (s->counted)
-		s->app->inflight--;
+		atomic_fetch_sub(&s->app->inflight, 1);
 	sodium_memzero(s->receipt, sizeof(s->receipt));
 	free(s);
 }
@@ -380,7 +380,8 @@ submit_on_complete(struct http_request *req)
 	struct spool_txn *t = s->txn;
 	s->txn = NULL;
 	s->committing = true;
-	if (spool_commit(t, s->app->base, submit_committed, s) != 0) {
+	/* The callback runs on this request's own event loop. */
+	if (spool_commit(t, http_request_base(s->req), submit_committed, s) != 0) {
 		s->committing = false;
 		submit_fail(s, 500, "could not store the report");
 		goto done;
@@ -453,7 +454,7 @@ submit_route(struct http_request *req, struct app *app)
 	s->app = app;
 	s->req = req;
 	s->counted = true;
-	app->inflight++;
+	atomic_fetch_add(&app->inflight, 1);
 	buf_init_secure(&s->json, SUBMIT_MAX_REPORT_JSON);
 	s->manifest = json_array();
 	if (!json)

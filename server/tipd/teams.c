@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 
 struct team_keys_ref {
 	struct team_keys k; /* first: callers see only this part */
-	unsigned refs;
+	atomic_uint refs;   /* taken and dropped from every event loop */
 	char **strs;
 	uint8_t (*pks)[32];
 };
@@ -69,7 +70,7 @@ teams_new(char *const *admin_keys, size_t n, char *err, size_t errlen)
 static void
 keys_unref(struct team_keys_ref *r)
 {
-	if (r == NULL || --r->refs > 0)
+	if (r == NULL || atomic_fetch_sub(&r->refs, 1) > 1)
 		return;
 	for (size_t i = 0; i < r->k.recipients.n; i++)
 		free(r->strs[i]);
@@ -469,7 +470,7 @@ teams_find(struct teams *t, const char *id)
 		return NULL;
 	for (size_t i = 0; i < t->n; i++) {
 		if (strcmp(t->v[i].keys->k.id, id) == 0 && t->v[i].keys->k.recipients.n > 0) {
-			t->v[i].keys->refs++;
+			atomic_fetch_add(&t->v[i].keys->refs, 1);
 			return &t->v[i].keys->k;
 		}
 	}

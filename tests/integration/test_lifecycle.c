@@ -151,9 +151,9 @@ Test(lifecycle, database_outage_spools_up_to_the_quota_then_flushes)
 	th_start(&T);
 
 	db_connections(0);
-	cr_assert_eq(post_with_file(600), 201, "the spool must accept while the database is away");
-	cr_assert_eq(post_with_file(600), 201);
-	cr_assert_eq(post_with_file(600), 503, "over the spool quota must be a 503");
+	cr_assert_eq(post_with_file(400), 201, "the spool must accept while the database is away");
+	cr_assert_eq(post_with_file(400), 201);
+	cr_assert_eq(post_with_file(400), 503, "over the spool quota must be a 503");
 	usleep(600 * 1000);
 	cr_assert_eq(th_spool_count(&T, ".rep"), 2);
 
@@ -163,7 +163,7 @@ Test(lifecycle, database_outage_spools_up_to_the_quota_then_flushes)
 	for (int i = 0; i < 50 && th_spool_count(&T, ".rep") > 0; i++)
 		usleep(100 * 1000);
 	cr_assert_eq(th_spool_count(&T, ".rep"), 0);
-	cr_assert_eq(post_with_file(600), 201, "room again once flushed");
+	cr_assert_eq(post_with_file(400), 201, "room again once flushed");
 }
 
 Test(lifecycle, starts_and_takes_reports_while_the_database_is_away)

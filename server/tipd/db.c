@@ -5,6 +5,13 @@
  * one-shot event on PQsocket) -> UP (persistent read event, write event while
  * PQflush has output left). Any failure returns to DOWN, failing every
  * pending callback with NULL.
+ *
+ * Queuing functions never call a callback themselves: a query is queued
+ * (callback registered) only after libpq accepted it, and a send failure
+ * after that does not make the call fail; the connection is dropped from the
+ * loop a moment later (lost_ev), failing the pending callbacks then. So a
+ * caller sees either -1 (its callback is never called) or 0 (called exactly
+ * once, later).
  */
 #include "db.h"
 
@@ -44,6 +51,7 @@ struct db {
 	struct event *read_ev;  /* up */
 	struct event *write_ev; /* up, output pending */
 	struct event *retry_ev;
+	struct event *lost_ev;  /* drops a connection that failed while queuing */
 	unsigned backoff_ms, min_ms, max_ms;
 	bool outage_logged;
 	struct db_pending *head, *tail;
@@ -62,6 +70,24 @@ db_on_retry(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	db_start_connect(arg);
+}
+
+static void
+db_on_lost(evutil_socket_t fd, short what, void *arg)
+{
+	struct db *db = arg;
+	(void)fd;
+	(void)what;
+	if (db->state == DB_UP)
+		db_lost(db, "cannot send to the database");
+}
+
+/* The connection failed while queuing: drop it from the loop, soon. */
+static void
+db_defer_lost(struct db *db)
+{
+	if (db->state == DB_UP)
+		event_active(db->lost_ev, EV_TIMEOUT, 0);
 }
 
 /* --- conninfo check --- */
@@ -134,7 +160,8 @@ db_new(struct event_base *base, const char *conninfo)
 	db->backoff_ms = db->min_ms;
 	db->conninfo = strdup(conninfo);
 	db->retry_ev = evtimer_new(base, db_on_retry, db);
-	if (db->conninfo == NULL || db->retry_ev == NULL) {
+	db->lost_ev = event_new(base, -1, 0, db_on_lost, db);
+	if (db->conninfo == NULL || db->retry_ev == NULL || db->lost_ev == NULL) {
 		db_free(db);
 		return NULL;
 	}
@@ -152,6 +179,8 @@ db_drop_conn(struct db *db)
 	if (db->write_ev != NULL)
 		event_free(db->write_ev);
 	db->poll_ev = db->read_ev = db->write_ev = NULL;
+	if (db->lost_ev != NULL)
+		event_del(db->lost_ev); /* meant for this connection only */
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	db->conn = NULL;
@@ -166,6 +195,8 @@ db_free(struct db *db)
 	db_drop_conn(db);
 	if (db->retry_ev != NULL)
 		event_free(db->retry_ev);
+	if (db->lost_ev != NULL)
+		event_free(db->lost_ev);
 	struct db_pending *p = db->head, *next;
 	for (; p != NULL; p = next) {
 		next = p->next;
@@ -458,20 +489,43 @@ db_on_write(evutil_socket_t fd, short what, void *arg)
 
 /* --- sending --- */
 
-static int
-db_enqueue(struct db *db, bool sync, db_result_cb cb, void *arg)
+static struct db_pending *
+db_pending_new(bool sync, db_result_cb cb, void *arg)
 {
 	struct db_pending *p = calloc(1, sizeof(*p));
 	if (p == NULL)
-		return -1;
+		return NULL;
 	p->sync = sync;
 	p->cb = cb;
 	p->arg = arg;
+	return p;
+}
+
+static void
+db_link(struct db *db, struct db_pending *p)
+{
 	if (db->tail != NULL)
 		db->tail->next = p;
 	else
 		db->head = p;
 	db->tail = p;
+}
+
+/* Finish queuing `p`, whose request libpq took (sent = 1) or refused. A
+ * refused request may have left half a message in libpq's buffer: the
+ * connection cannot be trusted any more. Return 0 or -1 (p freed, its
+ * callback never called). */
+static int
+db_queued(struct db *db, struct db_pending *p, int sent)
+{
+	if (sent != 1) {
+		free(p);
+		db_defer_lost(db);
+		return -1;
+	}
+	db_link(db, p);
+	if (db_flush(db) != 0)
+		db_defer_lost(db);
 	return 0;
 }
 
@@ -485,9 +539,10 @@ db_prepared_cb(const PGresult *res, void *arg)
 static int
 db_send_one_prepare(struct db *db, const struct db_stmt *st)
 {
-	if (PQsendPrepare(db->conn, st->name, st->sql, st->nparams, NULL) != 1)
+	struct db_pending *p = db_pending_new(false, db_prepared_cb, st->name);
+	if (p == NULL)
 		return -1;
-	return db_enqueue(db, false, db_prepared_cb, st->name);
+	return db_queued(db, p, PQsendPrepare(db->conn, st->name, st->sql, st->nparams, NULL));
 }
 
 static int
@@ -529,11 +584,12 @@ db_query(struct db *db, const char *sql, int nparams, const char *const *values,
 {
 	if (db->state != DB_UP)
 		return -1;
-	if (PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths, formats, 0) != 1)
+	struct db_pending *p = db_pending_new(false, cb, arg);
+	if (p == NULL)
 		return -1;
-	if (db_enqueue(db, false, cb, arg) != 0)
-		return -1;
-	return db_flush(db);
+	return db_queued(db, p,
+	                 PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths,
+	                                   formats, 0));
 }
 
 int
@@ -542,11 +598,12 @@ db_query_prepared(struct db *db, const char *name, int nparams, const char *cons
 {
 	if (db->state != DB_UP)
 		return -1;
-	if (PQsendQueryPrepared(db->conn, name, nparams, values, lengths, formats, 0) != 1)
+	struct db_pending *p = db_pending_new(false, cb, arg);
+	if (p == NULL)
 		return -1;
-	if (db_enqueue(db, false, cb, arg) != 0)
-		return -1;
-	return db_flush(db);
+	return db_queued(db, p,
+	                 PQsendQueryPrepared(db->conn, name, nparams, values, lengths, formats,
+	                                     0));
 }
 
 int
@@ -554,11 +611,10 @@ db_sync(struct db *db, db_result_cb cb, void *arg)
 {
 	if (db->state != DB_UP)
 		return -1;
-	if (PQpipelineSync(db->conn) != 1)
+	struct db_pending *p = db_pending_new(true, cb, arg);
+	if (p == NULL)
 		return -1;
-	if (db_enqueue(db, true, cb, arg) != 0)
-		return -1;
-	return db_flush(db);
+	return db_queued(db, p, PQpipelineSync(db->conn));
 }
 
 int

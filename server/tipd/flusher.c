@@ -9,6 +9,16 @@
  *      ROLLBACK, then each entry alone: BEGIN; INSERTs; COMMIT; sync,
  *      one after the other, so a failing entry cannot touch the others.
  * Files are removed only after their COMMIT succeeded.
+ *
+ * A file whose bytes fail the spool's checks (errno EBADMSG) is quarantined
+ * as ".bad"; a file that cannot be read right now (EMFILE, ENFILE, ENOMEM,
+ * EIO...) stays and is tried again on the next tick, logged once until reads
+ * work again.
+ *
+ * Re-entrancy: db_reset() (and a lost connection) fails every pending
+ * callback at once, and a sync callback finishes the batch (batch_done frees
+ * f->b). So every callback checks that its batch still exists, and
+ * batch_abort finishes the batch only if no callback did.
  */
 #include "flusher.h"
 
@@ -67,6 +77,7 @@ struct flusher {
 	bool stopping;
 	bool retry_when_up;
 	bool need_rollback; /* the session may be in an aborted transaction */
+	bool read_err_logged; /* a transient read failure was logged */
 	struct batch *b;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -146,7 +157,31 @@ entry_bytes(const struct spool_entry *e)
 	return n;
 }
 
-/* Read up to a batch of committed files; quarantine unreadable ones. */
+/* Read one listed file: NULL if it is gone, was quarantined (bad bytes) or
+ * cannot be read now (counted in *transient; kept for the next tick). */
+static struct spool_entry *
+entry_load(struct flusher *f, const char *path, unsigned *transient)
+{
+	struct spool_entry *e = spool_entry_read(path);
+	if (e != NULL)
+		return e;
+	int err = errno;
+	if (err == EBADMSG) {
+		if (spool_quarantine(f->spool, path) != 0)
+			log_error("flusher: cannot quarantine corrupt %s: %s", path,
+			          strerror(errno));
+	} else if (err != ENOENT) {
+		(*transient)++;
+		if (!f->read_err_logged)
+			log_warn("flusher: cannot read %s now (%s); kept in the spool, "
+			         "retrying on every tick",
+			         path, strerror(err));
+		f->read_err_logged = true;
+	}
+	return NULL;
+}
+
+/* Read up to a batch of committed files; quarantine corrupt ones. */
 static struct batch *
 batch_load(struct flusher *f)
 {
@@ -169,17 +204,21 @@ batch_load(struct flusher *f)
 	size_t max = np < FLUSHER_BATCH_MAX ? (size_t)np : FLUSHER_BATCH_MAX;
 	struct batch *b = batch_alloc(f, max);
 	size_t bytes = 0;
+	unsigned transient = 0;
 	for (int i = 0; b != NULL && i < np && b->n < max; i++) {
 		if (b->n > 0 && bytes >= FLUSHER_BATCH_BYTES)
 			break;
-		struct spool_entry *e = spool_entry_read(paths[i]);
-		if (e == NULL) {
-			if (errno != ENOENT && spool_quarantine(f->spool, paths[i]) != 0)
-				log_error("flusher: cannot read or quarantine %s", paths[i]);
+		struct spool_entry *e = entry_load(f, paths[i], &transient);
+		if (e == NULL)
 			continue;
-		}
 		bytes += entry_bytes(e);
 		b->e[b->n++] = e;
+	}
+	if (transient > 0) {
+		atomic_fetch_add(&f->failures, 1);
+	} else if (b != NULL && b->n > 0 && f->read_err_logged) {
+		log_info("flusher: reading the spool works again");
+		f->read_err_logged = false;
 	}
 	if (b != NULL)
 		b->full = (size_t)np > b->n;
@@ -273,6 +312,8 @@ stmt_cb(const PGresult *res, void *arg)
 {
 	struct ent_ref *ref = arg;
 	struct batch *b = ref->f->b;
+	if (b == NULL)
+		return; /* the batch was finished by a re-entrant failure */
 	if (res == NULL) {
 		b->lost = true;
 		b->errs[ref->i]++;
@@ -365,9 +406,14 @@ static void single_next(struct flusher *f);
 static void
 batch_abort(struct flusher *f)
 {
+	if (f->b == NULL)
+		return;
 	f->b->lost = true;
 	db_reset(f->db, "a query could not be queued");
-	batch_done(f);
+	/* A pending sync callback may have finished the batch already; no new
+	 * one can have started, as the connection is down now. */
+	if (f->b != NULL)
+		batch_done(f);
 }
 
 static void
@@ -376,6 +422,8 @@ single_synced(const PGresult *res, void *arg)
 	struct ent_ref *ref = arg;
 	struct batch *b = ref->f->b;
 	size_t i = ref->i;
+	if (b == NULL)
+		return;
 	if (res == NULL)
 		b->lost = true;
 	if (b->lost) {
@@ -437,6 +485,8 @@ txn_synced(const PGresult *res, void *arg)
 	struct flusher *f = arg;
 	struct batch *b = f->b;
 	unsigned errs = 0;
+	if (b == NULL)
+		return;
 	if (res == NULL)
 		b->lost = true;
 	for (size_t i = 0; i <= b->n; i++)
@@ -506,14 +556,16 @@ static void
 teams_cb(const PGresult *res, void *arg)
 {
 	struct batch *b = ((struct flusher *)arg)->b;
-	collect_cb(res, &b->teams, &b->nteams, &b->precheck_ok);
+	if (b != NULL)
+		collect_cb(res, &b->teams, &b->nteams, &b->precheck_ok);
 }
 
 static void
 reports_cb(const PGresult *res, void *arg)
 {
 	struct batch *b = ((struct flusher *)arg)->b;
-	collect_cb(res, &b->reports, &b->nreports, &b->precheck_ok);
+	if (b != NULL)
+		collect_cb(res, &b->reports, &b->nreports, &b->precheck_ok);
 }
 
 /* Keep back entries that cannot be inserted yet. */
@@ -551,6 +603,8 @@ precheck_synced(const PGresult *res, void *arg)
 {
 	struct flusher *f = arg;
 	struct batch *b = f->b;
+	if (b == NULL)
+		return;
 	if (res == NULL || !b->precheck_ok) {
 		b->lost = res == NULL;
 		if (res != NULL)

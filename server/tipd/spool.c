@@ -28,6 +28,25 @@
  * together), then fsync'd, renamed to "<file uuid>.rep" and the directory
  * fsync'd. Commits queued together share one directory fsync (group commit)
  * on a single committer thread.
+ *
+ * Quota: `used` counts every byte of ".rep"/".bad" files and every byte
+ * reserved by open submissions. A submission reserves each record before
+ * writing it (and the END record's room at spool_begin), so concurrent
+ * uploads cannot overshoot the quota together. Its reservation is released
+ * exactly once: by spool_abort or a commit that failed before the rename;
+ * after the rename the bytes belong to the ".rep" file and are released by
+ * whoever unlinks it (spool_entry_remove).
+ *
+ * A failed directory fsync after a successful rename: the ".rep" file is
+ * visible to the flusher, which may already have inserted it. Unlinking it
+ * would tell the source "failed" for a report that may be in the database
+ * anyway, and a retried fsync after an error may report success although
+ * nothing reached the disk (Linux clears the error once reported). So the
+ * fsync is retried only on EINTR; on any other error the file is kept (it is
+ * complete and fsync'd; the next successful directory fsync makes its name
+ * durable), the error is logged and the commit reports failure: the source
+ * gets no receipt for a report whose name is not known to be durable. The
+ * report is flushed once; a source that sends it again makes a second one.
  */
 #include "spool.h"
 
@@ -63,6 +82,8 @@
 #define SPOOL_CHUNK (1u << 20)
 #define UUID_LEN 36
 #define WBUF_SIZE 65536
+/* Bytes of META and the magic before it, for a team name of `tl` bytes. */
+#define HEAD_LEN(tl) (SPOOL_MAGIC_LEN + REC_PREFIX + UUID_LEN + 10 + (uint64_t)(tl))
 
 struct spool {
 	char *dir;
@@ -89,7 +110,10 @@ struct spool_txn {
 	int fd;
 	char id[UUID_STR_LEN];
 	char report[UUID_STR_LEN];
-	uint64_t bytes;
+	uint64_t bytes;   /* bytes written to the file (END included once sealed) */
+	uint64_t charged; /* bytes this txn counts in s->used */
+	int err;          /* first write error; the txn can only be aborted then */
+	bool renamed;     /* the file is "<id>.rep": its bytes belong to the file */
 	struct txn_obj *objs;
 	size_t nobjs;
 	bool has_report;
@@ -125,6 +149,68 @@ used_sub(struct spool *s, uint64_t n)
 	uint64_t cur = atomic_load(&s->used);
 	while (!atomic_compare_exchange_weak(&s->used, &cur, cur > n ? cur - n : 0))
 		;
+}
+
+/* Count `n` more bytes against the quota; return 0, or -1 (errno ENOSPC,
+ * nothing counted) if the quota would be exceeded. */
+static int
+used_reserve(struct spool *s, uint64_t n)
+{
+	uint64_t cur = atomic_load(&s->used);
+	do {
+		if (n > s->quota || cur > s->quota - n) {
+			errno = ENOSPC;
+			return -1;
+		}
+	} while (!atomic_compare_exchange_weak(&s->used, &cur, cur + n));
+	return 0;
+}
+
+/* --- fault injection for tests (spool.h) --- */
+
+static _Atomic unsigned fault_count[2];
+static _Atomic int fault_errno[2];
+
+void
+spool_test_fault(enum spool_fault which, unsigned count, int err)
+{
+	if (which != SPOOL_FAULT_DIRSYNC && which != SPOOL_FAULT_READ)
+		return;
+	atomic_store(&fault_errno[which], err);
+	atomic_store(&fault_count[which], count);
+}
+
+/* Return the errno to fail with if a fault of this kind is armed, else 0. */
+static int
+fault_take(enum spool_fault which)
+{
+	unsigned c = atomic_load(&fault_count[which]);
+	while (c > 0)
+		if (atomic_compare_exchange_weak(&fault_count[which], &c, c - 1))
+			return atomic_load(&fault_errno[which]);
+	return 0;
+}
+
+static int
+fsync_retry(int fd)
+{
+	int rc;
+	do
+		rc = fsync(fd);
+	while (rc != 0 && errno == EINTR);
+	return rc;
+}
+
+/* fsync a directory (retrying only on EINTR, see the top comment). */
+static int
+dir_sync(int dirfd)
+{
+	int err = fault_take(SPOOL_FAULT_DIRSYNC);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return fsync_retry(dirfd);
 }
 
 static int
@@ -230,6 +316,59 @@ spool_scan(struct spool *s)
 	return 0;
 }
 
+/* fsync the directory holding `dir`, so that its entry for `dir` is durable.
+ * Return 0 or -1 (errno set). */
+static int
+sync_parent(const char *dir)
+{
+	char parent[4096];
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	while (n > 0 && dir[n - 1] != '/')
+		n--;
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n >= sizeof(parent)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (n == 0)
+		parent[n++] = '.';
+	else
+		memcpy(parent, dir, n);
+	parent[n] = '\0';
+	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = dir_sync(fd), err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
+/* Create `dir` if needed and make its name durable. Return 0 or -1 (logged). */
+static int
+spool_mkdir(const char *dir)
+{
+	bool created = mkdir(dir, 0700) == 0;
+	if (!created && errno != EEXIST) {
+		log_error("spool: cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (sync_parent(dir) == 0)
+		return 0;
+	if (created) {
+		/* Files acknowledged in it would vanish with it after a crash. */
+		log_error("spool: created %s but cannot sync its parent directory: %s", dir,
+		          strerror(errno));
+		return -1;
+	}
+	/* An existing directory was made durable when it was created. */
+	log_warn("spool: cannot sync the parent directory of %s: %s", dir, strerror(errno));
+	return 0;
+}
+
 struct spool *
 spool_open(const char *dir, uint64_t quota_bytes)
 {
@@ -247,12 +386,8 @@ spool_open(const char *dir, uint64_t quota_bytes)
 		return NULL;
 	}
 	s->quota = quota_bytes;
-	if ((s->dir = strdup(dir)) == NULL)
+	if ((s->dir = strdup(dir)) == NULL || spool_mkdir(dir) != 0)
 		goto fail;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		log_error("spool: cannot create %s: %s", dir, strerror(errno));
-		goto fail;
-	}
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (s->dirfd < 0) {
 		log_error("spool: cannot open %s: %s", dir, strerror(errno));
@@ -304,29 +439,66 @@ spool_dir(const struct spool *s)
 
 /* --- writing --- */
 
+/* Remember the first write error: the file is now in an unknown state. */
+static int
+txn_failed(struct spool_txn *t)
+{
+	if (t->err == 0)
+		t->err = errno != 0 ? errno : EIO;
+	errno = t->err;
+	return -1;
+}
+
 static int
 txn_flush(struct spool_txn *t)
 {
 	if (t->wlen == 0)
 		return 0;
+	errno = 0;
 	if (util_write_all(t->fd, t->wbuf, t->wlen) != 0)
-		return -1;
+		return txn_failed(t);
 	t->wlen = 0;
 	return 0;
 }
 
-/* Append bytes to the file (through the write buffer) and the checksum. */
+/* Before writing `need` bytes of whole records: check the txn, the file size
+ * cap (keeping room for the END record) and reserve the bytes against the
+ * quota. Return 0, or -1 with nothing written (errno as in spool.h). */
 static int
-txn_write(struct spool_txn *t, const void *p, size_t n)
+txn_room(struct spool_txn *t, uint64_t need)
 {
-	if (t->fd < 0 || t->bytes + n > SPOOL_MAX_FILE_BYTES) {
+	if (t->err != 0) {
+		errno = t->err;
+		return -1;
+	}
+	if (t->fd < 0 || need > SPOOL_MAX_FILE_BYTES - END_LEN - t->bytes) {
 		errno = EFBIG;
 		return -1;
 	}
-	if (crypto_generichash_update(&t->h, p, n) != 0)
+	if (used_reserve(t->s, need) != 0)
 		return -1;
+	t->charged += need;
+	return 0;
+}
+
+/* Append bytes reserved by txn_room to the file (through the write buffer)
+ * and the checksum. */
+static int
+txn_write(struct spool_txn *t, const void *p, size_t n)
+{
+	if (t->err != 0) {
+		errno = t->err;
+		return -1;
+	}
+	if (t->fd < 0 || t->bytes + n + END_LEN > t->charged) {
+		errno = EFBIG; /* not reserved: a bug, but never write past the cap */
+		return txn_failed(t);
+	}
+	if (crypto_generichash_update(&t->h, p, n) != 0) {
+		errno = EIO;
+		return txn_failed(t);
+	}
 	t->bytes += n;
-	atomic_fetch_add(&t->s->used, (uint64_t)n);
 	if (t->wlen + n <= WBUF_SIZE) {
 		memcpy(t->wbuf + t->wlen, p, n);
 		t->wlen += n;
@@ -334,7 +506,10 @@ txn_write(struct spool_txn *t, const void *p, size_t n)
 	}
 	if (txn_flush(t) != 0)
 		return -1;
-	return util_write_all(t->fd, p, n);
+	errno = 0;
+	if (util_write_all(t->fd, p, n) != 0)
+		return txn_failed(t);
+	return 0;
 }
 
 static int
@@ -375,15 +550,20 @@ spool_begin(struct spool *s, const char *report_uuid, const char *team, const ch
 		errno = EINVAL;
 		return NULL;
 	}
-	if (atomic_load(&s->used) >= s->quota) {
-		errno = ENOSPC;
+	size_t tl = strlen(team);
+	/* The head, and the END record's room until the commit writes it. */
+	uint64_t reserve = HEAD_LEN(tl) + END_LEN;
+	if (used_reserve(s, reserve) != 0)
+		return NULL;
+	if (posix_memalign((void **)&t, 64, sizeof(*t)) != 0) {
+		used_sub(s, reserve);
+		errno = ENOMEM;
 		return NULL;
 	}
-	if (posix_memalign((void **)&t, 64, sizeof(*t)) != 0)
-		return NULL;
 	memset(t, 0, sizeof(*t));
 	t->s = s;
 	t->fd = -1;
+	t->charged = reserve;
 	util_uuid(t->id);
 	memcpy(t->report, report_uuid, UUID_STR_LEN);
 	part_name(t, ".part", name, sizeof(name));
@@ -391,7 +571,6 @@ spool_begin(struct spool *s, const char *report_uuid, const char *team, const ch
 	               0600);
 	if (t->fd < 0)
 		goto fail;
-	size_t tl = strlen(team);
 	if (crypto_generichash_init(&t->h, NULL, 0, 32) != 0 ||
 	    txn_write(t, SPOOL_MAGIC, SPOOL_MAGIC_LEN) != 0 ||
 	    txn_record(t, REC_META, UUID_LEN + 10 + tl) != 0 ||
@@ -399,8 +578,10 @@ spool_begin(struct spool *s, const char *report_uuid, const char *team, const ch
 	    txn_write(t, team, tl) != 0)
 		goto fail;
 	return t;
-fail:
+fail:;
+	int err = errno;
 	spool_abort(t);
+	errno = err;
 	return NULL;
 }
 
@@ -426,7 +607,8 @@ spool_object(struct spool_txn *t, enum spool_kind kind, const char *object_uuid)
 		return -1;
 	t->objs = o;
 	uint8_t k = (uint8_t)kind;
-	if (txn_record(t, REC_OBJECT, 1 + UUID_LEN) != 0 || txn_write(t, &k, 1) != 0 ||
+	if (txn_room(t, REC_PREFIX + 1 + UUID_LEN) != 0 ||
+	    txn_record(t, REC_OBJECT, 1 + UUID_LEN) != 0 || txn_write(t, &k, 1) != 0 ||
 	    txn_write(t, object_uuid, UUID_LEN) != 0)
 		return -1;
 	o = &t->objs[t->nobjs++];
@@ -452,7 +634,8 @@ spool_header(struct spool_txn *t, const char *object_uuid, const char *recipient
 		return -1;
 	}
 	uint8_t rlen[2] = { (uint8_t)(rl >> 8), (uint8_t)rl };
-	if (txn_record(t, REC_HEADER, UUID_LEN + 2 + rl + len) != 0 ||
+	if (txn_room(t, REC_PREFIX + UUID_LEN + 2 + rl + len) != 0 ||
+	    txn_record(t, REC_HEADER, UUID_LEN + 2 + rl + len) != 0 ||
 	    txn_write(t, object_uuid, UUID_LEN) != 0 || txn_write(t, rlen, 2) != 0 ||
 	    txn_write(t, recipient, rl) != 0 || txn_write(t, hdr, len) != 0)
 		return -1;
@@ -468,6 +651,14 @@ spool_payload(struct spool_txn *t, const char *object_uuid, const uint8_t *p, si
 		errno = EINVAL;
 		return -1;
 	}
+	if (len > SPOOL_MAX_FILE_BYTES) {
+		errno = EFBIG;
+		return -1;
+	}
+	/* All chunks or none: a refused payload leaves the file as it was. */
+	uint64_t nrec = ((uint64_t)len + SPOOL_CHUNK - 1) / SPOOL_CHUNK;
+	if (len > 0 && txn_room(t, len + nrec * (REC_PREFIX + UUID_LEN)) != 0)
+		return -1;
 	while (len > 0) {
 		size_t n = len < SPOOL_CHUNK ? len : SPOOL_CHUNK;
 		if (txn_record(t, REC_PAYLOAD, UUID_LEN + n) != 0 ||
@@ -487,7 +678,8 @@ spool_inbox(struct spool_txn *t, const uint8_t lookup_id[32], const uint8_t sour
 		errno = EINVAL;
 		return -1;
 	}
-	if (txn_record(t, REC_INBOX, 64) != 0 || txn_write(t, lookup_id, 32) != 0 ||
+	if (txn_room(t, REC_PREFIX + 64) != 0 || txn_record(t, REC_INBOX, 64) != 0 ||
+	    txn_write(t, lookup_id, 32) != 0 ||
 	    txn_write(t, source_pk, 32) != 0)
 		return -1;
 	t->has_inbox = true;
@@ -504,7 +696,9 @@ spool_abort(struct spool_txn *t)
 		part_name(t, ".part", name, sizeof(name));
 		unlinkat(t->s->dirfd, name, 0);
 	}
-	used_sub(t->s, t->bytes);
+	if (!t->renamed)
+		used_sub(t->s, t->charged);
+	t->charged = 0;
 	txn_free(t);
 }
 
@@ -514,6 +708,10 @@ static int
 txn_seal(struct spool_txn *t)
 {
 	uint8_t sum[32];
+	if (t->err != 0) {
+		errno = t->err;
+		return -1;
+	}
 	if (t->nobjs == 0)
 		goto inval;
 	for (size_t i = 0; i < t->nobjs; i++)
@@ -526,10 +724,13 @@ txn_seal(struct spool_txn *t)
 	rec[0] = REC_END;
 	put_u32(rec + 1, 32);
 	memcpy(rec + REC_PREFIX, sum, 32);
-	if (txn_flush(t) != 0 || util_write_all(t->fd, rec, sizeof(rec)) != 0)
+	/* Its room was reserved by spool_begin: t->charged is the file size now. */
+	if (txn_flush(t) != 0)
 		return -1;
+	errno = 0;
+	if (util_write_all(t->fd, rec, sizeof(rec)) != 0)
+		return txn_failed(t);
 	t->bytes += sizeof(rec);
-	atomic_fetch_add(&t->s->used, (uint64_t)sizeof(rec));
 	return 0;
 inval:
 	log_error("spool: refusing to commit an incomplete submission");
@@ -537,49 +738,71 @@ inval:
 	return -1;
 }
 
-/* fsync the file and rename it to ".rep" (no directory fsync). */
+/* fsync the file and rename it to ".rep" (no directory fsync). Return 0, or
+ * -1 with errno set and the ".part" file removed. */
 static int
 txn_durable_file(struct spool_txn *t)
 {
 	char from[64], to[64];
-	if (fsync(t->fd) != 0)
-		return -1;
-	close(t->fd);
-	t->fd = -1;
 	part_name(t, ".part", from, sizeof(from));
 	part_name(t, ".rep", to, sizeof(to));
-	if (renameat(t->s->dirfd, from, t->s->dirfd, to) != 0) {
+	int rc = fsync_retry(t->fd), err = errno;
+	if (close(t->fd) != 0 && rc == 0) {
+		rc = -1;
+		err = errno;
+	}
+	t->fd = -1;
+	if (rc == 0 && renameat(t->s->dirfd, from, t->s->dirfd, to) != 0) {
+		rc = -1;
+		err = errno;
+	}
+	if (rc != 0) {
 		unlinkat(t->s->dirfd, from, 0);
+		errno = err;
 		return -1;
 	}
+	t->renamed = true;
 	return 0;
 }
 
-/* After a failed commit: remove whatever is left and release the quota. */
+/* After a failed commit (error `err`): release the quota of a file that never
+ * became ".rep" (txn_durable_file removed it); keep a ".rep" file, whose bytes
+ * are now the file's (see the top comment). Leaves errno = err. */
 static void
-txn_discard(struct spool_txn *t)
+txn_discard(struct spool_txn *t, int err)
 {
-	char name[64];
-	part_name(t, t->fd >= 0 ? ".part" : ".rep", name, sizeof(name));
-	unlinkat(t->s->dirfd, name, 0);
-	used_sub(t->s, t->bytes);
-	log_error("spool: commit of %s failed: %s", t->id, strerror(errno));
+	if (t->renamed)
+		log_error("spool: %s.rep is complete but the spool directory could not be "
+		          "synced (%s): kept for the flusher, the submission is reported "
+		          "as failed",
+		          t->id, strerror(err));
+	else
+		log_error("spool: commit of %s failed: %s", t->id, strerror(err));
+	if (!t->renamed)
+		used_sub(t->s, t->charged);
+	t->charged = 0;
+	errno = err;
 }
 
 int
 spool_commit_sync(struct spool_txn *t)
 {
-	int rc = -1;
+	int err;
 	if (txn_seal(t) != 0) {
+		err = errno;
 		spool_abort(t);
+		errno = err;
 		return -1;
 	}
-	if (txn_durable_file(t) == 0 && fsync(t->s->dirfd) == 0)
-		rc = 0;
-	else
-		txn_discard(t);
+	if (txn_durable_file(t) == 0 && dir_sync(t->s->dirfd) == 0) {
+		txn_free(t);
+		return 0;
+	}
+	err = errno;
+	txn_discard(t, err);
 	txn_free(t);
-	return rc;
+	errno = err;
+	return -1;
 }
 
 static void
@@ -600,16 +823,21 @@ commit_batch(struct spool *s, struct spool_txn *list)
 	bool any = false;
 	for (struct spool_txn *t = list; t != NULL; t = t->next) {
 		t->ok = txn_durable_file(t) == 0;
+		t->err = t->ok ? 0 : errno;
 		any |= t->ok;
 	}
-	bool dir_ok = !any || fsync(s->dirfd) == 0;
+	int dir_err = 0;
+	if (any && dir_sync(s->dirfd) != 0)
+		dir_err = errno;
 	struct spool_txn *next;
 	for (struct spool_txn *t = list; t != NULL; t = next) {
 		next = t->next;
-		if (!dir_ok)
+		if (t->ok && dir_err != 0) {
 			t->ok = 0;
+			t->err = dir_err;
+		}
 		if (!t->ok)
-			txn_discard(t);
+			txn_discard(t, t->err);
 		event_active(t->ev, EV_TIMEOUT, 0);
 	}
 }
@@ -663,8 +891,10 @@ spool_commit(struct spool_txn *t, struct event_base *base, spool_done_cb cb, voi
 	if (t->ev == NULL || txn_seal(t) != 0 || commit_enqueue(t->s, t) != 0)
 		goto fail;
 	return 0;
-fail:
+fail:;
+	int err = errno != 0 ? errno : EIO;
 	spool_abort(t);
+	errno = err;
 	return -1;
 }
 
@@ -768,6 +998,7 @@ struct parse {
 	struct buf *payloads;
 	bool has_meta;
 	bool has_report;
+	bool nomem; /* failed for want of memory, not because of the bytes */
 };
 
 void
@@ -834,11 +1065,11 @@ parse_object(struct parse *ps, const uint8_t *b, size_t len)
 		return -1;
 	struct spool_object *o = realloc(e->objects, (e->nobjects + 1) * sizeof(*o));
 	if (o == NULL)
-		return -1;
+		goto nomem;
 	e->objects = o;
 	struct buf *pb = realloc(ps->payloads, (e->nobjects + 1) * sizeof(*pb));
 	if (pb == NULL)
-		return -1;
+		goto nomem;
 	ps->payloads = pb;
 	buf_init(&pb[e->nobjects], SPOOL_MAX_FILE_BYTES);
 	o = &e->objects[e->nobjects++];
@@ -847,6 +1078,9 @@ parse_object(struct parse *ps, const uint8_t *b, size_t len)
 	memcpy(o->uuid, uuid, UUID_STR_LEN);
 	ps->has_report |= b[0] == SPOOL_REPORT;
 	return 0;
+nomem:
+	ps->nomem = true;
+	return -1;
 }
 
 static int
@@ -882,13 +1116,11 @@ parse_header(struct parse *ps, const uint8_t *b, size_t len)
 	size_t hl = len - UUID_LEN - 2 - rl;
 	if (!valid_recipient(rec, rl) || hl < 1 || hl > SPOOL_MAX_HEADER_BYTES)
 		return -1;
-	if (grow_headers(o) != 0)
-		return -1;
-	char *r = malloc(rl + 1);
-	uint8_t *h = malloc(hl);
-	if (r == NULL || h == NULL) {
+	char *r = NULL;
+	uint8_t *h = NULL;
+	if (grow_headers(o) != 0 || (r = malloc(rl + 1)) == NULL || (h = malloc(hl)) == NULL) {
 		free(r);
-		free(h);
+		ps->nomem = true;
 		return -1;
 	}
 	memcpy(r, rec, rl);
@@ -908,7 +1140,13 @@ parse_payload(struct parse *ps, const uint8_t *b, size_t len)
 	if (len <= UUID_LEN || len > UUID_LEN + SPOOL_CHUNK ||
 	    entry_find(ps->e, b, &idx) == NULL)
 		return -1;
-	return buf_add(&ps->payloads[idx], b + UUID_LEN, len - UUID_LEN);
+	/* Payloads total less than the file, which is below the buffers'
+	 * maximum: only memory can run out. */
+	if (buf_add(&ps->payloads[idx], b + UUID_LEN, len - UUID_LEN) != 0) {
+		ps->nomem = true;
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -994,10 +1232,14 @@ spool_entry_parse(const uint8_t *p, size_t n)
 {
 	struct parse ps = { 0 };
 	size_t end = verify_envelope(p, n);
-	if (end == 0)
+	if (end == 0) {
+		errno = EBADMSG;
 		return NULL;
-	if ((ps.e = calloc(1, sizeof(*ps.e))) == NULL)
+	}
+	if ((ps.e = calloc(1, sizeof(*ps.e))) == NULL) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	struct cur c = { .p = p, .n = end, .off = SPOOL_MAGIC_LEN };
 	int rc = parse_records(&ps, &c) == 0 && parse_finish(&ps) == 0 ? 0 : -1;
 	for (size_t i = 0; ps.payloads != NULL && i < ps.e->nobjects; i++)
@@ -1005,26 +1247,83 @@ spool_entry_parse(const uint8_t *p, size_t n)
 	free(ps.payloads);
 	if (rc != 0) {
 		spool_entry_free(ps.e);
+		errno = ps.nomem ? ENOMEM : EBADMSG;
 		return NULL;
 	}
 	return ps.e;
 }
 
+/* Read the whole file at `path` into a malloc'd buffer. NULL with errno
+ * EBADMSG if it is not a regular file of a size a spool file can have, or
+ * with the errno of the call that failed (ENOENT, EMFILE, ENOMEM, EIO...). */
+static uint8_t *
+read_whole(const char *path, size_t *len)
+{
+	struct stat st;
+	uint8_t *p = NULL;
+	int err = fault_take(SPOOL_FAULT_READ);
+	if (err != 0) {
+		errno = err;
+		return NULL;
+	}
+	/* No symlinks, and no blocking on a FIFO planted in the spool. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			errno = EBADMSG;
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode) || st.st_size < 0 ||
+	    (uint64_t)st.st_size > SPOOL_MAX_FILE_BYTES) {
+		errno = EBADMSG;
+		goto fail;
+	}
+	size_t size = (size_t)st.st_size, got = 0;
+	if ((p = malloc(size > 0 ? size : 1)) == NULL) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	while (got < size) {
+		ssize_t r = read(fd, p + got, size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break; /* shorter than it was: the parser rejects what is left */
+		got += (size_t)r;
+	}
+	close(fd);
+	*len = got;
+	return p;
+fail:
+	err = errno;
+	free(p);
+	close(fd);
+	errno = err;
+	return NULL;
+}
+
 struct spool_entry *
 spool_entry_read(const char *path)
 {
-	size_t len = 0;
-	char *data = util_read_file(path, SPOOL_MAX_FILE_BYTES, &len);
-	if (data == NULL)
-		return NULL;
-	struct spool_entry *e = spool_entry_parse((const uint8_t *)data, len);
-	free(data);
-	if (e == NULL)
-		return NULL;
-	if (strlen(path) >= sizeof(e->path)) {
-		spool_entry_free(e);
+	size_t len = 0, plen = strlen(path);
+	if (plen >= sizeof(((struct spool_entry *)NULL)->path)) {
+		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	memcpy(e->path, path, strlen(path) + 1);
+	uint8_t *data = read_whole(path, &len);
+	if (data == NULL)
+		return NULL;
+	struct spool_entry *e = spool_entry_parse(data, len);
+	int err = errno;
+	free(data);
+	if (e == NULL) {
+		errno = err;
+		return NULL;
+	}
+	memcpy(e->path, path, plen + 1);
 	return e;
 }

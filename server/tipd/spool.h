@@ -6,7 +6,11 @@
  * file is sealed with an end record carrying a BLAKE2b checksum of the whole
  * file, fsync'd, renamed from "<file uuid>.part" to "<file uuid>.rep" (a
  * fresh uuid per file; the report uuid is inside), and the directory
- * fsync'd. Only then may a receipt be shown. Unfinished ".part" files were
+ * fsync'd. Only then may a receipt be shown. If that directory fsync fails
+ * the commit is reported as failed but the ".rep" file is kept (the flusher
+ * may already have read it): the report is never lost, and reaches the
+ * database at most once, but the source was told it failed (it may send it
+ * again as a new report). Unfinished ".part" files were
  * never acknowledged and are removed at start-up; a ".rep" file that fails
  * its checks is renamed ".bad" for the operator and never flushed.
  *
@@ -32,8 +36,9 @@ enum spool_kind { SPOOL_REPORT = 1, SPOOL_ATTACHMENT = 2, SPOOL_MESSAGE = 3 };
 #define SPOOL_MAX_HEADER_BYTES 65536      /* one age header */
 #define SPOOL_MAX_RECIPIENT 256           /* one age1... string */
 
-/* Open (creating, mode 0700) the spool directory with a byte quota; remove
- * unfinished ".part" files. NULL on error (logged). */
+/* Open (creating, mode 0700) the spool directory with a byte quota; fsync
+ * its parent so that the directory itself is durable; remove unfinished
+ * ".part" files. NULL on error (logged). */
 struct spool *spool_open(const char *dir, uint64_t quota_bytes);
 /* Free the spool, after waiting for queued commits (their callbacks are
  * activated on their bases). NULL is fine. */
@@ -43,7 +48,15 @@ uint64_t spool_used(const struct spool *s);
 const char *spool_dir(const struct spool *s);
 
 /* Start a submission for report `report_uuid` of team `team` on day
- * `date` (YYYY-MM-DD). NULL if the quota is reached (errno ENOSPC) or on error. */
+ * `date` (YYYY-MM-DD). NULL if the quota is reached (errno ENOSPC) or on error.
+ *
+ * Every write below counts its bytes against the quota before writing (room
+ * for the end record is held from spool_begin on, so a commit never needs
+ * more). A write is refused, with nothing written, with errno ENOSPC when the
+ * quota would be exceeded (answer 503), EFBIG when the file would exceed
+ * SPOOL_MAX_FILE_BYTES (answer 413) and EINVAL on bad arguments. Once a write
+ * failed half-way (e.g. ENOSPC from write(2)) every further call, and the
+ * commit, fail with that errno: spool_abort() the submission. */
 struct spool_txn *spool_begin(struct spool *s, const char *report_uuid, const char *team,
                               const char *date);
 /* Declare an object (report, attachment, message) of the submission. */
@@ -101,10 +114,12 @@ struct spool_entry {
  * with spool_list_free). Return the count, or -1. */
 int spool_list(struct spool *s, char ***paths, size_t max);
 void spool_list_free(char **paths, int n);
-/* Read and verify one committed file. NULL if missing, corrupt or unreadable. */
+/* Read and verify one committed file. NULL if missing, corrupt or unreadable
+ * (errno says which, see below). */
 struct spool_entry *spool_entry_read(const char *path);
 /* Parse and verify the bytes of a spool file (what spool_entry_read does after
- * reading it; `path` of the result is empty). NULL if corrupt. Caller frees. */
+ * reading it; `path` of the result is empty). NULL if corrupt (errno EBADMSG)
+ * or out of memory (ENOMEM). Caller frees. */
 struct spool_entry *spool_entry_parse(const uint8_t *p, size_t n);
 /* Move a committed file that cannot be flushed aside ("<id>.rep" becomes
  * "<id>.bad", still counted against the quota) for the operator. Return 0 or -1. */
@@ -112,5 +127,18 @@ int spool_quarantine(struct spool *s, const char *path);
 void spool_entry_free(struct spool_entry *e);
 /* Remove a flushed file and release its quota. Return 0 or -1. */
 int spool_entry_remove(struct spool *s, const struct spool_entry *e);
+
+/* errno after spool_entry_read()/spool_entry_parse() returned NULL:
+ *   EBADMSG  the bytes are not an intact spool file (quarantine it);
+ *   ENOENT   the file is gone (flushed or removed meanwhile);
+ *   anything else (EMFILE, ENFILE, ENOMEM, EIO, ...) is a failure to read
+ *   it now: keep the file and try again later. */
+
+/* --- fault injection, for tests only (tipd never calls this) --- */
+enum spool_fault { SPOOL_FAULT_DIRSYNC = 0, SPOOL_FAULT_READ = 1 };
+/* Make the next `count` directory fsyncs (SPOOL_FAULT_DIRSYNC) or
+ * spool_entry_read() calls (SPOOL_FAULT_READ), by any spool of the process,
+ * fail with errno `err`. A count of 0 disarms. */
+void spool_test_fault(enum spool_fault which, unsigned count, int err);
 
 #endif

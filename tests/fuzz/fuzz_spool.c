@@ -4,6 +4,7 @@
  * records area of a file that gets a correct magic and END checksum, so that
  * the fuzzer reaches the record parser behind the checksum.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,15 @@
 #include "spool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A rejected input is corrupt (EBADMSG), or memory ran out (ENOMEM): never
+ * an error the flusher would mistake for "try again later" or "gone". */
+static void
+check_rejected(void)
+{
+	if (errno != EBADMSG && errno != ENOMEM)
+		abort();
+}
 
 static void
 check(const struct spool_entry *e)
@@ -36,10 +46,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char magic[] = "TIPLINE-SPOOL 1\n";
 	if (sodium_init() < 0)
 		return 0;
+	errno = 0;
 	struct spool_entry *e = spool_entry_parse(data, size);
 	if (e != NULL) {
 		check(e);
 		spool_entry_free(e);
+	} else {
+		check_rejected();
 	}
 	if (size > (1u << 20))
 		return 0;
@@ -53,10 +66,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	end[0] = 0x7f;
 	end[1] = 0, end[2] = 0, end[3] = 0, end[4] = 32;
 	crypto_generichash(end + 5, 32, buf, 16 + size, NULL, 0);
+	errno = 0;
 	e = spool_entry_parse(buf, n);
 	if (e != NULL) {
 		check(e);
 		spool_entry_free(e);
+	} else {
+		check_rejected();
 	}
 	free(buf);
 	return 0;

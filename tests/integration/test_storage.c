@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <libpq-fe.h>
 #include <sodium.h>
 
@@ -164,6 +165,7 @@ rm_tree(const char *dir)
 static void
 teardown(void)
 {
+	spool_test_fault(SPOOL_FAULT_READ, 0, 0);
 	if (pghost == NULL)
 		return;
 	rm_tree(tmpdir);
@@ -586,4 +588,143 @@ Test(storage, no_name_lookups_on_the_loop)
 	struct spool *s = spool_open(spooldir, 1 << 20);
 	cr_assert_null(flusher_new(s, "host=db.example.com", 100));
 	spool_free(s);
+}
+
+static int
+count_suffix(const char *dir, const char *suffix)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	cr_assert_not_null(d);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name), sl = strlen(suffix);
+		if (l > sl && strcmp(de->d_name + l - sl, suffix) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+Test(storage, unreadable_now_is_retried_corrupt_is_quarantined)
+{
+	add_team("team-a");
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	char rep[UUID_STR_LEN];
+	spool_report(s, "team-a", "2024-08-01", 1, rep);
+	spool_report(s, "team-a", "2024-08-01", 0, rep);
+	/* A third file whose bytes are damaged. */
+	char **paths = NULL, corrupt[700];
+	cr_assert_eq(spool_list(s, &paths, 1), 1);
+	size_t len;
+	char *data = util_read_file(paths[0], 1 << 20, &len);
+	cr_assert_not_null(data);
+	spool_list_free(paths, 1);
+	data[len / 2] ^= 0x20;
+	snprintf(corrupt, sizeof(corrupt), "%s/0b1e0a52-3f5b-4d0c-9a77-2b0f1f3f2a11.rep", spooldir);
+	int fd = open(corrupt, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(util_write_all(fd, data, len), 0);
+	close(fd);
+	free(data);
+
+	/* Out of file descriptors (as the flusher would see it) for a while. */
+	spool_test_fault(SPOOL_FAULT_READ, 1000000, EMFILE);
+	struct flusher *f = flusher_new(s, app_ci, 100);
+	cr_assert_eq(flusher_start(f), 0);
+	sleep_ms(600);
+	cr_assert_eq(count_suffix(spooldir, ".bad"), 0, "a readable-later file was quarantined");
+	cr_assert_eq(spool_count(s), 3);
+	struct flusher_stats st;
+	flusher_get_stats(f, &st);
+	cr_assert_geq(st.failures, 1, "unreadable files were not counted as a failure");
+	cr_assert_eq(st.entries, 0);
+
+	/* Descriptors are back: good files go in, the damaged one is set aside. */
+	spool_test_fault(SPOOL_FAULT_READ, 0, 0);
+	cr_assert(wait_spool(s, 0, 10000), "files were not flushed once readable");
+	cr_assert_eq(count_suffix(spooldir, ".bad"), 1, "the corrupt file was not quarantined");
+	PGconn *c = connect_or_die(super_ci);
+	cr_assert_eq(scalar(c, "SELECT count(*) FROM reports"), 2);
+	cr_assert_eq(scalar(c, "SELECT count(*) FROM attachments"), 1);
+	PQfinish(c);
+	cr_assert_eq(flusher_stop(f, 5000), 0);
+	flusher_free(f);
+	spool_free(s);
+}
+
+/* --- db: each queued item's callback runs exactly once, or never on -1 --- */
+
+struct calls {
+	int n;
+	int null;
+};
+
+static void
+count_cb(const PGresult *res, void *arg)
+{
+	struct calls *c = arg;
+	c->n++;
+	c->null += res == NULL;
+}
+
+static void
+run_until(struct event_base *base, const int *flag, int want, unsigned ms)
+{
+	for (unsigned waited = 0; *flag < want && waited < ms; waited += 10) {
+		struct timeval tv = { 0, 10000 };
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+}
+
+static void
+up_cb(int up, void *arg)
+{
+	*(int *)arg += up;
+}
+
+Test(storage, db_never_calls_back_a_refused_query)
+{
+	struct event_base *base = event_base_new();
+	cr_assert_not_null(base);
+	struct db *db = db_new(base, super_ci);
+	cr_assert_not_null(db);
+	int ups = 0;
+	db_set_state_cb(db, up_cb, &ups);
+	run_until(base, &ups, 1, 5000);
+	cr_assert(db_is_up(db));
+
+	struct calls ok = { 0 }, refused = { 0 }, sync = { 0 };
+	cr_assert_eq(db_query(db, "SELECT 1", 0, NULL, NULL, NULL, count_cb, &ok), 0);
+	/* libpq refuses more than 65535 parameters before sending anything. */
+	enum { TOO_MANY = 70000 };
+	const char **v = calloc(TOO_MANY, sizeof(*v));
+	cr_assert_not_null(v);
+	for (int i = 0; i < TOO_MANY; i++)
+		v[i] = "1";
+	int rc = db_query(db, "SELECT 1", TOO_MANY, v, NULL, NULL, count_cb, &refused);
+	free(v);
+	cr_assert_eq(rc, -1);
+	if (db_is_up(db))
+		cr_assert_eq(db_sync(db, count_cb, &sync), 0);
+	else
+		sync.n = 1;
+	run_until(base, &sync.n, 1, 5000);
+	run_until(base, &ups, 2, 5000); /* the connection may be made anew */
+	cr_assert_eq(refused.n, 0, "a query that returned -1 was called back");
+	cr_assert_eq(ok.n, 1, "the accepted query was called back %d times", ok.n);
+	cr_assert_eq(sync.n, 1);
+
+	/* The connection is usable afterwards. */
+	run_until(base, &ups, 1, 5000);
+	cr_assert(db_is_up(db));
+	struct calls later = { 0 };
+	cr_assert_eq(db_query(db, "SELECT 2", 0, NULL, NULL, NULL, count_cb, &later), 0);
+	cr_assert_eq(db_sync(db, NULL, NULL), 0);
+	run_until(base, &later.n, 1, 5000);
+	cr_assert_eq(later.n, 1);
+	cr_assert_eq(later.null, 0);
+	db_free(db);
+	event_base_free(base);
 }

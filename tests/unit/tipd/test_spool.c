@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +38,8 @@ setup(void)
 static void
 teardown(void)
 {
+	spool_test_fault(SPOOL_FAULT_DIRSYNC, 0, 0);
+	spool_test_fault(SPOOL_FAULT_READ, 0, 0);
 	DIR *d = opendir(spooldir);
 	if (d != NULL) {
 		struct dirent *de;
@@ -247,18 +251,29 @@ Test(spool, any_corrupted_byte_or_truncation_is_rejected)
 		memcpy(copy, orig, n);
 		copy[i] ^= (uint8_t)(1u << (i % 8));
 		write_file(bad, copy, n);
+		errno = 0;
 		e = spool_entry_read(bad);
 		cr_assert_null(e, "flipped bit at offset %zu of %zu was accepted", i, n);
+		cr_assert_eq(errno, EBADMSG, "flipped bit at %zu: errno %d", i, errno);
+		errno = 0;
+		cr_assert_null(spool_entry_parse(copy, n));
+		cr_assert_eq(errno, EBADMSG);
 	}
 	for (size_t len = 0; len < n; len++) {
 		write_file(bad, orig, len);
+		errno = 0;
 		cr_assert_null(spool_entry_read(bad), "truncation to %zu accepted", len);
+		cr_assert_eq(errno, EBADMSG, "truncation to %zu: errno %d", len, errno);
 	}
 	memcpy(copy, orig, n);
 	copy[n] = 0;
 	write_file(bad, copy, n + 1);
+	errno = 0;
 	cr_assert_null(spool_entry_read(bad), "trailing byte accepted");
+	cr_assert_eq(errno, EBADMSG);
+	errno = 0;
 	cr_assert_null(spool_entry_read("/nonexistent/x.rep"));
+	cr_assert_eq(errno, ENOENT, "a missing file is not a corrupt one");
 	unlink(bad);
 	free(copy);
 	free(orig);
@@ -268,10 +283,15 @@ Test(spool, any_corrupted_byte_or_truncation_is_rejected)
 Test(spool, quota_refuses_with_enospc_until_space_is_freed)
 {
 	char rep[UUID_STR_LEN], att[UUID_STR_LEN];
-	struct spool *s = spool_open(spooldir, 4096);
+	struct spool *s = spool_open(spooldir, 1 << 30);
 	cr_assert_not_null(s);
 	cr_assert_eq(spool_commit_sync(make_txn(s, rep, att, 5000)), 0);
-	cr_assert_geq(spool_used(s), 4096);
+	uint64_t used = spool_used(s);
+	spool_free(s);
+	/* Too little room left for even the head of another submission. */
+	s = spool_open(spooldir, used + 50);
+	cr_assert_not_null(s);
+	cr_assert_eq(spool_used(s), used);
 	errno = 0;
 	cr_assert_null(spool_begin(s, rep, "team-a", "2024-01-01"));
 	cr_assert_eq(errno, ENOSPC);
@@ -385,4 +405,263 @@ Test(spool, async_commit_callback_is_delivered_on_the_loop)
 	spool_list_free(paths, n);
 	spool_free(s);
 	event_base_free(st.base);
+}
+
+Test(spool, records_ending_near_the_size_cap_leave_room_for_the_end_record, .timeout = 120)
+{
+	char rep[UUID_STR_LEN];
+	static uint8_t chunk[(1u << 20) + 64];
+	const uint64_t chunk_len = 1u << 20, rec_over = 5 + 36, end_len = 5 + 32;
+	const uint64_t limit = SPOOL_MAX_FILE_BYTES;
+	util_uuid(rep);
+	struct spool *s = spool_open(spooldir, (uint64_t)1 << 40);
+	struct spool_txn *t = spool_begin(s, rep, "team-a", "2024-03-01");
+	cr_assert_not_null(t);
+	cr_assert_eq(spool_object(t, SPOOL_REPORT, rep), 0);
+	cr_assert_eq(spool_header(t, rep, REC1, (const uint8_t *)"h", 1), 0);
+	/* magic | META | OBJECT | HEADER, then whole payload records. */
+	uint64_t size = 16 + (5 + 36 + 10 + 6) + (5 + 37) + (5 + 36 + 2 + strlen(REC1) + 1);
+	uint64_t room = limit - end_len - size; /* bytes of records that still fit */
+	while (room > rec_over + chunk_len) {
+		cr_assert_eq(spool_payload(t, rep, chunk, chunk_len), 0, "errno %d", errno);
+		room -= rec_over + chunk_len;
+	}
+	cr_assert_gt(room, rec_over + end_len);
+	uint64_t used = spool_used(s);
+	size_t fit = (size_t)(room - rec_over); /* payload bytes that fill the room */
+	/* A last record ending anywhere within the END record's 37 bytes. */
+	for (size_t extra = 1; extra <= end_len; extra++) {
+		errno = 0;
+		cr_assert_eq(spool_payload(t, rep, chunk, fit + extra), -1,
+		             "a record ending %zu bytes short of the cap was taken",
+		             (size_t)end_len - extra);
+		cr_assert_eq(errno, EFBIG);
+		cr_assert_eq(spool_used(s), used, "a refused write was counted");
+	}
+	/* Exactly up to the END record's room: accepted, and it reads back. */
+	cr_assert_eq(spool_payload(t, rep, chunk, fit), 0, "errno %d", errno);
+	cr_assert_eq(spool_commit_sync(t), 0);
+	char **paths = NULL;
+	cr_assert_eq(spool_list(s, &paths, 2), 1);
+	struct stat st;
+	cr_assert_eq(stat(paths[0], &st), 0);
+	cr_assert_eq((uint64_t)st.st_size, limit, "the file is %ld bytes", (long)st.st_size);
+	cr_assert_eq(spool_used(s), limit);
+	struct spool_entry *e = spool_entry_read(paths[0]);
+	spool_list_free(paths, 1);
+	cr_assert_not_null(e, "a committed file at the cap does not read back (errno %d)", errno);
+	cr_assert_eq(spool_entry_remove(s, e), 0);
+	cr_assert_eq(spool_used(s), 0);
+	spool_entry_free(e);
+	spool_free(s);
+}
+
+Test(spool, quota_is_enforced_while_writing_and_released_once)
+{
+	char r1[UUID_STR_LEN], r2[UUID_STR_LEN];
+	static uint8_t pl[40000];
+	util_uuid(r1);
+	util_uuid(r2);
+	struct spool *s = spool_open(spooldir, 64 * 1024);
+	struct spool_txn *t1 = spool_begin(s, r1, "team-a", "2024-03-01");
+	struct spool_txn *t2 = spool_begin(s, r2, "team-a", "2024-03-01");
+	cr_assert(t1 != NULL && t2 != NULL);
+	cr_assert_eq(spool_object(t1, SPOOL_REPORT, r1), 0);
+	cr_assert_eq(spool_header(t1, r1, REC1, (const uint8_t *)"h", 1), 0);
+	cr_assert_eq(spool_object(t2, SPOOL_REPORT, r2), 0);
+	cr_assert_eq(spool_header(t2, r2, REC1, (const uint8_t *)"h", 1), 0);
+	/* Both began under the quota; together they would overshoot it. */
+	cr_assert_eq(spool_payload(t1, r1, pl, sizeof(pl)), 0);
+	uint64_t used = spool_used(s);
+	errno = 0;
+	cr_assert_eq(spool_payload(t2, r2, pl, sizeof(pl)), -1, "the quota was overshot");
+	cr_assert_eq(errno, ENOSPC);
+	cr_assert_eq(spool_used(s), used, "a refused write was counted");
+	cr_assert_leq(spool_used(s), 64 * 1024);
+	/* Nothing was written: a smaller write still fits and the file is sound. */
+	cr_assert_eq(spool_payload(t2, r2, pl, 100), 0);
+	spool_abort(t2);
+	cr_assert_eq(count_suffix(".part"), 1, "only t1's file may remain");
+	cr_assert_eq(spool_commit_sync(t1), 0);
+	struct spool_entry *e = read_only_entry(s);
+	cr_assert_not_null(e);
+	struct stat st;
+	cr_assert_eq(stat(e->path, &st), 0);
+	cr_assert_eq(spool_used(s), (uint64_t)st.st_size, "used %lu, file %ld",
+	             (unsigned long)spool_used(s), (long)st.st_size);
+	cr_assert_eq(e->objects[0].payload_len, sizeof(pl));
+	cr_assert_eq(spool_entry_remove(s, e), 0);
+	cr_assert_eq(spool_used(s), 0);
+	cr_assert_eq(spool_entry_remove(s, e), 0, "removing twice");
+	cr_assert_eq(spool_used(s), 0);
+	spool_entry_free(e);
+	cr_assert_eq(count_suffix(".part"), 0);
+
+	/* Quota exceeded mid-submission: ENOSPC, and abort leaves nothing. */
+	struct spool_txn *t = spool_begin(s, r1, "team-a", "2024-03-01");
+	cr_assert_not_null(t);
+	cr_assert_eq(spool_object(t, SPOOL_REPORT, r1), 0);
+	cr_assert_eq(spool_header(t, r1, REC1, (const uint8_t *)"h", 1), 0);
+	cr_assert_eq(spool_payload(t, r1, pl, sizeof(pl)), 0);
+	errno = 0;
+	cr_assert_eq(spool_payload(t, r1, pl, sizeof(pl)), -1);
+	cr_assert_eq(errno, ENOSPC);
+	spool_abort(t);
+	cr_assert_eq(spool_used(s), 0);
+	cr_assert_eq(count_suffix(".part"), 0);
+	cr_assert_eq(count_suffix(".rep"), 0);
+	spool_free(s);
+}
+
+Test(spool, failed_write_poisons_the_submission)
+{
+	char rep[UUID_STR_LEN];
+	static uint8_t pl[256 * 1024];
+	util_uuid(rep);
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	struct spool_txn *t = spool_begin(s, rep, "team-a", "2024-03-01");
+	cr_assert_eq(spool_object(t, SPOOL_REPORT, rep), 0);
+	cr_assert_eq(spool_header(t, rep, REC1, (const uint8_t *)"h", 1), 0);
+	/* The disk "fills up" half-way through a record (the file size limit
+	 * makes write(2) fail as a full disk would, with EFBIG for ENOSPC). */
+	struct rlimit rl = { 100 * 1024, 100 * 1024 };
+	cr_assert_neq(signal(SIGXFSZ, SIG_IGN), SIG_ERR);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	errno = 0;
+	cr_assert_eq(spool_payload(t, rep, pl, sizeof(pl)), -1);
+	int err = errno;
+	cr_assert_eq(err, EFBIG, "errno %d", err);
+	/* The file now ends with a torn record: nothing more may be added... */
+	errno = 0;
+	cr_assert_eq(spool_payload(t, rep, pl, 10), -1, "a write after a torn record was taken");
+	cr_assert_eq(errno, err);
+	cr_assert_eq(spool_inbox(t, pl, pl), -1);
+	/* ...and it can never be committed. */
+	errno = 0;
+	cr_assert_eq(spool_commit_sync(t), -1);
+	cr_assert_eq(errno, err);
+	cr_assert_eq(count_suffix(".part"), 0);
+	cr_assert_eq(count_suffix(".rep"), 0);
+	cr_assert_eq(spool_used(s), 0);
+	spool_free(s);
+}
+
+Test(spool, resource_errors_are_not_corruption)
+{
+	char rep[UUID_STR_LEN], att[UUID_STR_LEN];
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	cr_assert_eq(spool_commit_sync(make_txn(s, rep, att, 100)), 0);
+	char **paths = NULL;
+	cr_assert_eq(spool_list(s, &paths, 4), 1);
+	/* Run out of file descriptors, for real. */
+	struct rlimit rl = { 64, 64 };
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	int fds[64], n = 0;
+	while (n < 64 && (fds[n] = dup(0)) >= 0)
+		n++;
+	cr_assert_lt(n, 64);
+	errno = 0;
+	cr_assert_null(spool_entry_read(paths[0]));
+	cr_assert_eq(errno, EMFILE, "errno %d", errno);
+	while (n > 0)
+		close(fds[--n]);
+	struct spool_entry *e = spool_entry_read(paths[0]);
+	cr_assert_not_null(e, "the file must still read back");
+	spool_entry_free(e);
+	/* Not a spool file at all (a directory, a symlink): corrupt. */
+	char odd[700];
+	snprintf(odd, sizeof(odd), "%s/0b1e0a52-3f5b-4d0c-9a77-2b0f1f3f2a11.rep", spooldir);
+	cr_assert_eq(mkdir(odd, 0700), 0);
+	errno = 0;
+	cr_assert_null(spool_entry_read(odd));
+	cr_assert_eq(errno, EBADMSG);
+	cr_assert_eq(rmdir(odd), 0);
+	cr_assert_eq(symlink(paths[0], odd), 0);
+	errno = 0;
+	cr_assert_null(spool_entry_read(odd));
+	cr_assert_eq(errno, EBADMSG);
+	cr_assert_eq(unlink(odd), 0);
+	spool_list_free(paths, 1);
+	spool_free(s);
+}
+
+Test(spool, failed_directory_sync_keeps_the_file_and_counts_it_once)
+{
+	char rep[UUID_STR_LEN], att[UUID_STR_LEN];
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	spool_test_fault(SPOOL_FAULT_DIRSYNC, 1, EIO);
+	errno = 0;
+	cr_assert_eq(spool_commit_sync(make_txn(s, rep, att, 100)), -1,
+	             "acknowledged a file whose name may not be durable");
+	cr_assert_eq(errno, EIO);
+	/* The flusher may already have seen it: it stays, complete. */
+	cr_assert_eq(count_suffix(".part"), 0);
+	cr_assert_eq(count_suffix(".rep"), 1, "the renamed file was removed");
+	struct spool_entry *e = read_only_entry(s);
+	cr_assert_not_null(e);
+	cr_assert_str_eq(e->report_uuid, rep);
+	struct stat st;
+	cr_assert_eq(stat(e->path, &st), 0);
+	cr_assert_eq(spool_used(s), (uint64_t)st.st_size);
+	cr_assert_eq(spool_entry_remove(s, e), 0);
+	cr_assert_eq(spool_used(s), 0);
+	spool_entry_free(e);
+	spool_free(s);
+}
+
+static void
+on_one_commit(int ok, void *arg)
+{
+	struct async_state *st = arg;
+	st->ok += ok;
+	st->done++;
+	event_base_loopbreak(st->base);
+}
+
+Test(spool, failed_directory_sync_in_group_commit_keeps_the_file)
+{
+	char rep[UUID_STR_LEN], att[UUID_STR_LEN];
+	cr_assert_eq(evthread_use_pthreads(), 0);
+	struct async_state st = { 0 };
+	st.base = event_base_new();
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	spool_test_fault(SPOOL_FAULT_DIRSYNC, 1, EIO);
+	cr_assert_eq(spool_commit(make_txn(s, rep, att, 100), st.base, on_one_commit, &st), 0);
+	struct timeval limit = { 10, 0 };
+	cr_assert_eq(event_base_loopexit(st.base, &limit), 0);
+	cr_assert_eq(event_base_dispatch(st.base), 0);
+	cr_assert_eq(st.done, 1);
+	cr_assert_eq(st.ok, 0, "acknowledged after a failed directory fsync");
+	cr_assert_eq(count_suffix(".rep"), 1);
+	struct spool_entry *e = read_only_entry(s);
+	cr_assert_not_null(e);
+	struct stat sb;
+	cr_assert_eq(stat(e->path, &sb), 0);
+	cr_assert_eq(spool_used(s), (uint64_t)sb.st_size);
+	spool_entry_free(e);
+	spool_free(s);
+	event_base_free(st.base);
+}
+
+Test(spool, new_directory_is_synced_into_its_parent)
+{
+	/* The fault makes the parent's fsync fail: a new spool must not open. */
+	spool_test_fault(SPOOL_FAULT_DIRSYNC, 1, EIO);
+	cr_assert_null(spool_open(spooldir, 1 << 30), "the parent directory was not synced");
+	spool_test_fault(SPOOL_FAULT_DIRSYNC, 0, 0);
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	cr_assert_not_null(s);
+	spool_free(s);
+	/* An existing directory opens even if its parent cannot be synced now. */
+	spool_test_fault(SPOOL_FAULT_DIRSYNC, 1, EIO);
+	s = spool_open(spooldir, 1 << 30);
+	cr_assert_not_null(s);
+	spool_free(s);
+	spool_test_fault(SPOOL_FAULT_DIRSYNC, 0, 0);
+	/* A relative path whose parent is the working directory. */
+	cr_assert_eq(chdir(tmpdir), 0);
+	s = spool_open("rel-spool/", 1 << 30);
+	cr_assert_not_null(s);
+	spool_free(s);
+	cr_assert_eq(rmdir("rel-spool"), 0);
 }

@@ -34,10 +34,11 @@ tipline_install_deps() {
 # Build into $1 with extra CMake arguments after it.
 tipline_build() {
 	local dir=$1; shift
-	cmake -S "$TIPLINE_ROOT" -B "$dir" "$@" >"$dir.cmake.log" 2>&1 ||
-		{ cat "$dir.cmake.log"; die "cmake configure failed"; }
-	cmake --build "$dir" -j "$(nproc)" >"$dir.build.log" 2>&1 ||
-		{ tail -60 "$dir.build.log"; die "build failed (full log: $dir.build.log)"; }
+	mkdir -p "$dir"
+	cmake -S "$TIPLINE_ROOT" -B "$dir" "$@" >"$dir/configure.log" 2>&1 ||
+		{ cat "$dir/configure.log"; die "cmake configure failed"; }
+	cmake --build "$dir" -j "$(nproc)" >"$dir/build.log" 2>&1 ||
+		{ tail -60 "$dir/build.log"; die "build failed (full log: $dir/build.log)"; }
 }
 
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)

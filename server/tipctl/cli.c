@@ -231,6 +231,12 @@ ensure_dir(const char *d, mode_t mode)
 int
 cli_default_identity(struct buf *out, bool create_dir)
 {
+	return cli_default_file("identity.age", out, create_dir);
+}
+
+int
+cli_default_file(const char *name, struct buf *out, bool create_dir)
+{
 	const char *th = getenv("TIPLINE_HOME");
 	const char *home = getenv("HOME");
 	struct buf d;
@@ -249,7 +255,7 @@ cli_default_identity(struct buf *out, bool create_dir)
 		cli_error("neither TIPLINE_HOME nor HOME is set: use --identity");
 		goto fail;
 	}
-	if (buf_printf(out, "%s/identity.age", buf_cstr(&d)) != 0)
+	if (buf_printf(out, "%s/%s", buf_cstr(&d), name) != 0)
 		goto fail;
 	rc = 0;
 fail:

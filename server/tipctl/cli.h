@@ -50,6 +50,14 @@ int cli_write_new(const char *path, const void *p, size_t n) __attribute__((warn
  */
 int cli_default_identity(struct buf *out, bool create_dir) __attribute__((warn_unused_result));
 
+/*
+ * Store the path of tipctl's file `name` in `out`: $TIPLINE_HOME/NAME, or
+ * ~/.config/tipline/NAME, creating the directory (mode 0700) if
+ * `create_dir`. Return 0, or -1 after printing why.
+ */
+int cli_default_file(const char *name, struct buf *out, bool create_dir)
+	__attribute__((warn_unused_result));
+
 /* Return the number of UTF-8 characters in `s`. */
 size_t cli_utf8_chars(const char *s);
 

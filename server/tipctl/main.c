@@ -10,7 +10,9 @@
 #include "admin_cmd.h"
 #include "cli.h"
 #include "ident_cmd.h"
+#include "login_cmd.h"
 #include "secmem.h"
+#include "tips_cmd.h"
 
 static const char main_usage[] =
 	"usage: tipctl COMMAND [OPTIONS]\n"
@@ -18,6 +20,12 @@ static const char main_usage[] =
 	"Investigator commands:\n"
 	"  init             make your keys (an identity file protected by a passphrase)\n"
 	"  whoami           show your public keys, fingerprint and member line\n"
+	"  login            log in to the review API (pinned TLS key, signed login)\n"
+	"  logout           end the review session\n"
+	"  tips list        list the reports of your teams\n"
+	"  tips show        decrypt and print a report\n"
+	"  tips get         decrypt a report's attachments into a directory\n"
+	"  tips set         triage a report (status, priority, assignee, labels)\n"
 	"\n"
 	"Admin commands (offline):\n"
 	"  admin keygen     make an admin signing key\n"
@@ -58,6 +66,11 @@ admin_main(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	/* Before any allocation: jansson and OpenSSL buffers hold plaintext and tokens. */
+	if (secmem_install_hooks() != 0) {
+		cli_error("cannot install the wiping allocator");
+		return CLI_ERR;
+	}
 	if (sodium_init() < 0) {
 		cli_error("cannot initialise libsodium");
 		return CLI_ERR;
@@ -77,6 +90,12 @@ main(int argc, char **argv)
 		return ident_cmd_init(argc - 1, argv + 1);
 	if (strcmp(cmd, "whoami") == 0)
 		return ident_cmd_whoami(argc - 1, argv + 1);
+	if (strcmp(cmd, "login") == 0)
+		return login_cmd_login(argc - 1, argv + 1);
+	if (strcmp(cmd, "logout") == 0)
+		return login_cmd_logout(argc - 1, argv + 1);
+	if (strcmp(cmd, "tips") == 0)
+		return tips_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "admin") == 0)
 		return admin_main(argc - 1, argv + 1);
 	cli_error("unknown command '%s'", cmd);

@@ -19,6 +19,7 @@ struct flusher;
 struct tls_ctx;
 struct receipt_pepper;
 struct loops;
+struct review;
 
 struct app {
 	struct tipd_config *cfg;
@@ -31,6 +32,7 @@ struct app {
 	struct tls_ctx *source_tls;
 	struct tls_ctx *review_tls;
 	struct loops *loops;       /* the event loops and their listeners */
+	struct review *review;     /* review API state (nonces, limiter, members) */
 	struct event *drain_tick;  /* polls in-flight submissions at shutdown */
 	atomic_bool draining;      /* shutting down: refuse new submissions */
 	atomic_uint inflight;      /* submissions between their head and their answer */

@@ -78,6 +78,22 @@ config_listener_key(struct config_listener *l, const char *name, const char *v)
 }
 
 static int
+config_review_key(struct tipd_config *c, const char *name, const char *v)
+{
+	if (strcmp(name, "origin") == 0) {
+		/* Signed into every login message, one line of it. */
+		if (strncmp(v, "https://", 8) != 0 || v[8] == '\0' || strpbrk(v, " \t\r\n") != NULL)
+			return -1;
+		return set_str(&c->review_origin, v);
+	}
+	if (strcmp(name, "session_idle_s") == 0)
+		return set_positive(&c->review_idle_s, v, 86400);
+	if (strcmp(name, "session_lifetime_s") == 0)
+		return set_positive(&c->review_lifetime_s, v, 7 * 86400);
+	return config_listener_key(&c->review, name, v);
+}
+
+static int
 config_tipd_key(struct tipd_config *c, const char *name, const char *v)
 {
 	uint64_t n;
@@ -190,7 +206,7 @@ config_handler(void *user, const char *section, const char *name, const char *va
 	else if (strcmp(section, "source_tls") == 0)
 		rc = config_listener_key(&c->source_tls, name, value);
 	else if (strcmp(section, "review") == 0)
-		rc = config_listener_key(&c->review, name, value);
+		rc = config_review_key(c, name, value);
 	else if (strcmp(section, "limits") == 0)
 		rc = config_limits_key(c, name, value);
 	else if (strcmp(section, "database") == 0) {
@@ -223,6 +239,8 @@ config_defaults(struct tipd_config *c)
 	c->flush_interval_ms = 300000;
 	http_limits_default(&c->limits);
 	c->max_connections_total = 16384;
+	c->review_idle_s = 1800;
+	c->review_lifetime_s = 28800;
 }
 
 static int
@@ -253,6 +271,11 @@ config_check(const struct tipd_config *c, char *err, size_t errlen)
 	}
 	if (c->review.listen && (!c->review.tls_cert || !c->review.tls_key)) {
 		snprintf(err, errlen, "%s: [review] is TLS only: set tls_cert and tls_key", c->path);
+		return -1;
+	}
+	if (c->review.listen && c->review_origin == NULL) {
+		snprintf(err, errlen, "%s: [review] needs origin (https://… as investigators reach it)",
+		         c->path);
 		return -1;
 	}
 	if (c->source.tls_cert || c->source.tls_key) {
@@ -315,6 +338,7 @@ config_free(struct tipd_config *c)
 	free(c->db_conninfo);
 	free(c->db_migrate_conninfo);
 	free(c->schema_dir);
+	free(c->review_origin);
 	config_listener_free(&c->source);
 	config_listener_free(&c->source_tls);
 	config_listener_free(&c->review);

@@ -40,6 +40,9 @@ struct tipd_config {
 	struct config_listener source;     /* plain, behind the onion service */
 	struct config_listener source_tls; /* clearnet TLS source listener */
 	struct config_listener review;     /* always TLS */
+	char *review_origin;      /* [review] origin: what investigators sign at login */
+	unsigned review_idle_s;   /* [review] session_idle_s (default 1800) */
+	unsigned review_lifetime_s; /* [review] session_lifetime_s (default 28800) */
 	struct http_limits limits;
 	unsigned max_connections_total; /* all listeners together */
 	char *admin_keys[CONFIG_MAX_ADMIN_KEYS]; /* pinned admin verifier keys */

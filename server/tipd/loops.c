@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "db.h"
 #include "http.h"
 #include "log.h"
 #include "routes.h"
@@ -19,6 +20,7 @@ struct loop {
 	pthread_t thread;
 	int running;
 	struct http_listener *l[L_COUNT];
+	struct db *db; /* this loop's own connection (review API) */
 };
 
 struct loops {
@@ -51,6 +53,29 @@ unsigned
 loops_count(const struct loops *l)
 {
 	return l->n;
+}
+
+int
+loops_open_db(struct loops *ls, const char *conninfo)
+{
+	if (db_conninfo_check(conninfo) != 0)
+		return -1;
+	for (unsigned i = 0; i < ls->n; i++) {
+		if (ls->v[i].db == NULL && (ls->v[i].db = db_new(ls->v[i].base, conninfo)) == NULL) {
+			log_error("cannot open the database connection of event loop %u", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct db *
+loops_db(const struct loops *ls, const struct event_base *base)
+{
+	for (unsigned i = 0; ls != NULL && i < ls->n; i++)
+		if (ls->v[i].base == base)
+			return ls->v[i].db;
+	return NULL;
 }
 
 /* Listen on `addr` on loop `i`; log the address actually bound from loop 0. */
@@ -191,6 +216,8 @@ loops_close(struct loops *ls)
 			continue;
 		/* Let libevent run the deferred frees of the closed connections. */
 		event_base_loop(ls->v[i].base, EVLOOP_NONBLOCK);
+		db_free(ls->v[i].db);
+		ls->v[i].db = NULL;
 	}
 }
 

@@ -23,6 +23,7 @@
 #include "migrate.h"
 #include "questionnaire.h"
 #include "receipt.h"
+#include "review.h"
 #include "routes.h"
 #include "secmem.h"
 #include "spool.h"
@@ -85,6 +86,7 @@ static void
 app_unload(struct app *app)
 {
 	loops_close(app->loops);
+	review_free(app->review);
 	flusher_free(app->flusher);
 	spool_free(app->spool);
 	teams_free(app->teams);
@@ -179,6 +181,15 @@ run(struct app *app)
 	if ((n = teams_load(app->teams, c->db_conninfo, c->state_dir)) < 0)
 		return 1;
 	log_info("%d teams with verified membership", n);
+	if (c->review.listen != NULL) {
+		char err[512];
+		if ((app->review = review_new(app, err, sizeof(err))) == NULL) {
+			log_error("review API: %s", err);
+			return 1;
+		}
+		if (loops_open_db(app->loops, c->db_conninfo) != 0)
+			return 1;
+	}
 	if ((app->spool = spool_open(c->spool_dir, c->spool_quota_bytes)) == NULL)
 		return 1;
 	app->flusher = flusher_new(app->spool, c->db_conninfo, c->flush_interval_ms);

@@ -5,6 +5,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "review.h"
 #include "submit.h"
 
 static void
@@ -112,5 +113,7 @@ routes_review(struct http_request *req, void *arg)
 	http_request_set_data(req, arg);
 	if (h != NULL)
 		return h;
+	if (strncmp(path, "/api/v1/", 8) == 0)
+		return review_route(req, arg);
 	return not_found(req);
 }

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +23,6 @@
 #include "identity.h"
 #include "util.h"
 
-#define TH_PASSPHRASE "correct horse battery staple"
 
 static const char *
 env_or_die(const char *name)
@@ -128,12 +128,13 @@ th_write_conf(struct th *t)
 	         "[source_tls]\nlisten = 127.0.0.1:0\ntls_cert = %s/tls.crt\ntls_key = %s/tls.key\n"
 	         "submissions = yes\n"
 	         "[review]\nlisten = 127.0.0.1:0\ntls_cert = %s/tls.crt\ntls_key = %s/tls.key\n"
+	         "origin = " TH_REVIEW_ORIGIN "\n%s\n"
 	         "[admins]\nadmin_key = %s\n[limits]\n%s\n",
 	         t->spool, t->dir, t->flush_ms, getenv("TIPLINE_SOURCE_DIR"), t->dir,
 	         getenv("TIPLINE_SOURCE_DIR"), getenv("TIPLINE_TEST_PGHOST"),
 	         getenv("TIPLINE_TEST_PGPORT"), t->db, getenv("TIPLINE_TEST_PGHOST"),
 	         getenv("TIPLINE_TEST_PGPORT"), t->db, getenv("TIPLINE_TEST_PGUSER"), t->dir, t->dir,
-	         t->dir, t->dir, t->admin_pub, t->extra_conf);
+	         t->dir, t->dir, t->review_conf, t->admin_pub, t->extra_conf);
 	write_file(t->conf, text, 0600);
 }
 
@@ -473,4 +474,124 @@ th_spool_count(struct th *t, const char *sfx)
 	}
 	closedir(d);
 	return n;
+}
+
+int
+th_review(struct th *t, const char *method, const char *path, const char *token,
+          const char *body, struct buf *resp)
+{
+	char url[1024], crt[TH_PATH], auth[256];
+	char *args[16];
+	int n = 0;
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", t->review_port, path);
+	snprintf(crt, sizeof(crt), "%s/tls.crt", t->dir);
+	args[n++] = "--cacert";
+	args[n++] = crt;
+	args[n++] = "-X";
+	args[n++] = (char *)(uintptr_t)method;
+	if (token != NULL) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		args[n++] = "-H";
+		args[n++] = auth;
+	}
+	if (body != NULL) {
+		args[n++] = "-H";
+		args[n++] = "Content-Type: application/json";
+		args[n++] = "--data-binary";
+		args[n++] = (char *)(uintptr_t)body;
+	}
+	args[n++] = url;
+	args[n] = NULL;
+	return th_curl(t, args, resp);
+}
+
+void
+th_tls_key_hex(struct th *t, char out[65])
+{
+	char cmd[TH_PATH * 2];
+	struct buf o;
+	if (t->tls_pin[0] != '\0') {
+		memcpy(out, t->tls_pin, sizeof(t->tls_pin));
+		return;
+	}
+	snprintf(cmd, sizeof(cmd),
+	         "openssl x509 -in %s/tls.crt -pubkey -noout | openssl pkey -pubin -outform DER "
+	         "| sha256sum",
+	         t->dir);
+	char *argv[] = { "sh", "-c", cmd, NULL };
+	buf_init(&o, 4096);
+	cr_assert_eq(th_run(argv, NULL, 0, &o), 0);
+	cr_assert(o.len >= 64);
+	memcpy(out, o.data, 64);
+	out[64] = '\0';
+	memcpy(t->tls_pin, out, sizeof(t->tls_pin));
+	buf_free(&o);
+}
+
+void
+th_review_nonce(struct th *t, char nonce[64])
+{
+	struct buf resp;
+	char pin[65];
+	json_error_t e;
+	buf_init(&resp, 1 << 16);
+	cr_assert_eq(th_review(t, "POST", "/api/v1/login/nonce", NULL, NULL, &resp), 200,
+	             "nonce: %s", buf_cstr(&resp));
+	json_t *doc = json_loadb((const char *)resp.data, resp.len, 0, &e);
+	cr_assert(doc != NULL);
+	th_tls_key_hex(t, pin);
+	/* The client checks what it signs against its own pins. */
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "origin")), TH_REVIEW_ORIGIN);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "tls_key_sha256")), pin);
+	const char *s = json_string_value(json_object_get(doc, "nonce"));
+	cr_assert(s != NULL && strlen(s) == 43, "the nonce is not base64url of 32 bytes");
+	snprintf(nonce, 64, "%s", s);
+	json_decref(doc);
+	buf_free(&resp);
+}
+
+void
+th_login_body(const uint8_t *sk, const uint8_t *pk, const char *origin, const char *tls_hex,
+              const char *nonce, long long time, struct buf *out)
+{
+	char msg[1024], pk64[64], sig64[128];
+	uint8_t sig[64];
+	int n = snprintf(msg, sizeof(msg), "tipline/v1/login\n%s\n%s\n%s\n%lld\n", origin, tls_hex,
+	                 nonce, time);
+	cr_assert(n > 0 && (size_t)n < sizeof(msg));
+	cr_assert_eq(crypto_sign_detached(sig, NULL, (const uint8_t *)msg, (size_t)n, sk), 0);
+	sodium_bin2base64(pk64, sizeof(pk64), pk, 32, sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(sig64, sizeof(sig64), sig, 64, sodium_base64_VARIANT_ORIGINAL);
+	cr_assert_eq(buf_printf(out, "{\"ed25519\":\"%s\",\"nonce\":\"%s\",\"time\":%lld,"
+	                             "\"signature\":\"%s\"}",
+	                        pk64, nonce, time, sig64),
+	             0);
+}
+
+int
+th_review_login(struct th *t, const char *identity, char token[64])
+{
+	struct identity *id = NULL;
+	char nonce[64], pin[65];
+	struct buf body, resp;
+	json_error_t e;
+	cr_assert_eq(identity_load(identity, TH_PASSPHRASE, strlen(TH_PASSPHRASE), &id), IDENTITY_OK);
+	th_review_nonce(t, nonce);
+	th_tls_key_hex(t, pin);
+	buf_init(&body, 4096);
+	buf_init(&resp, 1 << 16);
+	th_login_body(identity_ed25519_sk(id), identity_ed25519_pk(id), TH_REVIEW_ORIGIN, pin, nonce,
+	              (long long)time(NULL), &body);
+	identity_free(id);
+	int status = th_review(t, "POST", "/api/v1/login", NULL, buf_cstr(&body), &resp);
+	if (status == 200) {
+		json_t *doc = json_loadb((const char *)resp.data, resp.len, 0, &e);
+		const char *tok = json_string_value(json_object_get(doc, "token"));
+		cr_assert(tok != NULL && strlen(tok) < 64, "login answered no token");
+		snprintf(token, 64, "%s", tok);
+		json_decref(doc);
+	}
+	buf_free(&body);
+	buf_free(&resp);
+	return status;
 }

@@ -42,7 +42,14 @@ struct th {
 	int review_port;
 	unsigned flush_ms;
 	char extra_conf[1024];      /* appended to [limits] */
+	char review_conf[256];      /* appended to [review] (e.g. session_idle_s = 2) */
+	char tls_pin[65];           /* th_tls_key_hex's answer, once computed */
 };
+
+/* The [review] origin the harness configures (what logins are signed for). */
+#define TH_REVIEW_ORIGIN "https://tipline-review.test"
+#define TH_PASSPHRASE "correct horse battery staple"
+
 
 /* Build the world described above. Aborts the test (cr_assert) on failure. */
 void th_setup(struct th *t);
@@ -66,6 +73,28 @@ int th_connect(int port);
 /* Send `req` raw on a new connection to `port` and read the whole answer until
  * the server closes (or `timeout_ms`). Return the status code, 0 if none. */
 int th_raw(int port, const char *req, size_t len, unsigned timeout_ms, struct buf *resp);
+
+/* Call the review API: `method` `path` (with its query) on the review
+ * listener over TLS, with "Authorization: Bearer `token`" unless token is
+ * NULL, and `body` as application/json unless NULL. Return the HTTP status
+ * (0 if curl failed); the answer body goes into `resp` (may be NULL). */
+int th_review(struct th *t, const char *method, const char *path, const char *token,
+              const char *body, struct buf *resp);
+/* Hex SHA-256 of the review certificate's SubjectPublicKeyInfo, computed with
+ * the openssl tool (the client's pin). */
+void th_tls_key_hex(struct th *t, char out[65]);
+/* Ask for a login nonce; assert the answer names TH_REVIEW_ORIGIN and the
+ * pinned TLS key hash. Writes the nonce (at most 63 characters). */
+void th_review_nonce(struct th *t, char nonce[64]);
+/* Append a login body claiming Ed25519 key `pk` and signed with `sk` (64
+ * bytes, libsodium form) over the login message for `origin`, `tls_hex`,
+ * `nonce` and `time`. */
+void th_login_body(const uint8_t *sk, const uint8_t *pk, const char *origin, const char *tls_hex,
+                   const char *nonce, long long time, struct buf *out);
+/* Log in as the investigator whose passphrase-protected identity file is
+ * `identity` (TH_PASSPHRASE), the way tipctl does. Return the HTTP status;
+ * on 200 the token goes into `token`. */
+int th_review_login(struct th *t, const char *identity, char token[64]);
 
 /* A superuser connection to the test database. */
 PGconn *th_db(struct th *t);

@@ -55,6 +55,7 @@ Test(config, limits_and_listeners_are_read)
 	char err[256];
 	write_conf(MINIMAL "[limits]\nmax_body_mb = 3\nmax_headers = 7\nhead_timeout_ms = 1500\n"
 	                   "[review]\nlisten = 127.0.0.1:0\ntls_cert = /c\ntls_key = /k\n"
+	                   "origin = https://review.example.onion\n"
 	                   "[tipd]\nmlock = no\nflush_interval_ms = 250\n");
 	struct tipd_config *c = config_load(path, err, sizeof(err));
 	cr_assert(c != NULL, "%s", err);
@@ -87,6 +88,7 @@ Test(config, bad_files_are_refused_with_the_reason)
 	expect_error(MINIMAL "[limits]\nmax_header_bytes = 10\n", "max_header_bytes");
 	expect_error(MINIMAL "[source]\nproxy_protocol = perhaps\n", "proxy_protocol");
 	expect_error(MINIMAL "[review]\nlisten = 127.0.0.1:1\n", "TLS only");
+	expect_error(MINIMAL "[review]\nlisten = 127.0.0.1:1\ntls_cert = /c\ntls_key = /k\n", "origin");
 	expect_error(MINIMAL "[source_tls]\nlisten = 127.0.0.1:1\n", "tls_cert");
 	expect_error(MINIMAL "[source]\ntls_cert = /c\n", "plain HTTP");
 	expect_error("[tipd]\nspool_dir = /s\n", "missing");

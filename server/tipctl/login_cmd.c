@@ -1,0 +1,422 @@
+#include "login_cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "cli.h"
+#include "client.h"
+#include "identity.h"
+#include "session.h"
+#include "util.h"
+
+static const char login_usage[] =
+	"usage: tipctl login --server https://HOST:PORT --pin SHA256HEX --origin ORIGIN\n"
+	"                    [--identity PATH] [--passphrase-file FILE]\n"
+	"\n"
+	"Log in to the review API with your identity's signing key and keep the session\n"
+	"in $TIPLINE_HOME/session (or ~/.config/tipline/session), mode 0600.\n"
+	"\n"
+	"  --server URL            the review listener, https://HOST:PORT\n"
+	"  --pin HEX               SHA-256 of the server's TLS public key (64 hex digits),\n"
+	"                          from your admin; any other key is refused\n"
+	"  --origin ORIGIN         the review origin, from your admin\n"
+	"  --identity PATH         identity file (default $TIPLINE_HOME/identity.age)\n"
+	"  --passphrase-file FILE  take the passphrase from the first line of FILE\n";
+
+static const char logout_usage[] =
+	"usage: tipctl logout\n"
+	"\n"
+	"End the review session on the server and remove it from this computer.\n";
+
+struct login_opts {
+	const char *server, *pin, *origin, *identity, *pass_file;
+};
+
+/* Return 1 if `s` has no control characters or newlines and is not empty. */
+static int
+field_ok(const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+login_cmd_message(const char *origin, const char *tls_hex, const char *nonce, int64_t t,
+                  struct buf *out)
+{
+	if (!field_ok(origin) || !field_ok(tls_hex) || !field_ok(nonce) || t < 0)
+		return -1;
+	return buf_printf(out, "tipline/v1/login\n%s\n%s\n%s\n%lld\n", origin, tls_hex, nonce,
+	                  (long long)t);
+}
+
+/* Parse and check the options of `tipctl login`; return -1 to go on, or an exit code. */
+static int
+login_opts_parse(int argc, char **argv, struct login_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "pin", required_argument, NULL, 'P' },
+		{ "origin", required_argument, NULL, 'o' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char host[CLIENT_HOST_MAX];
+	unsigned port;
+	uint8_t pin[CLIENT_PIN_LEN];
+	int c;
+	memset(o, 0, sizeof(*o));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->server = optarg; break;
+		case 'P': o->pin = optarg; break;
+		case 'o': o->origin = optarg; break;
+		case 'i': o->identity = optarg; break;
+		case 'p': o->pass_file = optarg; break;
+		case 'h': fputs(login_usage, stdout); return CLI_OK;
+		default:
+			cli_error("login: unknown or incomplete option '%s'", argv[optind - 1]);
+			goto usage;
+		}
+	}
+	if (optind != argc) {
+		cli_error("login: unexpected argument '%s'", argv[optind]);
+		goto usage;
+	}
+	if (o->server == NULL || o->pin == NULL || o->origin == NULL) {
+		cli_error("login: --server, --pin and --origin are required");
+		goto usage;
+	}
+	if (client_parse_url(o->server, host, &port) != 0 || strlen(o->server) >= SESSION_FIELD_MAX) {
+		cli_error("login: --server must be https://HOST:PORT");
+		goto usage;
+	}
+	if (client_parse_pin(o->pin, pin) != 0) {
+		cli_error("login: --pin must be 64 hex digits (the SHA-256 of the server's TLS key)");
+		goto usage;
+	}
+	size_t ol = strlen(o->origin);
+	if (ol == 0 || ol > LOGIN_ORIGIN_MAX || o->origin[0] == ' ' || o->origin[ol - 1] == ' ' ||
+	    strspn(o->origin, " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+	                      "abcdefghijklmnopqrstuvwxyz{|}~") != ol) {
+		cli_error("login: --origin must be 1-%d printable ASCII characters", LOGIN_ORIGIN_MAX);
+		goto usage;
+	}
+	return -1;
+usage:
+	fputs(login_usage, stderr);
+	return CLI_USAGE;
+}
+
+/* POST to `path` with an optional JSON body into `r`. Return 0 on a 200, else -1 (printed). */
+static int
+login_post(struct client *c, const char *url, const char *path, const char *json,
+           struct client_response *r)
+{
+	char err[512];
+	enum client_result cr = client_request(c, "POST", path, NULL,
+	                                       json != NULL ? "application/json" : NULL, json,
+	                                       json != NULL ? strlen(json) : 0, r, err, sizeof(err));
+	if (cr != CLIENT_OK) {
+		api_print_client_error(cr, err, url);
+		return -1;
+	}
+	if (r->status == 200)
+		return 0;
+	if (r->status == 401)
+		cli_error("login failed: this key is not in any team's membership, or this computer's "
+		          "clock is more than 5 minutes off (the server does not say which)");
+	else if (r->status == 429)
+		cli_error("too many failed logins: try again in %ld seconds",
+		          r->retry_after > 0 ? r->retry_after : 60);
+	else if (r->status == 503)
+		cli_error("the server is temporarily unavailable: try again in %ld seconds",
+		          r->retry_after > 0 ? r->retry_after : 60);
+	else
+		api_print_problem("login refused", r);
+	return -1;
+}
+
+/*
+ * Ask for a nonce and check the answer against what we pinned. Store the
+ * nonce in `nonce` (LOGIN_NONCE_MAX + 1 bytes). Return 0, or -1 (printed).
+ */
+static int
+get_nonce(struct client *c, const struct login_opts *o, const char *pin_hex, char *nonce)
+{
+	struct client_response r;
+	json_error_t e;
+	json_t *doc = NULL;
+	int rc = -1;
+	buf_init(&r.body, 65536);
+	if (login_post(c, o->server, "/api/v1/login/nonce", NULL, &r) != 0)
+		goto out;
+	doc = json_loadb((const char *)r.body.data, r.body.len, JSON_REJECT_DUPLICATES, &e);
+	const char *n = json_string_value(json_object_get(doc, "nonce"));
+	const char *org = json_string_value(json_object_get(doc, "origin"));
+	const char *tk = json_string_value(json_object_get(doc, "tls_key_sha256"));
+	if (n == NULL || org == NULL || tk == NULL || !session_b64url_ok(n) ||
+	    strlen(n) > LOGIN_NONCE_MAX) {
+		cli_error("bad answer from the server: not a login nonce");
+		goto out;
+	}
+	if (strlen(tk) != 64 || strcasecmp(tk, pin_hex) != 0) {
+		cli_error("the server's TLS key does not match the pinned one: do not continue; "
+		          "ask your admin (it announces another key than the one it uses)");
+		goto out;
+	}
+	if (strcmp(org, o->origin) != 0) {
+		cli_error("the server's origin is not the --origin you gave: check it with your admin");
+		goto out;
+	}
+	memcpy(nonce, n, strlen(n) + 1);
+	rc = 0;
+out:
+	json_decref(doc);
+	buf_free(&r.body);
+	return rc;
+}
+
+/* Build the signed login request body for `nonce` into *json (free()). Return 0, or -1. */
+static int
+login_body(const struct identity *id, const struct login_opts *o, const char *pin_hex,
+           const char *nonce, char **json)
+{
+	uint8_t sig[crypto_sign_BYTES];
+	char pk64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	char sig64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	struct buf msg;
+	int64_t now = (int64_t)time(NULL);
+	int rc = -1;
+	buf_init(&msg, 4096);
+	*json = NULL;
+	if (login_cmd_message(o->origin, pin_hex, nonce, now, &msg) != 0 ||
+	    crypto_sign_detached(sig, NULL, msg.data, msg.len, identity_ed25519_sk(id)) != 0)
+		goto out;
+	sodium_bin2base64(pk64, sizeof(pk64), identity_ed25519_pk(id), 32,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(sig64, sizeof(sig64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	json_t *doc = json_pack("{s:s, s:s, s:I, s:s}", "ed25519", pk64, "nonce", nonce, "time",
+	                        (json_int_t)now, "signature", sig64);
+	if (doc != NULL)
+		*json = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	rc = *json != NULL ? 0 : -1;
+out:
+	buf_free(&msg);
+	return rc;
+}
+
+/* Check the login answer and fill `s` from it and `o`. Return 0, or -1 (printed). */
+static int
+take_session(const struct buf *body, const struct login_opts *o, const char *pin_hex,
+             struct session *s)
+{
+	json_error_t e;
+	json_t *doc = json_loadb((const char *)body->data, body->len, JSON_REJECT_DUPLICATES, &e);
+	const char *tok = json_string_value(json_object_get(doc, "token"));
+	const char *mem = json_string_value(json_object_get(doc, "member"));
+	json_t *exp = json_object_get(doc, "expires_at");
+	int rc = -1;
+	if (tok == NULL || mem == NULL || !json_is_integer(exp) || !session_b64url_ok(tok) ||
+	    strlen(mem) >= sizeof(s->member) || json_integer_value(exp) <= 0)
+		goto bad;
+	snprintf(s->server, sizeof(s->server), "%s", o->server);
+	snprintf(s->pin, sizeof(s->pin), "%s", pin_hex);
+	snprintf(s->origin, sizeof(s->origin), "%s", o->origin);
+	memcpy(s->token, tok, strlen(tok) + 1);
+	s->expires_at = (int64_t)json_integer_value(exp);
+	snprintf(s->member, sizeof(s->member), "%s", mem);
+	if (!session_valid(s))
+		goto bad;
+	rc = 0;
+	goto out;
+bad:
+	cli_error("bad answer from the server: not a login session");
+out:
+	json_decref(doc);
+	return rc;
+}
+
+/* Print the teams of the login answer, after "as MEMBER". */
+static void
+print_logged_in(const struct session *s, const struct buf *body)
+{
+	json_error_t e;
+	json_t *doc = json_loadb((const char *)body->data, body->len, 0, &e);
+	json_t *teams = json_object_get(doc, "teams"), *t;
+	char when[64] = "?";
+	time_t x = (time_t)s->expires_at;
+	struct tm tm;
+	size_t i;
+	if (gmtime_r(&x, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	printf("logged in to %s as %s; teams:", s->server, s->member);
+	json_array_foreach(teams, i, t) {
+		const char *name = json_string_value(t);
+		/* team ids are [a-z0-9-]; print nothing else */
+		if (name != NULL && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(name))
+			printf(" %s", name);
+	}
+	printf("\nthe session ends at %s, or after 30 minutes without use\n", when);
+	json_decref(doc);
+}
+
+/* Do the login exchange on `c` and store the session. Return 0, or -1 (printed). */
+static int
+login_exchange(struct client *c, const struct identity *id, const struct login_opts *o,
+               const char *pin_hex)
+{
+	char nonce[LOGIN_NONCE_MAX + 1];
+	char *json = NULL;
+	struct client_response r;
+	struct session *s = session_new();
+	struct buf path;
+	int rc = -1;
+	buf_init_secure(&r.body, 65536);
+	buf_init(&path, 4096);
+	if (s == NULL || get_nonce(c, o, pin_hex, nonce) != 0)
+		goto out;
+	if (login_body(id, o, pin_hex, nonce, &json) != 0) {
+		cli_error("cannot sign the login");
+		goto out;
+	}
+	if (login_post(c, o->server, "/api/v1/login", json, &r) != 0 ||
+	    take_session(&r.body, o, pin_hex, s) != 0)
+		goto out;
+	if (session_path(&path, 1) != 0 || buf_cstr(&path) == NULL)
+		goto out;
+	if (session_save(s, buf_cstr(&path)) != SESSION_OK) {
+		cli_error("cannot write the session file %s: %s", buf_cstr(&path), strerror(errno));
+		goto out;
+	}
+	print_logged_in(s, &r.body);
+	rc = 0;
+out:
+	free(json);
+	session_free(s);
+	buf_free(&r.body);
+	buf_free(&path);
+	return rc;
+}
+
+int
+login_cmd_login(int argc, char **argv)
+{
+	struct login_opts o;
+	struct identity *id = NULL;
+	struct client *c = NULL;
+	uint8_t pin[CLIENT_PIN_LEN];
+	char pin_hex[65], err[512];
+	int rc = login_opts_parse(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	rc = CLI_ERR;
+	if (client_parse_pin(o.pin, pin) != 0)
+		return CLI_USAGE;
+	util_hex(pin, sizeof(pin), pin_hex);
+	if ((id = api_identity_load(o.identity, o.pass_file)) == NULL)
+		goto out;
+	enum client_result cr = client_open(o.server, pin, &c, err, sizeof(err));
+	if (cr != CLIENT_OK) {
+		api_print_client_error(cr, err, o.server);
+		goto out;
+	}
+	if (login_exchange(c, id, &o, pin_hex) != 0)
+		goto out;
+	rc = CLI_OK;
+out:
+	client_free(c);
+	identity_free(id);
+	return rc;
+}
+
+/* Tell the server to end session `s`. Return 1 if it ended (or had), 0 if not known, -1. */
+static int
+logout_remote(const struct session *s)
+{
+	uint8_t pin[CLIENT_PIN_LEN];
+	struct client *c = NULL;
+	struct client_response r;
+	char err[512];
+	int rc = 0;
+	buf_init(&r.body, 65536);
+	if (client_parse_pin(s->pin, pin) != 0)
+		goto out;
+	enum client_result cr = client_open(s->server, pin, &c, err, sizeof(err));
+	if (cr == CLIENT_OK)
+		cr = client_request(c, "POST", "/api/v1/logout", s->token, NULL, NULL, 0, &r, err,
+		                    sizeof(err));
+	if (cr != CLIENT_OK) {
+		api_print_client_error(cr, err, s->server);
+		rc = cr == CLIENT_ERR_PIN ? -1 : 0;
+		goto out;
+	}
+	if (r.status == 204 || r.status == 200 || r.status == 401)
+		rc = 1;
+	else
+		api_print_problem("the server did not end the session", &r);
+out:
+	client_free(c);
+	buf_free(&r.body);
+	return rc;
+}
+
+int
+login_cmd_logout(int argc, char **argv)
+{
+	struct buf path;
+	struct session *s = NULL;
+	int rc = CLI_ERR;
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(logout_usage, stdout);
+		return CLI_OK;
+	}
+	if (argc != 1) {
+		cli_error("logout: unexpected argument '%s'", argv[1]);
+		fputs(logout_usage, stderr);
+		return CLI_USAGE;
+	}
+	buf_init(&path, 4096);
+	if (session_path(&path, 0) != 0 || buf_cstr(&path) == NULL || (s = session_new()) == NULL)
+		goto out;
+	enum session_result sr = session_load(s, buf_cstr(&path));
+	if (sr == SESSION_ERR_ABSENT) {
+		printf("not logged in\n");
+		rc = CLI_OK;
+		goto out;
+	}
+	int remote = sr == SESSION_OK && (int64_t)time(NULL) < s->expires_at ? logout_remote(s) : 1;
+	if (unlink(buf_cstr(&path)) != 0 && errno != ENOENT) {
+		cli_error("cannot remove %s: %s", buf_cstr(&path), strerror(errno));
+		goto out;
+	}
+	if (remote != 1) {
+		cli_error("the session was removed from this computer, but the server may keep it "
+		          "until it expires");
+		goto out;
+	}
+	printf("logged out\n");
+	rc = CLI_OK;
+out:
+	session_free(s);
+	buf_free(&path);
+	return rc;
+}

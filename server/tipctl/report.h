@@ -1,0 +1,111 @@
+/*
+ * report: what tipctl checks and does with a decrypted report or
+ * attachment (DESIGN §4 "Context binding", "Padding") before anything of it
+ * reaches the investigator's terminal or disk.
+ *
+ * A report's plaintext is "tipline/v1 report <id> <id>\n" then JSON
+ * {"team", "language", "received_on", "answers", "attachments": [{"uuid",
+ * "name", "content_type", "size", "padded_size", "sha256"}]} padded with
+ * trailing spaces. An attachment's is "tipline/v1 attachment <aid> <id>\n"
+ * then the file, then zero bytes up to its padded size.
+ *
+ * Everything in a report was written by an anonymous source and may be
+ * hostile: text is made terminal-safe before printing and file names are
+ * sanitized before use.
+ */
+#ifndef TIPCTL_REPORT_H
+#define TIPCTL_REPORT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define REPORT_NAME_MAX 200   /* longest sanitized file name, in bytes */
+#define REPORT_SUFFIX_MAX 999 /* most "-N" suffixes tried on a name collision */
+
+enum report_check {
+	REPORT_OK = 0,
+	REPORT_ERR_CONTEXT = -1, /* the context line names another object or kind */
+	REPORT_ERR_FORMAT = -2,  /* not JSON / a malformed manifest */
+	REPORT_ERR_SIZE = -3,    /* shorter than the manifest's size */
+	REPORT_ERR_PADDING = -4, /* non-zero bytes after the true size */
+	REPORT_ERR_HASH = -5     /* the SHA-256 differs from the manifest's */
+};
+
+/* One attachment as the report's manifest describes it. */
+struct report_att {
+	char id[37];
+	const char *name; /* borrowed from the report document */
+	const char *content_type;
+	uint64_t size;
+	uint8_t sha256[32];
+};
+
+/* Return a short English description of an enum report_check. */
+const char *report_strerror(int r);
+
+/*
+ * Check that the `n` bytes at `pt` begin with "tipline/v1 KIND OID RID\n";
+ * on REPORT_OK store its length in *skip. Return REPORT_OK or REPORT_ERR_CONTEXT.
+ */
+int report_check_context(const uint8_t *pt, size_t n, const char *kind, const char *oid,
+                         const char *rid, size_t *skip) __attribute__((warn_unused_result));
+
+/*
+ * Check the context line of the decrypted report `rid` and parse the JSON
+ * after it (trailing spaces allowed, duplicate keys refused) into *doc
+ * (caller json_decref()s). Return REPORT_OK, REPORT_ERR_CONTEXT or
+ * REPORT_ERR_FORMAT.
+ */
+int report_open(const uint8_t *pt, size_t n, const char *rid, json_t **doc)
+	__attribute__((warn_unused_result));
+
+/*
+ * Read entry `i` of the report's manifest into `a` (strings borrowed from
+ * `doc`). Return REPORT_OK, or REPORT_ERR_FORMAT if it is missing or
+ * malformed (uuid, name string, size integer >= 0, sha256 64 hex).
+ */
+int report_manifest_get(json_t *doc, size_t i, struct report_att *a)
+	__attribute__((warn_unused_result));
+/* Return the number of manifest entries (0 if there is no array). */
+size_t report_manifest_count(json_t *doc);
+
+/*
+ * Check the decrypted attachment (`n` bytes) of `a` in report `rid`:
+ * context line, at least a->size bytes, only zero bytes after them, the
+ * SHA-256 of the first a->size bytes. On REPORT_OK store where the file
+ * starts in *off. Return REPORT_OK or the first failing check.
+ */
+int report_attachment_check(const uint8_t *pt, size_t n, const struct report_att *a,
+                            const char *rid, size_t *off) __attribute__((warn_unused_result));
+
+/*
+ * Append to `out` a safe file name for the source's `name`: its last path
+ * component, without control, format or bidi characters, invalid UTF-8
+ * (made '_'), leading dots, dashes and spaces, or trailing dots and spaces,
+ * at most REPORT_NAME_MAX bytes (keeping a short extension), and
+ * "attachment" if nothing is left. Return 0, or -1 if `out` is full.
+ */
+int report_sanitize_name(const char *name, struct buf *out) __attribute__((warn_unused_result));
+
+/*
+ * Write `n` bytes to a new file named `name` in directory `dirfd`
+ * (O_EXCL, O_NOFOLLOW, mode 0600, fsync'd); if the name is taken, try
+ * "stem-1.ext", "stem-2.ext", ... up to REPORT_SUFFIX_MAX. Store the name
+ * used in `chosen`. Return 0, or -1 with errno set (nothing left behind).
+ */
+int report_write_unique(int dirfd, const char *name, const uint8_t *p, size_t n,
+                        struct buf *chosen) __attribute__((warn_unused_result));
+
+/*
+ * Append `n` bytes of untrusted text to `out` so that a terminal shows it
+ * without obeying it: control characters (keeping newline and tab if
+ * `multiline`, else making them spaces), bidi embeddings, overrides and
+ * isolates and invalid UTF-8 become U+FFFD. Return 0, or -1 if `out` is full.
+ */
+int report_term_safe(const char *s, size_t n, int multiline, struct buf *out)
+	__attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,223 @@
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "client.h"
+#include "util.h"
+
+#define SESSION_MAGIC "tipline-session v1"
+
+struct session *
+session_new(void)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	if ((s->token = sodium_malloc(SESSION_TOKEN_MAX + 1)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->token[0] = '\0';
+	return s;
+}
+
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	sodium_free(s->token);
+	free(s);
+}
+
+int
+session_path(struct buf *out, int create_dir)
+{
+	return cli_default_file("session", out, create_dir != 0);
+}
+
+int
+session_b64url_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > SESSION_TOKEN_MAX)
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == n;
+}
+
+/* Return 1 if `s` is 1.. printable ASCII characters (spaces allowed inside). */
+static int
+printable_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= SESSION_FIELD_MAX || s[0] == ' ' || s[n - 1] == ' ')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+int
+session_valid(const struct session *s)
+{
+	char host[CLIENT_HOST_MAX];
+	unsigned port;
+	size_t ml = strlen(s->member);
+	return client_parse_url(s->server, host, &port) == 0 && strlen(s->server) < SESSION_FIELD_MAX &&
+	       strlen(s->pin) == 64 && strspn(s->pin, "0123456789abcdef") == 64 &&
+	       printable_ok(s->origin) && session_b64url_ok(s->token) && s->expires_at >= 0 &&
+	       ml >= 1 && ml <= 64 &&
+	       strspn(s->member, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ml;
+}
+
+enum session_result
+session_save(const struct session *s, const char *path)
+{
+	struct buf text, tmp;
+	enum session_result rc = SESSION_ERR_IO;
+	buf_init_secure(&text, SESSION_FILE_MAX);
+	buf_init(&tmp, 4096);
+	if (!session_valid(s)) {
+		rc = SESSION_ERR_FORMAT;
+		goto out;
+	}
+	if (buf_printf(&text, SESSION_MAGIC "\nserver %s\npin %s\norigin %s\ntoken %s\n"
+	                                    "expires_at %lld\nmember %s\n",
+	               s->server, s->pin, s->origin, s->token, (long long)s->expires_at,
+	               s->member) != 0 ||
+	    buf_printf(&tmp, "%s.new", path) != 0) {
+		errno = ENOMEM;
+		goto out;
+	}
+	(void)unlink(buf_cstr(&tmp)); /* a leftover from a crash; unlink never follows */
+	if (cli_write_new(buf_cstr(&tmp), text.data, text.len) != 0)
+		goto out;
+	if (rename(buf_cstr(&tmp), path) != 0) {
+		int e = errno;
+		unlink(buf_cstr(&tmp));
+		errno = e;
+		goto out;
+	}
+	rc = SESSION_OK;
+out:
+	buf_free(&text);
+	buf_free(&tmp);
+	return rc;
+}
+
+/* Copy the value `v` (`n` bytes) into `dst` (`cap` bytes) once. Return 0, or -1. */
+static int
+set_field(char *dst, size_t cap, int *seen, const char *v, size_t n)
+{
+	if (*seen || n == 0 || n >= cap || memchr(v, '\0', n) != NULL)
+		return -1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	*seen = 1;
+	return 0;
+}
+
+/* Apply the line "key value" (`n` bytes, no newline). Return 0, or -1. */
+static int
+session_line(struct session *s, const char *p, size_t n, int seen[6])
+{
+	const char *sp = memchr(p, ' ', n);
+	if (sp == NULL)
+		return -1;
+	size_t kl = (size_t)(sp - p), vl = n - kl - 1;
+	const char *v = sp + 1;
+	if (kl == 6 && memcmp(p, "server", 6) == 0)
+		return set_field(s->server, sizeof(s->server), &seen[0], v, vl);
+	if (kl == 3 && memcmp(p, "pin", 3) == 0)
+		return set_field(s->pin, sizeof(s->pin), &seen[1], v, vl);
+	if (kl == 6 && memcmp(p, "origin", 6) == 0)
+		return set_field(s->origin, sizeof(s->origin), &seen[2], v, vl);
+	if (kl == 5 && memcmp(p, "token", 5) == 0)
+		return set_field(s->token, SESSION_TOKEN_MAX + 1, &seen[3], v, vl);
+	if (kl == 6 && memcmp(p, "member", 6) == 0)
+		return set_field(s->member, sizeof(s->member), &seen[5], v, vl);
+	if (kl == 10 && memcmp(p, "expires_at", 10) == 0) {
+		char d[24];
+		uint64_t x;
+		if (set_field(d, sizeof(d), &seen[4], v, vl) != 0 ||
+		    util_parse_u64(d, (uint64_t)INT64_MAX, &x) != 0)
+			return -1;
+		s->expires_at = (int64_t)x;
+		return 0;
+	}
+	return -1;
+}
+
+enum session_result
+session_parse(struct session *s, const char *text, size_t n)
+{
+	int seen[6] = { 0 };
+	const char *p = text, *end = text + n;
+	size_t ml = strlen(SESSION_MAGIC);
+	if (n < ml + 1 || memcmp(p, SESSION_MAGIC "\n", ml + 1) != 0)
+		return SESSION_ERR_FORMAT;
+	for (p += ml + 1; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL || session_line(s, p, (size_t)(nl - p), seen) != 0)
+			return SESSION_ERR_FORMAT;
+		p = nl + 1;
+	}
+	for (int i = 0; i < 6; i++)
+		if (!seen[i])
+			return SESSION_ERR_FORMAT;
+	return session_valid(s) ? SESSION_OK : SESSION_ERR_FORMAT;
+}
+
+enum session_result
+session_load(struct session *s, const char *path)
+{
+	struct buf text;
+	struct stat st;
+	enum session_result rc = SESSION_ERR_IO;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	buf_init_secure(&text, SESSION_FILE_MAX);
+	if (fd < 0) {
+		rc = errno == ENOENT ? SESSION_ERR_ABSENT : errno == ELOOP ? SESSION_ERR_UNSAFE
+		                                                            : SESSION_ERR_IO;
+		goto out;
+	}
+	if (fstat(fd, &st) != 0)
+		goto out;
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		rc = SESSION_ERR_UNSAFE;
+		goto out;
+	}
+	if (st.st_size > SESSION_FILE_MAX || buf_reserve(&text, (size_t)st.st_size + 1) != 0) {
+		rc = SESSION_ERR_FORMAT;
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(fd, text.data + text.len, text.cap - text.len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		text.len += (size_t)r;
+		if (text.len == text.cap) {
+			rc = SESSION_ERR_FORMAT;
+			goto out;
+		}
+	}
+	rc = session_parse(s, (const char *)text.data, text.len);
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_free(&text);
+	return rc;
+}

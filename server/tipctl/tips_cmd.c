@@ -1,0 +1,370 @@
+#include "tips_cmd.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "cli.h"
+#include "table.h"
+#include "tips_open.h"
+#include "util.h"
+
+static const char tips_usage[] =
+	"usage: tipctl tips SUBCOMMAND [OPTIONS]\n"
+	"\n"
+	"  list   list the reports you can see (filters, --json)\n"
+	"  show   decrypt a report and print it\n"
+	"  get    decrypt a report's attachments into a directory\n"
+	"  set    change a report's status, priority, assignee or labels\n"
+	"\n"
+	"Log in first with `tipctl login`. Run `tipctl tips SUBCOMMAND --help` for options.\n";
+
+static const char list_usage[] =
+	"usage: tipctl tips list [--team T] [--status S] [--priority P] [--assignee NAME]\n"
+	"                        [--label L] [--since YYYY-MM-DD] [--json]\n"
+	"\n"
+	"List the reports of your teams, newest first.\n"
+	"\n"
+	"  --status S     new, triaged, investigating, referred or closed\n"
+	"  --priority P   low, normal, high or urgent\n"
+	"  --since DATE   received on or after DATE\n"
+	"  --json         print the API's JSON array instead of a table\n";
+
+static const char set_usage[] =
+	"usage: tipctl tips set ID [--status S] [--priority P] [--assign NAME | --unassign]\n"
+	"                       [--label L]... [--clear-labels] [--json]\n"
+	"\n"
+	"Triage a report. --label replaces the report's labels with the ones given\n"
+	"(repeat it for several); --clear-labels removes them all.\n";
+
+int
+tips_cmd_status_ok(const char *s)
+{
+	static const char *const v[] = { "new", "triaged", "investigating", "referred", "closed" };
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (strcmp(s, v[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+tips_cmd_priority_ok(const char *s)
+{
+	static const char *const v[] = { "low", "normal", "high", "urgent" };
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (strcmp(s, v[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+tips_cmd_date_ok(const char *s)
+{
+	uint64_t m, d;
+	char mm[3] = { 0 }, dd[3] = { 0 };
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || strspn(s, "0123456789") != 4)
+		return 0;
+	memcpy(mm, s + 5, 2);
+	memcpy(dd, s + 8, 2);
+	if (util_parse_u64(mm, 12, &m) != 0 || util_parse_u64(dd, 31, &d) != 0)
+		return 0;
+	return m >= 1 && d >= 1;
+}
+
+/* Print a usage error and return CLI_USAGE. */
+static int
+usage_err(const char *usage, const char *msg, const char *arg)
+{
+	cli_error("%s%s%s", msg, arg != NULL ? ": " : "", arg != NULL ? arg : "");
+	fputs(usage, stderr);
+	return CLI_USAGE;
+}
+
+/* Print `arr` as indented JSON, or as a table. Return 0, or -1. */
+static int
+print_reports(json_t *arr, int as_json)
+{
+	struct buf out;
+	int rc = -1;
+	if (as_json) {
+		char *s = json_dumps(arr, JSON_INDENT(2));
+		if (s == NULL)
+			return -1;
+		puts(s);
+		free(s);
+		return 0;
+	}
+	if (json_array_size(arr) == 0) {
+		puts("no reports");
+		return 0;
+	}
+	buf_init(&out, 64u << 20);
+	if (table_reports(arr, &out) == 0 && buf_cstr(&out) != NULL) {
+		fputs(buf_cstr(&out), stdout);
+		rc = 0;
+	}
+	buf_free(&out);
+	return rc;
+}
+
+/* Filters of `tips list`, in query order. */
+static const char *const list_keys[] = { "team", "status", "priority", "assignee", "label", "since" };
+
+/* Fetch every page of GET /api/v1/reports with `query` into `all`. Return 0, or -1 (printed). */
+static int
+list_fetch(struct api *a, const char *query, json_t *all)
+{
+	struct buf path;
+	char *cursor = NULL;
+	int rc = -1, page;
+	buf_init(&path, 8192);
+	for (page = 0; page < TIPS_LIST_PAGES; page++) {
+		json_t *doc = NULL;
+		buf_reset(&path);
+		if (buf_adds(&path, query) != 0 ||
+		    (cursor != NULL && api_query_add(&path, "cursor", cursor) != 0) ||
+		    buf_cstr(&path) == NULL)
+			goto out;
+		if (api_get_json(a, buf_cstr(&path), "the report list", &doc) != 0)
+			goto out;
+		json_t *reps = json_object_get(doc, "reports"), *next = json_object_get(doc, "next_cursor");
+		if (!json_is_array(reps) || (next != NULL && !json_is_null(next) && !json_is_string(next)) ||
+		    json_array_extend(all, reps) != 0) {
+			cli_error("bad answer from the server: not a report list");
+			json_decref(doc);
+			goto out;
+		}
+		free(cursor);
+		cursor = json_is_string(next) ? strdup(json_string_value(next)) : NULL;
+		json_decref(doc);
+		if (cursor == NULL)
+			break;
+	}
+	if (page == TIPS_LIST_PAGES)
+		cli_error("warning: stopped after %zu reports; narrow the list with filters",
+		          json_array_size(all));
+	rc = 0;
+out:
+	free(cursor);
+	buf_free(&path);
+	return rc;
+}
+
+/* Run `tipctl tips list`. */
+static int
+tips_list(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "team", required_argument, NULL, 0 },     { "status", required_argument, NULL, 1 },
+		{ "priority", required_argument, NULL, 2 }, { "assignee", required_argument, NULL, 3 },
+		{ "label", required_argument, NULL, 4 },    { "since", required_argument, NULL, 5 },
+		{ "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *f[6] = { NULL };
+	int c, as_json = 0, rc = CLI_ERR;
+	struct api a;
+	struct buf q;
+	json_t *all = NULL;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		if (c >= 0 && c < 6)
+			f[c] = optarg;
+		else if (c == 'j')
+			as_json = 1;
+		else if (c == 'h') {
+			fputs(list_usage, stdout);
+			return CLI_OK;
+		} else
+			return usage_err(list_usage, "list: unknown or incomplete option", argv[optind - 1]);
+	}
+	if (optind != argc)
+		return usage_err(list_usage, "list: unexpected argument", argv[optind]);
+	if (f[1] != NULL && !tips_cmd_status_ok(f[1]))
+		return usage_err(list_usage, "list: unknown --status", f[1]);
+	if (f[2] != NULL && !tips_cmd_priority_ok(f[2]))
+		return usage_err(list_usage, "list: unknown --priority", f[2]);
+	if (f[5] != NULL && !tips_cmd_date_ok(f[5]))
+		return usage_err(list_usage, "list: --since wants a date YYYY-MM-DD", f[5]);
+	buf_init(&q, 8192);
+	if (buf_adds(&q, "/api/v1/reports") != 0)
+		goto out;
+	for (int i = 0; i < 6; i++)
+		if (f[i] != NULL && api_query_add(&q, list_keys[i], f[i]) != 0)
+			goto out;
+	if (buf_printf(&q, "%climit=%d", strchr(buf_cstr(&q), '?') ? '&' : '?', TIPS_LIST_PAGE) != 0 ||
+	    buf_cstr(&q) == NULL || (all = json_array()) == NULL)
+		goto out;
+	if (api_open(&a) != 0) {
+		api_close(&a);
+		goto out;
+	}
+	if (list_fetch(&a, buf_cstr(&q), all) == 0 && print_reports(all, as_json) == 0)
+		rc = CLI_OK;
+	api_close(&a);
+out:
+	json_decref(all);
+	buf_free(&q);
+	return rc;
+}
+
+/* Options of `tips set`. */
+struct set_opts {
+	const char *id, *status, *priority, *assign;
+	int unassign, clear_labels, as_json;
+	const char *labels[TIPS_MAX_LABELS];
+	size_t nlabels;
+};
+
+/* Parse `tips set`; return -1 to go on, or an exit code. */
+static int
+set_parse(int argc, char **argv, struct set_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "status", required_argument, NULL, 's' }, { "priority", required_argument, NULL, 'p' },
+		{ "assign", required_argument, NULL, 'a' }, { "unassign", no_argument, NULL, 'u' },
+		{ "label", required_argument, NULL, 'l' },  { "clear-labels", no_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	memset(o, 0, sizeof(*o));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->status = optarg; break;
+		case 'p': o->priority = optarg; break;
+		case 'a': o->assign = optarg; break;
+		case 'u': o->unassign = 1; break;
+		case 'c': o->clear_labels = 1; break;
+		case 'j': o->as_json = 1; break;
+		case 'l':
+			if (o->nlabels == TIPS_MAX_LABELS)
+				return usage_err(set_usage, "set: too many --label", NULL);
+			o->labels[o->nlabels++] = optarg;
+			break;
+		case 'h': fputs(set_usage, stdout); return CLI_OK;
+		default: return usage_err(set_usage, "set: unknown or incomplete option", argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_err(set_usage, "set: give exactly one report ID", NULL);
+	o->id = argv[optind];
+	if (!util_uuid_valid(o->id))
+		return usage_err(set_usage, "set: not a report ID", o->id);
+	if (o->status != NULL && !tips_cmd_status_ok(o->status))
+		return usage_err(set_usage, "set: unknown --status", o->status);
+	if (o->priority != NULL && !tips_cmd_priority_ok(o->priority))
+		return usage_err(set_usage, "set: unknown --priority", o->priority);
+	if ((o->assign != NULL && o->unassign) || (o->nlabels > 0 && o->clear_labels))
+		return usage_err(set_usage, "set: contradictory options", NULL);
+	if (o->status == NULL && o->priority == NULL && o->assign == NULL && !o->unassign &&
+	    o->nlabels == 0 && !o->clear_labels)
+		return usage_err(set_usage, "set: nothing to change", NULL);
+	return -1;
+}
+
+/* Build the PATCH body of `o` (caller frees), or NULL. */
+static char *
+set_body(const struct set_opts *o)
+{
+	json_t *doc = json_object(), *labels = NULL;
+	char *s = NULL;
+	if (doc == NULL)
+		return NULL;
+	if ((o->status != NULL && json_object_set_new(doc, "status", json_string(o->status)) != 0) ||
+	    (o->priority != NULL &&
+	     json_object_set_new(doc, "priority", json_string(o->priority)) != 0) ||
+	    (o->assign != NULL && json_object_set_new(doc, "assignee", json_string(o->assign)) != 0) ||
+	    (o->unassign && json_object_set_new(doc, "assignee", json_null()) != 0))
+		goto out;
+	if (o->nlabels > 0 || o->clear_labels) {
+		if ((labels = json_array()) == NULL)
+			goto out;
+		for (size_t i = 0; i < o->nlabels; i++)
+			if (json_array_append_new(labels, json_string(o->labels[i])) != 0)
+				goto out;
+		if (json_object_set(doc, "labels", labels) != 0)
+			goto out;
+	}
+	s = json_dumps(doc, JSON_COMPACT);
+out:
+	json_decref(labels);
+	json_decref(doc);
+	return s;
+}
+
+/* Run `tipctl tips set`. */
+static int
+tips_set(int argc, char **argv)
+{
+	struct set_opts o;
+	struct api a;
+	struct client_response r;
+	char path[128], what[64];
+	char *body = NULL;
+	json_t *doc = NULL, *arr = NULL;
+	json_error_t e;
+	int rc = set_parse(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	rc = CLI_ERR;
+	buf_init(&r.body, API_JSON_MAX);
+	if ((body = set_body(&o)) == NULL) {
+		cli_error("set: a value is not valid text");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/api/v1/reports/%s", o.id);
+	snprintf(what, sizeof(what), "report %s", o.id);
+	if (api_open(&a) != 0) {
+		api_close(&a);
+		goto out;
+	}
+	int ok = api_call(&a, "PATCH", path, body, &r, what) == 0;
+	api_close(&a);
+	if (!ok)
+		goto out;
+	doc = json_loadb((const char *)r.body.data, r.body.len, 0, &e);
+	if (!json_is_object(doc) || (arr = json_array()) == NULL || json_array_append(arr, doc) != 0) {
+		cli_error("bad answer from the server: not a report summary");
+		goto out;
+	}
+	if (print_reports(o.as_json ? doc : arr, o.as_json) == 0)
+		rc = CLI_OK;
+out:
+	json_decref(arr);
+	json_decref(doc);
+	free(body);
+	buf_free(&r.body);
+	return rc;
+}
+
+int
+tips_cmd_main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(tips_usage, stderr);
+		return CLI_USAGE;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+		fputs(tips_usage, stdout);
+		return CLI_OK;
+	}
+	if (strcmp(sub, "list") == 0)
+		return tips_list(argc - 1, argv + 1);
+	if (strcmp(sub, "show") == 0)
+		return tips_open_show(argc - 1, argv + 1);
+	if (strcmp(sub, "get") == 0)
+		return tips_open_get(argc - 1, argv + 1);
+	if (strcmp(sub, "set") == 0)
+		return tips_set(argc - 1, argv + 1);
+	cli_error("unknown tips command '%s'", sub);
+	fputs(tips_usage, stderr);
+	return CLI_USAGE;
+}

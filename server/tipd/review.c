@@ -1,0 +1,656 @@
+#include "review.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "loops.h"
+#include "note.h"
+#include "review_reports.h"
+#include "teams.h"
+#include "tls.h"
+#include "util.h"
+
+#define RV_MEMBERS_MAX 65536
+#define RV_PATCH_MAX_BODY 16384
+
+struct review {
+	struct app *app;
+	struct rv_nonces *nonces;
+	struct rv_limiter *limiter;
+	struct rv_member *members;
+	size_t nmembers;
+	char *questionnaire;
+	size_t qlen;
+};
+
+/* ---- members ---- */
+
+static int
+members_add(struct review *rv, const struct membership *m)
+{
+	size_t n = membership_count(m);
+	if (rv->nmembers + n > RV_MEMBERS_MAX)
+		return -1;
+	struct rv_member *v = realloc(rv->members, (rv->nmembers + n + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	rv->members = v;
+	for (size_t i = 0; i < n; i++) {
+		const struct membership_member *mm = membership_member_at(m, i);
+		struct rv_member *e = &rv->members[rv->nmembers++];
+		snprintf(e->team, sizeof(e->team), "%s", membership_team(m));
+		snprintf(e->name, sizeof(e->name), "%s", mm->name);
+		snprintf(e->recipient, sizeof(e->recipient), "%s", mm->recipient);
+		memcpy(e->ed25519, mm->ed25519_pk, RV_PK_LEN);
+	}
+	return 0;
+}
+
+/* Open one cached head; keep it if teams.c uses the team at that sequence. */
+static void
+members_one(struct review *rv, const char *path, const char *fname,
+            const struct note_verifier *const *admins, size_t nadmins)
+{
+	size_t len, nl = strlen(fname);
+	struct membership *m = NULL;
+	char *text = util_read_file(path, NOTE_MAX_LEN, &len);
+	if (text == NULL ||
+	    membership_open(text, len, admins, nadmins, &m) != MEMBERSHIP_OK ||
+	    strlen(membership_team(m)) != nl - 5 || strncmp(membership_team(m), fname, nl - 5) != 0) {
+		log_warn("review: %s is not a valid membership statement; ignored", path);
+		goto out;
+	}
+	const struct team_keys *k = teams_find(rv->app->teams, membership_team(m));
+	int current = k != NULL && k->seq == membership_seq(m);
+	if (k != NULL)
+		team_keys_release(k);
+	if (current && members_add(rv, m) != 0)
+		log_error("review: team %s: too many members; ignored", membership_team(m));
+out:
+	membership_free(m);
+	free(text);
+}
+
+static int
+members_load(struct review *rv, char *err, size_t errlen)
+{
+	const struct tipd_config *c = rv->app->cfg;
+	struct note_verifier *admins[CONFIG_MAX_ADMIN_KEYS] = { NULL };
+	char dir[4096], path[4400];
+	int rc = -1;
+	for (unsigned i = 0; i < c->n_admin_keys; i++) {
+		if ((admins[i] = note_verifier_parse(c->admin_keys[i], strlen(c->admin_keys[i]))) == NULL) {
+			snprintf(err, errlen, "[admins] admin_key #%u is not a valid verifier key", i + 1);
+			goto fail;
+		}
+	}
+	snprintf(dir, sizeof(dir), "%s/membership-heads", c->state_dir);
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		rc = errno == ENOENT ? 0 : -1;
+		if (rc != 0)
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		size_t nl = strlen(e->d_name);
+		if (e->d_name[0] == '.' || nl < 6 || strcmp(e->d_name + nl - 5, ".note") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		members_one(rv, path, e->d_name, (const struct note_verifier *const *)admins,
+		            c->n_admin_keys);
+	}
+	closedir(d);
+	rc = 0;
+fail:
+	for (unsigned i = 0; i < c->n_admin_keys; i++)
+		note_verifier_free(admins[i]);
+	return rc;
+}
+
+/* Fill `c` with every membership of key `pk`; return how many. */
+static size_t
+caller_fill(const struct review *rv, const uint8_t *pk, struct rv_caller *c)
+{
+	memcpy(c->ed25519, pk, RV_PK_LEN);
+	c->n = 0;
+	for (size_t i = 0; i < rv->nmembers && c->n < RV_MAX_TEAMS; i++)
+		if (sodium_memcmp(rv->members[i].ed25519, pk, RV_PK_LEN) == 0)
+			c->m[c->n++] = &rv->members[i];
+	return c->n;
+}
+
+const struct rv_member *
+rv_caller_team(const struct rv_caller *c, const char *team)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->m[i]->team, team) == 0)
+			return c->m[i];
+	return NULL;
+}
+
+int
+rv_team_has_member(const struct review *rv, const char *team, const char *name)
+{
+	for (size_t i = 0; i < rv->nmembers; i++)
+		if (strcmp(rv->members[i].team, team) == 0 && strcmp(rv->members[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+const char *
+rv_questionnaire(const struct review *rv, size_t *len)
+{
+	*len = rv->qlen;
+	return rv->questionnaire;
+}
+
+size_t
+review_member_count(const struct review *rv)
+{
+	return rv->nmembers;
+}
+
+struct review *
+review_new(struct app *app, char *err, size_t errlen)
+{
+	struct review *rv = calloc(1, sizeof(*rv));
+	if (rv == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	rv->app = app;
+	rv->nonces = rv_nonces_new(RV_NONCE_MAX);
+	rv->limiter = rv_limiter_new(RV_FAIL_PER_KEY, RV_FAIL_TOTAL, RV_FAIL_WINDOW);
+	if (rv->nonces == NULL || rv->limiter == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	rv->questionnaire = util_read_file(app->cfg->questionnaire, 1 << 20, &rv->qlen);
+	if (rv->questionnaire == NULL) {
+		snprintf(err, errlen, "%s: cannot read", app->cfg->questionnaire);
+		goto fail;
+	}
+	if (members_load(rv, err, errlen) != 0)
+		goto fail;
+	log_info("review: %zu team memberships may log in", rv->nmembers);
+	return rv;
+fail:
+	review_free(rv);
+	return NULL;
+}
+
+void
+review_free(struct review *rv)
+{
+	if (rv == NULL)
+		return;
+	rv_nonces_free(rv->nonces);
+	rv_limiter_free(rv->limiter);
+	free(rv->members);
+	free(rv->questionnaire);
+	free(rv);
+}
+
+/* ---- answering ---- */
+
+static void
+rv_req_free(struct rv_req *r)
+{
+	rv_reports_free(r);
+	buf_free(&r->body);
+	json_decref(r->out);
+	sodium_memzero(r->token, sizeof(r->token));
+	sodium_memzero(r->token_sha, sizeof(r->token_sha));
+	free(r);
+}
+
+void
+rv_answer(struct rv_req *r, int status, const char *content_type, const void *body, size_t len,
+          const char *extra_headers)
+{
+	/* Detach first: answering an aborted request releases it. */
+	http_request_set_data(r->req, NULL);
+	http_respond(r->req, status, content_type, body, len, extra_headers);
+	rv_req_free(r);
+}
+
+/* Answer problem+json with extra headers (e.g. Retry-After). */
+static void
+rv_problem_extra(struct rv_req *r, int status, const char *detail, const char *extra)
+{
+	json_t *doc = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
+	                        http_status_text(status), "status", status, "detail", detail);
+	char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (s == NULL) {
+		rv_answer(r, 500, NULL, NULL, 0, NULL);
+		return;
+	}
+	rv_answer(r, status, "application/problem+json", s, strlen(s), extra);
+	free(s);
+}
+
+void
+rv_problem(struct rv_req *r, int status, const char *detail)
+{
+	rv_problem_extra(r, status, detail, NULL);
+}
+
+void
+rv_answer_json(struct rv_req *r, int status, json_t *doc)
+{
+	char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (s == NULL) {
+		rv_problem(r, 500, "out of memory");
+		return;
+	}
+	rv_answer(r, status, "application/json", s, strlen(s), NULL);
+	free(s);
+}
+
+static void
+rv_unavailable(struct rv_req *r)
+{
+	rv_problem_extra(r, 503, "the database is unavailable; try again shortly",
+	                 "Retry-After: 5\r\n");
+}
+
+/* ---- asynchronous steps ---- */
+
+static void
+rv_maybe_finish(struct rv_req *r)
+{
+	if (r->qdone < r->qn || !r->synced)
+		return;
+	rv_step next = r->next;
+	bool lost = r->lost, failed = r->failed;
+	r->qn = r->qdone = 0;
+	r->synced = r->lost = r->failed = false;
+	r->next = NULL;
+	if (lost)
+		rv_unavailable(r);
+	else if (failed || next == NULL)
+		rv_problem(r, 500, "the request could not be completed");
+	else
+		next(r);
+}
+
+static void
+rv_query_cb(const PGresult *res, void *arg)
+{
+	struct rv_req *r = arg;
+	rv_row_cb cb = r->qcb[r->qdone++];
+	if (res == NULL) {
+		r->lost = true;
+	} else if (!db_result_ok(res)) {
+		if (PQresultStatus(res) != PGRES_PIPELINE_ABORTED)
+			db_log_result("review", res);
+		r->failed = true;
+	} else if (cb != NULL && !r->failed && !r->lost) {
+		cb(r, res);
+	}
+	rv_maybe_finish(r);
+}
+
+static void
+rv_sync_cb(const PGresult *res, void *arg)
+{
+	struct rv_req *r = arg;
+	r->synced = true;
+	if (res == NULL)
+		r->lost = true;
+	else if (PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		r->failed = true;
+	rv_maybe_finish(r);
+}
+
+void
+rv_q(struct rv_req *r, const char *sql, int n, const char *const *values, const int *lengths,
+     const int *formats, rv_row_cb cb)
+{
+	if (r->lost || r->failed)
+		return;
+	if (r->qn == RV_MAX_QUERIES) {
+		r->failed = true;
+		return;
+	}
+	r->qcb[r->qn++] = cb;
+	if (r->db == NULL ||
+	    db_query(r->db, sql, n, values, lengths, formats, rv_query_cb, r) != 0) {
+		r->qn--;
+		r->lost = true;
+	}
+}
+
+void
+rv_run(struct rv_req *r, rv_step next)
+{
+	r->next = next;
+	if (r->lost || r->failed || r->db == NULL || db_sync(r->db, rv_sync_cb, r) != 0) {
+		/* Results already queued still come back (NULL if the connection
+		 * is dropped); finish when the last one is in. */
+		if (!r->failed)
+			r->lost = true;
+		r->synced = true;
+		rv_maybe_finish(r);
+	}
+}
+
+/* ---- login ---- */
+
+static int
+tls_hex(struct rv_req *r, char out[65])
+{
+	uint8_t h[32];
+	if (r->app->review_tls == NULL || tls_ctx_pubkey_sha256(r->app->review_tls, h) != 0)
+		return -1;
+	util_hex(h, sizeof(h), out);
+	return 0;
+}
+
+static void
+nonce_complete(struct rv_req *r)
+{
+	char nonce[RV_B64URL_32], hex[65];
+	if (tls_hex(r, hex) != 0 || rv_nonce_issue(r->rv->nonces, time(NULL), nonce) != 0) {
+		rv_problem(r, 500, "cannot make a nonce");
+		return;
+	}
+	rv_answer_json(r, 200,
+	               json_pack("{s:s, s:s, s:s}", "nonce", nonce, "origin",
+	                         r->app->cfg->review_origin, "tls_key_sha256", hex));
+}
+
+static void
+login_stored(struct rv_req *r)
+{
+	const struct tipd_config *c = r->app->cfg;
+	json_t *teams = json_array();
+	for (size_t i = 0; teams != NULL && i < r->caller.n; i++)
+		json_array_append_new(teams, json_string(r->caller.m[i]->team));
+	json_t *doc = json_pack("{s:s, s:I, s:I, s:s, s:o}", "token", r->token, "expires_at",
+	                        (json_int_t)(time(NULL) + c->review_lifetime_s), "idle_timeout",
+	                        (json_int_t)c->review_idle_s, "member", r->caller.m[0]->name,
+	                        "teams", teams);
+	log_info("review: login by a member of %zu team(s)", r->caller.n);
+	rv_answer_json(r, 200, doc);
+}
+
+/* Store the new session: the token's hash only, never the token. */
+static void
+login_store(struct rv_req *r)
+{
+	const struct tipd_config *c = r->app->cfg;
+	char now[24], idle[24], expires[24];
+	int64_t t = time(NULL);
+	snprintf(now, sizeof(now), "%lld", (long long)t);
+	snprintf(idle, sizeof(idle), "%u", c->review_idle_s);
+	snprintf(expires, sizeof(expires), "%lld", (long long)(t + c->review_lifetime_s));
+	const char *gc[2] = { now, idle };
+	rv_q(r, "delete from sessions where expires_at <= $1::bigint "
+	        "or last_used_at <= $1::bigint - $2::bigint", 2, gc, NULL, NULL, NULL);
+	const char *v[4] = { (const char *)r->token_sha, (const char *)r->caller.ed25519, now,
+		             expires };
+	const int lens[4] = { 32, RV_PK_LEN, 0, 0 }, fmts[4] = { 1, 1, 0, 0 };
+	rv_q(r, "insert into sessions (token_sha256, ed25519, created_at, last_used_at, expires_at) "
+	        "values ($1, $2, $3::bigint, $3::bigint, $4::bigint)", 4, v, lens, fmts, NULL);
+	rv_run(r, login_stored);
+}
+
+static void
+login_complete(struct rv_req *r)
+{
+	struct review *rv = r->rv;
+	struct rv_login l;
+	char hex[65];
+	int64_t now = time(NULL);
+	int ok = rv_login_parse(r->body.data, r->body.len, &l) == 0;
+	/* A nonce is burnt by any attempt that names it. */
+	ok = (l.nonce[0] != '\0' && rv_nonce_consume(rv->nonces, l.nonce, now) == 0) && ok;
+	unsigned wait = rv_limiter_check(rv->limiter, l.have_pk ? l.pk : NULL, now);
+	if (wait > 0) {
+		char extra[48];
+		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", wait);
+		rv_problem_extra(r, 429, "too many failed logins; try again later", extra);
+		return;
+	}
+	ok = ok && l.time >= now - RV_TIME_SKEW && l.time <= now + RV_TIME_SKEW;
+	ok = ok && caller_fill(rv, l.pk, &r->caller) > 0;
+	ok = ok && tls_hex(r, hex) == 0 && rv_login_verify(&l, r->app->cfg->review_origin, hex) == 0;
+	sodium_memzero(&l.sig, sizeof(l.sig));
+	if (!ok) {
+		rv_limiter_fail(rv->limiter, l.have_pk ? l.pk : NULL, now);
+		log_info("review: failed login");
+		rv_problem(r, 401, "login failed");
+		return;
+	}
+	rv_token_new(r->token, r->token_sha);
+	login_store(r);
+}
+
+/* ---- sessions ---- */
+
+static void
+auth_row(struct rv_req *r, const PGresult *res)
+{
+	if (PQntuples(res) == 1 && PQgetlength(res, 0, 0) == 2 * RV_PK_LEN &&
+	    sodium_hex2bin(r->caller.ed25519, RV_PK_LEN, PQgetvalue(res, 0, 0), 2 * RV_PK_LEN, NULL,
+	                   NULL, NULL) == 0)
+		r->found = 1;
+}
+
+static void
+auth_done(struct rv_req *r)
+{
+	uint8_t pk[RV_PK_LEN];
+	if (!r->found) {
+		rv_problem(r, 401, "log in first");
+		return;
+	}
+	r->found = 0;
+	memcpy(pk, r->caller.ed25519, RV_PK_LEN);
+	/* A key that no longer belongs to any team sees nothing. */
+	if (caller_fill(r->rv, pk, &r->caller) == 0) {
+		rv_problem(r, 401, "log in first");
+		return;
+	}
+	if (r->route == RV_QUESTIONNAIRE) {
+		rv_answer(r, 200, "application/json", r->rv->questionnaire, r->rv->qlen, NULL);
+		return;
+	}
+	rv_reports_start(r);
+}
+
+/* Check the session (and touch it); the route runs in auth_done. */
+static void
+auth_start(struct rv_req *r)
+{
+	char now[24], idle[24];
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	snprintf(idle, sizeof(idle), "%u", r->app->cfg->review_idle_s);
+	const char *v[3] = { (const char *)r->token_sha, now, idle };
+	const int lens[3] = { 32, 0, 0 }, fmts[3] = { 1, 0, 0 };
+	rv_q(r, "update sessions set last_used_at = $2::bigint where token_sha256 = $1 "
+	        "and expires_at > $2::bigint and last_used_at > $2::bigint - $3::bigint "
+	        "returning encode(ed25519, 'hex')", 3, v, lens, fmts, auth_row);
+	rv_run(r, auth_done);
+}
+
+static void
+logout_row(struct rv_req *r, const PGresult *res)
+{
+	r->found = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "1") == 0;
+}
+
+static void
+logout_done(struct rv_req *r)
+{
+	if (!r->found)
+		rv_problem(r, 401, "log in first");
+	else
+		rv_answer(r, 204, NULL, NULL, 0, NULL);
+}
+
+static void
+logout_start(struct rv_req *r)
+{
+	char now[24], idle[24];
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	snprintf(idle, sizeof(idle), "%u", r->app->cfg->review_idle_s);
+	const char *v[3] = { (const char *)r->token_sha, now, idle };
+	const int lens[3] = { 32, 0, 0 }, fmts[3] = { 1, 0, 0 };
+	rv_q(r, "with d as (delete from sessions where token_sha256 = $1 "
+	        "returning expires_at, last_used_at) select count(*) from d "
+	        "where expires_at > $2::bigint and last_used_at > $2::bigint - $3::bigint",
+	     3, v, lens, fmts, logout_row);
+	rv_run(r, logout_done);
+}
+
+/* ---- the HTTP handler ---- */
+
+static size_t
+body_max(enum rv_route route)
+{
+	return route == RV_LOGIN ? RV_LOGIN_MAX_BODY : route == RV_PATCH ? RV_PATCH_MAX_BODY : 0;
+}
+
+static int
+rv_on_body(struct http_request *req, const uint8_t *p, size_t n)
+{
+	struct rv_req *r = http_request_data(req);
+	if (buf_add(&r->body, p, n) == 0)
+		return 0;
+	if (r->route == RV_LOGIN) {
+		rv_limiter_fail(r->rv->limiter, NULL, time(NULL));
+		rv_problem(r, 401, "login failed");
+	} else {
+		rv_problem(r, 413, "request body too large");
+	}
+	return -1;
+}
+
+static void
+rv_on_complete(struct http_request *req)
+{
+	struct rv_req *r = http_request_data(req);
+	r->completed = true;
+	switch (r->route) {
+	case RV_NONCE: nonce_complete(r); break;
+	case RV_LOGIN: login_complete(r); break;
+	case RV_LOGOUT: logout_start(r); break;
+	default: auth_start(r); break;
+	}
+}
+
+static void
+rv_on_abort(struct http_request *req)
+{
+	struct rv_req *r = http_request_data(req);
+	if (r == NULL || r->completed)
+		return; /* a database step is in flight: it answers (and so releases) */
+	http_request_set_data(req, NULL);
+	rv_req_free(r);
+}
+
+static const struct http_handler rv_handler = {
+	.on_body = rv_on_body,
+	.on_complete = rv_on_complete,
+	.on_abort = rv_on_abort,
+};
+
+/* Match "<prefix><uuid><rest>"; copy the uuid into `id`. */
+static int
+match_id(const char *path, const char *prefix, char id[37], const char **rest)
+{
+	size_t pl = strlen(prefix);
+	if (strncmp(path, prefix, pl) != 0 || strlen(path + pl) < 36)
+		return -1;
+	memcpy(id, path + pl, 36);
+	id[36] = '\0';
+	*rest = path + pl + 36;
+	return util_uuid_valid(id) ? 0 : -1;
+}
+
+/* Find the route for method + path; return 0, or -1 if there is none. */
+static int
+parse_route(const char *method, const char *path, struct rv_req *r)
+{
+	const char *rest;
+	int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+	if (post && strcmp(path, "/api/v1/login/nonce") == 0)
+		r->route = RV_NONCE;
+	else if (post && strcmp(path, "/api/v1/login") == 0)
+		r->route = RV_LOGIN;
+	else if (post && strcmp(path, "/api/v1/logout") == 0)
+		r->route = RV_LOGOUT;
+	else if (get && strcmp(path, "/api/v1/reports") == 0)
+		r->route = RV_LIST;
+	else if (get && strcmp(path, "/api/v1/labels") == 0)
+		r->route = RV_LABELS;
+	else if (get && strcmp(path, "/api/v1/questionnaire") == 0)
+		r->route = RV_QUESTIONNAIRE;
+	else if (match_id(path, "/api/v1/reports/", r->id, &rest) != 0)
+		return -1;
+	else if (*rest == '\0' && (get || strcmp(method, "PATCH") == 0))
+		r->route = get ? RV_FETCH : RV_PATCH;
+	else if (get && match_id(rest, "/attachments/", r->aid, &rest) == 0 && *rest == '\0')
+		r->route = RV_ATTACHMENT;
+	else
+		return -1;
+	return 0;
+}
+
+const struct http_handler *
+review_route(struct http_request *req, struct app *app)
+{
+	struct rv_req *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		http_respond_problem(req, 500, "out of memory");
+		return NULL;
+	}
+	r->app = app;
+	r->rv = app->review;
+	r->req = req;
+	if (app->review == NULL ||
+	    parse_route(http_request_method(req), http_request_path(req), r) != 0) {
+		/* A method a path does not take is no route either (the review
+		 * surface answers nothing it does not serve). */
+		free(r);
+		http_respond_problem(req, 404, "no such resource");
+		return NULL;
+	}
+	r->db = loops_db(app->loops, http_request_base(req));
+	size_t max = body_max(r->route);
+	buf_init(&r->body, max); /* no report data: status, labels, a signed nonce */
+	int64_t cl = http_request_content_length(req);
+	int needs_token = r->route != RV_NONCE && r->route != RV_LOGIN;
+	if (needs_token && rv_bearer_parse(http_request_header(req, "Authorization"),
+	                                   r->token_sha) != 0) {
+		http_respond_problem(req, 401, "log in first");
+		rv_req_free(r);
+		return NULL;
+	}
+	if (cl > (int64_t)max) {
+		if (r->route == RV_LOGIN)
+			rv_limiter_fail(r->rv->limiter, NULL, time(NULL));
+		http_respond_problem(req, r->route == RV_LOGIN ? 401 : 413,
+		                     r->route == RV_LOGIN ? "login failed" : "request body too large");
+		rv_req_free(r);
+		return NULL;
+	}
+	http_request_set_data(req, r);
+	return &rv_handler;
+}

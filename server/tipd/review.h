@@ -1,0 +1,127 @@
+/*
+ * review: the review API on the review listener (prompts/review-api.md):
+ * login with a signed nonce, Bearer sessions, and the request plumbing that
+ * review_reports.c uses (asynchronous queries on the request's loop).
+ *
+ * Who may log in, and which teams a caller sees, comes from each team's
+ * latest verified membership statement: the statements tipd verified at
+ * start-up (teams.c caches them in STATE_DIR/membership-heads), opened again
+ * here against the pinned admin keys and used only if teams.c kept the team
+ * at the same sequence number.
+ */
+#ifndef TIPD_REVIEW_H
+#define TIPD_REVIEW_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "age.h"
+#include "buf.h"
+#include "membership.h"
+#include "review_auth.h"
+
+struct app;
+struct review;
+struct http_request;
+struct http_handler;
+struct db;
+
+#define RV_MAX_TEAMS 64
+#define RV_MAX_QUERIES 8
+
+/* One member of one team's latest verified membership. */
+struct rv_member {
+	char team[MEMBERSHIP_TEAM_MAX + 1];
+	char name[MEMBERSHIP_NAME_MAX + 1];
+	char recipient[AGE_RECIPIENT_STR_MAX];
+	uint8_t ed25519[RV_PK_LEN];
+};
+
+/* The investigator behind a request: their memberships (one per team). */
+struct rv_caller {
+	uint8_t ed25519[RV_PK_LEN];
+	const struct rv_member *m[RV_MAX_TEAMS];
+	size_t n;
+};
+
+enum rv_route {
+	RV_NONCE,
+	RV_LOGIN,
+	RV_LOGOUT,
+	RV_LIST,
+	RV_FETCH,
+	RV_ATTACHMENT,
+	RV_PATCH,
+	RV_LABELS,
+	RV_QUESTIONNAIRE
+};
+
+struct rv_req;
+/* A query's result (borrowed), only when it succeeded. */
+typedef void (*rv_row_cb)(struct rv_req *r, const PGresult *res);
+/* The next step once every queued query of a step is in and none failed. */
+typedef void (*rv_step)(struct rv_req *r);
+
+/* One review request. Freed when it is answered. */
+struct rv_req {
+	struct app *app;
+	struct review *rv;
+	struct http_request *req;
+	struct db *db;
+	enum rv_route route;
+	char id[37];
+	char aid[37];
+	struct buf body;
+	bool completed;
+	uint8_t token_sha[32];
+	char token[RV_B64URL_32]; /* a new session's token, until answered */
+	struct rv_caller caller;
+	/* the step in flight */
+	rv_row_cb qcb[RV_MAX_QUERIES];
+	unsigned qn, qdone;
+	bool synced, lost, failed;
+	rv_step next;
+	/* what the steps found */
+	int found;
+	json_t *out;
+	void *ctx;  /* route state of review_reports.c */
+};
+
+/* Build the review state from the loaded teams and configuration; NULL and
+ * a message in `err` on error. Call after teams_load(). Caller frees. */
+struct review *review_new(struct app *app, char *err, size_t errlen);
+void review_free(struct review *rv);
+/* Number of member entries (team, member) that may log in. */
+size_t review_member_count(const struct review *rv);
+
+/* Route a request on the review listener whose path starts with /api/v1/:
+ * return its handler, or answer (401, 404, 405, 413, 503) and return NULL. */
+const struct http_handler *review_route(struct http_request *req, struct app *app);
+
+/* --- for review_reports.c --- */
+
+/* Queue a statement of the current step; `cb` (may be NULL) sees its result
+ * if it succeeds. Binary parameters as in db_query. */
+void rv_q(struct rv_req *r, const char *sql, int n, const char *const *values,
+          const int *lengths, const int *formats, rv_row_cb cb);
+/* End the step: `next` runs once every result is in, or the request is
+ * answered 503 (database unavailable) or 500 (a statement failed). */
+void rv_run(struct rv_req *r, rv_step next);
+/* Answer and free `r`. */
+void rv_answer(struct rv_req *r, int status, const char *content_type, const void *body,
+               size_t len, const char *extra_headers);
+/* Answer with problem+json and free `r`. */
+void rv_problem(struct rv_req *r, int status, const char *detail);
+/* Answer `doc` (stolen) as application/json and free `r`. */
+void rv_answer_json(struct rv_req *r, int status, json_t *doc);
+/* The caller's membership of `team`, or NULL. */
+const struct rv_member *rv_caller_team(const struct rv_caller *c, const char *team);
+/* Return 1 if `name` is a member of `team`'s latest membership, else 0. */
+int rv_team_has_member(const struct review *rv, const char *team, const char *name);
+/* The questionnaire file as loaded (`*len` bytes). */
+const char *rv_questionnaire(const struct review *rv, size_t *len);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * review_auth: the parts of review login that need no network or database
+ * (docs: prompts/review-api.md, DESIGN §4 "Signatures are domain-separated").
+ *
+ *  - a nonce store: single-use 32-byte nonces shared by every event loop
+ *    (mutex), expiring after RV_NONCE_TTL s, the oldest dropped past a cap;
+ *  - a failed-login limiter: at most `per_key` failures per public key and
+ *    `total` failures overall in a sliding window (mutex);
+ *  - the login message, the strict login body parser, signature checking,
+ *    session tokens and the Bearer header.
+ *
+ * Never log a nonce, a token or a signature.
+ */
+#ifndef TIPD_REVIEW_AUTH_H
+#define TIPD_REVIEW_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define RV_NONCE_LEN 32
+#define RV_B64URL_32 44 /* base64url without padding of 32 bytes, with its NUL */
+#define RV_NONCE_TTL 120
+#define RV_NONCE_MAX 10000
+#define RV_TIME_SKEW 300
+#define RV_FAIL_PER_KEY 5
+#define RV_FAIL_TOTAL 60
+#define RV_FAIL_WINDOW 60
+#define RV_TOKEN_LEN 32
+#define RV_PK_LEN 32
+#define RV_SIG_LEN 64
+#define RV_LOGIN_MAX_BODY 4096
+#define RV_LOGIN_PURPOSE "tipline/v1/login"
+
+struct rv_nonces;
+struct rv_limiter;
+
+/* Make a nonce store holding at most `max` outstanding nonces (> 0). NULL on error. */
+struct rv_nonces *rv_nonces_new(size_t max);
+/* Wipe and free the store (NULL is fine). */
+void rv_nonces_free(struct rv_nonces *n);
+/* Make a fresh nonce valid until now + RV_NONCE_TTL, dropping the oldest one
+ * when the store is full; write it (base64url, no padding) into `out`.
+ * Return 0, or -1. Thread-safe. */
+int rv_nonce_issue(struct rv_nonces *n, int64_t now, char out[RV_B64URL_32])
+	__attribute__((warn_unused_result));
+/* Consume the nonce `s`: return 0 if it was issued, is unused and has not
+ * expired at `now`, else -1. It cannot be used again either way. Thread-safe. */
+int rv_nonce_consume(struct rv_nonces *n, const char *s, int64_t now)
+	__attribute__((warn_unused_result));
+/* Number of outstanding (issued, unused) nonces, expired or not. */
+size_t rv_nonces_count(struct rv_nonces *n);
+
+/* Make a limiter of `per_key` failures per key and `total` overall in any
+ * `window_s` seconds (all > 0). NULL on error. */
+struct rv_limiter *rv_limiter_new(unsigned per_key, unsigned total, unsigned window_s);
+void rv_limiter_free(struct rv_limiter *l);
+/* Return 0 if a login attempt by `pk` (NULL: unknown key) may be tried at
+ * `now`, else the number of seconds to wait (>= 1). Thread-safe. */
+unsigned rv_limiter_check(struct rv_limiter *l, const uint8_t *pk, int64_t now);
+/* Record a failed login by `pk` (NULL: unknown key) at `now`. Thread-safe. */
+void rv_limiter_fail(struct rv_limiter *l, const uint8_t *pk, int64_t now);
+
+/* A parsed login request body. */
+struct rv_login {
+	uint8_t pk[RV_PK_LEN];
+	char nonce[RV_B64URL_32]; /* "" unless the body carried a nonce string of the right size */
+	int64_t time;
+	uint8_t sig[RV_SIG_LEN];
+	int have_pk;              /* pk holds the claimed key (even if other fields failed) */
+};
+
+/* Parse a login body: a JSON object with exactly "ed25519" (base64 of 32
+ * bytes), "nonce" (string), "time" (integer) and "signature" (base64 of 64
+ * bytes). Return 0, or -1 if anything is missing, extra, mistyped or
+ * malformed; on -1 the nonce and key found so far are still filled in (so
+ * the nonce can be burned and the failure counted against the key). */
+int rv_login_parse(const uint8_t *body, size_t len, struct rv_login *out)
+	__attribute__((warn_unused_result));
+
+/* Append the login message
+ *   "tipline/v1/login\n<origin>\n<tls_hex>\n<nonce>\n<time>\n"
+ * to `out`. Return 0, or -1 if a field holds a newline or the buffer is full. */
+int rv_login_message(const char *origin, const char *tls_hex, const char *nonce, int64_t time,
+                     struct buf *out) __attribute__((warn_unused_result));
+
+/* Check the signature of `l` over the message rebuilt with the server's own
+ * `origin` and `tls_hex`. Return 0 if valid, else -1. */
+int rv_login_verify(const struct rv_login *l, const char *origin, const char *tls_hex)
+	__attribute__((warn_unused_result));
+
+/* Make a new session token: write its text (base64url, no padding) into
+ * `text` and the SHA-256 of its 32 raw bytes into `sha`. */
+void rv_token_new(char text[RV_B64URL_32], uint8_t sha[32]);
+/* Parse an Authorization header value "Bearer <token>" and write the
+ * token's SHA-256 into `sha`. Return 0, or -1 if NULL or malformed. */
+int rv_bearer_parse(const char *authorization, uint8_t sha[32])
+	__attribute__((warn_unused_result));
+
+#endif

@@ -3,7 +3,7 @@
 
 TIPLINE_DEBS="build-essential cmake pkg-config clang libclang-rt-14-dev git curl ca-certificates
 openssl libevent-dev libssl-dev libsodium-dev libpq-dev libjansson-dev libinih-dev
-libcriterion-dev node-llhttp age postgresql postgresql-contrib nodejs npm strace"
+libcriterion-dev node-llhttp age postgresql postgresql-contrib nodejs npm strace python3-jsonschema python3-yaml"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -9,6 +9,7 @@
  * once they are well-formed.
  */
 #include "age.h"
+#include "secmem.h"
 
 #include "bech32.h"
 
@@ -703,12 +704,12 @@ struct age_enc *
 age_enc_new(const uint8_t file_key[AGE_FILE_KEY_LEN])
 {
 	struct age_enc *e = NULL;
-	if (age_lib_init() != 0 || (e = sodium_malloc(sizeof(*e))) == NULL)
+	/* Pooled locked memory, zero-filled (secmem_alloc). */
+	if (age_lib_init() != 0 || (e = secmem_alloc(sizeof(*e))) == NULL)
 		return NULL;
-	memset(e, 0, sizeof(*e));
 	randombytes_buf(e->nonce, sizeof(e->nonce));
 	if (age_payload_key(file_key, e->nonce, e->key) != 0) {
-		sodium_free(e);
+		secmem_release(e, sizeof(*e), sizeof(*e));
 		return NULL;
 	}
 	return e;
@@ -786,17 +787,15 @@ age_enc_final(struct age_enc *e, struct buf *out)
 void
 age_enc_free(struct age_enc *e)
 {
-	if (e != NULL)
-		sodium_free(e); /* wipes */
+	secmem_release(e, sizeof(*e), sizeof(*e)); /* wipes */
 }
 
 struct age_dec *
 age_dec_new(const uint8_t file_key[AGE_FILE_KEY_LEN])
 {
 	struct age_dec *d = NULL;
-	if (age_lib_init() != 0 || (d = sodium_malloc(sizeof(*d))) == NULL)
+	if (age_lib_init() != 0 || (d = secmem_alloc(sizeof(*d))) == NULL)
 		return NULL;
-	memset(d, 0, sizeof(*d));
 	memcpy(d->file_key, file_key, AGE_FILE_KEY_LEN);
 	return d;
 }
@@ -914,8 +913,7 @@ fail:
 void
 age_dec_free(struct age_dec *d)
 {
-	if (d != NULL)
-		sodium_free(d); /* wipes */
+	secmem_release(d, sizeof(*d), sizeof(*d)); /* wipes */
 }
 
 /* ---- one-shot helpers ---- */

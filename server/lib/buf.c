@@ -1,5 +1,7 @@
 #include "buf.h"
 
+#include "secmem.h"
+
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,12 +27,11 @@ buf_release(struct buf *b, uint8_t *p, size_t cap)
 {
 	if (p == NULL)
 		return;
-	if (b->secure) {
-		sodium_free(p); /* wipes */
-	} else {
+	if (b->secure)
+		/* Callers may write past len before they extend it: wipe it all. */
+		secmem_release(p, cap, cap);
+	else
 		free(p);
-	}
-	(void)cap;
 }
 
 int
@@ -42,12 +43,13 @@ buf_reserve(struct buf *b, size_t extra)
 	size_t need = b->len + extra + 1;
 	if (need <= b->cap)
 		return 0;
-	size_t ncap = b->cap ? b->cap : 64;
+	/* Secure memory comes in whole pages anyway: start at one. */
+	size_t ncap = b->cap ? b->cap : b->secure ? 4096 : 64;
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
 	if (ncap > b->max + 1)
 		ncap = b->max + 1;
-	uint8_t *p = b->secure ? sodium_malloc(ncap) : malloc(ncap);
+	uint8_t *p = b->secure ? secmem_alloc(ncap) : malloc(ncap);
 	if (p == NULL)
 		return -1;
 	if (b->len)

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,84 @@ secmem_realloc(void *p, size_t n)
 	memcpy(q, p, old);
 	secmem_free(p);
 	return q;
+}
+
+/* Pooled size classes: 4 KiB << i. Larger blocks are not pooled. */
+#define POOL_CLASSES 7 /* 4 KiB .. 256 KiB */
+#define POOL_DEPTH 4   /* blocks kept per class and thread */
+
+struct pool {
+	void *blocks[POOL_CLASSES][POOL_DEPTH];
+	int n[POOL_CLASSES];
+};
+
+static _Thread_local struct pool tl_pool;
+static pthread_key_t pool_key;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+/* At thread exit, give the thread's pooled blocks back to the system. */
+static void
+pool_destroy(void *arg)
+{
+	struct pool *pl = arg;
+	for (int c = 0; c < POOL_CLASSES; c++)
+		while (pl->n[c] > 0)
+			sodium_free(pl->blocks[c][--pl->n[c]]);
+}
+
+static void
+pool_init(void)
+{
+	(void)pthread_key_create(&pool_key, pool_destroy);
+}
+
+static int
+pool_class(size_t n)
+{
+	for (int c = 0; c < POOL_CLASSES; c++)
+		if (n <= ((size_t)4096 << c))
+			return c;
+	return -1;
+}
+
+void *
+secmem_alloc(size_t n)
+{
+	int c = pool_class(n);
+	if (sodium_init() < 0) /* sodium_malloc needs it; cheap once done */
+		return NULL;
+	if (c < 0) {
+		void *p = sodium_malloc(n);
+		if (p != NULL)
+			memset(p, 0, n);
+		return p;
+	}
+	struct pool *pl = &tl_pool;
+	if (pl->n[c] > 0)
+		return pl->blocks[c][--pl->n[c]]; /* wiped when released */
+	size_t size = (size_t)4096 << c;
+	void *p = sodium_malloc(size);
+	if (p != NULL)
+		memset(p, 0, size);
+	return p;
+}
+
+void
+secmem_release(void *p, size_t n, size_t dirty)
+{
+	if (p == NULL)
+		return;
+	int c = pool_class(n);
+	struct pool *pl = &tl_pool;
+	if (c < 0 || pl->n[c] == POOL_DEPTH) {
+		sodium_free(p); /* wipes */
+		return;
+	}
+	size_t size = (size_t)4096 << c;
+	sodium_memzero(p, dirty < size ? dirty : size);
+	(void)pthread_once(&pool_once, pool_init);
+	(void)pthread_setspecific(pool_key, pl);
+	pl->blocks[c][pl->n[c]++] = p;
 }
 
 static void *

@@ -5,6 +5,7 @@
 #define TIPLINE_SECMEM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Forbid core dumps and ptrace attach (RLIMIT_CORE 0, PR_SET_DUMPABLE 0) and,
@@ -25,5 +26,20 @@ int secmem_install_hooks(void);
 
 /* Wipe and free a block from malloc (NULL is fine). */
 void secmem_free(void *p);
+
+/*
+ * Locked, guarded memory for secrets (sodium_malloc), recycled: a block
+ * released to this thread's pool is wiped and handed out again without the
+ * mmap/mprotect/munmap that sodium_malloc and sodium_free cost (each unmap
+ * is a TLB shootdown on every core). Return a zero-filled block of at least
+ * `n` bytes, or NULL.
+ */
+void *secmem_alloc(size_t n);
+/*
+ * Release a block of `n` bytes (the size asked of secmem_alloc) of which at
+ * most the first `dirty` bytes were ever written: they are wiped before the
+ * block is pooled or freed. NULL is fine.
+ */
+void secmem_release(void *p, size_t n, size_t dirty);
 
 #endif

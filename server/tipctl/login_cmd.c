@@ -15,12 +15,13 @@
 #include "cli.h"
 #include "client.h"
 #include "identity.h"
+#include "note.h"
 #include "session.h"
 #include "util.h"
 
 static const char login_usage[] =
 	"usage: tipctl login --server https://HOST:PORT --pin SHA256HEX --origin ORIGIN\n"
-	"                    [--identity PATH] [--passphrase-file FILE]\n"
+	"                    [--identity PATH] [--passphrase-file FILE] [--admin-key VKEY]...\n"
 	"\n"
 	"Log in to the review API with your identity's signing key and keep the session\n"
 	"in $TIPLINE_HOME/session (or ~/.config/tipline/session), mode 0600.\n"
@@ -30,7 +31,10 @@ static const char login_usage[] =
 	"                          from your admin; any other key is refused\n"
 	"  --origin ORIGIN         the review origin, from your admin\n"
 	"  --identity PATH         identity file (default $TIPLINE_HOME/identity.age)\n"
-	"  --passphrase-file FILE  take the passphrase from the first line of FILE\n";
+	"  --passphrase-file FILE  take the passphrase from the first line of FILE\n"
+	"  --admin-key VKEY        an admin's verifier key, from your invite (repeatable);\n"
+	"                          pinned in the session; `tips reply` and `tips note` need\n"
+	"                          it to check the team's membership\n";
 
 static const char logout_usage[] =
 	"usage: tipctl logout\n"
@@ -39,6 +43,8 @@ static const char logout_usage[] =
 
 struct login_opts {
 	const char *server, *pin, *origin, *identity, *pass_file;
+	const char *admin[SESSION_ADMIN_MAX];
+	size_t nadmin;
 };
 
 /* Return 1 if `s` has no control characters or newlines and is not empty. */
@@ -63,6 +69,18 @@ login_cmd_message(const char *origin, const char *tls_hex, const char *nonce, in
 	                  (long long)t);
 }
 
+/* Return 1 if `s` is a verifier key that fits in a session, else 0. */
+static int
+admin_key_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= SESSION_FIELD_MAX || strchr(s, ' ') != NULL || !field_ok(s))
+		return 0;
+	struct note_verifier *v = note_verifier_parse(s, n);
+	note_verifier_free(v);
+	return v != NULL;
+}
+
 /* Parse and check the options of `tipctl login`; return -1 to go on, or an exit code. */
 static int
 login_opts_parse(int argc, char **argv, struct login_opts *o)
@@ -73,6 +91,7 @@ login_opts_parse(int argc, char **argv, struct login_opts *o)
 		{ "origin", required_argument, NULL, 'o' },
 		{ "identity", required_argument, NULL, 'i' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "admin-key", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -90,6 +109,18 @@ login_opts_parse(int argc, char **argv, struct login_opts *o)
 		case 'o': o->origin = optarg; break;
 		case 'i': o->identity = optarg; break;
 		case 'p': o->pass_file = optarg; break;
+		case 'a':
+			if (o->nadmin == SESSION_ADMIN_MAX) {
+				cli_error("login: at most %d --admin-key options", SESSION_ADMIN_MAX);
+				goto usage;
+			}
+			if (!admin_key_ok(optarg)) {
+				cli_error("login: --admin-key is not a valid verifier key "
+				          "(NAME+HASH+BASE64, as in your invite)");
+				goto usage;
+			}
+			o->admin[o->nadmin++] = optarg;
+			break;
 		case 'h': fputs(login_usage, stdout); return CLI_OK;
 		default:
 			cli_error("login: unknown or incomplete option '%s'", argv[optind - 1]);
@@ -244,6 +275,9 @@ take_session(const struct buf *body, const struct login_opts *o, const char *pin
 	memcpy(s->token, tok, strlen(tok) + 1);
 	s->expires_at = (int64_t)json_integer_value(exp);
 	snprintf(s->member, sizeof(s->member), "%s", mem);
+	for (size_t i = 0; i < o->nadmin; i++)
+		snprintf(s->admin_keys[i], sizeof(s->admin_keys[i]), "%s", o->admin[i]);
+	s->n_admin_keys = o->nadmin;
 	if (!session_valid(s))
 		goto bad;
 	rc = 0;

@@ -66,6 +66,18 @@ printable_ok(const char *s)
 	return 1;
 }
 
+/* Return 1 if every pinned admin key is printable ASCII without spaces. */
+static int
+admins_valid(const struct session *s)
+{
+	if (s->n_admin_keys > SESSION_ADMIN_MAX)
+		return 0;
+	for (size_t i = 0; i < s->n_admin_keys; i++)
+		if (!printable_ok(s->admin_keys[i]) || strchr(s->admin_keys[i], ' ') != NULL)
+			return 0;
+	return 1;
+}
+
 int
 session_valid(const struct session *s)
 {
@@ -76,7 +88,8 @@ session_valid(const struct session *s)
 	       strlen(s->pin) == 64 && strspn(s->pin, "0123456789abcdef") == 64 &&
 	       printable_ok(s->origin) && session_b64url_ok(s->token) && s->expires_at >= 0 &&
 	       ml >= 1 && ml <= 64 &&
-	       strspn(s->member, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ml;
+	       strspn(s->member, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ml &&
+	       admins_valid(s);
 }
 
 enum session_result
@@ -95,6 +108,12 @@ session_save(const struct session *s, const char *path)
 	               s->server, s->pin, s->origin, s->token, (long long)s->expires_at,
 	               s->member) != 0 ||
 	    buf_printf(&tmp, "%s.new", path) != 0) {
+		errno = ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_admin_keys; i++) {
+		if (buf_printf(&text, "admin_key %s\n", s->admin_keys[i]) == 0)
+			continue;
 		errno = ENOMEM;
 		goto out;
 	}
@@ -145,6 +164,14 @@ session_line(struct session *s, const char *p, size_t n, int seen[6])
 		return set_field(s->token, SESSION_TOKEN_MAX + 1, &seen[3], v, vl);
 	if (kl == 6 && memcmp(p, "member", 6) == 0)
 		return set_field(s->member, sizeof(s->member), &seen[5], v, vl);
+	if (kl == 9 && memcmp(p, "admin_key", 9) == 0) {
+		int once = 0;
+		if (s->n_admin_keys == SESSION_ADMIN_MAX ||
+		    set_field(s->admin_keys[s->n_admin_keys], SESSION_FIELD_MAX, &once, v, vl) != 0)
+			return -1;
+		s->n_admin_keys++;
+		return 0;
+	}
 	if (kl == 10 && memcmp(p, "expires_at", 10) == 0) {
 		char d[24];
 		uint64_t x;

@@ -13,6 +13,7 @@
  *   token <base64url bearer token>
  *   expires_at <unix seconds>
  *   member <member name>
+ *   admin_key <pinned admin verifier key>   (zero or more; login --admin-key)
  *
  * The token is a bearer secret: it lives in locked memory.
  */
@@ -25,7 +26,8 @@
 
 #define SESSION_FIELD_MAX 512 /* longest server, origin or member value */
 #define SESSION_TOKEN_MAX 128
-#define SESSION_FILE_MAX 4096
+#define SESSION_FILE_MAX 8192
+#define SESSION_ADMIN_MAX 8 /* most pinned admin keys */
 
 enum session_result {
 	SESSION_OK = 0,
@@ -42,6 +44,9 @@ struct session {
 	char *token; /* sodium_malloc'd, SESSION_TOKEN_MAX + 1 bytes */
 	int64_t expires_at;
 	char member[SESSION_FIELD_MAX];
+	/* admin verifier keys pinned at login (from the invite, never the server) */
+	char admin_keys[SESSION_ADMIN_MAX][SESSION_FIELD_MAX];
+	size_t n_admin_keys;
 };
 
 /* Make an empty session (token storage in locked memory). NULL if out of memory. */

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "table.h"
 #include "tips_open.h"
+#include "tips_reply.h"
 #include "util.h"
 
 static const char tips_usage[] =
@@ -19,6 +20,8 @@ static const char tips_usage[] =
 	"  show   decrypt a report and print it\n"
 	"  get    decrypt a report's attachments into a directory\n"
 	"  set    change a report's status, priority, assignee or labels\n"
+	"  reply  seal a reply to the source and the team (the source reads it)\n"
+	"  note   seal an internal note to the team\n"
 	"\n"
 	"Log in first with `tipctl login`. Run `tipctl tips SUBCOMMAND --help` for options.\n";
 
@@ -364,6 +367,10 @@ tips_cmd_main(int argc, char **argv)
 		return tips_open_get(argc - 1, argv + 1);
 	if (strcmp(sub, "set") == 0)
 		return tips_set(argc - 1, argv + 1);
+	if (strcmp(sub, "reply") == 0)
+		return tips_reply_main(argc - 1, argv + 1);
+	if (strcmp(sub, "note") == 0)
+		return tips_reply_note_main(argc - 1, argv + 1);
 	cli_error("unknown tips command '%s'", sub);
 	fputs(tips_usage, stderr);
 	return CLI_USAGE;

@@ -1,4 +1,5 @@
 #include "tips_open.h"
+#include "tips_reply.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -341,6 +342,8 @@ tips_open_show(int argc, char **argv)
 		if (api_get_json(&a, "/api/v1/questionnaire", "the questionnaire", &quest) != 0)
 			quest = NULL;
 		print_report(meta, doc, quest);
+		if (tips_reply_show(&a, id, o.id, meta) != 0)
+			goto out;
 	}
 	rc = CLI_OK;
 out:

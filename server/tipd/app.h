@@ -20,6 +20,7 @@ struct tls_ctx;
 struct receipt_pepper;
 struct loops;
 struct review;
+struct inbox;
 
 struct app {
 	struct tipd_config *cfg;
@@ -33,6 +34,7 @@ struct app {
 	struct tls_ctx *review_tls;
 	struct loops *loops;       /* the event loops and their listeners */
 	struct review *review;     /* review API state (nonces, limiter, members) */
+	struct inbox *inbox;       /* the source's inbox (pending set, limiter, signers) */
 	struct event *drain_tick;  /* polls in-flight submissions at shutdown */
 	atomic_bool draining;      /* shutting down: refuse new submissions */
 	atomic_uint inflight;      /* submissions between their head and their answer */

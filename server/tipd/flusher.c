@@ -83,6 +83,8 @@ struct flusher {
 	pthread_cond_t cv;
 	bool finished;
 	_Atomic uint64_t entries, rows, batches, failures, skipped;
+	flusher_flushed_cb flushed_cb;
+	void *flushed_arg;
 };
 
 static const char SQL_REPORT[] =
@@ -279,6 +281,8 @@ batch_done(struct flusher *f)
 		if (b->state[i] == ENT_DONE) {
 			if (spool_entry_remove(f->spool, b->e[i]) != 0)
 				log_error("flusher: cannot remove flushed %s", b->e[i]->path);
+			if (f->flushed_cb != NULL && b->e[i]->has_inbox)
+				f->flushed_cb(b->e[i]->lookup_id, f->flushed_arg);
 			done++;
 			rows += b->rows[i];
 		} else if (b->state[i] != ENT_PENDING) {
@@ -871,6 +875,13 @@ flusher_free(struct flusher *f)
 	pthread_mutex_destroy(&f->mu);
 	free(f->conninfo);
 	free(f);
+}
+
+void
+flusher_set_flushed_cb(struct flusher *f, flusher_flushed_cb cb, void *arg)
+{
+	f->flushed_cb = cb;
+	f->flushed_arg = arg;
 }
 
 void

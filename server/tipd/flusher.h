@@ -42,6 +42,11 @@ struct flusher_stats {
  * connects with `conninfo` (copied; unix socket dir or hostaddr only) every
  * `interval_ms` (0 means FLUSHER_DEFAULT_INTERVAL_MS). NULL on error. */
 struct flusher *flusher_new(struct spool *spool, const char *conninfo, unsigned interval_ms);
+/* Called on the flusher's thread after a commit, once per flushed entry that
+ * carried an inbox record, with its lookup id. */
+typedef void (*flusher_flushed_cb)(const uint8_t lookup_id[32], void *arg);
+/* Set the flushed-entry callback (may be NULL); call before flusher_start. */
+void flusher_set_flushed_cb(struct flusher *f, flusher_flushed_cb cb, void *arg);
 /* Start the thread and the connection. Return 0 or -1. */
 int flusher_start(struct flusher *f) __attribute__((warn_unused_result));
 /* Ask for a flush as soon as possible (from any thread). Return 0, or -1 if

@@ -17,6 +17,7 @@
 #include "app.h"
 #include "config.h"
 #include "flusher.h"
+#include "inbox.h"
 #include "http.h"
 #include "log.h"
 #include "loops.h"
@@ -88,6 +89,7 @@ app_unload(struct app *app)
 	loops_close(app->loops);
 	review_free(app->review);
 	flusher_free(app->flusher);
+	inbox_free(app->inbox); /* after the flusher: its callback drops pending ids */
 	spool_free(app->spool);
 	teams_free(app->teams);
 	questionnaire_free(app->questionnaire);
@@ -187,13 +189,25 @@ run(struct app *app)
 			log_error("review API: %s", err);
 			return 1;
 		}
-		if (loops_open_db(app->loops, c->db_conninfo) != 0)
-			return 1;
+	}
+	/* The review API and the source's inbox query on the request's loop. */
+	if (loops_open_db(app->loops, c->db_conninfo) != 0)
+		return 1;
+	char ierr[512];
+	if ((app->inbox = inbox_new(app, ierr, sizeof(ierr))) == NULL) {
+		log_error("inbox: %s", ierr);
+		return 1;
 	}
 	if ((app->spool = spool_open(c->spool_dir, c->spool_quota_bytes)) == NULL)
 		return 1;
+	if ((n = inbox_pending_rebuild(app->inbox, app->spool)) < 0)
+		return 1;
+	log_info("inbox: %d spooled reports not yet delivered", n);
 	app->flusher = flusher_new(app->spool, c->db_conninfo, c->flush_interval_ms);
-	if (app->flusher == NULL || flusher_start(app->flusher) != 0)
+	if (app->flusher == NULL)
+		return 1;
+	flusher_set_flushed_cb(app->flusher, inbox_pending_flushed, app->inbox);
+	if (flusher_start(app->flusher) != 0)
 		return 1;
 	if (loops_listen(app->loops) != 0 || loops_start(app->loops) != 0)
 		goto out;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "loops.h"
 #include "note.h"
+#include "review_replies.h"
 #include "review_reports.h"
 #include "teams.h"
 #include "tls.h"
@@ -149,6 +150,27 @@ rv_team_has_member(const struct review *rv, const char *team, const char *name)
 	return 0;
 }
 
+size_t
+rv_team_members(const struct review *rv, const char *team, const struct rv_member **out,
+                size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < rv->nmembers && n < max; i++)
+		if (strcmp(rv->members[i].team, team) == 0)
+			out[n++] = &rv->members[i];
+	return n;
+}
+
+const struct rv_member *
+rv_member_by_key(const struct review *rv, const char *team, const uint8_t pk[RV_PK_LEN])
+{
+	for (size_t i = 0; i < rv->nmembers; i++)
+		if (strcmp(rv->members[i].team, team) == 0 &&
+		    sodium_memcmp(rv->members[i].ed25519, pk, RV_PK_LEN) == 0)
+			return &rv->members[i];
+	return NULL;
+}
+
 const char *
 rv_questionnaire(const struct review *rv, size_t *len)
 {
@@ -209,6 +231,7 @@ static void
 rv_req_free(struct rv_req *r)
 {
 	rv_reports_free(r);
+	rv_replies_free(r);
 	buf_free(&r->body);
 	json_decref(r->out);
 	sodium_memzero(r->token, sizeof(r->token));
@@ -471,6 +494,10 @@ auth_done(struct rv_req *r)
 		rv_answer(r, 200, "application/json", r->rv->questionnaire, r->rv->qlen, NULL);
 		return;
 	}
+	if (r->route == RV_REPLY || r->route == RV_NOTE || r->route == RV_MEMBERSHIP) {
+		rv_replies_start(r);
+		return;
+	}
 	rv_reports_start(r);
 }
 
@@ -524,6 +551,8 @@ logout_start(struct rv_req *r)
 static size_t
 body_max(enum rv_route route)
 {
+	if (route == RV_REPLY || route == RV_NOTE)
+		return RV_REPLY_MAX_BODY;
 	return route == RV_LOGIN ? RV_LOGIN_MAX_BODY : route == RV_PATCH ? RV_PATCH_MAX_BODY : 0;
 }
 
@@ -584,6 +613,22 @@ match_id(const char *path, const char *prefix, char id[37], const char **rest)
 	return util_uuid_valid(id) ? 0 : -1;
 }
 
+/* Match "/api/v1/teams/<team>/membership"; copy the team into `team`. */
+static int
+match_team(const char *path, char team[MEMBERSHIP_TEAM_MAX + 1])
+{
+	static const char pre[] = "/api/v1/teams/", post[] = "/membership";
+	size_t pl = sizeof(pre) - 1, n;
+	if (strncmp(path, pre, pl) != 0)
+		return -1;
+	n = strcspn(path + pl, "/");
+	if (n == 0 || n > MEMBERSHIP_TEAM_MAX || strcmp(path + pl + n, post) != 0)
+		return -1;
+	memcpy(team, path + pl, n);
+	team[n] = '\0';
+	return membership_team_valid(team) ? 0 : -1;
+}
+
 /* Find the route for method + path; return 0, or -1 if there is none. */
 static int
 parse_route(const char *method, const char *path, struct rv_req *r)
@@ -602,12 +647,16 @@ parse_route(const char *method, const char *path, struct rv_req *r)
 		r->route = RV_LABELS;
 	else if (get && strcmp(path, "/api/v1/questionnaire") == 0)
 		r->route = RV_QUESTIONNAIRE;
+	else if (get && match_team(path, r->team) == 0)
+		r->route = RV_MEMBERSHIP;
 	else if (match_id(path, "/api/v1/reports/", r->id, &rest) != 0)
 		return -1;
 	else if (*rest == '\0' && (get || strcmp(method, "PATCH") == 0))
 		r->route = get ? RV_FETCH : RV_PATCH;
 	else if (get && match_id(rest, "/attachments/", r->aid, &rest) == 0 && *rest == '\0')
 		r->route = RV_ATTACHMENT;
+	else if (post && (strcmp(rest, "/replies") == 0 || strcmp(rest, "/notes") == 0))
+		r->route = rest[1] == 'r' ? RV_REPLY : RV_NOTE;
 	else
 		return -1;
 	return 0;

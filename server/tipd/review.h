@@ -56,7 +56,10 @@ enum rv_route {
 	RV_ATTACHMENT,
 	RV_PATCH,
 	RV_LABELS,
-	RV_QUESTIONNAIRE
+	RV_QUESTIONNAIRE,
+	RV_REPLY,        /* review_replies.c */
+	RV_NOTE,
+	RV_MEMBERSHIP
 };
 
 struct rv_req;
@@ -88,6 +91,8 @@ struct rv_req {
 	int found;
 	json_t *out;
 	void *ctx;  /* route state of review_reports.c */
+	void *rctx; /* route state of review_replies.c */
+	char team[MEMBERSHIP_TEAM_MAX + 1]; /* RV_MEMBERSHIP */
 };
 
 /* Build the review state from the loaded teams and configuration; NULL and
@@ -121,6 +126,13 @@ void rv_answer_json(struct rv_req *r, int status, json_t *doc);
 const struct rv_member *rv_caller_team(const struct rv_caller *c, const char *team);
 /* Return 1 if `name` is a member of `team`'s latest membership, else 0. */
 int rv_team_has_member(const struct review *rv, const char *team, const char *name);
+/* Store in `out` (at most `max`) the members of `team`'s latest verified
+ * membership, in statement order (borrowed); return how many. */
+size_t rv_team_members(const struct review *rv, const char *team, const struct rv_member **out,
+                       size_t max);
+/* The member of `team` whose Ed25519 key is `pk`, or NULL. */
+const struct rv_member *rv_member_by_key(const struct review *rv, const char *team,
+                                         const uint8_t pk[RV_PK_LEN]);
 /* The questionnaire file as loaded (`*len` bytes). */
 const char *rv_questionnaire(const struct review *rv, size_t *len);
 

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "membership.h"
 #include "review.h"
+#include "review_replies.h"
 #include "util.h"
 
 /* Route state, one per request. */
@@ -479,6 +480,7 @@ fetch_start(struct rv_req *r)
 	        "join object_headers h on h.object_id = a.id and h.recipient = v.recipient "
 	        "where a.report_id = $1::uuid order by a.id",
 	     3, v, NULL, NULL, fetch_attachments);
+	rv_replies_fetch(r, teams, rcpts);
 	rv_run(r, fetch_done);
 }
 

@@ -5,6 +5,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "inbox.h"
 #include "review.h"
 #include "submit.h"
 
@@ -81,6 +82,12 @@ routes_source(struct http_request *req, void *arg)
 		if (strcmp(http_request_method(req), "POST") != 0)
 			return method_not_allowed(req, "POST");
 		return submit_route(req, app);
+	}
+	if (strcmp(path, "/api/v1/inbox") == 0 || strcmp(path, "/api/v1/inbox/messages") == 0 ||
+	    strcmp(path, "/api/v1/inbox/forget") == 0) {
+		if (strcmp(http_request_method(req), "POST") != 0)
+			return method_not_allowed(req, "POST");
+		return inbox_route(req, app, path);
 	}
 	if (strcmp(path, "/") == 0 && is_get(req))
 		return &landing_handler;

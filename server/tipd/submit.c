@@ -11,6 +11,7 @@
 
 #include "app.h"
 #include "buf.h"
+#include "inbox.h"
 #include "log.h"
 #include "multipart.h"
 #include "pad.h"
@@ -47,6 +48,7 @@ struct submit {
 	json_t *manifest;
 	/* the answer */
 	char receipt[RECEIPT_STR_LEN];
+	uint8_t lookup_id[RECEIPT_ID_LEN]; /* for the inbox's pending set */
 	bool answered;
 	bool committing;
 	bool counted;
@@ -296,7 +298,8 @@ submit_report_json(struct submit *s, struct buf *out)
 	/* json_dumpb writes into our secure buffer: no unwiped copy. */
 	size_t need = json_dumpb(doc, NULL, 0, JSON_COMPACT);
 	int rc = -1;
-	if (need > 0 && buf_reserve(out, need) == 0 &&
+	/* Reserve the padded size at once: one secure block, no regrowth. */
+	if (need > 0 && buf_reserve(out, pad_text_bucket(out->len + need) - out->len) == 0 &&
 	    json_dumpb(doc, (char *)out->data + out->len, need, JSON_COMPACT) == need) {
 		out->len += need;
 		rc = pad_text(out);
@@ -330,6 +333,7 @@ submit_seal_report(struct submit *s)
 	    receipt_source_key(s->app->pepper, digits, pk, sk) != 0 ||
 	    spool_inbox(s->txn, id, pk) != 0)
 		goto fail;
+	memcpy(s->lookup_id, id, sizeof(id));
 	receipt_format(digits, s->receipt);
 	rc = 0;
 fail:
@@ -347,6 +351,7 @@ submit_committed(int ok, void *arg)
 	char body[96];
 	s->committing = false;
 	if (!ok) {
+		inbox_pending_drop(s->app->inbox, s->lookup_id);
 		submit_fail(s, 500, "could not store the report");
 	} else {
 		int n = snprintf(body, sizeof(body), "{\"receipt\":\"%s\"}", s->receipt);
@@ -380,8 +385,14 @@ submit_on_complete(struct http_request *req)
 	struct spool_txn *t = s->txn;
 	s->txn = NULL;
 	s->committing = true;
+	/* Pending from before the commit: the flusher may take the file before
+	 * submit_committed runs, and drops the id then. */
+	if (s->app->inbox != NULL &&
+	    inbox_pending_add(s->app->inbox, s->lookup_id, s->report_uuid, s->team->id) != 0)
+		log_warn("inbox: pending set full; a new receipt may show nothing until delivered");
 	/* The callback runs on this request's own event loop. */
 	if (spool_commit(t, http_request_base(s->req), submit_committed, s) != 0) {
+		inbox_pending_drop(s->app->inbox, s->lookup_id);
 		s->committing = false;
 		submit_fail(s, 500, "could not store the report");
 		goto done;

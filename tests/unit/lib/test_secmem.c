@@ -58,3 +58,41 @@ Test(secmem, freed_blocks_are_wiped)
 	free(q);
 	secmem_free(NULL); /* NULL is fine */
 }
+
+Test(secmem, pooled_blocks_come_back_wiped)
+{
+	cr_assert_geq(sodium_init(), 0);
+	unsigned char *p = secmem_alloc(3000);
+	cr_assert_not_null(p);
+	for (size_t i = 0; i < 3000; i++)
+		cr_assert_eq(p[i], 0, "a new block is not zero-filled");
+	memset(p, 0x77, 3000);
+	secmem_release(p, 3000, 3000);
+	unsigned char *q = secmem_alloc(2000); /* same 4 KiB class */
+	cr_assert_eq((void *)q, (void *)p, "the released block was not reused");
+	for (size_t i = 0; i < 4096; i++)
+		cr_assert_eq(q[i], 0, "byte %zu of a pooled block survived", i);
+	secmem_release(q, 2000, 2000);
+
+	/* Blocks larger than the largest class are not pooled, and still work. */
+	unsigned char *big = secmem_alloc(1 << 20);
+	cr_assert_not_null(big);
+	cr_assert_eq(big[(1 << 20) - 1], 0);
+	big[0] = 1;
+	secmem_release(big, 1 << 20, 1 << 20);
+	secmem_release(NULL, 10, 10);
+}
+
+Test(secmem, a_full_pool_frees_instead)
+{
+	void *v[16];
+	for (int i = 0; i < 16; i++)
+		cr_assert_not_null(v[i] = secmem_alloc(5000));
+	for (int i = 0; i < 16; i++)
+		secmem_release(v[i], 5000, 5000);
+	/* Only a few stay pooled; the next allocations still succeed. */
+	for (int i = 0; i < 16; i++)
+		cr_assert_not_null(v[i] = secmem_alloc(5000));
+	for (int i = 0; i < 16; i++)
+		secmem_release(v[i], 5000, 5000);
+}

@@ -22,6 +22,7 @@
 #include "../../../server/tipctl/table.c"
 #include "../../../server/tipctl/tips_cmd.c"
 #include "../../../server/tipctl/tips_open.c"
+#include "../../../server/tipctl/tips_reply.c"
 #include "age.h"
 #include "fake_tls.h"
 #include "pad.h"

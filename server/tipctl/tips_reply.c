@@ -1,0 +1,629 @@
+#include "tips_reply.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "age.h"
+#include "api.h"
+#include "cli.h"
+#include "identity.h"
+#include "pad.h"
+#include "report.h"
+#include "secmem.h"
+#include "tips_cmd.h"
+#include "util.h"
+
+#define SOURCE_WARNING "Whoever holds this report's receipt will read this reply."
+#define CHAIN_ERROR "the team's membership statement does not verify against your pinned admin keys"
+
+static const char rp_reply_usage[] =
+	"usage: tipctl tips reply ID (--file FILE | --stdin) [--yes]\n"
+	"                         [--identity PATH] [--passphrase-file FILE]\n"
+	"\n"
+	"Seal a reply to the source of report ID and to every member of its team.\n"
+	"Whoever holds the report's receipt will read it.\n"
+	"\n"
+	"  --file FILE            the reply's text (UTF-8, at most 64 KiB)\n"
+	"  --stdin                read the text from standard input\n"
+	"  --yes                  do not ask before sending\n"
+	"  --identity PATH        identity file (default $TIPLINE_HOME/identity.age)\n"
+	"  --passphrase-file FILE take the passphrase from the first line of FILE\n";
+
+static const char rp_note_usage[] =
+	"usage: tipctl tips note ID (--file FILE | --stdin)\n"
+	"                        [--identity PATH] [--passphrase-file FILE]\n"
+	"\n"
+	"Seal an internal note on report ID to every member of its team (never the source).\n";
+
+struct rp_opts {
+	bool is_reply, from_stdin, yes;
+	const char *id, *file, *identity, *pass_file;
+};
+
+/* One sealing job: what was fetched and what is sent. */
+struct rp_job {
+	char oid[37];
+	char team[MEMBERSHIP_TEAM_MAX + 1];
+	char source[AGE_RECIPIENT_STR_MAX]; /* "" if none */
+	struct membership *m;
+	size_t nrcpt;
+};
+
+static int
+rp_parse_opts(int argc, char **argv, struct rp_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "stdin", no_argument, NULL, 's' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *usage = o->is_reply ? rp_reply_usage : rp_note_usage;
+	int c;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->file = optarg; break;
+		case 's': o->from_stdin = true; break;
+		case 'y': o->yes = true; break;
+		case 'i': o->identity = optarg; break;
+		case 'p': o->pass_file = optarg; break;
+		case 'h': fputs(usage, stdout); return CLI_OK;
+		default:
+			cli_error("unknown or incomplete option '%s'", argv[optind - 1]);
+			goto usage;
+		}
+	}
+	if (optind + 1 != argc || strlen(argv[optind]) != 36 || !util_uuid_valid(argv[optind])) {
+		cli_error("give one report ID (a uuid)");
+		goto usage;
+	}
+	o->id = argv[optind];
+	if ((o->file != NULL) == o->from_stdin) {
+		cli_error("give exactly one of --file and --stdin");
+		goto usage;
+	}
+	return -1;
+usage:
+	fputs(usage, stderr);
+	return CLI_USAGE;
+}
+
+/* Read the text into the secure buffer `t`. Return 0, or -1 (printed). */
+static int
+rp_read_text(const struct rp_opts *o, struct buf *t)
+{
+	if (o->file != NULL) {
+		if (cli_read_file(o->file, t) != 0)
+			return -1;
+	} else {
+		uint8_t chunk[4096];
+		ssize_t r;
+		while ((r = read(0, chunk, sizeof(chunk))) != 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 || buf_add(t, chunk, (size_t)r) != 0) {
+				sodium_memzero(chunk, sizeof(chunk));
+				cli_error(r < 0 ? "cannot read standard input" : "the text is too long");
+				return -1;
+			}
+		}
+		sodium_memzero(chunk, sizeof(chunk));
+	}
+	while (t->len > 0 && (t->data[t->len - 1] == '\n' || t->data[t->len - 1] == '\r'))
+		t->len--;
+	if (t->len == 0) {
+		cli_error("the text is empty: nothing was sent");
+		return -1;
+	}
+	return 0;
+}
+
+/* Warn that the source reads a reply; on a terminal, ask. Return 0 to send. */
+static int
+rp_confirm_reply(const struct rp_opts *o)
+{
+	char line[16];
+	fprintf(stderr, "%s\n", SOURCE_WARNING);
+	if (o->yes || o->from_stdin || !isatty(0))
+		return 0;
+	fputs("Send it? [y/N] ", stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL || (line[0] != 'y' && line[0] != 'Y')) {
+		cli_error("nothing was sent");
+		return -1;
+	}
+	return 0;
+}
+
+int
+tips_reply_verify_chain(const char *const *stmts, size_t n, const char *team,
+                        const struct note_verifier *const *admins, size_t nadmins,
+                        struct membership **out)
+{
+	struct membership *prev = NULL;
+	*out = NULL;
+	if (n == 0 || nadmins == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct membership *m = NULL;
+		if (membership_open(stmts[i], strlen(stmts[i]), admins, nadmins, &m) != MEMBERSHIP_OK ||
+		    membership_check_next(prev, m) != MEMBERSHIP_OK ||
+		    strcmp(membership_team(m), team) != 0) {
+			membership_free(m);
+			membership_free(prev);
+			return -1;
+		}
+		membership_free(prev);
+		prev = m;
+	}
+	*out = prev;
+	return 0;
+}
+
+int
+tips_reply_sig_message(const char *kind, const char *id, const char *rid, const uint8_t *payload,
+                       size_t n, struct buf *out)
+{
+	uint8_t h[32];
+	char hex[65];
+	crypto_hash_sha256(h, payload, (unsigned long long)n);
+	util_hex(h, sizeof(h), hex);
+	return buf_printf(out, "tipline/v1/%s\n%s\n%s\n%s\n", kind, id, rid, hex);
+}
+
+/* Fetch `team`'s chain and verify it with the session's pinned admin keys
+ * into *m. Return 0, or -1 (printed). */
+static int
+rp_fetch_chain(struct api *a, const char *team, struct membership **m)
+{
+	struct note_verifier *admins[SESSION_ADMIN_MAX] = { NULL };
+	const char *stmts[TIPS_CHAIN_MAX];
+	json_t *chain = NULL, *v;
+	char path[160];
+	size_t i, n = a->s->n_admin_keys;
+	int rc = -1;
+	snprintf(path, sizeof(path), "/api/v1/teams/%s/membership", team);
+	if (api_get_json(a, path, "the team's membership", &chain) != 0)
+		goto out;
+	json_t *arr = json_object_get(chain, "statements");
+	if (!json_is_array(arr) || json_array_size(arr) > TIPS_CHAIN_MAX)
+		goto bad;
+	json_array_foreach(arr, i, v) {
+		if ((stmts[i] = json_string_value(v)) == NULL)
+			goto bad;
+	}
+	for (i = 0; i < n; i++)
+		if ((admins[i] = note_verifier_parse(a->s->admin_keys[i],
+		                                     strlen(a->s->admin_keys[i]))) == NULL)
+			goto bad;
+	if (tips_reply_verify_chain(stmts, json_array_size(arr), team,
+	                            (const struct note_verifier *const *)admins, n, m) != 0)
+		goto bad;
+	rc = 0;
+	goto out;
+bad:
+	cli_error(CHAIN_ERROR);
+out:
+	for (i = 0; i < n; i++)
+		note_verifier_free(admins[i]);
+	json_decref(chain);
+	return rc;
+}
+
+/* Fetch the report's team and source recipient, then the team's verified
+ * membership. Return 0, or -1 (printed). */
+static int
+rp_fetch_membership(struct api *a, const struct rp_opts *o, struct rp_job *j)
+{
+	json_t *meta = NULL;
+	char path[160], what[64];
+	int rc = -1;
+	snprintf(path, sizeof(path), "/api/v1/reports/%s", o->id);
+	snprintf(what, sizeof(what), "report %s", o->id);
+	if (api_get_json(a, path, what, &meta) != 0)
+		goto out;
+	const char *team = json_string_value(json_object_get(meta, "team"));
+	json_t *src = json_object_get(meta, "source_recipient");
+	if (team == NULL || !membership_team_valid(team) ||
+	    (src != NULL && !json_is_null(src) && !json_is_string(src))) {
+		cli_error("bad answer from the server: %s has no team", what);
+		goto out;
+	}
+	snprintf(j->team, sizeof(j->team), "%s", team);
+	if (json_is_string(src))
+		snprintf(j->source, sizeof(j->source), "%s", json_string_value(src));
+	rc = rp_fetch_chain(a, team, &j->m);
+out:
+	json_decref(meta);
+	return rc;
+}
+
+/* Append the padded plaintext (context line and JSON) to the secure `pt`. */
+static int
+rp_make_plaintext(const char *kind, const struct rp_job *j, const char *rid, const char *from,
+               const struct buf *text, struct buf *pt)
+{
+	char today[11];
+	util_today(today);
+	json_t *t = json_stringn((const char *)text->data, text->len);
+	if (t == NULL) {
+		cli_error("the text is not valid UTF-8: nothing was sent");
+		return -1;
+	}
+	json_t *doc = json_pack("{s:o, s:s, s:s}", "text", t, "from", from, "sent_on", today);
+	char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	int rc = s != NULL && buf_printf(pt, "tipline/v1 %s %s %s\n", kind, j->oid, rid) == 0 &&
+	                 buf_adds(pt, s) == 0 && pad_text(pt) == 0
+	         ? 0 : -1;
+	secmem_free(s);
+	if (rc != 0)
+		cli_error("cannot build the %s: it is too long", kind);
+	return rc;
+}
+
+/* Add one {"recipient", "header"} for `pk` to `hdrs`. Return 0, or -1. */
+static int
+rp_add_header(const uint8_t *fk, const uint8_t pk[AGE_KEY_LEN], const char *rcpt, json_t *hdrs)
+{
+	uint8_t k[1][AGE_KEY_LEN];
+	struct buf hb;
+	char *b64 = NULL;
+	int rc = -1;
+	memcpy(k[0], pk, AGE_KEY_LEN);
+	buf_init(&hb, AGE_MAX_HEADER);
+	if (age_header_x25519(fk, (const uint8_t(*)[AGE_KEY_LEN])k, 1, &hb) != 0)
+		goto out;
+	size_t bl = sodium_base64_ENCODED_LEN(hb.len, sodium_base64_VARIANT_ORIGINAL);
+	if ((b64 = malloc(bl)) == NULL)
+		goto out;
+	sodium_bin2base64(b64, bl, hb.data, hb.len, sodium_base64_VARIANT_ORIGINAL);
+	rc = json_array_append_new(hdrs, json_pack("{s:s, s:s}", "recipient", rcpt, "header", b64));
+out:
+	free(b64);
+	buf_free(&hb);
+	return rc;
+}
+
+/* Seal `pt` into `payload` and the headers for every recipient. Return 0, or -1. */
+static int
+rp_seal(bool is_reply, struct rp_job *j, const struct buf *pt, struct buf *payload, json_t *hdrs)
+{
+	uint8_t *fk = sodium_malloc(AGE_FILE_KEY_LEN), spk[AGE_KEY_LEN];
+	struct age_enc *e = NULL;
+	int rc = -1;
+	if (fk == NULL)
+		return -1;
+	age_file_key_new(fk);
+	if ((e = age_enc_new(fk)) == NULL || age_enc_update(e, pt->data, pt->len, payload) != 0 ||
+	    age_enc_final(e, payload) != 0)
+		goto out;
+	for (size_t i = 0; i < membership_count(j->m); i++) {
+		const struct membership_member *mm = membership_member_at(j->m, i);
+		if (rp_add_header(fk, mm->x25519_pk, mm->recipient, hdrs) != 0)
+			goto out;
+	}
+	j->nrcpt = membership_count(j->m);
+	if (is_reply && j->source[0] != '\0') {
+		if (age_recipient_decode(j->source, spk) != 0 ||
+		    rp_add_header(fk, spk, j->source, hdrs) != 0)
+			goto out;
+		j->nrcpt++;
+	}
+	rc = 0;
+out:
+	age_enc_free(e);
+	sodium_free(fk);
+	return rc;
+}
+
+/* Build the request body for the sealed object into *json (free()). Return 0, or -1. */
+static int
+rp_make_body(const char *kind, const struct rp_job *j, const char *rid, const struct identity *id,
+          const struct buf *payload, json_t *hdrs, char **json)
+{
+	uint8_t sig[crypto_sign_BYTES];
+	char s64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	struct buf msg;
+	char *p64 = NULL;
+	int rc = -1;
+	*json = NULL;
+	buf_init(&msg, 1024);
+	size_t pl = sodium_base64_ENCODED_LEN(payload->len, sodium_base64_VARIANT_ORIGINAL);
+	if (tips_reply_sig_message(kind, j->oid, rid, payload->data, payload->len, &msg) != 0 ||
+	    crypto_sign_detached(sig, NULL, msg.data, msg.len, identity_ed25519_sk(id)) != 0 ||
+	    (p64 = malloc(pl)) == NULL)
+		goto out;
+	sodium_bin2base64(p64, pl, payload->data, payload->len, sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(s64, sizeof(s64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	json_t *doc = json_pack("{s:s, s:s, s:O, s:s}", "id", j->oid, "payload", p64, "headers",
+	                        hdrs, "signature", s64);
+	if (doc != NULL)
+		*json = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	rc = *json != NULL ? 0 : -1;
+out:
+	free(p64);
+	buf_free(&msg);
+	return rc;
+}
+
+/* The name under which our key is in the membership, or NULL. */
+static const char *
+rp_my_name(const struct membership *m, const struct identity *id)
+{
+	for (size_t i = 0; i < membership_count(m); i++) {
+		const struct membership_member *mm = membership_member_at(m, i);
+		if (sodium_memcmp(mm->ed25519_pk, identity_ed25519_pk(id), MEMBERSHIP_KEY_LEN) == 0)
+			return mm->name;
+	}
+	return NULL;
+}
+
+/* Seal, sign and post the text `t`. Return 0, or -1 (printed). */
+static int
+rp_send_sealed(struct api *a, const struct rp_opts *o, const struct identity *id, struct rp_job *j,
+            const struct buf *t)
+{
+	const char *kind = o->is_reply ? "reply" : "note";
+	struct buf pt, payload;
+	struct client_response r;
+	json_t *hdrs = json_array();
+	char *json = NULL, path[160], what[64];
+	int rc = -1;
+	buf_init_secure(&pt, TIPS_REPLY_TEXT_MAX * 7 + 4096);
+	buf_init(&payload, TIPS_REPLY_TEXT_MAX * 8 + 65536);
+	buf_init(&r.body, 65536);
+	const char *from = rp_my_name(j->m, id);
+	if (from == NULL) {
+		cli_error("your key is not in the team's current membership");
+		goto out;
+	}
+	util_uuid(j->oid);
+	if (hdrs == NULL || rp_make_plaintext(kind, j, o->id, from, t, &pt) != 0)
+		goto out;
+	if (rp_seal(o->is_reply, j, &pt, &payload, hdrs) != 0 ||
+	    rp_make_body(kind, j, o->id, id, &payload, hdrs, &json) != 0) {
+		cli_error("cannot seal the %s", kind);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/api/v1/reports/%s/%s", o->id, o->is_reply ? "replies" : "notes");
+	snprintf(what, sizeof(what), "report %s", o->id);
+	if (api_call(a, "POST", path, json, &r, what) != 0)
+		goto out;
+	printf("%s %s sent to %zu member(s)%s\n", kind, j->oid, membership_count(j->m),
+	       j->nrcpt > membership_count(j->m) ? " and the source" : "");
+	rc = 0;
+out:
+	json_decref(hdrs);
+	free(json);
+	buf_free(&pt);
+	buf_free(&payload);
+	buf_free(&r.body);
+	return rc;
+}
+
+static int
+rp_reply_run(int argc, char **argv, bool is_reply)
+{
+	struct rp_opts o = { .is_reply = is_reply };
+	struct api a;
+	struct identity *id = NULL;
+	struct rp_job j;
+	struct buf t;
+	int rc = rp_parse_opts(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	rc = CLI_ERR;
+	memset(&a, 0, sizeof(a));
+	memset(&j, 0, sizeof(j));
+	buf_init_secure(&t, TIPS_REPLY_TEXT_MAX);
+	if (rp_read_text(&o, &t) != 0 || (is_reply && rp_confirm_reply(&o) != 0))
+		goto out;
+	if (api_open(&a) != 0)
+		goto out;
+	if (a.s->n_admin_keys == 0) {
+		cli_error("no admin key is pinned: log in again with --admin-key (from your invite)");
+		goto out;
+	}
+	if (rp_fetch_membership(&a, &o, &j) != 0)
+		goto out;
+	if (is_reply && j.source[0] == '\0')
+		fprintf(stderr, "The source has forgotten this receipt: only the team will read it.\n");
+	if ((id = api_identity_load(o.identity, o.pass_file)) == NULL ||
+	    rp_send_sealed(&a, &o, id, &j, &t) != 0)
+		goto out;
+	rc = CLI_OK;
+out:
+	membership_free(j.m);
+	identity_free(id);
+	buf_free(&t);
+	api_close(&a);
+	return rc;
+}
+
+int
+tips_reply_main(int argc, char **argv)
+{
+	return rp_reply_run(argc, argv, true);
+}
+
+int
+tips_reply_note_main(int argc, char **argv)
+{
+	return rp_reply_run(argc, argv, false);
+}
+
+/* ---- tips show: replies, notes, messages ---- */
+
+/* Decode base64 `s` and append it to `out`. Return 0, or -1. */
+static int
+rp_b64_add(const char *s, struct buf *out)
+{
+	size_t sl, bl = 0;
+	if (s == NULL)
+		return -1;
+	sl = strlen(s);
+	if (buf_reserve(out, sl / 4 * 3 + 3) != 0 ||
+	    sodium_base642bin(out->data + out->len, out->cap - out->len - 1, s, sl, NULL, &bl, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	out->len += bl;
+	return 0;
+}
+
+/* Print untrusted `s` terminal-safe, indented. */
+static void
+rp_print_safe(const char *s)
+{
+	struct buf b;
+	buf_init_secure(&b, 4 * strlen(s) + 16);
+	if (report_term_safe(s, strlen(s), 1, &b) == 0 && buf_cstr(&b) != NULL) {
+		fputs("  ", stdout);
+		for (const char *p = buf_cstr(&b); *p; p++) {
+			putchar(*p);
+			if (*p == '\n' && p[1] != '\0')
+				fputs("  ", stdout);
+		}
+	}
+	putchar('\n');
+	buf_free(&b);
+}
+
+/* Decrypt header+payload of `o` with `id` into `pt`; keep the payload in
+ * `payload`; check the context line and parse the JSON into *doc. Return 0, or -1. */
+static int
+rp_open_object(json_t *o, const char *kind, const char *rid, const struct identity *id,
+            struct buf *payload, struct buf *pt, json_t **doc)
+{
+	struct buf ct;
+	size_t skip = 0;
+	json_error_t e;
+	const char *oid = json_string_value(json_object_get(o, "id"));
+	int rc = -1;
+	*doc = NULL;
+	buf_init(&ct, API_JSON_MAX);
+	uint8_t (*sk)[AGE_KEY_LEN] = sodium_malloc(sizeof(*sk));
+	if (sk == NULL || oid == NULL || rp_b64_add(json_string_value(json_object_get(o, "header")), &ct) != 0 ||
+	    rp_b64_add(json_string_value(json_object_get(o, "payload")), payload) != 0 ||
+	    buf_add(&ct, payload->data, payload->len) != 0)
+		goto out;
+	memcpy(sk, identity_x25519_sk(id), AGE_KEY_LEN);
+	struct age_unwrap_opts uo = { .sks = (const uint8_t (*)[AGE_KEY_LEN])sk, .nsks = 1 };
+	if (age_decrypt(ct.data, ct.len, &uo, pt) != AGE_OK ||
+	    report_check_context(pt->data, pt->len, kind, oid, rid, &skip) != REPORT_OK)
+		goto out;
+	*doc = json_loadb((const char *)pt->data + skip, pt->len - skip, JSON_REJECT_DUPLICATES, &e);
+	rc = json_is_object(*doc) ? 0 : -1;
+out:
+	if (sk != NULL)
+		sodium_free(sk);
+	buf_free(&ct);
+	return rc;
+}
+
+/* Check the signature of `o` (over `payload`) and that its author is in `m`
+ * (if not NULL). Return the author's name ("" if m is NULL), or NULL. */
+static const char *
+rp_check_author(json_t *o, const char *kind, const char *rid, const struct buf *payload,
+             const struct membership *m)
+{
+	uint8_t pk[32], sig[64];
+	struct buf msg, raw;
+	const char *name = NULL, *oid = json_string_value(json_object_get(o, "id"));
+	buf_init(&msg, 1024);
+	buf_init(&raw, 256);
+	if (oid == NULL || rp_b64_add(json_string_value(json_object_get(o, "author_ed25519")), &raw) != 0 ||
+	    raw.len != 32)
+		goto out;
+	memcpy(pk, raw.data, 32);
+	buf_reset(&raw);
+	if (rp_b64_add(json_string_value(json_object_get(o, "signature")), &raw) != 0 || raw.len != 64)
+		goto out;
+	memcpy(sig, raw.data, 64);
+	if (tips_reply_sig_message(kind, oid, rid, payload->data, payload->len, &msg) != 0 ||
+	    crypto_sign_verify_detached(sig, msg.data, msg.len, pk) != 0)
+		goto out;
+	name = "";
+	for (size_t i = 0; m != NULL && i < membership_count(m); i++) {
+		const struct membership_member *mm = membership_member_at(m, i);
+		if (sodium_memcmp(mm->ed25519_pk, pk, 32) == 0)
+			name = mm->name;
+	}
+	if (m != NULL && name[0] == '\0')
+		name = NULL;
+out:
+	buf_free(&msg);
+	buf_free(&raw);
+	return name;
+}
+
+/* Print the objects of `key` ("replies", "notes", "messages"). Return the
+ * number that failed. */
+static int
+rp_show_kind(json_t *meta, const char *key, const char *kind, const char *rid,
+          const struct identity *id, const struct membership *m)
+{
+	json_t *arr = json_object_get(meta, key), *o;
+	size_t i;
+	int bad = 0;
+	json_array_foreach(arr, i, o) {
+		struct buf payload, pt;
+		json_t *doc = NULL;
+		const char *oid = json_string_value(json_object_get(o, "id"));
+		const char *on = json_string_value(json_object_get(o, "sent_on"));
+		buf_init(&payload, API_JSON_MAX);
+		buf_init_secure(&pt, API_JSON_MAX);
+		const char *who = NULL;
+		if (rp_open_object(o, kind, rid, id, &payload, &pt, &doc) != 0) {
+			cli_error("%s %s does not open or names another object: not shown", kind,
+			          oid != NULL && util_uuid_valid(oid) ? oid : "?");
+			bad++;
+		} else if (strcmp(kind, "message") != 0 &&
+		           (who = rp_check_author(o, kind, rid, &payload, m)) == NULL) {
+			cli_error("%s %s: its signature does not verify against the team's membership: "
+			          "not shown", kind, oid);
+			bad++;
+		} else {
+			const char *text = json_string_value(json_object_get(doc, "text"));
+			printf("\n%s %s, %s%s%s%s\n", strcmp(kind, "message") == 0 ? "Message from the source"
+			       : kind[0] == 'r' ? "Reply" : "Note", oid,
+			       on != NULL && tips_cmd_date_ok(on) ? on : "?",
+			       who != NULL ? ", by " : "", who != NULL && who[0] ? who : "",
+			       who != NULL && who[0] == '\0' ? "(membership not checked)" : "");
+			rp_print_safe(text != NULL ? text : "");
+		}
+		json_decref(doc);
+		buf_free(&payload);
+		buf_free(&pt);
+	}
+	return bad;
+}
+
+int
+tips_reply_show(struct api *a, const struct identity *id, const char *rid, json_t *meta)
+{
+	struct membership *m = NULL;
+	const char *team = json_string_value(json_object_get(meta, "team"));
+	if (a->s->n_admin_keys == 0)
+		fprintf(stderr, "no admin key is pinned: reply authors are not checked against the "
+		                "membership (log in with --admin-key)\n");
+	else if (team == NULL || rp_fetch_chain(a, team, &m) != 0)
+		return 1;
+	int bad = rp_show_kind(meta, "replies", "reply", rid, id, m) +
+	          rp_show_kind(meta, "notes", "note", rid, id, m) +
+	          rp_show_kind(meta, "messages", "message", rid, id, m);
+	membership_free(m);
+	return bad;
+}

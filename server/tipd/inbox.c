@@ -1,0 +1,903 @@
+#include "inbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "age.h"
+#include "app.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "inbox_open.h"
+#include "log.h"
+#include "loops.h"
+#include "membership.h"
+#include "note.h"
+#include "receipt.h"
+#include "review_auth.h"
+#include "seal.h"
+#include "spool.h"
+#include "teams.h"
+#include "util.h"
+
+#define INBOX_BUCKETS 4096
+#define INBOX_MEMBERS_MAX 65536
+
+struct pending {
+	struct pending *next;
+	uint8_t id[32];
+	char report[37];
+	char team[64];
+};
+
+struct ib_member {
+	char team[MEMBERSHIP_TEAM_MAX + 1];
+	uint8_t ed25519[32];
+};
+
+struct inbox {
+	struct app *app;
+	struct rv_limiter *limiter;
+	struct ib_member *members;
+	size_t nmembers;
+	pthread_mutex_t mu;
+	struct pending *buckets[INBOX_BUCKETS];
+	size_t npending;
+};
+
+/* ---- the pending set ---- */
+
+static size_t
+bucket_of(const uint8_t id[32])
+{
+	/* Lookup ids are keyed hashes: their bytes are uniform already. */
+	return ((size_t)id[0] << 8 | id[1]) % INBOX_BUCKETS;
+}
+
+int
+inbox_pending_add(struct inbox *ib, const uint8_t lookup_id[32], const char *report_uuid,
+                  const char *team)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return -1;
+	memcpy(p->id, lookup_id, 32);
+	snprintf(p->report, sizeof(p->report), "%s", report_uuid);
+	snprintf(p->team, sizeof(p->team), "%s", team);
+	pthread_mutex_lock(&ib->mu);
+	if (ib->npending >= INBOX_PENDING_MAX) {
+		pthread_mutex_unlock(&ib->mu);
+		free(p);
+		return -1;
+	}
+	size_t b = bucket_of(lookup_id);
+	p->next = ib->buckets[b];
+	ib->buckets[b] = p;
+	ib->npending++;
+	pthread_mutex_unlock(&ib->mu);
+	return 0;
+}
+
+void
+inbox_pending_drop(struct inbox *ib, const uint8_t lookup_id[32])
+{
+	if (ib == NULL)
+		return;
+	pthread_mutex_lock(&ib->mu);
+	for (struct pending **pp = &ib->buckets[bucket_of(lookup_id)]; *pp != NULL;
+	     pp = &(*pp)->next) {
+		if (sodium_memcmp((*pp)->id, lookup_id, 32) == 0) {
+			struct pending *p = *pp;
+			*pp = p->next;
+			ib->npending--;
+			sodium_memzero(p, sizeof(*p));
+			free(p);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ib->mu);
+}
+
+void
+inbox_pending_flushed(const uint8_t lookup_id[32], void *arg)
+{
+	inbox_pending_drop(arg, lookup_id);
+}
+
+/* Return 1 and copy the report and team if `id` is pending, else 0. */
+static int
+pending_get(struct inbox *ib, const uint8_t id[32], char report[37], char team[64])
+{
+	int found = 0;
+	pthread_mutex_lock(&ib->mu);
+	for (struct pending *p = ib->buckets[bucket_of(id)]; p != NULL; p = p->next) {
+		if (sodium_memcmp(p->id, id, 32) == 0) {
+			memcpy(report, p->report, 37);
+			memcpy(team, p->team, 64);
+			found = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ib->mu);
+	return found;
+}
+
+size_t
+inbox_pending_count(struct inbox *ib)
+{
+	pthread_mutex_lock(&ib->mu);
+	size_t n = ib->npending;
+	pthread_mutex_unlock(&ib->mu);
+	return n;
+}
+
+int
+inbox_pending_rebuild(struct inbox *ib, struct spool *spool)
+{
+	char **paths = NULL;
+	int n = spool_list(spool, &paths, (size_t)INBOX_PENDING_MAX), added = 0;
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct spool_entry *e = spool_entry_read(paths[i]);
+		if (e == NULL)
+			continue; /* the flusher decides what to do with it */
+		if (e->has_inbox && inbox_pending_add(ib, e->lookup_id, e->report_uuid, e->team) == 0)
+			added++;
+		spool_entry_free(e);
+	}
+	spool_list_free(paths, n);
+	return added;
+}
+
+/* ---- members ---- */
+
+static int
+members_add(struct inbox *ib, const struct membership *m)
+{
+	size_t n = membership_count(m);
+	if (ib->nmembers + n > INBOX_MEMBERS_MAX)
+		return -1;
+	struct ib_member *v = realloc(ib->members, (ib->nmembers + n + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	ib->members = v;
+	for (size_t i = 0; i < n; i++) {
+		struct ib_member *e = &ib->members[ib->nmembers++];
+		snprintf(e->team, sizeof(e->team), "%s", membership_team(m));
+		memcpy(e->ed25519, membership_member_at(m, i)->ed25519_pk, 32);
+	}
+	return 0;
+}
+
+/* Open one cached head; keep it if teams.c uses the team at that sequence. */
+static void
+members_one(struct inbox *ib, const char *path, const char *fname,
+            const struct note_verifier *const *admins, size_t nadmins)
+{
+	size_t len, nl = strlen(fname);
+	struct membership *m = NULL;
+	char *text = util_read_file(path, NOTE_MAX_LEN, &len);
+	if (text == NULL || membership_open(text, len, admins, nadmins, &m) != MEMBERSHIP_OK ||
+	    strlen(membership_team(m)) != nl - 5 || strncmp(membership_team(m), fname, nl - 5) != 0) {
+		log_warn("inbox: %s is not a valid membership statement; ignored", path);
+		goto out;
+	}
+	const struct team_keys *k = teams_find(ib->app->teams, membership_team(m));
+	int current = k != NULL && k->seq == membership_seq(m);
+	if (k != NULL)
+		team_keys_release(k);
+	if (current && members_add(ib, m) != 0)
+		log_error("inbox: team %s: too many members; ignored", membership_team(m));
+out:
+	membership_free(m);
+	free(text);
+}
+
+static int
+members_load(struct inbox *ib, char *err, size_t errlen)
+{
+	const struct tipd_config *c = ib->app->cfg;
+	struct note_verifier *admins[CONFIG_MAX_ADMIN_KEYS] = { NULL };
+	char dir[4096], path[4400];
+	int rc = -1;
+	for (unsigned i = 0; i < c->n_admin_keys; i++) {
+		if ((admins[i] = note_verifier_parse(c->admin_keys[i], strlen(c->admin_keys[i]))) == NULL) {
+			snprintf(err, errlen, "[admins] admin_key #%u is not a valid verifier key", i + 1);
+			goto fail;
+		}
+	}
+	snprintf(dir, sizeof(dir), "%s/membership-heads", c->state_dir);
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		rc = errno == ENOENT ? 0 : -1;
+		if (rc != 0)
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		size_t nl = strlen(e->d_name);
+		if (e->d_name[0] == '.' || nl < 6 || strcmp(e->d_name + nl - 5, ".note") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		members_one(ib, path, e->d_name, (const struct note_verifier *const *)admins,
+		            c->n_admin_keys);
+	}
+	closedir(d);
+	rc = 0;
+fail:
+	for (unsigned i = 0; i < c->n_admin_keys; i++)
+		note_verifier_free(admins[i]);
+	return rc;
+}
+
+/* The signing keys of `team`'s current members into a malloc'd array. */
+static uint8_t (*team_signers(const struct inbox *ib, const char *team, size_t *n))[32]
+{
+	uint8_t (*v)[32] = malloc((ib->nmembers + 1) * 32);
+	*n = 0;
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < ib->nmembers; i++)
+		if (strcmp(ib->members[i].team, team) == 0)
+			memcpy(v[(*n)++], ib->members[i].ed25519, 32);
+	return v;
+}
+
+struct inbox *
+inbox_new(struct app *app, char *err, size_t errlen)
+{
+	struct inbox *ib = calloc(1, sizeof(*ib));
+	if (ib == NULL || pthread_mutex_init(&ib->mu, NULL) != 0) {
+		free(ib);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ib->app = app;
+	ib->limiter = rv_limiter_new(INBOX_FAIL_PER_CIRCUIT, INBOX_FAIL_TOTAL, INBOX_FAIL_WINDOW);
+	if (ib->limiter == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (members_load(ib, err, errlen) != 0)
+		goto fail;
+	log_info("inbox: %zu team members may sign replies", ib->nmembers);
+	return ib;
+fail:
+	inbox_free(ib);
+	return NULL;
+}
+
+void
+inbox_free(struct inbox *ib)
+{
+	if (ib == NULL)
+		return;
+	for (size_t b = 0; b < INBOX_BUCKETS; b++) {
+		struct pending *p = ib->buckets[b];
+		while (p != NULL) {
+			struct pending *next = p->next;
+			sodium_memzero(p, sizeof(*p));
+			free(p);
+			p = next;
+		}
+	}
+	rv_limiter_free(ib->limiter);
+	free(ib->members);
+	pthread_mutex_destroy(&ib->mu);
+	free(ib);
+}
+
+/* ---- requests ---- */
+
+enum ib_route { IB_READ, IB_MESSAGE, IB_FORGET };
+
+/* Key material of one request, in locked memory (sodium_malloc). */
+struct ib_keys {
+	char digits[RECEIPT_DIGITS];
+	uint8_t id[RECEIPT_ID_LEN];
+	uint8_t pk[RECEIPT_KEY_LEN];
+	uint8_t sk[RECEIPT_KEY_LEN];
+};
+
+struct ib_req;
+typedef void (*ib_row_cb)(struct ib_req *r, const PGresult *res);
+typedef void (*ib_step)(struct ib_req *r);
+
+struct ib_req {
+	struct app *app;
+	struct inbox *ib;
+	struct http_request *req;
+	struct db *db;
+	enum ib_route route;
+	struct buf body;     /* secure: holds the receipt */
+	struct buf text;     /* secure: a message's text */
+	struct ib_keys *k;
+	char recipient[AGE_RECIPIENT_STR_MAX];
+	uint8_t circuit[32];
+	bool has_circuit;
+	bool started;
+	bool found;
+	char report[37];
+	char team[64];
+	json_t *replies;
+	/* the query in flight */
+	ib_row_cb row;
+	ib_step next;
+	bool qdone, synced, lost, failed;
+	/* the answer, held until the deadline */
+	struct timespec deadline;
+	struct event *timer;
+	int status;
+	const char *ctype;
+	char extra[64];
+	struct buf answer;   /* secure: may hold reply text */
+	bool counted;
+};
+
+static void
+ib_req_free(struct ib_req *r)
+{
+	if (r == NULL)
+		return;
+	buf_free(&r->body);
+	buf_free(&r->text);
+	buf_free(&r->answer);
+	if (r->k != NULL)
+		sodium_free(r->k);
+	json_decref(r->replies);
+	if (r->timer != NULL)
+		event_free(r->timer);
+	if (r->counted)
+		atomic_fetch_sub(&r->app->inflight, 1);
+	free(r);
+}
+
+static void
+ib_send(struct ib_req *r)
+{
+	/* Detach first: answering an aborted request releases it. */
+	http_request_set_data(r->req, NULL);
+	http_respond(r->req, r->status, r->ctype, r->answer.data, r->answer.len,
+	             r->extra[0] != '\0' ? r->extra : NULL);
+	ib_req_free(r);
+}
+
+static void
+ib_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ib_send(arg);
+}
+
+/* Milliseconds from now until the request's deadline (0 if past). */
+static long
+ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
+}
+
+/* Answer `status` with `len` bytes of `body` (copied into secure memory)
+ * once the request's deadline has passed, then free `r`. */
+static void
+ib_answer(struct ib_req *r, int status, const char *ctype, const char *body, size_t len)
+{
+	r->status = status;
+	r->ctype = ctype;
+	buf_reset(&r->answer);
+	if (len > 0 && buf_add(&r->answer, body, len) != 0) {
+		r->status = 500;
+		r->ctype = NULL;
+	}
+	long ms = r->started ? ms_left(&r->deadline) : 0;
+	if (ms > 0) {
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+		r->timer = evtimer_new(http_request_base(r->req), ib_timer_cb, r);
+		if (r->timer != NULL && evtimer_add(r->timer, &tv) == 0)
+			return;
+	}
+	ib_send(r);
+}
+
+static void
+ib_problem(struct ib_req *r, int status, const char *detail)
+{
+	json_t *doc = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
+	                        http_status_text(status), "status", status, "detail", detail);
+	char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (s == NULL) {
+		ib_answer(r, 500, NULL, NULL, 0);
+		return;
+	}
+	ib_answer(r, status, "application/problem+json", s, strlen(s));
+	free(s);
+}
+
+/* Answer `doc` (stolen) as JSON; the text it holds is wiped when freed. */
+static void
+ib_json(struct ib_req *r, int status, json_t *doc)
+{
+	char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (s == NULL) {
+		ib_problem(r, 500, "out of memory");
+		return;
+	}
+	size_t n = strlen(s);
+	ib_answer(r, status, "application/json", s, n);
+	sodium_memzero(s, n);
+	free(s);
+}
+
+/* Count a failed receipt attempt and answer the one 404 for all of them. */
+static void
+ib_not_found(struct ib_req *r)
+{
+	rv_limiter_fail(r->ib->limiter, r->has_circuit ? r->circuit : NULL, time(NULL));
+	ib_problem(r, 404, INBOX_NOT_FOUND);
+}
+
+/* ---- one query at a time on the request's loop ---- */
+
+static void
+iq_maybe_finish(struct ib_req *r)
+{
+	if (!r->qdone || !r->synced)
+		return;
+	ib_step next = r->next;
+	bool lost = r->lost, failed = r->failed;
+	r->qdone = r->synced = r->lost = r->failed = false;
+	r->next = NULL;
+	r->row = NULL;
+	if (lost) {
+		snprintf(r->extra, sizeof(r->extra), "Retry-After: 5\r\n");
+		ib_problem(r, 503, "the service is unavailable; please try again shortly");
+	} else if (failed || next == NULL) {
+		ib_problem(r, 500, "the request could not be completed");
+	} else {
+		next(r);
+	}
+}
+
+static void
+iq_query_cb(const PGresult *res, void *arg)
+{
+	struct ib_req *r = arg;
+	r->qdone = true;
+	if (res == NULL) {
+		r->lost = true;
+	} else if (!db_result_ok(res)) {
+		if (PQresultStatus(res) != PGRES_PIPELINE_ABORTED)
+			db_log_result("inbox", res);
+		r->failed = true;
+	} else if (r->row != NULL) {
+		r->row(r, res);
+	}
+	iq_maybe_finish(r);
+}
+
+static void
+iq_sync_cb(const PGresult *res, void *arg)
+{
+	struct ib_req *r = arg;
+	r->synced = true;
+	if (res == NULL)
+		r->lost = true;
+	else if (PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		r->failed = true;
+	iq_maybe_finish(r);
+}
+
+/* Run one statement; `row` sees its result if it succeeds, then `next` runs
+ * (or the request is answered 503/500). */
+static void
+iq_run(struct ib_req *r, const char *sql, int n, const char *const *values, const int *lengths,
+       const int *formats, ib_row_cb row, ib_step next)
+{
+	r->row = row;
+	r->next = next;
+	if (r->db == NULL ||
+	    db_query(r->db, sql, n, values, lengths, formats, iq_query_cb, r) != 0) {
+		r->qdone = r->synced = r->lost = true;
+		iq_maybe_finish(r);
+		return;
+	}
+	if (db_sync(r->db, iq_sync_cb, r) != 0) {
+		/* The query's result still comes back (NULL if dropped). */
+		r->synced = r->lost = true;
+		iq_maybe_finish(r);
+	}
+}
+
+/* ---- reading replies ---- */
+
+static const char SQL_LOOKUP[] =
+	"select i.report_id::text, r.team_id from inboxes i join reports r on r.id = i.report_id "
+	"where i.lookup_id = $1";
+static const char SQL_REPLIES[] =
+	"select p.id::text, p.sent_on::text, p.author_ed25519, p.signature, p.payload, h.header "
+	"from replies p join object_headers h on h.object_id = p.id and h.recipient = $2 "
+	"where p.report_id = $1::uuid order by p.sent_on, p.id limit 100";
+static const char SQL_FORGET[] = "delete from inboxes where lookup_id = $1 returning 1";
+
+static void
+lookup_row(struct ib_req *r, const PGresult *res)
+{
+	if (PQntuples(res) != 1)
+		return;
+	snprintf(r->report, sizeof(r->report), "%s", PQgetvalue(res, 0, 0));
+	snprintf(r->team, sizeof(r->team), "%s", PQgetvalue(res, 0, 1));
+	r->found = true;
+}
+
+static void
+lookup(struct ib_req *r, ib_step next)
+{
+	const char *v[1] = { (const char *)r->k->id };
+	const int len[1] = { RECEIPT_ID_LEN }, fmt[1] = { 1 };
+	iq_run(r, SQL_LOOKUP, 1, v, len, fmt, lookup_row, next);
+}
+
+/* Open one reply row; append {"id","sent_on","text"} if it is genuine. */
+static void
+reply_row(struct ib_req *r, const PGresult *res, int i, const uint8_t (*signers)[32], size_t ns)
+{
+	size_t n[4] = { 0, 0, 0, 0 };
+	uint8_t *b[4] = { NULL, NULL, NULL, NULL };
+	struct buf text;
+	buf_init_secure(&text, INBOX_MAX_REPLY_TEXT);
+	for (int c = 0; c < 4; c++)
+		b[c] = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 2 + c), &n[c]);
+	if (b[0] == NULL || b[1] == NULL || b[2] == NULL || b[3] == NULL)
+		goto out;
+	struct inbox_reply rp = {
+		.id = PQgetvalue(res, i, 0), .report_id = r->report, .author = b[0],
+		.author_len = n[0], .signature = b[1], .signature_len = n[1], .payload = b[2],
+		.payload_len = n[2], .header = b[3], .header_len = n[3],
+	};
+	if (inbox_open_reply(&rp, (const uint8_t(*)[32])&r->k->sk, signers, ns, &text) != 0) {
+		log_warn("inbox: a reply does not open or verify for its source; not shown");
+		goto out;
+	}
+	json_t *e = json_pack("{s:s, s:s, s:s%}", "id", rp.id, "sent_on", PQgetvalue(res, i, 1),
+	                      "text", (const char *)text.data, text.len);
+	if (e == NULL || json_array_append_new(r->replies, e) != 0)
+		r->failed = true;
+out:
+	for (int c = 0; c < 4; c++)
+		if (b[c] != NULL)
+			PQfreemem(b[c]);
+	buf_free(&text);
+}
+
+static void
+replies_rows(struct ib_req *r, const PGresult *res)
+{
+	size_t ns = 0;
+	uint8_t (*signers)[32] = team_signers(r->ib, r->team, &ns);
+	if (signers == NULL) {
+		r->failed = true;
+		return;
+	}
+	for (int i = 0; i < PQntuples(res) && !r->failed; i++)
+		reply_row(r, res, i, (const uint8_t(*)[32])signers, ns);
+	free(signers);
+}
+
+static void
+read_done(struct ib_req *r)
+{
+	json_t *doc = json_pack("{s:O}", "replies", r->replies);
+	ib_json(r, 200, doc);
+}
+
+static void
+read_found(struct ib_req *r)
+{
+	if (!r->found) {
+		ib_not_found(r);
+		return;
+	}
+	const char *v[2] = { r->report, r->recipient };
+	iq_run(r, SQL_REPLIES, 2, v, NULL, NULL, replies_rows, read_done);
+}
+
+/* ---- forgetting ---- */
+
+static void
+forget_row(struct ib_req *r, const PGresult *res)
+{
+	r->found = PQntuples(res) == 1;
+}
+
+static void
+forget_done(struct ib_req *r)
+{
+	if (!r->found) {
+		ib_not_found(r);
+		return;
+	}
+	ib_answer(r, 204, NULL, NULL, 0);
+}
+
+/* ---- messages ---- */
+
+static void
+message_committed(int ok, void *arg)
+{
+	struct ib_req *r = arg;
+	static const char body[] = "{\"status\":\"sent\"}";
+	if (!ok)
+		ib_problem(r, 500, "could not store the message");
+	else
+		ib_answer(r, 201, "application/json", body, sizeof(body) - 1);
+}
+
+static int
+message_store_fail(struct ib_req *r)
+{
+	if (errno == ENOSPC || errno == EDQUOT)
+		ib_problem(r, 503, "we cannot take messages right now; please try again later");
+	else
+		ib_problem(r, 500, "could not store the message");
+	return -1;
+}
+
+/* Seal the message to the team only and spool it; answer when durable. */
+static void
+message_seal(struct ib_req *r)
+{
+	char mid[UUID_STR_LEN], date[11];
+	struct spool_txn *t = NULL;
+	struct seal_object *o = NULL;
+	struct buf pt;
+	const struct team_keys *tk = NULL;
+
+	buf_init_secure(&pt, 2 * INBOX_MAX_TEXT + 65536);
+	if (r->app->draining) {
+		ib_problem(r, 503, "the service is restarting; please try again shortly");
+		goto out;
+	}
+	if ((tk = teams_find(r->app->teams, r->team)) == NULL) {
+		ib_problem(r, 503, "this team cannot take messages right now; please try again later");
+		goto out;
+	}
+	util_uuid(mid);
+	util_today(date);
+	if ((t = spool_begin(r->app->spool, r->report, r->team, date)) == NULL ||
+	    inbox_message_json((const char *)r->text.data, r->text.len, date, &pt) != 0 ||
+	    (o = seal_begin(t, SPOOL_MESSAGE, mid, r->report, &tk->recipients)) == NULL ||
+	    seal_write(o, pt.data, pt.len) != 0) {
+		message_store_fail(r);
+		goto out;
+	}
+	int rc = seal_finish(o);
+	o = NULL;
+	if (rc != 0) {
+		message_store_fail(r);
+		goto out;
+	}
+	r->counted = true;
+	atomic_fetch_add(&r->app->inflight, 1);
+	rc = spool_commit(t, http_request_base(r->req), message_committed, r);
+	t = NULL;
+	if (rc != 0)
+		ib_problem(r, 500, "could not store the message");
+out:
+	seal_free(o);
+	spool_abort(t);
+	if (tk != NULL)
+		team_keys_release(tk);
+	buf_free(&pt);
+}
+
+static void
+message_found(struct ib_req *r)
+{
+	if (!r->found) {
+		ib_not_found(r);
+		return;
+	}
+	message_seal(r);
+}
+
+/* ---- the handler ---- */
+
+static int
+ib_on_body(struct http_request *req, const uint8_t *p, size_t n)
+{
+	struct ib_req *r = http_request_data(req);
+	if (buf_add(&r->body, p, n) == 0)
+		return 0;
+	http_request_set_data(req, NULL);
+	http_respond_problem(req, 413, "request too large");
+	ib_req_free(r);
+	return -1;
+}
+
+/* Parse the body and derive the keys; answer and return -1 on failure. */
+static int
+ib_accept(struct ib_req *r)
+{
+	bool want_text = r->route == IB_MESSAGE;
+	switch (inbox_parse_body(r->body.data, r->body.len, want_text, r->k->digits, &r->text)) {
+	case INBOX_PARSE_OK:
+		break;
+	case INBOX_PARSE_TYPO:
+		rv_limiter_fail(r->ib->limiter, r->has_circuit ? r->circuit : NULL, time(NULL));
+		ib_problem(r, 400, "this receipt number has a typo");
+		return -1;
+	case INBOX_PARSE_RECEIPT:
+		rv_limiter_fail(r->ib->limiter, r->has_circuit ? r->circuit : NULL, time(NULL));
+		ib_problem(r, 400, "this is not a receipt number");
+		return -1;
+	case INBOX_PARSE_TEXT:
+		ib_problem(r, 400, "the message is empty or too long");
+		return -1;
+	default:
+		ib_problem(r, 400, want_text ? "send {\"receipt\": \"…\", \"text\": \"…\"}"
+		                             : "send {\"receipt\": \"…\"}");
+		return -1;
+	}
+	buf_free(&r->body);
+	if (receipt_lookup_id(r->app->pepper, r->k->digits, r->k->id) != 0 ||
+	    receipt_source_key(r->app->pepper, r->k->digits, r->k->pk, r->k->sk) != 0 ||
+	    age_recipient_encode(r->k->pk, r->recipient, sizeof(r->recipient)) != 0) {
+		ib_problem(r, 500, "the request could not be completed");
+		return -1;
+	}
+	sodium_memzero(r->k->digits, sizeof(r->k->digits));
+	return 0;
+}
+
+static void
+ib_pending(struct ib_req *r)
+{
+	switch (r->route) {
+	case IB_READ:
+		ib_json(r, 200, json_pack("{s:s, s:[], s:s}", "status", "pending", "replies",
+		                          "detail", "Your report is on its way to the team. "
+		                          "Replies will appear here; please check again later."));
+		return;
+	case IB_FORGET:
+		ib_problem(r, 409, "your report is still on its way to the team; "
+		                   "please try again in a few minutes");
+		return;
+	default:
+		message_seal(r);
+		return;
+	}
+}
+
+static void
+ib_on_complete(struct http_request *req)
+{
+	struct ib_req *r = http_request_data(req);
+	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
+	r->deadline.tv_nsec += (long)INBOX_MIN_DELAY_MS * 1000000L;
+	r->deadline.tv_sec += r->deadline.tv_nsec / 1000000000L;
+	r->deadline.tv_nsec %= 1000000000L;
+	r->started = true;
+	unsigned wait = rv_limiter_check(r->ib->limiter, r->has_circuit ? r->circuit : NULL,
+	                                 time(NULL));
+	if (wait > 0) {
+		snprintf(r->extra, sizeof(r->extra), "Retry-After: %u\r\n", wait);
+		ib_problem(r, 429, "too many attempts; please wait a minute and try again");
+		return;
+	}
+	if (ib_accept(r) != 0)
+		return;
+	if (pending_get(r->ib, r->k->id, r->report, r->team)) {
+		ib_pending(r);
+		return;
+	}
+	if (r->route == IB_FORGET) {
+		const char *v[1] = { (const char *)r->k->id };
+		const int len[1] = { RECEIPT_ID_LEN }, fmt[1] = { 1 };
+		iq_run(r, SQL_FORGET, 1, v, len, fmt, forget_row, forget_done);
+		return;
+	}
+	lookup(r, r->route == IB_READ ? read_found : message_found);
+}
+
+static void
+ib_on_abort(struct http_request *req)
+{
+	struct ib_req *r = http_request_data(req);
+	if (r == NULL || r->started)
+		return; /* a query, commit or timer is in flight: its answer releases req */
+	http_request_set_data(req, NULL);
+	ib_req_free(r);
+}
+
+static const struct http_handler ib_handler = {
+	.on_body = ib_on_body,
+	.on_complete = ib_on_complete,
+	.on_abort = ib_on_abort,
+};
+
+static bool
+is_json(const char *ct)
+{
+	static const char t[] = "application/json";
+	size_t n = sizeof(t) - 1;
+	return ct != NULL && strncasecmp(ct, t, n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static struct ib_req *
+ib_req_new(struct http_request *req, struct app *app, enum ib_route route)
+{
+	struct ib_req *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->app = app;
+	r->ib = app->inbox;
+	r->req = req;
+	r->route = route;
+	r->db = loops_db(app->loops, http_request_base(req));
+	buf_init_secure(&r->body, route == IB_MESSAGE ? INBOX_MAX_MESSAGE_BODY : INBOX_MAX_BODY);
+	buf_init_secure(&r->text, INBOX_MAX_TEXT);
+	buf_init_secure(&r->answer, 4 * INBOX_MAX_REPLIES * INBOX_MAX_REPLY_TEXT + 65536);
+	uint32_t circ;
+	if (http_request_circuit_id(req, &circ) == 0) {
+		memcpy(r->circuit, &circ, sizeof(circ));
+		r->has_circuit = true;
+	}
+	r->k = sodium_malloc(sizeof(*r->k));
+	r->replies = json_array();
+	if (r->k == NULL || r->replies == NULL) {
+		ib_req_free(r);
+		return NULL;
+	}
+	sodium_memzero(r->k, sizeof(*r->k));
+	return r;
+}
+
+const struct http_handler *
+inbox_route(struct http_request *req, struct app *app, const char *path)
+{
+	enum ib_route route;
+	if (strcmp(path, "/api/v1/inbox") == 0)
+		route = IB_READ;
+	else if (strcmp(path, "/api/v1/inbox/messages") == 0)
+		route = IB_MESSAGE;
+	else
+		route = IB_FORGET;
+	if (!is_json(http_request_header(req, "Content-Type"))) {
+		http_respond_problem(req, 415, "send application/json");
+		return NULL;
+	}
+	int64_t max = route == IB_MESSAGE ? INBOX_MAX_MESSAGE_BODY : INBOX_MAX_BODY;
+	if (http_request_content_length(req) > max) {
+		http_respond_problem(req, 413, "request too large");
+		return NULL;
+	}
+	if (app->inbox == NULL) {
+		http_respond_problem(req, 503, "the inbox is not available");
+		return NULL;
+	}
+	struct ib_req *r = ib_req_new(req, app, route);
+	if (r == NULL) {
+		http_respond_problem(req, 500, "out of memory");
+		return NULL;
+	}
+	http_request_set_data(req, r);
+	return &ib_handler;
+}

@@ -1,0 +1,65 @@
+/*
+ * inbox: the source's inbox on the SOURCE listener (prompts/replies-inbox.md).
+ *
+ *   POST /api/v1/inbox           {"receipt"}         → 200 {"replies": [{"id","sent_on","text"}]}
+ *   POST /api/v1/inbox/messages  {"receipt","text"}  → 201 {"status": "sent"}
+ *   POST /api/v1/inbox/forget    {"receipt"}         → 204 (409 while still in the spool)
+ *
+ * A receipt is normalized, then its lookup id and the source's X25519 key
+ * pair are derived with the pepper (receipt.h). Replies are decrypted here
+ * with the derived key, in locked memory, and shown only if their context
+ * line names them and their author, a current member of the report's team,
+ * signed them. An unknown or forgotten receipt answers 404 with one fixed
+ * body; every answer waits until INBOX_MIN_DELAY_MS after the request was
+ * complete (on a timer, never sleeping on the loop). A receipt whose report
+ * is still in the spool answers "pending" (the pending set below).
+ * Failed receipt attempts are limited per Tor circuit and overall (429).
+ */
+#ifndef TIPD_INBOX_H
+#define TIPD_INBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct app;
+struct inbox;
+struct spool;
+struct http_request;
+struct http_handler;
+
+#define INBOX_MIN_DELAY_MS 250
+#define INBOX_FAIL_PER_CIRCUIT 10
+#define INBOX_FAIL_TOTAL 600
+#define INBOX_FAIL_WINDOW 60
+#define INBOX_PENDING_MAX 1000000
+#define INBOX_MAX_REPLIES 100
+#define INBOX_NOT_FOUND "nothing was found for this receipt"
+
+/* Build the inbox state: the current members' signing keys of every team
+ * (from STATE_DIR/membership-heads, verified against the pinned admin keys
+ * and used only at the sequence teams.c holds), the limiter and an empty
+ * pending set. Call after teams_load(). NULL and a message in `err` on
+ * error. Caller frees with inbox_free. */
+struct inbox *inbox_new(struct app *app, char *err, size_t errlen);
+void inbox_free(struct inbox *ib);
+
+/* Add every INBOX record of the committed spool files to the pending set
+ * (start-up, before the flusher starts). Return the number added, or -1. */
+int inbox_pending_rebuild(struct inbox *ib, struct spool *spool);
+/* Remember a spooled report's lookup id (and its report uuid and team, for
+ * messages sent before it is flushed). Thread-safe. Return 0 or -1. */
+int inbox_pending_add(struct inbox *ib, const uint8_t lookup_id[32], const char *report_uuid,
+                      const char *team);
+/* Forget a lookup id (flushed, or its commit failed). Thread-safe; NULL ib is fine. */
+void inbox_pending_drop(struct inbox *ib, const uint8_t lookup_id[32]);
+/* The flusher's callback (flusher_set_flushed_cb): `arg` is the inbox. */
+void inbox_pending_flushed(const uint8_t lookup_id[32], void *arg);
+/* Number of pending lookup ids. */
+size_t inbox_pending_count(struct inbox *ib);
+
+/* Route POST /api/v1/inbox, /inbox/messages, /inbox/forget (`path`):
+ * return the handler, or answer (405, 413, 415, 503) and return NULL. */
+const struct http_handler *inbox_route(struct http_request *req, struct app *app,
+                                       const char *path);
+
+#endif

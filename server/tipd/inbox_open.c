@@ -1,0 +1,138 @@
+#include "inbox_open.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "age.h"
+#include "pad.h"
+
+enum inbox_parse
+inbox_parse_body(const uint8_t *p, size_t n, bool want_text, char digits[RECEIPT_DIGITS],
+                 struct buf *text)
+{
+	json_error_t e;
+	enum inbox_parse rc = INBOX_PARSE_JSON;
+	sodium_memzero(digits, RECEIPT_DIGITS);
+	if (n > (want_text ? INBOX_MAX_MESSAGE_BODY : INBOX_MAX_BODY))
+		return INBOX_PARSE_JSON;
+	json_t *doc = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &e);
+	if (doc == NULL || !json_is_object(doc) || json_object_size(doc) != (want_text ? 2u : 1u))
+		goto out;
+	json_t *r = json_object_get(doc, "receipt");
+	json_t *t = json_object_get(doc, "text");
+	if (!json_is_string(r) || (want_text && !json_is_string(t)))
+		goto out;
+	switch (receipt_normalize(json_string_value(r), json_string_length(r), digits)) {
+	case RECEIPT_OK:
+		break;
+	case RECEIPT_ERR_CHECK:
+		rc = INBOX_PARSE_TYPO;
+		goto out;
+	default:
+		rc = INBOX_PARSE_RECEIPT;
+		goto out;
+	}
+	if (want_text) {
+		size_t len = json_string_length(t);
+		if (len == 0 || len > INBOX_MAX_TEXT) {
+			rc = INBOX_PARSE_TEXT;
+			goto out;
+		}
+		if (buf_add(text, json_string_value(t), len) != 0)
+			goto out;
+	}
+	rc = INBOX_PARSE_OK;
+out:
+	json_decref(doc);
+	if (rc != INBOX_PARSE_OK)
+		sodium_memzero(digits, RECEIPT_DIGITS);
+	return rc;
+}
+
+/* Return 0 if `author` is a member and signed the reply, else -1. */
+static int
+reply_signed(const struct inbox_reply *rp, const uint8_t (*members)[32], size_t nmembers)
+{
+	uint8_t digest[crypto_hash_sha256_BYTES];
+	char hex[2 * crypto_hash_sha256_BYTES + 1], msg[256];
+	size_t i;
+	if (rp->author_len != 32 || rp->signature_len != crypto_sign_BYTES)
+		return -1;
+	for (i = 0; i < nmembers; i++)
+		if (sodium_memcmp(members[i], rp->author, 32) == 0)
+			break;
+	if (i == nmembers)
+		return -1;
+	crypto_hash_sha256(digest, rp->payload, rp->payload_len);
+	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+	int n = snprintf(msg, sizeof(msg), "tipline/v1/reply\n%s\n%s\n%s\n", rp->id, rp->report_id,
+	                 hex);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return -1;
+	return crypto_sign_verify_detached(rp->signature, (const unsigned char *)msg, (size_t)n,
+	                                   rp->author) == 0 ? 0 : -1;
+}
+
+/* Check the context line of `pt` and append its JSON "text" to `text`. */
+static int
+reply_text(const struct inbox_reply *rp, const struct buf *pt, struct buf *text)
+{
+	char ctx[128];
+	json_error_t e;
+	int n = snprintf(ctx, sizeof(ctx), "tipline/v1 reply %s %s\n", rp->id, rp->report_id);
+	if (n < 0 || (size_t)n >= sizeof(ctx) || pt->len < (size_t)n ||
+	    memcmp(pt->data, ctx, (size_t)n) != 0)
+		return -1;
+	json_t *doc = json_loadb((const char *)pt->data + n, pt->len - (size_t)n,
+	                         JSON_REJECT_DUPLICATES, &e);
+	json_t *t = json_object_get(doc, "text");
+	int rc = -1;
+	if (json_is_string(t) && json_string_length(t) <= INBOX_MAX_REPLY_TEXT &&
+	    buf_add(text, json_string_value(t), json_string_length(t)) == 0)
+		rc = 0;
+	json_decref(doc);
+	return rc;
+}
+
+int
+inbox_open_reply(const struct inbox_reply *rp, const uint8_t (*sk)[32],
+                 const uint8_t (*members)[32], size_t nmembers, struct buf *text)
+{
+	struct buf file, pt;
+	int rc = -1;
+	if (rp->header_len > AGE_MAX_HEADER || rp->payload_len > age_payload_size(INBOX_MAX_REPLY_PT))
+		return -1;
+	if (reply_signed(rp, members, nmembers) != 0)
+		return -1;
+	buf_init(&file, rp->header_len + rp->payload_len);
+	buf_init_secure(&pt, INBOX_MAX_REPLY_PT);
+	struct age_unwrap_opts o = { .sks = sk, .nsks = 1 };
+	if (buf_add(&file, rp->header, rp->header_len) != 0 ||
+	    buf_add(&file, rp->payload, rp->payload_len) != 0 ||
+	    age_decrypt(file.data, file.len, &o, &pt) != AGE_OK)
+		goto fail;
+	rc = reply_text(rp, &pt, text);
+fail:
+	buf_free(&file);
+	buf_free(&pt);
+	return rc;
+}
+
+int
+inbox_message_json(const char *text, size_t len, const char *date, struct buf *out)
+{
+	json_t *doc = json_pack("{s:s%, s:s}", "text", text, len, "sent_on", date);
+	int rc = -1;
+	if (doc == NULL)
+		return -1;
+	size_t need = json_dumpb(doc, NULL, 0, JSON_COMPACT);
+	if (need > 0 && buf_reserve(out, need) == 0 &&
+	    json_dumpb(doc, (char *)out->data + out->len, need, JSON_COMPACT) == need) {
+		out->len += need;
+		rc = pad_text(out);
+	}
+	json_decref(doc);
+	return rc;
+}

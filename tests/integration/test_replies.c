@@ -1,0 +1,686 @@
+/*
+ * Replies and notes (prompts/replies-inbox.md) against the real tipd and
+ * PostgreSQL. Team "demo" holds alice and bob (statement 2); carol is only
+ * in team "other". A report is submitted through the source API; its
+ * receipt and the deployment's pepper give the source's key.
+ *
+ *  - the API: a good reply is stored with a header for each member and the
+ *    source, a note without the source; GET shows them with the caller's
+ *    header and the author's name; `age -d` opens the reply with alice's
+ *    identity; the source's key opens the reply and not the note; every bad
+ *    body gets a 4xx and stores nothing;
+ *  - tipctl: login --admin-key, tips reply / tips note / tips show, and a
+ *    refusal when the membership does not verify against the pinned key.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "age.h"
+#include "identity.h"
+#include "it_common.h"
+#include "note.h"
+#include "pad.h"
+#include "receipt.h"
+#include "util.h"
+
+static struct th T;
+static char bob_id[TH_PATH + 16], carol_id[TH_PATH + 16];
+static char bob_rcpt[128], carol_line[512];
+static char rid[37];
+static char receipt[64];
+
+/* `tipctl init` a new identity; return its member line in `line`. */
+static void
+make_identity(const char *path, const char *name, char *line, size_t n)
+{
+	struct buf out;
+	buf_init(&out, 1 << 16);
+	char *init[] = { T.tipctl_bin, "init", "--identity", (char *)(uintptr_t)path, "--name",
+		         (char *)(uintptr_t)name, "--passphrase-file", T.passfile, NULL };
+	cr_assert_eq(th_run(init, NULL, 0, &out), 0);
+	const char *p = strstr(buf_cstr(&out), "member:");
+	cr_assert_not_null(p);
+	p += strlen("member:");
+	p += strspn(p, " ");
+	snprintf(line, n, "%.*s", (int)strcspn(p, "\n"), p);
+	buf_free(&out);
+}
+
+/* Sign a statement for `team` and load it with `tipd membership add`. */
+static void
+add_statement(const char *team, const char *prev, const char *out, const char *m1, const char *m2)
+{
+	char *sign[24];
+	int n = 0;
+	sign[n++] = T.tipctl_bin;
+	sign[n++] = "admin";
+	sign[n++] = "membership";
+	sign[n++] = "--key";
+	sign[n++] = T.admin_key;
+	sign[n++] = "--passphrase-file";
+	sign[n++] = T.passfile;
+	sign[n++] = "--team";
+	sign[n++] = (char *)(uintptr_t)team;
+	if (prev == NULL) {
+		sign[n++] = "--first";
+	} else {
+		sign[n++] = "--prev";
+		sign[n++] = (char *)(uintptr_t)prev;
+	}
+	sign[n++] = "--member";
+	sign[n++] = (char *)(uintptr_t)m1;
+	if (m2 != NULL) {
+		sign[n++] = "--member";
+		sign[n++] = (char *)(uintptr_t)m2;
+	}
+	sign[n++] = "--out";
+	sign[n++] = (char *)(uintptr_t)out;
+	sign[n] = NULL;
+	cr_assert_eq(th_run(sign, NULL, 0, NULL), 0, "admin membership %s", team);
+	char *add[] = { T.tipd_bin, "-c", T.conf, "membership", "add", (char *)(uintptr_t)out, NULL };
+	cr_assert_eq(th_run(add, NULL, 0, NULL), 0, "membership add %s", out);
+}
+
+static void
+setup(void)
+{
+	char bob_line[512], prev[TH_PATH + 32], s2[TH_PATH + 32], so[TH_PATH + 32];
+	struct buf resp;
+	th_setup(&T);
+	snprintf(bob_id, sizeof(bob_id), "%s/bob.age", T.dir);
+	snprintf(carol_id, sizeof(carol_id), "%s/carol.age", T.dir);
+	make_identity(bob_id, "bob", bob_line, sizeof(bob_line));
+	make_identity(carol_id, "carol", carol_line, sizeof(carol_line));
+	sscanf(bob_line, "%*s %127s", bob_rcpt);
+	snprintf(prev, sizeof(prev), "%s/membership-1.txt", T.dir);
+	snprintf(s2, sizeof(s2), "%s/membership-2.txt", T.dir);
+	snprintf(so, sizeof(so), "%s/other-1.txt", T.dir);
+	add_statement("demo", prev, s2, T.member_line, bob_line);
+	add_statement("other", NULL, so, carol_line, NULL);
+	th_start(&T);
+	buf_init(&resp, 1 << 16);
+	cr_assert_eq(it_post_json(&T, 0,
+	                          "{\"team\":\"demo\",\"language\":\"en\",\"answers\":" IT_ANSWERS "}",
+	                          &resp),
+	             201, "%s", buf_cstr(&resp));
+	json_error_t e;
+	json_t *doc = json_loads(buf_cstr(&resp), 0, &e);
+	snprintf(receipt, sizeof(receipt), "%s", json_string_value(json_object_get(doc, "receipt")));
+	json_decref(doc);
+	buf_free(&resp);
+	cr_assert_eq(th_wait_reports(&T, 1, 10000), 1);
+	it_only_report(&T, rid);
+}
+
+static void
+teardown(void)
+{
+	th_teardown(&T);
+}
+
+TestSuite(replies, .init = setup, .fini = teardown, .timeout = 240);
+
+/* ---- helpers ---- */
+
+static struct identity *
+load_id(const char *path)
+{
+	struct identity *id = NULL;
+	cr_assert_eq(identity_load(path, TH_PASSPHRASE, strlen(TH_PASSPHRASE), &id), IDENTITY_OK);
+	return id;
+}
+
+/* The source's key pair, derived from the receipt and the pepper. */
+static void
+source_key(uint8_t pk[32], uint8_t sk[32], char rcpt[128])
+{
+	char pp[TH_PATH + 16], digits[RECEIPT_DIGITS];
+	snprintf(pp, sizeof(pp), "%s/pepper", T.dir);
+	struct receipt_pepper *p = receipt_pepper_load(pp);
+	cr_assert_not_null(p);
+	cr_assert_eq(receipt_normalize(receipt, strlen(receipt), digits), RECEIPT_OK);
+	cr_assert_eq(receipt_source_key(p, digits, pk, sk), 0);
+	cr_assert_eq(age_recipient_encode(pk, rcpt, 128), 0);
+	receipt_pepper_free(p);
+}
+
+enum { F_BADSIG = 1, F_TWO = 2, F_SCRYPT = 4 };
+
+/* Seal `text` as `kind` `oid` of report `rid` to `rc` (n recipients), sign with `sk`
+ * (64 bytes), and return the request body (free()). */
+static char *
+make_body(const char *kind, const char *oid, const char *text, char rc[][128], size_t n,
+          const uint8_t *sk, int flags)
+{
+	uint8_t fk[AGE_FILE_KEY_LEN], h[32], sig[64];
+	char hex[65];
+	struct buf pt, payload, msg;
+	buf_init(&pt, 1 << 21);
+	buf_init(&payload, 1 << 22);
+	buf_init(&msg, 4096);
+	cr_assert_eq(buf_printf(&pt, "tipline/v1 %s %s %s\n{\"text\":\"%s\",\"from\":\"alice\","
+	                        "\"sent_on\":\"2026-01-01\"}", kind, oid, rid, text), 0);
+	cr_assert_eq(pad_text(&pt), 0);
+	age_file_key_new(fk);
+	struct age_enc *e = age_enc_new(fk);
+	cr_assert_not_null(e);
+	cr_assert_eq(age_enc_update(e, pt.data, pt.len, &payload), 0);
+	cr_assert_eq(age_enc_final(e, &payload), 0);
+	age_enc_free(e);
+	json_t *hdrs = json_array();
+	for (size_t i = 0; i < n; i++) {
+		uint8_t pks[2][AGE_KEY_LEN];
+		struct buf hb;
+		buf_init(&hb, AGE_MAX_HEADER);
+		cr_assert_eq(age_recipient_decode(rc[i], pks[0]), 0);
+		randombytes_buf(pks[1], sizeof(pks[1]));
+		if (i == 0 && (flags & F_SCRYPT))
+			cr_assert_eq(age_header_scrypt(fk, "pw", 2, 10, &hb), 0);
+		else
+			cr_assert_eq(age_header_x25519(fk, (const uint8_t(*)[AGE_KEY_LEN])pks,
+			                               i == 0 && (flags & F_TWO) ? 2 : 1, &hb),
+			             0);
+		char *b = malloc(hb.len * 2 + 8);
+		sodium_bin2base64(b, hb.len * 2 + 8, hb.data, hb.len, sodium_base64_VARIANT_ORIGINAL);
+		json_array_append_new(hdrs, json_pack("{s:s, s:s}", "recipient", rc[i], "header", b));
+		free(b);
+		buf_free(&hb);
+	}
+	crypto_hash_sha256(h, payload.data, payload.len);
+	util_hex(h, 32, hex);
+	cr_assert_eq(buf_printf(&msg, "tipline/v1/%s\n%s\n%s\n%s\n", kind, oid, rid, hex), 0);
+	crypto_sign_detached(sig, NULL, msg.data, msg.len, sk);
+	if (flags & F_BADSIG)
+		sig[5] ^= 1;
+	char *p64 = malloc(payload.len * 2 + 8), s64[100];
+	sodium_bin2base64(p64, payload.len * 2 + 8, payload.data, payload.len,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(s64, sizeof(s64), sig, 64, sodium_base64_VARIANT_ORIGINAL);
+	json_t *doc = json_pack("{s:s, s:s, s:o, s:s}", "id", oid, "payload", p64, "headers", hdrs,
+	                        "signature", s64);
+	char *out = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	free(p64);
+	buf_free(&pt);
+	buf_free(&payload);
+	buf_free(&msg);
+	return out;
+}
+
+static void
+new_uuid(char out[37])
+{
+	util_uuid(out);
+}
+
+/* POST `body` (through a file: it may be larger than an argument) to `what`. */
+static int
+post(const char *token, const char *what, const char *body, struct buf *resp)
+{
+	char path[TH_PATH + 32], arg[TH_PATH + 40], url[128];
+	snprintf(path, sizeof(path), "%s/body.json", T.dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd >= 0);
+	cr_assert_eq(util_write_all(fd, body, strlen(body)), 0);
+	close(fd);
+	snprintf(arg, sizeof(arg), "@%s", path);
+	snprintf(url, sizeof(url), "/api/v1/reports/%s/%s", rid, what);
+	buf_reset(resp);
+	return th_review(&T, "POST", url, token, arg, resp);
+}
+
+static long
+stored(void)
+{
+	return th_count(&T, "select (select count(*) from replies) + (select count(*) from notes) "
+	                    "+ (select count(*) from object_headers)");
+}
+
+/* Decrypt `header`+`payload` (base64) with X25519 key `sk`; return the age result. */
+static int
+open_with(const char *h64, const char *p64, const uint8_t sk[32], struct buf *out)
+{
+	struct buf file;
+	size_t n = 0;
+	buf_init(&file, 1 << 22);
+	cr_assert_eq(buf_reserve(&file, strlen(h64) + strlen(p64)), 0);
+	cr_assert_eq(sodium_base642bin(file.data, file.cap, h64, strlen(h64), NULL, &n, NULL,
+	                               sodium_base64_VARIANT_ORIGINAL), 0);
+	file.len = n;
+	cr_assert_eq(sodium_base642bin(file.data + file.len, file.cap - file.len, p64, strlen(p64),
+	                               NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+	file.len += n;
+	uint8_t k[1][AGE_KEY_LEN];
+	memcpy(k[0], sk, AGE_KEY_LEN);
+	struct age_unwrap_opts o = { .sks = (const uint8_t(*)[AGE_KEY_LEN])k, .nsks = 1 };
+	int rc = age_decrypt(file.data, file.len, &o, out);
+	sodium_memzero(k, sizeof(k));
+	buf_free(&file);
+	return rc;
+}
+
+/* Fetch the object's headers from PostgreSQL for `rcpt` with the payload, base64. */
+static int
+db_header(const char *table, const char *oid, const char *rcpt, char **h64, char **p64)
+{
+	PGconn *c = th_db(&T);
+	char sql[512];
+	snprintf(sql, sizeof(sql), "select translate(encode(h.header, 'base64'), E'\\n', ''), "
+	         "translate(encode(o.payload, 'base64'), E'\\n', '') from %s o join object_headers h "
+	         "on h.object_id = o.id where o.id = $1::uuid and h.recipient = $2", table);
+	const char *v[2] = { oid, rcpt };
+	PGresult *res = PQexecParams(c, sql, 2, NULL, v, NULL, NULL, 0);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+	int n = PQntuples(res);
+	if (n == 1) {
+		*h64 = strdup(PQgetvalue(res, 0, 0));
+		*p64 = strdup(PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	PQfinish(c);
+	return n;
+}
+
+/* ---- the API ---- */
+
+Test(replies, api_stores_good_objects_and_refuses_bad_ones)
+{
+	char token[64], btoken[64], ctoken[64], oid[37], nid[37], path[160];
+	char rc[4][128], src[128];
+	uint8_t spk[32], ssk[32];
+	struct buf resp, pt;
+	buf_init(&resp, 1 << 22);
+	buf_init_secure(&pt, 1 << 22);
+	struct identity *alice = load_id(T.identity), *bob = load_id(bob_id);
+	cr_assert_eq(th_review_login(&T, T.identity, token), 200);
+	cr_assert_eq(th_review_login(&T, bob_id, btoken), 200);
+	cr_assert_eq(th_review_login(&T, carol_id, ctoken), 200);
+	source_key(spk, ssk, src);
+	snprintf(rc[0], 128, "%s", T.recipient);
+	snprintf(rc[1], 128, "%s", bob_rcpt);
+	snprintf(rc[2], 128, "%s", src);
+	const uint8_t *ask = identity_ed25519_sk(alice);
+
+	/* The report shows the source's recipient, and no replies yet. */
+	snprintf(path, sizeof(path), "/api/v1/reports/%s", rid);
+	buf_reset(&resp);
+	cr_assert_eq(th_review(&T, "GET", path, token, NULL, &resp), 200);
+	json_error_t e;
+	json_t *doc = json_loads(buf_cstr(&resp), 0, &e);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "source_recipient")), src);
+	cr_assert_eq(json_array_size(json_object_get(doc, "replies")), 0);
+	cr_assert(json_is_array(json_object_get(doc, "messages")));
+	json_decref(doc);
+
+	/* Bad bodies: 4xx, nothing stored. */
+	long before = stored();
+	struct { const char *what; int flags; size_t n; int rcset; const char *why; int want; } bad[] = {
+		{ "replies", F_BADSIG, 3, 0, "signature does not verify", 422 },
+		{ "replies", 0, 3, 0, "signature does not verify", 422 }, /* signed by bob, posted by alice */
+		{ "replies", 0, 2, 1, "one header for each member", 422 }, /* bob's header missing */
+		{ "replies", 0, 4, 2, "one header for each member", 422 }, /* an extra recipient */
+		{ "replies", F_TWO, 3, 0, "exactly one X25519 stanza", 422 },
+		{ "replies", F_SCRYPT, 3, 0, "exactly one X25519 stanza", 422 },
+		{ "notes", 0, 3, 0, "none for the source", 422 },          /* a note to the source */
+		{ "replies", 0, 2, 0, "one for the source", 422 },         /* a reply without the source */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char r2[4][128];
+		memcpy(r2, rc, sizeof(r2));
+		if (bad[i].rcset == 1)
+			snprintf(r2[1], 128, "%s", src);
+		if (bad[i].rcset == 2) {
+			uint8_t x[32];
+			randombytes_buf(x, 32);
+			cr_assert_eq(age_recipient_encode(x, r2[3], 128), 0);
+		}
+		new_uuid(oid);
+		const uint8_t *sk = i == 1 ? identity_ed25519_sk(bob) : ask;
+		char *body = make_body(bad[i].what[0] == 'r' ? "reply" : "note", oid, "hello", r2,
+		                       bad[i].n, sk, bad[i].flags);
+		int st = post(token, bad[i].what, body, &resp);
+		cr_assert_eq(st, bad[i].want, "case %zu: %d %s", i, st, buf_cstr(&resp));
+		cr_assert(strstr(buf_cstr(&resp), bad[i].why) != NULL, "case %zu: %s", i,
+		          buf_cstr(&resp));
+		free(body);
+	}
+	/* Malformed JSON, a wrong id, a missing field. */
+	cr_assert_eq(post(token, "replies", "{\"id\":", &resp), 400);
+	cr_assert_eq(post(token, "replies", "[1,2]", &resp), 400);
+	cr_assert_eq(post(token, "replies", "{\"id\":\"x\",\"payload\":\"\",\"headers\":[],"
+	                                    "\"signature\":\"\"}", &resp), 400);
+	/* Oversized payload: 1 MiB + 1. */
+	{
+		static char big[(1 << 20) * 2];
+		uint8_t *raw = calloc(1, (1 << 20) + 1);
+		char b64[4 * ((1 << 20) / 3 + 2) + 8];
+		sodium_bin2base64(b64, sizeof(b64), raw, (1 << 20) + 1, sodium_base64_VARIANT_ORIGINAL);
+		new_uuid(oid);
+		snprintf(big, sizeof(big), "{\"id\":\"%s\",\"payload\":\"%s\",\"headers\":[],"
+		         "\"signature\":\"\"}", oid, b64);
+		cr_assert_eq(post(token, "replies", big, &resp), 413, "%s", buf_cstr(&resp));
+		free(raw);
+	}
+	/* A non-member of the report's team: 404. */
+	new_uuid(oid);
+	char *body = make_body("reply", oid, "hello", rc, 3, ask, 0);
+	cr_assert_eq(post(ctoken, "replies", body, &resp), 404, "%s", buf_cstr(&resp));
+	/* No token: 401. */
+	cr_assert_eq(post(NULL, "replies", body, &resp), 401);
+	cr_assert_eq(stored(), before, "a refused request stored something");
+
+	/* A good reply: one header per member and the source. */
+	cr_assert_eq(post(token, "replies", body, &resp), 201, "%s", buf_cstr(&resp));
+	cr_assert(strstr(buf_cstr(&resp), oid) != NULL);
+	free(body);
+	char sql[256];
+	snprintf(sql, sizeof(sql), "select count(*) from object_headers where object_id = '%s'", oid);
+	cr_assert_eq(th_count(&T, sql), 3);
+	cr_assert_eq(th_count(&T, "select count(*) from replies where sent_on = current_date"), 1);
+	/* Reused id: 409, as a reply or as a note. */
+	body = make_body("reply", oid, "again", rc, 3, ask, 0);
+	cr_assert_eq(post(token, "replies", body, &resp), 409, "%s", buf_cstr(&resp));
+	free(body);
+	body = make_body("note", oid, "again", rc, 2, ask, 0);
+	cr_assert_eq(post(token, "notes", body, &resp), 409, "%s", buf_cstr(&resp));
+	free(body);
+	/* A report id as the object id: 409. */
+	body = make_body("note", rid, "again", rc, 2, ask, 0);
+	cr_assert_eq(post(token, "notes", body, &resp), 409, "%s", buf_cstr(&resp));
+	free(body);
+
+	/* A good note: members only. */
+	new_uuid(nid);
+	body = make_body("note", nid, "internal", rc, 2, identity_ed25519_sk(bob), 0);
+	cr_assert_eq(post(btoken, "notes", body, &resp), 201, "%s", buf_cstr(&resp));
+	free(body);
+	snprintf(sql, sizeof(sql), "select count(*) from object_headers where object_id = '%s'", nid);
+	cr_assert_eq(th_count(&T, sql), 2);
+
+	/* GET: each with the caller's header and the author's name. */
+	buf_reset(&resp);
+	cr_assert_eq(th_review(&T, "GET", path, token, NULL, &resp), 200);
+	doc = json_loads(buf_cstr(&resp), 0, &e);
+	json_t *reply = json_array_get(json_object_get(doc, "replies"), 0);
+	json_t *note = json_array_get(json_object_get(doc, "notes"), 0);
+	cr_assert_not_null(reply, "%s", buf_cstr(&resp));
+	cr_assert_not_null(note, "%s", buf_cstr(&resp));
+	cr_assert_str_eq(json_string_value(json_object_get(reply, "id")), oid);
+	cr_assert_str_eq(json_string_value(json_object_get(reply, "author")), "alice");
+	cr_assert_str_eq(json_string_value(json_object_get(note, "author")), "bob");
+	buf_reset(&pt);
+	cr_assert_eq(open_with(json_string_value(json_object_get(reply, "header")),
+	                       json_string_value(json_object_get(reply, "payload")),
+	                       identity_x25519_sk(alice), &pt), AGE_OK);
+	char ctx[128];
+	snprintf(ctx, sizeof(ctx), "tipline/v1 reply %s %s\n{\"text\":\"hello\"", oid, rid);
+	cr_assert(pt.len > strlen(ctx) && memcmp(pt.data, ctx, strlen(ctx)) == 0);
+	buf_reset(&pt);
+	cr_assert_eq(open_with(json_string_value(json_object_get(note, "header")),
+	                       json_string_value(json_object_get(note, "payload")),
+	                       identity_x25519_sk(alice), &pt), AGE_OK);
+	json_decref(doc);
+
+	/* `age -d` with alice's identity opens the stored reply. */
+	char *h64 = NULL, *p64 = NULL;
+	cr_assert_eq(db_header("replies", oid, T.recipient, &h64, &p64), 1);
+	{
+		char f[TH_PATH + 16];
+		struct buf file, out;
+		size_t n = 0;
+		buf_init(&file, 1 << 22);
+		buf_init(&out, 1 << 22);
+		cr_assert_eq(buf_reserve(&file, strlen(h64) + strlen(p64)), 0);
+		cr_assert_eq(sodium_base642bin(file.data, file.cap, h64, strlen(h64), NULL, &n, NULL,
+		                               sodium_base64_VARIANT_ORIGINAL), 0);
+		file.len = n;
+		cr_assert_eq(sodium_base642bin(file.data + n, file.cap - n, p64, strlen(p64), NULL, &n,
+		                               NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+		file.len += n;
+		snprintf(f, sizeof(f), "%s/reply.age", T.dir);
+		int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		cr_assert_eq(util_write_all(fd, file.data, file.len), 0);
+		close(fd);
+		char *age[] = { "age", "-d", "-i", T.identity_plain, f, NULL };
+		cr_assert_eq(th_run(age, NULL, 0, &out), 0);
+		cr_assert(strstr(buf_cstr(&out), "\"text\":\"hello\"") != NULL);
+		buf_free(&file);
+		buf_free(&out);
+	}
+	free(h64);
+	free(p64);
+	/* The source's key opens the reply, and there is no header of the note for it. */
+	cr_assert_eq(db_header("replies", oid, src, &h64, &p64), 1);
+	buf_reset(&pt);
+	cr_assert_eq(open_with(h64, p64, ssk, &pt), AGE_OK);
+	cr_assert(memcmp(pt.data, ctx, strlen(ctx)) == 0);
+	free(h64);
+	free(p64);
+	cr_assert_eq(db_header("notes", nid, src, &h64, &p64), 0);
+	cr_assert_eq(db_header("notes", nid, T.recipient, &h64, &p64), 1);
+	buf_reset(&pt);
+	cr_assert_eq(open_with(h64, p64, ssk, &pt), AGE_ERR_NO_MATCH);
+	free(h64);
+	free(p64);
+
+	/* The membership chain: demo's two statements for alice, 404 for carol. */
+	buf_reset(&resp);
+	cr_assert_eq(th_review(&T, "GET", "/api/v1/teams/demo/membership", token, NULL, &resp), 200);
+	doc = json_loads(buf_cstr(&resp), 0, &e);
+	cr_assert_eq(json_array_size(json_object_get(doc, "statements")), 2, "%s", buf_cstr(&resp));
+	json_decref(doc);
+	cr_assert_eq(th_review(&T, "GET", "/api/v1/teams/demo/membership", ctoken, NULL, &resp), 404);
+	cr_assert_eq(th_review(&T, "GET", "/api/v1/teams/BAD/membership", token, NULL, &resp), 404);
+	identity_free(alice);
+	identity_free(bob);
+	sodium_memzero(ssk, sizeof(ssk));
+	buf_free(&resp);
+	buf_free(&pt);
+}
+
+/* ---- tipctl ---- */
+
+static struct buf out, err;
+
+static void
+slurp(const char *path, struct buf *b)
+{
+	size_t n = 0;
+	char *p = util_read_file(path, 1 << 22, &n);
+	buf_reset(b);
+	if (p != NULL) {
+		cr_assert_eq(buf_add(b, p, n), 0);
+		free(p);
+	}
+	cr_assert_not_null(buf_cstr(b));
+}
+
+/* Run $TIPCTL with stdin from file `in` (NULL: /dev/null); stdout/stderr into out/err. */
+static int
+tipctl(const char *in, char *first, ...)
+{
+	char *argv[40];
+	int argc = 0;
+	va_list ap;
+	char po[TH_PATH + 16], pe[TH_PATH + 16];
+	argv[argc++] = T.tipctl_bin;
+	argv[argc++] = first;
+	va_start(ap, first);
+	while ((argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	snprintf(po, sizeof(po), "%s/tipctl.out", T.dir);
+	snprintf(pe, sizeof(pe), "%s/tipctl.err", T.dir);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int o = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int i = open(in != NULL ? in : "/dev/null", O_RDONLY);
+		if (o < 0 || e < 0 || i < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || dup2(i, 0) < 0)
+			_exit(127);
+		setsid();
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	slurp(po, &out);
+	slurp(pe, &err);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+write_text(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd >= 0);
+	cr_assert_eq(util_write_all(fd, s, strlen(s)), 0);
+	close(fd);
+}
+
+static int
+tipctl_login(const char *admin_key)
+{
+	char server[64], pin[65];
+	snprintf(server, sizeof(server), "https://127.0.0.1:%d", T.review_port);
+	th_tls_key_hex(&T, pin);
+	if (admin_key == NULL)
+		return tipctl(NULL, "login", "--server", server, "--pin", pin, "--origin",
+		              TH_REVIEW_ORIGIN, "--identity", T.identity, "--passphrase-file",
+		              T.passfile, NULL);
+	return tipctl(NULL, "login", "--server", server, "--pin", pin, "--origin", TH_REVIEW_ORIGIN,
+	              "--identity", T.identity, "--passphrase-file", T.passfile, "--admin-key",
+	              admin_key, NULL);
+}
+
+/* The id of the only row of `table`. */
+static void
+only_id(const char *table, char id[37])
+{
+	PGconn *c = th_db(&T);
+	char sql[128];
+	snprintf(sql, sizeof(sql), "select id::text from %s", table);
+	PGresult *res = PQexec(c, sql);
+	cr_assert_eq(PQntuples(res), 1);
+	snprintf(id, 37, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(c);
+}
+
+Test(replies, tipctl_reply_note_and_a_wrong_admin_key)
+{
+	char home[TH_PATH + 16], txt[TH_PATH + 16], wkey[TH_PATH + 16], oid[37], nid[37], sql[160];
+	char src[128], *h64 = NULL, *p64 = NULL;
+	uint8_t spk[32], ssk[32];
+	struct buf pt;
+	buf_init(&out, 1 << 22);
+	buf_init(&err, 1 << 16);
+	buf_init_secure(&pt, 1 << 22);
+	snprintf(home, sizeof(home), "%s/home", T.dir);
+	cr_assert_eq(mkdir(home, 0700), 0);
+	cr_assert_eq(setenv("TIPLINE_HOME", home, 1), 0);
+	snprintf(txt, sizeof(txt), "%s/reply.txt", T.dir);
+	write_text(txt, "We received your report. Are you safe? \xd8\xb3\xd9\x84\xd8\xa7\xd9\x85\n");
+
+	/* Without a pinned admin key: refused, nothing sent. */
+	cr_assert_eq(tipctl_login(NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl(NULL, "tips", "reply", rid, "--file", txt, "--yes", "--identity",
+	                    T.identity, "--passphrase-file", T.passfile, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "log in again with --admin-key") != NULL, "%s",
+	          buf_cstr(&err));
+
+	/* A wrong admin key pinned: the chain does not verify; nothing sent. */
+	snprintf(wkey, sizeof(wkey), "%s/other-admin.key", T.dir);
+	char *keygen[] = { T.tipctl_bin, "admin", "keygen", "--name", "test-admin", "--out", wkey,
+		           "--passphrase-file", T.passfile, NULL };
+	struct buf kout;
+	buf_init(&kout, 1 << 16);
+	cr_assert_eq(th_run(keygen, NULL, 0, &kout), 0);
+	const char *p = strstr(buf_cstr(&kout), "test-admin+");
+	cr_assert_not_null(p);
+	char wpub[256];
+	snprintf(wpub, sizeof(wpub), "%.*s", (int)strcspn(p, " \n\r\t"), p);
+	cr_assert_str_neq(wpub, T.admin_pub);
+	cr_assert_eq(tipctl_login(wpub), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl(NULL, "tips", "reply", rid, "--file", txt, "--yes", "--identity",
+	                    T.identity, "--passphrase-file", T.passfile, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "the team's membership statement does not verify against "
+	                                 "your pinned admin keys") != NULL, "%s", buf_cstr(&err));
+	cr_assert_eq(th_count(&T, "select count(*) from replies"), 0);
+	/* A malformed admin key is a usage error. */
+	cr_assert_eq(tipctl_login("not-a-key"), 2);
+
+	/* The right key: the reply goes to alice, bob and the source. */
+	cr_assert_eq(tipctl_login(T.admin_pub), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl(NULL, "tips", "reply", rid, "--file", txt, "--yes", "--identity",
+	                    T.identity, "--passphrase-file", T.passfile, NULL), 0, "%s",
+	             buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&err), "Whoever holds this report's receipt will read this reply.")
+	          != NULL, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "and the source") != NULL, "%s", buf_cstr(&out));
+	only_id("replies", oid);
+	snprintf(sql, sizeof(sql), "select count(*) from object_headers where object_id = '%s'", oid);
+	cr_assert_eq(th_count(&T, sql), 3);
+	source_key(spk, ssk, src);
+	cr_assert_eq(db_header("replies", oid, src, &h64, &p64), 1);
+	cr_assert_eq(open_with(h64, p64, ssk, &pt), AGE_OK);
+	char ctx[128];
+	snprintf(ctx, sizeof(ctx), "tipline/v1 reply %s %s\n", oid, rid);
+	cr_assert(memcmp(pt.data, ctx, strlen(ctx)) == 0);
+	static const char from[] = "\"from\":\"alice\"";
+	static const char said[] = "Are you safe? \xd8\xb3\xd9\x84\xd8\xa7\xd9\x85\"";
+	cr_assert(memmem(pt.data, pt.len, from, strlen(from)) != NULL);
+	cr_assert(memmem(pt.data, pt.len, said, strlen(said)) != NULL);
+	cr_assert_eq(pt.len, pad_text_bucket(pt.len));
+	free(h64);
+	free(p64);
+
+	/* A note from standard input: the team only. */
+	snprintf(txt, sizeof(txt), "%s/note.txt", T.dir);
+	write_text(txt, "Called the shelter; waiting.");
+	cr_assert_eq(tipctl(txt, "tips", "note", rid, "--stdin", "--identity", T.identity,
+	                    "--passphrase-file", T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&err), "receipt") == NULL, "%s", buf_cstr(&err));
+	only_id("notes", nid);
+	snprintf(sql, sizeof(sql), "select count(*) from object_headers where object_id = '%s'", nid);
+	cr_assert_eq(th_count(&T, sql), 2);
+	cr_assert_eq(db_header("notes", nid, src, &h64, &p64), 0);
+	/* show prints both, decrypted, with their checked authors. */
+	cr_assert_eq(tipctl(NULL, "tips", "show", rid, "--identity", T.identity, "--passphrase-file",
+	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	char line[160];
+	snprintf(line, sizeof(line), "Reply %s, ", oid);
+	const char *o = buf_cstr(&out);
+	cr_assert(strstr(o, line) != NULL && strstr(o, ", by alice\n") != NULL, "%s", o);
+	cr_assert(strstr(o, "  We received your report. Are you safe?") != NULL, "%s", o);
+	snprintf(line, sizeof(line), "Note %s, ", nid);
+	cr_assert(strstr(o, line) != NULL, "%s", o);
+	cr_assert(strstr(o, "  Called the shelter; waiting.\n") != NULL, "%s", o);
+	/* A reply whose stored signature was tampered with is not shown as genuine. */
+	PGconn *c = th_db(&T);
+	PGresult *res = PQexec(c, "update replies set signature = "
+	                          "set_byte(signature, 0, get_byte(signature, 0) # 1)");
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	PQclear(res);
+	PQfinish(c);
+	cr_assert_eq(tipctl(NULL, "tips", "show", rid, "--identity", T.identity, "--passphrase-file",
+	                    T.passfile, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "signature does not verify") != NULL, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "Are you safe?") == NULL, "%s", buf_cstr(&out));
+	/* Usage errors. */
+	cr_assert_eq(tipctl(NULL, "tips", "reply", rid, NULL), 2);
+	cr_assert_eq(tipctl(NULL, "tips", "note", "not-a-uuid", "--stdin", NULL), 2);
+	sodium_memzero(ssk, sizeof(ssk));
+	buf_free(&kout);
+	buf_free(&pt);
+	buf_free(&out);
+	buf_free(&err);
+}

@@ -1,6 +1,5 @@
 #include "review.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -57,67 +56,16 @@ members_add(struct review *rv, const struct membership *m)
 	return 0;
 }
 
-/* Open one cached head; keep it if teams.c uses the team at that sequence. */
+/* Take the members of every team tipd seals to (teams.c verified them). */
 static void
-members_one(struct review *rv, const char *path, const char *fname,
-            const struct note_verifier *const *admins, size_t nadmins)
+members_load(struct review *rv)
 {
-	size_t len, nl = strlen(fname);
-	struct membership *m = NULL;
-	char *text = util_read_file(path, NOTE_MAX_LEN, &len);
-	if (text == NULL ||
-	    membership_open(text, len, admins, nadmins, &m) != MEMBERSHIP_OK ||
-	    strlen(membership_team(m)) != nl - 5 || strncmp(membership_team(m), fname, nl - 5) != 0) {
-		log_warn("review: %s is not a valid membership statement; ignored", path);
-		goto out;
+	struct teams *t = rv->app->teams;
+	for (size_t i = 0; t != NULL && i < teams_count(t); i++) {
+		const struct membership *m = teams_membership_at(t, i);
+		if (members_add(rv, m) != 0)
+			log_error("review: team %s: too many members; ignored", membership_team(m));
 	}
-	const struct team_keys *k = teams_find(rv->app->teams, membership_team(m));
-	int current = k != NULL && k->seq == membership_seq(m);
-	if (k != NULL)
-		team_keys_release(k);
-	if (current && members_add(rv, m) != 0)
-		log_error("review: team %s: too many members; ignored", membership_team(m));
-out:
-	membership_free(m);
-	free(text);
-}
-
-static int
-members_load(struct review *rv, char *err, size_t errlen)
-{
-	const struct tipd_config *c = rv->app->cfg;
-	struct note_verifier *admins[CONFIG_MAX_ADMIN_KEYS] = { NULL };
-	char dir[4096], path[4400];
-	int rc = -1;
-	for (unsigned i = 0; i < c->n_admin_keys; i++) {
-		if ((admins[i] = note_verifier_parse(c->admin_keys[i], strlen(c->admin_keys[i]))) == NULL) {
-			snprintf(err, errlen, "[admins] admin_key #%u is not a valid verifier key", i + 1);
-			goto fail;
-		}
-	}
-	snprintf(dir, sizeof(dir), "%s/membership-heads", c->state_dir);
-	DIR *d = opendir(dir);
-	if (d == NULL) {
-		rc = errno == ENOENT ? 0 : -1;
-		if (rc != 0)
-			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		goto fail;
-	}
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		size_t nl = strlen(e->d_name);
-		if (e->d_name[0] == '.' || nl < 6 || strcmp(e->d_name + nl - 5, ".note") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		members_one(rv, path, e->d_name, (const struct note_verifier *const *)admins,
-		            c->n_admin_keys);
-	}
-	closedir(d);
-	rc = 0;
-fail:
-	for (unsigned i = 0; i < c->n_admin_keys; i++)
-		note_verifier_free(admins[i]);
-	return rc;
 }
 
 /* Fill `c` with every membership of key `pk`; return how many. */
@@ -204,8 +152,7 @@ review_new(struct app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: cannot read", app->cfg->questionnaire);
 		goto fail;
 	}
-	if (members_load(rv, err, errlen) != 0)
-		goto fail;
+	members_load(rv);
 	log_info("review: %zu team memberships may log in", rv->nmembers);
 	return rv;
 fail:

@@ -483,6 +483,12 @@ teams_count(const struct teams *t)
 	return t->n;
 }
 
+const struct membership *
+teams_membership_at(const struct teams *t, size_t i)
+{
+	return i < t->n ? t->v[i].latest : NULL;
+}
+
 static int
 exec_ok(PGconn *c, const char *sql, int nparams, const char *const *params, const int *lens,
         const int *fmts)

@@ -60,4 +60,9 @@ void team_keys_release(const struct team_keys *k);
 /* Number of teams loaded. */
 size_t teams_count(const struct teams *t);
 
+struct membership;
+/* The latest verified membership statement of the i-th loaded team (i <
+ * teams_count). Owned by `t`; it does not change until teams_load/free. */
+const struct membership *teams_membership_at(const struct teams *t, size_t i);
+
 #endif

@@ -190,6 +190,8 @@ Test(inbox, open_reply_checks_everything)
 	cr_assert_eq(inbox_open_reply(&r, (const uint8_t(*)[32])ssk, m, 2, &text), -1);
 	cr_assert_eq(text.len, 0, "text appended on failure");
 	buf_free(&text);
+	buf_free(&s.header);
+	buf_free(&s.payload);
 }
 
 Test(inbox, open_reply_checks_context_and_json)

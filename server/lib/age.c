@@ -10,6 +10,7 @@
  */
 #include "age.h"
 #include "secmem.h"
+#include "util.h"
 
 #include "bech32.h"
 
@@ -140,13 +141,10 @@ age_unb64(const uint8_t *s, size_t len, uint8_t *out, size_t max)
 	const char *end = NULL;
 	if (len == 0)
 		return 0;
-	/* libsodium 1.0.18 takes bytes >= 0x80 as base64 characters: check first. */
-	for (size_t i = 0; i < len; i++) {
-		uint8_t ch = s[i];
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '+' || ch == '/'))
-			return -1;
-	}
+	/* libsodium 1.0.18 takes bytes >= 0x80 as base64 characters: check
+	 * first ('=' is then refused by the unpadded variant). */
+	if (!util_base64_chars_ok((const char *)s, len))
+		return -1;
 	if (sodium_base642bin(out, max, (const char *)s, len, NULL, &bin_len, &end, AGE_B64V) != 0 ||
 	    end != (const char *)s + len)
 		return -1;

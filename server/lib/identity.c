@@ -106,23 +106,6 @@ fail:
 	return rc;
 }
 
-/*
- * Return 1 if the `n` bytes at `s` are all standard base64 characters
- * (A-Z a-z 0-9 + / =), else 0. libsodium 1.0.18's sodium_base642bin()
- * accepts bytes >= 0x80 as if they were base64, so check first.
- */
-static int
-b64_chars_ok(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '+' || c == '/' || c == '='))
-			return 0;
-	}
-	return 1;
-}
-
 /* What identity_parse has seen so far. */
 struct id_seen {
 	bool sk, ed, pk;
@@ -150,7 +133,7 @@ identity_line(struct identity *id, struct id_seen *seen, const char *l, size_t n
 		if (seen->ed || n - pl != SEED_B64_LEN)
 			goto out;
 		seen->ed = true;
-		if (b64_chars_ok(l + pl, n - pl) &&
+		if (util_base64_chars_ok(l + pl, n - pl) &&
 		    sodium_base642bin(id->ed_seed, sizeof(id->ed_seed), l + pl, n - pl, NULL, &bl,
 		                      &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
 		    bl == IDENTITY_KEY_LEN && end == l + n)

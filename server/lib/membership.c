@@ -88,23 +88,6 @@ name_valid_n(const char *s, size_t n)
 	return 1;
 }
 
-/*
- * Return 1 if the `n` bytes at `s` are all standard base64 characters
- * (A-Z a-z 0-9 + / =), else 0. libsodium 1.0.18's sodium_base642bin()
- * accepts bytes >= 0x80 as if they were base64, so check first.
- */
-static int
-b64_chars_ok(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '+' || c == '/' || c == '='))
-			return 0;
-	}
-	return 1;
-}
-
 /* Decode a canonical "age1…" recipient of `n` bytes into `m`. Return 0, or -1. */
 static int
 parse_recipient(const char *s, size_t n, struct membership_member *m)
@@ -141,7 +124,7 @@ membership_member_parse(const char *line, size_t len, struct membership_member *
 	const char *end = NULL;
 	if (!name_valid_n(line, nl) || parse_recipient(rec, rl, m) != 0)
 		goto fail;
-	if (bl != MEMBERSHIP_B64_KEY_LEN || !b64_chars_ok(b64, bl) ||
+	if (bl != MEMBERSHIP_B64_KEY_LEN || !util_base64_chars_ok(b64, bl) ||
 	    sodium_base642bin(m->ed25519_pk, sizeof(m->ed25519_pk), b64, bl, NULL, &klen, &end,
 	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    klen != MEMBERSHIP_KEY_LEN || end != b64 + bl)

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define NOTE_ALG_ED25519 0x01
 #define NOTE_SIG_LEN (4 + crypto_sign_BYTES)
 #define NOTE_KEY_B64_LEN 44     /* base64 of 33 bytes */
@@ -109,23 +111,6 @@ text_valid(const uint8_t *p, size_t n)
 	return 1;
 }
 
-/*
- * Return 1 if the `n` bytes at `s` are all standard base64 characters
- * (A-Z a-z 0-9 + / =), else 0. libsodium 1.0.18's sodium_base642bin()
- * accepts bytes >= 0x80 as if they were base64, so check first.
- */
-static int
-b64_chars_ok(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '+' || c == '/' || c == '='))
-			return 0;
-	}
-	return 1;
-}
-
 /* Parse 8 lower-case hex digits at `p`; return 0, or -1. */
 static int
 parse_hash_hex(const char *p, uint32_t *out)
@@ -167,7 +152,7 @@ parse_key_text(const char *text, size_t len, char name[NOTE_NAME_MAX + 1], uint3
 	if (rest != 8 + 1 + NOTE_KEY_B64_LEN || h[8] != '+' || parse_hash_hex(h, hash) != 0)
 		return -1;
 	const char *b64 = h + 9;
-	if (!b64_chars_ok(b64, NOTE_KEY_B64_LEN) ||
+	if (!util_base64_chars_ok(b64, NOTE_KEY_B64_LEN) ||
 	    sodium_base642bin(raw, sizeof(raw), b64, NOTE_KEY_B64_LEN, NULL, &rawlen, &end,
 	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    rawlen != 33 || end != b64 + NOTE_KEY_B64_LEN || raw[0] != NOTE_ALG_ED25519) {
@@ -360,7 +345,7 @@ sigline_parse(const char *p, size_t n, struct note_sigline *sl)
 	sl->namelen = (size_t)(sp - p);
 	const char *b64 = sp + 1;
 	size_t blen = n - sl->namelen - 1;
-	if (blen == 0 || blen > NOTE_SIG_B64_MAX || !b64_chars_ok(b64, blen) ||
+	if (blen == 0 || blen > NOTE_SIG_B64_MAX || !util_base64_chars_ok(b64, blen) ||
 	    sodium_base642bin(sl->raw, sizeof(sl->raw), b64, blen, NULL, &sl->rawlen, &end,
 	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    end != b64 + blen || sl->rawlen < 5)

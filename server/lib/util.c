@@ -38,6 +38,18 @@ util_uuid_valid(const char *s)
 	return s[36] == '\0';
 }
 
+int
+util_base64_chars_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '/' || c == '='))
+			return 0;
+	}
+	return 1;
+}
+
 void
 util_hex(const uint8_t *p, size_t n, char *out)
 {

@@ -14,6 +14,11 @@ void util_uuid(char out[UUID_STR_LEN]);
 /* Return 1 if `s` is a lower-case canonical UUID, else 0. */
 int util_uuid_valid(const char *s);
 
+/* Return 1 if the `n` bytes at `s` are all standard base64 characters
+ * (A-Z a-z 0-9 + / =), else 0. libsodium 1.0.18's sodium_base642bin()
+ * takes bytes >= 0x80 as if they were base64: check before decoding. */
+int util_base64_chars_ok(const char *s, size_t n);
+
 /* Lower-case hex of `n` bytes into `out` (2n+1 bytes). */
 void util_hex(const uint8_t *p, size_t n, char *out);
 

@@ -33,6 +33,16 @@ Test(util, uuids_are_version_4_and_distinct)
 	cr_assert_not(util_uuid_valid("00000000_0000-0000-0000-000000000000"));
 }
 
+Test(util, base64_characters)
+{
+	cr_assert(util_base64_chars_ok("AZaz09+/=", 9));
+	cr_assert(util_base64_chars_ok("", 0));
+	cr_assert_not(util_base64_chars_ok("abc\xc3\xa9", 5), "bytes >= 0x80 are not base64");
+	cr_assert_not(util_base64_chars_ok("ab c", 4));
+	cr_assert_not(util_base64_chars_ok("ab-_", 4), "the URL-safe alphabet is not standard");
+	cr_assert_not(util_base64_chars_ok("ab\0c", 4));
+}
+
 Test(util, hex)
 {
 	char out[9];

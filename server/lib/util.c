@@ -50,6 +50,26 @@ util_base64_chars_ok(const char *s, size_t n)
 	return 1;
 }
 
+int
+util_base64_decode(const char *s, size_t len, uint8_t *out, size_t max, size_t *outlen,
+                   int variant)
+{
+	const char *end = NULL;
+	int urlsafe = variant == sodium_base64_VARIANT_URLSAFE ||
+	              variant == sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		         c == '=' || (urlsafe ? (c == '-' || c == '_') : (c == '+' || c == '/'));
+		if (!ok)
+			return -1;
+	}
+	*outlen = 0;
+	if (sodium_base642bin(out, max, s, len, NULL, outlen, &end, variant) != 0 || end != s + len)
+		return -1;
+	return 0;
+}
+
 void
 util_hex(const uint8_t *p, size_t n, char *out)
 {

@@ -19,6 +19,15 @@ int util_uuid_valid(const char *s);
  * takes bytes >= 0x80 as if they were base64: check before decoding. */
 int util_base64_chars_ok(const char *s, size_t n);
 
+/*
+ * Decode all `len` bytes of base64 at `s` (libsodium `variant`, e.g.
+ * sodium_base64_VARIANT_ORIGINAL) into at most `max` bytes at `out`, after
+ * checking that every byte belongs to that variant's alphabet. Store the
+ * decoded length in *outlen. Return 0, or -1 on any invalid input.
+ */
+int util_base64_decode(const char *s, size_t len, uint8_t *out, size_t max, size_t *outlen,
+                       int variant) __attribute__((warn_unused_result));
+
 /* Lower-case hex of `n` bytes into `out` (2n+1 bytes). */
 void util_hex(const uint8_t *p, size_t n, char *out);
 

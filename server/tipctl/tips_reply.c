@@ -476,8 +476,8 @@ rp_b64_add(const char *s, struct buf *out)
 		return -1;
 	sl = strlen(s);
 	if (buf_reserve(out, sl / 4 * 3 + 3) != 0 ||
-	    sodium_base642bin(out->data + out->len, out->cap - out->len - 1, s, sl, NULL, &bl, NULL,
-	                      sodium_base64_VARIANT_ORIGINAL) != 0)
+	    util_base64_decode(s, sl, out->data + out->len, out->cap - out->len - 1, &bl,
+	                       sodium_base64_VARIANT_ORIGINAL) != 0)
 		return -1;
 	out->len += bl;
 	return 0;

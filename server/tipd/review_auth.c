@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* ---- nonces ---- */
 
 struct rv_nonce {
@@ -55,13 +57,11 @@ static int
 b64url_32(const char *s, uint8_t out[32])
 {
 	size_t bin_len = 0;
-	const char *end = NULL;
 	size_t len = strnlen(s, RV_B64URL_32);
-	if (len != RV_B64URL_32 - 1)
-		return -1;
-	if (sodium_base642bin(out, 32, s, len, NULL, &bin_len, &end,
-	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    bin_len != 32 || end != s + len)
+	if (len != RV_B64URL_32 - 1 ||
+	    util_base64_decode(s, len, out, 32, &bin_len,
+	                       sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    bin_len != 32)
 		return -1;
 	return 0;
 }
@@ -253,12 +253,9 @@ static int
 b64_exact(const char *s, uint8_t *out, size_t n)
 {
 	size_t len = strlen(s), bin_len = 0;
-	const char *end = NULL;
-	if (len != 4 * ((n + 2) / 3))
-		return -1;
-	if (sodium_base642bin(out, n, s, len, NULL, &bin_len, &end,
-	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    bin_len != n || end != s + len)
+	if (len != 4 * ((n + 2) / 3) ||
+	    util_base64_decode(s, len, out, n, &bin_len, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    bin_len != n)
 		return -1;
 	return 0;
 }

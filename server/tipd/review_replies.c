@@ -34,15 +34,14 @@ static int
 b64_decode(const char *s, size_t slen, size_t max, uint8_t **out, size_t *n)
 {
 	size_t bin = 0;
-	const char *end = NULL;
 	*out = NULL;
 	if (slen / 4 * 3 > max + 2)
 		return 1;
 	uint8_t *p = malloc(slen / 4 * 3 + 3);
 	if (p == NULL)
 		return -1;
-	if (sodium_base642bin(p, slen / 4 * 3 + 3, s, slen, NULL, &bin, &end,
-	                      sodium_base64_VARIANT_ORIGINAL) != 0 || end != s + slen) {
+	if (util_base64_decode(s, slen, p, slen / 4 * 3 + 3, &bin,
+	                       sodium_base64_VARIANT_ORIGINAL) != 0) {
 		free(p);
 		return -1;
 	}

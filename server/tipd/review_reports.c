@@ -110,10 +110,10 @@ cursor_parse(const char *s, struct rv_filter *f)
 {
 	char raw[48];
 	size_t len = strlen(s), bin_len = 0;
-	const char *end = NULL;
-	if (len != 63 || sodium_base642bin((unsigned char *)raw, 47, s, len, NULL, &bin_len, &end,
-	                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    bin_len != 47 || end != s + len || raw[10] != '/')
+	if (len != 63 ||
+	    util_base64_decode(s, len, (uint8_t *)raw, 47, &bin_len,
+	                       sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    bin_len != 47 || raw[10] != '/')
 		return -1;
 	memcpy(f->cursor_date, raw, 10);
 	f->cursor_date[10] = '\0';

@@ -43,6 +43,29 @@ Test(util, base64_characters)
 	cr_assert_not(util_base64_chars_ok("ab\0c", 4));
 }
 
+Test(util, base64_decode_checks_the_alphabet_and_the_whole_input)
+{
+	uint8_t out[16];
+	size_t n = 99;
+	cr_assert_eq(util_base64_decode("aGk=", 4, out, sizeof(out), &n,
+	                                sodium_base64_VARIANT_ORIGINAL), 0);
+	cr_assert_eq(n, 2);
+	cr_assert(memcmp(out, "hi", 2) == 0);
+	/* libsodium 1.0.18 alone would take the byte 0xc3 as a base64 letter. */
+	cr_assert_eq(util_base64_decode("aG\xc3=", 4, out, sizeof(out), &n,
+	                                sodium_base64_VARIANT_ORIGINAL), -1);
+	cr_assert_eq(util_base64_decode("a-_A", 4, out, sizeof(out), &n,
+	                                sodium_base64_VARIANT_ORIGINAL), -1, "URL-safe letters");
+	cr_assert_eq(util_base64_decode("a-_A", 4, out, sizeof(out), &n,
+	                                sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+	cr_assert_eq(util_base64_decode("a+/A", 4, out, sizeof(out), &n,
+	                                sodium_base64_VARIANT_URLSAFE_NO_PADDING), -1);
+	cr_assert_eq(util_base64_decode("aGk=aGk=", 8, out, sizeof(out), &n,
+	                                sodium_base64_VARIANT_ORIGINAL), -1, "trailing data");
+	cr_assert_eq(util_base64_decode("aGVsbG8gd29ybGQgaGVsbG8=", 24, out, 4, &n,
+	                                sodium_base64_VARIANT_ORIGINAL), -1, "over the maximum");
+}
+
 Test(util, hex)
 {
 	char out[9];

@@ -1,6 +1,6 @@
 /*
  * tips_reply: `tipctl tips reply` and `tipctl tips note`
- * (prompts/replies-inbox.md "tipctl"). The text is sealed here, never on
+ * (docs/api.md, "Replies"). The text is sealed here, never on
  * the server: to every member of the team's latest membership, which must
  * verify as a chain against the admin keys pinned at login, and, for a
  * reply only, to the source's recipient. Signed with the investigator's

@@ -1,5 +1,5 @@
 /*
- * inbox: the source's inbox on the SOURCE listener (prompts/replies-inbox.md).
+ * inbox: the source's inbox on the SOURCE listener (docs/api.md).
  *
  *   POST /api/v1/inbox           {"receipt"}         → 200 {"replies": [{"id","sent_on","text"}]}
  *   POST /api/v1/inbox/messages  {"receipt","text"}  → 201 {"status": "sent"}

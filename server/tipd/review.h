@@ -1,5 +1,5 @@
 /*
- * review: the review API on the review listener (prompts/review-api.md):
+ * review: the review API on the review listener (docs/api.md):
  * login with a signed nonce, Bearer sessions, and the request plumbing that
  * review_reports.c uses (asynchronous queries on the request's loop).
  *

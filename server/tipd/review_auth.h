@@ -1,6 +1,6 @@
 /*
  * review_auth: the parts of review login that need no network or database
- * (docs: prompts/review-api.md, DESIGN §4 "Signatures are domain-separated").
+ * (docs: DESIGN §4 "Signatures are domain-separated").
  *
  *  - a nonce store: single-use 32-byte nonces shared by every event loop
  *    (mutex), expiring after RV_NONCE_TTL s, the oldest dropped past a cap;

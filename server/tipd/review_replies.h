@@ -1,6 +1,6 @@
 /*
  * review_replies: replies and notes that investigators' tipctl seals and
- * signs (prompts/replies-inbox.md "Sealed objects written by clients"), and
+ * signs (docs/api.md), and
  * the membership chain tipctl verifies before it seals.
  *
  *  - POST /api/v1/reports/{id}/replies and /notes: the caller must be a

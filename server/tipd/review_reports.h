@@ -1,6 +1,6 @@
 /*
  * review_reports: the authenticated report routes of the review API
- * (prompts/review-api.md "Reports"): list with filters and a cursor, fetch
+ * (docs/api.md): list with filters and a cursor, fetch
  * one with the caller's age headers, download an attachment as a complete
  * age file, triage with PATCH, and the label vocabulary. A caller sees only
  * reports of teams whose latest membership lists their key; anything else

@@ -1,5 +1,5 @@
 /*
- * Replies and notes (prompts/replies-inbox.md) against the real tipd and
+ * Replies and notes (docs/api.md) against the real tipd and
  * PostgreSQL. Team "demo" holds alice and bob (statement 2); carol is only
  * in team "other". A report is submitted through the source API; its
  * receipt and the deployment's pepper give the source's key.

@@ -1,4 +1,4 @@
--- 0003_review: what the review API needs (docs/api.md): triage
+-- 0003_review: what the review API needs (prompts/review-api.md): triage
 -- fields on reports, investigators' login sessions and the label vocabulary.
 --
 -- Sessions are investigator data, not source data: they keep unix seconds

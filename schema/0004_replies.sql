@@ -1,5 +1,5 @@
 -- 0004_replies: investigators' replies to the source and internal notes
--- (docs/api.md). Both are sealed and signed by the client:
+-- (prompts/replies-inbox.md). Both are sealed and signed by the client:
 -- tipd stores the age payload, the author's Ed25519 key and signature, and
 -- one header per recipient in object_headers (a reply has one for the
 -- source's recipient too, a note never). A day, never a time.

@@ -283,6 +283,19 @@ note_signer_verifier(const struct note_signer *s)
 	return note_verifier_new(s->name, s->pk);
 }
 
+const uint8_t *
+note_signer_pk(const struct note_signer *s)
+{
+	return s->pk;
+}
+
+int
+note_signer_sign_detached(const struct note_signer *s, const uint8_t *msg, size_t n,
+                          uint8_t sig[NOTE_ED25519_SIG_LEN])
+{
+	return crypto_sign_detached(sig, NULL, msg, n, s->sk);
+}
+
 int
 note_keygen(const char *name, struct buf *signer_text, struct buf *verifier_text)
 {

@@ -31,6 +31,7 @@
 #define NOTE_MAX_SIGS 16
 #define NOTE_NAME_MAX 128
 #define NOTE_PK_LEN 32
+#define NOTE_ED25519_SIG_LEN 64
 
 enum note_result {
 	NOTE_OK = 0,
@@ -85,6 +86,13 @@ struct note_signer *note_signer_parse(const char *text, size_t len)
 void note_signer_free(struct note_signer *s);
 /* Return a new verifier for the public half of `s` (caller frees), or NULL. */
 struct note_verifier *note_signer_verifier(const struct note_signer *s);
+/* The signer's Ed25519 public key (NOTE_PK_LEN bytes, owned by `s`). */
+const uint8_t *note_signer_pk(const struct note_signer *s);
+/* Sign `n` bytes at `msg` with the signer's Ed25519 key (a bare detached
+ * signature, for domain-separated messages such as the admin's login and
+ * enrollment, never a note). Return 0, or -1. */
+int note_signer_sign_detached(const struct note_signer *s, const uint8_t *msg, size_t n,
+                              uint8_t sig[NOTE_ED25519_SIG_LEN]) __attribute__((warn_unused_result));
 
 /*
  * Sign the bare text of `len` bytes at `text` with `s` and append the

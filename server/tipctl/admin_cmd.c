@@ -11,6 +11,7 @@
 #include "age.h"
 #include "cli.h"
 #include "identity.h"
+#include "keys.h"
 #include "membership.h"
 #include "note.h"
 #include "util.h"
@@ -153,42 +154,6 @@ fail:
 	buf_free(&sk);
 	buf_free(&vk);
 	return rc;
-}
-
-/* Decrypt the admin key file `path`. Return the signer, or NULL after printing why. */
-static struct note_signer *
-load_admin_key(const char *path, const char *pass_file)
-{
-	struct buf ct, pt;
-	struct note_signer *s = NULL;
-	char *pass = NULL;
-	struct age_unwrap_opts uo = { NULL, 0, NULL, 0, AGE_MAX_SCRYPT_LOGN };
-	buf_init(&ct, CLI_FILE_MAX);
-	buf_init_secure(&pt, CLI_FILE_MAX);
-	if (cli_read_file(path, &ct) != 0)
-		goto out;
-	if ((pass = cli_pass_get(pass_file, "Passphrase for the admin key: ", false, false)) == NULL)
-		goto out;
-	uo.pass = pass;
-	uo.passlen = strlen(pass);
-	int r = age_decrypt(ct.data, ct.len, &uo, &pt);
-	if (r == AGE_ERR_NO_MATCH || r == AGE_ERR_HEADER_MAC) {
-		cli_error("wrong passphrase for admin key %s", path);
-		goto out;
-	}
-	if (r != AGE_OK) {
-		cli_error("%s is not an admin key file (%s)", path, age_strerror(r));
-		goto out;
-	}
-	if (pt.len > 0 && pt.data[pt.len - 1] == '\n')
-		pt.len--;
-	if ((s = note_signer_parse((const char *)pt.data, pt.len)) == NULL)
-		cli_error("%s does not hold an admin signing key", path);
-out:
-	cli_pass_free(pass);
-	buf_free(&ct);
-	buf_free(&pt);
-	return s;
 }
 
 /* Parse the options of `admin membership` into `o`; return -1 to go on, or an exit code. */
@@ -430,7 +395,7 @@ admin_cmd_membership(int argc, char **argv)
 	rc = CLI_ERR;
 	if (out_free(o->out) != 0 || collect_members(o, ms, &n) != 0)
 		goto out;
-	if ((s = load_admin_key(o->key, o->pass_file)) == NULL)
+	if ((s = keys_admin_load(o->key, o->pass_file)) == NULL)
 		goto out;
 	if (o->prev != NULL && (prev = load_prev(o, s)) == NULL)
 		goto out;

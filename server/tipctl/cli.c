@@ -218,6 +218,45 @@ cli_write_new(const char *path, const void *p, size_t n)
 	return 0;
 }
 
+enum cli_private
+cli_read_private(const char *path, struct buf *out)
+{
+	struct stat st;
+	enum cli_private rc = CLI_PRIVATE_IO;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? CLI_PRIVATE_ABSENT : errno == ELOOP ? CLI_PRIVATE_UNSAFE
+		                                                              : CLI_PRIVATE_IO;
+	if (fstat(fd, &st) != 0)
+		goto out;
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		rc = CLI_PRIVATE_UNSAFE;
+		goto out;
+	}
+	if (buf_reserve(out, (size_t)st.st_size + 1) != 0) {
+		rc = CLI_PRIVATE_TOO_BIG;
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(fd, out->data + out->len, out->cap - out->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		out->len += (size_t)r;
+		if (out->len == out->cap) {
+			rc = CLI_PRIVATE_TOO_BIG;
+			goto out;
+		}
+	}
+	rc = CLI_PRIVATE_OK;
+out:
+	close(fd);
+	return rc;
+}
+
 /* Create directory `d` with `mode` unless it exists. Return 0, or -1 after printing why. */
 static int
 ensure_dir(const char *d, mode_t mode)

@@ -43,6 +43,20 @@ int cli_read_file(const char *path, struct buf *out) __attribute__((warn_unused_
  */
 int cli_write_new(const char *path, const void *p, size_t n) __attribute__((warn_unused_result));
 
+enum cli_private {
+	CLI_PRIVATE_OK,
+	CLI_PRIVATE_ABSENT,  /* no such file */
+	CLI_PRIVATE_UNSAFE,  /* a symlink, not a regular file of ours, or readable by others */
+	CLI_PRIVATE_TOO_BIG, /* larger than `out` may grow */
+	CLI_PRIVATE_IO       /* cannot read it; see errno */
+};
+/*
+ * Read the whole private file `path` (a regular file of ours, mode 0600 or
+ * stricter, never through a symlink) into `out`, whose maximum bounds it.
+ */
+enum cli_private cli_read_private(const char *path, struct buf *out)
+	__attribute__((warn_unused_result));
+
 /*
  * Store the default identity path in `out`: $TIPLINE_HOME/identity.age, or
  * ~/.config/tipline/identity.age. If `create_dir`, create the directory

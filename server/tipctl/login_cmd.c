@@ -15,17 +15,30 @@
 #include "cli.h"
 #include "client.h"
 #include "identity.h"
+#include "keys.h"
 #include "note.h"
+#include "profile.h"
+#include "seen.h"
 #include "session.h"
+#include "tips_reply.h"
 #include "util.h"
 
 static const char login_usage[] =
-	"usage: tipctl login --server https://HOST:PORT --pin SHA256HEX --origin ORIGIN\n"
-	"                    [--identity PATH] [--passphrase-file FILE] [--admin-key VKEY]...\n"
+	"usage: tipctl login [--identity PATH] [--passphrase-file FILE]\n"
+	"       tipctl login --admin [--key FILE] [--passphrase-file FILE]\n"
+	"       tipctl login --server https://HOST:PORT --pin SHA256HEX --origin ORIGIN\n"
+	"                    [--admin-key VKEY]... [--audit-key VKEY] [--admin [--key FILE]]\n"
+	"                    [--identity PATH] [--passphrase-file FILE]\n"
 	"\n"
-	"Log in to the review API with your identity's signing key and keep the session\n"
-	"in $TIPLINE_HOME/session (or ~/.config/tipline/session), mode 0600.\n"
+	"Log in to the review API with your identity's signing key (or, with --admin,\n"
+	"your admin key) and keep the session in $TIPLINE_HOME/session (or\n"
+	"~/.config/tipline/session), mode 0600. Without --server, --pin and --origin the\n"
+	"server and its keys are the ones `tipctl enroll` pinned from your invite.\n"
 	"\n"
+	"  --admin                 log in as an admin, with the admin key (--key, or the\n"
+	"                          one you enrolled); admins see no reports\n"
+	"  --key FILE              the admin key file\n"
+	"  --audit-key VKEY        the audit log's verifier key, from your invite\n"
 	"  --server URL            the review listener, https://HOST:PORT\n"
 	"  --pin HEX               SHA-256 of the server's TLS public key (64 hex digits),\n"
 	"                          from your admin; any other key is refused\n"
@@ -42,9 +55,11 @@ static const char logout_usage[] =
 	"End the review session on the server and remove it from this computer.\n";
 
 struct login_opts {
-	const char *server, *pin, *origin, *identity, *pass_file;
+	const char *server, *pin, *origin, *identity, *pass_file, *key, *audit_key;
 	const char *admin[SESSION_ADMIN_MAX];
 	size_t nadmin;
+	int as_admin;
+	struct profile prof; /* when the pins come from `tipctl enroll` */
 };
 
 /* Return 1 if `s` has no control characters or newlines and is not empty. */
@@ -81,6 +96,32 @@ admin_key_ok(const char *s)
 	return v != NULL;
 }
 
+/* Take the server, pins and keys from the profile `tipctl enroll` wrote.
+ * Return 1 if there is one, 0 if not, -1 on error (printed). */
+static int
+login_from_profile(struct login_opts *o)
+{
+	struct buf path;
+	int got;
+	buf_init(&path, 4096);
+	got = profile_path(&path, 0) != 0 || buf_cstr(&path) == NULL
+	              ? -1 : profile_load(&o->prof, buf_cstr(&path));
+	buf_free(&path);
+	if (got <= 0)
+		return got;
+	o->server = o->prof.server;
+	o->pin = o->prof.pin;
+	o->origin = o->prof.origin;
+	for (size_t i = 0; i < o->prof.n_admin_keys && i < SESSION_ADMIN_MAX; i++)
+		o->admin[o->nadmin++] = o->prof.admin_keys[i];
+	o->audit_key = o->prof.audit_key[0] != '\0' ? o->prof.audit_key : NULL;
+	if (strcmp(o->prof.role, "admin") == 0)
+		o->as_admin = 1;
+	if (o->as_admin && o->key == NULL && o->prof.key_file[0] != '\0')
+		o->key = o->prof.key_file;
+	return 1;
+}
+
 /* Parse and check the options of `tipctl login`; return -1 to go on, or an exit code. */
 static int
 login_opts_parse(int argc, char **argv, struct login_opts *o)
@@ -92,6 +133,9 @@ login_opts_parse(int argc, char **argv, struct login_opts *o)
 		{ "identity", required_argument, NULL, 'i' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "admin-key", required_argument, NULL, 'a' },
+		{ "audit-key", required_argument, NULL, 'A' },
+		{ "admin", no_argument, NULL, 'd' },
+		{ "key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -109,6 +153,15 @@ login_opts_parse(int argc, char **argv, struct login_opts *o)
 		case 'o': o->origin = optarg; break;
 		case 'i': o->identity = optarg; break;
 		case 'p': o->pass_file = optarg; break;
+		case 'd': o->as_admin = 1; break;
+		case 'k': o->key = optarg; break;
+		case 'A':
+			if (!admin_key_ok(optarg)) {
+				cli_error("login: --audit-key is not a valid verifier key");
+				goto usage;
+			}
+			o->audit_key = optarg;
+			break;
 		case 'a':
 			if (o->nadmin == SESSION_ADMIN_MAX) {
 				cli_error("login: at most %d --admin-key options", SESSION_ADMIN_MAX);
@@ -131,8 +184,32 @@ login_opts_parse(int argc, char **argv, struct login_opts *o)
 		cli_error("login: unexpected argument '%s'", argv[optind]);
 		goto usage;
 	}
+	if (o->server == NULL && o->pin == NULL && o->origin == NULL && o->nadmin == 0 &&
+	    o->audit_key == NULL) {
+		int got = login_from_profile(o);
+		if (got < 0)
+			return CLI_ERR;
+		if (got == 0) {
+			cli_error("login: not enrolled on this computer: run `tipctl enroll INVITE` first "
+			          "(or give --server, --pin and --origin)");
+			goto usage;
+		}
+	}
 	if (o->server == NULL || o->pin == NULL || o->origin == NULL) {
-		cli_error("login: --server, --pin and --origin are required");
+		cli_error("login: give all of --server, --pin and --origin, or none (to use what "
+		          "`tipctl enroll` pinned)");
+		goto usage;
+	}
+	if (o->key != NULL && !o->as_admin) {
+		cli_error("login: --key is the admin key: use it with --admin");
+		goto usage;
+	}
+	if (o->as_admin && o->identity != NULL) {
+		cli_error("login: --admin signs with the admin key, not an identity");
+		goto usage;
+	}
+	if (o->as_admin && o->key == NULL) {
+		cli_error("login: --admin needs the admin key file (--key FILE)");
 		goto usage;
 	}
 	if (client_parse_url(o->server, host, &port) != 0 || strlen(o->server) >= SESSION_FIELD_MAX) {
@@ -227,7 +304,7 @@ out:
 
 /* Build the signed login request body for `nonce` into *json (free()). Return 0, or -1. */
 static int
-login_body(const struct identity *id, const struct login_opts *o, const char *pin_hex,
+login_body(const struct keys_signer *k, const struct login_opts *o, const char *pin_hex,
            const char *nonce, char **json)
 {
 	uint8_t sig[crypto_sign_BYTES];
@@ -239,10 +316,9 @@ login_body(const struct identity *id, const struct login_opts *o, const char *pi
 	buf_init(&msg, 4096);
 	*json = NULL;
 	if (login_cmd_message(o->origin, pin_hex, nonce, now, &msg) != 0 ||
-	    crypto_sign_detached(sig, NULL, msg.data, msg.len, identity_ed25519_sk(id)) != 0)
+	    keys_sign(k, msg.data, msg.len, sig) != 0)
 		goto out;
-	sodium_bin2base64(pk64, sizeof(pk64), identity_ed25519_pk(id), 32,
-	                  sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(pk64, sizeof(pk64), keys_signer_pk(k), 32, sodium_base64_VARIANT_ORIGINAL);
 	sodium_bin2base64(sig64, sizeof(sig64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
 	json_t *doc = json_pack("{s:s, s:s, s:I, s:s}", "ed25519", pk64, "nonce", nonce, "time",
 	                        (json_int_t)now, "signature", sig64);
@@ -278,6 +354,7 @@ take_session(const struct buf *body, const struct login_opts *o, const char *pin
 	for (size_t i = 0; i < o->nadmin; i++)
 		snprintf(s->admin_keys[i], sizeof(s->admin_keys[i]), "%s", o->admin[i]);
 	s->n_admin_keys = o->nadmin;
+	snprintf(s->audit_key, sizeof(s->audit_key), "%s", o->audit_key != NULL ? o->audit_key : "");
 	if (!session_valid(s))
 		goto bad;
 	rc = 0;
@@ -313,10 +390,74 @@ print_logged_in(const struct session *s, const struct buf *body)
 	json_decref(doc);
 }
 
-/* Do the login exchange on `c` and store the session. Return 0, or -1 (printed). */
+/* Print team `team`'s verified membership when it changed since this computer
+ * last saw it (DESIGN §4: members notice a rogue member). Return 0, or -1 if
+ * the chain does not verify or goes back (printed loudly). */
 static int
-login_exchange(struct client *c, const struct identity *id, const struct login_opts *o,
-               const char *pin_hex)
+review_team(struct api *a, const char *team)
+{
+	struct membership *m = NULL;
+	uint64_t before = 0;
+	char fp[17];
+	if (seen_lookup(a->s->server, team, &before) != SEEN_OK)
+		return -1;
+	if (tips_reply_fetch_chain(a, team, 0, &m) != 0)
+		return -1;
+	if (membership_seq(m) != before) {
+		printf("team %s: the membership changed (statement %llu; you last saw %s%llu). "
+		       "Members now:\n", team, (unsigned long long)membership_seq(m),
+		       before == 0 ? "none, " : "", (unsigned long long)before);
+		for (size_t i = 0; i < membership_count(m); i++) {
+			const struct membership_member *mm = membership_member_at(m, i);
+			membership_fingerprint(mm->ed25519_pk, fp);
+			printf("  %-24s %.4s %.4s %.4s %.4s\n", mm->name, fp, fp + 4, fp + 8, fp + 12);
+		}
+		printf("  if someone there should not read your team's reports, tell an admin now\n");
+	}
+	membership_free(m);
+	return 0;
+}
+
+/* Show every membership change of the teams of the login answer `body`.
+ * Return 0, or -1 if one team's membership cannot be trusted. */
+static int
+review_memberships(const struct buf *body)
+{
+	struct api a;
+	json_error_t e;
+	json_t *doc = json_loadb((const char *)body->data, body->len, 0, &e), *t;
+	size_t i;
+	int bad = 0;
+	memset(&a, 0, sizeof(a));
+	json_t *teams = json_object_get(doc, "teams");
+	if (json_array_size(teams) == 0)
+		goto out;
+	if (api_open(&a) != 0) {
+		bad = 1;
+		goto out;
+	}
+	if (a.s->n_admin_keys == 0) {
+		printf("no admin key is pinned: membership changes are not checked\n");
+		goto out;
+	}
+	json_array_foreach(teams, i, t) {
+		const char *team = json_string_value(t);
+		if (team != NULL && membership_team_valid(team) && review_team(&a, team) != 0) {
+			cli_error("team %s: its membership cannot be trusted (see above)", team);
+			bad = 1;
+		}
+	}
+out:
+	api_close(&a);
+	json_decref(doc);
+	return bad ? -1 : 0;
+}
+
+/* Do the login exchange on `c` and store the session; copy the server's
+ * answer into `answer`. Return 0, or -1 (printed). */
+static int
+login_exchange(struct client *c, const struct keys_signer *k, const struct login_opts *o,
+               const char *pin_hex, struct buf *answer)
 {
 	char nonce[LOGIN_NONCE_MAX + 1];
 	char *json = NULL;
@@ -328,7 +469,7 @@ login_exchange(struct client *c, const struct identity *id, const struct login_o
 	buf_init(&path, 4096);
 	if (s == NULL || get_nonce(c, o, pin_hex, nonce) != 0)
 		goto out;
-	if (login_body(id, o, pin_hex, nonce, &json) != 0) {
+	if (login_body(k, o, pin_hex, nonce, &json) != 0) {
 		cli_error("cannot sign the login");
 		goto out;
 	}
@@ -342,7 +483,7 @@ login_exchange(struct client *c, const struct identity *id, const struct login_o
 		goto out;
 	}
 	print_logged_in(s, &r.body);
-	rc = 0;
+	rc = buf_add(answer, r.body.data, r.body.len);
 out:
 	free(json);
 	session_free(s);
@@ -356,7 +497,9 @@ login_cmd_login(int argc, char **argv)
 {
 	struct login_opts o;
 	struct identity *id = NULL;
+	struct note_signer *adm = NULL;
 	struct client *c = NULL;
+	struct buf answer;
 	uint8_t pin[CLIENT_PIN_LEN];
 	char pin_hex[65], err[512];
 	int rc = login_opts_parse(argc, argv, &o);
@@ -365,20 +508,28 @@ login_cmd_login(int argc, char **argv)
 	rc = CLI_ERR;
 	if (client_parse_pin(o.pin, pin) != 0)
 		return CLI_USAGE;
+	buf_init_secure(&answer, 65536);
 	util_hex(pin, sizeof(pin), pin_hex);
-	if ((id = api_identity_load(o.identity, o.pass_file)) == NULL)
+	if (o.as_admin ? (adm = keys_admin_load(o.key, o.pass_file)) == NULL
+	               : (id = api_identity_load(o.identity, o.pass_file)) == NULL)
 		goto out;
+	struct keys_signer k = { id, adm };
 	enum client_result cr = client_open(o.server, pin, &c, err, sizeof(err));
 	if (cr != CLIENT_OK) {
 		api_print_client_error(cr, err, o.server);
 		goto out;
 	}
-	if (login_exchange(c, id, &o, pin_hex) != 0)
+	if (login_exchange(c, &k, &o, pin_hex, &answer) != 0)
 		goto out;
-	rc = CLI_OK;
+	/* The login's connection is done; the membership review opens its own. */
+	client_free(c);
+	c = NULL;
+	rc = review_memberships(&answer) == 0 ? CLI_OK : CLI_ERR;
 out:
 	client_free(c);
 	identity_free(id);
+	note_signer_free(adm);
+	buf_free(&answer);
 	return rc;
 }
 

@@ -8,10 +8,14 @@
 #include <string.h>
 
 #include "admin_cmd.h"
+#include "admin_online.h"
+#include "audit_cmd.h"
 #include "cli.h"
+#include "enroll_cmd.h"
 #include "ident_cmd.h"
 #include "login_cmd.h"
 #include "secmem.h"
+#include "sync_cmd.h"
 #include "tips_cmd.h"
 
 static const char main_usage[] =
@@ -19,6 +23,7 @@ static const char main_usage[] =
 	"\n"
 	"Investigator commands:\n"
 	"  init             make your keys (an identity file protected by a passphrase)\n"
+	"  enroll           join a server with an invite (pins its keys, sends yours)\n"
 	"  whoami           show your public keys, fingerprint and member line\n"
 	"  login            log in to the review API (pinned TLS key, signed login)\n"
 	"  logout           end the review session\n"
@@ -26,18 +31,32 @@ static const char main_usage[] =
 	"  tips show        decrypt and print a report\n"
 	"  tips get         decrypt a report's attachments into a directory\n"
 	"  tips set         triage a report (status, priority, assignee, labels)\n"
+	"  tips reply       write to the source of a report (they read it with the receipt)\n"
+	"  tips note        add an internal note to a report (the team only)\n"
+	"  tips export      decrypt a whole case into a directory, with a manifest\n"
+	"  audit log        show the audit log\n"
+	"  audit verify     check the audit log's signed checkpoints and proofs\n"
+	"  sync             give newcomers access to the team's older reports\n"
 	"\n"
-	"Admin commands (offline):\n"
-	"  admin keygen     make an admin signing key\n"
-	"  admin membership sign a team membership statement\n"
+	"Admin commands:\n"
+	"  admin keygen     make an admin signing key (offline)\n"
+	"  admin membership sign a team membership statement (offline)\n"
+	"  admin invite     invite an investigator to teams\n"
+	"  admin approve    compare fingerprints and approve enrollments\n"
+	"  admin revoke     remove a member from a team\n"
+	"  admin label      add or remove a triage label\n"
 	"\n"
 	"Run `tipctl COMMAND --help` for a command's options.\n";
 
 static const char admin_usage[] =
 	"usage: tipctl admin SUBCOMMAND [OPTIONS]\n"
 	"\n"
-	"  keygen      make an admin signing key\n"
-	"  membership  sign a team membership statement\n"
+	"  keygen      make an admin signing key (offline)\n"
+	"  membership  sign a team membership statement (offline)\n"
+	"  invite      invite an investigator to teams (admin session)\n"
+	"  approve     compare fingerprints and approve enrollments (admin session)\n"
+	"  revoke      remove a member from a team (admin session)\n"
+	"  label       add or remove a triage label (admin session)\n"
 	"\n"
 	"Run `tipctl admin SUBCOMMAND --help` for its options.\n";
 
@@ -58,6 +77,14 @@ admin_main(int argc, char **argv)
 		return admin_cmd_keygen(argc - 1, argv + 1);
 	if (strcmp(argv[1], "membership") == 0)
 		return admin_cmd_membership(argc - 1, argv + 1);
+	if (strcmp(argv[1], "invite") == 0)
+		return admin_online_invite(argc - 1, argv + 1);
+	if (strcmp(argv[1], "approve") == 0)
+		return admin_online_approve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "revoke") == 0)
+		return admin_online_revoke(argc - 1, argv + 1);
+	if (strcmp(argv[1], "label") == 0)
+		return admin_online_label(argc - 1, argv + 1);
 	cli_error("unknown admin command '%s'", argv[1]);
 	fputs(admin_usage, stderr);
 	return CLI_USAGE;
@@ -90,12 +117,18 @@ main(int argc, char **argv)
 		return ident_cmd_init(argc - 1, argv + 1);
 	if (strcmp(cmd, "whoami") == 0)
 		return ident_cmd_whoami(argc - 1, argv + 1);
+	if (strcmp(cmd, "enroll") == 0)
+		return enroll_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "login") == 0)
 		return login_cmd_login(argc - 1, argv + 1);
 	if (strcmp(cmd, "logout") == 0)
 		return login_cmd_logout(argc - 1, argv + 1);
 	if (strcmp(cmd, "tips") == 0)
 		return tips_cmd_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "audit") == 0)
+		return audit_cmd_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "sync") == 0)
+		return sync_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "admin") == 0)
 		return admin_main(argc - 1, argv + 1);
 	cli_error("unknown command '%s'", cmd);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "age.h"
 #include "util.h"
 
 #define REPORT_EXT_MAX 16 /* an extension up to this long survives truncation */
@@ -54,10 +55,30 @@ report_open(const uint8_t *pt, size_t n, const char *rid, json_t **doc)
 	return REPORT_OK;
 }
 
+int
+report_json_bytes(const uint8_t *pt, size_t n, const char *rid, struct buf *out)
+{
+	size_t skip;
+	if (report_check_context(pt, n, "report", rid, rid, &skip) != REPORT_OK)
+		return -1;
+	while (n > skip && pt[n - 1] == ' ')
+		n--;
+	return buf_add(out, pt + skip, n - skip);
+}
+
 size_t
 report_manifest_count(json_t *doc)
 {
 	return json_array_size(json_object_get(doc, "attachments"));
+}
+
+int
+report_source_key(json_t *doc, uint8_t pk[32])
+{
+	const char *s = json_string_value(json_object_get(doc, "source_recipient"));
+	if (s == NULL || strlen(s) >= AGE_RECIPIENT_STR_MAX || age_recipient_decode(s, pk) != 0)
+		return REPORT_ERR_FORMAT;
+	return REPORT_OK;
 }
 
 int

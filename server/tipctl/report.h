@@ -4,9 +4,11 @@
  * reaches the investigator's terminal or disk.
  *
  * A report's plaintext is "tipline/v1 report <id> <id>\n" then JSON
- * {"team", "language", "received_on", "answers", "attachments": [{"uuid",
- * "name", "content_type", "size", "padded_size", "sha256"}]} padded with
- * trailing spaces. An attachment's is "tipline/v1 attachment <aid> <id>\n"
+ * {"team", "language", "received_on", "source_recipient", "answers",
+ * "attachments": [{"uuid", "name", "content_type", "size", "padded_size",
+ * "sha256"}]} padded with trailing spaces. "source_recipient" is the age
+ * recipient tipd derived from the receipt at submission: the only key a
+ * reply may be sealed to besides the team's (docs/threat-model.md §5). An attachment's is "tipline/v1 attachment <aid> <id>\n"
  * then the file, then zero bytes up to its padded size.
  *
  * Everything in a report was written by an anonymous source and may be
@@ -71,6 +73,22 @@ int report_manifest_get(json_t *doc, size_t i, struct report_att *a)
 	__attribute__((warn_unused_result));
 /* Return the number of manifest entries (0 if there is no array). */
 size_t report_manifest_count(json_t *doc);
+
+/*
+ * Read the "source_recipient" sealed in the report `doc` (an "age1..."
+ * string) into `pk`. Return REPORT_OK, or REPORT_ERR_FORMAT if it is
+ * missing (a report sealed before tipd put it there) or not a valid
+ * X25519 recipient.
+ */
+int report_source_key(json_t *doc, uint8_t pk[32]) __attribute__((warn_unused_result));
+
+/*
+ * Append to `out` the JSON of the decrypted report `rid` (`n` bytes at
+ * `pt`): the bytes after its context line without the trailing padding
+ * spaces. Return 0, or -1 if the context line is wrong or `out` is full.
+ */
+int report_json_bytes(const uint8_t *pt, size_t n, const char *rid, struct buf *out)
+	__attribute__((warn_unused_result));
 
 /*
  * Check the decrypted attachment (`n` bytes) of `a` in report `rid`:

@@ -89,7 +89,9 @@ session_valid(const struct session *s)
 	       printable_ok(s->origin) && session_b64url_ok(s->token) && s->expires_at >= 0 &&
 	       ml >= 1 && ml <= 64 &&
 	       strspn(s->member, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ml &&
-	       admins_valid(s);
+	       admins_valid(s) &&
+	       (s->audit_key[0] == '\0' ||
+	        (printable_ok(s->audit_key) && strchr(s->audit_key, ' ') == NULL));
 }
 
 enum session_result
@@ -114,6 +116,10 @@ session_save(const struct session *s, const char *path)
 	for (size_t i = 0; i < s->n_admin_keys; i++) {
 		if (buf_printf(&text, "admin_key %s\n", s->admin_keys[i]) == 0)
 			continue;
+		errno = ENOMEM;
+		goto out;
+	}
+	if (s->audit_key[0] != '\0' && buf_printf(&text, "audit_key %s\n", s->audit_key) != 0) {
 		errno = ENOMEM;
 		goto out;
 	}
@@ -147,7 +153,7 @@ set_field(char *dst, size_t cap, int *seen, const char *v, size_t n)
 
 /* Apply the line "key value" (`n` bytes, no newline). Return 0, or -1. */
 static int
-session_line(struct session *s, const char *p, size_t n, int seen[6])
+session_line(struct session *s, const char *p, size_t n, int seen[7])
 {
 	const char *sp = memchr(p, ' ', n);
 	if (sp == NULL)
@@ -172,6 +178,8 @@ session_line(struct session *s, const char *p, size_t n, int seen[6])
 		s->n_admin_keys++;
 		return 0;
 	}
+	if (kl == 9 && memcmp(p, "audit_key", 9) == 0)
+		return set_field(s->audit_key, sizeof(s->audit_key), &seen[6], v, vl);
 	if (kl == 10 && memcmp(p, "expires_at", 10) == 0) {
 		char d[24];
 		uint64_t x;
@@ -187,7 +195,7 @@ session_line(struct session *s, const char *p, size_t n, int seen[6])
 enum session_result
 session_parse(struct session *s, const char *text, size_t n)
 {
-	int seen[6] = { 0 };
+	int seen[7] = { 0 };
 	const char *p = text, *end = text + n;
 	size_t ml = strlen(SESSION_MAGIC);
 	if (n < ml + 1 || memcmp(p, SESSION_MAGIC "\n", ml + 1) != 0)
@@ -208,43 +216,15 @@ enum session_result
 session_load(struct session *s, const char *path)
 {
 	struct buf text;
-	struct stat st;
-	enum session_result rc = SESSION_ERR_IO;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	enum session_result rc;
 	buf_init_secure(&text, SESSION_FILE_MAX);
-	if (fd < 0) {
-		rc = errno == ENOENT ? SESSION_ERR_ABSENT : errno == ELOOP ? SESSION_ERR_UNSAFE
-		                                                            : SESSION_ERR_IO;
-		goto out;
+	switch (cli_read_private(path, &text)) {
+	case CLI_PRIVATE_OK: rc = session_parse(s, (const char *)text.data, text.len); break;
+	case CLI_PRIVATE_ABSENT: rc = SESSION_ERR_ABSENT; break;
+	case CLI_PRIVATE_UNSAFE: rc = SESSION_ERR_UNSAFE; break;
+	case CLI_PRIVATE_TOO_BIG: rc = SESSION_ERR_FORMAT; break;
+	default: rc = SESSION_ERR_IO; break;
 	}
-	if (fstat(fd, &st) != 0)
-		goto out;
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-		rc = SESSION_ERR_UNSAFE;
-		goto out;
-	}
-	if (st.st_size > SESSION_FILE_MAX || buf_reserve(&text, (size_t)st.st_size + 1) != 0) {
-		rc = SESSION_ERR_FORMAT;
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, text.data + text.len, text.cap - text.len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto out;
-		if (r == 0)
-			break;
-		text.len += (size_t)r;
-		if (text.len == text.cap) {
-			rc = SESSION_ERR_FORMAT;
-			goto out;
-		}
-	}
-	rc = session_parse(s, (const char *)text.data, text.len);
-out:
-	if (fd >= 0)
-		close(fd);
 	buf_free(&text);
 	return rc;
 }

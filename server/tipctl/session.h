@@ -14,6 +14,7 @@
  *   expires_at <unix seconds>
  *   member <member name>
  *   admin_key <pinned admin verifier key>   (zero or more; login --admin-key)
+ *   audit_key <pinned audit log verifier key> (optional; login --audit-key)
  *
  * The token is a bearer secret: it lives in locked memory.
  */
@@ -47,6 +48,9 @@ struct session {
 	/* admin verifier keys pinned at login (from the invite, never the server) */
 	char admin_keys[SESSION_ADMIN_MAX][SESSION_FIELD_MAX];
 	size_t n_admin_keys;
+	/* the audit log's checkpoint verifier key, pinned like the admin keys
+	 * (empty if none was pinned) */
+	char audit_key[SESSION_FIELD_MAX];
 };
 
 /* Make an empty session (token storage in locked memory). NULL if out of memory. */

@@ -1,4 +1,5 @@
 #include "tips_cmd.h"
+#include "tips_export.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -22,6 +23,8 @@ static const char tips_usage[] =
 	"  set    change a report's status, priority, assignee or labels\n"
 	"  reply  seal a reply to the source and the team (the source reads it)\n"
 	"  note   seal an internal note to the team\n"
+	"  export decrypt a report, its messages, replies, notes and files into a\n"
+	"         case bundle with a SHA-256 manifest, to hand the case on\n"
 	"\n"
 	"Log in first with `tipctl login`. Run `tipctl tips SUBCOMMAND --help` for options.\n";
 
@@ -371,6 +374,8 @@ tips_cmd_main(int argc, char **argv)
 		return tips_reply_main(argc - 1, argv + 1);
 	if (strcmp(sub, "note") == 0)
 		return tips_reply_note_main(argc - 1, argv + 1);
+	if (strcmp(sub, "export") == 0)
+		return tips_export_main(argc - 1, argv + 1);
 	cli_error("unknown tips command '%s'", sub);
 	fputs(tips_usage, stderr);
 	return CLI_USAGE;

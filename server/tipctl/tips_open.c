@@ -127,13 +127,9 @@ b64_append(const char *s, struct buf *out)
 	return 0;
 }
 
-/*
- * Fetch report `rid`, decrypt it and check its context line. Store the
- * API's answer in *meta and the decrypted document in *doc. Return 0, or
- * -1 after printing why.
- */
-static int
-fetch_report(struct api *a, const struct identity *id, const char *rid, json_t **meta, json_t **doc)
+int
+tips_open_fetch_report(struct api *a, const struct identity *id, const char *rid, json_t **meta,
+                       json_t **doc, struct buf *json)
 {
 	char path[128], what[64];
 	struct buf ct, pt;
@@ -157,6 +153,10 @@ fetch_report(struct api *a, const struct identity *id, const char *rid, json_t *
 		cli_error("refusing %s: %s", what, report_strerror(r));
 		goto out;
 	}
+	if (json != NULL && report_json_bytes(pt.data, pt.len, rid, json) != 0) {
+		cli_error("%s is too large to keep", what);
+		goto out;
+	}
 	rc = 0;
 out:
 	buf_free(&ct);
@@ -164,21 +164,21 @@ out:
 	return rc;
 }
 
-/* Print untrusted text `s` terminal-safe, each line indented by `indent`. */
+/* Print untrusted text `s` terminal-safe to `out`, each line indented by `indent`. */
 static void
-put_safe(const char *s, const char *indent, int multiline)
+put_safe(FILE *out, const char *s, const char *indent, int multiline)
 {
 	struct buf b;
 	buf_init_secure(&b, 4 * strlen(s) + 16);
 	if (report_term_safe(s, strlen(s), multiline, &b) == 0 && buf_cstr(&b) != NULL) {
-		fputs(indent, stdout);
+		fputs(indent, out);
 		for (const char *p = buf_cstr(&b); *p; p++) {
-			putchar(*p);
+			fputc(*p, out);
 			if (*p == '\n' && p[1] != '\0')
-				fputs(indent, stdout);
+				fputs(indent, out);
 		}
 	}
-	putchar('\n');
+	fputc('\n', out);
 	buf_free(&b);
 }
 
@@ -189,19 +189,19 @@ label_en(json_t *l)
 	return json_string_value(json_object_get(l, "en"));
 }
 
-/* Print the answer `v` to question `q` (NULL if the questionnaire lacks it). */
+/* Print to `out` the answer `v` to question `q` (NULL if the questionnaire lacks it). */
 static void
-print_answer(json_t *q, json_t *v)
+print_answer(FILE *out, json_t *q, json_t *v)
 {
 	size_t i, j;
 	json_t *x, *opt;
 	if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0) ||
 	    (json_is_array(v) && json_array_size(v) == 0)) {
-		puts("  (no answer)");
+		fputs("  (no answer)\n", out);
 		return;
 	}
 	if (json_is_string(v) && !json_is_array(json_object_get(q, "options"))) {
-		put_safe(json_string_value(v), "  ", 1);
+		put_safe(out, json_string_value(v), "  ", 1);
 		return;
 	}
 	json_t *one = json_is_array(v) ? NULL : v;
@@ -213,13 +213,13 @@ print_answer(json_t *q, json_t *v)
 			if (idv != NULL && oid != NULL && strcmp(idv, oid) == 0)
 				lab = label_en(json_object_get(opt, "label"));
 		}
-		put_safe(lab != NULL ? lab : idv != NULL ? idv : "(not text)", "  - ", 0);
+		put_safe(out, lab != NULL ? lab : idv != NULL ? idv : "(not text)", "  - ", 0);
 	}
 }
 
-/* Print the answers of `doc` in the order of `quest` (may be NULL), then any others. */
+/* Print to `out` the answers of `doc` in the order of `quest` (may be NULL), then any others. */
 static void
-print_answers(json_t *doc, json_t *quest)
+print_answers(FILE *out, json_t *doc, json_t *quest)
 {
 	json_t *answers = json_object_get(doc, "answers"), *q, *v;
 	json_t *qs = json_object_get(quest, "questions");
@@ -230,9 +230,9 @@ print_answers(json_t *doc, json_t *quest)
 		const char *lab = label_en(json_object_get(q, "label"));
 		if (qid == NULL)
 			continue;
-		put_safe(lab != NULL ? lab : qid, "", 0);
-		print_answer(q, json_object_get(answers, qid));
-		putchar('\n');
+		put_safe(out, lab != NULL ? lab : qid, "", 0);
+		print_answer(out, q, json_object_get(answers, qid));
+		fputc('\n', out);
 	}
 	json_object_foreach(answers, key, v) {
 		int known = 0;
@@ -242,15 +242,15 @@ print_answers(json_t *doc, json_t *quest)
 		}
 		if (known)
 			continue;
-		put_safe(key, "", 0);
-		print_answer(NULL, v);
-		putchar('\n');
+		put_safe(out, key, "", 0);
+		print_answer(out, NULL, v);
+		fputc('\n', out);
 	}
 }
 
-/* Print the server's metadata field `key` of `meta` as "Label  value". */
+/* Print to `out` the server's metadata field `key` of `meta` as "Label  value". */
 static void
-print_meta(const char *label, json_t *meta, const char *key)
+print_meta(FILE *out, const char *label, json_t *meta, const char *key)
 {
 	json_t *v = json_object_get(meta, key), *x;
 	struct buf b;
@@ -267,45 +267,44 @@ print_meta(const char *label, json_t *meta, const char *key)
 		bad = buf_adds(&b, "-");
 	if (bad != 0)
 		buf_reset(&b);
-	printf("%-10s", label);
-	put_safe(buf_cstr(&b) != NULL ? buf_cstr(&b) : "?", "", 0);
+	fprintf(out, "%-10s", label);
+	put_safe(out, buf_cstr(&b) != NULL ? buf_cstr(&b) : "?", "", 0);
 	buf_free(&b);
 }
 
-/* Print the attachment list of the manifest. */
+/* Print to `out` the attachment list of the manifest. */
 static void
-print_attachments(json_t *doc)
+print_attachments(FILE *out, json_t *doc)
 {
 	size_t n = report_manifest_count(doc);
 	struct report_att a;
-	printf("Attachments: %zu\n", n);
+	fprintf(out, "Attachments: %zu\n", n);
 	for (size_t i = 0; i < n; i++) {
 		if (report_manifest_get(doc, i, &a) != REPORT_OK) {
-			printf("  %zu. (malformed manifest entry)\n", i + 1);
+			fprintf(out, "  %zu. (malformed manifest entry)\n", i + 1);
 			continue;
 		}
-		printf("  %zu. %s  %llu bytes  ", i + 1, a.id, (unsigned long long)a.size);
-		put_safe(a.name, "", 0);
+		fprintf(out, "  %zu. %s  %llu bytes  ", i + 1, a.id, (unsigned long long)a.size);
+		put_safe(out, a.name, "", 0);
 	}
 }
 
-/* Print a decrypted report readably. */
-static void
-print_report(json_t *meta, json_t *doc, json_t *quest)
+void
+tips_open_print_report(FILE *out, json_t *meta, json_t *doc, json_t *quest)
 {
-	print_meta("Report", meta, "id");
-	print_meta("Team", meta, "team");
-	print_meta("Received", doc, "received_on");
-	print_meta("Status", meta, "status");
-	print_meta("Priority", meta, "priority");
-	print_meta("Assignee", meta, "assignee");
-	print_meta("Labels", meta, "labels");
-	print_meta("Language", doc, "language");
+	print_meta(out, "Report", meta, "id");
+	print_meta(out, "Team", meta, "team");
+	print_meta(out, "Received", doc, "received_on");
+	print_meta(out, "Status", meta, "status");
+	print_meta(out, "Priority", meta, "priority");
+	print_meta(out, "Assignee", meta, "assignee");
+	print_meta(out, "Labels", meta, "labels");
+	print_meta(out, "Language", doc, "language");
 	if (quest == NULL)
-		puts("(the questionnaire could not be fetched: questions are shown by id)");
-	putchar('\n');
-	print_answers(doc, quest);
-	print_attachments(doc);
+		fputs("(the questionnaire could not be fetched: questions are shown by id)\n", out);
+	fputc('\n', out);
+	print_answers(out, doc, quest);
+	print_attachments(out, doc);
 }
 
 /* Open the session and the identity. Return 0, or -1 (printed; api_close still needed). */
@@ -330,7 +329,8 @@ tips_open_show(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = CLI_ERR;
-	if (open_both(&a, &o, &id) != 0 || fetch_report(&a, id, o.id, &meta, &doc) != 0)
+	if (open_both(&a, &o, &id) != 0 ||
+	    tips_open_fetch_report(&a, id, o.id, &meta, &doc, NULL) != 0)
 		goto out;
 	if (o.as_json) {
 		char *s = json_dumps(doc, JSON_INDENT(2));
@@ -341,7 +341,7 @@ tips_open_show(int argc, char **argv)
 	} else {
 		if (api_get_json(&a, "/api/v1/questionnaire", "the questionnaire", &quest) != 0)
 			quest = NULL;
-		print_report(meta, doc, quest);
+		tips_open_print_report(stdout, meta, doc, quest);
 		if (tips_reply_show(&a, id, o.id, meta) != 0)
 			goto out;
 	}
@@ -355,13 +355,9 @@ out:
 	return rc;
 }
 
-/*
- * Download, decrypt, check and write attachment `att` of report `rid` into
- * `dirfd` (`dir` for messages). Return 0, or -1 after printing why.
- */
-static int
-get_one(struct api *a, const struct identity *id, const char *rid, const struct report_att *att,
-        int dirfd, const char *dir)
+int
+tips_open_get_one(struct api *a, const struct identity *id, const char *rid,
+                  const struct report_att *att, int dirfd, const char *dir, struct buf *chosen_out)
 {
 	char path[160], what[96];
 	struct client_response r;
@@ -389,7 +385,12 @@ get_one(struct api *a, const struct identity *id, const char *rid, const struct 
 		goto out;
 	}
 	printf("%llu bytes, SHA-256 checked: %s/", (unsigned long long)att->size, dir);
-	put_safe(buf_cstr(&chosen), "", 0);
+	put_safe(stdout, buf_cstr(&chosen), "", 0);
+	if (chosen_out != NULL && buf_adds(chosen_out, buf_cstr(&chosen)) != 0) {
+		cli_error("%s was written as %s/%s, but its name is too long to list", what, dir,
+		          buf_cstr(&chosen));
+		goto out;
+	}
 	rc = 0;
 out:
 	buf_free(&r.body);
@@ -416,7 +417,8 @@ tips_open_get(int argc, char **argv)
 		cli_error("cannot open directory %s: %s", o.out, strerror(errno));
 		goto out;
 	}
-	if (open_both(&a, &o, &id) != 0 || fetch_report(&a, id, o.id, &meta, &doc) != 0)
+	if (open_both(&a, &o, &id) != 0 ||
+	    tips_open_fetch_report(&a, id, o.id, &meta, &doc, NULL) != 0)
 		goto out;
 	size_t n = report_manifest_count(doc);
 	if (n == 0)
@@ -429,7 +431,7 @@ tips_open_get(int argc, char **argv)
 			failed++;
 			continue;
 		}
-		failed += get_one(&a, id, o.id, &att, dirfd, o.out) != 0;
+		failed += tips_open_get_one(&a, id, o.id, &att, dirfd, o.out, NULL) != 0;
 	}
 	rc = failed == 0 ? CLI_OK : CLI_ERR;
 out:

@@ -6,6 +6,12 @@
 #ifndef TIPCTL_TIPS_OPEN_H
 #define TIPCTL_TIPS_OPEN_H
 
+#include <jansson.h>
+#include <stdio.h>
+
+#include "buf.h"
+#include "report.h"
+
 #define TIPS_REPORT_MAX (16u << 20)  /* largest decrypted report */
 #define TIPS_ATTACH_MAX (512u << 20) /* largest attachment downloaded */
 
@@ -13,5 +19,38 @@
 int tips_open_show(int argc, char **argv);
 /* Run `tipctl tips get` (argv starts at "get"). Return an exit code. */
 int tips_open_get(int argc, char **argv);
+
+struct api;
+struct identity;
+
+/*
+ * Fetch report `rid`, decrypt it with `id` and check its context line.
+ * Store the API's answer in *meta and the decrypted document in *doc
+ * (caller json_decref()s both, also on failure). If `json` is not NULL,
+ * also append the report's JSON bytes without the context line and the
+ * padding to it (a secure buffer). Return 0, or -1 after printing why.
+ */
+int tips_open_fetch_report(struct api *a, const struct identity *id, const char *rid,
+                           json_t **meta, json_t **doc, struct buf *json)
+	__attribute__((warn_unused_result));
+
+/*
+ * Print the decrypted report `doc` with the server's metadata `meta` to
+ * `out` the way `tips show` does: questions of the questionnaire `quest`
+ * (NULL: by id) in English, the source's language, the attachment list.
+ * Untrusted text is made terminal-safe.
+ */
+void tips_open_print_report(FILE *out, json_t *meta, json_t *doc, json_t *quest);
+
+/*
+ * Download, decrypt, check (context line, size, zero padding, SHA-256
+ * against the manifest entry `att`) and write attachment `att` of report
+ * `rid` into directory `dirfd` (called `dir` in messages) under its
+ * sanitized name, never replacing a file. If `chosen` is not NULL, append
+ * the name written to it. Return 0, or -1 after printing why.
+ */
+int tips_open_get_one(struct api *a, const struct identity *id, const char *rid,
+                      const struct report_att *att, int dirfd, const char *dir,
+                      struct buf *chosen) __attribute__((warn_unused_result));
 
 #endif

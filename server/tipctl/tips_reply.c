@@ -1,13 +1,20 @@
 #include "tips_reply.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <linux/magic.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "age.h"
@@ -17,14 +24,22 @@
 #include "pad.h"
 #include "report.h"
 #include "secmem.h"
+#include "seen.h"
 #include "tips_cmd.h"
+#include "tips_open.h"
 #include "util.h"
 
 #define SOURCE_WARNING "Whoever holds this report's receipt will read this reply."
 #define CHAIN_ERROR "the team's membership statement does not verify against your pinned admin keys"
+#define SOURCE_KEY_ERROR \
+	"the server names another reply key for this source than the one sealed in the report: " \
+	"nothing was sent; tell an admin"
+#define SOURCE_KEY_MISSING \
+	"the report has no reply key sealed in it, so the server's cannot be checked: " \
+	"nothing was sent; tell an admin"
 
 static const char rp_reply_usage[] =
-	"usage: tipctl tips reply ID (--file FILE | --stdin) [--yes]\n"
+	"usage: tipctl tips reply ID [--file FILE | --stdin] [--yes]\n"
 	"                         [--identity PATH] [--passphrase-file FILE]\n"
 	"\n"
 	"Seal a reply to the source of report ID and to every member of its team.\n"
@@ -34,16 +49,23 @@ static const char rp_reply_usage[] =
 	"  --stdin                read the text from standard input\n"
 	"  --yes                  do not ask before sending\n"
 	"  --identity PATH        identity file (default $TIPLINE_HOME/identity.age)\n"
-	"  --passphrase-file FILE take the passphrase from the first line of FILE\n";
+	"  --passphrase-file FILE take the passphrase from the first line of FILE\n"
+	"\n"
+	"Without --file or --stdin, on a terminal, the reply is written in $VISUAL,\n"
+	"$EDITOR or vi, on a file in RAM ($XDG_RUNTIME_DIR or /dev/shm) that is\n"
+	"overwritten and removed as soon as the editor exits. Lines starting with '#'\n"
+	"are dropped; an empty text sends nothing.\n";
 
 static const char rp_note_usage[] =
-	"usage: tipctl tips note ID (--file FILE | --stdin)\n"
+	"usage: tipctl tips note ID [--file FILE | --stdin]\n"
 	"                        [--identity PATH] [--passphrase-file FILE]\n"
 	"\n"
-	"Seal an internal note on report ID to every member of its team (never the source).\n";
+	"Seal an internal note on report ID to every member of its team (never the source).\n"
+	"Without --file or --stdin, on a terminal, the note is written in $VISUAL,\n"
+	"$EDITOR or vi, as for `tipctl tips reply`.\n";
 
 struct rp_opts {
-	bool is_reply, from_stdin, yes;
+	bool is_reply, from_stdin, yes, editor;
 	const char *id, *file, *identity, *pass_file;
 };
 
@@ -90,9 +112,17 @@ rp_parse_opts(int argc, char **argv, struct rp_opts *o)
 		goto usage;
 	}
 	o->id = argv[optind];
-	if ((o->file != NULL) == o->from_stdin) {
-		cli_error("give exactly one of --file and --stdin");
+	if (o->file != NULL && o->from_stdin) {
+		cli_error("give only one of --file and --stdin");
 		goto usage;
+	}
+	if (o->file == NULL && !o->from_stdin) {
+		if (!isatty(0)) {
+			cli_error("give --file or --stdin (or run tipctl on a terminal to write the "
+			          "text in your editor)");
+			goto usage;
+		}
+		o->editor = true;
 	}
 	return -1;
 usage:
@@ -100,10 +130,315 @@ usage:
 	return CLI_USAGE;
 }
 
+/* ---- editor mode ---- */
+
+#define RP_ED_HEADER_MAX 4096 /* room for the comment header in the file read back */
+#define RP_ED_ARGS_MAX 32     /* most words in $VISUAL / $EDITOR */
+
+static volatile sig_atomic_t rp_ed_signalled;
+
+static void
+rp_ed_on_signal(int sig)
+{
+	rp_ed_signalled = sig;
+}
+
+/* Return 1 if `path` is a directory on a RAM-backed file system (tmpfs, ramfs)
+ * that belongs to us and that nobody else may write to, unless `shared`
+ * (then a sticky world-writable one like /dev/shm is fine too). */
+static int
+rp_ed_dir_ok(const char *path, bool shared)
+{
+	struct stat st;
+	struct statfs fs;
+	if (path == NULL || path[0] != '/' || lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    statfs(path, &fs) != 0 ||
+	    (fs.f_type != (__typeof__(fs.f_type))TMPFS_MAGIC &&
+	     fs.f_type != (__typeof__(fs.f_type))RAMFS_MAGIC))
+		return 0;
+	if (shared)
+		return (st.st_mode & S_ISVTX) != 0 || ((st.st_mode & 022) == 0 && st.st_uid == geteuid());
+	return st.st_uid == geteuid() && (st.st_mode & 022) == 0;
+}
+
+/* Make a private directory (0700) in RAM for the editor's file; store its
+ * path in `dir`. Return 0, or -1 (printed). */
+static int
+rp_ed_mkdir(char *dir, size_t n)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *base = rp_ed_dir_ok(xdg, false) ? xdg
+	                   : rp_ed_dir_ok("/dev/shm", true) ? "/dev/shm" : NULL;
+	if (base == NULL) {
+		cli_error("no directory in RAM for the editor's file ($XDG_RUNTIME_DIR or /dev/shm): "
+		          "use --file or --stdin");
+		return -1;
+	}
+	int l = snprintf(dir, n, "%s/tipctl-XXXXXX", base);
+	if (l < 0 || (size_t)l >= n || mkdtemp(dir) == NULL) {
+		cli_error("cannot make a private directory in %s: %s", base, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Overwrite the regular file `name` in `dfd` with zeros, fsync it and unlink it.
+ * Return 0, or -1. */
+static int
+rp_ed_wipe_file(int dfd, const char *name)
+{
+	static const uint8_t zero[4096];
+	struct stat st;
+	int fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC), bad = 0;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		for (off_t left = st.st_size; left > 0 && !bad;) {
+			size_t k = left > (off_t)sizeof(zero) ? sizeof(zero) : (size_t)left;
+			bad = util_write_all(fd, zero, k) != 0;
+			left -= (off_t)k;
+		}
+		bad |= fsync(fd) != 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (unlinkat(dfd, name, 0) != 0 && unlinkat(dfd, name, AT_REMOVEDIR) != 0)
+		bad = 1;
+	return bad ? -1 : 0;
+}
+
+/* Wipe and remove every file in the private directory `dir` (the editor's
+ * file, and any swap or backup file the editor left), then the directory.
+ * Return 0, or -1 after printing what is left. */
+static int
+rp_ed_cleanup(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), bad = 0;
+	int lfd = dfd >= 0 ? dup(dfd) : -1;
+	DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+	struct dirent *e;
+	if (d == NULL) {
+		bad = 1;
+		if (lfd >= 0)
+			close(lfd);
+	}
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			bad |= rp_ed_wipe_file(dfd, e->d_name) != 0;
+	}
+	if (d != NULL)
+		closedir(d);
+	if (dfd >= 0)
+		close(dfd);
+	if (rmdir(dir) != 0 || bad) {
+		cli_error("could not remove %s: remove it yourself (it may hold the text)", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Create the editor's file in `dir` (path into `path`) holding the comment
+ * header. Return 0, or -1 (printed). */
+static int
+rp_ed_make_file(bool is_reply, const char *rid, const char *dir, char *path, size_t n)
+{
+	struct buf h;
+	int fd, rc = -1, l = snprintf(path, n, "%s/%s-XXXXXX.txt", dir, is_reply ? "reply" : "note");
+	if (l < 0 || (size_t)l >= n || (fd = mkostemps(path, 4, O_CLOEXEC)) < 0) {
+		cli_error("cannot create the editor's file in %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	buf_init(&h, RP_ED_HEADER_MAX);
+	if (is_reply)
+		rc = buf_printf(&h, "\n# Write your reply to the source of report %s above.\n"
+		                "# WARNING: whoever holds this report's receipt will read this reply,\n"
+		                "# and so will every member of the team.\n", rid);
+	else
+		rc = buf_printf(&h, "\n# Write your internal note on report %s above.\n"
+		                "# Only the members of the team will read it, never the source.\n", rid);
+	if (rc == 0)
+		rc = buf_adds(&h, "# Lines starting with '#' are dropped. Save and quit when done;\n"
+		                  "# leave it empty (or quit with an error, :cq in vi) to send nothing.\n");
+	if (rc != 0 || fchmod(fd, 0600) != 0 || util_write_all(fd, h.data, h.len) != 0 ||
+	    fsync(fd) != 0) {
+		cli_error("cannot write the editor's file %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	if (close(fd) != 0)
+		rc = -1;
+	buf_free(&h);
+	return rc;
+}
+
+/* Split the editor command `cmd` on blanks into `argv` (words stored in `store`,
+ * `path` appended). Return the number of words before `path`, or 0. */
+static size_t
+rp_ed_split(const char *cmd, char *store, size_t storelen, char **argv, char *path)
+{
+	size_t n = 0;
+	if (cmd == NULL || strlen(cmd) >= storelen)
+		return 0;
+	memcpy(store, cmd, strlen(cmd) + 1);
+	for (char *p = store; *p != '\0' && n < RP_ED_ARGS_MAX;) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		argv[n++] = p;
+		p += strcspn(p, " \t");
+		if (*p != '\0')
+			*p++ = '\0';
+	}
+	argv[n] = path;
+	argv[n + 1] = NULL;
+	return n;
+}
+
+/* Run `argv` (no shell) on our terminal and wait for it, ignoring SIGINT and
+ * SIGQUIT meanwhile and noting SIGTERM and SIGHUP. Return its wait status,
+ * or -1 (printed) if it could not run or we were told to stop. */
+static int
+rp_ed_run(char **argv)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, note = { .sa_handler = rp_ed_on_signal };
+	struct sigaction old[4];
+	static const int sigs[4] = { SIGINT, SIGQUIT, SIGTERM, SIGHUP };
+	int st = -1;
+	rp_ed_signalled = 0;
+	sigemptyset(&ign.sa_mask);
+	sigemptyset(&note.sa_mask);
+	for (int i = 0; i < 4; i++)
+		(void)sigaction(sigs[i], i < 2 ? &ign : &note, &old[i]);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < 4; i++)
+			(void)signal(sigs[i], SIG_DFL);
+		execvp(argv[0], argv);
+		fprintf(stderr, "tipctl: cannot run the editor '%s': %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0)
+		cli_error("cannot start the editor: %s", strerror(errno));
+	while (pid > 0 && waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			st = -1;
+			break;
+		}
+	}
+	for (int i = 0; i < 4; i++)
+		(void)sigaction(sigs[i], &old[i], NULL);
+	if (rp_ed_signalled != 0) {
+		cli_error("interrupted");
+		return -1;
+	}
+	return st;
+}
+
+/* Drop the lines of `raw` that start with '#', then leading blank lines and
+ * trailing white space; append what is left to `t`. Return 0, or -1 if `t` is full. */
+static int
+rp_ed_strip(const struct buf *raw, struct buf *t)
+{
+	size_t i = 0, start = 0, lead;
+	while (i < raw->len) {
+		const uint8_t *nl = memchr(raw->data + i, '\n', raw->len - i);
+		size_t end = nl != NULL ? (size_t)(nl - raw->data) + 1 : raw->len;
+		if (raw->data[i] != '#' && buf_add(t, raw->data + i, end - i) != 0)
+			return -1;
+		i = end;
+	}
+	while (t->len > 0 && memchr(" \t\r\n", t->data[t->len - 1], 4) != NULL)
+		t->len--;
+	for (lead = 0; lead < t->len && memchr(" \t\r\n", t->data[lead], 4) != NULL; lead++)
+		if (t->data[lead] == '\n')
+			start = lead + 1;
+	if (start > 0) {
+		memmove(t->data, t->data + start, t->len - start);
+		sodium_memzero(t->data + t->len - start, start);
+		t->len -= start;
+	}
+	return 0;
+}
+
+/* Read the editor's file `path` into the secure `raw`. Return 0, or -1 (printed). */
+static int
+rp_ed_read(const char *path, struct buf *raw)
+{
+	uint8_t chunk[4096];
+	struct stat st;
+	ssize_t r = 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = -1;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		cli_error("cannot read the editor's file %s: %s", path,
+		          fd < 0 ? strerror(errno) : "not a regular file of ours");
+		goto out;
+	}
+	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || buf_add(raw, chunk, (size_t)r) != 0) {
+			cli_error(r < 0 ? "cannot read the editor's file" : "the text is too long "
+			          "(at most 64 KiB): nothing was sent");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	sodium_memzero(chunk, sizeof(chunk));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Write the text in an editor on a RAM-backed file, then read it into the
+ * secure `t` and wipe and remove the file. Return 0, or -1 (printed). */
+static int
+rp_ed_text(bool is_reply, const char *rid, struct buf *t)
+{
+	char dir[4096], path[4200], store[4096], *argv[RP_ED_ARGS_MAX + 2];
+	const char *cmds[3] = { getenv("VISUAL"), getenv("EDITOR"), "vi" };
+	struct buf raw;
+	int rc = -1;
+	buf_init_secure(&raw, TIPS_REPLY_TEXT_MAX + RP_ED_HEADER_MAX);
+	if (rp_ed_mkdir(dir, sizeof(dir)) != 0)
+		goto done;
+	if (rp_ed_make_file(is_reply, rid, dir, path, sizeof(path)) != 0)
+		goto out;
+	size_t nw = 0;
+	for (int i = 0; i < 3 && nw == 0; i++)
+		nw = rp_ed_split(cmds[i], store, sizeof(store), argv, path);
+	int st = rp_ed_run(argv);
+	if (st == -1)
+		goto out;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		cli_error("the editor '%s' %s %d: nothing was sent", argv[0],
+		          WIFEXITED(st) ? "exited with status" : "was killed by signal",
+		          WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		goto out;
+	}
+	if (rp_ed_read(path, &raw) != 0)
+		goto out;
+	if (rp_ed_strip(&raw, t) != 0) {
+		cli_error("the text is too long (at most 64 KiB): nothing was sent");
+		goto out;
+	}
+	if (t->len == 0) {
+		cli_error("empty %s; nothing sent", is_reply ? "reply" : "note");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rp_ed_cleanup(dir) != 0)
+		rc = -1;
+done:
+	buf_free(&raw);
+	return rc;
+}
+
 /* Read the text into the secure buffer `t`. Return 0, or -1 (printed). */
 static int
 rp_read_text(const struct rp_opts *o, struct buf *t)
 {
+	if (o->editor)
+		return rp_ed_text(o->is_reply, o->id, t);
 	if (o->file != NULL) {
 		if (cli_read_file(o->file, t) != 0)
 			return -1;
@@ -182,10 +517,8 @@ tips_reply_sig_message(const char *kind, const char *id, const char *rid, const 
 	return buf_printf(out, "tipline/v1/%s\n%s\n%s\n%s\n", kind, id, rid, hex);
 }
 
-/* Fetch `team`'s chain and verify it with the session's pinned admin keys
- * into *m. Return 0, or -1 (printed). */
-static int
-rp_fetch_chain(struct api *a, const char *team, struct membership **m)
+int
+tips_reply_fetch_chain(struct api *a, const char *team, int allow_empty, struct membership **m)
 {
 	struct note_verifier *admins[SESSION_ADMIN_MAX] = { NULL };
 	const char *stmts[TIPS_CHAIN_MAX];
@@ -199,6 +532,11 @@ rp_fetch_chain(struct api *a, const char *team, struct membership **m)
 	json_t *arr = json_object_get(chain, "statements");
 	if (!json_is_array(arr) || json_array_size(arr) > TIPS_CHAIN_MAX)
 		goto bad;
+	*m = NULL;
+	if (allow_empty && json_array_size(arr) == 0) {
+		rc = 0; /* a team with no statement yet */
+		goto out;
+	}
 	json_array_foreach(arr, i, v) {
 		if ((stmts[i] = json_string_value(v)) == NULL)
 			goto bad;
@@ -210,6 +548,12 @@ rp_fetch_chain(struct api *a, const char *team, struct membership **m)
 	if (tips_reply_verify_chain(stmts, json_array_size(arr), team,
 	                            (const struct note_verifier *const *)admins, n, m) != 0)
 		goto bad;
+	/* Never older than (or beside) what this computer already verified: seen.h. */
+	if (seen_check_and_update(a->s->server, *m) != SEEN_OK) {
+		membership_free(*m);
+		*m = NULL;
+		goto out;
+	}
 	rc = 0;
 	goto out;
 bad:
@@ -221,17 +565,38 @@ out:
 	return rc;
 }
 
-/* Fetch the report's team and source recipient, then the team's verified
- * membership. Return 0, or -1 (printed). */
+/* Refuse a reply when the server's source recipient `src` is not the one
+ * tipd sealed in the report `doc` at submission (docs/threat-model.md §5
+ * item 7). Return 0, or -1 (printed). */
 static int
-rp_fetch_membership(struct api *a, const struct rp_opts *o, struct rp_job *j)
+rp_check_source(json_t *doc, const char *src)
 {
-	json_t *meta = NULL;
+	uint8_t sealed[AGE_KEY_LEN], named[AGE_KEY_LEN];
+	if (report_source_key(doc, sealed) != REPORT_OK) {
+		cli_error(SOURCE_KEY_MISSING);
+		return -1;
+	}
+	if (age_recipient_decode(src, named) != 0 || sodium_memcmp(sealed, named, AGE_KEY_LEN) != 0) {
+		cli_error(SOURCE_KEY_ERROR);
+		return -1;
+	}
+	return 0;
+}
+
+/* Fetch the report's team and source recipient (for a reply, decrypt the
+ * report with `id` and check that recipient against the one sealed in it),
+ * then the team's verified membership. Return 0, or -1 (printed). */
+static int
+rp_fetch_membership(struct api *a, const struct rp_opts *o, const struct identity *id,
+                    struct rp_job *j)
+{
+	json_t *meta = NULL, *doc = NULL;
 	char path[160], what[64];
 	int rc = -1;
 	snprintf(path, sizeof(path), "/api/v1/reports/%s", o->id);
 	snprintf(what, sizeof(what), "report %s", o->id);
-	if (api_get_json(a, path, what, &meta) != 0)
+	if (o->is_reply ? tips_open_fetch_report(a, id, o->id, &meta, &doc, NULL) != 0
+	                : api_get_json(a, path, what, &meta) != 0)
 		goto out;
 	const char *team = json_string_value(json_object_get(meta, "team"));
 	json_t *src = json_object_get(meta, "source_recipient");
@@ -241,10 +606,14 @@ rp_fetch_membership(struct api *a, const struct rp_opts *o, struct rp_job *j)
 		goto out;
 	}
 	snprintf(j->team, sizeof(j->team), "%s", team);
-	if (json_is_string(src))
+	if (o->is_reply && json_is_string(src)) {
+		if (rp_check_source(doc, json_string_value(src)) != 0)
+			goto out;
 		snprintf(j->source, sizeof(j->source), "%s", json_string_value(src));
-	rc = rp_fetch_chain(a, team, &j->m);
+	}
+	rc = tips_reply_fetch_chain(a, team, 0, &j->m);
 out:
+	json_decref(doc);
 	json_decref(meta);
 	return rc;
 }
@@ -437,12 +806,12 @@ rp_reply_run(int argc, char **argv, bool is_reply)
 		cli_error("no admin key is pinned: log in again with --admin-key (from your invite)");
 		goto out;
 	}
-	if (rp_fetch_membership(&a, &o, &j) != 0)
+	if ((id = api_identity_load(o.identity, o.pass_file)) == NULL ||
+	    rp_fetch_membership(&a, &o, id, &j) != 0)
 		goto out;
 	if (is_reply && j.source[0] == '\0')
 		fprintf(stderr, "The source has forgotten this receipt: only the team will read it.\n");
-	if ((id = api_identity_load(o.identity, o.pass_file)) == NULL ||
-	    rp_send_sealed(&a, &o, id, &j, &t) != 0)
+	if (rp_send_sealed(&a, &o, id, &j, &t) != 0)
 		goto out;
 	rc = CLI_OK;
 out:
@@ -612,14 +981,79 @@ rp_show_kind(json_t *meta, const char *key, const char *kind, const char *rid,
 }
 
 int
+tips_reply_team_membership(struct api *a, json_t *meta, struct membership **m)
+{
+	const char *team = json_string_value(json_object_get(meta, "team"));
+	*m = NULL;
+	if (a->s->n_admin_keys == 0) {
+		fprintf(stderr, "no admin key is pinned: reply authors are not checked against the "
+		                "membership (log in with --admin-key)\n");
+		return 0;
+	}
+	if (team == NULL) {
+		cli_error("bad answer from the server: the report has no team");
+		return -1;
+	}
+	return tips_reply_fetch_chain(a, team, 0, m);
+}
+
+int
+tips_reply_open_checked(json_t *o, const char *kind, const char *rid, const struct identity *id,
+                        const struct membership *m, json_t **out)
+{
+	struct buf payload, pt;
+	json_t *doc = NULL;
+	const char *oid = json_string_value(json_object_get(o, "id"));
+	const char *on = json_string_value(json_object_get(o, "sent_on"));
+	const char *who = NULL, *text;
+	bool is_msg = strcmp(kind, "message") == 0;
+	int rc = -1;
+	*out = NULL;
+	buf_init(&payload, API_JSON_MAX);
+	buf_init_secure(&pt, API_JSON_MAX);
+	if (oid == NULL || !util_uuid_valid(oid) ||
+	    rp_open_object(o, kind, rid, id, &payload, &pt, &doc) != 0) {
+		cli_error("%s %s does not open or names another object", kind,
+		          oid != NULL && util_uuid_valid(oid) ? oid : "?");
+		goto out;
+	}
+	if (!is_msg && (who = rp_check_author(o, kind, rid, &payload, m)) == NULL) {
+		cli_error("%s %s: its signature does not verify against the team's membership", kind,
+		          oid);
+		goto out;
+	}
+	if ((text = json_string_value(json_object_get(doc, "text"))) == NULL) {
+		cli_error("%s %s has no text", kind, oid);
+		goto out;
+	}
+	*out = json_pack("{s:s, s:s, s:o, s:o, s:s}", "id", oid, "kind", kind, "sent_on",
+	                 on != NULL && tips_cmd_date_ok(on) ? json_string(on) : json_null(),
+	                 "author", is_msg ? json_string("source")
+	                           : who[0] != '\0' ? json_string(who) : json_null(),
+	                 "text", text);
+	if (*out != NULL && !is_msg &&
+	    json_object_set_new(*out, "signature",
+	                        json_string(m != NULL ? "verified against the team's membership"
+	                                              : "verified; the author's membership was not "
+	                                                "checked (no admin key pinned)")) != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	if (*out == NULL)
+		cli_error("out of memory");
+	rc = *out != NULL ? 0 : -1;
+out:
+	json_decref(doc);
+	buf_free(&payload);
+	buf_free(&pt);
+	return rc;
+}
+
+int
 tips_reply_show(struct api *a, const struct identity *id, const char *rid, json_t *meta)
 {
 	struct membership *m = NULL;
-	const char *team = json_string_value(json_object_get(meta, "team"));
-	if (a->s->n_admin_keys == 0)
-		fprintf(stderr, "no admin key is pinned: reply authors are not checked against the "
-		                "membership (log in with --admin-key)\n");
-	else if (team == NULL || rp_fetch_chain(a, team, &m) != 0)
+	if (tips_reply_team_membership(a, meta, &m) != 0)
 		return 1;
 	int bad = rp_show_kind(meta, "replies", "reply", rid, id, m) +
 	          rp_show_kind(meta, "notes", "note", rid, id, m) +

@@ -40,6 +40,14 @@ int tips_reply_verify_chain(const char *const *stmts, size_t n, const char *team
 struct api;
 struct identity;
 /*
+ * Fetch `team`'s chain of membership statements and verify it with the
+ * session's pinned admin keys into *m (membership_free). With `allow_empty`
+ * a team with no statement yet (an admin's view) stores NULL. Return 0, or
+ * -1 (printed).
+ */
+int tips_reply_fetch_chain(struct api *a, const char *team, int allow_empty, struct membership **m)
+	__attribute__((warn_unused_result));
+/*
  * Print the replies, notes and source messages of the fetched report
  * `meta` (GET /api/v1/reports/{id}) decrypted with `id`: context lines
  * checked, each reply's and note's signature checked against its author's
@@ -49,6 +57,30 @@ struct identity;
  * opened or verified (each reported on stderr).
  */
 int tips_reply_show(struct api *a, const struct identity *id, const char *rid, json_t *meta);
+
+/*
+ * Fetch the membership of the team of report `meta` and verify its chain
+ * against the session's pinned admin keys into *m (membership_free). With
+ * no admin key pinned, warn on stderr and store NULL: authors are then
+ * checked by signature only. Return 0, or -1 after printing why.
+ */
+int tips_reply_team_membership(struct api *a, json_t *meta, struct membership **m)
+	__attribute__((warn_unused_result));
+
+/*
+ * Decrypt the reply, note or message `o` (an element of the report's
+ * "replies", "notes" or "messages"; `kind` is "reply", "note" or
+ * "message") of report `rid` with `id`, check its context line and, for a
+ * reply or note, its signature and (if `m` is not NULL) that its author is
+ * in `m`, as tips_reply_show does. On success store in *out a new object
+ * {"id", "kind", "sent_on" (or null), "author" (the member's name, null if
+ * not checked, "source" for a message), "text", "signature" (replies and
+ * notes: how it was checked)} (caller json_decref()s) and return 0; else
+ * print which object failed and how, and return -1.
+ */
+int tips_reply_open_checked(json_t *o, const char *kind, const char *rid,
+                            const struct identity *id, const struct membership *m, json_t **out)
+	__attribute__((warn_unused_result));
 
 /* Append the message a reply or note signature covers (see above) to `out`.
  * Return 0, or -1. */

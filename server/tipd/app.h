@@ -21,6 +21,7 @@ struct receipt_pepper;
 struct loops;
 struct review;
 struct inbox;
+struct audit;
 
 struct app {
 	struct tipd_config *cfg;
@@ -35,6 +36,7 @@ struct app {
 	struct loops *loops;       /* the event loops and their listeners */
 	struct review *review;     /* review API state (nonces, limiter, members) */
 	struct inbox *inbox;       /* the source's inbox (pending set, limiter, signers) */
+	struct audit *audit;       /* audit log: checkpoint key and signer thread */
 	struct event *drain_tick;  /* polls in-flight submissions at shutdown */
 	atomic_bool draining;      /* shutting down: refuse new submissions */
 	atomic_uint inflight;      /* submissions between their head and their answer */

@@ -130,6 +130,8 @@ config_tipd_key(struct tipd_config *c, const char *name, const char *v)
 	}
 	if (strcmp(name, "flush_interval_ms") == 0)
 		return set_positive(&c->flush_interval_ms, v, 86400000);
+	if (strcmp(name, "membership_poll_ms") == 0)
+		return set_positive(&c->membership_poll_ms, v, 3600000);
 	if (strcmp(name, "questionnaire") == 0)
 		return set_str(&c->questionnaire, v);
 	if (strcmp(name, "receipt_pepper") == 0)
@@ -193,6 +195,16 @@ config_limits_key(struct tipd_config *c, const char *name, const char *v)
 }
 
 static int
+config_audit_key(struct tipd_config *c, const char *name, const char *v)
+{
+	if (strcmp(name, "checkpoint_entries") == 0)
+		return set_positive(&c->audit_checkpoint_entries, v, 1000000);
+	if (strcmp(name, "checkpoint_interval_s") == 0)
+		return set_positive(&c->audit_checkpoint_interval_s, v, 86400);
+	return -2;
+}
+
+static int
 config_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct config_parse *p = user;
@@ -209,6 +221,8 @@ config_handler(void *user, const char *section, const char *name, const char *va
 		rc = config_review_key(c, name, value);
 	else if (strcmp(section, "limits") == 0)
 		rc = config_limits_key(c, name, value);
+	else if (strcmp(section, "audit") == 0)
+		rc = config_audit_key(c, name, value);
 	else if (strcmp(section, "database") == 0) {
 		if (strcmp(name, "conninfo") == 0)
 			rc = set_str(&c->db_conninfo, value);
@@ -237,10 +251,13 @@ config_defaults(struct tipd_config *c)
 	c->mlock = CONFIG_MLOCK_AUTO;
 	c->spool_quota_bytes = (uint64_t)1024 << 20;
 	c->flush_interval_ms = 300000;
+	c->membership_poll_ms = 5000;
 	http_limits_default(&c->limits);
 	c->max_connections_total = 16384;
 	c->review_idle_s = 1800;
 	c->review_lifetime_s = 28800;
+	c->audit_checkpoint_entries = 64;
+	c->audit_checkpoint_interval_s = 60;
 }
 
 static int

@@ -31,6 +31,7 @@ struct tipd_config {
 	char *state_dir;          /* small files tipd must remember (0700) */
 	uint64_t spool_quota_bytes;
 	unsigned flush_interval_ms;
+	unsigned membership_poll_ms; /* how often the database is checked for new statements */
 	char *questionnaire;
 	char *receipt_pepper;
 	char *onion_location;     /* advertised by the clearnet source listener */
@@ -45,6 +46,8 @@ struct tipd_config {
 	unsigned review_lifetime_s; /* [review] session_lifetime_s (default 28800) */
 	struct http_limits limits;
 	unsigned max_connections_total; /* all listeners together */
+	unsigned audit_checkpoint_entries;    /* [audit] sign after this many new entries */
+	unsigned audit_checkpoint_interval_s; /* [audit] or after this long if the log grew */
 	char *admin_keys[CONFIG_MAX_ADMIN_KEYS]; /* pinned admin verifier keys */
 	unsigned n_admin_keys;
 };

@@ -30,7 +30,6 @@
 #include "util.h"
 
 #define INBOX_BUCKETS 4096
-#define INBOX_MEMBERS_MAX 65536
 
 struct pending {
 	struct pending *next;
@@ -39,16 +38,9 @@ struct pending {
 	char team[64];
 };
 
-struct ib_member {
-	char team[MEMBERSHIP_TEAM_MAX + 1];
-	uint8_t ed25519[32];
-};
-
 struct inbox {
 	struct app *app;
 	struct rv_limiter *limiter;
-	struct ib_member *members;
-	size_t nmembers;
 	pthread_mutex_t mu;
 	struct pending *buckets[INBOX_BUCKETS];
 	size_t npending;
@@ -161,46 +153,18 @@ inbox_pending_rebuild(struct inbox *ib, struct spool *spool)
 
 /* ---- members ---- */
 
-static int
-members_add(struct inbox *ib, const struct membership *m)
-{
-	size_t n = membership_count(m);
-	if (ib->nmembers + n > INBOX_MEMBERS_MAX)
-		return -1;
-	struct ib_member *v = realloc(ib->members, (ib->nmembers + n + 1) * sizeof(*v));
-	if (v == NULL)
-		return -1;
-	ib->members = v;
-	for (size_t i = 0; i < n; i++) {
-		struct ib_member *e = &ib->members[ib->nmembers++];
-		snprintf(e->team, sizeof(e->team), "%s", membership_team(m));
-		memcpy(e->ed25519, membership_member_at(m, i)->ed25519_pk, 32);
-	}
-	return 0;
-}
-
-/* Take the members of every team tipd seals to (teams.c verified them). */
-static void
-members_load(struct inbox *ib)
-{
-	struct teams *t = ib->app->teams;
-	for (size_t i = 0; t != NULL && i < teams_count(t); i++) {
-		const struct membership *m = teams_membership_at(t, i);
-		if (members_add(ib, m) != 0)
-			log_error("inbox: team %s: too many members; ignored", membership_team(m));
-	}
-}
-
-/* The signing keys of `team`'s current members into a malloc'd array. */
+/* The signing keys of `team`'s current members (from the current verified
+ * membership) into a malloc'd array. */
 static uint8_t (*team_signers(const struct inbox *ib, const char *team, size_t *n))[32]
 {
-	uint8_t (*v)[32] = malloc((ib->nmembers + 1) * 32);
+	const struct teams_view *tv = teams_view_get(ib->app->teams);
+	const struct membership *m = teams_view_team(tv, team);
+	size_t count = m != NULL ? membership_count(m) : 0;
+	uint8_t (*v)[32] = malloc((count + 1) * 32);
 	*n = 0;
-	if (v == NULL)
-		return NULL;
-	for (size_t i = 0; i < ib->nmembers; i++)
-		if (strcmp(ib->members[i].team, team) == 0)
-			memcpy(v[(*n)++], ib->members[i].ed25519, 32);
+	for (size_t i = 0; v != NULL && i < count; i++)
+		memcpy(v[(*n)++], membership_member_at(m, i)->ed25519_pk, 32);
+	teams_view_release(tv);
 	return v;
 }
 
@@ -219,8 +183,6 @@ inbox_new(struct app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	members_load(ib);
-	log_info("inbox: %zu team members may sign replies", ib->nmembers);
 	return ib;
 fail:
 	inbox_free(ib);
@@ -242,7 +204,6 @@ inbox_free(struct inbox *ib)
 		}
 	}
 	rv_limiter_free(ib->limiter);
-	free(ib->members);
 	pthread_mutex_destroy(&ib->mu);
 	free(ib);
 }

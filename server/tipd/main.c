@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "audit.h"
 #include "config.h"
 #include "flusher.h"
 #include "inbox.h"
+#include "invite_cmd.h"
 #include "http.h"
 #include "log.h"
 #include "loops.h"
@@ -41,6 +43,7 @@ usage(FILE *f)
 	        "usage: tipd [-c FILE] [-n]                 run the daemon\n"
 	        "       tipd [-c FILE] migrate              apply database migrations\n"
 	        "       tipd [-c FILE] membership add FILE  verify and load a signed membership statement\n"
+	        "       tipd [-c FILE] invite --admin ...   make the first admin's invite (invite --help)\n"
 	        "\n"
 	        "  -c, --config FILE  configuration file (default " TIPD_DEFAULT_CONFIG ")\n"
 	        "  -n, --check        check the configuration and its files, then exit\n"
@@ -88,6 +91,7 @@ app_unload(struct app *app)
 {
 	loops_close(app->loops);
 	review_free(app->review);
+	audit_free(app->audit);
 	flusher_free(app->flusher);
 	inbox_free(app->inbox); /* after the flusher: its callback drops pending ids */
 	spool_free(app->spool);
@@ -183,12 +187,19 @@ run(struct app *app)
 	if ((n = teams_load(app->teams, c->db_conninfo, c->state_dir)) < 0)
 		return 1;
 	log_info("%d teams with verified membership", n);
+	if (teams_watch_start(app->teams, c->db_conninfo, c->membership_poll_ms) != 0)
+		return 1;
 	if (c->review.listen != NULL) {
 		char err[512];
 		if ((app->review = review_new(app, err, sizeof(err))) == NULL) {
 			log_error("review API: %s", err);
 			return 1;
 		}
+	}
+	char aerr[512];
+	if ((app->audit = audit_new(c, aerr, sizeof(aerr))) == NULL || audit_start(app->audit) != 0) {
+		log_error("audit: %s", app->audit == NULL ? aerr : "cannot start the checkpoint signer");
+		return 1;
 	}
 	/* The review API and the source's inbox query on the request's loop. */
 	if (loops_open_db(app->loops, c->db_conninfo) != 0)
@@ -251,7 +262,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "tipd: cannot initialise memory hooks or libsodium\n");
 		return 1;
 	}
-	while ((ch = getopt_long(argc, argv, "c:nhV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:nhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'n': check = 1; break;
@@ -263,6 +274,8 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	memset(&app, 0, sizeof(app));
+	if (argc >= 1 && strcmp(argv[0], "invite") == 0 && invite_cmd_wants_help(argc, argv))
+		return invite_cmd(NULL, argc, argv);
 	if ((app.cfg = config_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "tipd: %s\n", err);
 		return 1;
@@ -285,6 +298,10 @@ main(int argc, char **argv)
 			fprintf(stderr, "tipd: %s\n", err);
 		else
 			rc = teams_add_statement(app.teams, app.cfg->db_conninfo, argv[2]) == 0 ? 0 : 1;
+		goto out;
+	}
+	if (argc >= 1 && strcmp(argv[0], "invite") == 0) {
+		rc = invite_cmd(app.cfg, argc, argv);
 		goto out;
 	}
 	if (argc != 0) {

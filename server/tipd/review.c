@@ -1,6 +1,8 @@
 #include "review.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,75 +10,118 @@
 #include <time.h>
 
 #include "app.h"
+#include "audit.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
 #include "loops.h"
 #include "note.h"
+#include "review_admin.h"
+#include "review_audit.h"
 #include "review_replies.h"
 #include "review_reports.h"
 #include "teams.h"
 #include "tls.h"
 #include "util.h"
 
-#define RV_MEMBERS_MAX 65536
 #define RV_PATCH_MAX_BODY 16384
 
 struct review {
 	struct app *app;
 	struct rv_nonces *nonces;
 	struct rv_limiter *limiter;
-	struct rv_member *members;
-	size_t nmembers;
+	pthread_mutex_t mu;           /* guards `members` */
+	struct rv_members *members;   /* built from the latest teams view */
 	char *questionnaire;
 	size_t qlen;
 };
 
 /* ---- members ---- */
 
-static int
-members_add(struct review *rv, const struct membership *m)
+/* Every member of every team of one teams view, flattened for lookups.
+ * Reference-counted: a request holds the one it started with. */
+struct rv_members {
+	atomic_uint refs;
+	const struct teams_view *view;
+	struct rv_member *v;
+	size_t n;
+};
+
+static void
+members_unref(struct rv_members *ms)
 {
-	size_t n = membership_count(m);
-	if (rv->nmembers + n > RV_MEMBERS_MAX)
-		return -1;
-	struct rv_member *v = realloc(rv->members, (rv->nmembers + n + 1) * sizeof(*v));
-	if (v == NULL)
-		return -1;
-	rv->members = v;
-	for (size_t i = 0; i < n; i++) {
-		const struct membership_member *mm = membership_member_at(m, i);
-		struct rv_member *e = &rv->members[rv->nmembers++];
-		snprintf(e->team, sizeof(e->team), "%s", membership_team(m));
-		snprintf(e->name, sizeof(e->name), "%s", mm->name);
-		snprintf(e->recipient, sizeof(e->recipient), "%s", mm->recipient);
-		memcpy(e->ed25519, mm->ed25519_pk, RV_PK_LEN);
-	}
-	return 0;
+	if (ms == NULL || atomic_fetch_sub(&ms->refs, 1) > 1)
+		return;
+	teams_view_release(ms->view);
+	free(ms->v);
+	free(ms);
 }
 
-/* Take the members of every team tipd seals to (teams.c verified them). */
-static void
-members_load(struct review *rv)
+/* Flatten view `tv` (taken). NULL if out of memory. */
+static struct rv_members *
+members_build(const struct teams_view *tv)
 {
-	struct teams *t = rv->app->teams;
-	for (size_t i = 0; t != NULL && i < teams_count(t); i++) {
-		const struct membership *m = teams_membership_at(t, i);
-		if (members_add(rv, m) != 0)
-			log_error("review: team %s: too many members; ignored", membership_team(m));
+	struct rv_members *ms = calloc(1, sizeof(*ms));
+	size_t total = 0;
+	for (size_t i = 0; i < teams_view_count(tv); i++)
+		total += membership_count(teams_view_at(tv, i));
+	if (ms == NULL || (ms->v = calloc(total + 1, sizeof(*ms->v))) == NULL) {
+		free(ms);
+		teams_view_release(tv);
+		return NULL;
 	}
+	ms->refs = 1;
+	ms->view = tv;
+	for (size_t i = 0; i < teams_view_count(tv); i++) {
+		const struct membership *m = teams_view_at(tv, i);
+		for (size_t j = 0; j < membership_count(m); j++) {
+			const struct membership_member *mm = membership_member_at(m, j);
+			struct rv_member *e = &ms->v[ms->n++];
+			snprintf(e->team, sizeof(e->team), "%s", membership_team(m));
+			snprintf(e->name, sizeof(e->name), "%s", mm->name);
+			snprintf(e->recipient, sizeof(e->recipient), "%s", mm->recipient);
+			memcpy(e->ed25519, mm->ed25519_pk, RV_PK_LEN);
+		}
+	}
+	return ms;
+}
+
+/* The members of the current membership (a new reference), rebuilt when
+ * the membership changed. NULL if out of memory. */
+static struct rv_members *
+members_get(struct review *rv)
+{
+	const struct teams_view *tv = teams_view_get(rv->app->teams);
+	struct rv_members *ms = NULL;
+	pthread_mutex_lock(&rv->mu);
+	if (rv->members == NULL || rv->members->view != tv) {
+		struct rv_members *fresh = members_build(tv);
+		tv = NULL;
+		if (fresh != NULL) {
+			members_unref(rv->members);
+			rv->members = fresh;
+		}
+	}
+	if ((ms = rv->members) != NULL)
+		atomic_fetch_add(&ms->refs, 1);
+	pthread_mutex_unlock(&rv->mu);
+	if (tv != NULL)
+		teams_view_release(tv);
+	return ms;
 }
 
 /* Fill `c` with every membership of key `pk`; return how many. */
 static size_t
-caller_fill(const struct review *rv, const uint8_t *pk, struct rv_caller *c)
+caller_fill(const struct rv_req *r, const uint8_t *pk, struct rv_caller *c)
 {
+	const struct rv_members *ms = r->members;
 	memcpy(c->ed25519, pk, RV_PK_LEN);
+	c->admin = teams_is_admin(r->app->teams, pk);
 	c->n = 0;
-	for (size_t i = 0; i < rv->nmembers && c->n < RV_MAX_TEAMS; i++)
-		if (sodium_memcmp(rv->members[i].ed25519, pk, RV_PK_LEN) == 0)
-			c->m[c->n++] = &rv->members[i];
+	for (size_t i = 0; ms != NULL && i < ms->n && c->n < RV_MAX_TEAMS; i++)
+		if (sodium_memcmp(ms->v[i].ed25519, pk, RV_PK_LEN) == 0)
+			c->m[c->n++] = &ms->v[i];
 	return c->n;
 }
 
@@ -90,33 +135,48 @@ rv_caller_team(const struct rv_caller *c, const char *team)
 }
 
 int
-rv_team_has_member(const struct review *rv, const char *team, const char *name)
+rv_team_has_member(const struct rv_req *r, const char *team, const char *name)
 {
-	for (size_t i = 0; i < rv->nmembers; i++)
-		if (strcmp(rv->members[i].team, team) == 0 && strcmp(rv->members[i].name, name) == 0)
+	const struct rv_members *ms = r->members;
+	for (size_t i = 0; ms != NULL && i < ms->n; i++)
+		if (strcmp(ms->v[i].team, team) == 0 && strcmp(ms->v[i].name, name) == 0)
 			return 1;
 	return 0;
 }
 
 size_t
-rv_team_members(const struct review *rv, const char *team, const struct rv_member **out,
+rv_team_members(const struct rv_req *r, const char *team, const struct rv_member **out,
                 size_t max)
 {
+	const struct rv_members *ms = r->members;
 	size_t n = 0;
-	for (size_t i = 0; i < rv->nmembers && n < max; i++)
-		if (strcmp(rv->members[i].team, team) == 0)
-			out[n++] = &rv->members[i];
+	for (size_t i = 0; ms != NULL && i < ms->n && n < max; i++)
+		if (strcmp(ms->v[i].team, team) == 0)
+			out[n++] = &ms->v[i];
 	return n;
 }
 
 const struct rv_member *
-rv_member_by_key(const struct review *rv, const char *team, const uint8_t pk[RV_PK_LEN])
+rv_member_by_key(const struct rv_req *r, const char *team, const uint8_t pk[RV_PK_LEN])
 {
-	for (size_t i = 0; i < rv->nmembers; i++)
-		if (strcmp(rv->members[i].team, team) == 0 &&
-		    sodium_memcmp(rv->members[i].ed25519, pk, RV_PK_LEN) == 0)
-			return &rv->members[i];
+	const struct rv_members *ms = r->members;
+	for (size_t i = 0; ms != NULL && i < ms->n; i++)
+		if (strcmp(ms->v[i].team, team) == 0 &&
+		    sodium_memcmp(ms->v[i].ed25519, pk, RV_PK_LEN) == 0)
+			return &ms->v[i];
 	return NULL;
+}
+
+const struct membership *
+rv_team_statement(const struct rv_req *r, const char *team)
+{
+	return r->members != NULL ? teams_view_team(r->members->view, team) : NULL;
+}
+
+struct rv_limiter *
+rv_login_limiter(const struct rv_req *r)
+{
+	return r->rv->limiter;
 }
 
 const char *
@@ -124,12 +184,6 @@ rv_questionnaire(const struct review *rv, size_t *len)
 {
 	*len = rv->qlen;
 	return rv->questionnaire;
-}
-
-size_t
-review_member_count(const struct review *rv)
-{
-	return rv->nmembers;
 }
 
 struct review *
@@ -143,7 +197,7 @@ review_new(struct app *app, char *err, size_t errlen)
 	rv->app = app;
 	rv->nonces = rv_nonces_new(RV_NONCE_MAX);
 	rv->limiter = rv_limiter_new(RV_FAIL_PER_KEY, RV_FAIL_TOTAL, RV_FAIL_WINDOW);
-	if (rv->nonces == NULL || rv->limiter == NULL) {
+	if (rv->nonces == NULL || rv->limiter == NULL || pthread_mutex_init(&rv->mu, NULL) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -152,8 +206,6 @@ review_new(struct app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: cannot read", app->cfg->questionnaire);
 		goto fail;
 	}
-	members_load(rv);
-	log_info("review: %zu team memberships may log in", rv->nmembers);
 	return rv;
 fail:
 	review_free(rv);
@@ -167,7 +219,8 @@ review_free(struct review *rv)
 		return;
 	rv_nonces_free(rv->nonces);
 	rv_limiter_free(rv->limiter);
-	free(rv->members);
+	members_unref(rv->members);
+	pthread_mutex_destroy(&rv->mu);
 	free(rv->questionnaire);
 	free(rv);
 }
@@ -179,6 +232,8 @@ rv_req_free(struct rv_req *r)
 {
 	rv_reports_free(r);
 	rv_replies_free(r);
+	rv_admin_free(r);
+	members_unref(r->members);
 	buf_free(&r->body);
 	json_decref(r->out);
 	sodium_memzero(r->token, sizeof(r->token));
@@ -321,8 +376,8 @@ rv_run(struct rv_req *r, rv_step next)
 
 /* ---- login ---- */
 
-static int
-tls_hex(struct rv_req *r, char out[65])
+int
+rv_tls_hex(const struct rv_req *r, char out[65])
 {
 	uint8_t h[32];
 	if (r->app->review_tls == NULL || tls_ctx_pubkey_sha256(r->app->review_tls, h) != 0)
@@ -335,7 +390,7 @@ static void
 nonce_complete(struct rv_req *r)
 {
 	char nonce[RV_B64URL_32], hex[65];
-	if (tls_hex(r, hex) != 0 || rv_nonce_issue(r->rv->nonces, time(NULL), nonce) != 0) {
+	if (rv_tls_hex(r, hex) != 0 || rv_nonce_issue(r->rv->nonces, time(NULL), nonce) != 0) {
 		rv_problem(r, 500, "cannot make a nonce");
 		return;
 	}
@@ -351,11 +406,13 @@ login_stored(struct rv_req *r)
 	json_t *teams = json_array();
 	for (size_t i = 0; teams != NULL && i < r->caller.n; i++)
 		json_array_append_new(teams, json_string(r->caller.m[i]->team));
-	json_t *doc = json_pack("{s:s, s:I, s:I, s:s, s:o}", "token", r->token, "expires_at",
+	json_t *doc = json_pack("{s:s, s:I, s:I, s:s, s:o, s:s}", "token", r->token, "expires_at",
 	                        (json_int_t)(time(NULL) + c->review_lifetime_s), "idle_timeout",
-	                        (json_int_t)c->review_idle_s, "member", r->caller.m[0]->name,
-	                        "teams", teams);
-	log_info("review: login by a member of %zu team(s)", r->caller.n);
+	                        (json_int_t)c->review_idle_s, "member",
+	                        r->caller.n > 0 ? r->caller.m[0]->name : "admin", "teams", teams,
+	                        "role", r->caller.admin ? "admin" : "member");
+	log_info("review: login by %s of %zu team(s)", r->caller.admin ? "an admin, member" : "a member",
+	         r->caller.n);
 	rv_answer_json(r, 200, doc);
 }
 
@@ -377,6 +434,7 @@ login_store(struct rv_req *r)
 	const int lens[4] = { 32, RV_PK_LEN, 0, 0 }, fmts[4] = { 1, 1, 0, 0 };
 	rv_q(r, "insert into sessions (token_sha256, ed25519, created_at, last_used_at, expires_at) "
 	        "values ($1, $2, $3::bigint, $3::bigint, $4::bigint)", 4, v, lens, fmts, NULL);
+	rv_audit(r, AUDIT_LOGIN, NULL, NULL, NULL);
 	rv_run(r, login_stored);
 }
 
@@ -398,8 +456,8 @@ login_complete(struct rv_req *r)
 		return;
 	}
 	ok = ok && l.time >= now - RV_TIME_SKEW && l.time <= now + RV_TIME_SKEW;
-	ok = ok && caller_fill(rv, l.pk, &r->caller) > 0;
-	ok = ok && tls_hex(r, hex) == 0 && rv_login_verify(&l, r->app->cfg->review_origin, hex) == 0;
+	ok = ok && (caller_fill(r, l.pk, &r->caller) > 0 || r->caller.admin);
+	ok = ok && rv_tls_hex(r, hex) == 0 && rv_login_verify(&l, r->app->cfg->review_origin, hex) == 0;
 	sodium_memzero(&l.sig, sizeof(l.sig));
 	if (!ok) {
 		rv_limiter_fail(rv->limiter, l.have_pk ? l.pk : NULL, now);
@@ -432,8 +490,8 @@ auth_done(struct rv_req *r)
 	}
 	r->found = 0;
 	memcpy(pk, r->caller.ed25519, RV_PK_LEN);
-	/* A key that no longer belongs to any team sees nothing. */
-	if (caller_fill(r->rv, pk, &r->caller) == 0) {
+	/* A key that no longer belongs to any team (and is no admin key) sees nothing. */
+	if (caller_fill(r, pk, &r->caller) == 0 && !r->caller.admin) {
 		rv_problem(r, 401, "log in first");
 		return;
 	}
@@ -443,6 +501,14 @@ auth_done(struct rv_req *r)
 	}
 	if (r->route == RV_REPLY || r->route == RV_NOTE || r->route == RV_MEMBERSHIP) {
 		rv_replies_start(r);
+		return;
+	}
+	if (r->route >= RV_AUDIT_CHECKPOINT && r->route <= RV_AUDIT_CONSISTENCY) {
+		rv_auditlog_start(r);
+		return;
+	}
+	if (r->route >= RV_ENROLL) {
+		rv_admin_start(r);
 		return;
 	}
 	rv_reports_start(r);
@@ -486,6 +552,7 @@ logout_start(struct rv_req *r)
 	snprintf(idle, sizeof(idle), "%u", r->app->cfg->review_idle_s);
 	const char *v[3] = { (const char *)r->token_sha, now, idle };
 	const int lens[3] = { 32, 0, 0 }, fmts[3] = { 1, 0, 0 };
+	rv_audit_session(r, AUDIT_LOGOUT); /* before the session goes: it names the actor */
 	rv_q(r, "with d as (delete from sessions where token_sha256 = $1 "
 	        "returning expires_at, last_used_at) select count(*) from d "
 	        "where expires_at > $2::bigint and last_used_at > $2::bigint - $3::bigint",
@@ -500,6 +567,12 @@ body_max(enum rv_route route)
 {
 	if (route == RV_REPLY || route == RV_NOTE)
 		return RV_REPLY_MAX_BODY;
+	if (route == RV_ENROLL || route == RV_ADMIN_INVITE || route == RV_ADMIN_LABEL_ADD)
+		return RV_ENROLL_MAX_BODY;
+	if (route == RV_ADMIN_MEMBERSHIP)
+		return RV_ADMIN_MAX_BODY;
+	if (route == RV_HEADERS)
+		return RV_HEADERS_MAX_BODY;
 	return route == RV_LOGIN ? RV_LOGIN_MAX_BODY : route == RV_PATCH ? RV_PATCH_MAX_BODY : 0;
 }
 
@@ -527,6 +600,7 @@ rv_on_complete(struct http_request *req)
 	case RV_NONCE: nonce_complete(r); break;
 	case RV_LOGIN: login_complete(r); break;
 	case RV_LOGOUT: logout_start(r); break;
+	case RV_ENROLL: rv_admin_start(r); break;
 	default: auth_start(r); break;
 	}
 }
@@ -560,12 +634,11 @@ match_id(const char *path, const char *prefix, char id[37], const char **rest)
 	return util_uuid_valid(id) ? 0 : -1;
 }
 
-/* Match "/api/v1/teams/<team>/membership"; copy the team into `team`. */
+/* Match "<pre><team><post>"; copy the team into `team`. */
 static int
-match_team(const char *path, char team[MEMBERSHIP_TEAM_MAX + 1])
+match_team(const char *path, const char *pre, const char *post, char team[MEMBERSHIP_TEAM_MAX + 1])
 {
-	static const char pre[] = "/api/v1/teams/", post[] = "/membership";
-	size_t pl = sizeof(pre) - 1, n;
+	size_t pl = strlen(pre), n;
 	if (strncmp(path, pre, pl) != 0)
 		return -1;
 	n = strcspn(path + pl, "/");
@@ -574,6 +647,18 @@ match_team(const char *path, char team[MEMBERSHIP_TEAM_MAX + 1])
 	memcpy(team, path + pl, n);
 	team[n] = '\0';
 	return membership_team_valid(team) ? 0 : -1;
+}
+
+/* Match "/api/v1/admin/labels/<label>"; copy the label into `label`. */
+static int
+match_label(const char *path, char label[65])
+{
+	static const char pre[] = "/api/v1/admin/labels/";
+	size_t pl = sizeof(pre) - 1;
+	if (strncmp(path, pre, pl) != 0 || strlen(path + pl) > 64)
+		return -1;
+	snprintf(label, 65, "%s", path + pl);
+	return rv_label_valid(label) ? 0 : -1;
 }
 
 /* Find the route for method + path; return 0, or -1 if there is none. */
@@ -594,8 +679,32 @@ parse_route(const char *method, const char *path, struct rv_req *r)
 		r->route = RV_LABELS;
 	else if (get && strcmp(path, "/api/v1/questionnaire") == 0)
 		r->route = RV_QUESTIONNAIRE;
-	else if (get && match_team(path, r->team) == 0)
+	else if (get && strcmp(path, "/api/v1/audit/checkpoint") == 0)
+		r->route = RV_AUDIT_CHECKPOINT;
+	else if (get && strcmp(path, "/api/v1/audit/leaves") == 0)
+		r->route = RV_AUDIT_LEAVES;
+	else if (get && strcmp(path, "/api/v1/audit/entries") == 0)
+		r->route = RV_AUDIT_ENTRIES;
+	else if (get && strcmp(path, "/api/v1/audit/proof/inclusion") == 0)
+		r->route = RV_AUDIT_INCLUSION;
+	else if (get && strcmp(path, "/api/v1/audit/proof/consistency") == 0)
+		r->route = RV_AUDIT_CONSISTENCY;
+	else if (get && match_team(path, "/api/v1/teams/", "/membership", r->team) == 0)
 		r->route = RV_MEMBERSHIP;
+	else if (get && match_team(path, "/api/v1/teams/", "/missing-headers", r->team) == 0)
+		r->route = RV_MISSING_HEADERS;
+	else if (post && strcmp(path, "/api/v1/enroll") == 0)
+		r->route = RV_ENROLL;
+	else if (post && strcmp(path, "/api/v1/admin/invites") == 0)
+		r->route = RV_ADMIN_INVITE;
+	else if (get && strcmp(path, "/api/v1/admin/enrollments") == 0)
+		r->route = RV_ADMIN_ENROLLMENTS;
+	else if (post && match_team(path, "/api/v1/admin/teams/", "/membership", r->team) == 0)
+		r->route = RV_ADMIN_MEMBERSHIP;
+	else if (post && strcmp(path, "/api/v1/admin/labels") == 0)
+		r->route = RV_ADMIN_LABEL_ADD;
+	else if (strcmp(method, "DELETE") == 0 && match_label(path, r->label) == 0)
+		r->route = RV_ADMIN_LABEL_DEL;
 	else if (match_id(path, "/api/v1/reports/", r->id, &rest) != 0)
 		return -1;
 	else if (*rest == '\0' && (get || strcmp(method, "PATCH") == 0))
@@ -604,6 +713,8 @@ parse_route(const char *method, const char *path, struct rv_req *r)
 		r->route = RV_ATTACHMENT;
 	else if (post && (strcmp(rest, "/replies") == 0 || strcmp(rest, "/notes") == 0))
 		r->route = rest[1] == 'r' ? RV_REPLY : RV_NOTE;
+	else if (post && strcmp(rest, "/headers") == 0)
+		r->route = RV_HEADERS;
 	else
 		return -1;
 	return 0;
@@ -629,10 +740,15 @@ review_route(struct http_request *req, struct app *app)
 		return NULL;
 	}
 	r->db = loops_db(app->loops, http_request_base(req));
+	if ((r->members = members_get(app->review)) == NULL) {
+		http_respond_problem(req, 500, "out of memory");
+		rv_req_free(r);
+		return NULL;
+	}
 	size_t max = body_max(r->route);
 	buf_init(&r->body, max); /* no report data: status, labels, a signed nonce */
 	int64_t cl = http_request_content_length(req);
-	int needs_token = r->route != RV_NONCE && r->route != RV_LOGIN;
+	int needs_token = r->route != RV_NONCE && r->route != RV_LOGIN && r->route != RV_ENROLL;
 	if (needs_token && rv_bearer_parse(http_request_header(req, "Authorization"),
 	                                   r->token_sha) != 0) {
 		http_respond_problem(req, 401, "log in first");

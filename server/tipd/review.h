@@ -25,12 +25,13 @@
 
 struct app;
 struct review;
+struct rv_members;
 struct http_request;
 struct http_handler;
 struct db;
 
 #define RV_MAX_TEAMS 64
-#define RV_MAX_QUERIES 8
+#define RV_MAX_QUERIES 12
 
 /* One member of one team's latest verified membership. */
 struct rv_member {
@@ -43,6 +44,7 @@ struct rv_member {
 /* The investigator behind a request: their memberships (one per team). */
 struct rv_caller {
 	uint8_t ed25519[RV_PK_LEN];
+	bool admin; /* the key is one of the admin keys pinned in the configuration */
 	const struct rv_member *m[RV_MAX_TEAMS];
 	size_t n;
 };
@@ -59,7 +61,20 @@ enum rv_route {
 	RV_QUESTIONNAIRE,
 	RV_REPLY,        /* review_replies.c */
 	RV_NOTE,
-	RV_MEMBERSHIP
+	RV_MEMBERSHIP,
+	RV_AUDIT_CHECKPOINT, /* review_audit.c */
+	RV_AUDIT_LEAVES,
+	RV_AUDIT_ENTRIES,
+	RV_AUDIT_INCLUSION,
+	RV_AUDIT_CONSISTENCY,
+	RV_ENROLL,       /* review_admin.c */
+	RV_ADMIN_INVITE,
+	RV_ADMIN_ENROLLMENTS,
+	RV_ADMIN_MEMBERSHIP,
+	RV_ADMIN_LABEL_ADD,
+	RV_ADMIN_LABEL_DEL,
+	RV_MISSING_HEADERS,
+	RV_HEADERS
 };
 
 struct rv_req;
@@ -92,15 +107,16 @@ struct rv_req {
 	json_t *out;
 	void *ctx;  /* route state of review_reports.c */
 	void *rctx; /* route state of review_replies.c */
-	char team[MEMBERSHIP_TEAM_MAX + 1]; /* RV_MEMBERSHIP */
+	void *actx; /* route state of review_admin.c */
+	char team[MEMBERSHIP_TEAM_MAX + 1]; /* RV_MEMBERSHIP, RV_ADMIN_MEMBERSHIP, RV_MISSING_HEADERS */
+	char label[65];                     /* RV_ADMIN_LABEL_DEL */
+	struct rv_members *members; /* the membership this request runs under */
 };
 
 /* Build the review state from the loaded teams and configuration; NULL and
  * a message in `err` on error. Call after teams_load(). Caller frees. */
 struct review *review_new(struct app *app, char *err, size_t errlen);
 void review_free(struct review *rv);
-/* Number of member entries (team, member) that may log in. */
-size_t review_member_count(const struct review *rv);
 
 /* Route a request on the review listener whose path starts with /api/v1/:
  * return its handler, or answer (401, 404, 405, 413, 503) and return NULL. */
@@ -125,14 +141,21 @@ void rv_answer_json(struct rv_req *r, int status, json_t *doc);
 /* The caller's membership of `team`, or NULL. */
 const struct rv_member *rv_caller_team(const struct rv_caller *c, const char *team);
 /* Return 1 if `name` is a member of `team`'s latest membership, else 0. */
-int rv_team_has_member(const struct review *rv, const char *team, const char *name);
+int rv_team_has_member(const struct rv_req *r, const char *team, const char *name);
 /* Store in `out` (at most `max`) the members of `team`'s latest verified
  * membership, in statement order (borrowed); return how many. */
-size_t rv_team_members(const struct review *rv, const char *team, const struct rv_member **out,
+size_t rv_team_members(const struct rv_req *r, const char *team, const struct rv_member **out,
                        size_t max);
 /* The member of `team` whose Ed25519 key is `pk`, or NULL. */
-const struct rv_member *rv_member_by_key(const struct review *rv, const char *team,
+const struct rv_member *rv_member_by_key(const struct rv_req *r, const char *team,
                                          const uint8_t pk[RV_PK_LEN]);
+/* Team `team`'s latest verified statement in the membership this request
+ * runs under, or NULL. Owned by the request. */
+const struct membership *rv_team_statement(const struct rv_req *r, const char *team);
+/* Write the hex SHA-256 of the review listener's TLS public key. Return 0 or -1. */
+int rv_tls_hex(const struct rv_req *r, char out[65]);
+/* The limiter of failed logins (and enrollments). */
+struct rv_limiter *rv_login_limiter(const struct rv_req *r);
 /* The questionnaire file as loaded (`*len` bytes). */
 const char *rv_questionnaire(const struct review *rv, size_t *len);
 

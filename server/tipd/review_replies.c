@@ -8,6 +8,7 @@
 
 #include "age.h"
 #include "app.h"
+#include "audit.h"
 #include "http.h"
 #include "log.h"
 #include "membership.h"
@@ -238,7 +239,7 @@ recipients_exact(struct rv_req *r)
 {
 	struct rp_ctx *c = r->rctx;
 	const struct rv_member *ms[MEMBERSHIP_MAX_MEMBERS];
-	size_t n = rv_team_members(r->rv, c->team, ms, MEMBERSHIP_MAX_MEMBERS);
+	size_t n = rv_team_members(r, c->team, ms, MEMBERSHIP_MAX_MEMBERS);
 	size_t want = n + (r->route == RV_REPLY && c->source[0] != '\0');
 	if (n == 0 || c->s.nheaders != want)
 		return 0;
@@ -300,6 +301,7 @@ post_checked(struct rv_req *r)
 	          "select o.id, h.r, decode(h.h, 'base64') from o, "
 	          "unnest($6::text[], $7::text[]) h(r, h) returning object_id",
 	     7, v, lens, fmts, post_inserted);
+	rv_audit(r, r->route == RV_REPLY ? AUDIT_REPLY_POST : AUDIT_NOTE_POST, c->team, c->s.id, NULL);
 	rv_run(r, post_done);
 }
 
@@ -367,21 +369,22 @@ static void
 membership_start(struct rv_req *r)
 {
 	char seq[24];
-	if (rv_caller_team(&r->caller, r->team) == NULL) {
+	/* Members read their own teams' chains; admins every team's (to sign the next). */
+	const struct membership *head = rv_team_statement(r, r->team);
+	if (!r->caller.admin && (rv_caller_team(&r->caller, r->team) == NULL || head == NULL)) {
 		rv_problem(r, 404, "no such team");
 		return;
 	}
-	const struct team_keys *k = teams_find(r->app->teams, r->team);
-	if (k == NULL) {
-		rv_problem(r, 404, "no such team");
+	if (head == NULL) { /* an admin asking about a team with no statement yet */
+		rv_answer_json(r, 200, json_pack("{s:[]}", "statements"));
 		return;
 	}
-	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)k->seq);
-	team_keys_release(k);
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)membership_seq(head));
 	r->out = json_pack("{s:[]}", "statements");
 	const char *v[2] = { r->team, seq };
 	rv_q(r, "select statement from membership_statements where team_id = $1 "
 	        "and seq <= $2::bigint order by seq", 2, v, NULL, NULL, membership_rows);
+	rv_audit(r, AUDIT_MEMBERSHIP_FETCH, r->team, NULL, NULL);
 	rv_run(r, membership_done);
 }
 
@@ -451,7 +454,7 @@ fetch_signed(struct rv_req *r, const PGresult *res, const char *key)
 		memset(pk, 0, sizeof(pk));
 		if (PQgetlength(res, i, 2) == 64 &&
 		    sodium_hex2bin(pk, sizeof(pk), PQgetvalue(res, i, 2), 64, NULL, NULL, NULL) == 0)
-			m = rv_member_by_key(r->rv, PQgetvalue(res, i, 6), pk);
+			m = rv_member_by_key(r, PQgetvalue(res, i, 6), pk);
 		char pk64[sodium_base64_ENCODED_LEN(RV_PK_LEN, sodium_base64_VARIANT_ORIGINAL)];
 		sodium_bin2base64(pk64, sizeof(pk64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
 		json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s}", "id", PQgetvalue(res, i, 0),

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "http.h"
 #include "membership.h"
@@ -411,6 +412,7 @@ list_start(struct rv_req *r)
 	        "and ($7::date is null or (r.received_on, r.id) < ($7::date, $8::uuid)) "
 	        "order by r.received_on desc, r.id desc limit $9::int",
 	     9, v, NULL, NULL, list_rows);
+	rv_audit(r, AUDIT_REPORT_LIST, f->team, NULL, NULL);
 	rv_run(r, list_done);
 }
 
@@ -481,6 +483,7 @@ fetch_start(struct rv_req *r)
 	        "where a.report_id = $1::uuid order by a.id",
 	     3, v, NULL, NULL, fetch_attachments);
 	rv_replies_fetch(r, teams, rcpts);
+	rv_audit_report(r, AUDIT_REPORT_FETCH, r->id, NULL, NULL);
 	rv_run(r, fetch_done);
 }
 
@@ -529,6 +532,7 @@ attachment_start(struct rv_req *r)
 	        "join object_headers h on h.object_id = a.id and h.recipient = v.recipient "
 	        "where a.id = $1::uuid and a.report_id = $4::uuid",
 	     4, v, NULL, NULL, attachment_row);
+	rv_audit_report(r, AUDIT_ATTACHMENT_FETCH, r->id, r->aid, NULL);
 	rv_run(r, attachment_done);
 }
 
@@ -589,7 +593,7 @@ patch_checked(struct rv_req *r)
 		rv_problem(r, 422, "unknown label");
 		return;
 	}
-	if (p->set_assignee && p->assignee[0] != '\0' && !rv_team_has_member(r->rv, c->team, p->assignee)) {
+	if (p->set_assignee && p->assignee[0] != '\0' && !rv_team_has_member(r, c->team, p->assignee)) {
 		rv_problem(r, 422, "the assignee is not a member of the report's team");
 		return;
 	}
@@ -602,6 +606,7 @@ patch_checked(struct rv_req *r)
 	        "labels = case when $6::boolean then $7::text[] else r.labels end "
 	        "where r.id = $1::uuid returning " SUMMARY_COLS,
 	     7, v, NULL, NULL, patch_updated);
+	rv_audit_report(r, AUDIT_REPORT_PATCH, r->id, NULL, NULL);
 	rv_run(r, patch_done);
 }
 

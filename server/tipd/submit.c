@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "age.h"
 #include "app.h"
 #include "buf.h"
 #include "inbox.h"
@@ -284,15 +285,18 @@ submit_on_body(struct http_request *req, const uint8_t *p, size_t n)
 	return rc;
 }
 
-/* The report plaintext after its context line: JSON padded to a bucket. */
+/* The report plaintext after its context line: JSON padded to a bucket. It
+ * carries the source's reply recipient `src` (age1...), so that tipctl seals
+ * replies only to the key derived at submission, not to one the database
+ * names later (docs/threat-model.md §5 item 7). */
 static int
-submit_report_json(struct submit *s, struct buf *out)
+submit_report_json(struct submit *s, const char *src, struct buf *out)
 {
-	json_t *doc = json_pack("{s:O, s:O, s:s, s:O, s:O}", "team",
+	json_t *doc = json_pack("{s:O, s:O, s:s, s:s, s:O, s:O}", "team",
 	                        json_object_get(s->report, "team"), "language",
 	                        json_object_get(s->report, "language"), "received_on", s->date,
-	                        "answers", json_object_get(s->report, "answers"), "attachments",
-	                        s->manifest);
+	                        "source_recipient", src, "answers",
+	                        json_object_get(s->report, "answers"), "attachments", s->manifest);
 	if (doc == NULL)
 		return -1;
 	/* json_dumpb writes into our secure buffer: no unwiped copy. */
@@ -308,34 +312,35 @@ submit_report_json(struct submit *s, struct buf *out)
 	return rc;
 }
 
+/* Draw the receipt, derive its lookup id and the source's key pair (the
+ * secret half is wiped at once), seal the report with the source's
+ * recipient inside, and record the inbox in the spool transaction. */
 static int
 submit_seal_report(struct submit *s)
 {
 	struct buf pt;
 	struct seal_object *o = NULL;
-	char digits[RECEIPT_DIGITS];
+	char digits[RECEIPT_DIGITS], src[AGE_RECIPIENT_STR_MAX];
 	uint8_t id[RECEIPT_ID_LEN], pk[RECEIPT_KEY_LEN], sk[RECEIPT_KEY_LEN];
 	int rc = -1;
 
 	buf_init_secure(&pt, 2 * SUBMIT_MAX_REPORT_JSON + 65536);
-	if (submit_report_json(s, &pt) != 0)
+	receipt_new(digits);
+	if (receipt_lookup_id(s->app->pepper, digits, id) != 0 ||
+	    receipt_source_key(s->app->pepper, digits, pk, sk) != 0)
+		goto fail;
+	sodium_memzero(sk, sizeof(sk));
+	if (age_recipient_encode(pk, src, sizeof(src)) != 0 || submit_report_json(s, src, &pt) != 0)
 		goto fail;
 	o = seal_begin(s->txn, SPOOL_REPORT, s->report_uuid, s->report_uuid, &s->team->recipients);
 	if (o == NULL || seal_write(o, pt.data, pt.len) != 0)
 		goto fail;
 	rc = seal_finish(o);
 	o = NULL;
-	if (rc != 0)
-		goto fail;
-	rc = -1;
-	receipt_new(digits);
-	if (receipt_lookup_id(s->app->pepper, digits, id) != 0 ||
-	    receipt_source_key(s->app->pepper, digits, pk, sk) != 0 ||
-	    spool_inbox(s->txn, id, pk) != 0)
+	if (rc != 0 || (rc = spool_inbox(s->txn, id, pk)) != 0)
 		goto fail;
 	memcpy(s->lookup_id, id, sizeof(id));
 	receipt_format(digits, s->receipt);
-	rc = 0;
 fail:
 	seal_free(o);
 	buf_free(&pt);

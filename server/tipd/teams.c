@@ -4,13 +4,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "log.h"
 #include "membership.h"
@@ -33,23 +37,115 @@ struct team_entry {
 	size_t len;
 };
 
+/* Every team's latest verified statement at one moment. Never changed once
+ * published: an update builds a new view and swaps it in. */
+struct teams_view {
+	atomic_uint refs;
+	struct team_entry *v;
+	size_t n;
+};
+
 #define TEAMS_MAX_REFUSED 256
 
 struct teams {
 	struct note_verifier **admins;
 	size_t nadmins;
-	struct team_entry *v;
-	size_t n;
+	pthread_mutex_t mu; /* guards cur, refused and the state files */
+	struct teams_view *cur;
 	char *refused[TEAMS_MAX_REFUSED]; /* teams whose chain was refused */
 	size_t nrefused;
+	char *state_dir; /* NULL: remember nothing outside the database */
+	/* the watcher thread (teams_watch_start) */
+	pthread_t watcher;
+	bool watching, stop;
+	pthread_cond_t wake;
+	char *conninfo;
+	unsigned interval_ms;
 };
+
+static void keys_unref(struct team_keys_ref *r);
+
+static struct teams_view *
+view_new(void)
+{
+	struct teams_view *v = calloc(1, sizeof(*v));
+	if (v != NULL)
+		v->refs = 1;
+	return v;
+}
+
+static void
+view_unref(struct teams_view *v)
+{
+	if (v == NULL || atomic_fetch_sub(&v->refs, 1) > 1)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		membership_free(v->v[i].latest);
+		keys_unref(v->v[i].keys);
+		free(v->v[i].text);
+	}
+	free(v->v);
+	free(v);
+}
+
+void
+teams_view_release(const struct teams_view *v)
+{
+	view_unref((struct teams_view *)(uintptr_t)v);
+}
+
+const struct teams_view *
+teams_view_get(struct teams *t)
+{
+	pthread_mutex_lock(&t->mu);
+	struct teams_view *v = t->cur;
+	atomic_fetch_add(&v->refs, 1);
+	pthread_mutex_unlock(&t->mu);
+	return v;
+}
+
+size_t
+teams_view_count(const struct teams_view *v)
+{
+	return v->n;
+}
+
+const struct membership *
+teams_view_at(const struct teams_view *v, size_t i)
+{
+	return i < v->n ? v->v[i].latest : NULL;
+}
+
+const struct membership *
+teams_view_team(const struct teams_view *v, const char *id)
+{
+	for (size_t i = 0; id != NULL && i < v->n; i++)
+		if (strcmp(membership_team(v->v[i].latest), id) == 0)
+			return v->v[i].latest;
+	return NULL;
+}
+
+/* Publish `v` (taken) as the current view. Call with t->mu held. */
+static void
+view_swap(struct teams *t, struct teams_view *v)
+{
+	struct teams_view *old = t->cur;
+	t->cur = v;
+	view_unref(old);
+}
 
 struct teams *
 teams_new(char *const *admin_keys, size_t n, char *err, size_t errlen)
 {
 	struct teams *t = calloc(1, sizeof(*t));
-	if (t == NULL || (t->admins = calloc(n ? n : 1, sizeof(*t->admins))) == NULL) {
+	if (t == NULL || (t->admins = calloc(n ? n : 1, sizeof(*t->admins))) == NULL ||
+	    (t->cur = view_new()) == NULL || pthread_mutex_init(&t->mu, NULL) != 0 ||
+	    pthread_cond_init(&t->wake, NULL) != 0) {
 		snprintf(err, errlen, "out of memory");
+		if (t != NULL) {
+			free(t->admins);
+			free(t->cur);
+		}
 		free(t);
 		return NULL;
 	}
@@ -65,6 +161,15 @@ teams_new(char *const *admin_keys, size_t n, char *err, size_t errlen)
 	}
 	t->nadmins = n;
 	return t;
+}
+
+int
+teams_is_admin(const struct teams *t, const uint8_t pk[32])
+{
+	for (size_t i = 0; i < t->nadmins; i++)
+		if (sodium_memcmp(note_verifier_pk(t->admins[i]), pk, 32) == 0)
+			return 1;
+	return 0;
 }
 
 static void
@@ -85,36 +190,44 @@ team_keys_release(const struct team_keys *k)
 	keys_unref((struct team_keys_ref *)(uintptr_t)k);
 }
 
+/* Forget every refusal. Call with t->mu held. */
 static void
-teams_clear(struct teams *t)
+refused_clear(struct teams *t)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		membership_free(t->v[i].latest);
-		keys_unref(t->v[i].keys);
-		free(t->v[i].text);
-	}
-	free(t->v);
-	t->v = NULL;
-	t->n = 0;
 	for (size_t i = 0; i < t->nrefused; i++)
 		free(t->refused[i]);
 	t->nrefused = 0;
 }
 
+/* Refuse team `id` until the next load. Call with t->mu held. */
+static void
+refuse_locked(struct teams *t, const char *id)
+{
+	for (size_t i = 0; i < t->nrefused; i++)
+		if (strcmp(t->refused[i], id) == 0)
+			return;
+	if (t->nrefused < TEAMS_MAX_REFUSED && (t->refused[t->nrefused] = strdup(id)) != NULL)
+		t->nrefused++;
+}
+
 static void
 teams_refuse(struct teams *t, const char *id)
 {
-	if (t->nrefused < TEAMS_MAX_REFUSED && (t->refused[t->nrefused] = strdup(id)) != NULL)
-		t->nrefused++;
+	pthread_mutex_lock(&t->mu);
+	refuse_locked(t, id);
+	pthread_mutex_unlock(&t->mu);
 }
 
 int
 teams_refused(const struct teams *t, const char *id)
 {
-	for (size_t i = 0; id != NULL && i < t->nrefused; i++)
-		if (strcmp(t->refused[i], id) == 0)
-			return 1;
-	return 0;
+	struct teams *mt = (struct teams *)(uintptr_t)t; /* the lock only */
+	int found = 0;
+	pthread_mutex_lock(&mt->mu);
+	for (size_t i = 0; id != NULL && i < t->nrefused && !found; i++)
+		found = strcmp(t->refused[i], id) == 0;
+	pthread_mutex_unlock(&mt->mu);
+	return found;
 }
 
 void
@@ -122,10 +235,16 @@ teams_free(struct teams *t)
 {
 	if (t == NULL)
 		return;
-	teams_clear(t);
+	teams_watch_stop(t);
+	view_unref(t->cur);
+	refused_clear(t);
 	for (size_t i = 0; i < t->nadmins; i++)
 		note_verifier_free(t->admins[i]);
 	free(t->admins);
+	free(t->state_dir);
+	free(t->conninfo);
+	pthread_cond_destroy(&t->wake);
+	pthread_mutex_destroy(&t->mu);
 	free(t);
 }
 
@@ -158,29 +277,48 @@ fail:
 	return NULL;
 }
 
-/* Adopt `m` (signed text `text`) as the latest verified statement of its team. */
+/* Add `m` (taken; signed text `text`) to `v` as its team's latest statement. */
 static int
-teams_put(struct teams *t, struct membership *m, const char *text, size_t len)
+view_put(struct teams_view *v, struct membership *m, const char *text, size_t len)
 {
 	struct team_keys_ref *keys = keys_of(m);
-	struct team_entry *v = realloc(t->v, (t->n + 1) * sizeof(*v));
+	struct team_entry *e = realloc(v->v, (v->n + 1) * sizeof(*e));
 	char *copy = malloc(len + 1);
-	if (keys == NULL || v == NULL || copy == NULL) {
+	if (e != NULL)
+		v->v = e;
+	if (keys == NULL || e == NULL || copy == NULL) {
 		keys_unref(keys);
 		free(copy);
-		if (v != NULL)
-			t->v = v;
+		membership_free(m);
 		return -1;
 	}
 	memcpy(copy, text, len);
 	copy[len] = '\0';
-	t->v = v;
-	t->v[t->n].latest = m;
-	t->v[t->n].keys = keys;
-	t->v[t->n].text = copy;
-	t->v[t->n].len = len;
-	t->n++;
+	v->v[v->n] = (struct team_entry){ .latest = m, .keys = keys, .text = copy, .len = len };
+	v->n++;
 	return 0;
+}
+
+/* Copy every team of `from` except `skip` into a new view (entries shared
+ * by reference: their keys are ref-counted, their statements copied). */
+static struct teams_view *
+view_copy_except(const struct teams *t, const struct teams_view *from, const char *skip)
+{
+	struct teams_view *v = view_new();
+	for (size_t i = 0; v != NULL && i < from->n; i++) {
+		const struct team_entry *e = &from->v[i];
+		struct membership *m = NULL;
+		if (strcmp(membership_team(e->latest), skip) == 0)
+			continue;
+		/* Open it again rather than share a pointer between views. */
+		if (membership_open(e->text, e->len, (const struct note_verifier *const *)t->admins,
+		                    t->nadmins, &m) != MEMBERSHIP_OK ||
+		    view_put(v, m, e->text, e->len) != 0) {
+			view_unref(v);
+			return NULL;
+		}
+	}
+	return v;
 }
 
 static PGconn *
@@ -285,24 +423,24 @@ write_durably(const char *dir, const char *name, const void *text, size_t len)
 	return rc;
 }
 
-/* Write the heads of every loaded team (and keep refused ones as they were). */
+/* Write the heads of every team of `v` (and keep the others as they were). */
 static int
-seen_write(const struct teams *t, const char *state_dir, const struct seen *old, int nold)
+seen_write(const struct teams_view *v, const char *state_dir, const struct seen *old, int nold)
 {
 	struct buf b;
 	int rc = -1;
 	buf_init(&b, 1 << 20);
-	for (size_t i = 0; i < t->n; i++) {
+	for (size_t i = 0; i < v->n; i++) {
 		char hex[65];
-		util_hex(membership_hash(t->v[i].latest), 32, hex);
-		if (buf_printf(&b, "%s %llu %s\n", membership_team(t->v[i].latest),
-		               (unsigned long long)membership_seq(t->v[i].latest), hex) != 0)
+		util_hex(membership_hash(v->v[i].latest), 32, hex);
+		if (buf_printf(&b, "%s %llu %s\n", membership_team(v->v[i].latest),
+		               (unsigned long long)membership_seq(v->v[i].latest), hex) != 0)
 			goto fail;
 	}
 	for (int j = 0; j < nold; j++) {
 		int kept = 0;
-		for (size_t i = 0; i < t->n; i++)
-			kept |= strcmp(old[j].team, membership_team(t->v[i].latest)) == 0;
+		for (size_t i = 0; i < v->n; i++)
+			kept |= strcmp(old[j].team, membership_team(v->v[i].latest)) == 0;
 		if (!kept && buf_printf(&b, "%s %llu %s\n", old[j].team, old[j].seq, old[j].hash) != 0)
 			goto fail;
 	}
@@ -312,21 +450,22 @@ fail:
 	return rc;
 }
 
-/* Refuse loaded teams whose head is behind, or beside, the remembered one. */
+/* Refuse the teams of `v` whose head is behind, or beside, the remembered
+ * one. Call with t->mu held. */
 static void
-seen_check(struct teams *t, const struct seen *v, int n)
+seen_check(struct teams *t, struct teams_view *v, const struct seen *sv, int n)
 {
-	for (size_t i = 0; i < t->n;) {
-		const struct membership *m = t->v[i].latest;
+	for (size_t i = 0; i < v->n;) {
+		const struct membership *m = v->v[i].latest;
 		char hex[65];
 		int bad = 0;
 		util_hex(membership_hash(m), 32, hex);
 		for (int j = 0; j < n && !bad; j++) {
-			if (strcmp(v[j].team, membership_team(m)) != 0)
+			if (strcmp(sv[j].team, membership_team(m)) != 0)
 				continue;
-			if (membership_seq(m) < v[j].seq)
+			if (membership_seq(m) < sv[j].seq)
 				bad = 1;
-			else if (membership_seq(m) == v[j].seq && strcmp(hex, v[j].hash) != 0)
+			else if (membership_seq(m) == sv[j].seq && strcmp(hex, sv[j].hash) != 0)
 				bad = 2;
 		}
 		if (!bad) {
@@ -337,18 +476,18 @@ seen_check(struct teams *t, const struct seen *v, int n)
 		          "server has already seen; refusing the team (was the database "
 		          "restored or tampered with?)", membership_team(m),
 		          bad == 1 ? "ends before" : "forks from");
-		teams_refuse(t, membership_team(m));
-		membership_free(t->v[i].latest);
-		keys_unref(t->v[i].keys);
-		free(t->v[i].text);
-		t->v[i] = t->v[--t->n];
+		refuse_locked(t, membership_team(m));
+		membership_free(v->v[i].latest);
+		keys_unref(v->v[i].keys);
+		free(v->v[i].text);
+		v->v[i] = v->v[--v->n];
 	}
 }
 
-/* Read every team's chain from the database and verify it. Return 0, or -1
- * if the database could not be read. */
+/* Read every team's chain from the database into `v` and verify it. Return
+ * 0, or -1 if the database could not be read. */
 static int
-teams_from_db(struct teams *t, const char *conninfo)
+teams_from_db(struct teams *t, struct teams_view *v, const char *conninfo)
 {
 	PGconn *c = db_connect(conninfo);
 	if (c == NULL)
@@ -370,8 +509,7 @@ teams_from_db(struct teams *t, const char *conninfo)
 			teams_refuse(t, PQgetvalue(r, i, 0));
 			continue;
 		}
-		if (teams_put(t, m, PQgetvalue(r, j - 1, 1), (size_t)PQgetlength(r, j - 1, 1)) != 0) {
-			membership_free(m);
+		if (view_put(v, m, PQgetvalue(r, j - 1, 1), (size_t)PQgetlength(r, j - 1, 1)) != 0) {
 			rc = -1;
 			break;
 		}
@@ -384,23 +522,23 @@ teams_from_db(struct teams *t, const char *conninfo)
 /* Keep each team's latest verified statement, so that tipd can start and
  * seal while PostgreSQL is unreachable. */
 static int
-heads_write(const struct teams *t, const char *state_dir)
+heads_write(const struct teams_view *v, const char *state_dir)
 {
 	char dir[4096], name[80];
 	snprintf(dir, sizeof(dir), "%s/membership-heads", state_dir);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return -1;
-	for (size_t i = 0; i < t->n; i++) {
-		snprintf(name, sizeof(name), "%s.note", membership_team(t->v[i].latest));
-		if (write_durably(dir, name, t->v[i].text, t->v[i].len) != 0)
+	for (size_t i = 0; i < v->n; i++) {
+		snprintf(name, sizeof(name), "%s.note", membership_team(v->v[i].latest));
+		if (write_durably(dir, name, v->v[i].text, v->v[i].len) != 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* Load the cached heads; each is verified against the pinned admin keys. */
+/* Load the cached heads into `v`; each is verified against the pinned admin keys. */
 static int
-heads_load(struct teams *t, const char *state_dir)
+heads_load(struct teams *t, struct teams_view *v, const char *state_dir)
 {
 	char dir[4096], path[4400];
 	snprintf(dir, sizeof(dir), "%s/membership-heads", state_dir);
@@ -419,9 +557,11 @@ heads_load(struct teams *t, const char *state_dir)
 		    membership_open(text, len, (const struct note_verifier *const *)t->admins,
 		                    t->nadmins, &m) != MEMBERSHIP_OK ||
 		    strncmp(membership_team(m), e->d_name, nl - 5) != 0 ||
-		    strlen(membership_team(m)) != nl - 5 || teams_put(t, m, text, len) != 0) {
+		    strlen(membership_team(m)) != nl - 5) {
 			log_error("%s: not a valid membership statement; ignored", path);
 			membership_free(m);
+		} else if (view_put(v, m, text, len) != 0) {
+			log_error("%s: out of memory; ignored", path);
 		}
 		free(text);
 	}
@@ -429,64 +569,219 @@ heads_load(struct teams *t, const char *state_dir)
 	return 0;
 }
 
-int
-teams_load(struct teams *t, const char *conninfo, const char *state_dir)
+/* Check `v` against the remembered heads, then remember it (both only with
+ * a state directory). Return 0, or -1 if the state files cannot be used. */
+static int
+state_sync(struct teams *t, struct teams_view *v, int write)
 {
 	char seen_path[4096];
 	struct seen *seen = NULL;
-	int n, from_db;
-
-	teams_clear(t);
-	from_db = teams_from_db(t, conninfo) == 0;
-	if (!from_db) {
-		teams_clear(t);
-		if (state_dir == NULL || heads_load(t, state_dir) != 0 || t->n == 0) {
-			log_error("PostgreSQL is unreachable and no verified membership is cached "
-			          "in the state directory: cannot start");
-			return -1;
-		}
-		log_warn("PostgreSQL is unreachable: sealing to the %zu cached membership "
-		         "statements until it is back", t->n);
-	}
-	if (state_dir == NULL)
-		return (int)t->n;
-	snprintf(seen_path, sizeof(seen_path), "%s/membership-seen", state_dir);
+	int n, rc = 0;
+	if (t->state_dir == NULL)
+		return 0;
+	snprintf(seen_path, sizeof(seen_path), "%s/membership-seen", t->state_dir);
 	if ((n = seen_read(seen_path, &seen)) < 0) {
 		log_error("cannot read %s: %s", seen_path, strerror(errno));
 		return -1;
 	}
-	seen_check(t, seen, n);
-	int rc = 0;
-	if (from_db)
-		rc = seen_write(t, state_dir, seen, n) != 0 || heads_write(t, state_dir) != 0 ? -1 : 0;
+	seen_check(t, v, seen, n);
+	if (write)
+		rc = seen_write(v, t->state_dir, seen, n) != 0 || heads_write(v, t->state_dir) != 0
+		         ? -1 : 0;
 	free(seen);
-	return rc == 0 ? (int)t->n : -1;
+	return rc;
+}
+
+int
+teams_load(struct teams *t, const char *conninfo, const char *state_dir)
+{
+	struct teams_view *v = view_new();
+	int from_db, n;
+	if (v == NULL)
+		return -1;
+	free(t->state_dir);
+	t->state_dir = state_dir != NULL ? strdup(state_dir) : NULL;
+	if (state_dir != NULL && t->state_dir == NULL)
+		goto fail;
+	pthread_mutex_lock(&t->mu);
+	refused_clear(t);
+	pthread_mutex_unlock(&t->mu);
+	from_db = teams_from_db(t, v, conninfo) == 0;
+	if (!from_db) {
+		view_unref(v);
+		if ((v = view_new()) == NULL || state_dir == NULL ||
+		    heads_load(t, v, state_dir) != 0 || v->n == 0) {
+			log_error("PostgreSQL is unreachable and no verified membership is cached "
+			          "in the state directory: cannot start");
+			goto fail;
+		}
+		log_warn("PostgreSQL is unreachable: sealing to the %zu cached membership "
+		         "statements until it is back", v->n);
+	}
+	pthread_mutex_lock(&t->mu);
+	int rc = state_sync(t, v, from_db);
+	n = (int)v->n;
+	view_swap(t, v);
+	pthread_mutex_unlock(&t->mu);
+	return rc == 0 ? n : -1;
+fail:
+	view_unref(v);
+	return -1;
+}
+
+/* Return 1 if `a` and `b` hold the same statements, else 0. */
+static int
+view_same(const struct teams_view *a, const struct teams_view *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct membership *m = teams_view_team(b, membership_team(a->v[i].latest));
+		if (m == NULL || memcmp(membership_hash(m), membership_hash(a->v[i].latest), 32) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+int
+teams_refresh(struct teams *t, const char *conninfo)
+{
+	struct teams_view *v = view_new();
+	if (v == NULL || teams_from_db(t, v, conninfo) != 0) {
+		view_unref(v);
+		return -1;
+	}
+	pthread_mutex_lock(&t->mu);
+	int changed = !view_same(v, t->cur), rc = 0;
+	if (changed) {
+		rc = state_sync(t, v, 1);
+		log_info("membership changed in the database: %zu teams now", v->n);
+		view_swap(t, v);
+		v = NULL;
+	}
+	pthread_mutex_unlock(&t->mu);
+	view_unref(v);
+	return rc == 0 ? changed : -1;
+}
+
+enum membership_result
+teams_check_next(struct teams *t, const char *text, size_t len, struct membership **out)
+{
+	struct membership *m = NULL;
+	enum membership_result mr = membership_open(text, len,
+	                                            (const struct note_verifier *const *)t->admins,
+	                                            t->nadmins, &m);
+	if (mr == MEMBERSHIP_OK && teams_refused(t, membership_team(m)))
+		mr = MEMBERSHIP_ERR_SEQUENCE; /* its chain is in doubt: the operator must look */
+	if (mr == MEMBERSHIP_OK) {
+		const struct teams_view *v = teams_view_get(t);
+		mr = membership_check_next(teams_view_team(v, membership_team(m)), m);
+		teams_view_release(v);
+	}
+	if (mr != MEMBERSHIP_OK) {
+		membership_free(m);
+		m = NULL;
+	}
+	*out = m;
+	return mr;
+}
+
+int
+teams_adopt(struct teams *t, struct membership *m, const char *text, size_t len)
+{
+	int rc = -1;
+	pthread_mutex_lock(&t->mu);
+	const struct membership *head = teams_view_team(t->cur, membership_team(m));
+	if (head != NULL && membership_seq(head) >= membership_seq(m)) {
+		pthread_mutex_unlock(&t->mu);
+		membership_free(m);
+		return 0; /* the watcher got there first */
+	}
+	struct teams_view *v = view_copy_except(t, t->cur, membership_team(m));
+	if (v != NULL && view_put(v, m, text, len) == 0) {
+		m = NULL;
+		rc = state_sync(t, v, 1);
+		view_swap(t, v);
+		v = NULL;
+	}
+	pthread_mutex_unlock(&t->mu);
+	membership_free(m);
+	view_unref(v);
+	return rc;
 }
 
 const struct team_keys *
 teams_find(struct teams *t, const char *id)
 {
+	const struct team_keys *k = NULL;
 	if (id == NULL)
 		return NULL;
-	for (size_t i = 0; i < t->n; i++) {
-		if (strcmp(t->v[i].keys->k.id, id) == 0 && t->v[i].keys->k.recipients.n > 0) {
-			atomic_fetch_add(&t->v[i].keys->refs, 1);
-			return &t->v[i].keys->k;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->cur->n && k == NULL; i++) {
+		struct team_keys_ref *r = t->cur->v[i].keys;
+		if (strcmp(r->k.id, id) == 0 && r->k.recipients.n > 0) {
+			atomic_fetch_add(&r->refs, 1);
+			k = &r->k;
 		}
 	}
+	pthread_mutex_unlock(&t->mu);
+	return k;
+}
+
+/* ---- the watcher ---- */
+
+static void *
+watch_main(void *arg)
+{
+	struct teams *t = arg;
+	pthread_mutex_lock(&t->mu);
+	while (!t->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += t->interval_ms / 1000;
+		until.tv_nsec += (long)(t->interval_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&t->wake, &t->mu, &until);
+		if (t->stop)
+			break;
+		pthread_mutex_unlock(&t->mu);
+		if (teams_refresh(t, t->conninfo) < 0)
+			log_debug("membership: cannot check the database now; will retry");
+		pthread_mutex_lock(&t->mu);
+	}
+	pthread_mutex_unlock(&t->mu);
 	return NULL;
 }
 
-size_t
-teams_count(const struct teams *t)
+int
+teams_watch_start(struct teams *t, const char *conninfo, unsigned interval_ms)
 {
-	return t->n;
+	if ((t->conninfo = strdup(conninfo)) == NULL)
+		return -1;
+	t->interval_ms = interval_ms ? interval_ms : 1000;
+	t->stop = false;
+	if (pthread_create(&t->watcher, NULL, watch_main, t) != 0) {
+		log_error("cannot start the membership watcher");
+		return -1;
+	}
+	t->watching = true;
+	return 0;
 }
 
-const struct membership *
-teams_membership_at(const struct teams *t, size_t i)
+void
+teams_watch_stop(struct teams *t)
 {
-	return i < t->n ? t->v[i].latest : NULL;
+	if (!t->watching)
+		return;
+	pthread_mutex_lock(&t->mu);
+	t->stop = true;
+	pthread_cond_signal(&t->wake);
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(t->watcher, NULL);
+	t->watching = false;
 }
 
 static int
@@ -568,7 +863,10 @@ teams_add_statement(struct teams *t, const char *conninfo, const char *path)
 		goto fail;
 	if (store_statement(t, c, m, text, len) != 0 || exec_ok(c, "commit", 0, NULL, NULL, NULL) != 0)
 		goto fail;
-	printf("team %s: membership statement %llu stored (%zu members); restart tipd to seal to it\n",
+	if (audit_append_blocking(c, AUDIT_ENROLL_APPROVE, membership_team(m), NULL, NULL) != 0)
+		fprintf(stderr, "tipd: the statement is stored, but could not be audited\n");
+	printf("team %s: membership statement %llu stored (%zu members); a running tipd "
+	       "seals to it within [tipd] membership_poll_ms\n",
 	       membership_team(m), (unsigned long long)membership_seq(m), membership_count(m));
 	rc = 0;
 fail:

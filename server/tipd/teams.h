@@ -6,6 +6,12 @@
  * in the configuration; only the latest statement of a valid chain is used.
  * A team whose chain does not verify is left out (and logged), so no report
  * is ever sealed to keys that no pinned admin signed.
+ *
+ * Membership changes while tipd runs: the review API adopts a statement an
+ * admin uploads (teams_check_next, then teams_adopt once it is stored), and a
+ * watcher thread re-reads the database (teams_refresh) for statements stored
+ * elsewhere. Readers take a reference-counted view, so an update never pulls
+ * a statement or a key from under a request. Thread-safe.
  */
 #ifndef TIPD_TEAMS_H
 #define TIPD_TEAMS_H
@@ -13,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "membership.h"
 #include "seal.h"
 
 struct teams;
@@ -52,17 +59,50 @@ int teams_refused(const struct teams *t, const char *id);
  * Return 0, or -1 after printing the reason to stderr. */
 int teams_add_statement(struct teams *t, const char *conninfo, const char *path);
 
+/* Re-read every chain from the database (blocking) and, if any head
+ * changed, verify and publish the new membership. Return 1 if it changed, 0
+ * if not, -1 if the database could not be read (nothing changes). */
+int teams_refresh(struct teams *t, const char *conninfo);
+
+/* Start a thread that calls teams_refresh every `interval_ms`, so that a
+ * statement stored by another tipd, or by `tipd membership add`, is sealed to
+ * without a restart. Return 0 or -1. teams_free stops it. */
+int teams_watch_start(struct teams *t, const char *conninfo, unsigned interval_ms);
+void teams_watch_stop(struct teams *t);
+
+/* Open the signed statement `text` against the pinned admin keys and check
+ * that it is the next one of its team's current chain (sequence 1 for a new
+ * team). On MEMBERSHIP_OK store it in `*out` (caller frees, or hands it to
+ * teams_adopt); on error `*out` is NULL. */
+enum membership_result teams_check_next(struct teams *t, const char *text, size_t len,
+                                        struct membership **out)
+	__attribute__((warn_unused_result));
+/* Publish `m` (taken; checked by teams_check_next and stored in the
+ * database) as its team's latest statement, and remember it in the state
+ * directory. Return 0, or -1 if the state files could not be written. */
+int teams_adopt(struct teams *t, struct membership *m, const char *text, size_t len);
+
+/* Return 1 if `pk` is one of the pinned admin keys, else 0. */
+int teams_is_admin(const struct teams *t, const uint8_t pk[32]);
+
 /* Find a team with at least one member; NULL if unknown. The result is a
  * new reference: release it with team_keys_release(). */
 const struct team_keys *teams_find(struct teams *t, const char *id);
 void team_keys_release(const struct team_keys *k);
 
-/* Number of teams loaded. */
-size_t teams_count(const struct teams *t);
-
-struct membership;
-/* The latest verified membership statement of the i-th loaded team (i <
- * teams_count). Owned by `t`; it does not change until teams_load/free. */
-const struct membership *teams_membership_at(const struct teams *t, size_t i);
+/*
+ * A view: every team's latest verified statement at one moment. It never
+ * changes; an update publishes a new one. Hold a view for as long as you use
+ * the statements in it (a request: from its start to its answer).
+ */
+struct teams_view;
+/* Take a reference to the current view; release it with teams_view_release. */
+const struct teams_view *teams_view_get(struct teams *t);
+void teams_view_release(const struct teams_view *v);
+size_t teams_view_count(const struct teams_view *v);
+/* The i-th team's latest statement (i < teams_view_count), owned by the view. */
+const struct membership *teams_view_at(const struct teams_view *v, size_t i);
+/* Team `id`'s latest statement, or NULL. Owned by the view. */
+const struct membership *teams_view_team(const struct teams_view *v, const char *id);
 
 #endif

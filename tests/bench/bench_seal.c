@@ -103,8 +103,12 @@ build_plaintext(struct bench *b, const char *date, struct buf *pt)
 		goto fail;
 	}
 	manifest = json_array();
-	doc = json_pack("{s:O, s:O, s:s, s:O, s:O}", "team", json_object_get(report, "team"),
+	/* The same fields as submit.c's report, with a stand-in for the source's
+	 * reply key (a recipient string of the real length). */
+	doc = json_pack("{s:O, s:O, s:s, s:s, s:O, s:O}", "team", json_object_get(report, "team"),
 	                "language", json_object_get(report, "language"), "received_on", date,
+	                "source_recipient",
+	                "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq",
 	                "answers", json_object_get(report, "answers"), "attachments", manifest);
 	if (doc == NULL)
 		goto fail;

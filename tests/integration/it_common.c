@@ -1,11 +1,20 @@
 #include "it_common.h"
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "age.h"
+#include "note.h"
 #include "receipt.h"
+#include "util.h"
 
 int
 it_post_json(struct th *t, int tls, const char *body, struct buf *resp)
@@ -76,4 +85,145 @@ it_assert_nothing_stored(struct th *t)
 	usleep((t->flush_ms + 300) * 1000);
 	cr_assert_eq(th_count(t, "select count(*) from reports"), 0, "a report was stored");
 	cr_assert_eq(th_count(t, "select count(*) from object_headers"), 0, "a header was stored");
+}
+
+struct note_signer *
+it_admin_signer(struct th *t, uint8_t sk[64])
+{
+	struct age_unwrap_opts uo = { NULL, 0, TH_PASSPHRASE, strlen(TH_PASSPHRASE),
+		                      AGE_MAX_SCRYPT_LOGN };
+	struct buf pt;
+	size_t len = 0, raw_len = 0;
+	uint8_t raw[33];
+	char *ct = util_read_file(t->admin_key, 1 << 16, &len);
+	cr_assert_not_null(ct, "cannot read %s", t->admin_key);
+	buf_init_secure(&pt, 1 << 16);
+	cr_assert_eq(age_decrypt((const uint8_t *)ct, len, &uo, &pt), AGE_OK,
+	             "cannot decrypt the admin key");
+	free(ct);
+	while (pt.len > 0 && pt.data[pt.len - 1] == '\n')
+		pt.len--;
+	struct note_signer *s = note_signer_parse((const char *)pt.data, pt.len);
+	cr_assert_not_null(s, "the admin key file holds no signer key");
+	/* "PRIVATE+KEY+<name>+<hash>+<base64(0x01 || seed)>": the seed is last. */
+	const char *b64 = buf_cstr(&pt);
+	for (int i = 0; i < 4 && b64 != NULL; i++) /* base64 may hold '+' too */
+		if ((b64 = strchr(b64, '+')) != NULL)
+			b64++;
+	cr_assert_not_null(b64);
+	cr_assert_eq(sodium_base642bin(raw, sizeof(raw), b64, strlen(b64), NULL, &raw_len, NULL,
+	                               sodium_base64_VARIANT_ORIGINAL), 0);
+	cr_assert(raw_len == 33 && raw[0] == 0x01, "unexpected signer key encoding");
+	uint8_t pk[32];
+	cr_assert_eq(crypto_sign_seed_keypair(pk, sk, raw + 1), 0);
+	cr_assert_eq(memcmp(pk, note_signer_pk(s), 32), 0, "seed and signer disagree");
+	sodium_memzero(raw, sizeof(raw));
+	buf_free(&pt);
+	return s;
+}
+
+int
+it_login_sk(struct th *t, const uint8_t sk[64], char token[64])
+{
+	char nonce[64], pin[65];
+	struct buf body, resp;
+	json_error_t e;
+	th_review_nonce(t, nonce);
+	th_tls_key_hex(t, pin);
+	buf_init(&body, 4096);
+	buf_init(&resp, 1 << 16);
+	th_login_body(sk, sk + 32, TH_REVIEW_ORIGIN, pin, nonce, (long long)time(NULL), &body);
+	int status = th_review(t, "POST", "/api/v1/login", NULL, buf_cstr(&body), &resp);
+	if (status == 200) {
+		json_t *doc = json_loadb((const char *)resp.data, resp.len, 0, &e);
+		const char *tok = json_string_value(json_object_get(doc, "token"));
+		cr_assert(tok != NULL && strlen(tok) < 64, "login answered no token");
+		snprintf(token, 64, "%s", tok);
+		json_decref(doc);
+	}
+	buf_free(&body);
+	buf_free(&resp);
+	return status;
+}
+
+void
+it_admin_login(struct th *t, char token[64])
+{
+	uint8_t sk[64];
+	note_signer_free(it_admin_signer(t, sk));
+	cr_assert_eq(it_login_sk(t, sk, token), 200, "the pinned admin key cannot log in");
+	sodium_memzero(sk, sizeof(sk));
+}
+
+void
+it_slurp(const char *path, struct buf *b)
+{
+	size_t n = 0;
+	char *p = util_read_file(path, 1 << 22, &n);
+	buf_reset(b);
+	cr_assert_not_null(p, "cannot read %s", path);
+	cr_assert_eq(buf_add(b, p, n), 0, "%s: %zu bytes do not fit", path, n);
+	free(p);
+	cr_assert_not_null(buf_cstr(b));
+}
+
+/* Open `path` for it_exec(): `wr` truncates or creates it 0600. Assert. */
+static int
+exec_open(const char *path, int wr)
+{
+	int fd = wr ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)
+	            : open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0, "cannot open %s", path);
+	return fd;
+}
+
+int
+it_exec(struct th *t, const char *home, const char *in, char *const argv[], struct buf *out,
+        struct buf *err)
+{
+	char po[TH_PATH + 16], pe[TH_PATH + 16];
+	int st = 0;
+	snprintf(po, sizeof(po), "%s/it_exec.out", t->dir);
+	snprintf(pe, sizeof(pe), "%s/it_exec.err", t->dir);
+	int o = exec_open(po, 1), e = exec_open(pe, 1);
+	int i = exec_open(in != NULL ? in : "/dev/null", 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		if (dup2(o, 1) < 0 || dup2(e, 2) < 0 || dup2(i, 0) < 0 ||
+		    (home != NULL && setenv("TIPLINE_HOME", home, 1) != 0) || setsid() < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(o);
+	close(e);
+	close(i);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	if (out != NULL)
+		it_slurp(po, out);
+	if (err != NULL)
+		it_slurp(pe, err);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int
+it_tipctl(struct th *t, const char *home, const char *in, struct buf *out, struct buf *err,
+          const char *first, ...)
+{
+	enum { MAX_ARGS = 40 };
+	char *argv[MAX_ARGS];
+	const char *a = first;
+	int argc = 0;
+	va_list ap;
+	argv[argc++] = t->tipctl_bin;
+	va_start(ap, first);
+	while (a != NULL) {
+		cr_assert(argc < MAX_ARGS - 1, "too many tipctl arguments");
+		argv[argc++] = (char *)(uintptr_t)a;
+		a = va_arg(ap, const char *);
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	return it_exec(t, home, in, argv, out, err);
 }

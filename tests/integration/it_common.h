@@ -29,4 +29,32 @@ json_t *it_open_report(struct th *t, const char *id);
  * after a flush interval has passed. */
 void it_assert_nothing_stored(struct th *t);
 
+struct note_signer;
+/* Decrypt the harness's admin key (t->admin_key, TH_PASSPHRASE). Return its
+ * note signer (for membership statements; caller note_signer_free()s) and
+ * write its Ed25519 secret key, libsodium form (seed || pk), into `sk`. */
+struct note_signer *it_admin_signer(struct th *t, uint8_t sk[64]);
+/* Log in to the review API with Ed25519 key `sk` (libsodium form) the way
+ * tipctl does. Return the HTTP status; on 200 the token goes into `token`. */
+int it_login_sk(struct th *t, const uint8_t sk[64], char token[64]);
+/* Log in with the harness's admin key; assert 200 and role "admin". */
+void it_admin_login(struct th *t, char token[64]);
+
+/* Read file `path` into `b` (reset first; at most 4 MiB). Assert that the
+ * file exists and fits in `b`. */
+void it_slurp(const char *path, struct buf *b);
+/* Run argv (NULL-terminated; argv[0] a path, no PATH search) in its own
+ * session, so it has no controlling terminal and a passphrase prompt cannot
+ * hang; stdin from the file `in` (NULL: /dev/null); TIPLINE_HOME=`home`
+ * unless NULL (then the child inherits the test's environment). stdout goes
+ * into `out` and stderr into `err` (each reset first, through files in
+ * t->dir; NULL: not read back). Return the exit status (127 if argv[0] could
+ * not be run), or -1 if the child did not exit normally. */
+int it_exec(struct th *t, const char *home, const char *in, char *const argv[], struct buf *out,
+            struct buf *err);
+/* Run the real tipctl (t->tipctl_bin) with the NULL-terminated arguments
+ * `first`, ... (at most 38), as it_exec() does. Return its exit status. */
+int it_tipctl(struct th *t, const char *home, const char *in, struct buf *out, struct buf *err,
+              const char *first, ...);
+
 #endif

@@ -10,16 +10,18 @@
  *    identity; the source's key opens the reply and not the note; every bad
  *    body gets a 4xx and stores nothing;
  *  - tipctl: login --admin-key, tips reply / tips note / tips show, and a
- *    refusal when the membership does not verify against the pinned key.
+ *    refusal when the membership does not verify against the pinned key;
+ *  - the source's reply key: tipd seals it inside the report; after someone
+ *    who can write the database swaps inboxes.source_pk, `tipctl tips reply`
+ *    refuses and stores nothing, and the inbox shows only genuine replies; a
+ *    report sealed without the key is refused too (docs/threat-model.md §5).
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "age.h"
@@ -489,53 +491,8 @@ Test(replies, api_stores_good_objects_and_refuses_bad_ones)
 
 static struct buf out, err;
 
-static void
-slurp(const char *path, struct buf *b)
-{
-	size_t n = 0;
-	char *p = util_read_file(path, 1 << 22, &n);
-	buf_reset(b);
-	if (p != NULL) {
-		cr_assert_eq(buf_add(b, p, n), 0);
-		free(p);
-	}
-	cr_assert_not_null(buf_cstr(b));
-}
-
 /* Run $TIPCTL with stdin from file `in` (NULL: /dev/null); stdout/stderr into out/err. */
-static int
-tipctl(const char *in, char *first, ...)
-{
-	char *argv[40];
-	int argc = 0;
-	va_list ap;
-	char po[TH_PATH + 16], pe[TH_PATH + 16];
-	argv[argc++] = T.tipctl_bin;
-	argv[argc++] = first;
-	va_start(ap, first);
-	while ((argv[argc] = va_arg(ap, char *)) != NULL)
-		argc++;
-	va_end(ap);
-	snprintf(po, sizeof(po), "%s/tipctl.out", T.dir);
-	snprintf(pe, sizeof(pe), "%s/tipctl.err", T.dir);
-	pid_t pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int o = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int i = open(in != NULL ? in : "/dev/null", O_RDONLY);
-		if (o < 0 || e < 0 || i < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || dup2(i, 0) < 0)
-			_exit(127);
-		setsid();
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	slurp(po, &out);
-	slurp(pe, &err);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define tipctl(in, ...) it_tipctl(&T, NULL, (in), &out, &err, __VA_ARGS__)
 
 static void
 write_text(const char *path, const char *s)
@@ -609,7 +566,10 @@ Test(replies, tipctl_reply_note_and_a_wrong_admin_key)
 	char wpub[256];
 	snprintf(wpub, sizeof(wpub), "%.*s", (int)strcspn(p, " \n\r\t"), p);
 	cr_assert_str_neq(wpub, T.admin_pub);
-	cr_assert_eq(tipctl_login(wpub), 0, "%s", buf_cstr(&err));
+	/* login already shows the team's membership: it does not verify, so it says so */
+	cr_assert_eq(tipctl_login(wpub), 1, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&err), "team demo: its membership cannot be trusted") != NULL, "%s",
+	          buf_cstr(&err));
 	cr_assert_eq(tipctl(NULL, "tips", "reply", rid, "--file", txt, "--yes", "--identity",
 	                    T.identity, "--passphrase-file", T.passfile, NULL), 1);
 	cr_assert(strstr(buf_cstr(&err), "the team's membership statement does not verify against "
@@ -681,6 +641,241 @@ Test(replies, tipctl_reply_note_and_a_wrong_admin_key)
 	sodium_memzero(ssk, sizeof(ssk));
 	buf_free(&kout);
 	buf_free(&pt);
+	buf_free(&out);
+	buf_free(&err);
+}
+
+/* ---- the source's reply key is the one sealed in the report ---- */
+
+/* Run `sql` as the superuser (someone who can write the database); assert
+ * it changed exactly one row. */
+static void
+db_exec_one(const char *sql)
+{
+	PGconn *c = th_db(&T);
+	PGresult *res = PQexec(c, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
+	cr_assert_str_eq(PQcmdTuples(res), "1", "%s", sql);
+	PQclear(res);
+	PQfinish(c);
+}
+
+/* The replies the source sees in its inbox (POST /api/v1/inbox with the receipt). */
+static json_t *
+inbox_replies(void)
+{
+	char url[128], body[256];
+	struct buf resp;
+	json_error_t e;
+	buf_init(&resp, 1 << 20);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/inbox", T.source_port);
+	snprintf(body, sizeof(body), "{\"receipt\":\"%s\"}", receipt);
+	char *args[] = { "-H", "Content-Type: application/json", "--data-binary", body, url, NULL };
+	cr_assert_eq(th_curl(&T, args, &resp), 200, "%s", buf_cstr(&resp));
+	json_t *doc = json_loads(buf_cstr(&resp), 0, &e);
+	json_t *rs = json_incref(json_object_get(doc, "replies"));
+	cr_assert(json_is_array(rs), "%s", buf_cstr(&resp));
+	json_decref(doc);
+	buf_free(&resp);
+	return rs;
+}
+
+/* Run `tipctl tips reply RID --file txt` as alice; return its exit code. */
+static int
+tipctl_reply(const char *report, const char *txt)
+{
+	return tipctl(NULL, "tips", "reply", report, "--file", txt, "--yes", "--identity",
+	              T.identity, "--passphrase-file", T.passfile, NULL);
+}
+
+static void
+tipctl_home(const char *sub)
+{
+	char home[TH_PATH + 32];
+	snprintf(home, sizeof(home), "%s/%s", T.dir, sub);
+	cr_assert_eq(mkdir(home, 0700), 0);
+	cr_assert_eq(setenv("TIPLINE_HOME", home, 1), 0);
+	cr_assert_eq(tipctl_login(T.admin_pub), 0, "%s", buf_cstr(&err));
+}
+
+#define SWAPPED "the server names another reply key for this source than the one sealed in " \
+	"the report: nothing was sent; tell an admin"
+
+Test(replies, tipctl_refuses_a_reply_key_swapped_in_the_database)
+{
+	char txt[TH_PATH + 16], src[128], evil[128], hex[65], sql[512], token[64], path[160];
+	uint8_t spk[32], ssk[32], epk[32], esk[32];
+	struct buf pt, resp;
+	json_error_t e;
+	buf_init(&out, 1 << 22);
+	buf_init(&err, 1 << 16);
+	buf_init_secure(&pt, 1 << 22);
+	buf_init(&resp, 1 << 22);
+	source_key(spk, ssk, src);
+
+	/* tipd sealed the source's recipient (the receipt's key) inside the report,
+	 * and its JSON is still padded to a bucket. */
+	json_t *doc = it_open_report(&T, rid);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "source_recipient")), src);
+	json_decref(doc);
+	cr_assert_eq(th_age_decrypt(&T, rid, 0, &pt), 0);
+	size_t ctx = strlen("tipline/v1 report ") + 2 * 37; /* the JSON after it is padded */
+	cr_assert(pt.len > ctx && pt.data[pt.len - 1] == ' ');
+	cr_assert_eq(pt.len - ctx, pad_text_bucket(pt.len - ctx), "report plaintext of %zu bytes",
+	             pt.len);
+
+	/* A genuine reply goes through to the team and the source. */
+	tipctl_home("home-swap");
+	snprintf(txt, sizeof(txt), "%s/genuine.txt", T.dir);
+	write_text(txt, "GENUINE-REPLY: we are here to help.");
+	cr_assert_eq(tipctl_reply(rid, txt), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "and the source") != NULL, "%s", buf_cstr(&out));
+	cr_assert_eq(th_count(&T, "select count(*) from replies"), 1);
+
+	/* Someone who can write the database names their own key for the source. */
+	cr_assert_eq(age_keygen(epk, esk), 0);
+	cr_assert_eq(age_recipient_encode(epk, evil, sizeof(evil)), 0);
+	util_hex(epk, 32, hex);
+	snprintf(sql, sizeof(sql), "update inboxes set source_pk = decode('%s', 'hex') "
+	         "where report_id = '%s'", hex, rid);
+	db_exec_one(sql);
+	cr_assert_eq(th_review_login(&T, T.identity, token), 200);
+	snprintf(path, sizeof(path), "/api/v1/reports/%s", rid);
+	cr_assert_eq(th_review(&T, "GET", path, token, NULL, &resp), 200);
+	doc = json_loads(buf_cstr(&resp), 0, &e);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "source_recipient")), evil,
+	                 "the server should now name the swapped key");
+	json_decref(doc);
+
+	/* tipctl refuses loudly and sends nothing. */
+	long before = stored();
+	snprintf(txt, sizeof(txt), "%s/swapped.txt", T.dir);
+	write_text(txt, "SWAPPED-REPLY: this must never be sealed.");
+	cr_assert_eq(tipctl_reply(rid, txt), 1, "%s", buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&err), SWAPPED) != NULL, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "sent") == NULL, "%s", buf_cstr(&out));
+	cr_assert_eq(stored(), before, "a refused reply stored something");
+	snprintf(sql, sizeof(sql), "select count(*) from object_headers where recipient = '%s'", evil);
+	cr_assert_eq(th_count(&T, sql), 0, "something was sealed to the swapped key");
+
+	/* A note never involves the source: it still goes. */
+	cr_assert_eq(tipctl(txt, "tips", "note", rid, "--stdin", "--identity", T.identity,
+	                    "--passphrase-file", T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(th_count(&T, "select count(*) from notes"), 1);
+
+	/* The source's inbox shows only the genuine reply. */
+	json_t *rs = inbox_replies();
+	cr_assert_eq(json_array_size(rs), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(rs, 0), "text")),
+	                 "GENUINE-REPLY: we are here to help.");
+	json_decref(rs);
+
+	/* With the genuine key back, replies go through again. */
+	util_hex(spk, 32, hex);
+	snprintf(sql, sizeof(sql), "update inboxes set source_pk = decode('%s', 'hex') "
+	         "where report_id = '%s'", hex, rid);
+	db_exec_one(sql);
+	cr_assert_eq(tipctl_reply(rid, txt), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(th_count(&T, "select count(*) from replies"), 2);
+	rs = inbox_replies();
+	cr_assert_eq(json_array_size(rs), 2);
+	json_decref(rs);
+	sodium_memzero(ssk, sizeof(ssk));
+	sodium_memzero(esk, sizeof(esk));
+	buf_free(&pt);
+	buf_free(&resp);
+	buf_free(&out);
+	buf_free(&err);
+}
+
+/* Store report `id` sealed to alice and bob, as tipd sealed reports before
+ * the source's recipient went inside: no "source_recipient" field. Give it an
+ * inbox with a random source key. */
+static void
+insert_report_without_source_key(const char *id)
+{
+	uint8_t fk[AGE_FILE_KEY_LEN], lookup[32], pk[1][AGE_KEY_LEN], sk[32];
+	const char *rc[2] = { T.recipient, bob_rcpt };
+	struct buf pt, payload, hb;
+	buf_init(&pt, 1 << 16);
+	buf_init(&payload, 1 << 17);
+	buf_init(&hb, AGE_MAX_HEADER);
+	cr_assert_eq(buf_printf(&pt, "tipline/v1 report %s %s\n{\"team\":\"demo\",\"language\":\"en\","
+	                        "\"received_on\":\"2026-01-01\",\"answers\":" IT_ANSWERS
+	                        ",\"attachments\":[]}", id, id), 0);
+	cr_assert_eq(pad_text(&pt), 0);
+	age_file_key_new(fk);
+	struct age_enc *enc = age_enc_new(fk);
+	cr_assert_not_null(enc);
+	cr_assert_eq(age_enc_update(enc, pt.data, pt.len, &payload), 0);
+	cr_assert_eq(age_enc_final(enc, &payload), 0);
+	age_enc_free(enc);
+	PGconn *c = th_db(&T);
+	const char *v[3] = { id, (const char *)payload.data, NULL };
+	int len[3] = { 0, (int)payload.len, 0 }, fmt[3] = { 0, 1, 1 };
+	PGresult *res = PQexecParams(c, "insert into reports (id, team_id, received_on, payload) "
+	                                "values ($1::uuid, 'demo', current_date, $2)",
+	                             2, NULL, v, len, fmt, 0);
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	PQclear(res);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(age_recipient_decode(rc[i], pk[0]), 0);
+		buf_reset(&hb);
+		cr_assert_eq(age_header_x25519(fk, (const uint8_t(*)[AGE_KEY_LEN])pk, 1, &hb), 0);
+		const char *hv[3] = { id, rc[i], (const char *)hb.data };
+		int hl[3] = { 0, 0, (int)hb.len }, hf[3] = { 0, 0, 1 };
+		res = PQexecParams(c, "insert into object_headers (object_id, recipient, header) "
+		                      "values ($1::uuid, $2, $3)", 3, NULL, hv, hl, hf, 0);
+		cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+		PQclear(res);
+	}
+	randombytes_buf(lookup, sizeof(lookup));
+	cr_assert_eq(age_keygen(pk[0], sk), 0);
+	const char *iv[3] = { (const char *)lookup, id, (const char *)pk[0] };
+	int il[3] = { 32, 0, 32 }, ifm[3] = { 1, 0, 1 };
+	res = PQexecParams(c, "insert into inboxes (lookup_id, report_id, source_pk) "
+	                      "values ($1, $2::uuid, $3)", 3, NULL, iv, il, ifm, 0);
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	PQclear(res);
+	PQfinish(c);
+	sodium_memzero(fk, sizeof(fk));
+	sodium_memzero(sk, sizeof(sk));
+	buf_free(&pt);
+	buf_free(&payload);
+	buf_free(&hb);
+}
+
+Test(replies, tipctl_refuses_a_report_without_a_sealed_reply_key)
+{
+	char old[37], txt[TH_PATH + 16], sql[160];
+	buf_init(&out, 1 << 22);
+	buf_init(&err, 1 << 16);
+	util_uuid(old);
+	insert_report_without_source_key(old);
+	tipctl_home("home-old");
+	snprintf(txt, sizeof(txt), "%s/old.txt", T.dir);
+	write_text(txt, "A reply to an old report.");
+	/* tips show still opens it (the field is not needed to read a report). */
+	cr_assert_eq(tipctl(NULL, "tips", "show", old, "--identity", T.identity, "--passphrase-file",
+	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "They took our passports") != NULL, "%s", buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&out), "age1") == NULL, "show prints a key: %s", buf_cstr(&out));
+	/* The server names a source key that cannot be checked: refused, nothing sent. */
+	long before = stored();
+	cr_assert_eq(tipctl_reply(old, txt), 1, "%s", buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&err), "the report has no reply key sealed in it") != NULL, "%s",
+	          buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&err), "nothing was sent; tell an admin") != NULL, "%s",
+	          buf_cstr(&err));
+	cr_assert_eq(stored(), before);
+	/* Once the source forgot the receipt there is no key to check: the team only. */
+	snprintf(sql, sizeof(sql), "delete from inboxes where report_id = '%s'", old);
+	db_exec_one(sql);
+	cr_assert_eq(tipctl_reply(old, txt), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&err), "The source has forgotten this receipt") != NULL, "%s",
+	          buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "and the source") == NULL, "%s", buf_cstr(&out));
+	cr_assert_eq(th_count(&T, "select count(*) from replies"), 1);
 	buf_free(&out);
 	buf_free(&err);
 }

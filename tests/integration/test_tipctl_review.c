@@ -8,15 +8,11 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <signal.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "it_common.h"
@@ -35,22 +31,7 @@ setup(void)
 	cr_assert_eq(mkdir(home, 0700), 0);
 	cr_assert_eq(setenv("TIPLINE_HOME", home, 1), 0);
 	snprintf(server, sizeof(server), "https://127.0.0.1:%d", T.review_port);
-	/* The pin: SHA-256 of the certificate's SubjectPublicKeyInfo, with OpenSSL. */
-	char crt[TH_PATH + 16];
-	snprintf(crt, sizeof(crt), "%s/tls.crt", T.dir);
-	FILE *f = fopen(crt, "r");
-	cr_assert_not_null(f);
-	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	cr_assert_not_null(x);
-	unsigned char *der = NULL;
-	int n = i2d_PUBKEY(X509_get0_pubkey(x), &der);
-	cr_assert(n > 0);
-	uint8_t h[32];
-	crypto_hash_sha256(h, der, (unsigned long long)n);
-	OPENSSL_free(der);
-	X509_free(x);
-	util_hex(h, 32, pin);
+	th_tls_key_hex(&T, pin); /* SHA-256 of the certificate's SubjectPublicKeyInfo */
 	buf_init(&out, 1 << 22);
 	buf_init(&err, 1 << 16);
 }
@@ -65,54 +46,8 @@ teardown(void)
 
 TestSuite(tipctl_review, .init = setup, .fini = teardown, .timeout = 240);
 
-/* Read the file `path` into `b` (reset first). */
-static void
-slurp(const char *path, struct buf *b)
-{
-	size_t n = 0;
-	char *p = util_read_file(path, 1 << 22, &n);
-	buf_reset(b);
-	if (p != NULL) {
-		cr_assert_eq(buf_add(b, p, n), 0);
-		free(p);
-	}
-	cr_assert_not_null(buf_cstr(b));
-}
-
 /* Run $TIPCTL with the NULL-terminated arguments; stdout in `out`, stderr in `err`. */
-static int
-tipctl(char *first, ...)
-{
-	char *argv[40];
-	int argc = 0;
-	va_list ap;
-	char po[TH_PATH + 16], pe[TH_PATH + 16];
-	argv[argc++] = T.tipctl_bin;
-	argv[argc++] = first;
-	va_start(ap, first);
-	while ((argv[argc] = va_arg(ap, char *)) != NULL)
-		argc++;
-	va_end(ap);
-	snprintf(po, sizeof(po), "%s/tipctl.out", T.dir);
-	snprintf(pe, sizeof(pe), "%s/tipctl.err", T.dir);
-	pid_t pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int o = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int in = open("/dev/null", O_RDONLY);
-		if (o < 0 || e < 0 || in < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || dup2(in, 0) < 0)
-			_exit(127);
-		setsid(); /* no controlling terminal: a passphrase prompt cannot hang */
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	slurp(po, &out);
-	slurp(pe, &err);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define tipctl(...) it_tipctl(&T, NULL, NULL, &out, &err, __VA_ARGS__)
 
 static int
 login(const char *with_pin)
@@ -200,7 +135,7 @@ assert_file(const char *path, const uint8_t *want, size_t n)
 	cr_assert_eq(lstat(path, &st), 0, "%s was not written (stdout: %s)", path, buf_cstr(&out));
 	cr_assert(S_ISREG(st.st_mode));
 	cr_assert_eq(st.st_mode & 0777, 0600);
-	slurp(path, &b);
+	it_slurp(path, &b);
 	cr_assert_eq(b.len, n, "%s: %zu bytes, want %zu", path, b.len, n);
 	cr_assert_eq(memcmp(b.data, want, n), 0, "%s differs", path);
 	buf_free(&b);
@@ -289,7 +224,7 @@ Test(tipctl_review, login_list_show_get_set_logout)
 	/* logout ends the session on the server too. */
 	struct buf tok;
 	buf_init(&tok, 4096);
-	slurp(sess, &tok);
+	it_slurp(sess, &tok);
 	cr_assert_eq(tipctl("logout", NULL), 0, "%s", buf_cstr(&err));
 	cr_assert_eq(access(sess, F_OK), -1);
 	cr_assert_eq(tipctl("tips", "list", NULL), 1);

@@ -163,10 +163,12 @@ IDIOMS = {
 	"sub": re.compile(r"\bstrcmp\s*\(\s*rest\s*,\s*" + LIT + r"\s*\)\s*==\s*0"),
 	# *rest == '\0': the base itself.
 	"base_end": re.compile(r"\*\s*rest\s*==\s*'\\0'"),
+	# match_team(path, "/a/", "/b", team) == 0: prefix and suffix as arguments.
+	"helper_args": re.compile(r"\bmatch_\w+\s*\(\s*path\s*,\s*" + LIT + r"\s*,\s*" + LIT + r"\s*,[^)]*\)\s*==\s*0"),
 	# match_team(path, ...) == 0: a helper with pre[] = "/a/", post[] = "/b".
 	"helper": re.compile(r"\b(match_\w+)\s*\(\s*path\s*,\s*[A-Za-z_][\w>.-]*\s*\)\s*==\s*0"),
 }
-RE_HELPER_PARTS = re.compile(r"\bpre\[\]\s*=\s*" + LIT + r"\s*,\s*post\[\]\s*=\s*" + LIT)
+RE_HELPER_PARTS = re.compile(r"\bpre\[\]\s*=\s*" + LIT + r"(?:\s*,\s*post\[\]\s*=\s*" + LIT + r")?")
 RE_METHOD_VAR = re.compile(r"(?<![\w>.])(get|post|patch|put|delete)\b(?!\s*\()")
 RE_METHOD_LIT = re.compile(r'strcmp\s*\(\s*(?:method|http_request_method\s*\(\s*req\s*\))\s*,\s*"([A-Z]+)"\s*\)\s*==\s*0')
 RE_BODY_METHOD = re.compile(r'method_not_allowed\s*\(\s*req\s*,\s*"([A-Z, ]+)"\s*\)')
@@ -262,8 +264,8 @@ def extract_file(fname, routes, problems):
 	for name, a, b in functions(text):
 		hm = RE_HELPER_PARTS.search(text, a, b)
 		if hm and name.startswith("match_"):
-			helpers[name] = hm.group(1) + "{}" + hm.group(2)
-			consumed.update({hm.start(1) - 1, hm.start(2) - 1})
+			helpers[name] = hm.group(1) + "{}" + (hm.group(2) or "")
+			consumed.update({hm.start(g) - 1 for g in (1, 2) if hm.group(g)})
 	for name, a, b in functions(text):
 		body = text[a:b]
 		surf = surface_of(fname, name)
@@ -300,6 +302,8 @@ def extract_file(fname, routes, problems):
 						                (os.path.basename(fname), name, m.group(1)))
 				elif kind == "base":
 					base = m.group(1) + "{}"
+				elif kind == "helper_args":
+					paths.append(m.group(1) + "{}" + m.group(2))
 				elif kind == "helper":
 					if m.group(1) not in helpers:
 						problems.append("%s:%s(): helper %s() has no pre[]/post[] pattern" %

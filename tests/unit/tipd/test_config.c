@@ -130,3 +130,25 @@ Test(config, each_required_key_is_named_when_missing)
 		unlink(path);
 	}
 }
+
+Test(config, audit_section_defaults_values_and_refusals)
+{
+	char err[256];
+	write_conf(MINIMAL);
+	struct tipd_config *c = config_load(path, err, sizeof(err));
+	cr_assert(c != NULL, "%s", err);
+	cr_assert_eq(c->audit_checkpoint_entries, 64);
+	cr_assert_eq(c->audit_checkpoint_interval_s, 60);
+	config_free(c);
+	write_conf(MINIMAL "[audit]\ncheckpoint_entries = 5\ncheckpoint_interval_s = 2\n");
+	c = config_load(path, err, sizeof(err));
+	cr_assert(c != NULL, "%s", err);
+	cr_assert_eq(c->audit_checkpoint_entries, 5);
+	cr_assert_eq(c->audit_checkpoint_interval_s, 2);
+	config_free(c);
+	expect_error(MINIMAL "[audit]\ncheckpoint_entries = 0\n", "bad value for [audit] checkpoint_entries");
+	expect_error(MINIMAL "[audit]\ncheckpoint_interval_s = 0\n", "checkpoint_interval_s");
+	expect_error(MINIMAL "[audit]\ncheckpoint_interval_s = 86401\n", "checkpoint_interval_s");
+	expect_error(MINIMAL "[audit]\ncheckpoint_entries = many\n", "checkpoint_entries");
+	expect_error(MINIMAL "[audit]\nkey = /x\n", "unknown key [audit] key");
+}

@@ -1,0 +1,215 @@
+#include "merkle.h"
+
+#include <sodium.h>
+#include <string.h>
+
+void
+merkle_leaf_hash(const void *entry, size_t len, uint8_t out[MERKLE_HASH_LEN])
+{
+	crypto_hash_sha256_state st;
+	static const uint8_t prefix = 0x00;
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, &prefix, 1);
+	crypto_hash_sha256_update(&st, entry, len);
+	crypto_hash_sha256_final(&st, out);
+}
+
+void
+merkle_node_hash(const uint8_t l[MERKLE_HASH_LEN], const uint8_t r[MERKLE_HASH_LEN],
+                 uint8_t out[MERKLE_HASH_LEN])
+{
+	uint8_t in[1 + 2 * MERKLE_HASH_LEN];
+	in[0] = 0x01;
+	memcpy(in + 1, l, MERKLE_HASH_LEN);
+	memcpy(in + 1 + MERKLE_HASH_LEN, r, MERKLE_HASH_LEN);
+	crypto_hash_sha256(out, in, sizeof(in));
+}
+
+/* The largest power of two smaller than n (n >= 2). */
+static uint64_t
+split_point(uint64_t n)
+{
+	uint64_t k = 1;
+	while (k < n - k)
+		k <<= 1;
+	return k;
+}
+
+/* MTH of leaves[0..n), n >= 1. */
+static void
+mth(const uint8_t (*leaves)[MERKLE_HASH_LEN], uint64_t n, uint8_t out[MERKLE_HASH_LEN])
+{
+	uint8_t l[MERKLE_HASH_LEN], r[MERKLE_HASH_LEN];
+	if (n == 1) {
+		memcpy(out, leaves[0], MERKLE_HASH_LEN);
+		return;
+	}
+	uint64_t k = split_point(n);
+	mth(leaves, k, l);
+	mth(leaves + k, n - k, r);
+	merkle_node_hash(l, r, out);
+}
+
+void
+merkle_root(const uint8_t (*leaves)[MERKLE_HASH_LEN], uint64_t n, uint8_t out[MERKLE_HASH_LEN])
+{
+	if (n == 0)
+		crypto_hash_sha256(out, (const unsigned char *)"", 0);
+	else
+		mth(leaves, n, out);
+}
+
+/* PATH(m, D[n]) of RFC 9162 §2.1.3.1, appended at proof[*plen]. */
+static void
+path(const uint8_t (*leaves)[MERKLE_HASH_LEN], uint64_t n, uint64_t m,
+     uint8_t (*proof)[MERKLE_HASH_LEN], size_t *plen)
+{
+	if (n <= 1)
+		return;
+	uint64_t k = split_point(n);
+	if (m < k) {
+		path(leaves, k, m, proof, plen);
+		mth(leaves + k, n - k, proof[(*plen)++]);
+	} else {
+		path(leaves + k, n - k, m - k, proof, plen);
+		mth(leaves, k, proof[(*plen)++]);
+	}
+}
+
+int
+merkle_inclusion_proof(const uint8_t (*leaves)[MERKLE_HASH_LEN], uint64_t size, uint64_t index,
+                       uint8_t (*proof)[MERKLE_HASH_LEN], size_t *plen)
+{
+	*plen = 0;
+	if (index >= size)
+		return -1;
+	path(leaves, size, index, proof, plen);
+	return 0;
+}
+
+/* SUBPROOF(m, D[n], b) of RFC 9162 §2.1.4.1, appended at proof[*plen]. */
+static void
+subproof(const uint8_t (*leaves)[MERKLE_HASH_LEN], uint64_t n, uint64_t m, int complete,
+         uint8_t (*proof)[MERKLE_HASH_LEN], size_t *plen)
+{
+	if (m == n) {
+		if (!complete)
+			mth(leaves, n, proof[(*plen)++]);
+		return;
+	}
+	uint64_t k = split_point(n);
+	if (m <= k) {
+		subproof(leaves, k, m, complete, proof, plen);
+		mth(leaves + k, n - k, proof[(*plen)++]);
+	} else {
+		subproof(leaves + k, n - k, m - k, 0, proof, plen);
+		mth(leaves, k, proof[(*plen)++]);
+	}
+}
+
+int
+merkle_consistency_proof(const uint8_t (*leaves)[MERKLE_HASH_LEN], uint64_t old_size,
+                         uint64_t new_size, uint8_t (*proof)[MERKLE_HASH_LEN], size_t *plen)
+{
+	*plen = 0;
+	if (old_size > new_size)
+		return -1;
+	if (old_size == 0 || old_size == new_size)
+		return 0;
+	subproof(leaves, new_size, old_size, 1, proof, plen);
+	return 0;
+}
+
+static int
+same(const uint8_t a[MERKLE_HASH_LEN], const uint8_t b[MERKLE_HASH_LEN])
+{
+	return sodium_memcmp(a, b, MERKLE_HASH_LEN) == 0;
+}
+
+int
+merkle_inclusion_verify(uint64_t index, uint64_t size, const uint8_t leaf[MERKLE_HASH_LEN],
+                        const uint8_t (*proof)[MERKLE_HASH_LEN], size_t plen,
+                        const uint8_t root[MERKLE_HASH_LEN])
+{
+	uint8_t r[MERKLE_HASH_LEN];
+	if (index >= size || plen > MERKLE_PROOF_MAX)
+		return -1;
+	uint64_t fn = index, sn = size - 1;
+	memcpy(r, leaf, MERKLE_HASH_LEN);
+	for (size_t i = 0; i < plen; i++) {
+		if (sn == 0)
+			return -1;
+		if ((fn & 1) || fn == sn) {
+			merkle_node_hash(proof[i], r, r);
+			while (!(fn & 1) && fn != 0) {
+				fn >>= 1;
+				sn >>= 1;
+			}
+		} else {
+			merkle_node_hash(r, proof[i], r);
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	return sn == 0 && same(r, root) ? 0 : -1;
+}
+
+/* The degenerate cases: old_size 0 or equal sizes. */
+static int
+consistency_trivial(uint64_t old_size, uint64_t new_size, const uint8_t old_root[MERKLE_HASH_LEN],
+                    const uint8_t new_root[MERKLE_HASH_LEN], size_t plen)
+{
+	uint8_t empty[MERKLE_HASH_LEN];
+	if (plen != 0)
+		return -1;
+	if (old_size == new_size)
+		return same(old_root, new_root) ? 0 : -1;
+	merkle_root(NULL, 0, empty);
+	return same(old_root, empty) ? 0 : -1;
+}
+
+int
+merkle_consistency_verify(uint64_t old_size, uint64_t new_size,
+                          const uint8_t old_root[MERKLE_HASH_LEN],
+                          const uint8_t new_root[MERKLE_HASH_LEN],
+                          const uint8_t (*proof)[MERKLE_HASH_LEN], size_t plen)
+{
+	uint8_t fr[MERKLE_HASH_LEN], sr[MERKLE_HASH_LEN];
+	size_t i = 0;
+	if (old_size > new_size || plen > MERKLE_PROOF_MAX)
+		return -1;
+	if (old_size == 0 || old_size == new_size)
+		return consistency_trivial(old_size, new_size, old_root, new_root, plen);
+	if (plen == 0)
+		return -1;
+	/* A power-of-two old tree is a node of the new one: its root starts the path. */
+	if ((old_size & (old_size - 1)) == 0) {
+		memcpy(fr, old_root, MERKLE_HASH_LEN);
+	} else {
+		memcpy(fr, proof[0], MERKLE_HASH_LEN);
+		i = 1;
+	}
+	memcpy(sr, fr, MERKLE_HASH_LEN);
+	uint64_t fn = old_size - 1, sn = new_size - 1;
+	while (fn & 1) {
+		fn >>= 1;
+		sn >>= 1;
+	}
+	for (; i < plen; i++) {
+		if (sn == 0)
+			return -1;
+		if ((fn & 1) || fn == sn) {
+			merkle_node_hash(proof[i], fr, fr);
+			merkle_node_hash(proof[i], sr, sr);
+			while (!(fn & 1) && fn != 0) {
+				fn >>= 1;
+				sn >>= 1;
+			}
+		} else {
+			merkle_node_hash(sr, proof[i], sr);
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	return sn == 0 && same(fr, old_root) && same(sr, new_root) ? 0 : -1;
+}

@@ -1,0 +1,509 @@
+#include "audit_cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "checkpoint.h"
+#include "cli.h"
+#include "merkle.h"
+#include "note.h"
+#include "util.h"
+
+typedef uint8_t hash_t[MERKLE_HASH_LEN];
+
+static const char audit_usage[] =
+	"usage: tipctl audit SUBCOMMAND [OPTIONS]\n"
+	"\n"
+	"  log     print audit log entries (those you may read; leaf hashes otherwise)\n"
+	"  verify  check the signed checkpoint, the whole tree, and that the log only grew\n"
+	"          since your last verification\n";
+
+static const char log_usage[] =
+	"usage: tipctl audit log [--start N] [--count N] [--json]\n"
+	"\n"
+	"Print the audit log from entry N (default 0), at most --count entries\n"
+	"(default 100). Entries you may not read show as hidden.\n";
+
+static const char verify_usage[] =
+	"usage: tipctl audit verify\n"
+	"\n"
+	"Verify the audit log against the audit key pinned at login (--audit-key):\n"
+	"the checkpoint's signature, every leaf, and a consistency proof from the\n"
+	"checkpoint verified last time. Exit status 1 on any failure.\n";
+
+/* Decode a base64 hash from the JSON string `v`. Return 0, or -1. */
+static int
+hash_of(json_t *v, uint8_t out[MERKLE_HASH_LEN])
+{
+	const char *s = json_string_value(v);
+	size_t n = 0;
+	return s != NULL &&
+	       util_base64_decode(s, strlen(s), out, MERKLE_HASH_LEN, &n,
+	                          sodium_base64_VARIANT_ORIGINAL) == 0 && n == MERKLE_HASH_LEN
+	       ? 0 : -1;
+}
+
+static void
+root_b64(const uint8_t root[MERKLE_HASH_LEN], char out[45])
+{
+	sodium_bin2base64(out, 45, root, MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* ---- verify ---- */
+
+/* Fetch and open the server's checkpoint; its note text goes into `note`
+ * (initialised by the caller). Return 0, or -1 (printed). */
+static int
+fetch_checkpoint(struct api *a, const struct note_verifier *v, struct checkpoint *cp,
+                 struct buf *note)
+{
+	struct client_response r;
+	int rc = -1;
+	r.body = *note;
+	if (api_call(a, "GET", "/api/v1/audit/checkpoint", NULL, &r, "the audit checkpoint") != 0)
+		goto out;
+	enum note_result nr = checkpoint_open((const char *)r.body.data, r.body.len, v, NULL, cp);
+	if (nr != NOTE_OK) {
+		cli_error("ALERT: the server's audit checkpoint does not verify with the pinned audit "
+		          "key (%s)", note_strerror(nr));
+		goto out;
+	}
+	rc = 0;
+out:
+	*note = r.body;
+	return rc;
+}
+
+/* Append the leaves [start, end) to `l`. Return 0, or -1 (printed). */
+static int
+fetch_leaves_page(struct api *a, uint64_t start, uint64_t end, hash_t *l)
+{
+	char path[128];
+	json_t *doc = NULL, *arr, *v;
+	size_t i;
+	int rc = -1;
+	snprintf(path, sizeof(path), "/api/v1/audit/leaves?start=%llu&end=%llu",
+	         (unsigned long long)start, (unsigned long long)end);
+	if (api_get_json(a, path, "the audit log", &doc) != 0)
+		return -1;
+	arr = json_object_get(doc, "leaves");
+	if (!json_is_array(arr) || json_array_size(arr) != end - start) {
+		cli_error("ALERT: the server holds fewer audit entries than its signed checkpoint");
+		goto out;
+	}
+	json_array_foreach(arr, i, v) {
+		if (hash_of(v, l[start + i]) != 0) {
+			cli_error("bad answer from the server: a leaf hash is malformed");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(doc);
+	return rc;
+}
+
+/* Fetch all `n` leaves into a new array (caller frees). NULL on error (printed). */
+static hash_t *
+fetch_leaves(struct api *a, uint64_t n)
+{
+	if (n > AUDIT_CMD_MAX_LEAVES) {
+		cli_error("the audit log has more than %u entries: too large to verify here",
+		          AUDIT_CMD_MAX_LEAVES);
+		return NULL;
+	}
+	hash_t *l = malloc((n ? n : 1) * sizeof(hash_t));
+	if (l == NULL) {
+		cli_error("out of memory");
+		return NULL;
+	}
+	for (uint64_t s = 0; s < n; s += AUDIT_CMD_PAGE) {
+		uint64_t e = n - s > AUDIT_CMD_PAGE ? s + AUDIT_CMD_PAGE : n;
+		if (fetch_leaves_page(a, s, e, l) != 0) {
+			free(l);
+			return NULL;
+		}
+	}
+	return l;
+}
+
+/*
+ * Load the remembered checkpoint at `path` into `old`. Return 1 if there is
+ * one, 0 if none, -1 if it is unreadable or does not verify (printed).
+ */
+static int
+load_remembered(const char *path, const struct note_verifier *v, struct checkpoint *old)
+{
+	struct buf b;
+	int rc = -1;
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return 0;
+	buf_init(&b, CLI_FILE_MAX);
+	if (cli_read_file(path, &b) != 0)
+		goto out;
+	if (checkpoint_open((const char *)b.data, b.len, v, NULL, old) != NOTE_OK) {
+		cli_error("the remembered checkpoint %s does not verify with the pinned audit key; "
+		          "if the key was rotated on purpose, move the file away", path);
+		goto out;
+	}
+	rc = 1;
+out:
+	buf_free(&b);
+	return rc;
+}
+
+/* Fetch and check the consistency proof old -> cp. Return 0, or -1 (printed). */
+static int
+check_consistency(struct api *a, const struct checkpoint *old, const struct checkpoint *cp)
+{
+	char path[128];
+	hash_t proof[MERKLE_PROOF_MAX];
+	json_t *doc = NULL, *arr, *v;
+	size_t i, n;
+	int rc = -1;
+	snprintf(path, sizeof(path), "/api/v1/audit/proof/consistency?old=%llu&new=%llu",
+	         (unsigned long long)old->size, (unsigned long long)cp->size);
+	if (api_get_json(a, path, "the consistency proof", &doc) != 0)
+		return -1;
+	arr = json_object_get(doc, "proof");
+	n = json_array_size(arr);
+	if (!json_is_array(arr) || n > MERKLE_PROOF_MAX)
+		goto bad;
+	json_array_foreach(arr, i, v) {
+		if (hash_of(v, proof[i]) != 0)
+			goto bad;
+	}
+	if (merkle_consistency_verify(old->size, cp->size, old->root, cp->root,
+	                              (const hash_t *)proof, n) == 0)
+		rc = 0;
+	else
+		cli_error("ALERT: the server's consistency proof from the checkpoint of %llu entries "
+		          "you verified before does not verify: the audit log was forked or rewritten",
+		          (unsigned long long)old->size);
+	json_decref(doc);
+	return rc;
+bad:
+	cli_error("bad answer from the server: a malformed consistency proof");
+	json_decref(doc);
+	return -1;
+}
+
+/* Compare the remembered checkpoint with the new one and its leaves. Return 0, or -1. */
+static int
+check_history(struct api *a, const struct checkpoint *old, const struct checkpoint *cp,
+              const hash_t *leaves)
+{
+	hash_t root;
+	if (old->size > cp->size) {
+		cli_error("ALERT: the audit log was rolled back: you verified %llu entries before, "
+		          "the server's signed checkpoint now covers only %llu",
+		          (unsigned long long)old->size, (unsigned long long)cp->size);
+		return -1;
+	}
+	merkle_root(leaves, old->size, root);
+	if (sodium_memcmp(root, old->root, MERKLE_HASH_LEN) != 0) {
+		cli_error("ALERT: the first %llu audit entries changed since you verified them: the "
+		          "audit log was forked or rewritten", (unsigned long long)old->size);
+		return -1;
+	}
+	return check_consistency(a, old, cp);
+}
+
+/* Store the verified checkpoint `note` in `path` (new file, then rename). Return 0, or -1. */
+static int
+remember(const char *path, const struct buf *note)
+{
+	struct buf tmp;
+	int rc = -1;
+	buf_init(&tmp, 4200);
+	if (buf_printf(&tmp, "%s.new", path) != 0 || buf_cstr(&tmp) == NULL)
+		goto out;
+	(void)unlink(buf_cstr(&tmp)); /* a leftover from a crash; unlink never follows */
+	if (cli_write_new(buf_cstr(&tmp), note->data, note->len) != 0 ||
+	    rename(buf_cstr(&tmp), path) != 0) {
+		cli_error("cannot write %s: %s", path, strerror(errno));
+		(void)unlink(buf_cstr(&tmp));
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&tmp);
+	return rc;
+}
+
+/* Check the tree against `cp` and the remembered checkpoint. Return 0, or -1 (printed). */
+static int
+verify_tree(struct api *a, const struct note_verifier *v, const struct checkpoint *cp,
+            const char *state, uint64_t *old_size, int *had_old)
+{
+	struct checkpoint old;
+	hash_t root;
+	int rc = -1;
+	hash_t *leaves = fetch_leaves(a, cp->size);
+	if (leaves == NULL)
+		return -1;
+	merkle_root((const hash_t *)leaves, cp->size, root);
+	if (sodium_memcmp(root, cp->root, MERKLE_HASH_LEN) != 0) {
+		cli_error("ALERT: the audit log's leaves do not match its signed checkpoint of %llu "
+		          "entries", (unsigned long long)cp->size);
+		goto out;
+	}
+	if ((*had_old = load_remembered(state, v, &old)) < 0)
+		goto out;
+	if (*had_old && check_history(a, &old, cp, (const hash_t *)leaves) != 0)
+		goto out;
+	*old_size = *had_old ? old.size : 0;
+	rc = 0;
+out:
+	free(leaves);
+	return rc;
+}
+
+static int
+audit_verify(int argc, char **argv)
+{
+	struct api a;
+	struct checkpoint cp;
+	struct note_verifier *v = NULL;
+	struct buf state, note;
+	uint64_t old_size = 0;
+	int rc = CLI_ERR, had_old = 0;
+	char root[45];
+	if (argc > 1) {
+		int help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
+		fputs(verify_usage, help ? stdout : stderr);
+		return help ? CLI_OK : CLI_USAGE;
+	}
+	buf_init(&state, 4096);
+	buf_init(&note, NOTE_MAX_LEN);
+	if (api_open(&a) != 0)
+		goto out;
+	if (a.s->audit_key[0] == '\0') {
+		cli_error("no audit key pinned: log in with --audit-key (it is in your invite)");
+		goto out;
+	}
+	v = note_verifier_parse(a.s->audit_key, strlen(a.s->audit_key));
+	if (v == NULL) {
+		cli_error("the pinned audit key is malformed: log in again with --audit-key");
+		goto out;
+	}
+	if (cli_default_file(AUDIT_CMD_STATE, &state, true) != 0 || buf_cstr(&state) == NULL ||
+	    fetch_checkpoint(&a, v, &cp, &note) != 0 ||
+	    verify_tree(&a, v, &cp, buf_cstr(&state), &old_size, &had_old) != 0 ||
+	    remember(buf_cstr(&state), &note) != 0)
+		goto out;
+	root_b64(cp.root, root);
+	printf("audit log verified: %llu entries, root %s (%s)\n", (unsigned long long)cp.size, root,
+	       cp.origin);
+	if (had_old)
+		printf("it extends the checkpoint of %llu entries you verified before\n",
+		       (unsigned long long)old_size);
+	else
+		printf("first verification: this checkpoint is remembered in %s\n", buf_cstr(&state));
+	rc = CLI_OK;
+out:
+	note_verifier_free(v);
+	api_close(&a);
+	buf_free(&state);
+	buf_free(&note);
+	return rc;
+}
+
+/* ---- log ---- */
+
+#define ENTRY_FIELDS 7
+
+/* Split an entry into its 7 fields (each printable, at most 64 characters). */
+static int
+entry_split(const char *s, char f[ENTRY_FIELDS][80])
+{
+	for (int i = 0; i < ENTRY_FIELDS; i++) {
+		size_t n = strcspn(s, " ");
+		if (n == 0 || n > 64 || (i < ENTRY_FIELDS - 1 ? s[n] != ' ' : s[n] != '\0'))
+			return -1;
+		for (size_t k = 0; k < n; k++)
+			if (s[k] < 0x21 || s[k] > 0x7e)
+				return -1;
+		memcpy(f[i], s, n);
+		f[i][n] = '\0';
+		s += n + (i < ENTRY_FIELDS - 1);
+	}
+	return strcmp(f[0], "tipline/v1/audit") == 0 ? 0 : -1;
+}
+
+/* A key column: the 16-digit fingerprint of a 64-hex key hash, as is otherwise. */
+static const char *
+short_key(char *k)
+{
+	if (strlen(k) == 64)
+		k[16] = '\0';
+	return k;
+}
+
+/* Print one entry object; return 1 if its leaf does not match its entry, else 0. */
+static int
+print_entry(json_t *e)
+{
+	char f[ENTRY_FIELDS][80], when[32] = "?";
+	uint8_t leaf[MERKLE_HASH_LEN], want[MERKLE_HASH_LEN];
+	json_int_t idx = json_integer_value(json_object_get(e, "index"));
+	const char *text = json_string_value(json_object_get(e, "entry"));
+	if (hash_of(json_object_get(e, "leaf"), leaf) != 0) {
+		printf("%-7lld (malformed answer)\n", (long long)idx);
+		return 1;
+	}
+	if (text == NULL) {
+		printf("%-7lld (hidden: not one of your teams)\n", (long long)idx);
+		return 0;
+	}
+	merkle_leaf_hash(text, strlen(text), want);
+	if (sodium_memcmp(leaf, want, MERKLE_HASH_LEN) != 0 || entry_split(text, f) != 0) {
+		printf("%-7lld (ALERT: entry does not match its leaf hash or is malformed)\n",
+		       (long long)idx);
+		return 1;
+	}
+	uint64_t t;
+	struct tm tm;
+	if (util_parse_u64(f[1], INT64_MAX, &t) == 0) {
+		time_t tt = (time_t)t;
+		if (gmtime_r(&tt, &tm) != NULL)
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+	}
+	printf("%-7lld %-20s %-16s %-16s %-12s %-36s %s\n", (long long)idx, when, f[2],
+	       short_key(f[3]), f[4], f[5], short_key(f[6]));
+	return 0;
+}
+
+/* Fetch entries [start, start + count) into `all`. Return 0, or -1 (printed). */
+static int
+fetch_entries(struct api *a, uint64_t start, uint64_t count, json_t *all)
+{
+	for (uint64_t s = start; s < start + count; s += AUDIT_CMD_PAGE) {
+		char path[128];
+		json_t *doc = NULL;
+		uint64_t e = start + count - s > AUDIT_CMD_PAGE ? s + AUDIT_CMD_PAGE : start + count;
+		snprintf(path, sizeof(path), "/api/v1/audit/entries?start=%llu&end=%llu",
+		         (unsigned long long)s, (unsigned long long)e);
+		if (api_get_json(a, path, "the audit log", &doc) != 0)
+			return -1;
+		json_t *arr = json_object_get(doc, "entries");
+		size_t got = json_array_size(arr);
+		if (!json_is_array(arr) || json_array_extend(all, arr) != 0) {
+			cli_error("bad answer from the server: not a list of audit entries");
+			json_decref(doc);
+			return -1;
+		}
+		json_decref(doc);
+		if (got < e - s)
+			break; /* the end of the log */
+	}
+	return 0;
+}
+
+/* Print `all` as a table; return the number of entries that failed their leaf check. */
+static int
+print_table(json_t *all)
+{
+	size_t i;
+	json_t *e;
+	int bad = 0;
+	if (json_array_size(all) == 0) {
+		puts("no audit entries");
+		return 0;
+	}
+	printf("%-7s %-20s %-16s %-16s %-12s %-36s %s\n", "INDEX", "TIME (UTC)", "ACTION", "ACTOR",
+	       "TEAM", "OBJECT", "SUBJECT");
+	json_array_foreach(all, i, e)
+		bad += print_entry(e);
+	return bad;
+}
+
+/* Parse a --start/--count value. Return 0, or -1. */
+static int
+count_arg(const char *s, uint64_t max, uint64_t *out)
+{
+	return util_parse_u64(s, max, out);
+}
+
+static int
+audit_log(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "start", required_argument, NULL, 's' }, { "count", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },        { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t start = 0, count = 100;
+	int c, as_json = 0, rc = CLI_ERR;
+	struct api a;
+	json_t *all = NULL;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		if ((c == 's' && count_arg(optarg, INT64_MAX, &start) != 0) ||
+		    (c == 'n' && (count_arg(optarg, 100000, &count) != 0 || count == 0)) ||
+		    c == '?' || c == ':') {
+			cli_error("log: bad or unknown option %s", argv[optind - 1]);
+			fputs(log_usage, stderr);
+			return CLI_USAGE;
+		}
+		if (c == 'j')
+			as_json = 1;
+		if (c == 'h') {
+			fputs(log_usage, stdout);
+			return CLI_OK;
+		}
+	}
+	if (optind != argc) {
+		cli_error("log: unexpected argument %s", argv[optind]);
+		fputs(log_usage, stderr);
+		return CLI_USAGE;
+	}
+	if (api_open(&a) != 0 || (all = json_array()) == NULL || fetch_entries(&a, start, count, all) != 0)
+		goto out;
+	if (as_json) {
+		char *s = json_dumps(all, JSON_INDENT(2));
+		if (s != NULL)
+			puts(s);
+		rc = s != NULL ? CLI_OK : CLI_ERR;
+		free(s);
+	} else {
+		int bad = print_table(all);
+		if (bad > 0)
+			cli_error("ALERT: %d audit entries do not match their leaf hashes", bad);
+		rc = bad > 0 ? CLI_ERR : CLI_OK;
+	}
+out:
+	json_decref(all);
+	api_close(&a);
+	return rc;
+}
+
+int
+audit_cmd_main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(audit_usage, stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(audit_usage, stdout);
+		return CLI_OK;
+	}
+	if (strcmp(argv[1], "log") == 0)
+		return audit_log(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		return audit_verify(argc - 1, argv + 1);
+	cli_error("unknown audit command '%s'", argv[1]);
+	fputs(audit_usage, stderr);
+	return CLI_USAGE;
+}

@@ -1,0 +1,29 @@
+/*
+ * audit_cmd: `tipctl audit log` and `tipctl audit verify` (docs/api.md
+ * "Audit log"). Both take argv starting at "audit" and return an exit code
+ * (enum cli_exit).
+ *
+ * verify: fetch the newest signed checkpoint and check its signature with
+ * the audit key pinned in the session (from the invite, never from the
+ * server); fetch every leaf hash, recompute the root and compare; then, if
+ * a checkpoint was verified before ($TIPLINE_HOME/audit-checkpoint or
+ * ~/.config/tipline/audit-checkpoint, mode 0600, replaced by rename), demand
+ * the server's consistency proof from it to the new one and check it, and
+ * check the old root against the leaves too. A log that shrank, forked or
+ * was rewritten is reported as an ALERT with exit status 1, and the
+ * remembered checkpoint is kept. Cosignatures are not uploaded (yet).
+ *
+ * log: print entries as a table (or --json), checking each readable entry
+ * against its leaf hash.
+ */
+#ifndef TIPCTL_AUDIT_CMD_H
+#define TIPCTL_AUDIT_CMD_H
+
+#define AUDIT_CMD_PAGE 1000          /* leaves or entries asked for per request */
+#define AUDIT_CMD_MAX_LEAVES (1u << 24)
+#define AUDIT_CMD_STATE "audit-checkpoint"
+
+/* Dispatch `tipctl audit SUBCOMMAND ...`. */
+int audit_cmd_main(int argc, char **argv);
+
+#endif

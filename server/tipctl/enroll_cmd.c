@@ -1,0 +1,302 @@
+#include "enroll_cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "cli.h"
+#include "client.h"
+#include "identity.h"
+#include "invite.h"
+#include "keys.h"
+#include "membership.h"
+#include "note.h"
+#include "profile.h"
+#include "util.h"
+
+static const char enroll_usage[] =
+	"usage: tipctl enroll [--identity PATH] [--passphrase-file FILE] INVITE\n"
+	"       tipctl enroll --admin-key FILE [--passphrase-file FILE] INVITE\n"
+	"\n"
+	"Join a Tipline server with the invite an admin gave you. INVITE is the invite\n"
+	"text (tipline-invite-1:...), a file holding it, or - to read it from standard input.\n"
+	"\n"
+	"tipctl pins what the invite names — the server's TLS key, its origin, the admin\n"
+	"keys and the audit key — in $TIPLINE_HOME/profile (or ~/.config/tipline/profile),\n"
+	"and never takes them from the server. It then sends your public keys, signed to\n"
+	"prove you hold them. Read the fingerprint it prints to your admin over a channel\n"
+	"you trust (in person, or a call): they compare it before approving you.\n"
+	"\n"
+	"  --identity PATH         your identity (default $TIPLINE_HOME/identity.age); made\n"
+	"                          now, with a new passphrase, if there is none\n"
+	"  --admin-key FILE        an admin invite: enroll this admin key (made with\n"
+	"                          `tipctl admin keygen` and pinned in tipd's configuration)\n"
+	"  --passphrase-file FILE  take the passphrase from the first line of FILE\n";
+
+struct enroll_opts {
+	const char *identity, *admin_key, *pass_file, *invite;
+};
+
+static int
+enroll_opts_parse(int argc, char **argv, struct enroll_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "identity", required_argument, NULL, 'i' },
+		{ "admin-key", required_argument, NULL, 'a' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	memset(o, 0, sizeof(*o));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'i': o->identity = optarg; break;
+		case 'a': o->admin_key = optarg; break;
+		case 'p': o->pass_file = optarg; break;
+		case 'h': fputs(enroll_usage, stdout); return CLI_OK;
+		default:
+			cli_error("enroll: unknown or incomplete option '%s'", argv[optind - 1]);
+			goto usage;
+		}
+	}
+	if (optind != argc - 1) {
+		cli_error("enroll: give exactly one INVITE");
+		goto usage;
+	}
+	if (o->identity != NULL && o->admin_key != NULL) {
+		cli_error("enroll: --identity and --admin-key do not go together");
+		goto usage;
+	}
+	o->invite = argv[optind];
+	return -1;
+usage:
+	fputs(enroll_usage, stderr);
+	return CLI_USAGE;
+}
+
+/* Read the invite from the argument, a file or standard input. Return 0, or -1 (printed). */
+static int
+invite_read(const char *arg, struct invite *iv)
+{
+	struct buf text;
+	int rc = -1;
+	buf_init_secure(&text, INVITE_TEXT_MAX + 2);
+	if (strncmp(arg, INVITE_PREFIX, strlen(INVITE_PREFIX)) == 0) {
+		if (buf_adds(&text, arg) != 0)
+			goto bad;
+	} else if (strcmp(arg, "-") == 0) {
+		size_t n;
+		while (buf_reserve(&text, 1024) == 0 &&
+		       (n = fread(text.data + text.len, 1, text.cap - text.len, stdin)) > 0)
+			text.len += n;
+	} else if (cli_read_file(arg, &text) != 0) {
+		goto out;
+	}
+	if (invite_decode((const char *)text.data, text.len, iv) == 0) {
+		rc = 0;
+		goto out;
+	}
+bad:
+	cli_error("this is not a valid Tipline invite (it starts with %s); ask your admin for a "
+	          "new one", INVITE_PREFIX);
+out:
+	buf_free(&text);
+	return rc;
+}
+
+/* Load the identity at `path`, or make one (asking a new passphrase) if
+ * there is none. Return it, or NULL (printed). */
+static struct identity *
+identity_get(const char *path, const char *pass_file)
+{
+	struct buf p;
+	struct identity *id = NULL;
+	char *pass = NULL;
+	buf_init(&p, 4096);
+	if ((path != NULL ? buf_adds(&p, path) != 0 : cli_default_identity(&p, true) != 0) ||
+	    buf_cstr(&p) == NULL)
+		goto out;
+	if (access(buf_cstr(&p), F_OK) == 0) {
+		id = api_identity_load(buf_cstr(&p), pass_file);
+		goto out;
+	}
+	printf("no identity at %s: making one now\n", buf_cstr(&p));
+	if ((pass = cli_pass_get(pass_file, "New passphrase for your identity: ", true, true)) == NULL)
+		goto out;
+	if ((id = identity_generate()) == NULL ||
+	    identity_save(id, buf_cstr(&p), pass, strlen(pass)) != 0) {
+		cli_error("cannot write %s: %s", buf_cstr(&p), strerror(errno));
+		identity_free(id);
+		id = NULL;
+	}
+out:
+	cli_pass_free(pass);
+	buf_free(&p);
+	return id;
+}
+
+/* Build the enrollment request body for `iv` signed by `k` into *json. */
+static int
+enroll_body(const struct invite *iv, const struct keys_signer *k, const char *recipient,
+            char **json)
+{
+	uint8_t sig[64];
+	char pk64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	char sig64[sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL)];
+	struct buf msg;
+	int rc = -1;
+	buf_init(&msg, 4096);
+	*json = NULL;
+	sodium_bin2base64(pk64, sizeof(pk64), keys_signer_pk(k), 32, sodium_base64_VARIANT_ORIGINAL);
+	if (invite_enroll_message(iv->origin, iv->pin, iv->id, iv->name, recipient, pk64, &msg) != 0 ||
+	    keys_sign(k, msg.data, msg.len, sig) != 0)
+		goto out;
+	sodium_bin2base64(sig64, sizeof(sig64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "invite", iv->id, "secret", iv->secret,
+	                        "ed25519", pk64, "signature", sig64);
+	if (doc != NULL && recipient != NULL)
+		json_object_set_new(doc, "recipient", json_string(recipient));
+	if (doc != NULL)
+		*json = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	rc = *json != NULL ? 0 : -1;
+out:
+	buf_free(&msg);
+	return rc;
+}
+
+/* Explain a refused enrollment. */
+static void
+enroll_refused(const struct client_response *r)
+{
+	if (r->status == 410 || r->status == 401)
+		api_print_problem("enrollment refused (ask your admin for a new invite)", r);
+	else if (r->status == 429)
+		cli_error("too many failed enrollments: try again in %ld seconds",
+		          r->retry_after > 0 ? r->retry_after : 60);
+	else
+		api_print_problem("enrollment refused", r);
+}
+
+/* POST the enrollment. Return 0 on 201, else -1 (printed). */
+static int
+enroll_post(const struct invite *iv, const char *json)
+{
+	uint8_t pin[CLIENT_PIN_LEN];
+	struct client *c = NULL;
+	struct client_response r;
+	char err[512];
+	int rc = -1;
+	buf_init(&r.body, 65536);
+	if (client_parse_pin(iv->pin, pin) != 0)
+		goto out;
+	enum client_result cr = client_open(iv->server, pin, &c, err, sizeof(err));
+	if (cr == CLIENT_OK)
+		cr = client_request(c, "POST", "/api/v1/enroll", NULL, "application/json", json,
+		                    strlen(json), &r, err, sizeof(err));
+	if (cr != CLIENT_OK) {
+		api_print_client_error(cr, err, iv->server);
+		goto out;
+	}
+	if (r.status != 201) {
+		enroll_refused(&r);
+		goto out;
+	}
+	rc = 0;
+out:
+	client_free(c);
+	buf_free(&r.body);
+	return rc;
+}
+
+/* Pin what the invite says. Return 0, or -1 (printed). */
+static int
+enroll_save(const struct invite *iv, const char *admin_key_file)
+{
+	struct profile p;
+	struct buf path;
+	int rc = -1;
+	buf_init(&path, 4096);
+	profile_from_invite(&p, iv);
+	if (admin_key_file != NULL) {
+		char *abs = realpath(admin_key_file, NULL);
+		snprintf(p.key_file, sizeof(p.key_file), "%s", abs != NULL ? abs : admin_key_file);
+		free(abs);
+	}
+	if (profile_path(&path, 1) == 0 && buf_cstr(&path) != NULL &&
+	    profile_save(&p, buf_cstr(&path)) == 0)
+		rc = 0;
+	buf_free(&path);
+	return rc;
+}
+
+/* Tell the invitee what happened and what comes next. */
+static void
+enroll_print(const struct invite *iv, const uint8_t *pk, int admin)
+{
+	char fp[17];
+	membership_fingerprint(pk, fp);
+	printf("enrolled at %s as %s%s\n", iv->server, admin ? "an admin" : iv->name,
+	       admin ? "" : " (waiting for an admin's approval)");
+	printf("your fingerprint: %.4s %.4s %.4s %.4s\n", fp, fp + 4, fp + 8, fp + 12);
+	if (admin)
+		printf("next: tipctl login --admin\n");
+	else
+		printf("read this fingerprint to your admin over a channel you trust; once they "
+		       "approve you, run: tipctl login\n");
+}
+
+int
+enroll_cmd_main(int argc, char **argv)
+{
+	struct enroll_opts o;
+	struct invite iv;
+	struct identity *id = NULL;
+	struct note_signer *adm = NULL;
+	char *json = NULL;
+	int rc = enroll_opts_parse(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	rc = CLI_ERR;
+	if (invite_read(o.invite, &iv) != 0)
+		goto out;
+	int admin = strcmp(iv.role, "admin") == 0;
+	if (iv.expires_at <= (int64_t)time(NULL)) {
+		cli_error("this invite has expired: ask your admin for a new one");
+		goto out;
+	}
+	if (admin != (o.admin_key != NULL)) {
+		cli_error(admin ? "this is an admin invite: give your admin key with --admin-key FILE"
+		                : "this invite is for an investigator: do not give --admin-key");
+		rc = CLI_USAGE;
+		goto out;
+	}
+	if (admin ? (adm = keys_admin_load(o.admin_key, o.pass_file)) == NULL
+	          : (id = identity_get(o.identity, o.pass_file)) == NULL)
+		goto out;
+	struct keys_signer k = { id, adm };
+	if (enroll_body(&iv, &k, admin ? NULL : identity_recipient(id), &json) != 0) {
+		cli_error("cannot sign the enrollment");
+		goto out;
+	}
+	if (enroll_post(&iv, json) != 0 || enroll_save(&iv, o.admin_key) != 0)
+		goto out;
+	enroll_print(&iv, keys_signer_pk(&k), admin);
+	rc = CLI_OK;
+out:
+	free(json);
+	identity_free(id);
+	note_signer_free(adm);
+	sodium_memzero(&iv, sizeof(iv));
+	return rc;
+}

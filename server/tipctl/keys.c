@@ -1,0 +1,60 @@
+#include "keys.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "age.h"
+#include "buf.h"
+#include "cli.h"
+#include "identity.h"
+#include "note.h"
+
+const uint8_t *
+keys_signer_pk(const struct keys_signer *k)
+{
+	return k->id != NULL ? identity_ed25519_pk(k->id) : note_signer_pk(k->admin);
+}
+
+int
+keys_sign(const struct keys_signer *k, const uint8_t *msg, size_t n, uint8_t sig[64])
+{
+	if (k->id != NULL)
+		return crypto_sign_detached(sig, NULL, msg, n, identity_ed25519_sk(k->id));
+	return note_signer_sign_detached(k->admin, msg, n, sig);
+}
+
+struct note_signer *
+keys_admin_load(const char *path, const char *pass_file)
+{
+	struct buf ct, pt;
+	struct note_signer *s = NULL;
+	char *pass = NULL;
+	struct age_unwrap_opts uo = { NULL, 0, NULL, 0, AGE_MAX_SCRYPT_LOGN };
+	buf_init(&ct, CLI_FILE_MAX);
+	buf_init_secure(&pt, CLI_FILE_MAX);
+	if (cli_read_file(path, &ct) != 0)
+		goto out;
+	if ((pass = cli_pass_get(pass_file, "Passphrase for the admin key: ", false, false)) == NULL)
+		goto out;
+	uo.pass = pass;
+	uo.passlen = strlen(pass);
+	int r = age_decrypt(ct.data, ct.len, &uo, &pt);
+	if (r == AGE_ERR_NO_MATCH || r == AGE_ERR_HEADER_MAC) {
+		cli_error("wrong passphrase for admin key %s", path);
+		goto out;
+	}
+	if (r != AGE_OK) {
+		cli_error("%s is not an admin key file (%s)", path, age_strerror(r));
+		goto out;
+	}
+	if (pt.len > 0 && pt.data[pt.len - 1] == '\n')
+		pt.len--;
+	if ((s = note_signer_parse((const char *)pt.data, pt.len)) == NULL)
+		cli_error("%s does not hold an admin signing key", path);
+out:
+	cli_pass_free(pass);
+	buf_free(&ct);
+	buf_free(&pt);
+	return s;
+}
+

@@ -1,0 +1,323 @@
+#include "seen.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "util.h"
+
+#define SEEN_MAGIC "tipline-membership-seen v1\n"
+
+/* One remembered head. */
+struct seen_line {
+	const char *server;
+	size_t server_len;
+	char team[MEMBERSHIP_TEAM_MAX + 1];
+	uint64_t seq;
+	char hash[65];
+};
+
+/* Return 1 if `s` (`n` bytes) is a server URL we can store: 1..SEEN_SERVER_MAX
+ * printable ASCII characters without spaces. */
+static int
+seen_server_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > SEEN_SERVER_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return 0;
+	return 1;
+}
+
+/* Return 1 if `s` is 64 lower-case hex digits. */
+static int
+seen_hex_ok(const char *s, size_t n)
+{
+	if (n != 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Take the next space-separated field of the line [*p, end): store its start
+ * and length and advance *p past it and one space. Return 0, or -1 if empty. */
+static int
+seen_field(const char **p, const char *end, const char **f, size_t *n)
+{
+	const char *sp = memchr(*p, ' ', (size_t)(end - *p));
+	*f = *p;
+	*n = (size_t)((sp != NULL ? sp : end) - *p);
+	*p = sp != NULL ? sp + 1 : end;
+	return *n > 0 ? 0 : -1;
+}
+
+/* Parse the line [p, end) (no newline) into `l`. Return 0, or -1 if malformed. */
+static int
+seen_parse_line(const char *p, const char *end, struct seen_line *l)
+{
+	const char *f;
+	char num[24];
+	size_t n;
+	if (seen_field(&p, end, &l->server, &l->server_len) != 0 ||
+	    !seen_server_ok(l->server, l->server_len) || seen_field(&p, end, &f, &n) != 0 ||
+	    n > MEMBERSHIP_TEAM_MAX)
+		return -1;
+	memcpy(l->team, f, n);
+	l->team[n] = '\0';
+	if (!membership_team_valid(l->team) || seen_field(&p, end, &f, &n) != 0 ||
+	    n >= sizeof(num) || f[0] == '0')
+		return -1; /* no leading zeros: one text per number */
+	memcpy(num, f, n);
+	num[n] = '\0';
+	if (util_parse_u64(num, MEMBERSHIP_SEQ_MAX, &l->seq) != 0 || l->seq == 0 ||
+	    seen_field(&p, end, &f, &n) != 0 || !seen_hex_ok(f, n) || p != end)
+		return -1;
+	memcpy(l->hash, f, 64);
+	l->hash[64] = '\0';
+	return 0;
+}
+
+/*
+ * Walk the file text `t` (`n` bytes): copy every line but the one for
+ * (`server`, `team`) to `rest`, and that one into *found (*have set).
+ * Return SEEN_OK, or SEEN_ERR_CORRUPT (also on a repeated line for the pair).
+ */
+static int
+seen_scan(const char *t, size_t n, const char *server, const char *team, struct seen_line *found,
+          bool *have, struct buf *rest)
+{
+	size_t lines = 0;
+	*have = false;
+	if (n == 0)
+		return SEEN_OK; /* no file yet (t may be NULL) */
+	const char *p = t, *end = t + n;
+	if (n < strlen(SEEN_MAGIC) || memcmp(t, SEEN_MAGIC, strlen(SEEN_MAGIC)) != 0)
+		return SEEN_ERR_CORRUPT;
+	p += strlen(SEEN_MAGIC);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct seen_line l;
+		if (nl == NULL || ++lines > SEEN_MAX_ENTRIES || seen_parse_line(p, nl, &l) != 0)
+			return SEEN_ERR_CORRUPT;
+		if (l.server_len == strlen(server) && memcmp(l.server, server, l.server_len) == 0 &&
+		    strcmp(l.team, team) == 0) {
+			if (*have)
+				return SEEN_ERR_CORRUPT;
+			*found = l;
+			*have = true;
+		} else if (buf_add(rest, p, (size_t)(nl - p) + 1) != 0) {
+			return SEEN_ERR_CORRUPT;
+		}
+		p = nl + 1;
+	}
+	return SEEN_OK;
+}
+
+/* Read the file at `path` into `t` (nothing if it does not exist). Return
+ * SEEN_OK, SEEN_ERR_CORRUPT if it is not a regular file of ours that only
+ * we may write, or too large, or SEEN_ERR_IO (printed). */
+static int
+seen_read(const char *path, struct buf *t)
+{
+	struct stat st;
+	char chunk[4096];
+	ssize_t r;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = SEEN_ERR_IO;
+	if (fd < 0 && errno == ENOENT)
+		return SEEN_OK;
+	if (fd < 0 && errno == ELOOP) {
+		cli_error("%s is a symbolic link: refusing to use it", path);
+		return SEEN_ERR_CORRUPT;
+	}
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		cli_error("cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+		cli_error("%s is not a file of yours that only you may write: refusing to use it", path);
+		rc = SEEN_ERR_CORRUPT;
+		goto out;
+	}
+	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			cli_error("cannot read %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (buf_add(t, chunk, (size_t)r) != 0) {
+			rc = SEEN_ERR_CORRUPT;
+			goto out;
+		}
+	}
+	rc = SEEN_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Write `rest` plus the line for `server` and `head` as the new file at
+ * `path` (PATH.new, fsync'd, renamed, directory fsync'd). Return SEEN_OK or
+ * SEEN_ERR_IO (printed). */
+static int
+seen_write(const char *path, const struct buf *rest, const char *server,
+           const struct membership *head)
+{
+	struct buf text, tmp;
+	char hex[65], *slash;
+	int rc = SEEN_ERR_IO, dfd;
+	buf_init(&text, SEEN_FILE_MAX + 1024);
+	buf_init(&tmp, 4200);
+	util_hex(membership_hash(head), MEMBERSHIP_HASH_LEN, hex);
+	if (buf_adds(&text, SEEN_MAGIC) != 0 || buf_add(&text, rest->data, rest->len) != 0 ||
+	    buf_printf(&text, "%s %s %llu %s\n", server, membership_team(head),
+	               (unsigned long long)membership_seq(head), hex) != 0 ||
+	    buf_printf(&tmp, "%s.new", path) != 0 || buf_cstr(&tmp) == NULL) {
+		cli_error("cannot remember the membership: %s would be too large", path);
+		goto out;
+	}
+	(void)unlink(buf_cstr(&tmp)); /* a leftover from a crash; we hold the lock */
+	if (cli_write_new(buf_cstr(&tmp), text.data, text.len) != 0 ||
+	    rename(buf_cstr(&tmp), path) != 0) {
+		cli_error("cannot write %s: %s", path, strerror(errno));
+		(void)unlink(buf_cstr(&tmp));
+		goto out;
+	}
+	rc = SEEN_OK;
+	/* Make the rename durable too (best effort: the file itself is complete). */
+	if ((slash = strrchr((char *)tmp.data, '/')) != NULL) {
+		*slash = '\0';
+		if ((dfd = open(slash == (char *)tmp.data ? "/" : (char *)tmp.data,
+		                O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+out:
+	buf_free(&text);
+	buf_free(&tmp);
+	return rc;
+}
+
+/* Print what `rc` means for team `team`. */
+static void
+seen_complain(int rc, const char *team, uint64_t got, uint64_t had, const char *path)
+{
+	if (rc == SEEN_ERR_ROLLED_BACK)
+		cli_error("the server showed an older membership of team %s (statement %llu) than "
+		          "this computer has already seen (%llu): refusing; tell an admin",
+		          team, (unsigned long long)got, (unsigned long long)had);
+	else if (rc == SEEN_ERR_FORKED)
+		cli_error("the server showed a different membership of team %s (statement %llu) than "
+		          "the one this computer has already seen with that number: refusing; tell "
+		          "an admin", team, (unsigned long long)got);
+	else if (rc == SEEN_ERR_CORRUPT)
+		cli_error("%s is damaged or unsafe: refusing to trust any membership until you check "
+		          "it (remove it only if you know why it changed)", path);
+}
+
+/* Open and lock `path`.lock exclusively. Return its fd, or -1 (printed). */
+static int
+seen_lock(const char *path)
+{
+	char lp[4200];
+	int l = snprintf(lp, sizeof(lp), "%s.lock", path), fd;
+	if (l < 0 || (size_t)l >= sizeof(lp)) {
+		cli_error("the path %s is too long", path);
+		return -1;
+	}
+	fd = open(lp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		cli_error("cannot lock %s: %s", lp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+seen_check_file(const char *path, const char *server, const struct membership *head)
+{
+	struct buf text, rest;
+	struct seen_line had;
+	bool have = false;
+	char hex[65];
+	int rc = SEEN_ERR_IO, lk = -1;
+	if (path == NULL || server == NULL || head == NULL ||
+	    !seen_server_ok(server, strlen(server))) {
+		cli_error("cannot remember the membership: bad server name");
+		return SEEN_ERR_IO;
+	}
+	buf_init(&text, SEEN_FILE_MAX);
+	buf_init(&rest, SEEN_FILE_MAX);
+	if ((lk = seen_lock(path)) < 0 || (rc = seen_read(path, &text)) != SEEN_OK)
+		goto out;
+	rc = seen_scan((const char *)text.data, text.len, server, membership_team(head), &had, &have,
+	               &rest);
+	if (rc != SEEN_OK)
+		goto out;
+	util_hex(membership_hash(head), MEMBERSHIP_HASH_LEN, hex);
+	if (have && membership_seq(head) < had.seq)
+		rc = SEEN_ERR_ROLLED_BACK;
+	else if (have && membership_seq(head) == had.seq)
+		rc = strcmp(hex, had.hash) == 0 ? SEEN_OK : SEEN_ERR_FORKED;
+	else
+		rc = seen_write(path, &rest, server, head);
+out:
+	seen_complain(rc, membership_team(head), membership_seq(head), have ? had.seq : 0, path);
+	if (lk >= 0)
+		close(lk); /* releases the lock */
+	buf_free(&text);
+	buf_free(&rest);
+	return rc;
+}
+
+int
+seen_check_and_update(const char *server, const struct membership *head)
+{
+	struct buf p;
+	int rc = SEEN_ERR_IO;
+	buf_init(&p, 4096);
+	if (cli_default_file(SEEN_FILE_NAME, &p, true) == 0 && buf_cstr(&p) != NULL)
+		rc = seen_check_file(buf_cstr(&p), server, head);
+	buf_free(&p);
+	return rc;
+}
+
+int
+seen_lookup(const char *server, const char *team, uint64_t *seq)
+{
+	struct buf p, text, rest;
+	struct seen_line had;
+	bool have = false;
+	int rc = SEEN_ERR_IO;
+	buf_init(&p, 4096);
+	buf_init(&text, SEEN_FILE_MAX);
+	buf_init(&rest, SEEN_FILE_MAX);
+	*seq = 0;
+	if (server == NULL || !seen_server_ok(server, strlen(server)) ||
+	    cli_default_file(SEEN_FILE_NAME, &p, true) != 0 || buf_cstr(&p) == NULL ||
+	    (rc = seen_read(buf_cstr(&p), &text)) != SEEN_OK ||
+	    (rc = seen_scan((const char *)text.data, text.len, server, team, &had, &have, &rest)) !=
+	            SEEN_OK)
+		goto out;
+	if (have)
+		*seq = had.seq;
+out:
+	buf_free(&p);
+	buf_free(&text);
+	buf_free(&rest);
+	return rc;
+}

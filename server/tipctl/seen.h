@@ -1,0 +1,60 @@
+/*
+ * seen: the highest membership statement tipctl has verified, per server
+ * and team, so that a server cannot show an older membership again (one
+ * that still lists a revoked member) or a different one with the same
+ * sequence number (a fork) — DESIGN §4 "Team membership".
+ *
+ * The file is $TIPLINE_HOME/membership-seen (or
+ * ~/.config/tipline/membership-seen), text:
+ *
+ *   tipline-membership-seen v1
+ *   <server URL> <team> <seq> <64 lower hex: SHA-256 of the signed statement>
+ *   ...
+ *
+ * It is written as a new file (O_EXCL, O_NOFOLLOW, 0600), fsync'd and
+ * renamed over the old one, under an exclusive lock on
+ * membership-seen.lock so that two tipctl processes do not lose an update.
+ * A malformed or unsafe file (not a regular file of ours, writable by
+ * others) is refused rather than reset: resetting it would forget what it
+ * protects.
+ */
+#ifndef TIPCTL_SEEN_H
+#define TIPCTL_SEEN_H
+
+#include "membership.h"
+
+#define SEEN_FILE_NAME "membership-seen"
+#define SEEN_FILE_MAX (1u << 20) /* largest file read */
+#define SEEN_SERVER_MAX 511      /* longest server URL remembered */
+#define SEEN_MAX_ENTRIES 4096    /* most (server, team) lines */
+
+enum seen_result {
+	SEEN_OK = 0,               /* newer (remembered now) or the same statement */
+	SEEN_ERR_ROLLED_BACK = -1, /* a lower sequence number than already seen */
+	SEEN_ERR_FORKED = -2,      /* the same sequence number, a different statement */
+	SEEN_ERR_CORRUPT = -3,     /* the file is malformed or unsafe */
+	SEEN_ERR_IO = -4           /* cannot read, lock or write it; or a bad argument */
+};
+
+/*
+ * Check the verified latest statement `head` of its team, shown by the
+ * server `server` (the session's URL), against the file at `path`: if it
+ * is newer than the one remembered (or none is), remember it; if it is the
+ * same, change nothing. Print a loud message on every error ("the server
+ * showed an older membership of team X (statement N) than this computer
+ * has already seen (M): refusing; tell an admin"). Return an enum
+ * seen_result.
+ */
+int seen_check_file(const char *path, const char *server, const struct membership *head)
+	__attribute__((warn_unused_result));
+
+/* Same, with the default file (cli_default_file(SEEN_FILE_NAME)). */
+int seen_check_and_update(const char *server, const struct membership *head)
+	__attribute__((warn_unused_result));
+
+/* Store in *seq the statement remembered for `team` at `server` (0 if none).
+ * Return SEEN_OK, or an error (the file is unreadable or damaged). */
+int seen_lookup(const char *server, const char *team, uint64_t *seq)
+	__attribute__((warn_unused_result));
+
+#endif

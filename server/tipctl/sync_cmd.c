@@ -1,0 +1,707 @@
+#include "sync_cmd.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "age.h"
+#include "api.h"
+#include "cli.h"
+#include "identity.h"
+#include "membership.h"
+#include "note.h"
+#include "seen.h"
+#include "tips_reply.h"
+#include "util.h"
+
+static const char sy_usage[] =
+	"usage: tipctl sync [--team TEAM]... [--yes] [--identity PATH] [--passphrase-file FILE]\n"
+	"\n"
+	"Give the team's newcomers access to the reports, attachments, messages, replies\n"
+	"and notes that were sealed before they joined. For each newcomer tipctl shows\n"
+	"their name, the fingerprint of their key and the membership statement (checked\n"
+	"against the admin keys you pinned at login) that lists them, and asks first.\n"
+	"Compare the fingerprint with the newcomer (or your admin) before you answer.\n"
+	"\n"
+	"  --team TEAM            sync this team (repeatable); default: every team of\n"
+	"                         the reports you can list\n"
+	"  --yes                  do not ask (needed without a terminal)\n"
+	"  --identity PATH        identity file (default $TIPLINE_HOME/identity.age)\n"
+	"  --passphrase-file FILE take the passphrase from the first line of FILE\n";
+
+struct sy_opts {
+	char teams[SYNC_TEAMS_MAX][MEMBERSHIP_TEAM_MAX + 1];
+	size_t nteams;
+	bool yes;
+	const char *identity, *pass_file;
+};
+
+/* One team's run. */
+struct sy_team {
+	const char *team;
+	struct membership *m;                  /* the verified latest statement */
+	char signers[512];                     /* the pinned admin keys that signed it */
+	json_t *objects;                       /* what missing-headers listed */
+	json_t *batches;                       /* report id -> [{object, recipient, header}] */
+	json_t *warned;                        /* recipients not in `m`, already warned about */
+	size_t count[MEMBERSHIP_MAX_MEMBERS];  /* objects each member misses */
+	int answer[MEMBERSHIP_MAX_MEMBERS];    /* 1 give access, 0 not */
+	size_t made, added, already, unopenable, unverified, newcomers, declined;
+};
+
+/* Add `team` to the list unless it is there. Return 0, or -1 if the list is full. */
+static int
+sy_add_team(struct sy_opts *o, const char *team)
+{
+	for (size_t i = 0; i < o->nteams; i++)
+		if (strcmp(o->teams[i], team) == 0)
+			return 0;
+	if (o->nteams == SYNC_TEAMS_MAX)
+		return -1;
+	snprintf(o->teams[o->nteams++], MEMBERSHIP_TEAM_MAX + 1, "%s", team);
+	return 0;
+}
+
+/* Parse the options into `o`. Return -1 to go on, or an exit code. */
+static int
+sy_parse_opts(int argc, char **argv, struct sy_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "team", required_argument, NULL, 't' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (!membership_team_valid(optarg) || sy_add_team(o, optarg) != 0) {
+				cli_error("--team: not a team name, or more than %d teams", SYNC_TEAMS_MAX);
+				goto usage;
+			}
+			break;
+		case 'y': o->yes = true; break;
+		case 'i': o->identity = optarg; break;
+		case 'p': o->pass_file = optarg; break;
+		case 'h': fputs(sy_usage, stdout); return CLI_OK;
+		default:
+			cli_error("unknown or incomplete option '%s'", argv[optind - 1]);
+			goto usage;
+		}
+	}
+	if (optind != argc) {
+		cli_error("unexpected argument '%s'", argv[optind]);
+		goto usage;
+	}
+	return -1;
+usage:
+	fputs(sy_usage, stderr);
+	return CLI_USAGE;
+}
+
+/* Add the teams of one report-list page `doc` to `o`; store the next cursor
+ * (malloc'd) in *cursor or NULL. Return 0, or -1 (printed). */
+static int
+sy_teams_page(json_t *doc, struct sy_opts *o, char **cursor)
+{
+	json_t *reps = json_object_get(doc, "reports"), *next = json_object_get(doc, "next_cursor"), *r;
+	size_t i;
+	*cursor = NULL;
+	if (!json_is_array(reps) || (next != NULL && !json_is_null(next) && !json_is_string(next))) {
+		cli_error("bad answer from the server: not a report list");
+		return -1;
+	}
+	json_array_foreach(reps, i, r) {
+		const char *t = json_string_value(json_object_get(r, "team"));
+		if (t == NULL || !membership_team_valid(t)) {
+			cli_error("bad answer from the server: a report without a valid team");
+			return -1;
+		}
+		if (sy_add_team(o, t) != 0) {
+			cli_error("your reports are in more than %d teams: name them with --team",
+			          SYNC_TEAMS_MAX);
+			return -1;
+		}
+	}
+	if (json_is_string(next) && (*cursor = strdup(json_string_value(next))) == NULL) {
+		cli_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Find the teams of every report the caller can list. Return 0, or -1 (printed). */
+static int
+sy_find_teams(struct api *a, struct sy_opts *o)
+{
+	struct buf path;
+	char *cursor = NULL;
+	int rc = -1;
+	buf_init(&path, 8192);
+	for (int page = 0; page < SYNC_REPORT_PAGES; page++) {
+		json_t *doc = NULL;
+		char *next = NULL;
+		buf_reset(&path);
+		if (buf_adds(&path, "/api/v1/reports?limit=200") != 0 ||
+		    (cursor != NULL && api_query_add(&path, "cursor", cursor) != 0) ||
+		    buf_cstr(&path) == NULL) {
+			cli_error("the report list's cursor is too long");
+			goto out;
+		}
+		if (api_get_json(a, buf_cstr(&path), "the report list", &doc) != 0)
+			goto out;
+		int bad = sy_teams_page(doc, o, &next);
+		json_decref(doc);
+		free(cursor);
+		cursor = next;
+		if (bad)
+			goto out;
+		if (cursor == NULL)
+			break;
+	}
+	rc = 0;
+out:
+	free(cursor);
+	buf_free(&path);
+	return rc;
+}
+
+/* Write the names and key hashes of the pinned admin keys that signed
+ * `stmt` into `out`. */
+static void
+sy_signers(const char *stmt, struct note_verifier *const *admins, size_t n, char *out,
+           size_t outlen)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const struct note_verifier *one = admins[i];
+		struct membership *m = NULL;
+		if (membership_open(stmt, strlen(stmt), &one, 1, &m) != MEMBERSHIP_OK)
+			continue;
+		membership_free(m);
+		int w = snprintf(out + o, outlen - o, "%s%s (key %08x)", o != 0 ? ", " : "",
+		                 note_verifier_name(one), (unsigned)note_verifier_hash(one));
+		if (w < 0 || (size_t)w >= outlen - o)
+			break;
+		o += (size_t)w;
+	}
+}
+
+/* Fetch the team's chain and verify it against the pinned admin keys into
+ * t->m, noting who signed the latest. Return 0, or -1 (printed). */
+static int
+sy_fetch_chain(struct api *a, struct sy_team *t)
+{
+	struct note_verifier *admins[SESSION_ADMIN_MAX] = { NULL };
+	const char *stmts[TIPS_CHAIN_MAX];
+	json_t *doc = NULL, *arr, *v;
+	char path[160];
+	size_t i, n = a->s->n_admin_keys;
+	int rc = -1;
+	snprintf(path, sizeof(path), "/api/v1/teams/%s/membership", t->team);
+	if (api_get_json(a, path, "the team's membership", &doc) != 0)
+		goto out;
+	arr = json_object_get(doc, "statements");
+	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > TIPS_CHAIN_MAX)
+		goto bad;
+	json_array_foreach(arr, i, v) {
+		if ((stmts[i] = json_string_value(v)) == NULL)
+			goto bad;
+	}
+	for (i = 0; i < n; i++)
+		if ((admins[i] = note_verifier_parse(a->s->admin_keys[i],
+		                                     strlen(a->s->admin_keys[i]))) == NULL)
+			goto bad;
+	if (tips_reply_verify_chain(stmts, json_array_size(arr), t->team,
+	                            (const struct note_verifier *const *)admins, n, &t->m) != 0)
+		goto bad;
+	sy_signers(stmts[json_array_size(arr) - 1], admins, n, t->signers, sizeof(t->signers));
+	rc = 0;
+	goto out;
+bad:
+	cli_error("team %s: its membership statements do not verify against your pinned admin "
+	          "keys: refusing", t->team);
+out:
+	for (i = 0; i < n; i++)
+		note_verifier_free(admins[i]);
+	json_decref(doc);
+	return rc;
+}
+
+/* Return 1 if `o` is a well-formed missing-headers object, else 0. */
+static int
+sy_object_ok(json_t *o)
+{
+	static const char *const kinds[] = { "report", "attachment", "message", "reply", "note",
+		                             NULL };
+	const char *id = json_string_value(json_object_get(o, "id"));
+	const char *rid = json_string_value(json_object_get(o, "report"));
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	json_t *miss = json_object_get(o, "missing"), *v;
+	size_t i;
+	int known = 0;
+	if (id == NULL || rid == NULL || kind == NULL || !util_uuid_valid(id) ||
+	    !util_uuid_valid(rid) || !json_is_string(json_object_get(o, "header")) ||
+	    !json_is_array(miss) || json_array_size(miss) > MEMBERSHIP_MAX_MEMBERS)
+		return 0;
+	for (i = 0; kinds[i] != NULL; i++)
+		known |= strcmp(kind, kinds[i]) == 0;
+	json_array_foreach(miss, i, v) {
+		if (!json_is_string(v))
+			return 0;
+	}
+	return known;
+}
+
+/* Add one missing-headers page `arr` to t->objects; `after` is the last id
+ * seen (ids must grow). Return 0, or -1 (printed). */
+static int
+sy_collect_page(struct sy_team *t, json_t *arr, char after[37])
+{
+	json_t *o;
+	size_t i;
+	if (!json_is_array(arr) || json_array_size(arr) > SYNC_PAGE)
+		goto bad;
+	json_array_foreach(arr, i, o) {
+		const char *id = json_string_value(json_object_get(o, "id"));
+		if (!sy_object_ok(o) || (after[0] != '\0' && strcmp(id, after) <= 0))
+			goto bad;
+		snprintf(after, 37, "%s", id);
+		if (json_array_append(t->objects, o) != 0) {
+			cli_error("out of memory");
+			return -1;
+		}
+	}
+	return 0;
+bad:
+	cli_error("bad answer from the server: not a list of objects missing headers");
+	return -1;
+}
+
+/* Page through the team's objects that some member has no header for.
+ * Return 0, or -1 (printed). */
+static int
+sy_collect(struct api *a, struct sy_team *t)
+{
+	char path[200], after[37] = "";
+	for (;;) {
+		json_t *doc = NULL;
+		snprintf(path, sizeof(path), "/api/v1/teams/%s/missing-headers%s%s", t->team,
+		         after[0] != '\0' ? "?after=" : "", after);
+		if (api_get_json(a, path, "the team's objects", &doc) != 0)
+			return -1;
+		json_t *arr = json_object_get(doc, "objects");
+		size_t n = json_array_size(arr);
+		int rc = sy_collect_page(t, arr, after);
+		json_decref(doc);
+		if (rc != 0)
+			return -1;
+		if (n < SYNC_PAGE)
+			return 0;
+		if (json_array_size(t->objects) >= SYNC_OBJECTS_MAX) {
+			fprintf(stderr, "tipctl: stopped after %zu objects of team %s: run tipctl sync "
+			                "again for the rest\n", json_array_size(t->objects), t->team);
+			return 0;
+		}
+	}
+}
+
+/* Return the index of the member of `m` whose recipient is `rcpt`, or -1. */
+static long
+sy_member_index(const struct membership *m, const char *rcpt)
+{
+	for (size_t i = 0; rcpt != NULL && i < membership_count(m); i++)
+		if (strcmp(membership_member_at(m, i)->recipient, rcpt) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Count the objects each member of the statement misses; warn once about
+ * each recipient the server lists that the verified statement does not. */
+static void
+sy_count(struct sy_team *t)
+{
+	json_t *o, *v;
+	size_t i, j;
+	uint8_t pk[AGE_KEY_LEN];
+	json_array_foreach(t->objects, i, o) {
+		json_array_foreach(json_object_get(o, "missing"), j, v) {
+			const char *r = json_string_value(v);
+			long k = sy_member_index(t->m, r);
+			if (k >= 0) {
+				t->count[k]++;
+				continue;
+			}
+			t->unverified++;
+			if (json_object_get(t->warned, r) != NULL ||
+			    json_object_set_new(t->warned, r, json_true()) != 0)
+				continue;
+			fprintf(stderr, "tipctl: warning: team %s: the server lists %s as a member, but "
+			        "the verified membership statement %llu does not: no header is made "
+			        "for it (tell an admin)\n", t->team,
+			        age_recipient_decode(r, pk) == 0 ? r : "a malformed recipient",
+			        (unsigned long long)membership_seq(t->m));
+		}
+	}
+}
+
+/* Show newcomer `mm` of team t, missing `n` objects, and ask. Return 1 to
+ * give access, 0 not to, -1 if there is no one to ask (printed). */
+static int
+sy_ask(const struct sy_team *t, const struct membership_member *mm, size_t n, bool yes)
+{
+	char fp[17], line[16];
+	membership_fingerprint(mm->ed25519_pk, fp);
+	printf("Newcomer in team %s: %s\n"
+	       "  fingerprint  %s\n"
+	       "  recipient    %s\n"
+	       "  listed in membership statement %llu, signed by %s\n",
+	       t->team, mm->name, fp, mm->recipient, (unsigned long long)membership_seq(t->m),
+	       t->signers[0] != '\0' ? t->signers : "?");
+	fflush(stdout);
+	if (yes)
+		return 1;
+	if (!isatty(0)) {
+		cli_error("no terminal to ask on: compare %s's fingerprint with them, then run "
+		          "`tipctl sync --yes`", mm->name);
+		return -1;
+	}
+	fprintf(stderr, "Give %s access to the team's %zu older objects? [y/N] ", mm->name, n);
+	if (fgets(line, sizeof(line), stdin) == NULL || (line[0] != 'y' && line[0] != 'Y'))
+		return 0;
+	return 1;
+}
+
+/* Ask about every member who misses objects. Return 0, or -1 (printed). */
+static int
+sy_decide(struct sy_team *t, bool yes)
+{
+	for (size_t k = 0; k < membership_count(t->m); k++) {
+		if (t->count[k] == 0)
+			continue;
+		const struct membership_member *mm = membership_member_at(t->m, k);
+		int ans = sy_ask(t, mm, t->count[k], yes);
+		if (ans < 0)
+			return -1;
+		t->answer[k] = ans;
+		t->newcomers++;
+		if (ans == 0) {
+			printf("  %s was not given access\n", mm->name);
+			t->declined++;
+		}
+	}
+	return 0;
+}
+
+/* Open the caller's header `b64` (an age header alone) with `sk` into `fk`.
+ * Return 0, or -1 (fk wiped). */
+static int
+sy_open_mine(const char *b64, const uint8_t (*sk)[AGE_KEY_LEN], uint8_t *fk)
+{
+	struct buf raw;
+	size_t len = strlen(b64), rl = 0, hl = 0;
+	struct age_unwrap_opts uo = { .sks = sk, .nsks = 1 };
+	int rc = -1;
+	buf_init(&raw, AGE_MAX_HEADER);
+	if (len / 4 * 3 + 3 > AGE_MAX_HEADER || buf_reserve(&raw, len / 4 * 3 + 3) != 0 ||
+	    util_base64_decode(b64, len, raw.data, raw.cap, &rl, sodium_base64_VARIANT_ORIGINAL) != 0)
+		goto out;
+	if (age_header_unwrap(raw.data, rl, &uo, fk, &hl) == AGE_OK && hl == rl)
+		rc = 0;
+out:
+	if (rc != 0)
+		sodium_memzero(fk, AGE_FILE_KEY_LEN);
+	buf_free(&raw);
+	return rc;
+}
+
+/* Add {"object", "recipient", "header"} wrapping `fk` for `mm` to the batch
+ * of report `rid`. Return 0, or -1. */
+static int
+sy_add_header(struct sy_team *t, const char *oid, const char *rid, const uint8_t *fk,
+              const struct membership_member *mm)
+{
+	uint8_t pk[1][AGE_KEY_LEN];
+	struct buf hb;
+	char *b64 = NULL;
+	json_t *arr = json_object_get(t->batches, rid);
+	int rc = -1;
+	memcpy(pk[0], mm->x25519_pk, AGE_KEY_LEN);
+	buf_init(&hb, AGE_MAX_HEADER);
+	if (age_header_x25519(fk, (const uint8_t(*)[AGE_KEY_LEN])pk, 1, &hb) != 0)
+		goto out;
+	size_t bl = sodium_base64_ENCODED_LEN(hb.len, sodium_base64_VARIANT_ORIGINAL);
+	if ((b64 = malloc(bl)) == NULL)
+		goto out;
+	sodium_bin2base64(b64, bl, hb.data, hb.len, sodium_base64_VARIANT_ORIGINAL);
+	if (arr == NULL &&
+	    ((arr = json_array()) == NULL || json_object_set_new(t->batches, rid, arr) != 0))
+		goto out;
+	if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "object", oid, "recipient",
+	                                         mm->recipient, "header", b64)) != 0)
+		goto out;
+	t->made++;
+	rc = 0;
+out:
+	free(b64);
+	buf_free(&hb);
+	return rc;
+}
+
+/* Make the headers of object `o` for every member given access, with the
+ * file key from the caller's header (in `fk`, wiped after). Return 0, or -1
+ * (printed) on a failure that stops the team; an object that does not open
+ * is skipped and counted. */
+static int
+sy_make_object(struct sy_team *t, json_t *o, const uint8_t (*sk)[AGE_KEY_LEN], uint8_t *fk)
+{
+	const char *oid = json_string_value(json_object_get(o, "id"));
+	const char *rid = json_string_value(json_object_get(o, "report"));
+	json_t *miss = json_object_get(o, "missing"), *v;
+	size_t j;
+	int want = 0, rc = 0;
+	json_array_foreach(miss, j, v) {
+		long k = sy_member_index(t->m, json_string_value(v));
+		want |= k >= 0 && t->answer[k] == 1;
+	}
+	if (!want)
+		return 0;
+	if (sy_open_mine(json_string_value(json_object_get(o, "header")), sk, fk) != 0) {
+		cli_error("warning: %s %s of report %s does not open with your key: skipped",
+		          json_string_value(json_object_get(o, "kind")), oid, rid);
+		t->unopenable++;
+		return 0;
+	}
+	json_array_foreach(miss, j, v) {
+		long k = sy_member_index(t->m, json_string_value(v));
+		if (k >= 0 && t->answer[k] == 1 &&
+		    sy_add_header(t, oid, rid, fk, membership_member_at(t->m, (size_t)k)) != 0) {
+			cli_error("cannot make a header for %s", membership_member_at(t->m, (size_t)k)->name);
+			rc = -1;
+			break;
+		}
+	}
+	sodium_memzero(fk, AGE_FILE_KEY_LEN);
+	return rc;
+}
+
+/* Upload headers [off, off + SYNC_BATCH) of `arr` for report `rid`. Return 0, or -1 (printed). */
+static int
+sy_post(struct api *a, struct sy_team *t, const char *rid, json_t *arr, size_t off)
+{
+	struct client_response r;
+	json_t *part = json_array(), *doc = NULL, *ans = NULL;
+	json_error_t e;
+	char *body = NULL, path[128], what[64];
+	int rc = -1;
+	buf_init(&r.body, 65536);
+	for (size_t i = off; part != NULL && i < off + SYNC_BATCH && i < json_array_size(arr); i++)
+		if (json_array_append(part, json_array_get(arr, i)) != 0) {
+			json_decref(part);
+			part = NULL;
+		}
+	if (part == NULL || (doc = json_pack("{s:O}", "headers", part)) == NULL ||
+	    (body = json_dumps(doc, JSON_COMPACT)) == NULL) {
+		cli_error("out of memory");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/api/v1/reports/%s/headers", rid);
+	snprintf(what, sizeof(what), "report %s", rid);
+	if (api_call(a, "POST", path, body, &r, what) != 0)
+		goto out;
+	ans = json_loadb((const char *)r.body.data, r.body.len, JSON_REJECT_DUPLICATES, &e);
+	json_t *ad = json_object_get(ans, "added"), *sk = json_object_get(ans, "skipped");
+	if (!json_is_integer(ad) || !json_is_integer(sk) || json_integer_value(ad) < 0 ||
+	    json_integer_value(sk) < 0) {
+		cli_error("bad answer from the server to the headers of %s", what);
+		goto out;
+	}
+	t->added += (size_t)json_integer_value(ad);
+	t->already += (size_t)json_integer_value(sk);
+	rc = 0;
+out:
+	free(body);
+	json_decref(ans);
+	json_decref(doc);
+	json_decref(part);
+	buf_free(&r.body);
+	return rc;
+}
+
+/* Upload every batch, per report, SYNC_BATCH at a time. Return 0, or -1 (printed). */
+static int
+sy_upload(struct api *a, struct sy_team *t)
+{
+	const char *rid;
+	json_t *arr;
+	json_object_foreach(t->batches, rid, arr) {
+		for (size_t off = 0; off < json_array_size(arr); off += SYNC_BATCH)
+			if (sy_post(a, t, rid, arr, off) != 0)
+				return -1;
+	}
+	return 0;
+}
+
+/* Print what was done for team t. */
+static void
+sy_summary(const struct sy_team *t)
+{
+	if (t->newcomers == 0 && t->unverified == 0) {
+		printf("team %s: nothing to do: every member has a header for every object you "
+		       "can open (membership statement %llu)\n", t->team,
+		       (unsigned long long)membership_seq(t->m));
+		return;
+	}
+	printf("team %s: %zu object(s) missing headers; %zu header(s) added for %zu "
+	       "newcomer(s)", t->team, json_array_size(t->objects), t->added,
+	       t->newcomers - t->declined);
+	for (size_t k = 0, first = 1; k < membership_count(t->m); k++) {
+		if (t->answer[k] != 1)
+			continue;
+		printf("%s%s", first ? ": " : ", ", membership_member_at(t->m, k)->name);
+		first = 0;
+	}
+	printf("\n");
+	if (t->already > 0)
+		printf("  %zu header(s) were already there\n", t->already);
+	if (t->declined > 0)
+		printf("  %zu newcomer(s) not given access\n", t->declined);
+	if (t->unopenable > 0)
+		printf("  %zu object(s) did not open with your key and were skipped\n", t->unopenable);
+	if (t->unverified > 0)
+		printf("  %zu header(s) asked for recipients outside the verified membership were "
+		       "not made\n", t->unverified);
+}
+
+/* Check that the caller is in the verified statement. Return 0, or -1 (printed). */
+static int
+sy_check_me(const struct sy_team *t, const struct identity *id)
+{
+	for (size_t i = 0; i < membership_count(t->m); i++)
+		if (sodium_memcmp(membership_member_at(t->m, i)->ed25519_pk, identity_ed25519_pk(id),
+		                  MEMBERSHIP_KEY_LEN) == 0)
+			return 0;
+	cli_error("team %s: your key is not in its membership statement %llu: nothing to share",
+	          t->team, (unsigned long long)membership_seq(t->m));
+	return -1;
+}
+
+/* Make and upload the headers of team t. Return 0, or -1 (printed). */
+static int
+sy_team_work(struct api *a, struct sy_team *t, const struct identity *id, bool yes)
+{
+	uint8_t (*sk)[AGE_KEY_LEN] = sodium_malloc(sizeof(*sk));
+	uint8_t *fk = sodium_malloc(AGE_FILE_KEY_LEN);
+	json_t *o;
+	size_t i;
+	int rc = -1;
+	if (sk == NULL || fk == NULL) {
+		cli_error("out of memory");
+		goto out;
+	}
+	if (sy_collect(a, t) != 0)
+		goto out;
+	sy_count(t);
+	if (sy_decide(t, yes) != 0)
+		goto out;
+	memcpy(sk, identity_x25519_sk(id), AGE_KEY_LEN);
+	json_array_foreach(t->objects, i, o) {
+		if (sy_make_object(t, o, (const uint8_t(*)[AGE_KEY_LEN])sk, fk) != 0)
+			goto out;
+	}
+	if (sy_upload(a, t) != 0)
+		goto out;
+	sy_summary(t);
+	rc = t->unopenable > 0 || t->unverified > 0 ? -1 : 0;
+out:
+	if (sk != NULL)
+		sodium_free(sk);
+	if (fk != NULL)
+		sodium_free(fk);
+	return rc;
+}
+
+/* Sync one team. Return 0, or -1 (printed). */
+static int
+sy_team_run(struct api *a, const char *team, const struct identity *id, bool yes)
+{
+	struct sy_team *t = calloc(1, sizeof(*t));
+	int rc = -1;
+	if (t == NULL) {
+		cli_error("out of memory");
+		return -1;
+	}
+	t->team = team;
+	t->objects = json_array();
+	t->batches = json_object();
+	t->warned = json_object();
+	if (t->objects == NULL || t->batches == NULL || t->warned == NULL) {
+		cli_error("out of memory");
+		goto out;
+	}
+	if (sy_fetch_chain(a, t) != 0 || seen_check_and_update(a->s->server, t->m) != SEEN_OK ||
+	    sy_check_me(t, id) != 0)
+		goto out;
+	rc = sy_team_work(a, t, id, yes);
+out:
+	if (rc != 0)
+		fprintf(stderr, "tipctl: team %s was not synced completely\n", team);
+	membership_free(t->m);
+	json_decref(t->objects);
+	json_decref(t->batches);
+	json_decref(t->warned);
+	free(t);
+	return rc;
+}
+
+int
+sync_cmd_main(int argc, char **argv)
+{
+	struct sy_opts *o = calloc(1, sizeof(*o));
+	struct api a;
+	struct identity *id = NULL;
+	int rc, bad = 0;
+	if (o == NULL) {
+		cli_error("out of memory");
+		return CLI_ERR;
+	}
+	memset(&a, 0, sizeof(a));
+	if ((rc = sy_parse_opts(argc, argv, o)) >= 0)
+		goto out;
+	rc = CLI_ERR;
+	if (api_open(&a) != 0)
+		goto out;
+	if (a.s->n_admin_keys == 0) {
+		cli_error("no admin key is pinned: log in again with --admin-key (from your invite); "
+		          "without it tipctl cannot check who the newcomers are");
+		goto out;
+	}
+	if (o->nteams == 0 && sy_find_teams(&a, o) != 0)
+		goto out;
+	if (o->nteams == 0) {
+		printf("no reports in your teams yet: nothing to sync (or name a team with --team)\n");
+		rc = CLI_OK;
+		goto out;
+	}
+	if ((id = api_identity_load(o->identity, o->pass_file)) == NULL)
+		goto out;
+	for (size_t i = 0; i < o->nteams; i++)
+		bad |= sy_team_run(&a, o->teams[i], id, o->yes) != 0;
+	rc = bad ? CLI_ERR : CLI_OK;
+out:
+	identity_free(id);
+	api_close(&a);
+	free(o);
+	return rc;
+}

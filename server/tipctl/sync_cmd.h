@@ -1,0 +1,36 @@
+/*
+ * sync_cmd: `tipctl sync` — give newcomers the team's history
+ * (DESIGN §4 "Per-recipient headers", "Key lifecycle: History").
+ *
+ * For each team (--team, or every team of the reports the caller can
+ * list), tipctl fetches the membership chain and verifies it against the
+ * admin keys pinned at login, checks it against the highest statement this
+ * computer has seen (seen.h), then pages through
+ * GET /api/v1/teams/{team}/missing-headers. A recipient the server lists is
+ * served only if it is a member of the VERIFIED latest statement; for each
+ * such newcomer tipctl shows the name, the fingerprint of the Ed25519 key,
+ * the statement's number and signer, and asks before making any header
+ * (--yes answers yes; without a terminal it refuses unless --yes). A
+ * header is made locally: the caller's own header is opened with the
+ * caller's identity to get the file key, which is wrapped in a one-stanza
+ * header for the newcomer and wiped; headers are uploaded per report in
+ * batches of at most 128 (POST /api/v1/reports/{id}/headers).
+ */
+#ifndef TIPCTL_SYNC_CMD_H
+#define TIPCTL_SYNC_CMD_H
+
+#define SYNC_TEAMS_MAX 64         /* most teams in one run */
+#define SYNC_OBJECTS_MAX 50000    /* most objects collected per team in one run */
+#define SYNC_PAGE 100             /* objects per missing-headers page (the server's) */
+#define SYNC_BATCH 128            /* headers per upload (RV_HEADERS_MAX) */
+#define SYNC_REPORT_PAGES 1000    /* most report-list pages read to find the teams */
+
+/*
+ * Run `tipctl sync` (argv starts at "sync"). Return an exit code: 0 when
+ * every team was handled, 1 on any error or anomaly (a header that does
+ * not open with the caller's key, a recipient not in the verified
+ * statement, a refused upload, a rolled-back membership), 2 on usage.
+ */
+int sync_cmd_main(int argc, char **argv);
+
+#endif

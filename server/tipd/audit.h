@@ -1,0 +1,157 @@
+/*
+ * audit: the tamper-evident audit log (DESIGN §5, docs/api.md "Audit log").
+ *
+ * Entries. Every audited action appends one leaf to an RFC 9162 Merkle tree
+ * (server/lib/merkle.h) kept in PostgreSQL (schema/0006_audit.sql). An
+ * entry is one line of ASCII, the exact bytes hashed into the leaf:
+ *
+ *   tipline/v1/audit <unix seconds> <action> <actor> <team|-> <object uuid|-> <subject|->
+ *
+ * where actor and subject are the lower-case hex SHA-256 of an Ed25519 key
+ * (its first 16 digits are the fingerprint `tipctl whoami` shows) or
+ * "operator" for tipd's own subcommands. Never report content, names,
+ * addresses or anything a source sent.
+ *
+ * Appends. rv_audit() queues the append into the request's current step,
+ * after the action's statements: `select pg_advisory_xact_lock(AUDIT_LOCK)`
+ * then an INSERT of index max(idx) + 1. In pipeline mode everything up to
+ * the step's Sync is one implicit transaction, so the action and its entry
+ * commit or fail together, and the advisory lock serializes appends from
+ * every tipd host sharing the database (DESIGN §8) until that commit.
+ *
+ * Checkpoints. tipd signs C2SP tlog-checkpoints with its audit key (an
+ * Ed25519 signed-note key in STATE_DIR/audit.key, mode 0600, made on first
+ * start) every [audit] checkpoint_entries new entries, or every
+ * checkpoint_interval_s seconds if the log grew, and stores them in
+ * audit_checkpoints. The signer runs on a thread of its own with a blocking
+ * libpq connection: it does a few sequential statements once a second at
+ * most, so it needs no event loop, and blocking there holds up no request
+ * (the flusher's loop is left to the flusher). Before signing size n it
+ * takes the advisory lock, reads the newest stored checkpoint, and checks
+ * that the tree it is about to sign extends it (the root of its first
+ * `size` leaves equals the stored root); if not it refuses, loudly, and
+ * never signs. It inserts with ON CONFLICT DO NOTHING, so two hosts never
+ * store two checkpoints of one size, and never two that disagree.
+ */
+#ifndef TIPD_AUDIT_H
+#define TIPD_AUDIT_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct tipd_config;
+struct rv_req;
+struct audit;
+
+/* The transaction-level advisory lock key of the audit log's single writer. */
+#define AUDIT_LOCK "7461756469740001"
+#define AUDIT_ENTRY_MAX 512          /* longest entry line */
+#define AUDIT_KEY_FILE "audit.key"
+#define AUDIT_DEFAULT_ENTRIES 64     /* [audit] checkpoint_entries */
+#define AUDIT_DEFAULT_INTERVAL_S 60  /* [audit] checkpoint_interval_s */
+
+/* What was done. The codes (audit_action_code) are stable: never renumber. */
+enum audit_action {
+	AUDIT_LOGIN,
+	AUDIT_LOGOUT,
+	AUDIT_REPORT_LIST,
+	AUDIT_REPORT_FETCH,
+	AUDIT_ATTACHMENT_FETCH,
+	AUDIT_REPORT_PATCH,
+	AUDIT_REPLY_POST,
+	AUDIT_NOTE_POST,
+	AUDIT_INVITE_CREATE,
+	AUDIT_ENROLL,
+	AUDIT_ENROLL_APPROVE, /* a membership statement uploaded */
+	AUDIT_MEMBER_REVOKE,
+	AUDIT_HEADERS_ADD,    /* history sync: headers added for a newcomer */
+	AUDIT_LABEL_ADD,
+	AUDIT_LABEL_REMOVE,
+	AUDIT_OPERATOR_INVITE,
+	AUDIT_MEMBERSHIP_FETCH,
+	AUDIT_ACTION_COUNT
+};
+
+/* The entry code of `a` ("login", "report_fetch", ...), or NULL if out of range. */
+const char *audit_action_code(enum audit_action a);
+/* The action whose code is the NUL-terminated `code`; -1 if none. */
+int audit_action_parse(const char *code);
+
+/*
+ * Append the entry line for the given fields to `out`: `actor` is the hex
+ * SHA-256 of the 32-byte Ed25519 key `actor_pk`, or "operator" if it is
+ * NULL; `team`, `object` (a uuid) and `subject_pk` may be NULL ("-").
+ * Return 0, or -1 if a field is malformed (a team that is not a team id, an
+ * object that is not a uuid) or `out` is full.
+ */
+int audit_entry_format(struct buf *out, int64_t when, enum audit_action a, const uint8_t *actor_pk,
+                       const char *team, const char *object, const uint8_t *subject_pk)
+	__attribute__((warn_unused_result));
+
+/* The fields of a parsed entry, pointing into the caller's copy. */
+struct audit_fields {
+	int64_t when;
+	char action[32];
+	char actor[65];  /* 64 hex, or "operator" */
+	char team[65];   /* "" for "-" */
+	char object[37]; /* "" for "-" */
+	char subject[65];/* "" for "-" */
+};
+
+/* Parse the entry of `len` bytes at `p` strictly. Return 0, or -1. */
+int audit_entry_parse(const char *p, size_t len, struct audit_fields *f)
+	__attribute__((warn_unused_result));
+
+/*
+ * Queue the audit append of action `a` by the request's caller
+ * (r->caller.ed25519) into the request's current step (see above). `team`,
+ * `object_uuid` and `subject_ed25519` (32 bytes) may be NULL. A malformed
+ * field fails the step (the request answers 500 and nothing commits).
+ */
+void rv_audit(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
+              const uint8_t *subject_ed25519);
+/* Same, for an action on report `report_uuid` (and `object_uuid` in it, or
+ * NULL for the report itself): the team is the report's, looked up in the
+ * same statement ("-" if there is no such report). */
+void rv_audit_report(struct rv_req *r, enum audit_action a, const char *report_uuid,
+                     const char *object_uuid, const uint8_t *subject_ed25519);
+/* Same, for an action whose actor is the owner of the session the request's
+ * bearer token names (queue it before deleting the session: logout). */
+void rv_audit_session(struct rv_req *r, enum audit_action a);
+
+/*
+ * Append one entry by "operator" on the blocking connection `c` in its own
+ * transaction (BEGIN; lock; INSERT; COMMIT): for tipd's CLI subcommands.
+ * Return 0, or -1 (logged).
+ */
+int audit_append_blocking(PGconn *c, enum audit_action a, const char *team, const char *object,
+                          const uint8_t *subject) __attribute__((warn_unused_result));
+
+/*
+ * Load the audit signing key from STATE_DIR/audit.key, creating it (mode
+ * 0600, O_EXCL|O_NOFOLLOW) if missing, named after the review origin's host
+ * ("<host>/audit"; "tipline/audit" without a review listener). Return the
+ * audit state (not started), or NULL with the reason in `err`.
+ */
+struct audit *audit_new(const struct tipd_config *cfg, char *err, size_t errlen);
+/* Start the checkpoint signer thread. Return 0, or -1. */
+int audit_start(struct audit *a) __attribute__((warn_unused_result));
+/* Stop the signer (if started), wipe the key and free. NULL is fine. */
+void audit_free(struct audit *a);
+/* The verifier key text "<name>+<hash>+<base64>" that tipctl pins. */
+const char *audit_verifier_key(const struct audit *a);
+/* The log's origin (the key name). */
+const char *audit_origin(const struct audit *a);
+
+/*
+ * Sign a checkpoint now on the blocking connection `c` if the log grew
+ * (or none was ever stored), after the consistency check described above.
+ * Return 1 if one was stored, 0 if there was nothing to do, -1 on error
+ * (logged; a failed consistency check is an error).
+ */
+int audit_checkpoint_now(struct audit *a, PGconn *c) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,314 @@
+#include "review_audit.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "http.h"
+#include "merkle.h"
+#include "review.h"
+#include "util.h"
+
+int
+rv_audit_query(const char *q, const char *const *keys, unsigned long long *vals, int *seen, int n)
+{
+	const char *p = q;
+	for (int i = 0; i < n; i++)
+		seen[i] = 0;
+	while (*p != '\0') {
+		size_t len = strcspn(p, "&");
+		const char *eq = memchr(p, '=', len);
+		char v[24];
+		uint64_t x;
+		int k;
+		if (eq == NULL || (size_t)(p + len - eq - 1) >= sizeof(v))
+			return -1;
+		for (k = 0; k < n; k++)
+			if (strlen(keys[k]) == (size_t)(eq - p) && memcmp(p, keys[k], (size_t)(eq - p)) == 0)
+				break;
+		if (k == n || seen[k])
+			return -1;
+		memcpy(v, eq + 1, (size_t)(p + len - eq - 1));
+		v[p + len - eq - 1] = '\0';
+		if (util_parse_u64(v, INT64_MAX, &x) != 0)
+			return -1;
+		vals[k] = x;
+		seen[k] = 1;
+		p += len;
+		if (*p == '&' && *++p == '\0')
+			return -1; /* a trailing '&' */
+	}
+	return 0;
+}
+
+static json_t *
+b64(const uint8_t h[MERKLE_HASH_LEN])
+{
+	char s[sodium_base64_ENCODED_LEN(MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	sodium_bin2base64(s, sizeof(s), h, MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL);
+	return json_string(s);
+}
+
+/* Decode a hex leaf hash column. Return 0, or -1. */
+static int
+leaf_of(const PGresult *res, int row, int col, uint8_t out[MERKLE_HASH_LEN])
+{
+	return PQgetlength(res, row, col) == 2 * MERKLE_HASH_LEN &&
+	       sodium_hex2bin(out, MERKLE_HASH_LEN, PQgetvalue(res, row, col), 2 * MERKLE_HASH_LEN,
+	                      NULL, NULL, NULL) == 0 ? 0 : -1;
+}
+
+static unsigned long long
+out_u64(struct rv_req *r, const char *key)
+{
+	return (unsigned long long)json_integer_value(json_object_get(r->out, key));
+}
+
+static void
+answer_out(struct rv_req *r)
+{
+	json_t *doc = r->out;
+	r->out = NULL;
+	rv_answer_json(r, 200, doc);
+}
+
+/* ---- checkpoint ---- */
+
+static void
+checkpoint_row(struct rv_req *r, const PGresult *res)
+{
+	if (PQntuples(res) != 1)
+		return;
+	r->out = json_stringn(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	r->found = r->out != NULL;
+}
+
+static void
+checkpoint_done(struct rv_req *r)
+{
+	if (!r->found) {
+		rv_problem(r, 503, "no checkpoint has been signed yet; try again shortly");
+		return;
+	}
+	rv_answer(r, 200, "text/plain; charset=utf-8", json_string_value(r->out),
+	          json_string_length(r->out), NULL);
+}
+
+static void
+checkpoint_start(struct rv_req *r)
+{
+	rv_q(r, "select note from audit_checkpoints order by size desc limit 1", 0, NULL, NULL, NULL,
+	     checkpoint_row);
+	rv_run(r, checkpoint_done);
+}
+
+/* ---- leaves and entries ---- */
+
+static void
+size_row(struct rv_req *r, const PGresult *res)
+{
+	uint64_t n;
+	if (PQntuples(res) != 1 || util_parse_u64(PQgetvalue(res, 0, 0), INT64_MAX, &n) != 0 ||
+	    json_object_set_new(r->out, "size", json_integer((json_int_t)n)) != 0)
+		r->failed = true;
+}
+
+/* Return 1 if the caller may read the entry at row `i` (columns idx, leaf, entry). */
+static int
+entry_visible(const struct rv_req *r, const char *entry, size_t len, const char *me)
+{
+	struct audit_fields f;
+	if (r->caller.admin)
+		return 1;
+	if (audit_entry_parse(entry, len, &f) != 0)
+		return 0;
+	if (strcmp(f.actor, me) == 0 || strcmp(f.subject, me) == 0)
+		return 1;
+	return f.team[0] != '\0' && rv_caller_team(&r->caller, f.team) != NULL;
+}
+
+static int
+entry_add(struct rv_req *r, json_t *arr, const PGresult *res, int i, const char *me)
+{
+	uint8_t leaf[MERKLE_HASH_LEN], raw[AUDIT_ENTRY_MAX];
+	uint64_t idx;
+	size_t len = 0;
+	json_t *e = json_null();
+	if (util_parse_u64(PQgetvalue(res, i, 0), INT64_MAX, &idx) != 0 || leaf_of(res, i, 1, leaf) != 0)
+		return -1;
+	if (PQnfields(res) == 3) {
+		if (sodium_hex2bin(raw, sizeof(raw), PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2),
+		                   NULL, &len, NULL) != 0)
+			return -1;
+		for (size_t k = 0; k < len; k++)
+			if (raw[k] < 0x20 || raw[k] > 0x7e)
+				return -1; /* entries are printable ASCII; never pass on anything else */
+		if (entry_visible(r, (const char *)raw, len, me))
+			e = json_stringn((const char *)raw, len);
+	}
+	json_t *o = PQnfields(res) == 3
+	            ? json_pack("{s:I, s:o, s:o}", "index", (json_int_t)idx, "leaf", b64(leaf), "entry", e)
+	            : b64(leaf);
+	return o != NULL && json_array_append_new(arr, o) == 0 ? 0 : -1;
+}
+
+static void
+range_rows(struct rv_req *r, const PGresult *res)
+{
+	char me[65];
+	uint8_t h[crypto_hash_sha256_BYTES];
+	json_t *arr = json_object_get(r->out, r->route == RV_AUDIT_LEAVES ? "leaves" : "entries");
+	crypto_hash_sha256(h, r->caller.ed25519, RV_PK_LEN);
+	util_hex(h, sizeof(h), me);
+	for (int i = 0; i < PQntuples(res); i++)
+		if (entry_add(r, arr, res, i, me) != 0) {
+			r->failed = true;
+			return;
+		}
+}
+
+static void
+range_start(struct rv_req *r)
+{
+	static const char *const keys[2] = { "start", "end" };
+	unsigned long long v[2] = { 0, 0 };
+	int seen[2];
+	char s[24], e[24];
+	if (rv_audit_query(http_request_query(r->req), keys, v, seen, 2) != 0 ||
+	    (seen[1] && (v[1] <= v[0] || v[1] - v[0] > RV_AUDIT_RANGE_MAX))) {
+		rv_problem(r, 400, "want start and end: 0 <= start < end, at most 1000 entries");
+		return;
+	}
+	if (!seen[1])
+		v[1] = v[0] + RV_AUDIT_RANGE_MAX;
+	int leaves = r->route == RV_AUDIT_LEAVES;
+	r->out = json_pack("{s:I, s:[]}", "start", (json_int_t)v[0], leaves ? "leaves" : "entries");
+	snprintf(s, sizeof(s), "%llu", v[0]);
+	snprintf(e, sizeof(e), "%llu", v[1]);
+	const char *p[2] = { s, e };
+	rv_q(r, "select coalesce(max(idx) + 1, 0) from audit_entries", 0, NULL, NULL, NULL, size_row);
+	rv_q(r, leaves ? "select idx, encode(leaf_sha256, 'hex') from audit_entries "
+	                 "where idx >= $1::bigint and idx < $2::bigint order by idx"
+	               : "select idx, encode(leaf_sha256, 'hex'), encode(entry, 'hex') from audit_entries "
+	                 "where idx >= $1::bigint and idx < $2::bigint order by idx",
+	     2, p, NULL, NULL, range_rows);
+	rv_run(r, answer_out);
+}
+
+/* ---- proofs ---- */
+
+/* Read the leaves of `res` (one hex column, idx order) into a new array of `want`. */
+static uint8_t (*leaves_read(const PGresult *res, uint64_t want))[MERKLE_HASH_LEN]
+{
+	if ((uint64_t)PQntuples(res) != want)
+		return NULL;
+	uint8_t(*l)[MERKLE_HASH_LEN] = malloc((want ? want : 1) * MERKLE_HASH_LEN);
+	for (uint64_t i = 0; l != NULL && i < want; i++)
+		if (leaf_of(res, (int)i, 0, l[i]) != 0) {
+			free(l);
+			return NULL;
+		}
+	return l;
+}
+
+static int
+proof_set(json_t *out, const char *key, const uint8_t (*proof)[MERKLE_HASH_LEN], size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr != NULL && i < n; i++)
+		if (json_array_append_new(arr, b64(proof[i])) != 0) {
+			json_decref(arr);
+			return -1;
+		}
+	return json_object_set_new(out, key, arr);
+}
+
+static void
+inclusion_rows(struct rv_req *r, const PGresult *res)
+{
+	uint64_t index = out_u64(r, "index"), size = out_u64(r, "size");
+	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH_LEN], root[MERKLE_HASH_LEN];
+	size_t n = 0;
+	uint8_t(*l)[MERKLE_HASH_LEN] = leaves_read(res, size);
+	if (l == NULL)
+		return; /* the log is smaller than `size` (or out of memory) */
+	merkle_root((const uint8_t(*)[MERKLE_HASH_LEN])l, size, root);
+	if (merkle_inclusion_proof((const uint8_t(*)[MERKLE_HASH_LEN])l, size, index, proof, &n) != 0 ||
+	    json_object_set_new(r->out, "leaf", b64(l[index])) != 0 ||
+	    json_object_set_new(r->out, "root", b64(root)) != 0 ||
+	    proof_set(r->out, "proof", (const uint8_t(*)[MERKLE_HASH_LEN])proof, n) != 0)
+		r->failed = true;
+	else
+		r->found = 1;
+	free(l);
+}
+
+static void
+consistency_rows(struct rv_req *r, const PGresult *res)
+{
+	uint64_t old = out_u64(r, "old"), size = out_u64(r, "new");
+	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH_LEN], r1[MERKLE_HASH_LEN], r2[MERKLE_HASH_LEN];
+	size_t n = 0;
+	uint8_t(*l)[MERKLE_HASH_LEN] = leaves_read(res, size);
+	if (l == NULL)
+		return;
+	merkle_root((const uint8_t(*)[MERKLE_HASH_LEN])l, old, r1);
+	merkle_root((const uint8_t(*)[MERKLE_HASH_LEN])l, size, r2);
+	if (merkle_consistency_proof((const uint8_t(*)[MERKLE_HASH_LEN])l, old, size, proof, &n) != 0 ||
+	    json_object_set_new(r->out, "old_root", b64(r1)) != 0 ||
+	    json_object_set_new(r->out, "new_root", b64(r2)) != 0 ||
+	    proof_set(r->out, "proof", (const uint8_t(*)[MERKLE_HASH_LEN])proof, n) != 0)
+		r->failed = true;
+	else
+		r->found = 1;
+	free(l);
+}
+
+static void
+proof_done(struct rv_req *r)
+{
+	if (!r->found) {
+		rv_problem(r, 400, "the tree size is larger than the log");
+		return;
+	}
+	answer_out(r);
+}
+
+static void
+proof_start(struct rv_req *r)
+{
+	int incl = r->route == RV_AUDIT_INCLUSION;
+	static const char *const ik[2] = { "index", "size" }, *const ck[2] = { "old", "new" };
+	unsigned long long v[2] = { 0, 0 };
+	int seen[2];
+	char size[24];
+	if (rv_audit_query(http_request_query(r->req), incl ? ik : ck, v, seen, 2) != 0 || !seen[0] ||
+	    !seen[1] || v[1] > RV_AUDIT_PROOF_MAX || (incl ? v[0] >= v[1] : v[0] > v[1])) {
+		rv_problem(r, 400, incl ? "want index and size: 0 <= index < size <= 1048576"
+		                        : "want old and new: 0 <= old <= new <= 1048576");
+		return;
+	}
+	r->out = json_pack("{s:I, s:I}", incl ? "index" : "old", (json_int_t)v[0],
+	                   incl ? "size" : "new", (json_int_t)v[1]);
+	snprintf(size, sizeof(size), "%llu", v[1]);
+	const char *p[1] = { size };
+	rv_q(r, "select encode(leaf_sha256, 'hex') from audit_entries where idx < $1::bigint "
+	        "order by idx", 1, p, NULL, NULL, incl ? inclusion_rows : consistency_rows);
+	rv_run(r, proof_done);
+}
+
+void
+rv_auditlog_start(struct rv_req *r)
+{
+	switch (r->route) {
+	case RV_AUDIT_CHECKPOINT: checkpoint_start(r); break;
+	case RV_AUDIT_LEAVES:
+	case RV_AUDIT_ENTRIES: range_start(r); break;
+	case RV_AUDIT_INCLUSION:
+	case RV_AUDIT_CONSISTENCY: proof_start(r); break;
+	default: rv_problem(r, 404, "no such resource"); break;
+	}
+}

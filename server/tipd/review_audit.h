@@ -1,0 +1,40 @@
+/*
+ * review_audit: the audit log's read routes on the review API (docs/api.md
+ * "Audit log"), for any logged-in investigator or admin:
+ *
+ *   GET /api/v1/audit/checkpoint                     newest signed checkpoint (text/plain)
+ *   GET /api/v1/audit/leaves?start=&end=             leaf hashes [start, end)
+ *   GET /api/v1/audit/entries?start=&end=            entries the caller may read, leaf hashes otherwise
+ *   GET /api/v1/audit/proof/inclusion?index=&size=   RFC 9162 inclusion proof
+ *   GET /api/v1/audit/proof/consistency?old=&new=    RFC 9162 consistency proof
+ *
+ * Ranges hold at most RV_AUDIT_RANGE_MAX entries; proofs are computed for
+ * trees of at most RV_AUDIT_PROOF_MAX leaves (all leaf hashes up to `size`
+ * are read to compute them). Hashes are standard padded base64.
+ *
+ * Who reads an entry in full: admins every entry; a member the entries of
+ * their teams' objects, and those naming their own key as actor or subject.
+ * Everyone else gets the index and leaf hash only ("entry": null).
+ * Reading the audit log is itself not audited (it would grow with every
+ * verification).
+ */
+#ifndef TIPD_REVIEW_AUDIT_H
+#define TIPD_REVIEW_AUDIT_H
+
+struct rv_req;
+
+#define RV_AUDIT_RANGE_MAX 1000
+#define RV_AUDIT_PROOF_MAX (1u << 20)
+
+/* Run the audit route r->route (one of RV_AUDIT_*) for an authenticated caller. */
+void rv_auditlog_start(struct rv_req *r);
+
+/*
+ * Parse the query `q` ("k=v&k=v") holding only the `n` keys `keys`, each a
+ * decimal number at most INT64_MAX, each at most once: store them in
+ * vals[i] and set seen[i]. Return 0, or -1 on anything else.
+ */
+int rv_audit_query(const char *q, const char *const *keys, unsigned long long *vals, int *seen,
+                   int n) __attribute__((warn_unused_result));
+
+#endif

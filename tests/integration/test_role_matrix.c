@@ -1,0 +1,391 @@
+/*
+ * The role matrix of the review API: every route (review.c, parse_route),
+ * called by each role, answers exactly the status this table says. Roles:
+ * anonymous (no token), a member of another team, a member of the report's
+ * team, and an admin who is in no team. Bodies are valid where the route
+ * takes one, so a refusal shows the role, not the body. Every mismatching
+ * row is printed before the test fails. The audit routes are included when
+ * tipd routes them.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "age.h"
+#include "identity.h"
+#include "it_common.h"
+#include "membership.h"
+#include "note.h"
+#include "util.h"
+
+static struct th T;
+
+static void
+setup(void)
+{
+	th_setup(&T);
+}
+
+static void
+teardown(void)
+{
+	th_teardown(&T);
+}
+
+TestSuite(role_matrix, .init = setup, .fini = teardown, .timeout = 240);
+
+enum role { ANON, OTHER, MEMBER, ADMIN, N_ROLES };
+static const char *const role_names[N_ROLES] = { "anonymous", "member of another team",
+	                                         "member of the report's team",
+	                                         "admin in no team" };
+
+enum body {
+	B_NONE,
+	B_JSON,     /* the row's literal (with {role} replaced by the role's name) */
+	B_LOGIN,    /* a login signed by the role's key */
+	B_NOTE,     /* a note sealed to demo and signed by the role's key */
+	B_REPLY,    /* a well-formed reply with a signature that does not verify */
+	B_HEADERS,  /* a header upload for alice on the report (already has one) */
+	B_STATEMENT /* demo's first statement again */
+};
+
+struct row {
+	const char *method;
+	const char *path; /* {id}: the report, {aid}: its attachment */
+	enum body body;
+	const char *json;
+	int want[N_ROLES];
+	int audit; /* skipped when tipd routes no audit log */
+};
+
+static const struct row rows[] = {
+	{ "POST", "/api/v1/login/nonce", B_NONE, NULL, { 200, 200, 200, 200 }, 0 },
+	{ "POST", "/api/v1/login", B_LOGIN, NULL, { 401, 200, 200, 200 }, 0 },
+	{ "GET", "/api/v1/reports", B_NONE, NULL, { 401, 200, 200, 200 }, 0 },
+	{ "GET", "/api/v1/labels", B_NONE, NULL, { 401, 200, 200, 200 }, 0 },
+	{ "GET", "/api/v1/questionnaire", B_NONE, NULL, { 401, 200, 200, 200 }, 0 },
+	{ "GET", "/api/v1/audit/checkpoint", B_NONE, NULL, { 401, 200, 200, 200 }, 1 },
+	{ "GET", "/api/v1/audit/leaves?start=0&end=1", B_NONE, NULL, { 401, 200, 200, 200 }, 1 },
+	{ "GET", "/api/v1/audit/entries?start=0&end=1", B_NONE, NULL, { 401, 200, 200, 200 }, 1 },
+	{ "GET", "/api/v1/audit/proof/inclusion?index=0&size=1", B_NONE, NULL,
+	  { 401, 200, 200, 200 }, 1 },
+	{ "GET", "/api/v1/audit/proof/consistency?old=1&new=1", B_NONE, NULL,
+	  { 401, 200, 200, 200 }, 1 },
+	{ "GET", "/api/v1/teams/demo/membership", B_NONE, NULL, { 401, 404, 200, 200 }, 0 },
+	{ "GET", "/api/v1/teams/demo/missing-headers", B_NONE, NULL, { 401, 404, 200, 404 }, 0 },
+	{ "GET", "/api/v1/reports/{id}", B_NONE, NULL, { 401, 404, 200, 404 }, 0 },
+	{ "PATCH", "/api/v1/reports/{id}", B_JSON, "{\"priority\":\"high\"}",
+	  { 401, 404, 200, 404 }, 0 },
+	{ "GET", "/api/v1/reports/{id}/attachments/{aid}", B_NONE, NULL, { 401, 404, 200, 404 }, 0 },
+	{ "POST", "/api/v1/reports/{id}/notes", B_NOTE, NULL, { 401, 404, 201, 404 }, 0 },
+	{ "POST", "/api/v1/reports/{id}/replies", B_REPLY, NULL, { 401, 404, 422, 404 }, 0 },
+	{ "POST", "/api/v1/reports/{id}/headers", B_HEADERS, NULL, { 401, 404, 200, 404 }, 0 },
+	{ "POST", "/api/v1/enroll", B_JSON, "{}", { 400, 400, 400, 400 }, 0 },
+	{ "POST", "/api/v1/admin/invites", B_JSON, "{\"name\":\"for-{role}\",\"teams\":[\"demo\"]}",
+	  { 401, 403, 403, 201 }, 0 },
+	{ "GET", "/api/v1/admin/enrollments", B_NONE, NULL, { 401, 403, 403, 200 }, 0 },
+	{ "POST", "/api/v1/admin/teams/demo/membership", B_STATEMENT, NULL, { 401, 403, 403, 409 }, 0 },
+	{ "POST", "/api/v1/admin/labels", B_JSON, "{\"name\":\"by-{role}\"}", { 401, 403, 403, 201 }, 0 },
+	{ "DELETE", "/api/v1/admin/labels/minor", B_NONE, NULL, { 401, 403, 403, 204 }, 0 },
+	/* A method a path does not take is no route, for everyone. */
+	{ "GET", "/api/v1/admin/invites", B_NONE, NULL, { 404, 404, 404, 404 }, 0 },
+	{ "DELETE", "/api/v1/reports/{id}", B_NONE, NULL, { 404, 404, 404, 404 }, 0 },
+	/* Logout last: it ends the role's session (each role logs in afresh for it). */
+	{ "POST", "/api/v1/logout", B_NONE, NULL, { 401, 204, 204, 204 }, 0 },
+};
+
+struct world {
+	char report[37];
+	char attachment[37];
+	uint8_t sk[N_ROLES][64]; /* Ed25519, libsodium form; ANON: unused */
+	char token[N_ROLES][64];
+	char alice_rcpt[AGE_RECIPIENT_STR_MAX];
+	uint8_t alice_x[AGE_KEY_LEN];
+};
+
+/* Make bob, the only member of team "other", and load it with `tipd membership add`. */
+static struct identity *
+make_other_team(void)
+{
+	uint8_t sk[64];
+	struct buf line, text, note;
+	struct membership_member m;
+	char path[TH_PATH + 16];
+	struct identity *bob = identity_generate();
+	cr_assert_not_null(bob);
+	buf_init(&line, 512);
+	buf_init(&text, NOTE_MAX_LEN);
+	buf_init(&note, NOTE_MAX_LEN);
+	cr_assert_eq(identity_member_line(bob, "bob", &line), 0);
+	cr_assert_eq(membership_member_parse((const char *)line.data, line.len, &m), 0);
+	cr_assert_eq(membership_build_text("other", 1, NULL, &m, 1, &text), 0);
+	struct note_signer *s = it_admin_signer(&T, sk);
+	cr_assert_eq(note_sign(s, (const char *)text.data, text.len, &note), 0);
+	note_signer_free(s);
+	snprintf(path, sizeof(path), "%s/other-1.txt", T.dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert(fd >= 0);
+	cr_assert_eq(util_write_all(fd, note.data, note.len), 0);
+	close(fd);
+	char *add[] = { T.tipd_bin, "-c", T.conf, "membership", "add", path, NULL };
+	cr_assert_eq(th_run(add, NULL, 0, NULL), 0);
+	buf_free(&line);
+	buf_free(&text);
+	buf_free(&note);
+	sodium_memzero(sk, sizeof(sk));
+	return bob;
+}
+
+/* Submit a report with one attachment to demo; fill the ids. */
+static void
+submit_with_attachment(struct world *w)
+{
+	char preport[TH_PATH], pfile[TH_PATH], freport[TH_PATH + 32], ffile[TH_PATH + 8], url[128];
+	snprintf(preport, sizeof(preport), "%s/report.json", T.dir);
+	snprintf(pfile, sizeof(pfile), "%s/photo.jpg", T.dir);
+	FILE *f = fopen(preport, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"team\":\"demo\",\"language\":\"en\",\"answers\":%s}", IT_ANSWERS);
+	fclose(f);
+	f = fopen(pfile, "w");
+	cr_assert_not_null(f);
+	fputs("not really a photo", f);
+	fclose(f);
+	snprintf(freport, sizeof(freport), "report=<%s;type=application/json", preport);
+	snprintf(ffile, sizeof(ffile), "file=@%s", pfile);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/reports", T.source_port);
+	char *args[] = { "-F", freport, "-F", ffile, url, NULL };
+	struct buf resp;
+	buf_init(&resp, 1 << 16);
+	cr_assert_eq(th_curl(&T, args, &resp), 201, "submission answered: %s", buf_cstr(&resp));
+	buf_free(&resp);
+	cr_assert_eq(th_wait_reports(&T, 1, 15000), 1, "the report never reached PostgreSQL");
+	it_only_report(&T, w->report);
+	PGconn *c = th_db(&T);
+	PGresult *r = PQexec(c, "select id from attachments");
+	cr_assert_eq(PQntuples(r), 1, "expected one attachment");
+	snprintf(w->attachment, sizeof(w->attachment), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+}
+
+static char *
+b64(const void *p, size_t n)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(cap);
+	cr_assert_not_null(s);
+	sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
+
+/* A fresh header for alice (one X25519 stanza) in base64; caller frees. */
+static char *
+alice_header(const struct world *w)
+{
+	uint8_t fk[AGE_FILE_KEY_LEN], pk[1][AGE_KEY_LEN];
+	struct buf h;
+	buf_init(&h, 4096);
+	age_file_key_new(fk);
+	memcpy(pk[0], w->alice_x, AGE_KEY_LEN);
+	cr_assert_eq(age_header_x25519(fk, (const uint8_t(*)[AGE_KEY_LEN])pk, 1, &h), 0);
+	char *s = b64(h.data, h.len);
+	buf_free(&h);
+	return s;
+}
+
+/* A sealed object body (note or reply) for the report, signed with `sk`
+ * (garbage signature if `sk` is NULL); caller frees. */
+static char *
+sealed_body(const struct world *w, const char *kind, const uint8_t *sk)
+{
+	char id[37];
+	uint8_t payload[64], sig[64], h[32];
+	char hex[65], msg[256];
+	util_uuid(id);
+	randombytes_buf(payload, sizeof(payload));
+	randombytes_buf(sig, sizeof(sig));
+	crypto_hash_sha256(h, payload, sizeof(payload));
+	util_hex(h, sizeof(h), hex);
+	int n = snprintf(msg, sizeof(msg), "tipline/v1/%s\n%s\n%s\n%s\n", kind, id, w->report, hex);
+	if (sk != NULL)
+		cr_assert_eq(crypto_sign_detached(sig, NULL, (const uint8_t *)msg, (size_t)n, sk), 0);
+	char *p = b64(payload, sizeof(payload)), *sg = b64(sig, sizeof(sig)), *hd = alice_header(w);
+	json_t *o = json_pack("{s:s, s:s, s:[{s:s, s:s}], s:s}", "id", id, "payload", p, "headers",
+	                      "recipient", w->alice_rcpt, "header", hd, "signature", sg);
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	free(p);
+	free(sg);
+	free(hd);
+	return s;
+}
+
+/* The body of `row` for role `ro`; caller frees (NULL: no body). */
+static char *
+body_for(const struct row *row, enum role ro, const struct world *w)
+{
+	switch (row->body) {
+	case B_NONE: return NULL;
+	case B_JSON: {
+		char tmp[512];
+		const char *at = strstr(row->json, "{role}");
+		static const char *const tag[N_ROLES] = { "anon", "other", "member", "admin" };
+		if (at == NULL)
+			return strdup(row->json);
+		snprintf(tmp, sizeof(tmp), "%.*s%s%s", (int)(at - row->json), row->json, tag[ro],
+		         at + strlen("{role}"));
+		return strdup(tmp);
+	}
+	case B_LOGIN: {
+		char nonce[64], pin[65];
+		struct buf b;
+		if (ro == ANON)
+			return strdup("{\"ed25519\":\"AAAA\",\"nonce\":\"x\",\"time\":0,\"signature\":\"AAAA\"}");
+		buf_init(&b, 4096);
+		th_review_nonce(&T, nonce);
+		th_tls_key_hex(&T, pin);
+		th_login_body(w->sk[ro], w->sk[ro] + 32, TH_REVIEW_ORIGIN, pin, nonce,
+		              (long long)time(NULL), &b);
+		char *s = strdup(buf_cstr(&b));
+		buf_free(&b);
+		return s;
+	}
+	case B_NOTE: return sealed_body(w, "note", ro == ANON ? NULL : w->sk[ro]);
+	case B_REPLY: return sealed_body(w, "reply", NULL);
+	case B_HEADERS: {
+		char *hd = alice_header(w);
+		json_t *o = json_pack("{s:[{s:s, s:s, s:s}]}", "headers", "object", w->report,
+		                      "recipient", w->alice_rcpt, "header", hd);
+		char *s = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		free(hd);
+		return s;
+	}
+	case B_STATEMENT: {
+		char path[TH_PATH + 32];
+		size_t len;
+		snprintf(path, sizeof(path), "%s/membership-1.txt", T.dir);
+		char *text = util_read_file(path, 1 << 16, &len);
+		cr_assert_not_null(text);
+		json_t *o = json_pack("{s:s%}", "statement", text, len);
+		char *s = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		free(text);
+		return s;
+	}
+	}
+	return NULL;
+}
+
+/* Replace {id} and {aid} in `tmpl`. */
+static void
+fill(const char *tmpl, const struct world *w, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const char *p = tmpl; *p != '\0' && o + 40 < cap;) {
+		if (strncmp(p, "{id}", 4) == 0) {
+			o += (size_t)snprintf(out + o, cap - o, "%s", w->report);
+			p += 4;
+		} else if (strncmp(p, "{aid}", 5) == 0) {
+			o += (size_t)snprintf(out + o, cap - o, "%s", w->attachment);
+			p += 5;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Log role `ro` in afresh (its token is ended by the logout row). */
+static void
+login(struct world *w, enum role ro)
+{
+	if (ro != ANON)
+		cr_assert_eq(it_login_sk(&T, w->sk[ro], w->token[ro]), 200, "%s cannot log in",
+		             role_names[ro]);
+}
+
+Test(role_matrix, every_route_answers_each_role_exactly)
+{
+	struct world w;
+	struct identity *alice = NULL;
+	memset(&w, 0, sizeof(w));
+	struct identity *bob = make_other_team();
+	th_start(&T);
+	submit_with_attachment(&w);
+	cr_assert_eq(identity_load(T.identity, TH_PASSPHRASE, strlen(TH_PASSPHRASE), &alice),
+	             IDENTITY_OK);
+	memcpy(w.sk[MEMBER], identity_ed25519_sk(alice), 64);
+	memcpy(w.alice_x, identity_x25519_pk(alice), AGE_KEY_LEN);
+	snprintf(w.alice_rcpt, sizeof(w.alice_rcpt), "%s", identity_recipient(alice));
+	memcpy(w.sk[OTHER], identity_ed25519_sk(bob), 64);
+	note_signer_free(it_admin_signer(&T, w.sk[ADMIN]));
+	for (int ro = OTHER; ro < N_ROLES; ro++)
+		login(&w, (enum role)ro);
+
+	/* Does this tipd route the audit log? (404 "no such resource" if not.) */
+	struct buf resp;
+	buf_init(&resp, 1 << 24);
+	int audit = th_review(&T, "GET", "/api/v1/audit/checkpoint", NULL, NULL, &resp) != 404;
+	if (!audit)
+		cr_log_warn("tipd routes no audit log: the audit rows are skipped");
+
+	int bad = 0, checked = 0;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *row = &rows[i];
+		char path[512];
+		if (row->audit && !audit)
+			continue;
+		fill(row->path, &w, path, sizeof(path));
+		for (int ro = 0; ro < N_ROLES; ro++) {
+			int is_logout = strcmp(row->path, "/api/v1/logout") == 0;
+			char *body = body_for(row, (enum role)ro, &w);
+			buf_reset(&resp);
+			int st = th_review(&T, row->method, path, ro == ANON ? NULL : w.token[ro], body,
+			                   &resp);
+			checked++;
+			if (st != row->want[ro]) {
+				bad++;
+				cr_log_error("row %zu: %s %s as %s: answered %d, want %d: %.200s", i,
+				             row->method, row->path, role_names[ro], st, row->want[ro],
+				             buf_cstr(&resp) != NULL ? buf_cstr(&resp) : "");
+			}
+			free(body);
+			if (is_logout && ro != ANON) {
+				/* The token is gone: it opens nothing any more. */
+				buf_reset(&resp);
+				int again = th_review(&T, "GET", "/api/v1/labels", w.token[ro], NULL, &resp);
+				if (again != 401) {
+					bad++;
+					cr_log_error("after logout, %s's token answered %d", role_names[ro],
+					             again);
+				}
+			}
+		}
+	}
+	cr_log_info("role matrix: %d (route, role) pairs checked", checked);
+	cr_assert_eq(bad, 0, "%d of %d (route, role) pairs answered another status (see above)", bad,
+	             checked);
+
+	/* What each role sees in the list: only the report's team sees the report. */
+	for (int ro = OTHER; ro < N_ROLES; ro++) {
+		login(&w, (enum role)ro);
+		json_error_t e;
+		buf_reset(&resp);
+		cr_assert_eq(th_review(&T, "GET", "/api/v1/reports", w.token[ro], NULL, &resp), 200);
+		json_t *doc = json_loadb((const char *)resp.data, resp.len, 0, &e);
+		size_t n = json_array_size(json_object_get(doc, "reports"));
+		cr_assert_eq(n, ro == MEMBER ? 1u : 0u, "%s sees %zu reports", role_names[ro], n);
+		json_decref(doc);
+	}
+	buf_free(&resp);
+	sodium_memzero(&w, sizeof(w));
+	identity_free(alice);
+	identity_free(bob);
+}

@@ -52,8 +52,10 @@ invite_valid(const struct invite *iv)
 	                       sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    sl != INVITE_SECRET_LEN || (!admin && strcmp(iv->role, "investigator") != 0) ||
 	    iv->n_admin_keys == 0 || iv->n_admin_keys > INVITE_ADMINS_MAX ||
-	    iv->n_teams > INVITE_TEAMS_MAX || iv->expires_at <= 0)
+	    iv->n_teams > INVITE_TEAMS_MAX || iv->expires_at <= 0) {
+		sodium_memzero(secret, sizeof(secret));
 		return 0;
+	}
 	sodium_memzero(secret, sizeof(secret));
 	if (!admin && (!invite_name_valid(iv->name) || iv->n_teams == 0))
 		return 0;

@@ -376,6 +376,24 @@ membership_find(const struct membership *m, const char *name)
 	return NULL;
 }
 
+int
+membership_has_recipient(const struct membership *m, const char *recipient)
+{
+	for (size_t i = 0; m != NULL && i < m->n; i++)
+		if (strcmp(m->members[i].recipient, recipient) == 0)
+			return 1;
+	return 0;
+}
+
+int
+membership_has_key(const struct membership *m, const uint8_t ed25519_pk[MEMBERSHIP_KEY_LEN])
+{
+	for (size_t i = 0; m != NULL && i < m->n; i++)
+		if (sodium_memcmp(m->members[i].ed25519_pk, ed25519_pk, MEMBERSHIP_KEY_LEN) == 0)
+			return 1;
+	return 0;
+}
+
 void
 membership_fingerprint(const uint8_t ed25519_pk[MEMBERSHIP_KEY_LEN], char out[17])
 {

@@ -111,6 +111,13 @@ const struct membership_member *membership_member_at(const struct membership *m,
 /* Return the member named `name`, or NULL. */
 const struct membership_member *membership_find(const struct membership *m, const char *name);
 
+/* Return 1 if a member of `m` (may be NULL) has the age recipient
+ * `recipient` (has the Ed25519 key `ed25519_pk`), else 0. A member of an
+ * earlier statement who fails one of these in the next one has lost access
+ * under that recipient (key): revocation deletes what it held. */
+int membership_has_recipient(const struct membership *m, const char *recipient);
+int membership_has_key(const struct membership *m, const uint8_t ed25519_pk[MEMBERSHIP_KEY_LEN]);
+
 /* Write the fingerprint of an Ed25519 key: the first 16 hex digits of its SHA-256. */
 void membership_fingerprint(const uint8_t ed25519_pk[MEMBERSHIP_KEY_LEN], char out[17]);
 

@@ -189,6 +189,7 @@ admin_online_invite(int argc, char **argv)
 	struct invite iv;
 	struct buf text;
 	json_t *req = NULL, *ans = NULL, *teams = json_array();
+	memset(&iv, 0, sizeof(iv));
 	char *body = NULL;
 	json_error_t e;
 	int rc = invite_opts_parse(argc, argv, &o);
@@ -221,8 +222,8 @@ admin_online_invite(int argc, char **argv)
 	fprintf(stderr, "), single use, expires in %llu hours%s%s\n", (unsigned long long)o.ttl,
 	        o.out ? "; written to " : "", o.out ? o.out : "");
 	rc = CLI_OK;
-	sodium_memzero(&iv, sizeof(iv));
 out:
+	sodium_memzero(&iv, sizeof(iv));
 	json_decref(req);
 	json_decref(ans);
 	json_decref(teams);
@@ -387,6 +388,14 @@ approve_team(struct api *a, const struct note_signer *key, const char *team,
 		return -1;
 	for (size_t i = 0; head != NULL && i < membership_count(head); i++) {
 		ms[n] = *membership_member_at(head, i);
+		if (strcmp(ms[n].name, mm->name) == 0 && strcmp(ms[n].recipient, mm->recipient) == 0 &&
+		    sodium_memcmp(ms[n].ed25519_pk, mm->ed25519_pk, 32) == 0) {
+			/* an earlier approve got this far: go on with the other teams */
+			printf("team %s: %s is already a member\n", team, mm->name);
+			*approved = 1;
+			rc = 0;
+			goto out;
+		}
 		if (strcmp(ms[n].name, mm->name) == 0) {
 			cli_error("team %s already has a member named %s: revoke them first", team,
 			          mm->name);

@@ -289,7 +289,9 @@ enroll_cmd_main(int argc, char **argv)
 		cli_error("cannot sign the enrollment");
 		goto out;
 	}
-	if (enroll_post(&iv, json) != 0 || enroll_save(&iv, o.admin_key) != 0)
+	/* Pin first: once tipd takes the enrollment the invite is used up, and
+	 * the pins must not be lost to a failed write after that. */
+	if (enroll_save(&iv, o.admin_key) != 0 || enroll_post(&iv, json) != 0)
 		goto out;
 	enroll_print(&iv, keys_signer_pk(&k), admin);
 	rc = CLI_OK;

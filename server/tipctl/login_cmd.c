@@ -426,16 +426,24 @@ review_memberships(const struct buf *body)
 	struct api a;
 	json_error_t e;
 	json_t *doc = json_loadb((const char *)body->data, body->len, 0, &e), *t;
-	size_t i;
+	size_t i, j;
 	int bad = 0;
 	memset(&a, 0, sizeof(a));
 	json_t *teams = json_object_get(doc, "teams");
-	if (json_array_size(teams) == 0)
-		goto out;
+	static char known[SEEN_MAX_ENTRIES][MEMBERSHIP_TEAM_MAX + 1];
+	size_t nknown = 0;
 	if (api_open(&a) != 0) {
 		bad = 1;
 		goto out;
 	}
+	/* The teams the server names, and those this computer saw before: a
+	 * server cannot hide a change by leaving a team out of its answer. */
+	if (seen_teams(a.s->server, known, SEEN_MAX_ENTRIES, &nknown) != SEEN_OK) {
+		bad = 1;
+		goto out;
+	}
+	if (json_array_size(teams) + nknown == 0)
+		goto out;
 	if (a.s->n_admin_keys == 0) {
 		printf("no admin key is pinned: membership changes are not checked\n");
 		goto out;
@@ -446,6 +454,17 @@ review_memberships(const struct buf *body)
 			cli_error("team %s: its membership cannot be trusted (see above)", team);
 			bad = 1;
 		}
+	}
+	for (i = 0; i < nknown; i++) {
+		int named = 0;
+		json_array_foreach(teams, j, t)
+			named |= json_is_string(t) && strcmp(json_string_value(t), known[i]) == 0;
+		if (named)
+			continue;
+		/* A team this computer saw that the server no longer names: a
+		 * removal, or a server hiding a change. Say so either way. */
+		printf("team %s: the server no longer lists you in it; if you did not expect "
+		       "this, tell an admin\n", known[i]);
 	}
 out:
 	api_close(&a);

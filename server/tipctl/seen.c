@@ -50,7 +50,8 @@ seen_hex_ok(const char *s, size_t n)
 }
 
 /* Take the next space-separated field of the line [*p, end): store its start
- * and length and advance *p past it and one space. Return 0, or -1 if empty. */
+ * and length and advance *p past it and one space. Return 0, or -1 if empty
+ * or holding a NUL. */
 static int
 seen_field(const char **p, const char *end, const char **f, size_t *n)
 {
@@ -58,7 +59,8 @@ seen_field(const char **p, const char *end, const char **f, size_t *n)
 	*f = *p;
 	*n = (size_t)((sp != NULL ? sp : end) - *p);
 	*p = sp != NULL ? sp + 1 : end;
-	return *n > 0 ? 0 : -1;
+	/* a NUL would cut the field short when it is used as a C string */
+	return *n > 0 && memchr(*f, '\0', *n) == NULL ? 0 : -1;
 }
 
 /* Parse the line [p, end) (no newline) into `l`. Return 0, or -1 if malformed. */
@@ -273,8 +275,10 @@ seen_check_file(const char *path, const char *server, const struct membership *h
 		rc = SEEN_ERR_ROLLED_BACK;
 	else if (have && membership_seq(head) == had.seq)
 		rc = strcmp(hex, had.hash) == 0 ? SEEN_OK : SEEN_ERR_FORKED;
-	else
-		rc = seen_write(path, &rest, server, head);
+	else if ((rc = seen_write(path, &rest, server, head)) == SEEN_OK && have)
+		fprintf(stderr, "team %s: the membership changed (statement %llu, was %llu); "
+		        "`tipctl login` shows who is in it now\n", membership_team(head),
+		        (unsigned long long)membership_seq(head), (unsigned long long)had.seq);
 out:
 	seen_complain(rc, membership_team(head), membership_seq(head), have ? had.seq : 0, path);
 	if (lk >= 0)
@@ -319,5 +323,43 @@ out:
 	buf_free(&p);
 	buf_free(&text);
 	buf_free(&rest);
+	return rc;
+}
+
+int
+seen_teams(const char *server, char teams[][MEMBERSHIP_TEAM_MAX + 1], size_t max, size_t *n)
+{
+	struct buf p, text;
+	int rc = SEEN_ERR_IO;
+	*n = 0;
+	buf_init(&p, 4096);
+	buf_init(&text, SEEN_FILE_MAX);
+	if (server == NULL || !seen_server_ok(server, strlen(server)) ||
+	    cli_default_file(SEEN_FILE_NAME, &p, true) != 0 || buf_cstr(&p) == NULL ||
+	    (rc = seen_read(buf_cstr(&p), &text)) != SEEN_OK)
+		goto out;
+	if (text.len == 0)
+		goto out; /* nothing seen yet (and no buffer) */
+	const char *t = (const char *)text.data, *end = t + text.len;
+	size_t ml = strlen(SEEN_MAGIC);
+	if (text.len < ml || memcmp(t, SEEN_MAGIC, ml) != 0) {
+		rc = SEEN_ERR_CORRUPT;
+		goto out;
+	}
+	for (t += ml; t < end;) {
+		const char *nl = memchr(t, '\n', (size_t)(end - t));
+		struct seen_line l;
+		if (nl == NULL || seen_parse_line(t, nl, &l) != 0) {
+			rc = SEEN_ERR_CORRUPT;
+			goto out;
+		}
+		if (l.server_len == strlen(server) && memcmp(l.server, server, l.server_len) == 0 &&
+		    *n < max)
+			snprintf(teams[(*n)++], MEMBERSHIP_TEAM_MAX + 1, "%s", l.team);
+		t = nl + 1;
+	}
+out:
+	buf_free(&p);
+	buf_free(&text);
 	return rc;
 }

@@ -57,4 +57,9 @@ int seen_check_and_update(const char *server, const struct membership *head)
 int seen_lookup(const char *server, const char *team, uint64_t *seq)
 	__attribute__((warn_unused_result));
 
+/* Store in `teams` (at most `max`) the teams remembered for `server`, and
+ * their number in *n. Return SEEN_OK, or an error (unreadable or damaged). */
+int seen_teams(const char *server, char teams[][MEMBERSHIP_TEAM_MAX + 1], size_t max, size_t *n)
+	__attribute__((warn_unused_result));
+
 #endif

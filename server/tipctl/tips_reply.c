@@ -534,7 +534,17 @@ tips_reply_fetch_chain(struct api *a, const char *team, int allow_empty, struct 
 		goto bad;
 	*m = NULL;
 	if (allow_empty && json_array_size(arr) == 0) {
-		rc = 0; /* a team with no statement yet */
+		/* a team with no statement yet: unless this computer saw one */
+		uint64_t seen = 0;
+		if (seen_lookup(a->s->server, team, &seen) != SEEN_OK)
+			goto out;
+		if (seen != 0) {
+			cli_error("the server shows no membership for team %s, but this computer has "
+			          "seen its statement %llu: refusing; tell an admin", team,
+			          (unsigned long long)seen);
+			goto out;
+		}
+		rc = 0;
 		goto out;
 	}
 	json_array_foreach(arr, i, v) {

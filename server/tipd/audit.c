@@ -190,7 +190,7 @@ rv_audit(struct rv_req *r, enum audit_action a, const char *team, const char *ob
 	if (audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team, object_uuid,
 	                       subject_ed25519) != 0) {
 		log_error("audit: cannot format a %s entry", audit_action_code(a) ? audit_action_code(a) : "?");
-		r->failed = true;
+		rv_fail_step(r);
 		buf_free(&e);
 		return;
 	}
@@ -228,6 +228,66 @@ entry_parts(enum audit_action a, const uint8_t *actor, bool lookup_actor, const 
 }
 
 void
+rv_audit_when(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
+              const uint8_t *subject_ed25519, const char *cond, const char *cond_param)
+{
+	struct buf e;
+	buf_init(&e, AUDIT_ENTRY_MAX);
+	if (audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team, object_uuid,
+	                       subject_ed25519) != 0 || buf_cstr(&e) == NULL) {
+		rv_fail_step(r);
+		buf_free(&e);
+		return;
+	}
+	char sql[1024];
+	int n = snprintf(sql, sizeof(sql),
+	                 "insert into audit_entries (idx, entry, leaf_sha256) "
+	                 "select m.i, convert_to($1, 'UTF8'), sha256('\\x00'::bytea || "
+	                 "convert_to($1, 'UTF8')) from (select coalesce(max(idx) + 1, 0) i "
+	                 "from audit_entries) m where %s", cond);
+	if (n < 0 || (size_t)n >= sizeof(sql)) {
+		rv_fail_step(r);
+	} else {
+		const char *v[2] = { buf_cstr(&e), cond_param };
+		rv_q(r, SQL_LOCK, 0, NULL, NULL, NULL, NULL);
+		rv_q(r, sql, 2, v, NULL, NULL, NULL);
+	}
+	buf_free(&e);
+}
+
+void
+rv_audit_many(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
+              const uint8_t (*subjects)[32], size_t n)
+{
+	struct buf e, arr;
+	if (n == 0)
+		return;
+	buf_init(&e, AUDIT_ENTRY_MAX);
+	buf_init(&arr, (n + 1) * (AUDIT_ENTRY_MAX + 4));
+	int bad = buf_adds(&arr, "{") != 0;
+	for (size_t i = 0; i < n && !bad; i++) {
+		buf_reset(&e);
+		/* entries hold codes, hex, uuids and team ids: no quote or backslash */
+		bad = audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team, object_uuid,
+		                         subjects[i]) != 0 ||
+		      buf_printf(&arr, "%s\"%.*s\"", i ? "," : "", (int)e.len, (const char *)e.data) != 0;
+	}
+	if (bad || buf_adds(&arr, "}") != 0 || buf_cstr(&arr) == NULL) {
+		rv_fail_step(r);
+	} else {
+		const char *v[1] = { buf_cstr(&arr) };
+		rv_q(r, SQL_LOCK, 0, NULL, NULL, NULL, NULL);
+		rv_q(r, "insert into audit_entries (idx, entry, leaf_sha256) "
+		        "select m.i + o.n - 1, convert_to(o.e, 'UTF8'), "
+		        "sha256('\\x00'::bytea || convert_to(o.e, 'UTF8')) "
+		        "from (select coalesce(max(idx) + 1, 0) i from audit_entries) m, "
+		        "unnest($1::text[]) with ordinality o(e, n)", 1, v, NULL, NULL, NULL);
+	}
+	buf_free(&e);
+	buf_free(&arr);
+}
+
+void
 rv_audit_report(struct rv_req *r, enum audit_action a, const char *report_uuid,
                 const char *object_uuid, const uint8_t *subject_ed25519)
 {
@@ -237,7 +297,7 @@ rv_audit_report(struct rv_req *r, enum audit_action a, const char *report_uuid,
 	if (!util_uuid_valid(report_uuid) ||
 	    entry_parts(a, r->caller.ed25519, false, object_uuid != NULL ? object_uuid : report_uuid,
 	                subject_ed25519, &pre, &post) != 0) {
-		r->failed = true;
+		rv_fail_step(r);
 	} else {
 		const char *v[3] = { buf_cstr(&pre), report_uuid, buf_cstr(&post) };
 		rv_q(r, SQL_LOCK, 0, NULL, NULL, NULL, NULL);
@@ -255,7 +315,7 @@ rv_audit_session(struct rv_req *r, enum audit_action a)
 	buf_init(&pre, AUDIT_ENTRY_MAX);
 	buf_init(&post, AUDIT_ENTRY_MAX);
 	if (entry_parts(a, NULL, true, NULL, NULL, &pre, &post) != 0) {
-		r->failed = true;
+		rv_fail_step(r);
 	} else {
 		const char *v[3] = { buf_cstr(&pre), (const char *)r->token_sha, buf_cstr(&post) };
 		const int lens[3] = { 0, 32, 0 }, fmts[3] = { 0, 1, 0 };
@@ -281,8 +341,8 @@ exec_ok(PGconn *c, const char *sql)
 }
 
 int
-audit_append_blocking(PGconn *c, enum audit_action a, const char *team, const char *object,
-                      const uint8_t *subject)
+audit_append_in(PGconn *c, enum audit_action a, const char *team, const char *object,
+                const uint8_t *subject)
 {
 	struct buf e;
 	uint8_t leaf[MERKLE_HASH_LEN];
@@ -293,23 +353,29 @@ audit_append_blocking(PGconn *c, enum audit_action a, const char *team, const ch
 	merkle_leaf_hash(e.data, e.len, leaf);
 	const char *v[2] = { (const char *)e.data, (const char *)leaf };
 	const int lens[2] = { (int)e.len, MERKLE_HASH_LEN }, fmts[2] = { 1, 1 };
-	if (exec_ok(c, "BEGIN") != 0)
+	if (exec_ok(c, SQL_LOCK) != 0)
 		goto out;
-	if (exec_ok(c, SQL_LOCK) == 0) {
-		PGresult *res = PQexecParams(c, SQL_APPEND, 2, NULL, v, lens, fmts, 0);
-		int ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
-		if (!ok)
-			log_error("audit: append failed (%s)",
-			          res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : "no result");
-		PQclear(res);
-		if (ok && exec_ok(c, "COMMIT") == 0)
-			rc = 0;
-	}
+	PGresult *res = PQexecParams(c, SQL_APPEND, 2, NULL, v, lens, fmts, 0);
+	rc = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
 	if (rc != 0)
-		PQclear(PQexec(c, "ROLLBACK"));
+		log_error("audit: append failed (%s)",
+		          res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : "no result");
+	PQclear(res);
 out:
 	buf_free(&e);
 	return rc;
+}
+
+int
+audit_append_blocking(PGconn *c, enum audit_action a, const char *team, const char *object,
+                      const uint8_t *subject)
+{
+	if (exec_ok(c, "BEGIN") != 0)
+		return -1;
+	if (audit_append_in(c, a, team, object, subject) == 0 && exec_ok(c, "COMMIT") == 0)
+		return 0;
+	PQclear(PQexec(c, "ROLLBACK"));
+	return -1;
 }
 
 /* ---- the signing key ---- */

@@ -113,6 +113,16 @@ int audit_entry_parse(const char *p, size_t len, struct audit_fields *f)
  */
 void rv_audit(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
               const uint8_t *subject_ed25519);
+/* Same, but the entry is written only if the SQL boolean expression `cond`
+ * holds when the step runs (it may use $2, bound to the text `cond_param`).
+ * Queue it before the action's own statements: `cond` sees the state before
+ * the action (e.g. "the invite is still unused"). */
+void rv_audit_when(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
+                   const uint8_t *subject_ed25519, const char *cond, const char *cond_param);
+/* One entry per subject key (`n` of them) in one statement, so that a step
+ * stays within RV_MAX_QUERIES however many subjects an action has. */
+void rv_audit_many(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
+                   const uint8_t (*subjects)[32], size_t n);
 /* Same, for an action on report `report_uuid` (and `object_uuid` in it, or
  * NULL for the report itself): the team is the report's, looked up in the
  * same statement ("-" if there is no such report). */
@@ -125,8 +135,12 @@ void rv_audit_session(struct rv_req *r, enum audit_action a);
 /*
  * Append one entry by "operator" on the blocking connection `c` in its own
  * transaction (BEGIN; lock; INSERT; COMMIT): for tipd's CLI subcommands.
- * Return 0, or -1 (logged).
+ * Return 0, or -1 (logged). audit_append_in does the same inside the
+ * caller's open transaction, so that the action and its entry commit
+ * together.
  */
+int audit_append_in(PGconn *c, enum audit_action a, const char *team, const char *object,
+                    const uint8_t *subject) __attribute__((warn_unused_result));
 int audit_append_blocking(PGconn *c, enum audit_action a, const char *team, const char *object,
                           const uint8_t *subject) __attribute__((warn_unused_result));
 

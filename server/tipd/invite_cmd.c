@@ -79,6 +79,7 @@ invite_store(const struct tipd_config *cfg, const struct invite *iv, const uint8
 		fprintf(stderr, "tipd: cannot connect to PostgreSQL: %s", PQerrorMessage(c));
 		goto out;
 	}
+	PQclear(PQexec(c, "begin"));
 	PGresult *r = PQexecParams(c, "insert into invites (id, secret_sha256, role, name, created_at, "
 	                              "expires_at) values ($1::uuid, $2, 'admin', $3, $4::bigint, "
 	                              "$5::bigint)", 5, NULL, v, lens, fmts, 0);
@@ -88,8 +89,15 @@ invite_store(const struct tipd_config *cfg, const struct invite *iv, const uint8
 		fprintf(stderr, "tipd: cannot store the invite: %s", PQerrorMessage(c));
 		goto out;
 	}
-	if (audit_append_blocking(c, AUDIT_OPERATOR_INVITE, NULL, iv->id, NULL) != 0) {
-		fprintf(stderr, "tipd: the invite is stored but could not be audited\n");
+	if (audit_append_in(c, AUDIT_OPERATOR_INVITE, NULL, iv->id, NULL) != 0) {
+		fprintf(stderr, "tipd: cannot audit the invite; it was not stored\n");
+		goto out;
+	}
+	r = PQexec(c, "commit");
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok) {
+		fprintf(stderr, "tipd: cannot store the invite: %s", PQerrorMessage(c));
 		goto out;
 	}
 	rc = 0;

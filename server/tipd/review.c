@@ -343,13 +343,30 @@ rv_sync_cb(const PGresult *res, void *arg)
 }
 
 void
+rv_fail_step(struct rv_req *r)
+{
+	if (r->lost || r->failed)
+		return;
+	r->failed = true;
+	/* The last slot is kept for this: an error that aborts the step's
+	 * implicit transaction, so nothing it queued commits at the Sync. */
+	r->qcb[r->qn++] = NULL;
+	if (r->db == NULL || db_query(r->db, "select 1 / 0 -- the step failed; roll it back", 0,
+	                              NULL, NULL, NULL, rv_query_cb, r) != 0) {
+		r->qn--;
+		r->lost = true;
+	}
+}
+
+void
 rv_q(struct rv_req *r, const char *sql, int n, const char *const *values, const int *lengths,
      const int *formats, rv_row_cb cb)
 {
 	if (r->lost || r->failed)
 		return;
-	if (r->qn == RV_MAX_QUERIES) {
-		r->failed = true;
+	if (r->qn == RV_MAX_QUERIES - 1) {
+		log_error("review: a step queued more than %d statements", RV_MAX_QUERIES - 1);
+		rv_fail_step(r);
 		return;
 	}
 	r->qcb[r->qn++] = cb;
@@ -364,7 +381,9 @@ void
 rv_run(struct rv_req *r, rv_step next)
 {
 	r->next = next;
-	if (r->lost || r->failed || r->db == NULL || db_sync(r->db, rv_sync_cb, r) != 0) {
+	/* Sync even after a failure: the statements already queued must end
+	 * (an error among them rolls them all back). */
+	if (r->lost || r->db == NULL || db_sync(r->db, rv_sync_cb, r) != 0) {
 		/* Results already queued still come back (NULL if the connection
 		 * is dropped); finish when the last one is in. */
 		if (!r->failed)

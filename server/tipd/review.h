@@ -128,6 +128,10 @@ const struct http_handler *review_route(struct http_request *req, struct app *ap
  * if it succeeds. Binary parameters as in db_query. */
 void rv_q(struct rv_req *r, const char *sql, int n, const char *const *values,
           const int *lengths, const int *formats, rv_row_cb cb);
+/* Fail the current step before its Sync: whatever it queued is rolled back
+ * and the request answers 500. For a step that cannot be completed after
+ * some of its statements were queued (e.g. an entry that cannot be built). */
+void rv_fail_step(struct rv_req *r);
 /* End the step: `next` runs once every result is in, or the request is
  * answered 503 (database unavailable) or 500 (a statement failed). */
 void rv_run(struct rv_req *r, rv_step next);

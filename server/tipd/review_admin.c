@@ -1,7 +1,9 @@
 /*
  * review_admin: enrollment and the admin routes of the review API (see
  * review_admin.h). Every route queues its statements on the request's loop
- * with rv_q/rv_run; nothing here blocks.
+ * with rv_q/rv_run. One thing here blocks the loop briefly: adopting an
+ * uploaded membership statement (teams_adopt) re-opens the teams' statements
+ * and fsyncs the state directory, a few milliseconds on a rare admin action.
  */
 #include "review_admin.h"
 
@@ -39,18 +41,6 @@
 	"union all select id from replies where report_id = $1::uuid "          \
 	"union all select id from notes where report_id = $1::uuid"
 
-/* The same for every report of team $1, with each object's report and kind. */
-#define AD_TEAM_OBJECTS                                                                        \
-	"select r.id as oid, r.id as rid, 'report' as kind from reports r where r.team_id = $1 " \
-	"union all select a.id, a.report_id, 'attachment' from attachments a "                 \
-	"join reports r on r.id = a.report_id where r.team_id = $1 "                           \
-	"union all select m.id, m.report_id, 'message' from messages m "                       \
-	"join reports r on r.id = m.report_id where r.team_id = $1 "                           \
-	"union all select x.id, x.report_id, 'reply' from replies x "                          \
-	"join reports r on r.id = x.report_id where r.team_id = $1 "                           \
-	"union all select x.id, x.report_id, 'note' from notes x "                             \
-	"join reports r on r.id = x.report_id where r.team_id = $1"
-
 struct ad_ctx {
 	json_t *body;
 	/* enroll */
@@ -74,8 +64,11 @@ struct ad_ctx {
 	json_t *removed; /* names */
 	uint8_t (*removed_pks)[RV_PK_LEN];
 	size_t n_removed;
-	char removed_rcpts[AD_ARRAY_MAX];
-	char removed_keys[AD_ARRAY_MAX]; /* hex Ed25519 keys */
+	/* PostgreSQL array literals, by route: removed recipients and removed
+	 * keys (hex); the team's recipients; uploaded recipients and object ids */
+	char rcpts_lit[AD_ARRAY_MAX];
+	char ids_lit[AD_ARRAY_MAX];
+	struct membership *prev; /* the head the uploaded statement follows */
 	/* labels */
 	char label[65];
 	/* header upload */
@@ -261,6 +254,10 @@ enroll_checked(struct rv_req *r)
 	r->caller.admin = admin;
 	const char *v[5] = { c->invite, now, c->recipient, (const char *)c->pk, (const char *)c->sig };
 	const int lens[5] = { 0, 0, 0, RV_PK_LEN, RV_SIG_LEN }, fmts[5] = { 0, 0, 0, 1, 1 };
+	/* before the update: written only if this request is the one that uses the invite */
+	rv_audit_when(r, AUDIT_ENROLL, NULL, c->invite, c->pk,
+	              "exists (select 1 from invites where id = $2::uuid and used_at is null)",
+	              c->invite);
 	if (admin)
 		rv_q(r, "update invites set used_at = $2::bigint where id = $1::uuid and used_at is null "
 		        "returning id", 2, v, NULL, NULL, enroll_stored_row);
@@ -270,7 +267,6 @@ enroll_checked(struct rv_req *r)
 		        "insert into enrollments (invite_id, name, teams, recipient, ed25519, signature, "
 		        "enrolled_at) select id, name, teams, $3, $4, $5, $2::bigint from u returning invite_id",
 		     5, v, lens, fmts, enroll_stored_row);
-	rv_audit(r, AUDIT_ENROLL, NULL, c->invite, c->pk);
 	rv_run(r, enroll_stored);
 }
 
@@ -485,8 +481,8 @@ statement_stored(struct rv_req *r)
 	         r->team, (unsigned long long)c->stmt_seq, c->stmt_count, c->n_removed);
 	rv_audit(r, AUDIT_ENROLL_APPROVE, r->team, c->enrollment_complete ? c->enrollment : NULL,
 	         c->enrollment_complete ? c->enrollee : NULL);
-	for (size_t i = 0; i < c->n_removed; i++)
-		rv_audit(r, AUDIT_MEMBER_REVOKE, r->team, NULL, c->removed_pks[i]);
+	rv_audit_many(r, AUDIT_MEMBER_REVOKE, r->team, NULL, (const uint8_t(*)[32])c->removed_pks,
+	              c->n_removed);
 	rv_run(r, statement_answered);
 }
 
@@ -508,12 +504,12 @@ statement_store(struct rv_req *r)
 	        "and seq = $2::int and sha256 = $3)"
 	if (c->n_removed > 0) {
 		const char *d[4] = { r->team, seq, (const char *)membership_hash(c->stmt),
-			             c->removed_rcpts };
+			             c->rcpts_lit };
 		const int dl[4] = { 0, 0, 32, 0 }, df[4] = { 0, 0, 1, 0 };
 		rv_q(r, "delete from object_headers where recipient = any($4::text[]) and object_id in ("
-		        "select oid from (" AD_TEAM_OBJECTS ") o) and " AD_OURS, 4, d, dl, df, NULL);
+		        "select oid from (" TEAMS_OBJECTS_SQL ") o) and " AD_OURS, 4, d, dl, df, NULL);
 		const char *k[4] = { r->team, seq, (const char *)membership_hash(c->stmt),
-			             c->removed_keys };
+			             c->ids_lit };
 		rv_q(r, "delete from sessions where encode(ed25519, 'hex') = any($4::text[]) and " AD_OURS,
 		     4, k, dl, df, NULL);
 	}
@@ -585,7 +581,7 @@ static int
 removed_fill(struct rv_req *r)
 {
 	struct ad_ctx *c = ctx(r);
-	const struct membership *prev = rv_team_statement(r, r->team);
+	const struct membership *prev = c->prev;
 	size_t n = prev != NULL ? membership_count(prev) : 0;
 	if ((c->removed = json_array()) == NULL ||
 	    (c->removed_pks = calloc(n + 1, RV_PK_LEN)) == NULL)
@@ -602,18 +598,18 @@ removed_fill(struct rv_req *r)
 			continue;
 		char hex[2 * RV_PK_LEN + 1];
 		sodium_bin2hex(hex, sizeof(hex), old->ed25519_pk, RV_PK_LEN);
-		if ((!kept_rcpt && array_add(c->removed_rcpts, sizeof(c->removed_rcpts),
+		if ((!kept_rcpt && array_add(c->rcpts_lit, sizeof(c->rcpts_lit),
 		                             old->recipient) != 0) ||
-		    (!kept_key && array_add(c->removed_keys, sizeof(c->removed_keys), hex) != 0) ||
+		    (!kept_key && array_add(c->ids_lit, sizeof(c->ids_lit), hex) != 0) ||
 		    json_array_append_new(c->removed, json_string(old->name)) != 0)
 			return -1;
 		if (!kept_key)
 			memcpy(c->removed_pks[c->n_removed++], old->ed25519_pk, RV_PK_LEN);
 	}
-	if (c->removed_rcpts[0] == '\0')
-		snprintf(c->removed_rcpts, sizeof(c->removed_rcpts), "{}");
-	if (c->removed_keys[0] == '\0')
-		snprintf(c->removed_keys, sizeof(c->removed_keys), "{}");
+	if (c->rcpts_lit[0] == '\0')
+		snprintf(c->rcpts_lit, sizeof(c->rcpts_lit), "{}");
+	if (c->ids_lit[0] == '\0')
+		snprintf(c->ids_lit, sizeof(c->ids_lit), "{}");
 	return 0;
 }
 
@@ -634,7 +630,7 @@ statement_start(struct rv_req *r)
 	}
 	c->text = text;
 	c->len = strlen(text);
-	enum membership_result mr = teams_check_next(r->app->teams, text, c->len, &c->stmt);
+	enum membership_result mr = teams_check_next(r->app->teams, text, c->len, &c->stmt, &c->prev);
 	if (mr == MEMBERSHIP_OK && strcmp(membership_team(c->stmt), r->team) != 0)
 		mr = MEMBERSHIP_ERR_TEAM;
 	if (mr != MEMBERSHIP_OK) {
@@ -701,13 +697,16 @@ label_start(struct rv_req *r)
 		snprintf(c->label, sizeof(c->label), "%s", r->label);
 	}
 	const char *v[1] = { c->label };
-	if (r->route == RV_ADMIN_LABEL_ADD)
+	int add = r->route == RV_ADMIN_LABEL_ADD;
+	/* before the change: written only if there is a change to make */
+	rv_audit_when(r, add ? AUDIT_LABEL_ADD : AUDIT_LABEL_REMOVE, NULL, NULL, NULL,
+	              add ? "not exists (select 1 from labels where name = $2)"
+	                  : "exists (select 1 from labels where name = $2)", c->label);
+	if (add)
 		rv_q(r, "insert into labels (name) values ($1) on conflict do nothing returning name",
 		     1, v, NULL, NULL, label_row);
 	else
 		rv_q(r, "delete from labels where name = $1 returning name", 1, v, NULL, NULL, label_row);
-	rv_audit(r, r->route == RV_ADMIN_LABEL_ADD ? AUDIT_LABEL_ADD : AUDIT_LABEL_REMOVE, NULL, NULL,
-	         NULL);
 	rv_run(r, label_done);
 }
 
@@ -762,18 +761,18 @@ missing_start(struct rv_req *r)
 	if (q != NULL && q[0] != '\0')
 		snprintf(after, sizeof(after), "%s", q + 6);
 	size_t n = rv_team_members(r, r->team, ms, MEMBERSHIP_MAX_MEMBERS);
-	c->removed_rcpts[0] = '\0';
+	c->rcpts_lit[0] = '\0';
 	for (size_t i = 0; i < n; i++)
-		if (array_add(c->removed_rcpts, sizeof(c->removed_rcpts), ms[i]->recipient) != 0) {
+		if (array_add(c->rcpts_lit, sizeof(c->rcpts_lit), ms[i]->recipient) != 0) {
 			rv_problem(r, 500, "team too large");
 			return;
 		}
 	snprintf(lim, sizeof(lim), "%d", AD_SYNC_PAGE);
-	const char *v[5] = { r->team, c->removed_rcpts, me->recipient, after, lim };
+	const char *v[5] = { r->team, c->rcpts_lit, me->recipient, after, lim };
 	r->out = json_object();
 	rv_q(r, "select o.oid, o.rid, o.kind, translate(encode(mine.header, 'base64'), E'\\n', ''), "
 	        "array_to_json(array_agg(w.recipient order by w.recipient)) "
-	        "from (" AD_TEAM_OBJECTS ") o "
+	        "from (" TEAMS_OBJECTS_SQL ") o "
 	        "join object_headers mine on mine.object_id = o.oid and mine.recipient = $3 "
 	        "cross join unnest($2::text[]) as w(recipient) "
 	        "where o.oid > $4::uuid and not exists (select 1 from object_headers h "
@@ -852,7 +851,7 @@ headers_store(struct rv_req *r)
 {
 	struct ad_ctx *c = ctx(r);
 	const struct rv_member *me;
-	char *objs = c->removed_keys, *rcpts = c->removed_rcpts; /* free in this route */
+	char *objs = c->ids_lit, *rcpts = c->rcpts_lit;
 	struct buf hdrs;
 	if (!r->found || (me = rv_caller_team(&r->caller, c->report_team)) == NULL) {
 		rv_problem(r, 404, "no such report");
@@ -875,12 +874,21 @@ headers_store(struct rv_req *r)
 	        "where m.object_id = i.oid and m.recipient = $5) "
 	        "on conflict do nothing returning object_id", 5, v, NULL, NULL, headers_added_row);
 	buf_free(&hdrs);
-	/* one entry per newcomer served */
+	/* one entry per newcomer served (recipients are fixed-length bech32, so a
+	 * substring of the literal is a whole element) */
 	const struct rv_member *ms[MEMBERSHIP_MAX_MEMBERS];
-	size_t n = rv_team_members(r, c->report_team, ms, MEMBERSHIP_MAX_MEMBERS);
-	for (size_t j = 0; j < n; j++)
-		if (strstr(rcpts, ms[j]->recipient) != NULL)
-			rv_audit(r, AUDIT_HEADERS_ADD, c->report_team, r->id, ms[j]->ed25519);
+	uint8_t (*subjects)[32] = calloc(MEMBERSHIP_MAX_MEMBERS, 32);
+	size_t n = rv_team_members(r, c->report_team, ms, MEMBERSHIP_MAX_MEMBERS), ns = 0;
+	if (subjects == NULL) {
+		rv_fail_step(r);
+	} else {
+		for (size_t j = 0; j < n; j++)
+			if (strstr(rcpts, ms[j]->recipient) != NULL)
+				memcpy(subjects[ns++], ms[j]->ed25519, 32);
+		rv_audit_many(r, AUDIT_HEADERS_ADD, c->report_team, r->id,
+		              (const uint8_t(*)[32])subjects, ns);
+		free(subjects);
+	}
 	rv_run(r, headers_added);
 }
 
@@ -942,6 +950,7 @@ rv_admin_free(struct rv_req *r)
 	json_decref(c->teams);
 	json_decref(c->removed);
 	membership_free(c->stmt);
+	membership_free(c->prev);
 	free(c->removed_pks);
 	sodium_memzero(c, sizeof(*c));
 	free(c);

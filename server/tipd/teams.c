@@ -64,6 +64,7 @@ struct teams {
 };
 
 static void keys_unref(struct team_keys_ref *r);
+static void entry_clear(struct team_entry *e);
 
 static struct teams_view *
 view_new(void)
@@ -79,11 +80,8 @@ view_unref(struct teams_view *v)
 {
 	if (v == NULL || atomic_fetch_sub(&v->refs, 1) > 1)
 		return;
-	for (size_t i = 0; i < v->n; i++) {
-		membership_free(v->v[i].latest);
-		keys_unref(v->v[i].keys);
-		free(v->v[i].text);
-	}
+	for (size_t i = 0; i < v->n; i++)
+		entry_clear(&v->v[i]);
 	free(v->v);
 	free(v);
 }
@@ -277,16 +275,24 @@ fail:
 	return NULL;
 }
 
-/* Add `m` (taken; signed text `text`) to `v` as its team's latest statement. */
+/* Open the statement of entry `e` again (a copy the caller frees). */
+static struct membership *
+entry_copy(const struct teams *t, const struct team_entry *e)
+{
+	struct membership *m = NULL;
+	if (membership_open(e->text, e->len, (const struct note_verifier *const *)t->admins,
+	                    t->nadmins, &m) != MEMBERSHIP_OK)
+		return NULL;
+	return m;
+}
+
+/* Fill `e` for `m` (taken; signed text `text`). Return 0, or -1 (`m` freed). */
 static int
-view_put(struct teams_view *v, struct membership *m, const char *text, size_t len)
+entry_make(struct membership *m, const char *text, size_t len, struct team_entry *e)
 {
 	struct team_keys_ref *keys = keys_of(m);
-	struct team_entry *e = realloc(v->v, (v->n + 1) * sizeof(*e));
 	char *copy = malloc(len + 1);
-	if (e != NULL)
-		v->v = e;
-	if (keys == NULL || e == NULL || copy == NULL) {
+	if (keys == NULL || copy == NULL) {
 		keys_unref(keys);
 		free(copy);
 		membership_free(m);
@@ -294,8 +300,66 @@ view_put(struct teams_view *v, struct membership *m, const char *text, size_t le
 	}
 	memcpy(copy, text, len);
 	copy[len] = '\0';
-	v->v[v->n] = (struct team_entry){ .latest = m, .keys = keys, .text = copy, .len = len };
+	*e = (struct team_entry){ .latest = m, .keys = keys, .text = copy, .len = len };
+	return 0;
+}
+
+/* Release what entry `e` holds. */
+static void
+entry_clear(struct team_entry *e)
+{
+	membership_free(e->latest);
+	keys_unref(e->keys);
+	free(e->text);
+}
+
+/* Add `m` (taken; signed text `text`) to `v` as its team's latest statement. */
+static int
+view_put(struct teams_view *v, struct membership *m, const char *text, size_t len)
+{
+	struct team_entry *e = realloc(v->v, (v->n + 1) * sizeof(*e));
+	if (e == NULL) {
+		membership_free(m);
+		return -1;
+	}
+	v->v = e;
+	if (entry_make(m, text, len, &v->v[v->n]) != 0)
+		return -1;
 	v->n++;
+	return 0;
+}
+
+/*
+ * Keep in `v` (just read from the database) every team whose current head
+ * is newer than what `v` holds: a statement adopted while `v` was being
+ * read must never be undone (it may have revoked someone). Call with t->mu
+ * held. Return 0, or -1 if out of memory.
+ */
+static int
+view_keep_newer(struct teams *t, struct teams_view *v)
+{
+	for (size_t i = 0; i < t->cur->n; i++) {
+		const struct team_entry *cur = &t->cur->v[i];
+		size_t j = 0;
+		while (j < v->n && strcmp(membership_team(v->v[j].latest),
+		                          membership_team(cur->latest)) != 0)
+			j++;
+		if (j < v->n && membership_seq(v->v[j].latest) >= membership_seq(cur->latest))
+			continue;
+		struct membership *m = entry_copy(t, cur);
+		if (m == NULL)
+			return -1;
+		if (j == v->n) {
+			if (view_put(v, m, cur->text, cur->len) != 0)
+				return -1;
+			continue;
+		}
+		struct team_entry fresh;
+		if (entry_make(m, cur->text, cur->len, &fresh) != 0)
+			return -1;
+		entry_clear(&v->v[j]);
+		v->v[j] = fresh;
+	}
 	return 0;
 }
 
@@ -311,9 +375,7 @@ view_copy_except(const struct teams *t, const struct teams_view *from, const cha
 		if (strcmp(membership_team(e->latest), skip) == 0)
 			continue;
 		/* Open it again rather than share a pointer between views. */
-		if (membership_open(e->text, e->len, (const struct note_verifier *const *)t->admins,
-		                    t->nadmins, &m) != MEMBERSHIP_OK ||
-		    view_put(v, m, e->text, e->len) != 0) {
+		if ((m = entry_copy(t, e)) == NULL || view_put(v, m, e->text, e->len) != 0) {
 			view_unref(v);
 			return NULL;
 		}
@@ -477,9 +539,7 @@ seen_check(struct teams *t, struct teams_view *v, const struct seen *sv, int n)
 		          "restored or tampered with?)", membership_team(m),
 		          bad == 1 ? "ends before" : "forks from");
 		refuse_locked(t, membership_team(m));
-		membership_free(v->v[i].latest);
-		keys_unref(v->v[i].keys);
-		free(v->v[i].text);
+		entry_clear(&v->v[i]);
 		v->v[i] = v->v[--v->n];
 	}
 }
@@ -652,6 +712,11 @@ teams_refresh(struct teams *t, const char *conninfo)
 		return -1;
 	}
 	pthread_mutex_lock(&t->mu);
+	if (view_keep_newer(t, v) != 0) {
+		pthread_mutex_unlock(&t->mu);
+		view_unref(v);
+		return -1;
+	}
 	int changed = !view_same(v, t->cur), rc = 0;
 	if (changed) {
 		rc = state_sync(t, v, 1);
@@ -665,24 +730,34 @@ teams_refresh(struct teams *t, const char *conninfo)
 }
 
 enum membership_result
-teams_check_next(struct teams *t, const char *text, size_t len, struct membership **out)
+teams_check_next(struct teams *t, const char *text, size_t len, struct membership **out,
+                 struct membership **prev)
 {
-	struct membership *m = NULL;
+	struct membership *m = NULL, *head = NULL;
 	enum membership_result mr = membership_open(text, len,
 	                                            (const struct note_verifier *const *)t->admins,
 	                                            t->nadmins, &m);
 	if (mr == MEMBERSHIP_OK && teams_refused(t, membership_team(m)))
 		mr = MEMBERSHIP_ERR_SEQUENCE; /* its chain is in doubt: the operator must look */
 	if (mr == MEMBERSHIP_OK) {
-		const struct teams_view *v = teams_view_get(t);
-		mr = membership_check_next(teams_view_team(v, membership_team(m)), m);
-		teams_view_release(v);
+		pthread_mutex_lock(&t->mu);
+		const struct team_entry *e = NULL;
+		for (size_t i = 0; i < t->cur->n && e == NULL; i++)
+			if (strcmp(membership_team(t->cur->v[i].latest), membership_team(m)) == 0)
+				e = &t->cur->v[i];
+		mr = membership_check_next(e != NULL ? e->latest : NULL, m);
+		if (mr == MEMBERSHIP_OK && prev != NULL && e != NULL && (head = entry_copy(t, e)) == NULL)
+			mr = MEMBERSHIP_ERR_SYSTEM;
+		pthread_mutex_unlock(&t->mu);
 	}
 	if (mr != MEMBERSHIP_OK) {
 		membership_free(m);
-		m = NULL;
+		membership_free(head);
+		m = head = NULL;
 	}
 	*out = m;
+	if (prev != NULL)
+		*prev = head;
 	return mr;
 }
 
@@ -796,6 +871,67 @@ exec_ok(PGconn *c, const char *sql, int nparams, const char *const *params, cons
 	return ok ? 0 : -1;
 }
 
+/* Append "{a,b,...}" items to `b`: the recipients (keys, in hex) of members
+ * of `prev` that `next` no longer has. Return the count, or -1. */
+static int
+removed_literal(const struct membership *prev, const struct membership *next, int keys,
+                struct buf *b)
+{
+	int n = 0;
+	if (buf_adds(b, "{") != 0)
+		return -1;
+	for (size_t i = 0; prev != NULL && i < membership_count(prev); i++) {
+		const struct membership_member *mm = membership_member_at(prev, i);
+		char hex[65];
+		if (keys ? membership_has_key(next, mm->ed25519_pk)
+		         : membership_has_recipient(next, mm->recipient))
+			continue;
+		util_hex(mm->ed25519_pk, 32, hex);
+		if (buf_printf(b, "%s%s", n++ ? "," : "", keys ? hex : mm->recipient) != 0)
+			return -1;
+	}
+	return buf_adds(b, "}") == 0 ? n : -1;
+}
+
+/* In the open transaction on `c`: delete the headers (on the team's objects)
+ * and the sessions of the members `prev` has and `next` has not, and audit
+ * each removal. Return 0, or -1 (printed). */
+static int
+revoke_removed(PGconn *c, const struct membership *prev, const struct membership *next)
+{
+	struct buf rc, keys;
+	int nr, nk, rv = -1;
+	buf_init(&rc, 1 << 16);
+	buf_init(&keys, 1 << 16);
+	nr = removed_literal(prev, next, 0, &rc);
+	nk = removed_literal(prev, next, 1, &keys);
+	const char *team = membership_team(next);
+	const char *v[2] = { team, buf_cstr(&rc) }, *k[1] = { buf_cstr(&keys) };
+	if (nr < 0 || nk < 0 || v[1] == NULL || k[0] == NULL)
+		goto out;
+	if (nr > 0 && exec_ok(c, "delete from object_headers where recipient = any($2::text[]) "
+	                         "and object_id in (select oid from (" TEAMS_OBJECTS_SQL ") o)",
+	                      2, v, NULL, NULL) != 0)
+		goto out;
+	if (nk > 0 && exec_ok(c, "delete from sessions where encode(ed25519, 'hex') = any($1::text[])",
+	                      1, k, NULL, NULL) != 0)
+		goto out;
+	for (size_t i = 0; prev != NULL && i < membership_count(prev); i++) {
+		const struct membership_member *mm = membership_member_at(prev, i);
+		if (!membership_has_key(next, mm->ed25519_pk) &&
+		    audit_append_in(c, AUDIT_MEMBER_REVOKE, team, NULL, mm->ed25519_pk) != 0)
+			goto out;
+	}
+	if (nr > 0 || nk > 0)
+		printf("team %s: %d removed recipient(s): their headers and sessions are deleted\n",
+		       team, nr > nk ? nr : nk);
+	rv = 0;
+out:
+	buf_free(&rc);
+	buf_free(&keys);
+	return rv;
+}
+
 /* Store `m` (whose signed text is `text`) after the team's verified chain. */
 static int
 store_statement(struct teams *t, PGconn *c, const struct membership *m, const char *text,
@@ -831,7 +967,9 @@ store_statement(struct teams *t, PGconn *c, const struct membership *m, const ch
 	if (exec_ok(c, "insert into teams (id) values ($1) on conflict do nothing", 1, p1, NULL,
 	            NULL) != 0 ||
 	    exec_ok(c, "insert into membership_statements (team_id, seq, sha256, statement) "
-	               "values ($1, $2, $3, $4)", 4, p4, lens, fmts) != 0)
+	               "values ($1, $2, $3, $4)", 4, p4, lens, fmts) != 0 ||
+	    revoke_removed(c, prev, m) != 0 ||
+	    audit_append_in(c, AUDIT_ENROLL_APPROVE, team, NULL, NULL) != 0)
 		goto fail;
 	rc = 0;
 fail:
@@ -863,8 +1001,6 @@ teams_add_statement(struct teams *t, const char *conninfo, const char *path)
 		goto fail;
 	if (store_statement(t, c, m, text, len) != 0 || exec_ok(c, "commit", 0, NULL, NULL, NULL) != 0)
 		goto fail;
-	if (audit_append_blocking(c, AUDIT_ENROLL_APPROVE, membership_team(m), NULL, NULL) != 0)
-		fprintf(stderr, "tipd: the statement is stored, but could not be audited\n");
 	printf("team %s: membership statement %llu stored (%zu members); a running tipd "
 	       "seals to it within [tipd] membership_poll_ms\n",
 	       membership_team(m), (unsigned long long)membership_seq(m), membership_count(m));

@@ -73,14 +73,32 @@ void teams_watch_stop(struct teams *t);
 /* Open the signed statement `text` against the pinned admin keys and check
  * that it is the next one of its team's current chain (sequence 1 for a new
  * team). On MEMBERSHIP_OK store it in `*out` (caller frees, or hands it to
- * teams_adopt); on error `*out` is NULL. */
+ * teams_adopt) and, if `prev` is not NULL, a copy of the head it was checked
+ * against in `*prev` (NULL for a new team; caller frees): who the statement
+ * removes is decided against that head. On error both are NULL. */
 enum membership_result teams_check_next(struct teams *t, const char *text, size_t len,
-                                        struct membership **out)
+                                        struct membership **out, struct membership **prev)
 	__attribute__((warn_unused_result));
 /* Publish `m` (taken; checked by teams_check_next and stored in the
  * database) as its team's latest statement, and remember it in the state
  * directory. Return 0, or -1 if the state files could not be written. */
 int teams_adopt(struct teams *t, struct membership *m, const char *text, size_t len);
+
+/*
+ * The objects of team $1 (reports, attachments, messages, replies, notes),
+ * each with its report and kind, as SQL: "select oid, rid, kind ...". What
+ * revocation deletes headers from, and what history sync adds them to.
+ */
+#define TEAMS_OBJECTS_SQL                                                                      \
+	"select r.id as oid, r.id as rid, 'report' as kind from reports r where r.team_id = $1 " \
+	"union all select a.id, a.report_id, 'attachment' from attachments a "                 \
+	"join reports r on r.id = a.report_id where r.team_id = $1 "                           \
+	"union all select m.id, m.report_id, 'message' from messages m "                       \
+	"join reports r on r.id = m.report_id where r.team_id = $1 "                           \
+	"union all select x.id, x.report_id, 'reply' from replies x "                          \
+	"join reports r on r.id = x.report_id where r.team_id = $1 "                           \
+	"union all select x.id, x.report_id, 'note' from notes x "                             \
+	"join reports r on r.id = x.report_id where r.team_id = $1"
 
 /* Return 1 if `pk` is one of the pinned admin keys, else 0. */
 int teams_is_admin(const struct teams *t, const uint8_t pk[32]);

@@ -913,6 +913,61 @@ Test(admin_api, membership_added_on_the_side_is_picked_up_without_restart)
 	person_free(&erin);
 }
 
+/* Write `note` to a new file `name` in the test directory and run `tipd membership add`. */
+static void
+membership_add_file(const struct buf *note, const char *name)
+{
+	char path[TH_PATH + 32];
+	snprintf(path, sizeof(path), "%s/%s", T.dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert(fd >= 0);
+	cr_assert_eq(util_write_all(fd, note->data, note->len), 0);
+	close(fd);
+	char *add[] = { T.tipd_bin, "-c", T.conf, "membership", "add", path, NULL };
+	cr_assert_eq(th_run(add, NULL, 0, NULL), 0, "tipd membership add %s failed", name);
+}
+
+Test(admin_api, revocation_on_the_command_line_deletes_headers_and_sessions_too)
+{
+	struct person fay;
+	char ftok[64], pkhex[65];
+	th_start(&T);
+	person_new(&fay, "fay");
+	struct buf note;
+	buf_init(&note, NOTE_MAX_LEN);
+	const char *both[] = { T.member_line, fay.line };
+	sign_next(both, 2, &note);
+	membership_add_file(&note, "membership-2.txt");
+	int st = 0;
+	for (int i = 0; i < 20 && st != 200; i++) {
+		usleep(100000);
+		st = it_login_sk(&T, identity_ed25519_sk(fay.id), ftok);
+	}
+	cr_assert_eq(st, 200, "the running tipd did not pick up statement 2");
+	submit(1);
+	const char *fr = identity_recipient(fay.id);
+	cr_assert_eq(count_for("select count(*) from object_headers where recipient = '%s'", fr), 1);
+	util_hex(identity_ed25519_pk(fay.id), 32, pkhex);
+
+	/* Statement 3 without fay, through the command line: the same effects as the API. */
+	buf_reset(&note);
+	const char *alice_only[] = { T.member_line };
+	sign_next(alice_only, 1, &note);
+	long audit_before = th_count(&T, "select count(*) from audit_entries");
+	membership_add_file(&note, "membership-3.txt");
+	cr_assert_eq(count_for("select count(*) from object_headers where recipient = '%s'", fr), 0,
+	             "fay's headers are still there");
+	cr_assert_eq(count_for("select count(*) from sessions where ed25519 = '\\x%s'", pkhex), 0,
+	             "fay's session is still stored");
+	expect(401, "GET", "/api/v1/reports", ftok, NULL, "fay's session after revocation");
+	/* one entry for the statement, one for fay's removal, in its transaction */
+	cr_assert_eq(th_count(&T, "select count(*) from audit_entries"), audit_before + 2);
+	cr_assert_eq(th_count(&T, "select count(*) from audit_entries where convert_from(entry, 'UTF8') "
+	                         "like '% member_revoke operator demo - %'"), 1);
+	buf_free(&note);
+	person_free(&fay);
+}
+
 /* ---- labels ---- */
 
 Test(admin_api, labels_are_added_and_removed_by_admins_only)
@@ -937,6 +992,7 @@ Test(admin_api, labels_are_added_and_removed_by_admins_only)
 	json_decref(doc);
 
 	char *before = state();
+	long audited = th_count(&T, "select count(*) from audit_entries");
 	expect(409, "POST", "/api/v1/admin/labels", token, "{\"name\":\"trafficking.sea\"}", "duplicate");
 	const char *bad[] = {
 		"{\"name\":\"Upper\"}", "{\"name\":\"\"}", "{\"name\":\"-dash-first\"}",
@@ -953,8 +1009,13 @@ Test(admin_api, labels_are_added_and_removed_by_admins_only)
 	expect(404, "DELETE", "/api/v1/admin/labels/Not_Valid", token, NULL, "invalid label name");
 	assert_unchanged(before, "refused label changes");
 	free(before);
+	/* a change that did not happen is not in the audit log either */
+	cr_assert_eq(th_count(&T, "select count(*) from audit_entries"), audited,
+	             "a refused label change was audited");
 
 	expect(204, "DELETE", "/api/v1/admin/labels/trafficking.sea", token, NULL, "delete");
+	cr_assert_eq(th_count(&T, "select count(*) from audit_entries where convert_from(entry, 'UTF8') "
+	                         "like '% label_remove %'"), 1);
 	expect(404, "DELETE", "/api/v1/admin/labels/trafficking.sea", token, NULL, "delete twice");
 	cr_assert_eq(th_count(&T, "select count(*) from labels"), n0);
 }

@@ -281,3 +281,20 @@ Test(seen, default_file_follows_tipline_home)
 	membership_free(h1);
 	membership_free(h2);
 }
+
+Test(seen, a_nul_inside_a_field_is_damage)
+{
+	struct membership *h = head("demo", 1, "alice");
+	/* "de\0mo" would read as team "de" if a field were used as a C string */
+	static const char text[] = "tipline-membership-seen v1\n" SRV " de\0mo 3 "
+	                           "0000000000000000000000000000000000000000000000000000000000000000\n"
+	                           SRV " demo 1\0 "
+	                           "0000000000000000000000000000000000000000000000000000000000000000\n";
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(chmod(path, 0600), 0);
+	cr_assert_eq(seen_check_file(path, SRV, h), SEEN_ERR_CORRUPT);
+	membership_free(h);
+}

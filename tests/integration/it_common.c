@@ -227,3 +227,35 @@ it_tipctl(struct th *t, const char *home, const char *in, struct buf *out, struc
 	argv[argc] = NULL;
 	return it_exec(t, home, in, argv, out, err);
 }
+
+void
+it_submit_with_attachment(struct th *t, char report[37], char attachment[37])
+{
+	char preport[TH_PATH], pfile[TH_PATH], freport[TH_PATH + 32], ffile[TH_PATH + 8], url[128];
+	snprintf(preport, sizeof(preport), "%s/report.json", t->dir);
+	snprintf(pfile, sizeof(pfile), "%s/photo.jpg", t->dir);
+	FILE *f = fopen(preport, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"team\":\"demo\",\"language\":\"en\",\"answers\":%s}", IT_ANSWERS);
+	fclose(f);
+	f = fopen(pfile, "w");
+	cr_assert_not_null(f);
+	fputs("not really a photo", f);
+	fclose(f);
+	snprintf(freport, sizeof(freport), "report=<%s;type=application/json", preport);
+	snprintf(ffile, sizeof(ffile), "file=@%s", pfile);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/reports", t->source_port);
+	char *args[] = { "-F", freport, "-F", ffile, url, NULL };
+	struct buf resp;
+	buf_init(&resp, 1 << 16);
+	cr_assert_eq(th_curl(t, args, &resp), 201, "submission answered: %s", buf_cstr(&resp));
+	buf_free(&resp);
+	cr_assert_eq(th_wait_reports(t, 1, 15000), 1, "the report never reached PostgreSQL");
+	it_only_report(t, report);
+	PGconn *c = th_db(t);
+	PGresult *r = PQexec(c, "select id from attachments");
+	cr_assert_eq(PQntuples(r), 1, "expected one attachment");
+	snprintf(attachment, 37, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+}

@@ -57,4 +57,9 @@ int it_exec(struct th *t, const char *home, const char *in, char *const argv[], 
 int it_tipctl(struct th *t, const char *home, const char *in, struct buf *out, struct buf *err,
               const char *first, ...);
 
+/* Submit a report (IT_ANSWERS) with one small attachment to team demo over
+ * the plain source listener, wait until it is in PostgreSQL (the only report
+ * there) and fill its id and the attachment's. */
+void it_submit_with_attachment(struct th *t, char report[37], char attachment[37]);
+
 #endif

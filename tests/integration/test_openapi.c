@@ -176,38 +176,6 @@ not_served(int status, const struct buf *resp, char *why, size_t cap)
 	return 0;
 }
 
-/* Submit a report with one attachment; fill the report and attachment ids. */
-static void
-submit_with_attachment(struct ids *ids)
-{
-	char preport[TH_PATH], pfile[TH_PATH], freport[TH_PATH + 32], ffile[TH_PATH + 8], url[128];
-	snprintf(preport, sizeof(preport), "%s/report.json", T.dir);
-	snprintf(pfile, sizeof(pfile), "%s/photo.jpg", T.dir);
-	FILE *f = fopen(preport, "w");
-	cr_assert_not_null(f);
-	fprintf(f, "{\"team\":\"demo\",\"language\":\"en\",\"answers\":%s}", IT_ANSWERS);
-	fclose(f);
-	f = fopen(pfile, "w");
-	cr_assert_not_null(f);
-	fputs("not really a photo", f);
-	fclose(f);
-	snprintf(freport, sizeof(freport), "report=<%s;type=application/json", preport);
-	snprintf(ffile, sizeof(ffile), "file=@%s", pfile);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/reports", T.source_port);
-	char *args[] = { "-F", freport, "-F", ffile, url, NULL };
-	struct buf resp;
-	buf_init(&resp, 1 << 16);
-	cr_assert_eq(th_curl(&T, args, &resp), 201, "submission answered: %s", buf_cstr(&resp));
-	buf_free(&resp);
-	cr_assert_eq(th_wait_reports(&T, 1, 15000), 1, "the report never reached PostgreSQL");
-	it_only_report(&T, ids->report);
-	PGconn *c = th_db(&T);
-	PGresult *r = PQexec(c, "select id from attachments");
-	cr_assert_eq(PQntuples(r), 1, "expected one attachment");
-	snprintf(ids->attachment, sizeof(ids->attachment), "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	PQfinish(c);
-}
 
 /* Probe one operation on each of its surfaces; return how many probes failed. */
 static int
@@ -248,7 +216,7 @@ Test(openapi, every_documented_operation_is_served)
 	th_start(&T);
 	size_t n = load_ops(ops);
 	cr_assert(n >= 10, "only %zu documented operations", n);
-	submit_with_attachment(&ids);
+	it_submit_with_attachment(&T, ids.report, ids.attachment);
 	cr_assert_eq(th_review_login(&T, T.identity, ids.token), 200, "login failed");
 
 	int bad = 0, probes = 0;

@@ -141,38 +141,6 @@ make_other_team(void)
 	return bob;
 }
 
-/* Submit a report with one attachment to demo; fill the ids. */
-static void
-submit_with_attachment(struct world *w)
-{
-	char preport[TH_PATH], pfile[TH_PATH], freport[TH_PATH + 32], ffile[TH_PATH + 8], url[128];
-	snprintf(preport, sizeof(preport), "%s/report.json", T.dir);
-	snprintf(pfile, sizeof(pfile), "%s/photo.jpg", T.dir);
-	FILE *f = fopen(preport, "w");
-	cr_assert_not_null(f);
-	fprintf(f, "{\"team\":\"demo\",\"language\":\"en\",\"answers\":%s}", IT_ANSWERS);
-	fclose(f);
-	f = fopen(pfile, "w");
-	cr_assert_not_null(f);
-	fputs("not really a photo", f);
-	fclose(f);
-	snprintf(freport, sizeof(freport), "report=<%s;type=application/json", preport);
-	snprintf(ffile, sizeof(ffile), "file=@%s", pfile);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/reports", T.source_port);
-	char *args[] = { "-F", freport, "-F", ffile, url, NULL };
-	struct buf resp;
-	buf_init(&resp, 1 << 16);
-	cr_assert_eq(th_curl(&T, args, &resp), 201, "submission answered: %s", buf_cstr(&resp));
-	buf_free(&resp);
-	cr_assert_eq(th_wait_reports(&T, 1, 15000), 1, "the report never reached PostgreSQL");
-	it_only_report(&T, w->report);
-	PGconn *c = th_db(&T);
-	PGresult *r = PQexec(c, "select id from attachments");
-	cr_assert_eq(PQntuples(r), 1, "expected one attachment");
-	snprintf(w->attachment, sizeof(w->attachment), "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	PQfinish(c);
-}
 
 static char *
 b64(const void *p, size_t n)
@@ -318,7 +286,7 @@ Test(role_matrix, every_route_answers_each_role_exactly)
 	memset(&w, 0, sizeof(w));
 	struct identity *bob = make_other_team();
 	th_start(&T);
-	submit_with_attachment(&w);
+	it_submit_with_attachment(&T, w.report, w.attachment);
 	cr_assert_eq(identity_load(T.identity, TH_PASSPHRASE, strlen(TH_PASSPHRASE), &alice),
 	             IDENTITY_OK);
 	memcpy(w.sk[MEMBER], identity_ed25519_sk(alice), 64);

@@ -533,8 +533,11 @@ tamper(const char *sql)
 	th_start(&T);
 }
 
-Test(audit, tipctl_verify_passes_then_catches_a_rewrite_and_a_rollback, .init = tipctl_setup,
-     .fini = tipctl_teardown, .timeout = 240)
+/* Its own suite: a test's .init/.fini run in addition to its suite's, and
+ * setup() must run once. */
+TestSuite(audit_tipctl, .init = tipctl_setup, .fini = tipctl_teardown, .timeout = 240);
+
+Test(audit_tipctl, verify_passes_then_catches_a_rewrite_and_a_rollback)
 {
 	char state[TH_PATH + 64];
 	struct stat sb;

@@ -380,6 +380,8 @@ print_logged_in(const struct session *s, const struct buf *body)
 	if (gmtime_r(&x, &tm) != NULL)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
 	printf("logged in to %s as %s; teams:", s->server, s->member);
+	if (json_array_size(teams) == 0)
+		printf(" none (an admin who is in no team sees no report)");
 	json_array_foreach(teams, i, t) {
 		const char *name = json_string_value(t);
 		/* team ids are [a-z0-9-]; print nothing else */
@@ -404,9 +406,13 @@ review_team(struct api *a, const char *team)
 	if (tips_reply_fetch_chain(a, team, 0, &m) != 0)
 		return -1;
 	if (membership_seq(m) != before) {
-		printf("team %s: the membership changed (statement %llu; you last saw %s%llu). "
-		       "Members now:\n", team, (unsigned long long)membership_seq(m),
-		       before == 0 ? "none, " : "", (unsigned long long)before);
+		if (before == 0)
+			printf("team %s: membership statement %llu, the first this computer sees. "
+			       "Members:\n", team, (unsigned long long)membership_seq(m));
+		else
+			printf("team %s: the membership changed (statement %llu; you last saw %llu). "
+			       "Members now:\n", team, (unsigned long long)membership_seq(m),
+			       (unsigned long long)before);
 		for (size_t i = 0; i < membership_count(m); i++) {
 			const struct membership_member *mm = membership_member_at(m, i);
 			membership_fingerprint(mm->ed25519_pk, fp);

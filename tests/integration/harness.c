@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -276,9 +277,12 @@ th_start(struct th *t)
 	struct stat st;
 	/* The log keeps earlier runs (tests grep all of it): read only this run. */
 	size_t from = stat(t->log, &st) == 0 ? (size_t)st.st_size : 0;
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
+		/* A test that crashes before its teardown must not leave tipd running. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(127);
 		int fd = open(t->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		dup2(fd, 2);
 		dup2(fd, 1);

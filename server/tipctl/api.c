@@ -1,6 +1,7 @@
 #include "api.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +9,7 @@
 
 #include "cli.h"
 #include "report.h"
+#include "util.h"
 
 void
 api_print_client_error(enum client_result r, const char *err, const char *url)
@@ -246,4 +248,19 @@ out:
 	cli_pass_free(pass);
 	buf_free(&p);
 	return id;
+}
+
+int
+api_b64_append(const char *s, struct buf *out)
+{
+	size_t sl, bl = 0;
+	if (s == NULL)
+		return -1;
+	sl = strlen(s);
+	if (buf_reserve(out, sl / 4 * 3 + 3) != 0 ||
+	    util_base64_decode(s, sl, out->data + out->len, out->cap - out->len - 1, &bl,
+	                       sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	out->len += bl;
+	return 0;
 }

@@ -50,6 +50,11 @@ int api_call(struct api *a, const char *method, const char *path, const char *js
 int api_get_json(struct api *a, const char *path, const char *what, json_t **out)
 	__attribute__((warn_unused_result));
 
+/* Decode the base64 (standard alphabet, padded) string `s` and append the
+ * bytes to `out` (bounded by its maximum). Return 0, or -1 if `s` is NULL,
+ * not base64 or too large. */
+int api_b64_append(const char *s, struct buf *out) __attribute__((warn_unused_result));
+
 /* Print the problem+json "detail" (or "title") of `r`, terminal-safe, after `prefix`. */
 void api_print_problem(const char *prefix, const struct client_response *r);
 

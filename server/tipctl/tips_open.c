@@ -111,22 +111,6 @@ open_blob(const uint8_t *ct, size_t n, const struct identity *id, struct buf *pt
 	return -1;
 }
 
-/* Decode base64 `s` and append it to `out`. Return 0, or -1. */
-static int
-b64_append(const char *s, struct buf *out)
-{
-	size_t sl, bl = 0;
-	if (s == NULL)
-		return -1;
-	sl = strlen(s);
-	if (buf_reserve(out, sl / 4 * 3 + 3) != 0 ||
-	    util_base64_decode(s, sl, out->data + out->len, out->cap - out->len - 1, &bl,
-	                       sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	out->len += bl;
-	return 0;
-}
-
 int
 tips_open_fetch_report(struct api *a, const struct identity *id, const char *rid, json_t **meta,
                        json_t **doc, struct buf *json)
@@ -141,8 +125,8 @@ tips_open_fetch_report(struct api *a, const struct identity *id, const char *rid
 	snprintf(what, sizeof(what), "report %s", rid);
 	if (api_get_json(a, path, what, meta) != 0)
 		goto out;
-	if (b64_append(json_string_value(json_object_get(*meta, "header")), &ct) != 0 ||
-	    b64_append(json_string_value(json_object_get(*meta, "payload")), &ct) != 0) {
+	if (api_b64_append(json_string_value(json_object_get(*meta, "header")), &ct) != 0 ||
+	    api_b64_append(json_string_value(json_object_get(*meta, "payload")), &ct) != 0) {
 		cli_error("bad answer from the server: %s has no valid header and payload", what);
 		goto out;
 	}

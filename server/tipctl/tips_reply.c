@@ -846,22 +846,6 @@ tips_reply_note_main(int argc, char **argv)
 
 /* ---- tips show: replies, notes, messages ---- */
 
-/* Decode base64 `s` and append it to `out`. Return 0, or -1. */
-static int
-rp_b64_add(const char *s, struct buf *out)
-{
-	size_t sl, bl = 0;
-	if (s == NULL)
-		return -1;
-	sl = strlen(s);
-	if (buf_reserve(out, sl / 4 * 3 + 3) != 0 ||
-	    util_base64_decode(s, sl, out->data + out->len, out->cap - out->len - 1, &bl,
-	                       sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	out->len += bl;
-	return 0;
-}
-
 /* Print untrusted `s` terminal-safe, indented. */
 static void
 rp_print_safe(const char *s)
@@ -894,8 +878,9 @@ rp_open_object(json_t *o, const char *kind, const char *rid, const struct identi
 	*doc = NULL;
 	buf_init(&ct, API_JSON_MAX);
 	uint8_t (*sk)[AGE_KEY_LEN] = sodium_malloc(sizeof(*sk));
-	if (sk == NULL || oid == NULL || rp_b64_add(json_string_value(json_object_get(o, "header")), &ct) != 0 ||
-	    rp_b64_add(json_string_value(json_object_get(o, "payload")), payload) != 0 ||
+	if (sk == NULL || oid == NULL ||
+	    api_b64_append(json_string_value(json_object_get(o, "header")), &ct) != 0 ||
+	    api_b64_append(json_string_value(json_object_get(o, "payload")), payload) != 0 ||
 	    buf_add(&ct, payload->data, payload->len) != 0)
 		goto out;
 	memcpy(sk, identity_x25519_sk(id), AGE_KEY_LEN);
@@ -923,12 +908,12 @@ rp_check_author(json_t *o, const char *kind, const char *rid, const struct buf *
 	const char *name = NULL, *oid = json_string_value(json_object_get(o, "id"));
 	buf_init(&msg, 1024);
 	buf_init(&raw, 256);
-	if (oid == NULL || rp_b64_add(json_string_value(json_object_get(o, "author_ed25519")), &raw) != 0 ||
+	if (oid == NULL || api_b64_append(json_string_value(json_object_get(o, "author_ed25519")), &raw) != 0 ||
 	    raw.len != 32)
 		goto out;
 	memcpy(pk, raw.data, 32);
 	buf_reset(&raw);
-	if (rp_b64_add(json_string_value(json_object_get(o, "signature")), &raw) != 0 || raw.len != 64)
+	if (api_b64_append(json_string_value(json_object_get(o, "signature")), &raw) != 0 || raw.len != 64)
 		goto out;
 	memcpy(sig, raw.data, 64);
 	if (tips_reply_sig_message(kind, oid, rid, payload->data, payload->len, &msg) != 0 ||

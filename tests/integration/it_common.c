@@ -259,3 +259,28 @@ it_submit_with_attachment(struct th *t, char report[37], char attachment[37])
 	PQclear(r);
 	PQfinish(c);
 }
+
+void
+it_make_other_team(struct th *t, char *bob_identity, size_t n)
+{
+	char stmt[TH_PATH], line[512];
+	struct buf out;
+	snprintf(bob_identity, n, "%s/bob.age", t->dir);
+	snprintf(stmt, sizeof(stmt), "%s/other-1.txt", t->dir);
+	buf_init(&out, 1 << 16);
+	char *init[] = { t->tipctl_bin, "init", "--identity", bob_identity, "--name", "bob",
+		         "--passphrase-file", t->passfile, NULL };
+	cr_assert_eq(th_run(init, NULL, 0, &out), 0);
+	const char *p = strstr(buf_cstr(&out), "member:");
+	cr_assert_not_null(p);
+	p += strlen("member:");
+	p += strspn(p, " ");
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\n"), p);
+	char *sign[] = { t->tipctl_bin, "admin", "membership", "--key", t->admin_key,
+		         "--passphrase-file", t->passfile, "--team", "other", "--first", "--member",
+		         line, "--out", stmt, NULL };
+	cr_assert_eq(th_run(sign, NULL, 0, NULL), 0);
+	char *add[] = { t->tipd_bin, "-c", t->conf, "membership", "add", stmt, NULL };
+	cr_assert_eq(th_run(add, NULL, 0, NULL), 0);
+	buf_free(&out);
+}

@@ -62,4 +62,9 @@ int it_tipctl(struct th *t, const char *home, const char *in, struct buf *out, s
  * there) and fill its id and the attachment's. */
 void it_submit_with_attachment(struct th *t, char report[37], char attachment[37]);
 
+/* Make investigator bob (identity file path into `bob_identity`, `n` bytes,
+ * passphrase TH_PASSPHRASE) and a team "other" whose only member he is,
+ * loaded with `tipd membership add`. */
+void it_make_other_team(struct th *t, char *bob_identity, size_t n);
+
 #endif

@@ -31,30 +31,6 @@ static struct th T;
 static char bob_identity[TH_PATH];
 static struct note_verifier *V;
 
-static void
-make_other_team(void)
-{
-	char stmt[TH_PATH + 16], line[512];
-	struct buf out;
-	snprintf(bob_identity, sizeof(bob_identity), "%s/bob.age", T.dir);
-	snprintf(stmt, sizeof(stmt), "%s/other-1.txt", T.dir);
-	buf_init(&out, 1 << 16);
-	char *init[] = { T.tipctl_bin, "init", "--identity", bob_identity, "--name", "bob",
-		         "--passphrase-file", T.passfile, NULL };
-	cr_assert_eq(th_run(init, NULL, 0, &out), 0);
-	const char *p = strstr(buf_cstr(&out), "member:");
-	cr_assert_not_null(p);
-	p += strlen("member:");
-	p += strspn(p, " ");
-	snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\n"), p);
-	char *sign[] = { T.tipctl_bin, "admin", "membership", "--key", T.admin_key,
-		         "--passphrase-file", T.passfile, "--team", "other", "--first", "--member",
-		         line, "--out", stmt, NULL };
-	cr_assert_eq(th_run(sign, NULL, 0, NULL), 0);
-	char *add[] = { T.tipd_bin, "-c", T.conf, "membership", "add", stmt, NULL };
-	cr_assert_eq(th_run(add, NULL, 0, NULL), 0);
-	buf_free(&out);
-}
 
 /* The verifier of the audit key tipd made in its state directory. */
 static struct note_verifier *
@@ -91,7 +67,7 @@ setup(void)
 	snprintf(T.review_conf, sizeof(T.review_conf),
 	         "[audit]\ncheckpoint_entries = 1\ncheckpoint_interval_s = 1\n[review]\n");
 	th_write_conf(&T);
-	make_other_team();
+	it_make_other_team(&T, bob_identity, sizeof(bob_identity));
 	th_start(&T);
 	V = audit_verifier();
 	/* `tipd membership add` (the harness's team and "other") is audited too */

@@ -125,31 +125,6 @@ db_value(const char *sql, char *out, size_t n)
 	PQfinish(c);
 }
 
-/* Make investigator bob and a team "other" whose only member he is. */
-static void
-make_other_team(char *bob_identity, size_t n)
-{
-	char stmt[TH_PATH], line[512];
-	struct buf out;
-	snprintf(bob_identity, n, "%s/bob.age", T.dir);
-	snprintf(stmt, sizeof(stmt), "%s/other-1.txt", T.dir);
-	buf_init(&out, 1 << 16);
-	char *init[] = { T.tipctl_bin, "init", "--identity", bob_identity, "--name", "bob",
-		         "--passphrase-file", T.passfile, NULL };
-	cr_assert_eq(th_run(init, NULL, 0, &out), 0);
-	const char *p = strstr(buf_cstr(&out), "member:");
-	cr_assert_not_null(p);
-	p += strlen("member:");
-	p += strspn(p, " ");
-	snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\n"), p);
-	char *sign[] = { T.tipctl_bin, "admin", "membership", "--key", T.admin_key,
-		         "--passphrase-file", T.passfile, "--team", "other", "--first", "--member",
-		         line, "--out", stmt, NULL };
-	cr_assert_eq(th_run(sign, NULL, 0, NULL), 0);
-	char *add[] = { T.tipd_bin, "-c", T.conf, "membership", "add", stmt, NULL };
-	cr_assert_eq(th_run(add, NULL, 0, NULL), 0);
-	buf_free(&out);
-}
 
 /* ---- login ---- */
 
@@ -507,7 +482,7 @@ same_ids(const char *token, const char *query, int limit, const char *where)
 Test(review, list_filters_and_pages_through_a_cursor)
 {
 	char token[64], sql[256], bob[TH_PATH];
-	make_other_team(bob, sizeof(bob));
+	it_make_other_team(&T, bob, sizeof(bob));
 	th_start(&T);
 	submit("demo", 7, 7);
 	submit("other", 1, 8);
@@ -706,7 +681,7 @@ Test(review, fetched_report_and_attachment_decrypt_with_age)
 Test(review, another_teams_reports_are_invisible)
 {
 	char token[64], btoken[64], bob[TH_PATH], path[256], demo_id[37], other_id[37];
-	make_other_team(bob, sizeof(bob));
+	it_make_other_team(&T, bob, sizeof(bob));
 	th_start(&T);
 	submit("other", 1, 1);
 	it_only_report(&T, other_id);
@@ -755,7 +730,7 @@ row_state(const char *id, char *out, size_t n)
 Test(review, patch_changes_good_values_and_refuses_bad_ones)
 {
 	char token[64], id[37], path[128], before[256], after[256], bob[TH_PATH];
-	make_other_team(bob, sizeof(bob)); /* bob exists, but not in demo */
+	it_make_other_team(&T, bob, sizeof(bob)); /* bob exists, but not in demo */
 	th_start(&T);
 	submit("demo", 1, 1);
 	it_only_report(&T, id);

@@ -250,9 +250,13 @@ def methods_of(cond, stmt):
 
 def route_files(srcdir):
 	d = os.path.join(srcdir, "server", "tipd")
-	names = sorted(n for n in os.listdir(d) if n.endswith(".c") and
-	               (n == "routes.c" or n.startswith("review") or n.startswith("inbox")))
-	return [os.path.join(d, n) for n in names]
+	found = []
+	for sub in ("app", "source", "review"):
+		for n in sorted(os.listdir(os.path.join(d, sub))):
+			if n.endswith(".c") and (n == "routes.c" or n.startswith("review") or
+			                         n.startswith("inbox")):
+				found.append(os.path.join(d, sub, n))
+	return found
 
 
 def extract_file(fname, routes, problems):
@@ -338,7 +342,7 @@ def extract(srcdir):
 	routes, problems = set(), []
 	files = route_files(srcdir)
 	if not any(f.endswith("routes.c") for f in files):
-		problems.append("server/tipd/routes.c not found")
+		problems.append("server/tipd/app/routes.c not found")
 	for f in files:
 		extract_file(f, routes, problems)
 	if not routes:
@@ -421,19 +425,21 @@ def selftest(doc, srcdir, tmp):
 		problems.append("selftest: a response without description and a dangling $ref went unnoticed")
 	# A new route in the code: a fresh routes.c with one more strcmp.
 	tree = os.path.join(tmp, "server", "tipd")
-	os.makedirs(tree, exist_ok=True)
+	src_tree = os.path.join(srcdir, "server", "tipd")
 	for f in route_files(srcdir):
 		text = open(f, encoding="utf-8").read()
 		if f.endswith("routes.c"):
 			text = text.replace('strcmp(path, "/healthz") == 0',
 			                    'strcmp(path, "/healthz") == 0 || '
 			                    '(strcmp(path, "/api/v1/brand-new") == 0 && is_get(req))', 1)
-		open(os.path.join(tree, os.path.basename(f)), "w", encoding="utf-8").write(text)
+		dest = os.path.join(tree, os.path.relpath(f, src_tree))
+		os.makedirs(os.path.dirname(dest), exist_ok=True)
+		open(dest, "w", encoding="utf-8").write(text)
 	r2, p2 = extract(tmp)
 	if p2 or not coverage(doc, r2) or not any(r[1] == "/api/v1/brand-new" for r in r2):
 		problems.append("selftest: a new strcmp route in routes.c went unnoticed (%s)" % p2)
 	# A path pattern the extractor does not know must fail loudly.
-	with open(os.path.join(tree, "routes.c"), "a", encoding="utf-8") as f:
+	with open(os.path.join(tree, "app", "routes.c"), "a", encoding="utf-8") as f:
 		f.write('\nstatic int\nweird(const char *path)\n{\n\tif (path_is(path, "/api/v1/odd"))\n'
 		        '\t\treturn 1;\n\treturn 0;\n}\n')
 	_, p3 = extract(tmp)

@@ -1,7 +1,7 @@
 # Shared by scripts/start and scripts/test: installing what Tipline needs and
 # running a private PostgreSQL cluster. Source it; it defines functions only.
 
-TIPLINE_DEBS="build-essential cmake pkg-config clang libclang-rt-14-dev git curl ca-certificates
+TIPLINE_DEBS="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev git curl ca-certificates
 openssl libevent-dev libssl-dev libsodium-dev libpq-dev libjansson-dev libinih-dev
 libcriterion-dev node-llhttp age postgresql postgresql-contrib nodejs npm strace python3-jsonschema python3-yaml"
 

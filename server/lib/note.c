@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
 #include "util.h"
 
 #define NOTE_ALG_ED25519 0x01
@@ -80,31 +81,9 @@ text_valid(const uint8_t *p, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
-		uint32_t c = p[i];
-		size_t len;
-		uint32_t min;
-		if (c < 0x80) {
-			if (c < 0x20 && c != '\n')
-				return 0;
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			len = 2, min = 0x80, c &= 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, min = 0x800, c &= 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, min = 0x10000, c &= 0x07;
-		} else {
-			return 0;
-		}
-		if (n - i < len)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = (c << 6) | (p[i + k] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		uint32_t c;
+		size_t len = proto_utf8_next(p + i, n - i, &c);
+		if (len == 0 || (c < 0x20 && c != '\n'))
 			return 0;
 		i += len;
 	}

@@ -1,4 +1,5 @@
 #include "receipt.h"
+#include "proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,42 +62,6 @@ receipt_format(const char digits[RECEIPT_DIGITS], char out[RECEIPT_STR_LEN])
 	out[o] = '\0';
 }
 
-/*
- * Decode one UTF-8 sequence at `p` (`n` bytes left, n > 0): store the code
- * point and return its length, or 0 if it is malformed, overlong, a
- * surrogate or beyond U+10FFFF.
- */
-static size_t
-utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
-{
-	uint32_t c = p[0];
-	size_t len;
-	uint32_t min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		len = 2, min = 0x80, c &= 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3, min = 0x800, c &= 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4, min = 0x10000, c &= 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* Return the digit value of `cp` in any accepted script, or -1. */
 static int
 receipt_digit_value(uint32_t cp)
@@ -135,7 +100,7 @@ receipt_normalize(const char *utf8, size_t len, char out[RECEIPT_DIGITS])
 		goto fail;
 	while (pos < len) {
 		uint32_t cp;
-		size_t l = utf8_decode(p + pos, len - pos, &cp);
+		size_t l = proto_utf8_next(p + pos, len - pos, &cp);
 		if (l == 0)
 			goto fail;
 		pos += l;

@@ -18,6 +18,7 @@
 #include "keys.h"
 #include "note.h"
 #include "profile.h"
+#include "proto.h"
 #include "seen.h"
 #include "session.h"
 #include "tips_reply.h"
@@ -78,10 +79,7 @@ int
 login_cmd_message(const char *origin, const char *tls_hex, const char *nonce, int64_t t,
                   struct buf *out)
 {
-	if (!field_ok(origin) || !field_ok(tls_hex) || !field_ok(nonce) || t < 0)
-		return -1;
-	return buf_printf(out, "tipline/v1/login\n%s\n%s\n%s\n%lld\n", origin, tls_hex, nonce,
-	                  (long long)t);
+	return proto_login_message(origin, tls_hex, nonce, t, out);
 }
 
 /* Return 1 if `s` is a verifier key that fits in a session, else 0. */

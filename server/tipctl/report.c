@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "age.h"
+#include "proto.h"
 #include "util.h"
 
 #define REPORT_EXT_MAX 16 /* an extension up to this long survives truncation */
@@ -30,12 +31,7 @@ int
 report_check_context(const uint8_t *pt, size_t n, const char *kind, const char *oid,
                      const char *rid, size_t *skip)
 {
-	char line[160];
-	int l = snprintf(line, sizeof(line), "tipline/v1 %s %s %s\n", kind, oid, rid);
-	if (l < 0 || (size_t)l >= sizeof(line) || n < (size_t)l || memcmp(pt, line, (size_t)l) != 0)
-		return REPORT_ERR_CONTEXT;
-	*skip = (size_t)l;
-	return REPORT_OK;
+	return proto_context_check(pt, n, kind, oid, rid, skip) == 0 ? REPORT_OK : REPORT_ERR_CONTEXT;
 }
 
 int
@@ -128,42 +124,6 @@ report_attachment_check(const uint8_t *pt, size_t n, const struct report_att *a,
 	return REPORT_OK;
 }
 
-/*
- * Decode one UTF-8 sequence at `p` (`n` > 0 bytes available). Return its
- * length and store the code point, or return 0 if it is invalid (overlong,
- * surrogate, beyond U+10FFFF, truncated).
- */
-static size_t
-utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
-{
-	uint32_t c = p[0], min;
-	size_t len;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if ((c & 0xe0) == 0xc0) {
-		len = 2, c &= 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3, c &= 0x0f, min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4, c &= 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* Return 1 for characters a terminal or a file manager might obey or hide. */
 static int
 is_dangerous(uint32_t c)
@@ -191,7 +151,7 @@ report_term_safe(const char *s, size_t n, int multiline, struct buf *out)
 	size_t i = 0;
 	while (i < n) {
 		uint32_t c;
-		size_t l = utf8_next(p + i, n - i, &c);
+		size_t l = proto_utf8_next(p + i, n - i, &c);
 		int rc;
 		if (l == 0) {
 			rc = buf_add(out, repl, 3);
@@ -217,7 +177,7 @@ name_filter(const uint8_t *s, size_t n, struct buf *out)
 	size_t i = 0;
 	while (i < n) {
 		uint32_t c;
-		size_t l = utf8_next(s + i, n - i, &c);
+		size_t l = proto_utf8_next(s + i, n - i, &c);
 		int rc = 0;
 		if (l == 0) {
 			rc = buf_add(out, "_", 1);

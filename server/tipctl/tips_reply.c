@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "identity.h"
 #include "pad.h"
+#include "proto.h"
 #include "report.h"
 #include "secmem.h"
 #include "seen.h"
@@ -510,11 +511,7 @@ int
 tips_reply_sig_message(const char *kind, const char *id, const char *rid, const uint8_t *payload,
                        size_t n, struct buf *out)
 {
-	uint8_t h[32];
-	char hex[65];
-	crypto_hash_sha256(h, payload, (unsigned long long)n);
-	util_hex(h, sizeof(h), hex);
-	return buf_printf(out, "tipline/v1/%s\n%s\n%s\n%s\n", kind, id, rid, hex);
+	return proto_sealed_sig_message(kind, id, rid, payload, n, out);
 }
 
 int
@@ -635,7 +632,8 @@ rp_make_plaintext(const char *kind, const struct rp_job *j, const char *rid, con
 {
 	char today[11];
 	util_today(today);
-	json_t *t = json_stringn((const char *)text->data, text->len);
+	json_t *t = proto_utf8_valid(text->data, text->len)
+	                    ? json_stringn((const char *)text->data, text->len) : NULL;
 	if (t == NULL) {
 		cli_error("the text is not valid UTF-8: nothing was sent");
 		return -1;
@@ -643,8 +641,10 @@ rp_make_plaintext(const char *kind, const struct rp_job *j, const char *rid, con
 	json_t *doc = json_pack("{s:o, s:s, s:s}", "text", t, "from", from, "sent_on", today);
 	char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
-	int rc = s != NULL && buf_printf(pt, "tipline/v1 %s %s %s\n", kind, j->oid, rid) == 0 &&
-	                 buf_adds(pt, s) == 0 && pad_text(pt) == 0
+	char line[PROTO_CONTEXT_MAX];
+	int l = proto_context_line(kind, j->oid, rid, line, sizeof(line));
+	int rc = s != NULL && l > 0 && buf_add(pt, line, (size_t)l) == 0 && buf_adds(pt, s) == 0 &&
+	                 pad_text(pt) == 0
 	         ? 0 : -1;
 	secmem_free(s);
 	if (rc != 0)

@@ -82,8 +82,8 @@ int tips_reply_open_checked(json_t *o, const char *kind, const char *rid,
                             const struct identity *id, const struct membership *m, json_t **out)
 	__attribute__((warn_unused_result));
 
-/* Append the message a reply or note signature covers (see above) to `out`.
- * Return 0, or -1. */
+/* Append the message a reply or note signature covers (see above;
+ * proto_sealed_sig_message) to `out`. Return 0, or -1. */
 int tips_reply_sig_message(const char *kind, const char *id, const char *rid,
                            const uint8_t *payload, size_t n, struct buf *out)
 	__attribute__((warn_unused_result));

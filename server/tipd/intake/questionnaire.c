@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "proto.h"
 #include "util.h"
 
 #define Q_FILE_MAX (1024 * 1024)
@@ -440,43 +441,6 @@ questionnaire_text(const json_t *localized, const char *lang)
 	return s != NULL ? s : json_string_value(json_object_get(localized, "en"));
 }
 
-/*
- * Decode one UTF-8 sequence of at most `n` bytes at `s` strictly (no
- * overlong forms, surrogates or values past U+10FFFF); return its length and
- * the code point in *cp, or 0 if invalid.
- */
-static size_t
-utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2, *cp = c & 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3, *cp = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4, *cp = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = (*cp << 6) | (s[i] & 0x3f);
-	}
-	if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Check a text answer; set *answered if it has more than white space. */
 static int
 check_text(const struct questionnaire_question *qq, const json_t *v, bool *answered)
@@ -488,7 +452,7 @@ check_text(const struct questionnaire_question *qq, const json_t *v, bool *answe
 		return -1;
 	while (i < len) {
 		uint32_t cp;
-		size_t n = utf8_decode(s + i, len - i, &cp);
+		size_t n = proto_utf8_next(s + i, len - i, &cp);
 		if (n == 0)
 			return -1;
 		i += n;

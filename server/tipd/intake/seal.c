@@ -7,6 +7,7 @@
 
 #include "age.h"
 #include "buf.h"
+#include "proto.h"
 #include "util.h"
 
 /* Ciphertext is handed to the spool whenever this much has accumulated. */
@@ -71,7 +72,7 @@ seal_begin(struct spool_txn *t, enum spool_kind kind, const char *object_uuid,
            const char *report_uuid, const struct seal_recipients *r)
 {
 	uint8_t file_key[AGE_FILE_KEY_LEN];
-	char line[128];
+	char line[PROTO_CONTEXT_MAX];
 	struct seal_object *o = calloc(1, sizeof(*o));
 	if (o == NULL || r->n == 0)
 		goto fail;
@@ -84,9 +85,8 @@ seal_begin(struct spool_txn *t, enum spool_kind kind, const char *object_uuid,
 	    seal_headers(o, file_key, r) != 0)
 		goto fail;
 	sodium_memzero(file_key, sizeof(file_key));
-	int n = snprintf(line, sizeof(line), "tipline/v1 %s %s %s\n", seal_kind_name(kind),
-	                 object_uuid, report_uuid);
-	if (n < 0 || (size_t)n >= sizeof(line) || seal_write(o, (const uint8_t *)line, (size_t)n) != 0)
+	int n = proto_context_line(seal_kind_name(kind), object_uuid, report_uuid, line, sizeof(line));
+	if (n < 0 || seal_write(o, (const uint8_t *)line, (size_t)n) != 0)
 		goto fail;
 	return o;
 fail:

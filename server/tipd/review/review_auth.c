@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
 #include "util.h"
 
 /* ---- nonces ---- */
@@ -337,11 +338,7 @@ int
 rv_login_message(const char *origin, const char *tls_hex, const char *nonce, int64_t time,
                  struct buf *out)
 {
-	if (strchr(origin, '\n') != NULL || strchr(tls_hex, '\n') != NULL ||
-	    strchr(nonce, '\n') != NULL)
-		return -1;
-	return buf_printf(out, RV_LOGIN_PURPOSE "\n%s\n%s\n%s\n%lld\n", origin, tls_hex, nonce,
-	                  (long long)time);
+	return proto_login_message(origin, tls_hex, nonce, time, out);
 }
 
 int

@@ -6,7 +6,8 @@
  *    (mutex), expiring after RV_NONCE_TTL s, the oldest dropped past a cap;
  *  - a failed-login limiter: at most `per_key` failures per public key and
  *    `total` failures overall in a sliding window (mutex);
- *  - the login message, the strict login body parser, signature checking,
+ *  - the strict login body parser, signature checking (over the login
+ *    message of proto.h),
  *    session tokens and the Bearer header.
  *
  * Never log a nonce, a token or a signature.
@@ -31,7 +32,6 @@
 #define RV_PK_LEN 32
 #define RV_SIG_LEN 64
 #define RV_LOGIN_MAX_BODY 4096
-#define RV_LOGIN_PURPOSE "tipline/v1/login"
 
 struct rv_nonces;
 struct rv_limiter;
@@ -79,13 +79,12 @@ struct rv_login {
 int rv_login_parse(const uint8_t *body, size_t len, struct rv_login *out)
 	__attribute__((warn_unused_result));
 
-/* Append the login message
- *   "tipline/v1/login\n<origin>\n<tls_hex>\n<nonce>\n<time>\n"
- * to `out`. Return 0, or -1 if a field holds a newline or the buffer is full. */
+/* Append the login message (proto_login_message) to `out`. Return 0, or -1
+ * if a field is empty or holds a control character or the buffer is full. */
 int rv_login_message(const char *origin, const char *tls_hex, const char *nonce, int64_t time,
                      struct buf *out) __attribute__((warn_unused_result));
 
-/* Check the signature of `l` over the message rebuilt with the server's own
+/* Check the signature of `l` over the login message (proto_login_message) rebuilt with the server's own
  * `origin` and `tls_hex`. Return 0 if valid, else -1. */
 int rv_login_verify(const struct rv_login *l, const char *origin, const char *tls_hex)
 	__attribute__((warn_unused_result));

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "log.h"
 #include "membership.h"
+#include "proto.h"
 #include "review.h"
 #include "teams.h"
 #include "util.h"
@@ -163,24 +164,13 @@ rv_sealed_free(struct rv_sealed *s)
 }
 
 int
-rv_sealed_message(const char *kind, const char *id, const char *rid, const uint8_t *p, size_t n,
-                  struct buf *out)
-{
-	uint8_t h[32];
-	char hex[65];
-	crypto_hash_sha256(h, p, (unsigned long long)n);
-	util_hex(h, sizeof(h), hex);
-	return buf_printf(out, "tipline/v1/%s\n%s\n%s\n%s\n", kind, id, rid, hex);
-}
-
-int
 rv_sealed_verify(const struct rv_sealed *s, const char *kind, const char *rid,
                  const uint8_t pk[32])
 {
 	struct buf m;
 	int rc = -1;
 	buf_init(&m, 512);
-	if (rv_sealed_message(kind, s->id, rid, s->payload, s->payload_len, &m) == 0 &&
+	if (proto_sealed_sig_message(kind, s->id, rid, s->payload, s->payload_len, &m) == 0 &&
 	    crypto_sign_verify_detached(s->sig, m.data, m.len, pk) == 0)
 		rc = 0;
 	buf_free(&m);

@@ -56,12 +56,8 @@ enum rv_sealed_result rv_sealed_parse(const uint8_t *body, size_t len, struct rv
 	__attribute__((warn_unused_result));
 /* Free what rv_sealed_parse allocated (safe on a zeroed struct). */
 void rv_sealed_free(struct rv_sealed *s);
-/* Append the signed message for `kind` ("reply" or "note") of object `id`
- * in report `rid` with payload `p` to `out`. Return 0, or -1. */
-int rv_sealed_message(const char *kind, const char *id, const char *rid, const uint8_t *p,
-                      size_t n, struct buf *out) __attribute__((warn_unused_result));
-/* Return 0 if `sig` over the message for `kind`, `rid` and `s` verifies
- * with Ed25519 key `pk`, else -1. */
+/* Return 0 if `sig` over the message for `kind`, `rid` and `s`
+ * (proto_sealed_sig_message) verifies with Ed25519 key `pk`, else -1. */
 int rv_sealed_verify(const struct rv_sealed *s, const char *kind, const char *rid,
                      const uint8_t pk[32]) __attribute__((warn_unused_result));
 

@@ -7,6 +7,7 @@
 
 #include "age.h"
 #include "pad.h"
+#include "proto.h"
 
 enum inbox_parse
 inbox_parse_body(const uint8_t *p, size_t n, bool want_text, char digits[RECEIPT_DIGITS],
@@ -55,9 +56,9 @@ out:
 static int
 reply_signed(const struct inbox_reply *rp, const uint8_t (*members)[32], size_t nmembers)
 {
-	uint8_t digest[crypto_hash_sha256_BYTES];
-	char hex[2 * crypto_hash_sha256_BYTES + 1], msg[256];
+	struct buf msg;
 	size_t i;
+	int rc = -1;
 	if (rp->author_len != 32 || rp->signature_len != crypto_sign_BYTES)
 		return -1;
 	for (i = 0; i < nmembers; i++)
@@ -65,28 +66,24 @@ reply_signed(const struct inbox_reply *rp, const uint8_t (*members)[32], size_t 
 			break;
 	if (i == nmembers)
 		return -1;
-	crypto_hash_sha256(digest, rp->payload, rp->payload_len);
-	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
-	int n = snprintf(msg, sizeof(msg), "tipline/v1/reply\n%s\n%s\n%s\n", rp->id, rp->report_id,
-	                 hex);
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		return -1;
-	return crypto_sign_verify_detached(rp->signature, (const unsigned char *)msg, (size_t)n,
-	                                   rp->author) == 0 ? 0 : -1;
+	buf_init(&msg, 256);
+	if (proto_sealed_sig_message("reply", rp->id, rp->report_id, rp->payload, rp->payload_len,
+	                             &msg) == 0 &&
+	    crypto_sign_verify_detached(rp->signature, msg.data, msg.len, rp->author) == 0)
+		rc = 0;
+	buf_free(&msg);
+	return rc;
 }
 
 /* Check the context line of `pt` and append its JSON "text" to `text`. */
 static int
 reply_text(const struct inbox_reply *rp, const struct buf *pt, struct buf *text)
 {
-	char ctx[128];
 	json_error_t e;
-	int n = snprintf(ctx, sizeof(ctx), "tipline/v1 reply %s %s\n", rp->id, rp->report_id);
-	if (n < 0 || (size_t)n >= sizeof(ctx) || pt->len < (size_t)n ||
-	    memcmp(pt->data, ctx, (size_t)n) != 0)
+	size_t n = 0;
+	if (proto_context_check(pt->data, pt->len, "reply", rp->id, rp->report_id, &n) != 0)
 		return -1;
-	json_t *doc = json_loadb((const char *)pt->data + n, pt->len - (size_t)n,
-	                         JSON_REJECT_DUPLICATES, &e);
+	json_t *doc = json_loadb((const char *)pt->data + n, pt->len - n, JSON_REJECT_DUPLICATES, &e);
 	json_t *t = json_object_get(doc, "text");
 	int rc = -1;
 	if (json_is_string(t) && json_string_length(t) <= INBOX_MAX_REPLY_TEXT &&

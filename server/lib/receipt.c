@@ -234,3 +234,18 @@ fail:
 	sodium_memzero(sk, RECEIPT_KEY_LEN);
 	return -1;
 }
+
+int
+receipt_source_sign_key(const struct receipt_pepper *p, const char digits[RECEIPT_DIGITS],
+                        uint8_t pk[RECEIPT_SIGN_PK_LEN], uint8_t sk[RECEIPT_SIGN_SK_LEN])
+{
+	uint8_t seed[crypto_sign_SEEDBYTES];
+	int rc = -1;
+	if (receipt_derive(p, digits, "tipline-srcsig01", seed) == 0 &&
+	    crypto_sign_seed_keypair(pk, sk, seed) == 0)
+		rc = 0;
+	sodium_memzero(seed, sizeof(seed));
+	if (rc != 0)
+		sodium_memzero(sk, RECEIPT_SIGN_SK_LEN);
+	return rc;
+}

@@ -8,9 +8,11 @@
  * dashes and bidi marks are dropped; anything else is refused.
  *
  * From the 29 random digits, BLAKE2b-256 keyed with the deployment's receipt
- * pepper derives a lookup id (personalization "tipline-lookup01") and the
- * source's X25519 secret key (personalization "tipline-srckey01"). Only the
- * lookup id and the public key are ever stored.
+ * pepper derives a lookup id (personalization "tipline-lookup01"), the
+ * source's X25519 secret key (personalization "tipline-srckey01") and the
+ * seed of the source's Ed25519 signing key (personalization
+ * "tipline-srcsig01"). Only the lookup id and the X25519 public key are
+ * stored in the clear; the Ed25519 public key is sealed inside the report.
  *
  * Receipts are secrets: never log one, and keep them in secure memory.
  */
@@ -26,6 +28,8 @@
 #define RECEIPT_PEPPER_LEN 32
 #define RECEIPT_ID_LEN 32
 #define RECEIPT_KEY_LEN 32
+#define RECEIPT_SIGN_PK_LEN 32 /* crypto_sign_PUBLICKEYBYTES */
+#define RECEIPT_SIGN_SK_LEN 64 /* crypto_sign_SECRETKEYBYTES */
 #define RECEIPT_INPUT_MAX 1024 /* longest input receipt_normalize() reads */
 
 enum receipt_result {
@@ -80,6 +84,16 @@ int receipt_lookup_id(const struct receipt_pepper *p, const char digits[RECEIPT_
  */
 int receipt_source_key(const struct receipt_pepper *p, const char digits[RECEIPT_DIGITS],
                        uint8_t pk[RECEIPT_KEY_LEN], uint8_t sk[RECEIPT_KEY_LEN])
+	__attribute__((warn_unused_result));
+
+/*
+ * Derive the source's Ed25519 signing key pair from the receipt `digits`
+ * into `pk` and `sk` (`sk` should be in secure memory; the caller wipes
+ * it). The source's messages are signed with it (proto_source_message).
+ * Return 0, or -1 (`sk` wiped).
+ */
+int receipt_source_sign_key(const struct receipt_pepper *p, const char digits[RECEIPT_DIGITS],
+                            uint8_t pk[RECEIPT_SIGN_PK_LEN], uint8_t sk[RECEIPT_SIGN_SK_LEN])
 	__attribute__((warn_unused_result));
 
 #endif

@@ -77,6 +77,41 @@ report_source_key(json_t *doc, uint8_t pk[32])
 	return REPORT_OK;
 }
 
+/* Decode the base64 string `v` into exactly `n` bytes at `out`. Return 0, or -1. */
+static int
+report_b64_exact(json_t *v, uint8_t *out, size_t n)
+{
+	const char *s = json_string_value(v);
+	size_t got = 0;
+	if (s == NULL || util_base64_decode(s, strlen(s), out, n, &got,
+	                                    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	return got == n ? 0 : -1;
+}
+
+int
+report_message_signed(json_t *report, json_t *msg, const char *mid, const char *rid)
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sig[crypto_sign_BYTES];
+	json_t *key = json_object_get(report, "source_signing_key");
+	json_t *text = json_object_get(msg, "text");
+	struct buf m;
+	int rc = REPORT_MSG_FORGED;
+	if (key == NULL)
+		return REPORT_MSG_UNSIGNED_OLD;
+	if (report_b64_exact(key, pk, sizeof(pk)) != 0 ||
+	    report_b64_exact(json_object_get(msg, "signature"), sig, sizeof(sig)) != 0 ||
+	    !json_is_string(text))
+		return REPORT_MSG_FORGED;
+	buf_init(&m, 256);
+	if (proto_source_message(mid, rid, (const uint8_t *)json_string_value(text),
+	                         json_string_length(text), &m) == 0 &&
+	    crypto_sign_verify_detached(sig, m.data, m.len, pk) == 0)
+		rc = REPORT_MSG_VERIFIED;
+	buf_free(&m);
+	return rc;
+}
+
 int
 report_manifest_get(json_t *doc, size_t i, struct report_att *a)
 {

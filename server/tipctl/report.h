@@ -8,8 +8,12 @@
  * "attachments": [{"uuid", "name", "content_type", "size", "padded_size",
  * "sha256"}]} padded with trailing spaces. "source_recipient" is the age
  * recipient tipd derived from the receipt at submission: the only key a
- * reply may be sealed to besides the team's (docs/threat-model.md §5). An attachment's is "tipline/v1 attachment <aid> <id>\n"
- * then the file, then zero bytes up to its padded size.
+ * reply may be sealed to besides the team's (docs/threat-model.md §5).
+ * "source_signing_key" (base64, reports sealed since messages are signed)
+ * is the source's Ed25519 public key, derived from the receipt as well: a
+ * message "from the source" must carry a signature under it
+ * (report_message_signed). An attachment's is "tipline/v1 attachment <aid>
+ * <id>\n" then the file, then zero bytes up to its padded size.
  *
  * Everything in a report was written by an anonymous source and may be
  * hostile: text is made terminal-safe before printing and file names are
@@ -81,6 +85,23 @@ size_t report_manifest_count(json_t *doc);
  * X25519 recipient.
  */
 int report_source_key(json_t *doc, uint8_t pk[32]) __attribute__((warn_unused_result));
+
+/* What report_message_signed found. */
+enum report_msg_sig {
+	REPORT_MSG_VERIFIED = 0,     /* signed with the source key sealed in the report */
+	REPORT_MSG_UNSIGNED_OLD = 1, /* the report has no source key (sealed before they existed) */
+	REPORT_MSG_FORGED = -1       /* the report has a key, the signature is missing or wrong */
+};
+
+/*
+ * Check the source's signature on message `mid` of report `rid`: `report`
+ * is the decrypted report document, `msg` the decrypted message document
+ * {"text", "sent_on", "signature"}. The signature (base64) must verify
+ * under the report's "source_signing_key" over
+ * proto_source_message(mid, rid, text). Return an enum report_msg_sig.
+ */
+int report_message_signed(json_t *report, json_t *msg, const char *mid, const char *rid)
+	__attribute__((warn_unused_result));
 
 /*
  * Append to `out` the JSON of the decrypted report `rid` (`n` bytes at

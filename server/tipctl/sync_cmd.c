@@ -15,7 +15,9 @@
 #include "identity.h"
 #include "membership.h"
 #include "note.h"
+#include "proto.h"
 #include "seen.h"
+#include "tips_open.h"
 #include "tips_reply.h"
 #include "util.h"
 
@@ -52,7 +54,12 @@ struct sy_team {
 	size_t count[MEMBERSHIP_MAX_MEMBERS];  /* objects each member misses */
 	int answer[MEMBERSHIP_MAX_MEMBERS];    /* 1 give access, 0 not */
 	size_t made, added, already, unopenable, unverified, newcomers, declined;
+	json_t *meta, *doc;                    /* the report being worked on (GET, decrypted) */
 };
+
+#define SY_MISMATCH \
+	"team %s: the server lists %s %s as an object of report %s, but %s: refusing; no header " \
+	"was sent for this team. Tell an admin (the server's data was altered)"
 
 /* Add `team` to the list unless it is there. Return 0, or -1 if the list is full. */
 static int
@@ -459,32 +466,125 @@ out:
 	return rc;
 }
 
-/* Make the headers of object `o` for every member given access, with the
- * file key from the caller's header (in `fk`, wiped after). Return 0, or -1
- * (printed) on a failure that stops the team; an object that does not open
- * is skipped and counted. */
+/* Return 1 if some member given access misses a header of `o`, else 0. */
 static int
-sy_make_object(struct sy_team *t, json_t *o, const uint8_t (*sk)[AGE_KEY_LEN], uint8_t *fk)
+sy_wanted(const struct sy_team *t, json_t *o)
+{
+	json_t *v;
+	size_t j;
+	json_array_foreach(json_object_get(o, "missing"), j, v) {
+		long k = sy_member_index(t->m, json_string_value(v));
+		if (k >= 0 && t->answer[k] == 1)
+			return 1;
+	}
+	return 0;
+}
+
+/* Check that the age payload `p` (`n` bytes) authenticates under the file
+ * key `fk` and that its plaintext starts with the context line of (`kind`,
+ * `oid`, `rid`). Only a few chunks of plaintext are held at a time, in
+ * locked memory. Return 0, or -1. */
+static int
+sy_check_payload(const uint8_t *fk, const uint8_t *p, size_t n, const char *kind, const char *oid,
+                 const char *rid)
+{
+	struct age_dec *d = age_dec_new(fk);
+	struct buf pt;
+	size_t skip = 0;
+	int rc = -1, checked = 0;
+	buf_init_secure(&pt, 4 * 65536);
+	for (size_t off = 0; d != NULL && off < n;) {
+		size_t k = n - off < 65536 ? n - off : 65536;
+		if (age_dec_update(d, p + off, k, &pt) != AGE_OK)
+			goto out;
+		off += k;
+		if (!checked && pt.len >= PROTO_CONTEXT_MAX) {
+			if (proto_context_check(pt.data, pt.len, kind, oid, rid, &skip) != 0)
+				goto out;
+			checked = 1;
+		}
+		if (checked)
+			buf_reset(&pt);
+	}
+	if (d == NULL || age_dec_final(d, &pt) != AGE_OK ||
+	    (!checked && proto_context_check(pt.data, pt.len, kind, oid, rid, &skip) != 0))
+		goto out;
+	rc = 0;
+out:
+	age_dec_free(d);
+	buf_free(&pt);
+	return rc;
+}
+
+/* Fetch the age payload of object `oid` of `kind` in the current report
+ * (t->meta, or its attachment download) into `payload`. Return 0, or -1
+ * (printed). */
+static int
+sy_fetch_payload(struct api *a, struct sy_team *t, const char *kind, const char *oid,
+                 const char *rid, struct buf *payload)
+{
+	const char *key = strcmp(kind, "message") == 0 ? "messages"
+	                  : strcmp(kind, "reply") == 0 ? "replies" : "notes";
+	json_t *v;
+	size_t i;
+	if (strcmp(kind, "report") == 0)
+		return api_b64_append(json_string_value(json_object_get(t->meta, "payload")), payload);
+	if (strcmp(kind, "attachment") == 0) {
+		char path[160];
+		struct client_response r;
+		size_t hl = 0;
+		int nx = 0, ns = 0, no = 0, rc = -1;
+		buf_init(&r.body, TIPS_ATTACH_MAX);
+		snprintf(path, sizeof(path), "/api/v1/reports/%s/attachments/%s", rid, oid);
+		if (api_call(a, "GET", path, NULL, &r, "an attachment") == 0 &&
+		    age_header_inspect(r.body.data, r.body.len, &hl, &nx, &ns, &no) == AGE_OK &&
+		    buf_add(payload, r.body.data + hl, r.body.len - hl) == 0)
+			rc = 0;
+		buf_free(&r.body);
+		return rc;
+	}
+	json_array_foreach(json_object_get(t->meta, key), i, v) {
+		const char *id = json_string_value(json_object_get(v, "id"));
+		if (id != NULL && strcmp(id, oid) == 0)
+			return api_b64_append(json_string_value(json_object_get(v, "payload")), payload);
+	}
+	return -1;
+}
+
+/* Make the headers of object `o` (of the current report t->doc, whose team
+ * was checked) for every member given access, with the file key from the
+ * caller's header (in `fk`, wiped after), once the object's payload has
+ * been fetched, opened with that key and its context line checked. Return
+ * 0, or -1 (printed) on a failure that stops the team; an object whose
+ * header does not open is skipped and counted. */
+static int
+sy_make_object(struct api *a, struct sy_team *t, json_t *o, const uint8_t (*sk)[AGE_KEY_LEN],
+               uint8_t *fk)
 {
 	const char *oid = json_string_value(json_object_get(o, "id"));
 	const char *rid = json_string_value(json_object_get(o, "report"));
+	const char *kind = json_string_value(json_object_get(o, "kind"));
 	json_t *miss = json_object_get(o, "missing"), *v;
+	struct buf payload;
 	size_t j;
-	int want = 0, rc = 0;
-	json_array_foreach(miss, j, v) {
-		long k = sy_member_index(t->m, json_string_value(v));
-		want |= k >= 0 && t->answer[k] == 1;
-	}
-	if (!want)
-		return 0;
+	int rc = 0;
 	if (sy_open_mine(json_string_value(json_object_get(o, "header")), sk, fk) != 0) {
-		cli_error("warning: %s %s of report %s does not open with your key: skipped",
-		          json_string_value(json_object_get(o, "kind")), oid, rid);
+		cli_error("warning: %s %s of report %s does not open with your key: skipped", kind, oid,
+		          rid);
 		t->unopenable++;
 		return 0;
 	}
+	buf_init(&payload, TIPS_ATTACH_MAX);
+	if ((strcmp(kind, "report") == 0 && strcmp(oid, rid) != 0) ||
+	    sy_fetch_payload(a, t, kind, oid, rid, &payload) != 0 ||
+	    sy_check_payload(fk, payload.data, payload.len, kind, oid, rid) != 0) {
+		cli_error(SY_MISMATCH, t->team, kind, oid, rid,
+		          "it does not open as that object (its context line names another, or the "
+		          "server does not serve it)");
+		rc = -1;
+	}
 	json_array_foreach(miss, j, v) {
-		long k = sy_member_index(t->m, json_string_value(v));
+		long k = rc == 0 ? sy_member_index(t->m, json_string_value(v)) : -1;
 		if (k >= 0 && t->answer[k] == 1 &&
 		    sy_add_header(t, oid, rid, fk, membership_member_at(t->m, (size_t)k)) != 0) {
 			cli_error("cannot make a header for %s", membership_member_at(t->m, (size_t)k)->name);
@@ -493,6 +593,68 @@ sy_make_object(struct sy_team *t, json_t *o, const uint8_t (*sk)[AGE_KEY_LEN], u
 		}
 	}
 	sodium_memzero(fk, AGE_FILE_KEY_LEN);
+	buf_free(&payload);
+	return rc;
+}
+
+/* Fetch and decrypt report `rid` into t->meta and t->doc and check that
+ * the team sealed inside it is t->team. Return 0, or -1 (printed). */
+static int
+sy_open_report(struct api *a, struct sy_team *t, const char *rid, const struct identity *id)
+{
+	const char *team = NULL;
+	json_decref(t->meta);
+	json_decref(t->doc);
+	t->meta = t->doc = NULL;
+	if (tips_open_fetch_report(a, id, rid, &t->meta, &t->doc, NULL) != 0) {
+		cli_error("team %s: cannot open report %s to check which team it belongs to: refusing; "
+		          "no header was sent for this team", t->team, rid);
+		return -1;
+	}
+	team = json_string_value(json_object_get(t->doc, "team"));
+	if (team == NULL || strcmp(team, t->team) != 0) {
+		cli_error(SY_MISMATCH, t->team, "report", rid, rid,
+		          "the report itself (sealed at submission) names another team");
+		return -1;
+	}
+	return 0;
+}
+
+/* Make the headers of every object the team's newcomers miss, report by
+ * report: each report is opened and its sealed team checked, each object
+ * opened and its context line checked, before anything is uploaded.
+ * Return 0, or -1 (printed). */
+static int
+sy_make_all(struct api *a, struct sy_team *t, const struct identity *id,
+            const uint8_t (*sk)[AGE_KEY_LEN], uint8_t *fk)
+{
+	json_t *byrep = json_object(), *o, *arr;
+	const char *rid;
+	size_t i;
+	int rc = -1;
+	if (byrep == NULL)
+		goto out;
+	json_array_foreach(t->objects, i, o) {
+		rid = json_string_value(json_object_get(o, "report"));
+		if (!sy_wanted(t, o))
+			continue;
+		if ((arr = json_object_get(byrep, rid)) == NULL &&
+		    ((arr = json_array()) == NULL || json_object_set_new(byrep, rid, arr) != 0))
+			goto out;
+		if (json_array_append(arr, o) != 0)
+			goto out;
+	}
+	json_object_foreach(byrep, rid, arr) {
+		if (sy_open_report(a, t, rid, id) != 0)
+			goto out;
+		json_array_foreach(arr, i, o) {
+			if (sy_make_object(a, t, o, sk, fk) != 0)
+				goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(byrep);
 	return rc;
 }
 
@@ -603,8 +765,6 @@ sy_team_work(struct api *a, struct sy_team *t, const struct identity *id, bool y
 {
 	uint8_t (*sk)[AGE_KEY_LEN] = sodium_malloc(sizeof(*sk));
 	uint8_t *fk = sodium_malloc(AGE_FILE_KEY_LEN);
-	json_t *o;
-	size_t i;
 	int rc = -1;
 	if (sk == NULL || fk == NULL) {
 		cli_error("out of memory");
@@ -616,11 +776,8 @@ sy_team_work(struct api *a, struct sy_team *t, const struct identity *id, bool y
 	if (sy_decide(t, yes) != 0)
 		goto out;
 	memcpy(sk, identity_x25519_sk(id), AGE_KEY_LEN);
-	json_array_foreach(t->objects, i, o) {
-		if (sy_make_object(t, o, (const uint8_t(*)[AGE_KEY_LEN])sk, fk) != 0)
-			goto out;
-	}
-	if (sy_upload(a, t) != 0)
+	if (sy_make_all(a, t, id, (const uint8_t(*)[AGE_KEY_LEN])sk, fk) != 0 ||
+	    sy_upload(a, t) != 0)
 		goto out;
 	sy_summary(t);
 	rc = t->unopenable > 0 || t->unverified > 0 ? -1 : 0;
@@ -658,6 +815,8 @@ out:
 	if (rc != 0)
 		fprintf(stderr, "tipctl: team %s was not synced completely\n", team);
 	membership_free(t->m);
+	json_decref(t->meta);
+	json_decref(t->doc);
 	json_decref(t->objects);
 	json_decref(t->batches);
 	json_decref(t->warned);

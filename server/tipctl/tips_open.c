@@ -326,7 +326,7 @@ tips_open_show(int argc, char **argv)
 		if (api_get_json(&a, "/api/v1/questionnaire", "the questionnaire", &quest) != 0)
 			quest = NULL;
 		tips_open_print_report(stdout, meta, doc, quest);
-		if (tips_reply_show(&a, id, o.id, meta) != 0)
+		if (tips_reply_show(&a, id, o.id, meta, doc) != 0)
 			goto out;
 	}
 	rc = CLI_OK;

@@ -35,6 +35,13 @@
 #define SOURCE_KEY_ERROR \
 	"the server names another reply key for this source than the one sealed in the report: " \
 	"nothing was sent; tell an admin"
+#define TEAM_MISMATCH \
+	"report %s: the server names team %s, but the report itself (sealed at submission) " \
+	"names team %s: refusing, nothing was sent; tell an admin (the server's data was altered)"
+#define MESSAGE_FORGED \
+	"WARNING: message %s claims to come from the source, but it does not carry a valid " \
+	"signature of the source's key sealed in the report: it may be FORGED by whoever can " \
+	"write to the server's database"
 #define SOURCE_KEY_MISSING \
 	"the report has no reply key sealed in it, so the server's cannot be checked: " \
 	"nothing was sent; tell an admin"
@@ -590,26 +597,44 @@ rp_check_source(json_t *doc, const char *src)
 	return 0;
 }
 
-/* Fetch the report's team and source recipient (for a reply, decrypt the
- * report with `id` and check that recipient against the one sealed in it),
- * then the team's verified membership. Return 0, or -1 (printed). */
+int
+tips_reply_sealed_team(json_t *meta, json_t *doc, const char *rid, const char **team)
+{
+	const char *sealed = json_string_value(json_object_get(doc, "team"));
+	const char *named = json_string_value(json_object_get(meta, "team"));
+	*team = NULL;
+	if (sealed == NULL || !membership_team_valid(sealed)) {
+		cli_error("report %s names no valid team inside it: refusing", rid);
+		return -1;
+	}
+	if (named == NULL || strcmp(named, sealed) != 0) {
+		cli_error(TEAM_MISMATCH, rid,
+		          named != NULL && membership_team_valid(named) ? named : "(none or invalid)",
+		          sealed);
+		return -1;
+	}
+	*team = sealed;
+	return 0;
+}
+
+/* Decrypt the report (its team comes from inside it, never from the
+ * server's answer; a server naming another team is refused), for a reply
+ * check the server's source recipient against the one sealed in it, then
+ * fetch the team's verified membership. Return 0, or -1 (printed). */
 static int
 rp_fetch_membership(struct api *a, const struct rp_opts *o, const struct identity *id,
                     struct rp_job *j)
 {
 	json_t *meta = NULL, *doc = NULL;
-	char path[160], what[64];
+	const char *team = NULL;
 	int rc = -1;
-	snprintf(path, sizeof(path), "/api/v1/reports/%s", o->id);
-	snprintf(what, sizeof(what), "report %s", o->id);
-	if (o->is_reply ? tips_open_fetch_report(a, id, o->id, &meta, &doc, NULL) != 0
-	                : api_get_json(a, path, what, &meta) != 0)
+	if (tips_open_fetch_report(a, id, o->id, &meta, &doc, NULL) != 0 ||
+	    tips_reply_sealed_team(meta, doc, o->id, &team) != 0)
 		goto out;
-	const char *team = json_string_value(json_object_get(meta, "team"));
 	json_t *src = json_object_get(meta, "source_recipient");
-	if (team == NULL || !membership_team_valid(team) ||
-	    (src != NULL && !json_is_null(src) && !json_is_string(src))) {
-		cli_error("bad answer from the server: %s has no team", what);
+	if (src != NULL && !json_is_null(src) && !json_is_string(src)) {
+		cli_error("bad answer from the server: report %s has a malformed source recipient",
+		          o->id);
 		goto out;
 	}
 	snprintf(j->team, sizeof(j->team), "%s", team);
@@ -933,10 +958,32 @@ out:
 	return name;
 }
 
-/* Print the objects of `key` ("replies", "notes", "messages"). Return the
- * number that failed. */
+/* Print the header line of the source's message `oid` (sent on `on`) by
+ * what report_message_signed found (`sig`). Return 1 if it must count as a
+ * failure (a possible forgery), else 0. */
 static int
-rp_show_kind(json_t *meta, const char *key, const char *kind, const char *rid,
+rp_show_message_head(int sig, const char *oid, const char *on)
+{
+	const char *day = on != NULL && tips_cmd_date_ok(on) ? on : "?";
+	if (sig == REPORT_MSG_VERIFIED) {
+		printf("\nMessage from the source %s, %s\n", oid, day);
+		return 0;
+	}
+	if (sig == REPORT_MSG_UNSIGNED_OLD) {
+		printf("\nMessage %s, %s, unsigned (older report): the sender cannot be checked\n", oid,
+		       day);
+		return 0;
+	}
+	cli_error(MESSAGE_FORGED, oid);
+	printf("\nUNVERIFIED message %s, %s: NOT from the source as far as tipctl can tell "
+	       "(possibly forged)\n", oid, day);
+	return 1;
+}
+
+/* Print the objects of `key` ("replies", "notes", "messages") of the report
+ * whose decrypted document is `report`. Return the number that failed. */
+static int
+rp_show_kind(json_t *meta, json_t *report, const char *key, const char *kind, const char *rid,
           const struct identity *id, const struct membership *m)
 {
 	json_t *arr = json_object_get(meta, key), *o;
@@ -961,11 +1008,13 @@ rp_show_kind(json_t *meta, const char *key, const char *kind, const char *rid,
 			bad++;
 		} else {
 			const char *text = json_string_value(json_object_get(doc, "text"));
-			printf("\n%s %s, %s%s%s%s\n", strcmp(kind, "message") == 0 ? "Message from the source"
-			       : kind[0] == 'r' ? "Reply" : "Note", oid,
-			       on != NULL && tips_cmd_date_ok(on) ? on : "?",
-			       who != NULL ? ", by " : "", who != NULL && who[0] ? who : "",
-			       who != NULL && who[0] == '\0' ? "(membership not checked)" : "");
+			if (strcmp(kind, "message") == 0)
+				bad += rp_show_message_head(report_message_signed(report, doc, oid, rid), oid, on);
+			else
+				printf("\n%s %s, %s%s%s%s\n", kind[0] == 'r' ? "Reply" : "Note", oid,
+				       on != NULL && tips_cmd_date_ok(on) ? on : "?",
+				       who != NULL ? ", by " : "", who != NULL && who[0] ? who : "",
+				       who != NULL && who[0] == '\0' ? "(membership not checked)" : "");
 			rp_print_safe(text != NULL ? text : "");
 		}
 		json_decref(doc);
@@ -976,25 +1025,24 @@ rp_show_kind(json_t *meta, const char *key, const char *kind, const char *rid,
 }
 
 int
-tips_reply_team_membership(struct api *a, json_t *meta, struct membership **m)
+tips_reply_team_membership(struct api *a, json_t *meta, json_t *doc, struct membership **m)
 {
-	const char *team = json_string_value(json_object_get(meta, "team"));
+	const char *team = NULL, *rid = json_string_value(json_object_get(meta, "id"));
 	*m = NULL;
+	if (tips_reply_sealed_team(meta, doc, rid != NULL && util_uuid_valid(rid) ? rid : "?",
+	                           &team) != 0)
+		return -1;
 	if (a->s->n_admin_keys == 0) {
 		fprintf(stderr, "no admin key is pinned: reply authors are not checked against the "
 		                "membership (log in with --admin-key)\n");
 		return 0;
-	}
-	if (team == NULL) {
-		cli_error("bad answer from the server: the report has no team");
-		return -1;
 	}
 	return tips_reply_fetch_chain(a, team, 0, m);
 }
 
 int
 tips_reply_open_checked(json_t *o, const char *kind, const char *rid, const struct identity *id,
-                        const struct membership *m, json_t **out)
+                        const struct membership *m, json_t *report, json_t **out)
 {
 	struct buf payload, pt;
 	json_t *doc = NULL;
@@ -1021,16 +1069,23 @@ tips_reply_open_checked(json_t *o, const char *kind, const char *rid, const stru
 		cli_error("%s %s has no text", kind, oid);
 		goto out;
 	}
+	int msig = is_msg ? report_message_signed(report, doc, oid, rid) : REPORT_MSG_VERIFIED;
+	if (msig == REPORT_MSG_FORGED) {
+		cli_error(MESSAGE_FORGED, oid);
+		goto out;
+	}
 	*out = json_pack("{s:s, s:s, s:o, s:o, s:s}", "id", oid, "kind", kind, "sent_on",
 	                 on != NULL && tips_cmd_date_ok(on) ? json_string(on) : json_null(),
 	                 "author", is_msg ? json_string("source")
 	                           : who[0] != '\0' ? json_string(who) : json_null(),
 	                 "text", text);
-	if (*out != NULL && !is_msg &&
-	    json_object_set_new(*out, "signature",
-	                        json_string(m != NULL ? "verified against the team's membership"
-	                                              : "verified; the author's membership was not "
-	                                                "checked (no admin key pinned)")) != 0) {
+	const char *how = is_msg ? (msig == REPORT_MSG_VERIFIED
+	                                ? "verified against the source key sealed in the report"
+	                                : "unsigned (older report): the sender cannot be checked")
+	                  : m != NULL ? "verified against the team's membership"
+	                              : "verified; the author's membership was not checked (no admin "
+	                                "key pinned)";
+	if (*out != NULL && json_object_set_new(*out, "signature", json_string(how)) != 0) {
 		json_decref(*out);
 		*out = NULL;
 	}
@@ -1045,14 +1100,15 @@ out:
 }
 
 int
-tips_reply_show(struct api *a, const struct identity *id, const char *rid, json_t *meta)
+tips_reply_show(struct api *a, const struct identity *id, const char *rid, json_t *meta,
+                json_t *doc)
 {
 	struct membership *m = NULL;
-	if (tips_reply_team_membership(a, meta, &m) != 0)
+	if (tips_reply_team_membership(a, meta, doc, &m) != 0)
 		return 1;
-	int bad = rp_show_kind(meta, "replies", "reply", rid, id, m) +
-	          rp_show_kind(meta, "notes", "note", rid, id, m) +
-	          rp_show_kind(meta, "messages", "message", rid, id, m);
+	int bad = rp_show_kind(meta, doc, "replies", "reply", rid, id, m) +
+	          rp_show_kind(meta, doc, "notes", "note", rid, id, m) +
+	          rp_show_kind(meta, doc, "messages", "message", rid, id, m);
 	membership_free(m);
 	return bad;
 }

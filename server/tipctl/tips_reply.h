@@ -56,15 +56,27 @@ int tips_reply_fetch_chain(struct api *a, const char *team, int allow_empty, str
  * printed terminal-safe. Return the number of objects that could not be
  * opened or verified (each reported on stderr).
  */
-int tips_reply_show(struct api *a, const struct identity *id, const char *rid, json_t *meta);
+int tips_reply_show(struct api *a, const struct identity *id, const char *rid, json_t *meta,
+                    json_t *doc);
 
 /*
- * Fetch the membership of the team of report `meta` and verify its chain
- * against the session's pinned admin keys into *m (membership_free). With
- * no admin key pinned, warn on stderr and store NULL: authors are then
- * checked by signature only. Return 0, or -1 after printing why.
+ * Take the team of report `rid` from its decrypted document `doc`, never
+ * from the server's answer `meta`: store it (borrowed from `doc`) in *team
+ * and return 0, or, if `doc` names no valid team or the server names
+ * another, print why and return -1.
  */
-int tips_reply_team_membership(struct api *a, json_t *meta, struct membership **m)
+int tips_reply_sealed_team(json_t *meta, json_t *doc, const char *rid, const char **team)
+	__attribute__((warn_unused_result));
+
+/*
+ * Fetch the membership of the team sealed in the decrypted report `doc`
+ * (tips_reply_sealed_team: a server answer `meta` naming another team is
+ * refused) and verify its chain against the session's pinned admin keys
+ * into *m (membership_free). With no admin key pinned, warn on stderr and
+ * store NULL: authors are then checked by signature only. Return 0, or -1
+ * after printing why.
+ */
+int tips_reply_team_membership(struct api *a, json_t *meta, json_t *doc, struct membership **m)
 	__attribute__((warn_unused_result));
 
 /*
@@ -72,15 +84,17 @@ int tips_reply_team_membership(struct api *a, json_t *meta, struct membership **
  * "replies", "notes" or "messages"; `kind` is "reply", "note" or
  * "message") of report `rid` with `id`, check its context line and, for a
  * reply or note, its signature and (if `m` is not NULL) that its author is
- * in `m`, as tips_reply_show does. On success store in *out a new object
- * {"id", "kind", "sent_on" (or null), "author" (the member's name, null if
- * not checked, "source" for a message), "text", "signature" (replies and
- * notes: how it was checked)} (caller json_decref()s) and return 0; else
- * print which object failed and how, and return -1.
+ * in `m`, as tips_reply_show does; for a message, the source's signature
+ * against the key in the decrypted report `report` (report_message_signed:
+ * a missing or wrong one is refused when the report has a key). On success
+ * store in *out a new object {"id", "kind", "sent_on" (or null), "author"
+ * (the member's name, null if not checked, "source" for a message), "text",
+ * "signature" (how it was checked)} (caller json_decref()s) and return 0;
+ * else print which object failed and how, and return -1.
  */
 int tips_reply_open_checked(json_t *o, const char *kind, const char *rid,
-                            const struct identity *id, const struct membership *m, json_t **out)
-	__attribute__((warn_unused_result));
+                            const struct identity *id, const struct membership *m,
+                            json_t *report, json_t **out) __attribute__((warn_unused_result));
 
 /* Append the message a reply or note signature covers (see above;
  * proto_sealed_sig_message) to `out`. Return 0, or -1. */

@@ -218,6 +218,8 @@ struct ib_keys {
 	uint8_t id[RECEIPT_ID_LEN];
 	uint8_t pk[RECEIPT_KEY_LEN];
 	uint8_t sk[RECEIPT_KEY_LEN];
+	uint8_t sign_pk[RECEIPT_SIGN_PK_LEN]; /* messages only: the source's signing key */
+	uint8_t sign_sk[RECEIPT_SIGN_SK_LEN];
 };
 
 struct ib_req;
@@ -568,7 +570,8 @@ message_store_fail(struct ib_req *r)
 	return -1;
 }
 
-/* Seal the message to the team only and spool it; answer when durable. */
+/* Sign the message with the source's key (wiped at once), seal it to the
+ * team only and spool it; answer when durable. */
 static void
 message_seal(struct ib_req *r)
 {
@@ -590,7 +593,8 @@ message_seal(struct ib_req *r)
 	util_uuid(mid);
 	util_today(date);
 	if ((t = spool_begin(r->app->spool, r->report, r->team, date)) == NULL ||
-	    inbox_message_json((const char *)r->text.data, r->text.len, date, &pt) != 0 ||
+	    inbox_message_json_signed((const char *)r->text.data, r->text.len, date, mid, r->report,
+	                              r->k->sign_sk, &pt) != 0 ||
 	    (o = seal_begin(t, SPOOL_MESSAGE, mid, r->report, &tk->recipients)) == NULL ||
 	    seal_write(o, pt.data, pt.len) != 0) {
 		message_store_fail(r);
@@ -609,6 +613,7 @@ message_seal(struct ib_req *r)
 	if (rc != 0)
 		ib_problem(r, 500, "could not store the message");
 out:
+	sodium_memzero(r->k->sign_sk, sizeof(r->k->sign_sk));
 	seal_free(o);
 	spool_abort(t);
 	if (tk != NULL)
@@ -667,6 +672,8 @@ ib_accept(struct ib_req *r)
 	buf_free(&r->body);
 	if (receipt_lookup_id(r->app->pepper, r->k->digits, r->k->id) != 0 ||
 	    receipt_source_key(r->app->pepper, r->k->digits, r->k->pk, r->k->sk) != 0 ||
+	    (want_text && receipt_source_sign_key(r->app->pepper, r->k->digits, r->k->sign_pk,
+	                                          r->k->sign_sk) != 0) ||
 	    age_recipient_encode(r->k->pk, r->recipient, sizeof(r->recipient)) != 0) {
 		ib_problem(r, 500, "the request could not be completed");
 		return -1;

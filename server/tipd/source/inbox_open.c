@@ -117,10 +117,13 @@ fail:
 	return rc;
 }
 
-int
-inbox_message_json(const char *text, size_t len, const char *date, struct buf *out)
+/* Append {"text", "sent_on"[, "signature": sig]} padded with spaces. */
+static int
+message_json(const char *text, size_t len, const char *date, const char *sig, struct buf *out)
 {
-	json_t *doc = json_pack("{s:s%, s:s}", "text", text, len, "sent_on", date);
+	json_t *doc = sig != NULL ? json_pack("{s:s%, s:s, s:s}", "text", text, len, "sent_on", date,
+	                                      "signature", sig)
+	                          : json_pack("{s:s%, s:s}", "text", text, len, "sent_on", date);
 	int rc = -1;
 	if (doc == NULL)
 		return -1;
@@ -131,5 +134,30 @@ inbox_message_json(const char *text, size_t len, const char *date, struct buf *o
 		rc = pad_text(out);
 	}
 	json_decref(doc);
+	return rc;
+}
+
+int
+inbox_message_json(const char *text, size_t len, const char *date, struct buf *out)
+{
+	return message_json(text, len, date, NULL, out);
+}
+
+int
+inbox_message_json_signed(const char *text, size_t len, const char *date, const char *mid,
+                          const char *rid, const uint8_t sk[RECEIPT_SIGN_SK_LEN], struct buf *out)
+{
+	uint8_t sig[crypto_sign_BYTES];
+	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	struct buf msg;
+	int rc = -1;
+	buf_init(&msg, 256);
+	if (proto_source_message(mid, rid, (const uint8_t *)text, len, &msg) != 0 ||
+	    crypto_sign_detached(sig, NULL, msg.data, msg.len, sk) != 0)
+		goto out;
+	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	rc = message_json(text, len, date, b64, out);
+out:
+	buf_free(&msg);
 	return rc;
 }

@@ -71,4 +71,15 @@ int inbox_open_reply(const struct inbox_reply *rp, const uint8_t (*sk)[32],
 int inbox_message_json(const char *text, size_t len, const char *date, struct buf *out)
 	__attribute__((warn_unused_result));
 
+/*
+ * Append the plaintext of the source's message `mid` of report `rid` (after
+ * its context line): {"text": …, "sent_on": date, "signature": base64}
+ * padded with spaces, where the signature is the source's Ed25519
+ * signature with `sk` (receipt_source_sign_key) over
+ * proto_source_message(mid, rid, text). Return 0 or -1.
+ */
+int inbox_message_json_signed(const char *text, size_t len, const char *date, const char *mid,
+                              const char *rid, const uint8_t sk[RECEIPT_SIGN_SK_LEN],
+                              struct buf *out) __attribute__((warn_unused_result));
+
 #endif

@@ -266,6 +266,44 @@ Test(receipt, derivations_differ_by_pepper_and_purpose)
 	receipt_pepper_free(p2);
 }
 
+Test(receipt, source_sign_key_is_its_own_derivation)
+{
+	struct receipt_pepper *p1 = pepper_of(1), *p2 = pepper_of(2);
+	char d[RECEIPT_DIGITS];
+	uint8_t id[32], xpk[32], xsk[32], pk[32], pkb[32], pk2[32], sk[64], skb[64], sig[64];
+	receipt_new(d);
+	cr_assert_eq(receipt_lookup_id(p1, d, id), 0);
+	cr_assert_eq(receipt_source_key(p1, d, xpk, xsk), 0);
+	cr_assert_eq(receipt_source_sign_key(p1, d, pk, sk), 0);
+	cr_assert_eq(receipt_source_sign_key(p1, d, pkb, skb), 0);
+	cr_assert_eq(receipt_source_sign_key(p2, d, pk2, skb), 0);
+	cr_assert_eq(memcmp(pk, pkb, 32), 0, "derivation must be deterministic");
+	cr_assert_neq(memcmp(pk, pk2, 32), 0, "peppers must separate deployments");
+	cr_assert_neq(memcmp(sk, xsk, 32), 0, "the signing seed must not be the X25519 key");
+	cr_assert_neq(memcmp(sk, id, 32), 0, "the signing seed must not be the lookup id");
+	cr_assert_neq(memcmp(pk, xpk, 32), 0);
+	cr_assert_eq(crypto_sign_detached(sig, NULL, (const uint8_t *)"m", 1, sk), 0);
+	cr_assert_eq(crypto_sign_verify_detached(sig, (const uint8_t *)"m", 1, pk), 0);
+	/* Pinned: BLAKE2b-256(key = 32 x 0x01, personalization "tipline-srcsig01",
+	 * the 29 digits) is the Ed25519 seed (computed independently with
+	 * Python's hashlib and OpenSSL). Changing it would make every message of
+	 * every existing report fail to verify. */
+	static const char digits[] = "123456789012345678901234567890";
+	char hex[65];
+	cr_assert_eq(receipt_lookup_id(p1, digits, id), 0);
+	sodium_bin2hex(hex, sizeof(hex), id, 32);
+	cr_assert_str_eq(hex, "13aa0392b8fda9a835ba8e8e0ccb010e1d45656b79c168e4d548d641a544b3f0");
+	cr_assert_eq(receipt_source_sign_key(p1, digits, pk, sk), 0);
+	sodium_bin2hex(hex, sizeof(hex), pk, 32);
+	cr_assert_str_eq(hex, "36e2e1e8d3fd37de99a61fa80c8895cdbd8cdea10934adc67076bfa865e3c627");
+	char bad[RECEIPT_DIGITS];
+	memcpy(bad, d, sizeof(bad));
+	bad[3] = 'x';
+	cr_assert_eq(receipt_source_sign_key(p1, bad, pk, sk), -1);
+	receipt_pepper_free(p1);
+	receipt_pepper_free(p2);
+}
+
 /* Write `text` to a fresh file in a temp dir with `mode`; return its path (static). */
 static const char *
 write_pepper(const char *text, size_t len, mode_t mode)

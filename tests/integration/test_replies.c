@@ -14,10 +14,18 @@
  *  - the source's reply key: tipd seals it inside the report; after someone
  *    who can write the database swaps inboxes.source_pk, `tipctl tips reply`
  *    refuses and stores nothing, and the inbox shows only genuine replies; a
- *    report sealed without the key is refused too (docs/threat-model.md §5).
+ *    report sealed without the key is refused too (docs/threat-model.md §5);
+ *  - the source's messages: tipd seals the receipt's signing key inside the
+ *    report and signs every message; `tips show` shows a message as from
+ *    the source only if that signature verifies, flags one a database writer
+ *    sealed to the team, and calls messages of an older report unsigned;
+ *  - the team of a reply or note is the one sealed inside the report: when
+ *    the server names another team (a row altered by the database owner),
+ *    `tips reply`, `tips note` and `tips show` refuse and nothing is stored.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -876,6 +884,185 @@ Test(replies, tipctl_refuses_a_report_without_a_sealed_reply_key)
 	          buf_cstr(&err));
 	cr_assert(strstr(buf_cstr(&out), "and the source") == NULL, "%s", buf_cstr(&out));
 	cr_assert_eq(th_count(&T, "select count(*) from replies"), 1);
+	buf_free(&out);
+	buf_free(&err);
+}
+
+/* ---- the source signs its messages (docs/crypto.md §9) ---- */
+
+/* Send `text` from the source through the inbox; wait until `n` messages are stored. */
+static void
+source_says(const char *text, long n)
+{
+	char url[128], body[512];
+	struct buf resp;
+	buf_init(&resp, 1 << 16);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/inbox/messages", T.source_port);
+	snprintf(body, sizeof(body), "{\"receipt\":\"%s\",\"text\":\"%s\"}", receipt, text);
+	char *args[] = { "-H", "Content-Type: application/json", "--data-binary", body, url, NULL };
+	cr_assert_eq(th_curl(&T, args, &resp), 201, "%s", buf_cstr(&resp));
+	for (int i = 0; i < 200 && th_count(&T, "select count(*) from messages") < n; i++)
+		usleep(50000);
+	cr_assert_eq(th_count(&T, "select count(*) from messages"), n, "the message was not stored");
+	buf_free(&resp);
+}
+
+/* As someone who can write the database (and knows the team's public keys):
+ * store message `mid` of report `report` sealed to alice and bob, with the
+ * right context line and `text`, but without the source's signature. */
+static void
+forge_message(const char *report, const char *mid, const char *text)
+{
+	uint8_t fk[AGE_FILE_KEY_LEN], pk[1][AGE_KEY_LEN];
+	const char *rc[2] = { T.recipient, bob_rcpt };
+	struct buf pt, payload, hb;
+	buf_init(&pt, 1 << 16);
+	buf_init(&payload, 1 << 17);
+	buf_init(&hb, AGE_MAX_HEADER);
+	cr_assert_eq(buf_printf(&pt, "tipline/v1 message %s %s\n{\"text\":\"%s\",\"sent_on\":"
+	                        "\"2026-01-01\"}", mid, report, text), 0);
+	cr_assert_eq(pad_text(&pt), 0);
+	age_file_key_new(fk);
+	struct age_enc *enc = age_enc_new(fk);
+	cr_assert_not_null(enc);
+	cr_assert_eq(age_enc_update(enc, pt.data, pt.len, &payload), 0);
+	cr_assert_eq(age_enc_final(enc, &payload), 0);
+	age_enc_free(enc);
+	PGconn *c = th_db(&T);
+	const char *v[3] = { mid, report, (const char *)payload.data };
+	int len[3] = { 0, 0, (int)payload.len }, fmt[3] = { 0, 0, 1 };
+	PGresult *res = PQexecParams(c, "insert into messages (id, report_id, sent_on, payload) "
+	                                "values ($1::uuid, $2::uuid, current_date, $3)",
+	                             3, NULL, v, len, fmt, 0);
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	PQclear(res);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(age_recipient_decode(rc[i], pk[0]), 0);
+		buf_reset(&hb);
+		cr_assert_eq(age_header_x25519(fk, (const uint8_t(*)[AGE_KEY_LEN])pk, 1, &hb), 0);
+		const char *hv[3] = { mid, rc[i], (const char *)hb.data };
+		int hl[3] = { 0, 0, (int)hb.len }, hf[3] = { 0, 0, 1 };
+		res = PQexecParams(c, "insert into object_headers (object_id, recipient, header) "
+		                      "values ($1::uuid, $2, $3)", 3, NULL, hv, hl, hf, 0);
+		cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+		PQclear(res);
+	}
+	PQfinish(c);
+	sodium_memzero(fk, sizeof(fk));
+	buf_free(&pt);
+	buf_free(&payload);
+	buf_free(&hb);
+}
+
+/* Run `tipctl tips show ID` as alice; return its exit code. */
+static int
+tipctl_show(const char *report)
+{
+	return tipctl(NULL, "tips", "show", report, "--identity", T.identity, "--passphrase-file",
+	              T.passfile, NULL);
+}
+
+Test(replies, source_messages_are_signed_and_a_forged_one_is_flagged)
+{
+	char pp[TH_PATH + 16], digits[RECEIPT_DIGITS], pk64[64], line[160], forged[37], old[37];
+	uint8_t pk[32], sk[64];
+	buf_init(&out, 1 << 22);
+	buf_init(&err, 1 << 16);
+	/* tipd sealed the receipt's signing key inside the report. */
+	snprintf(pp, sizeof(pp), "%s/pepper", T.dir);
+	struct receipt_pepper *p = receipt_pepper_load(pp);
+	cr_assert_not_null(p);
+	cr_assert_eq(receipt_normalize(receipt, strlen(receipt), digits), RECEIPT_OK);
+	cr_assert_eq(receipt_source_sign_key(p, digits, pk, sk), 0);
+	sodium_memzero(sk, sizeof(sk));
+	receipt_pepper_free(p);
+	sodium_bin2base64(pk64, sizeof(pk64), pk, 32, sodium_base64_VARIANT_ORIGINAL);
+	json_t *doc = it_open_report(&T, rid);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "source_signing_key")), pk64);
+	json_decref(doc);
+
+	/* A genuine message is shown as from the source. */
+	source_says("GENUINE-MESSAGE: we are near the river.", 1);
+	tipctl_home("home-msg");
+	cr_assert_eq(tipctl_show(rid), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "Message from the source ") != NULL, "%s", buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&out), "  GENUINE-MESSAGE: we are near the river.") != NULL, "%s",
+	          buf_cstr(&out));
+
+	/* A database writer's message, sealed to the team with the right context
+	 * line, is not: tipctl warns and fails. */
+	util_uuid(forged);
+	forge_message(rid, forged, "FORGED-MESSAGE: meet the driver at the station.");
+	cr_assert_eq(tipctl_show(rid), 1, "%s", buf_cstr(&out));
+	snprintf(line, sizeof(line), "UNVERIFIED message %s, ", forged);
+	cr_assert(strstr(buf_cstr(&out), line) != NULL, "%s", buf_cstr(&out));
+	snprintf(line, sizeof(line), "Message from the source %s", forged);
+	cr_assert(strstr(buf_cstr(&out), line) == NULL, "%s", buf_cstr(&out));
+	snprintf(line, sizeof(line), "WARNING: message %s claims to come from the source", forged);
+	cr_assert(strstr(buf_cstr(&err), line) != NULL, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&err), "it may be FORGED") != NULL, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "Message from the source ") != NULL,
+	          "the genuine one is still shown: %s", buf_cstr(&out));
+
+	/* A report sealed before source keys existed: its messages cannot be checked. */
+	util_uuid(old);
+	insert_report_without_source_key(old);
+	util_uuid(forged);
+	forge_message(old, forged, "OLD-MESSAGE: hello.");
+	cr_assert_eq(tipctl_show(old), 0, "%s", buf_cstr(&err));
+	snprintf(line, sizeof(line), "Message %s, ", forged);
+	cr_assert(strstr(buf_cstr(&out), line) != NULL, "%s", buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&out), "unsigned (older report): the sender cannot be checked") !=
+	          NULL, "%s", buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&out), "Message from the source") == NULL, "%s", buf_cstr(&out));
+	buf_free(&out);
+	buf_free(&err);
+}
+
+/* ---- the team of a reply or note comes from the sealed report ---- */
+
+#define TEAM_SWAPPED "the server names team other, but the report itself (sealed at " \
+	"submission) names team demo: refusing, nothing was sent"
+
+Test(replies, tipctl_refuses_when_the_server_names_another_team)
+{
+	char so[TH_PATH + 32], so2[TH_PATH + 32], txt[TH_PATH + 16], sql[256];
+	buf_init(&out, 1 << 22);
+	buf_init(&err, 1 << 16);
+	/* alice is also in team "other", with carol (who is not in demo). */
+	th_stop(&T, SIGTERM);
+	snprintf(so, sizeof(so), "%s/other-1.txt", T.dir);
+	snprintf(so2, sizeof(so2), "%s/other-2.txt", T.dir);
+	add_statement("other", so, so2, carol_line, T.member_line);
+	th_start(&T);
+	tipctl_home("home-team");
+	snprintf(txt, sizeof(txt), "%s/team.txt", T.dir);
+	write_text(txt, "TEAM-REPLY: only demo may read this.");
+
+	/* A compromised server (here: a database owner) moves the report to "other". */
+	snprintf(sql, sizeof(sql), "update reports set team_id = 'other' where id = '%s'", rid);
+	db_exec_one(sql);
+	long before = stored();
+	cr_assert_eq(tipctl_reply(rid, txt), 1, "%s", buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&err), TEAM_SWAPPED) != NULL, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl(txt, "tips", "note", rid, "--stdin", "--identity", T.identity,
+	                    "--passphrase-file", T.passfile, NULL), 1, "%s", buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&err), TEAM_SWAPPED) != NULL, "%s", buf_cstr(&err));
+	cr_assert_eq(stored(), before, "something was sealed for the server's team");
+	cr_assert_eq(th_count(&T, "select count(*) from replies"), 0);
+	cr_assert_eq(th_count(&T, "select count(*) from notes"), 0);
+	/* tips show does not check authors against the server's team either. */
+	cr_assert_eq(tipctl_show(rid), 1, "%s", buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&err), "the server names team other") != NULL, "%s", buf_cstr(&err));
+
+	/* Back in its own team, the reply and the note go through. */
+	snprintf(sql, sizeof(sql), "update reports set team_id = 'demo' where id = '%s'", rid);
+	db_exec_one(sql);
+	cr_assert_eq(tipctl_reply(rid, txt), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl(txt, "tips", "note", rid, "--stdin", "--identity", T.identity,
+	                    "--passphrase-file", T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(th_count(&T, "select count(*) from replies"), 1);
+	cr_assert_eq(th_count(&T, "select count(*) from notes"), 1);
 	buf_free(&out);
 	buf_free(&err);
 }

@@ -315,6 +315,8 @@ Test(tipctl_export, bundle_holds_what_was_sent)
 	cr_assert_str_eq(json_string_value(json_object_get(doc, "text")), MESSAGE_TEXT);
 	cr_assert_str_eq(json_string_value(json_object_get(doc, "author")), "source");
 	cr_assert_str_eq(json_string_value(json_object_get(doc, "kind")), "message");
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "signature")),
+	                 "verified against the source key sealed in the report");
 	const char *oid = json_string_value(json_object_get(doc, "id"));
 	cr_assert(oid != NULL && util_uuid_valid(oid));
 	cr_assert(strstr(name, oid) != NULL, "%s", name);

@@ -3,7 +3,10 @@
  * admin keys (round trip, limits), tipctl's membership chain check (good
  * chain; wrong admin, reordered, truncated, other team refused), and
  * tipd's strict parser for a sealed reply body (every malformed field
- * refused with the right class) agreeing with tipctl on the signed bytes.
+ * refused with the right class) agreeing with tipctl on the signed bytes;
+ * a source message signed by tipd's inbox verifying in tipctl (and every
+ * forgery a database writer could make refused); a report's team taken
+ * from inside the sealed report, never from the server's answer.
  */
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -18,6 +21,8 @@
 #include "../../../server/tipctl/tips_open.c"
 #include "../../../server/tipctl/tips_reply.c"
 #include "age.h"
+#include "inbox_open.h"
+#include "receipt.h"
 #include "review_replies.h"
 
 #define OID "11111111-2222-4333-8444-555555555555"
@@ -254,4 +259,90 @@ Test(replies_unit, tipd_parses_strictly_and_agrees_on_the_signed_bytes)
 	free(raw);
 	buf_free(&msg);
 	buf_free(&body);
+}
+
+/* ---- the source's signature on its messages (tipd signs, tipctl checks) ---- */
+
+/* Parse the JSON at `p` (trailing padding spaces allowed). */
+static json_t *
+load_padded(const struct buf *b)
+{
+	json_error_t e;
+	json_t *doc = json_loadb((const char *)b->data, b->len, 0, &e);
+	cr_assert_not_null(doc, "%s", e.text);
+	return doc;
+}
+
+Test(replies_unit, source_message_signed_by_tipd_verifies_in_tipctl)
+{
+	static const char digits[] = "123456789012345678901234567890";
+	static const char other_digits[] = "987654321098765432109876543210";
+	uint8_t key[RECEIPT_PEPPER_LEN], pk[32], sk[64], opk[32], osk[64];
+	char pk64[64];
+	memset(key, 7, sizeof(key));
+	struct receipt_pepper *p = receipt_pepper_from_bytes(key);
+	cr_assert_not_null(p);
+	cr_assert_eq(receipt_source_sign_key(p, digits, pk, sk), 0);
+	cr_assert_eq(receipt_source_sign_key(p, other_digits, opk, osk), 0);
+	sodium_bin2base64(pk64, sizeof(pk64), pk, 32, sodium_base64_VARIANT_ORIGINAL);
+	json_t *report = json_pack("{s:s, s:s}", "team", "demo", "source_signing_key", pk64);
+	json_t *old = json_pack("{s:s}", "team", "demo");
+
+	struct buf b;
+	buf_init_secure(&b, 1 << 20);
+	static const char text[] = "Please help, we are in the north.";
+	cr_assert_eq(inbox_message_json_signed(text, strlen(text), "2026-01-02", OID, RID, sk, &b), 0);
+	json_t *msg = load_padded(&b);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_VERIFIED);
+	/* Moved to another message id or report: the signature covers the context line. */
+	cr_assert_eq(report_message_signed(report, msg, RID, RID), REPORT_MSG_FORGED);
+	cr_assert_eq(report_message_signed(report, msg, OID, OID), REPORT_MSG_FORGED);
+	/* Another text under the same signature. */
+	cr_assert_eq(json_object_set_new(msg, "text", json_string("Please help, we are in the south.")), 0);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_FORGED);
+	json_decref(msg);
+
+	/* What a database writer can make: sealed to the team, but unsigned or
+	 * signed with some other key. */
+	buf_reset(&b);
+	cr_assert_eq(inbox_message_json("Forged.", 7, "2026-01-02", &b), 0);
+	msg = load_padded(&b);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_FORGED, "no signature");
+	cr_assert_eq(report_message_signed(old, msg, OID, RID), REPORT_MSG_UNSIGNED_OLD,
+	             "a report sealed before source keys existed");
+	json_decref(msg);
+	buf_reset(&b);
+	cr_assert_eq(inbox_message_json_signed("Forged.", 7, "2026-01-02", OID, RID, osk, &b), 0);
+	msg = load_padded(&b);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_FORGED, "another key");
+	cr_assert_eq(json_object_set_new(msg, "signature", json_string("AAAA")), 0);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_FORGED, "short");
+	cr_assert_eq(json_object_set_new(report, "source_signing_key", json_integer(5)), 0);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_FORGED,
+	             "a malformed key verifies nothing");
+	json_decref(msg);
+	json_decref(report);
+	json_decref(old);
+	buf_free(&b);
+	receipt_pepper_free(p);
+}
+
+Test(replies_unit, team_comes_from_the_sealed_report)
+{
+	json_t *doc = json_pack("{s:s}", "team", "demo");
+	json_t *same = json_pack("{s:s}", "team", "demo"), *other = json_pack("{s:s}", "team", "other");
+	json_t *none = json_object(), *bad = json_pack("{s:s}", "team", "Not A Team!");
+	const char *team = NULL;
+	cr_assert_eq(tips_reply_sealed_team(same, doc, RID, &team), 0);
+	cr_assert_str_eq(team, "demo");
+	cr_assert_eq(tips_reply_sealed_team(other, doc, RID, &team), -1, "the server names another team");
+	cr_assert_null(team);
+	cr_assert_eq(tips_reply_sealed_team(none, doc, RID, &team), -1);
+	cr_assert_eq(tips_reply_sealed_team(same, bad, RID, &team), -1, "no valid team sealed inside");
+	cr_assert_eq(tips_reply_sealed_team(same, none, RID, &team), -1);
+	json_decref(doc);
+	json_decref(same);
+	json_decref(other);
+	json_decref(none);
+	json_decref(bad);
 }

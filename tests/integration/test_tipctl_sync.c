@@ -8,7 +8,9 @@
  * sync adds nothing. When the server then shows an older membership
  * (the database rolled back), sync and `tips reply` refuse with the
  * rolled-back message. A recipient the server lists but the verified
- * statement does not is never given a header.
+ * statement does not is never given a header. When the server lists a
+ * report of another team as one of this team's, sync opens it, sees the
+ * team sealed inside and refuses before anything is sent.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -400,4 +402,70 @@ Test(tipctl_sync, needs_a_session_and_the_right_passphrase)
 	/* Without --team, the teams come from the report list. */
 	cr_assert_eq(sync_as_alice(1), 0, "%s", buf_cstr(&err));
 	cr_assert(contains(&out, "team demo: nothing to do"), "%s", buf_cstr(&out));
+}
+
+/* Sign the first statement of team "other" listing `members` and load it. */
+static void
+add_other_team(const char *members[])
+{
+	char path[TH_PATH + 32], *argv[32];
+	int n = 0;
+	snprintf(path, sizeof(path), "%s/other-1.txt", T.dir);
+	const char *head[] = { T.tipctl_bin, "admin", "membership", "--key", T.admin_key,
+		               "--passphrase-file", T.passfile, "--team", "other", "--first",
+		               "--out", path };
+	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		argv[n++] = (char *)(uintptr_t)head[i];
+	for (int i = 0; members[i] != NULL; i++) {
+		argv[n++] = "--member";
+		argv[n++] = (char *)(uintptr_t)members[i];
+	}
+	argv[n] = NULL;
+	cr_assert_eq(th_run(argv, NULL, 0, NULL), 0, "tipctl admin membership failed");
+	char *add[] = { T.tipd_bin, "-c", T.conf, "membership", "add", path, NULL };
+	cr_assert_eq(th_run(add, NULL, 0, NULL), 0, "tipd membership add failed");
+}
+
+Test(tipctl_sync, an_object_of_another_team_is_refused)
+{
+	char bob[TH_PATH], carol[TH_PATH], bob_line[512], carol_line[512];
+	make_person("bob", bob, sizeof(bob), bob_line, sizeof(bob_line));
+	make_person("carol", carol, sizeof(carol), carol_line, sizeof(carol_line));
+	/* alice is in demo and, with bob, in "other"; a report goes to each. */
+	const char *ab[] = { T.member_line, bob_line, NULL };
+	add_other_team(ab);
+	start(200);
+	cr_assert_eq(it_post_json(&T, 0, "{\"team\":\"demo\",\"language\":\"en\",\"answers\":"
+	                                 IT_ANSWERS "}", &out), 201, "%s", buf_cstr(&out));
+	cr_assert_eq(it_post_json(&T, 0, "{\"team\":\"other\",\"language\":\"en\",\"answers\":"
+	                                 IT_ANSWERS "}", &out), 201, "%s", buf_cstr(&out));
+	cr_assert_eq(th_wait_reports(&T, 2, 10000), 2);
+	/* The server (here: the database owner) lists other's report as demo's. */
+	PGconn *c = th_db(&T);
+	PGresult *r = PQexec(c, "update reports set team_id = 'demo' where team_id = 'other'");
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	cr_assert_str_eq(PQcmdTuples(r), "1");
+	PQclear(r);
+	PQfinish(c);
+	/* carol joins demo; alice's sync must not give her other's report. */
+	const char *ac[] = { T.member_line, carol_line, NULL };
+	add_statement(2, ac);
+	login_when_member(home_c, carol);
+	cr_assert_eq(login(home_a, T.identity), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(sync_as_alice(1), 1, "%s", buf_cstr(&out));
+	cr_assert(contains(&out, "Newcomer in team demo: carol"), "%s", buf_cstr(&out));
+	cr_assert(contains(&err, "the report itself (sealed at submission) names another team: "
+	                         "refusing; no header was sent for this team"),
+	          "%s", buf_cstr(&err));
+	cr_assert_eq(headers_for(carol_line), 0, "a header was sent after a mismatch");
+	/* Put back, the same sync gives carol demo's report only. */
+	c = th_db(&T);
+	r = PQexec(c, "update reports set team_id = 'other' where id in (select object_id from "
+	              "object_headers group by object_id having count(*) = 2)");
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	cr_assert_str_eq(PQcmdTuples(r), "1");
+	PQclear(r);
+	PQfinish(c);
+	cr_assert_eq(sync_as_alice(1), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(headers_for(carol_line), 1);
 }

@@ -35,8 +35,8 @@ proto_context_line(const char *kind, const char *oid, const char *rid, char *out
 }
 
 int
-proto_context_check(const uint8_t *pt, size_t n, const char *kind, const char *oid,
-                    const char *rid, size_t *skip)
+proto_context_check(const uint8_t *pt, size_t n, const char *kind, const char *oid, const char *rid,
+                    size_t *skip)
 {
 	char line[PROTO_CONTEXT_MAX];
 	int l = proto_context_line(kind, oid, rid, line, sizeof(line));
@@ -78,8 +78,8 @@ proto_sha256_hex(const uint8_t *p, size_t n, char hex[65])
 }
 
 int
-proto_sealed_sig_message(const char *kind, const char *oid, const char *rid,
-                         const uint8_t *payload, size_t n, struct buf *out)
+proto_sealed_sig_message(const char *kind, const char *oid, const char *rid, const uint8_t *payload,
+                         size_t n, struct buf *out)
 {
 	char hex[65];
 	if (kind == NULL || (strcmp(kind, "reply") != 0 && strcmp(kind, "note") != 0) ||

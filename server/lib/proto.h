@@ -37,8 +37,8 @@ int proto_kind_valid(const char *kind);
  * `kind` is not a kind of sealed object, an id is not a lower-case
  * canonical uuid, or `out` is too small.
  */
-int proto_context_line(const char *kind, const char *oid, const char *rid, char *out,
-                       size_t outlen) __attribute__((warn_unused_result));
+int proto_context_line(const char *kind, const char *oid, const char *rid, char *out, size_t outlen)
+	__attribute__((warn_unused_result));
 
 /*
  * Check that the `n` bytes at `pt` begin with the context line of

@@ -31,7 +31,8 @@ static void
 assert_bytes(const struct buf *b, const char *want)
 {
 	cr_assert_eq(b->len, strlen(want), "length %zu, want %zu", b->len, strlen(want));
-	cr_assert(memcmp(b->data, want, b->len) == 0, "got %.*s", (int)b->len, (const char *)b->data);
+	cr_assert(memcmp(b->data, want, b->len) == 0, "got %.*s", (int)b->len,
+	          (const char *)b->data);
 }
 
 Test(proto, context_line_bytes)
@@ -43,7 +44,8 @@ Test(proto, context_line_bytes)
 	cr_assert_eq(proto_context_line("attachment", OID, RID, line, sizeof(line)), 96);
 	cr_assert_str_eq(line, "tipline/v1 attachment " OID " " RID "\n");
 	for (size_t i = 0; i < 5; i++)
-		cr_assert_gt(proto_context_line(kinds[i], OID, RID, line, sizeof(line)), 0, "%s", kinds[i]);
+		cr_assert_gt(proto_context_line(kinds[i], OID, RID, line, sizeof(line)), 0, "%s",
+		             kinds[i]);
 	cr_assert_eq(proto_context_line("reply", OID, RID, line, sizeof(line)), 91);
 	cr_assert_str_eq(line, "tipline/v1 reply " OID " " RID "\n");
 }
@@ -54,9 +56,11 @@ Test(proto, context_line_refuses)
 	cr_assert_eq(proto_context_line("audit", OID, RID, line, sizeof(line)), -1, "unknown kind");
 	cr_assert_eq(proto_context_line(NULL, OID, RID, line, sizeof(line)), -1);
 	cr_assert_eq(proto_context_line("report", "11111111-2222-4333-8444-55555555555", RID, line,
-	                                sizeof(line)), -1, "short id");
+	                                sizeof(line)),
+	             -1, "short id");
 	cr_assert_eq(proto_context_line("report", "11111111-2222-4333-8444-55555555555A", RID, line,
-	                                sizeof(line)), -1, "upper case");
+	                                sizeof(line)),
+	             -1, "upper case");
 	cr_assert_eq(proto_context_line("report", OID, RID " x", line, sizeof(line)), -1);
 	cr_assert_eq(proto_context_line("report", OID, NULL, line, sizeof(line)), -1);
 	cr_assert_eq(proto_context_line("report", OID, RID, line, 92), -1, "no room for the NUL");
@@ -67,11 +71,15 @@ Test(proto, context_check)
 {
 	const char *pt = "tipline/v1 message " OID " " RID "\n{\"text\":\"x\"}";
 	size_t skip = 0;
-	cr_assert_eq(proto_context_check((const uint8_t *)pt, strlen(pt), "message", OID, RID, &skip), 0);
+	cr_assert_eq(
+		proto_context_check((const uint8_t *)pt, strlen(pt), "message", OID, RID, &skip),
+		0);
 	cr_assert_eq(skip, 93);
-	cr_assert_eq(proto_context_check((const uint8_t *)pt, strlen(pt), "reply", OID, RID, &skip), -1);
-	cr_assert_eq(proto_context_check((const uint8_t *)pt, strlen(pt), "message", RID, OID, &skip),
-	             -1, "ids swapped");
+	cr_assert_eq(proto_context_check((const uint8_t *)pt, strlen(pt), "reply", OID, RID, &skip),
+	             -1);
+	cr_assert_eq(
+		proto_context_check((const uint8_t *)pt, strlen(pt), "message", RID, OID, &skip),
+		-1, "ids swapped");
 	cr_assert_eq(proto_context_check((const uint8_t *)pt, 92, "message", OID, RID, &skip), -1,
 	             "no newline");
 }
@@ -80,7 +88,9 @@ Test(proto, login_message_bytes)
 {
 	struct buf b;
 	buf_init(&b, 4096);
-	cr_assert_eq(proto_login_message("https://review.example", "ab01", "bm9uY2U", 1700000000, &b), 0);
+	cr_assert_eq(
+		proto_login_message("https://review.example", "ab01", "bm9uY2U", 1700000000, &b),
+		0);
 	assert_bytes(&b, "tipline/v1/login\nhttps://review.example\nab01\nbm9uY2U\n1700000000\n");
 	buf_reset(&b);
 	cr_assert_eq(proto_login_message("o", "k", "n", 0, &b), 0);
@@ -106,10 +116,12 @@ Test(proto, sealed_sig_message_bytes)
 	cr_assert_eq(proto_sealed_sig_message("note", OID, RID, (const uint8_t *)"", 0, &b), 0);
 	assert_bytes(&b, "tipline/v1/note\n" OID "\n" RID "\n" SHA_EMPTY "\n");
 	buf_reset(&b);
-	cr_assert_eq(proto_sealed_sig_message("message", OID, RID, (const uint8_t *)"abc", 3, &b), -1,
-	             "only replies and notes carry an investigator's signature");
-	cr_assert_eq(proto_sealed_sig_message("login", OID, RID, (const uint8_t *)"abc", 3, &b), -1);
-	cr_assert_eq(proto_sealed_sig_message("reply", "x", RID, (const uint8_t *)"abc", 3, &b), -1);
+	cr_assert_eq(proto_sealed_sig_message("message", OID, RID, (const uint8_t *)"abc", 3, &b),
+	             -1, "only replies and notes carry an investigator's signature");
+	cr_assert_eq(proto_sealed_sig_message("login", OID, RID, (const uint8_t *)"abc", 3, &b),
+	             -1);
+	cr_assert_eq(proto_sealed_sig_message("reply", "x", RID, (const uint8_t *)"abc", 3, &b),
+	             -1);
 	cr_assert_eq(b.len, 0);
 	buf_free(&b);
 }
@@ -119,7 +131,8 @@ Test(proto, source_message_bytes)
 	struct buf b;
 	buf_init(&b, 1024);
 	cr_assert_eq(proto_source_message(OID, RID, (const uint8_t *)"abc", 3, &b), 0);
-	assert_bytes(&b, "tipline/v1/source-message\ntipline/v1 message " OID " " RID "\n" SHA_ABC "\n");
+	assert_bytes(
+		&b, "tipline/v1/source-message\ntipline/v1 message " OID " " RID "\n" SHA_ABC "\n");
 	buf_reset(&b);
 	cr_assert_eq(proto_source_message(OID, "not-a-uuid", (const uint8_t *)"abc", 3, &b), -1);
 	cr_assert_eq(b.len, 0);
@@ -139,7 +152,8 @@ Test(proto, purposes_never_collide)
 	cr_assert_eq(proto_login_message("o", "k", "n", 1, &l), 0);
 	const uint8_t *nl_r = memchr(r.data, '\n', r.len), *nl_s = memchr(s.data, '\n', s.len);
 	const uint8_t *nl_l = memchr(l.data, '\n', l.len);
-	size_t lr = (size_t)(nl_r - r.data), ls = (size_t)(nl_s - s.data), ll = (size_t)(nl_l - l.data);
+	size_t lr = (size_t)(nl_r - r.data), ls = (size_t)(nl_s - s.data),
+	       ll = (size_t)(nl_l - l.data);
 	cr_assert(lr != ls || memcmp(r.data, s.data, lr) != 0);
 	cr_assert(ll != ls || memcmp(l.data, s.data, ll) != 0);
 	cr_assert(ll != lr || memcmp(l.data, r.data, ll) != 0);
@@ -173,7 +187,8 @@ Test(proto, utf8_decoder)
 		"\xc3\x28",         /* bad continuation */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert_eq(proto_utf8_next((const uint8_t *)bad[i], strlen(bad[i]), &cp), 0, "case %zu", i);
+		cr_assert_eq(proto_utf8_next((const uint8_t *)bad[i], strlen(bad[i]), &cp), 0,
+		             "case %zu", i);
 	cr_assert_eq(proto_utf8_next((const uint8_t *)"\xe1\x88\x80", 2, &cp), 0, "truncated");
 	cr_assert_eq(proto_utf8_valid((const uint8_t *)"caf\xc3\xa9 \xe1\x88\x80", 9), 1);
 }

@@ -1003,6 +1003,13 @@ Test(replies, source_messages_are_signed_and_a_forged_one_is_flagged)
 	cr_assert(strstr(buf_cstr(&err), "it may be FORGED") != NULL, "%s", buf_cstr(&err));
 	cr_assert(strstr(buf_cstr(&out), "Message from the source ") != NULL,
 	          "the genuine one is still shown: %s", buf_cstr(&out));
+	/* An export does not hand it on as the source's. */
+	char dir[TH_PATH + 16];
+	snprintf(dir, sizeof(dir), "%s/export-msg", T.dir);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	cr_assert_eq(tipctl(NULL, "tips", "export", rid, "--out", dir, "--identity", T.identity,
+	                    "--passphrase-file", T.passfile, NULL), 1, "%s", buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&err), "it may be FORGED") != NULL, "%s", buf_cstr(&err));
 
 	/* A report sealed before source keys existed: its messages cannot be checked. */
 	util_uuid(old);

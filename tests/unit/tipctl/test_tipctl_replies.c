@@ -6,7 +6,9 @@
  * refused with the right class) agreeing with tipctl on the signed bytes;
  * a source message signed by tipd's inbox verifying in tipctl (and every
  * forgery a database writer could make refused); a report's team taken
- * from inside the sealed report, never from the server's answer.
+ * from inside the sealed report, never from the server's answer; `tipctl
+ * sync` accepting an object only if its payload opens under the file key it
+ * is about to wrap and names that kind, object and report.
  */
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -15,7 +17,9 @@
 #include "../../../server/tipctl/cli.c"
 #include "../../../server/tipctl/client.c"
 #include "../../../server/tipctl/report.c"
+#include "../../../server/tipctl/seen.c"
 #include "../../../server/tipctl/session.c"
+#include "../../../server/tipctl/sync_cmd.c"
 #include "../../../server/tipctl/table.c"
 #include "../../../server/tipctl/tips_cmd.c"
 #include "../../../server/tipctl/tips_open.c"
@@ -345,4 +349,54 @@ Test(replies_unit, team_comes_from_the_sealed_report)
 	json_decref(other);
 	json_decref(none);
 	json_decref(bad);
+}
+
+/* ---- tipctl sync opens what it grants ---- */
+
+/* Seal `pt_len` bytes: the context line of (kind, oid, rid), then 'x's, under `fk`. */
+static void
+seal_object(const uint8_t *fk, const char *kind, const char *oid, const char *rid, size_t pt_len,
+            struct buf *payload)
+{
+	struct buf pt;
+	char line[PROTO_CONTEXT_MAX];
+	int l = proto_context_line(kind, oid, rid, line, sizeof(line));
+	cr_assert_gt(l, 0);
+	buf_init_secure(&pt, pt_len + 256);
+	cr_assert_eq(buf_add(&pt, line, (size_t)l), 0);
+	cr_assert_eq(buf_fill(&pt, 'x', pt_len - (size_t)l), 0);
+	struct age_enc *e = age_enc_new(fk);
+	cr_assert_not_null(e);
+	cr_assert_eq(age_enc_update(e, pt.data, pt.len, payload), 0);
+	cr_assert_eq(age_enc_final(e, payload), 0);
+	age_enc_free(e);
+	buf_free(&pt);
+}
+
+Test(replies_unit, sync_checks_each_object_under_the_key_it_wraps)
+{
+	uint8_t fk[AGE_FILE_KEY_LEN], other[AGE_FILE_KEY_LEN];
+	static const size_t sizes[] = { 200, 65536, 65536 * 3 + 17 }; /* one, one full, several chunks */
+	age_file_key_new(fk);
+	age_file_key_new(other);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct buf p;
+		buf_init(&p, 1 << 20);
+		seal_object(fk, "message", OID, RID, sizes[i], &p);
+		cr_assert_eq(sy_check_payload(fk, p.data, p.len, "message", OID, RID), 0, "size %zu",
+		             sizes[i]);
+		cr_assert_eq(sy_check_payload(fk, p.data, p.len, "reply", OID, RID), -1, "another kind");
+		cr_assert_eq(sy_check_payload(fk, p.data, p.len, "message", RID, RID), -1,
+		             "another object");
+		cr_assert_eq(sy_check_payload(fk, p.data, p.len, "message", OID, OID), -1,
+		             "another report");
+		cr_assert_eq(sy_check_payload(other, p.data, p.len, "message", OID, RID), -1,
+		             "not this file key");
+		cr_assert_eq(sy_check_payload(fk, p.data, p.len - 1, "message", OID, RID), -1,
+		             "truncated");
+		p.data[p.len - 1] ^= 1;
+		cr_assert_eq(sy_check_payload(fk, p.data, p.len, "message", OID, RID), -1,
+		             "corrupt last chunk");
+		buf_free(&p);
+	}
 }

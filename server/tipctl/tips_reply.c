@@ -1076,7 +1076,8 @@ tips_reply_open_checked(json_t *o, const char *kind, const char *rid, const stru
 	}
 	*out = json_pack("{s:s, s:s, s:o, s:o, s:s}", "id", oid, "kind", kind, "sent_on",
 	                 on != NULL && tips_cmd_date_ok(on) ? json_string(on) : json_null(),
-	                 "author", is_msg ? json_string("source")
+	                 "author", is_msg ? (msig == REPORT_MSG_VERIFIED ? json_string("source")
+	                                                                 : json_null())
 	                           : who[0] != '\0' ? json_string(who) : json_null(),
 	                 "text", text);
 	const char *how = is_msg ? (msig == REPORT_MSG_VERIFIED

@@ -88,7 +88,8 @@ int tips_reply_team_membership(struct api *a, json_t *meta, json_t *doc, struct 
  * against the key in the decrypted report `report` (report_message_signed:
  * a missing or wrong one is refused when the report has a key). On success
  * store in *out a new object {"id", "kind", "sent_on" (or null), "author"
- * (the member's name, null if not checked, "source" for a message), "text",
+ * (the member's name, null if not checked, "source" for a message whose
+ * signature verified, null for one of an older report), "text",
  * "signature" (how it was checked)} (caller json_decref()s) and return 0;
  * else print which object failed and how, and return -1.
  */

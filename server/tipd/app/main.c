@@ -217,6 +217,7 @@ run(struct app *app)
 	app->flusher = flusher_new(app->spool, c->db_conninfo, c->flush_interval_ms);
 	if (app->flusher == NULL)
 		return 1;
+	flusher_set_list_max(app->flusher, c->flush_list_max);
 	flusher_set_flushed_cb(app->flusher, inbox_pending_flushed, app->inbox);
 	if (flusher_start(app->flusher) != 0)
 		return 1;

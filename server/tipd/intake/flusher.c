@@ -39,7 +39,6 @@
 #include "log.h"
 #include "spool.h"
 
-#define FLUSHER_LIST_MAX (8 * FLUSHER_BATCH_MAX)
 
 enum ent_state { ENT_PENDING, ENT_SKIP, ENT_DONE, ENT_FAILED };
 
@@ -69,6 +68,7 @@ struct flusher {
 	struct spool *spool;
 	char *conninfo;
 	unsigned interval_ms;
+	unsigned list_max;  /* spool files listed at a time */
 	struct event_base *base;
 	struct db *db;
 	struct event *tick_ev, *kick_ev, *stop_ev;
@@ -190,7 +190,7 @@ batch_load(struct flusher *f)
 	char **paths = NULL;
 	/* List more than a batch and pick at random, so that entries kept back
 	 * (unknown team) can never crowd out the others. */
-	int np = spool_list(f->spool, &paths, FLUSHER_LIST_MAX);
+	int np = spool_list(f->spool, &paths, f->list_max);
 	if (np <= 0) {
 		if (np < 0)
 			log_error("flusher: cannot list the spool");
@@ -745,6 +745,7 @@ flusher_new(struct spool *spool, const char *conninfo, unsigned interval_ms)
 		return NULL;
 	f->spool = spool;
 	f->interval_ms = interval_ms > 0 ? interval_ms : FLUSHER_DEFAULT_INTERVAL_MS;
+	f->list_max = FLUSHER_LIST_MAX;
 	if ((f->conninfo = strdup(conninfo)) == NULL) {
 		free(f);
 		return NULL;
@@ -875,6 +876,12 @@ flusher_free(struct flusher *f)
 	pthread_mutex_destroy(&f->mu);
 	free(f->conninfo);
 	free(f);
+}
+
+void
+flusher_set_list_max(struct flusher *f, unsigned n)
+{
+	f->list_max = n > 0 ? n : FLUSHER_LIST_MAX;
 }
 
 void

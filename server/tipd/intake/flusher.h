@@ -28,6 +28,7 @@ struct flusher;
 
 #define FLUSHER_DEFAULT_INTERVAL_MS 300000u
 #define FLUSHER_BATCH_MAX 128               /* files per batch */
+#define FLUSHER_LIST_MAX 1024             /* spool files listed at a time (default) */
 #define FLUSHER_BATCH_BYTES (64u << 20)     /* payload bytes per batch (>= 1 file) */
 
 struct flusher_stats {
@@ -47,6 +48,9 @@ struct flusher *flusher_new(struct spool *spool, const char *conninfo, unsigned 
 typedef void (*flusher_flushed_cb)(const uint8_t lookup_id[32], void *arg);
 /* Set the flushed-entry callback (may be NULL); call before flusher_start. */
 void flusher_set_flushed_cb(struct flusher *f, flusher_flushed_cb cb, void *arg);
+/* List at most `n` spool files at a time (0: FLUSHER_LIST_MAX); call
+ * before flusher_start. */
+void flusher_set_list_max(struct flusher *f, unsigned n);
 /* Start the thread and the connection. Return 0 or -1. */
 int flusher_start(struct flusher *f) __attribute__((warn_unused_result));
 /* Ask for a flush as soon as possible (from any thread). Return 0, or -1 if

@@ -14,13 +14,16 @@
  *   type 0x04 PAYLOAD  object uuid (36) | ciphertext chunk (1..SPOOL_CHUNK)
  *   type 0x05 INBOX    receipt lookup id (32) | source X25519 public key (32)
  *                      at most once
+ *   type 0x06 FORGET   receipt lookup id (32): the source asked to forget
+ *                      this receipt; at most once, never with INBOX
  *   type 0x7f END      BLAKE2b-256 of every byte before this record (32)
  *                      exactly once, last: the file ends right after it
  *
  * A HEADER or PAYLOAD names an object declared earlier by OBJECT; payload
  * chunks of one object are concatenated in file order. A report object's
  * uuid is the META report uuid. Every object has at least one header and a
- * non-empty payload. The writer enforces every rule the reader checks, so a
+ * non-empty payload. A file holds at least one object, or a FORGET record
+ * (then it may hold none). The writer enforces every rule the reader checks, so a
  * file that was acknowledged always reads back.
  *
  * Files are written as "<file uuid>.part" (a fresh uuid per file, not the
@@ -76,6 +79,7 @@
 #define REC_HEADER 0x03
 #define REC_PAYLOAD 0x04
 #define REC_INBOX 0x05
+#define REC_FORGET 0x06
 #define REC_END 0x7f
 #define REC_PREFIX 5
 #define END_LEN (REC_PREFIX + 32)
@@ -118,6 +122,7 @@ struct spool_txn {
 	size_t nobjs;
 	bool has_report;
 	bool has_inbox;
+	bool has_forget;
 	uint8_t wbuf[WBUF_SIZE];
 	size_t wlen;
 	/* async commit */
@@ -674,7 +679,7 @@ spool_payload(struct spool_txn *t, const char *object_uuid, const uint8_t *p, si
 int
 spool_inbox(struct spool_txn *t, const uint8_t lookup_id[32], const uint8_t source_pk[32])
 {
-	if (t->has_inbox) {
+	if (t->has_inbox || t->has_forget) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -683,6 +688,20 @@ spool_inbox(struct spool_txn *t, const uint8_t lookup_id[32], const uint8_t sour
 	    txn_write(t, source_pk, 32) != 0)
 		return -1;
 	t->has_inbox = true;
+	return 0;
+}
+
+int
+spool_forget(struct spool_txn *t, const uint8_t lookup_id[32])
+{
+	if (t->has_forget || t->has_inbox) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (txn_room(t, REC_PREFIX + 32) != 0 || txn_record(t, REC_FORGET, 32) != 0 ||
+	    txn_write(t, lookup_id, 32) != 0)
+		return -1;
+	t->has_forget = true;
 	return 0;
 }
 
@@ -712,7 +731,7 @@ txn_seal(struct spool_txn *t)
 		errno = t->err;
 		return -1;
 	}
-	if (t->nobjs == 0)
+	if (t->nobjs == 0 && !t->has_forget)
 		goto inval;
 	for (size_t i = 0; i < t->nobjs; i++)
 		if (t->objs[i].nheaders == 0 || t->objs[i].payload == 0)
@@ -936,6 +955,99 @@ fail:
 	return -1;
 }
 
+/* Max-heap of file names (the largest at the top), for spool_list_after. */
+struct name_heap {
+	char (*v)[UUID_STR_LEN + 4];
+	size_t n, max;
+};
+
+static void
+heap_sift_down(struct name_heap *h, size_t i)
+{
+	char t[UUID_STR_LEN + 4];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < h->n && strcmp(h->v[l], h->v[m]) > 0)
+			m = l;
+		if (r < h->n && strcmp(h->v[r], h->v[m]) > 0)
+			m = r;
+		if (m == i)
+			return;
+		memcpy(t, h->v[i], sizeof(t));
+		memcpy(h->v[i], h->v[m], sizeof(t));
+		memcpy(h->v[m], t, sizeof(t));
+		i = m;
+	}
+}
+
+/* Keep `name` if it is among the `max` smallest seen so far. */
+static void
+heap_offer(struct name_heap *h, const char *name)
+{
+	char t[UUID_STR_LEN + 4];
+	size_t len = strlen(name);
+	if (len >= sizeof(t))
+		return; /* not a spool file name (name_is checked it) */
+	if (h->n < h->max) {
+		size_t i = h->n++;
+		memcpy(h->v[i], name, len + 1);
+		while (i > 0 && strcmp(h->v[(i - 1) / 2], h->v[i]) < 0) {
+			memcpy(t, h->v[i], sizeof(t));
+			memcpy(h->v[i], h->v[(i - 1) / 2], sizeof(t));
+			memcpy(h->v[(i - 1) / 2], t, sizeof(t));
+			i = (i - 1) / 2;
+		}
+	} else if (strcmp(name, h->v[0]) < 0) {
+		memcpy(h->v[0], name, len + 1);
+		heap_sift_down(h, 0);
+	}
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+int
+spool_list_after(struct spool *s, const char *after, char ***paths, size_t max)
+{
+	struct name_heap h = { NULL, 0, max };
+	char **out = NULL;
+	int n = 0;
+	int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	*paths = NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (max == 0 || max > INT32_MAX || (h.v = calloc(max, sizeof(*h.v))) == NULL ||
+	    (out = calloc(max, sizeof(*out))) == NULL)
+		goto fail;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (name_is(de->d_name, ".rep") && strcmp(de->d_name, after) > 0)
+			heap_offer(&h, de->d_name);
+	qsort(h.v, h.n, sizeof(*h.v), name_cmp);
+	for (; (size_t)n < h.n; n++) {
+		size_t len = strlen(s->dir) + 1 + strlen(h.v[n]) + 1;
+		if ((out[n] = malloc(len)) == NULL)
+			goto fail;
+		snprintf(out[n], len, "%s/%s", s->dir, h.v[n]);
+	}
+	closedir(d);
+	free(h.v);
+	*paths = out;
+	return n;
+fail:
+	closedir(d);
+	free(h.v);
+	spool_list_free(out, n);
+	return -1;
+}
+
 void
 spool_list_free(char **paths, int n)
 {
@@ -1153,11 +1265,22 @@ static int
 parse_inbox(struct parse *ps, const uint8_t *b, size_t len)
 {
 	struct spool_entry *e = ps->e;
-	if (e->has_inbox || len != 64)
+	if (e->has_inbox || e->has_forget || len != 64)
 		return -1;
 	memcpy(e->lookup_id, b, 32);
 	memcpy(e->source_pk, b + 32, 32);
 	e->has_inbox = 1;
+	return 0;
+}
+
+static int
+parse_forget(struct parse *ps, const uint8_t *b, size_t len)
+{
+	struct spool_entry *e = ps->e;
+	if (e->has_inbox || e->has_forget || len != 32)
+		return -1;
+	memcpy(e->forget_id, b, 32);
+	e->has_forget = 1;
 	return 0;
 }
 
@@ -1183,6 +1306,7 @@ parse_records(struct parse *ps, struct cur *c)
 		case REC_HEADER: rc = parse_header(ps, body, len); break;
 		case REC_PAYLOAD: rc = parse_payload(ps, body, len); break;
 		case REC_INBOX: rc = parse_inbox(ps, body, len); break;
+		case REC_FORGET: rc = parse_forget(ps, body, len); break;
 		default: rc = -1; break;
 		}
 		if (rc != 0)
@@ -1196,7 +1320,7 @@ static int
 parse_finish(struct parse *ps)
 {
 	struct spool_entry *e = ps->e;
-	if (!ps->has_meta || e->nobjects == 0)
+	if (!ps->has_meta || (e->nobjects == 0 && !e->has_forget))
 		return -1;
 	for (size_t i = 0; i < e->nobjects; i++) {
 		struct spool_object *o = &e->objects[i];

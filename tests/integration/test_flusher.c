@@ -181,6 +181,19 @@ Test(flusher, a_pending_report_queues_a_bounded_number_of_messages)
 	cr_assert(strstr(buf_cstr(&resp), "\"status\":429") != NULL, "%s", buf_cstr(&resp));
 	cr_assert(strstr(buf_cstr(&resp), "still on its way") != NULL, "%s", buf_cstr(&resp));
 	cr_assert_eq(th_spool_count(&T, ".rep"), 4, "the refused message changed the spool");
+	/* The answer says when to try again: the flush interval. */
+	char req[1024], body[256];
+	struct buf raw;
+	buf_init(&raw, 1 << 16);
+	int bl = snprintf(body, sizeof(body), "{\"receipt\":\"%s\",\"text\":\"again\"}", receipt);
+	int rl = snprintf(req, sizeof(req),
+	                  "POST /api/v1/inbox/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	                  "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+	                  bl, body);
+	cr_assert_eq(th_raw(T.source_port, req, (size_t)rl, 5000, &raw), 429, "%s", buf_cstr(&raw));
+	cr_assert(strstr(buf_cstr(&raw), "Retry-After: 600\r\n") != NULL, "%s", buf_cstr(&raw));
+	cr_assert(strstr(buf_cstr(&raw), "application/problem+json") != NULL, "%s", buf_cstr(&raw));
+	buf_free(&raw);
 	/* Killed: the restarted tipd counts the queued messages again. */
 	th_stop(&T, SIGKILL);
 	th_start(&T);

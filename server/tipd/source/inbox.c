@@ -835,6 +835,8 @@ ib_pending(struct ib_req *r)
 		return;
 	default:
 		if (pending_take_message(r->ib, r->k->id, r->app->cfg->pending_messages_max) != 0) {
+			unsigned s = r->app->cfg->flush_interval_ms / 1000;
+			snprintf(r->extra, sizeof(r->extra), "Retry-After: %u\r\n", s > 0 ? s : 1);
 			ib_problem(r, 429, INBOX_PENDING_FULL);
 			return;
 		}

@@ -23,9 +23,9 @@
 #include "spool.h"
 #include "util.h"
 
-#define LIST_MAX 16      /* [limits] flush_list_max in the kept-back test */
-#define KEPT_GHOST 48    /* reports for a team the database does not have */
-#define KEPT_ORPHAN 48   /* messages for a report the database does not have */
+#define LIST_MAX 16    /* [limits] flush_list_max in the kept-back test */
+#define KEPT_GHOST 48  /* reports for a team the database does not have */
+#define KEPT_ORPHAN 48 /* messages for a report the database does not have */
 #define HONEST 8
 
 static struct th T;
@@ -70,7 +70,8 @@ submit(char receipt[RECEIPT_STR_LEN])
 	json_error_t e;
 	json_t *doc = json_loadb((const char *)resp.data, resp.len, 0, &e);
 	cr_assert(doc != NULL);
-	snprintf(receipt, RECEIPT_STR_LEN, "%s", json_string_value(json_object_get(doc, "receipt")));
+	snprintf(receipt, RECEIPT_STR_LEN, "%s",
+	         json_string_value(json_object_get(doc, "receipt")));
 	json_decref(doc);
 	buf_free(&resp);
 }
@@ -85,7 +86,7 @@ spool_write(struct spool *s, enum spool_kind kind, const char *report, const cha
 	uint8_t pk[AGE_KEY_LEN];
 	cr_assert_eq(age_recipient_decode(T.recipient, pk), 0);
 	const char *strs[1] = { T.recipient };
-	const uint8_t(*pks)[32] = (const uint8_t(*)[32])&pk;
+	const uint8_t(*pks)[32] = (const uint8_t(*)[32]) & pk;
 	struct seal_recipients r = { 1, strs, pks };
 	if (kind == SPOOL_REPORT)
 		memcpy(obj, report, UUID_STR_LEN);
@@ -253,7 +254,9 @@ Test(flusher, forget_goes_through_the_spool_and_survives_a_crash)
 static int
 second_tipd(const char *conf, struct buf *err)
 {
-	char *argv[] = { "/usr/bin/timeout", "20", T.tipd_bin, "-c", (char *)(uintptr_t)conf, NULL };
+	char *argv[] = {
+		"/usr/bin/timeout", "20", T.tipd_bin, "-c", (char *)(uintptr_t)conf, NULL
+	};
 	return it_exec(&T, NULL, NULL, argv, NULL, err);
 }
 

@@ -191,6 +191,10 @@ config_limits_key(struct tipd_config *c, const char *name, const char *v)
 		return set_uint(&l->body_rate_grace_ms, v, 600000);
 	if (strcmp(name, "keepalive_timeout_ms") == 0)
 		return set_positive(&l->keepalive_ms, v, 600000);
+	if (strcmp(name, "flush_list_max") == 0)
+		return set_positive(&c->flush_list_max, v, 65536);
+	if (strcmp(name, "pending_messages_max") == 0)
+		return set_positive(&c->pending_messages_max, v, 100000);
 	return -2;
 }
 
@@ -251,6 +255,8 @@ config_defaults(struct tipd_config *c)
 	c->mlock = CONFIG_MLOCK_AUTO;
 	c->spool_quota_bytes = (uint64_t)1024 << 20;
 	c->flush_interval_ms = 300000;
+	c->flush_list_max = 1024;
+	c->pending_messages_max = 100;
 	c->membership_poll_ms = 5000;
 	http_limits_default(&c->limits);
 	c->max_connections_total = 16384;

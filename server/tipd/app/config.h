@@ -31,6 +31,8 @@ struct tipd_config {
 	char *state_dir;          /* small files tipd must remember (0700) */
 	uint64_t spool_quota_bytes;
 	unsigned flush_interval_ms;
+	unsigned flush_list_max;  /* [limits] spool files the flusher lists at a time */
+	unsigned pending_messages_max; /* [limits] messages one unflushed report may queue */
 	unsigned membership_poll_ms; /* how often the database is checked for new statements */
 	char *questionnaire;
 	char *receipt_pepper;

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -170,6 +172,34 @@ app_harden(const struct tipd_config *c)
 	return 0;
 }
 
+/* Create `dir` (mode 0700) if needed and take an exclusive lock on it,
+ * held until tipd exits (the fd is never closed before), so that a second
+ * tipd on the same configuration cannot share it. Return the locked fd, or
+ * -1 after logging why. */
+static int
+lock_dir(const char *dir, const char *key)
+{
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		log_error("[tipd] %s %s: %s", key, dir, strerror(errno));
+		return -1;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		log_error("[tipd] %s %s: %s", key, dir, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	if (errno == EWOULDBLOCK)
+		log_error("[tipd] %s %s is locked: another tipd is running with it; refusing to "
+		          "start (give each tipd its own %s)",
+		          key, dir, key);
+	else
+		log_error("[tipd] %s %s: cannot lock it: %s", key, dir, strerror(errno));
+	close(fd);
+	return -1;
+}
+
 static int
 run(struct app *app)
 {
@@ -178,12 +208,11 @@ run(struct app *app)
 	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 	int rc = 1, n;
 
+	/* Before anything touches them: spool_open removes unfinished files. */
+	if (lock_dir(c->spool_dir, "spool_dir") < 0 || lock_dir(c->state_dir, "state_dir") < 0)
+		return 1;
 	if (app_harden(c) != 0)
 		return 1;
-	if (mkdir(c->state_dir, 0700) != 0 && errno != EEXIST) {
-		log_error("%s: %s", c->state_dir, strerror(errno));
-		return 1;
-	}
 	if ((n = teams_load(app->teams, c->db_conninfo, c->state_dir)) < 0)
 		return 1;
 	log_info("%d teams with verified membership", n);
@@ -217,6 +246,7 @@ run(struct app *app)
 	app->flusher = flusher_new(app->spool, c->db_conninfo, c->flush_interval_ms);
 	if (app->flusher == NULL)
 		return 1;
+	flusher_set_list_max(app->flusher, c->flush_list_max);
 	flusher_set_flushed_cb(app->flusher, inbox_pending_flushed, app->inbox);
 	if (flusher_start(app->flusher) != 0)
 		return 1;

@@ -10,6 +10,14 @@
  *      one after the other, so a failing entry cannot touch the others.
  * Files are removed only after their COMMIT succeeded.
  *
+ * Passes: every tick starts a pass over the whole spool, in file-name order
+ * (names are random uuids, so this order says nothing about arrival). The
+ * pass lists up to list_max names after its cursor at a time and takes
+ * batches from that window until it has gone past the last file; entries it
+ * keeps back are passed over like the others, so they can never hide a
+ * deliverable file from it. Kept-back entries are counted per pass and
+ * logged once at its end, never one by one (no spool path, no report id).
+ *
  * A file whose bytes fail the spool's checks (errno EBADMSG) is quarantined
  * as ".bad"; a file that cannot be read right now (EMFILE, ENFILE, ENOMEM,
  * EIO...) stays and is tried again on the next tick, logged once until reads
@@ -39,7 +47,6 @@
 #include "log.h"
 #include "spool.h"
 
-#define FLUSHER_LIST_MAX (8 * FLUSHER_BATCH_MAX)
 
 enum ent_state { ENT_PENDING, ENT_SKIP, ENT_DONE, ENT_FAILED };
 
@@ -62,13 +69,13 @@ struct batch {
 	bool precheck_ok;
 	bool lost;
 	size_t single;    /* next entry in one-by-one mode */
-	bool full;
 };
 
 struct flusher {
 	struct spool *spool;
 	char *conninfo;
 	unsigned interval_ms;
+	unsigned list_max;  /* spool files listed at a time */
 	struct event_base *base;
 	struct db *db;
 	struct event *tick_ev, *kick_ev, *stop_ev;
@@ -79,6 +86,14 @@ struct flusher {
 	bool need_rollback; /* the session may be in an aborted transaction */
 	bool read_err_logged; /* a transient read failure was logged */
 	struct batch *b;
+	/* the pass in progress */
+	bool in_pass;
+	char cursor[64];      /* file name the pass has reached ("" at its start) */
+	char **win;           /* listed paths; those before wpos are taken */
+	int nwin, wpos;
+	bool win_last;        /* the last listing reached the end of the spool */
+	uint64_t pass_done, pass_kept;
+	bool pass_again;      /* asked for while a pass ran: start one more */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool finished;
@@ -103,6 +118,7 @@ static const char SQL_HEADER[] =
 static const char SQL_INBOX[] =
 	"INSERT INTO inboxes (lookup_id, report_id, source_pk) "
 	"VALUES ($1, $2::uuid, $3) ON CONFLICT DO NOTHING";
+static const char SQL_FORGET[] = "DELETE FROM inboxes WHERE lookup_id = $1";
 
 static void flusher_start_batch(struct flusher *f);
 
@@ -170,47 +186,71 @@ entry_load(struct flusher *f, const char *path, unsigned *transient)
 	int err = errno;
 	if (err == EBADMSG) {
 		if (spool_quarantine(f->spool, path) != 0)
-			log_error("flusher: cannot quarantine corrupt %s: %s", path,
+			log_error("flusher: cannot quarantine a corrupt spool file: %s",
 			          strerror(errno));
 	} else if (err != ENOENT) {
 		(*transient)++;
 		if (!f->read_err_logged)
-			log_warn("flusher: cannot read %s now (%s); kept in the spool, "
+			log_warn("flusher: cannot read a spool file now (%s); kept in the spool, "
 			         "retrying on every tick",
-			         path, strerror(err));
+			         strerror(err));
 		f->read_err_logged = true;
 	}
 	return NULL;
 }
 
-/* Read up to a batch of committed files; quarantine corrupt ones. */
+/* Forget the pass's window of listed paths. */
+static void
+window_clear(struct flusher *f)
+{
+	spool_list_free(f->win, f->nwin);
+	f->win = NULL;
+	f->nwin = f->wpos = 0;
+}
+
+/* Set *path to the pass's next file (NULL once the pass went past the last
+ * one), listing the next window after the cursor when needed. Return 0, or
+ * -1 if the spool cannot be listed. */
+static int
+window_next(struct flusher *f, const char **path)
+{
+	*path = NULL;
+	if (f->wpos >= f->nwin) {
+		window_clear(f);
+		if (f->win_last)
+			return 0;
+		int n = spool_list_after(f->spool, f->cursor, &f->win, f->list_max);
+		if (n < 0)
+			return -1;
+		f->nwin = n;
+		f->win_last = (unsigned)n < f->list_max;
+		if (n == 0)
+			return 0;
+	}
+	*path = f->win[f->wpos++];
+	const char *name = strrchr(*path, '/');
+	snprintf(f->cursor, sizeof(f->cursor), "%s", name != NULL ? name + 1 : *path);
+	return 0;
+}
+
+/* Read the pass's next batch of committed files (quarantining corrupt ones);
+ * NULL when the pass has no file left. */
 static struct batch *
 batch_load(struct flusher *f)
 {
-	char **paths = NULL;
-	/* List more than a batch and pick at random, so that entries kept back
-	 * (unknown team) can never crowd out the others. */
-	int np = spool_list(f->spool, &paths, FLUSHER_LIST_MAX);
-	if (np <= 0) {
-		if (np < 0)
-			log_error("flusher: cannot list the spool");
-		spool_list_free(paths, 0);
-		return NULL;
-	}
-	for (int i = np; i > 1; i--) {
-		int j = (int)randombytes_uniform((uint32_t)i);
-		char *t = paths[i - 1];
-		paths[i - 1] = paths[j];
-		paths[j] = t;
-	}
-	size_t max = np < FLUSHER_BATCH_MAX ? (size_t)np : FLUSHER_BATCH_MAX;
-	struct batch *b = batch_alloc(f, max);
+	struct batch *b = batch_alloc(f, FLUSHER_BATCH_MAX);
 	size_t bytes = 0;
 	unsigned transient = 0;
-	for (int i = 0; b != NULL && i < np && b->n < max; i++) {
-		if (b->n > 0 && bytes >= FLUSHER_BATCH_BYTES)
+	while (b != NULL && b->n < FLUSHER_BATCH_MAX && (b->n == 0 || bytes < FLUSHER_BATCH_BYTES)) {
+		const char *path;
+		if (window_next(f, &path) != 0) {
+			log_error("flusher: cannot list the spool");
+			atomic_fetch_add(&f->failures, 1);
 			break;
-		struct spool_entry *e = entry_load(f, paths[i], &transient);
+		}
+		if (path == NULL)
+			break;
+		struct spool_entry *e = entry_load(f, path, &transient);
 		if (e == NULL)
 			continue;
 		bytes += entry_bytes(e);
@@ -222,14 +262,36 @@ batch_load(struct flusher *f)
 		log_info("flusher: reading the spool works again");
 		f->read_err_logged = false;
 	}
-	if (b != NULL)
-		b->full = (size_t)np > b->n;
-	spool_list_free(paths, np);
 	if (b != NULL && b->n == 0) {
 		batch_free(b);
 		return NULL;
 	}
 	return b;
+}
+
+/* Start a pass at the first file name. */
+static void
+pass_start(struct flusher *f)
+{
+	window_clear(f);
+	f->cursor[0] = '\0';
+	f->win_last = false;
+	f->pass_done = f->pass_kept = 0;
+	f->in_pass = true;
+}
+
+/* End the pass: log what it did, once. */
+static void
+pass_finish(struct flusher *f)
+{
+	window_clear(f);
+	f->in_pass = false;
+	if (f->pass_done > 0)
+		log_info("flusher: flushed %llu spooled entries", (unsigned long long)f->pass_done);
+	if (f->pass_kept > 0)
+		log_warn("flusher: %llu spooled entries kept back (their team or report is not "
+		         "in the database yet); they stay in the spool",
+		         (unsigned long long)f->pass_kept);
 }
 
 /* Fisher-Yates with an unbiased uniform source. */
@@ -280,9 +342,12 @@ batch_done(struct flusher *f)
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->state[i] == ENT_DONE) {
 			if (spool_entry_remove(f->spool, b->e[i]) != 0)
-				log_error("flusher: cannot remove flushed %s", b->e[i]->path);
+				log_error("flusher: cannot remove a flushed spool file: %s",
+				          strerror(errno));
 			if (f->flushed_cb != NULL && b->e[i]->has_inbox)
 				f->flushed_cb(b->e[i]->lookup_id, f->flushed_arg);
+			if (f->flushed_cb != NULL && b->e[i]->has_forget)
+				f->flushed_cb(b->e[i]->forget_id, f->flushed_arg);
 			done++;
 			rows += b->rows[i];
 		} else if (b->state[i] != ENT_PENDING) {
@@ -296,16 +361,16 @@ batch_done(struct flusher *f)
 		atomic_fetch_add(&f->batches, 1);
 	if (b->lost || done < b->n)
 		atomic_fetch_add(&f->failures, 1);
-	bool again = !b->lost && done > 0 && (b->full || f->stopping);
-	f->retry_when_up = b->lost;
+	f->pass_done += done;
+	f->pass_kept += kept;
+	bool lost = b->lost;
+	f->retry_when_up = lost;
 	batch_free(b);
 	f->b = NULL;
-	if (done > 0)
-		log_info("flusher: flushed %zu spooled entries (%zu kept back)", done, kept);
-	if (again)
+	/* The pass goes on (or ends) now; after a lost connection it goes on
+	 * from its cursor when the database is back. */
+	if (!lost)
 		flusher_start_batch(f);
-	else if (f->stopping && !f->retry_when_up)
-		flusher_finish_stop(f);
 }
 
 /* --- statements --- */
@@ -391,6 +456,12 @@ send_entry(struct flusher *f, size_t i)
 		if (db_query_prepared(f->db, "fl_inbox", 3, v, len, fmt, stmt_cb, &b->refs[i]) != 0)
 			return -1;
 	}
+	if (e->has_forget) {
+		const char *v[1] = { (const char *)e->forget_id };
+		int len[1] = { 32 }, fmt[1] = { 1 };
+		if (db_query_prepared(f->db, "fl_forget", 1, v, len, fmt, stmt_cb, &b->refs[i]) != 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -439,8 +510,6 @@ single_synced(const PGresult *res, void *arg)
 	} else {
 		b->state[i] = ENT_FAILED;
 		ref->f->need_rollback = true;
-		log_warn("flusher: spooled %s could not be inserted; kept in the spool",
-		         b->e[i]->path);
 	}
 	single_next(ref->f);
 }
@@ -581,8 +650,6 @@ precheck_apply(struct flusher *f)
 		const struct spool_entry *e = b->e[i];
 		if (!in_list(b->teams, b->nteams, e->team)) {
 			b->state[i] = ENT_SKIP;
-			log_warn("flusher: %s is for team \"%s\", which does not exist; "
-			         "kept in the spool until the team is created", e->path, e->team);
 		}
 	}
 	for (size_t i = 0; i < b->n; i++) {
@@ -594,11 +661,8 @@ precheck_apply(struct flusher *f)
 		for (size_t k = 0; k < b->n; k++)
 			in_batch |= b->state[k] == ENT_PENDING && entry_has_report(b->e[k]) &&
 			            strcmp(b->e[k]->report_uuid, e->report_uuid) == 0;
-		if (!in_batch) {
+		if (!in_batch)
 			b->state[i] = ENT_SKIP;
-			log_warn("flusher: %s adds to report %s, which is not in the database; "
-			         "kept in the spool", e->path, e->report_uuid);
-		}
 	}
 }
 
@@ -661,9 +725,17 @@ flusher_start_batch(struct flusher *f)
 		}
 		return;
 	}
+	if (!f->in_pass)
+		pass_start(f);
 	if ((f->b = batch_load(f)) == NULL) {
-		if (f->stopping)
+		pass_finish(f);
+		if (f->pass_again) {
+			/* Files may have come in behind the cursor since the pass began. */
+			f->pass_again = false;
+			flusher_start_batch(f);
+		} else if (f->stopping) {
 			flusher_finish_stop(f);
+		}
 		return;
 	}
 	f->b->precheck_ok = true;
@@ -692,9 +764,24 @@ flusher_start_batch(struct flusher *f)
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
+	struct flusher *f = arg;
 	(void)fd;
 	(void)what;
-	flusher_start_batch(arg);
+	if (f->b != NULL)
+		return; /* a pass is running; the next tick starts the next one */
+	flusher_start_batch(f);
+}
+
+static void
+on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct flusher *f = arg;
+	(void)fd;
+	(void)what;
+	if (f->b != NULL)
+		f->pass_again = true;
+	else
+		flusher_start_batch(f);
 }
 
 static void
@@ -705,6 +792,8 @@ on_stop(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	f->stopping = true;
 	event_del(f->tick_ev);
+	if (f->in_pass)
+		f->pass_again = true;
 	if (f->b == NULL && db_is_up(f->db))
 		flusher_start_batch(f);
 	/* Otherwise the running batch, or the connection coming up, continues. */
@@ -745,6 +834,7 @@ flusher_new(struct spool *spool, const char *conninfo, unsigned interval_ms)
 		return NULL;
 	f->spool = spool;
 	f->interval_ms = interval_ms > 0 ? interval_ms : FLUSHER_DEFAULT_INTERVAL_MS;
+	f->list_max = FLUSHER_LIST_MAX;
 	if ((f->conninfo = strdup(conninfo)) == NULL) {
 		free(f);
 		return NULL;
@@ -761,7 +851,7 @@ flusher_setup(struct flusher *f)
 	if (evthread_use_pthreads() != 0 || (f->base = event_base_new()) == NULL)
 		return -1;
 	f->tick_ev = event_new(f->base, -1, EV_PERSIST, on_tick, f);
-	f->kick_ev = event_new(f->base, -1, 0, on_tick, f);
+	f->kick_ev = event_new(f->base, -1, 0, on_kick, f);
 	f->stop_ev = event_new(f->base, -1, 0, on_stop, f);
 	if (f->tick_ev == NULL || f->kick_ev == NULL || f->stop_ev == NULL ||
 	    event_add(f->tick_ev, &tv) != 0)
@@ -773,7 +863,8 @@ flusher_setup(struct flusher *f)
 	    db_prepare(f->db, "fl_attachment", SQL_ATTACHMENT, 3) != 0 ||
 	    db_prepare(f->db, "fl_message", SQL_MESSAGE, 4) != 0 ||
 	    db_prepare(f->db, "fl_header", SQL_HEADER, 3) != 0 ||
-	    db_prepare(f->db, "fl_inbox", SQL_INBOX, 3) != 0)
+	    db_prepare(f->db, "fl_inbox", SQL_INBOX, 3) != 0 ||
+	    db_prepare(f->db, "fl_forget", SQL_FORGET, 1) != 0)
 		return -1;
 	return 0;
 }
@@ -783,6 +874,8 @@ flusher_teardown(struct flusher *f)
 {
 	batch_free(f->b);
 	f->b = NULL;
+	window_clear(f);
+	f->in_pass = false;
 	db_free(f->db);
 	f->db = NULL;
 	if (f->tick_ev != NULL)
@@ -875,6 +968,12 @@ flusher_free(struct flusher *f)
 	pthread_mutex_destroy(&f->mu);
 	free(f->conninfo);
 	free(f);
+}
+
+void
+flusher_set_list_max(struct flusher *f, unsigned n)
+{
+	f->list_max = n > 0 ? n : FLUSHER_LIST_MAX;
 }
 
 void

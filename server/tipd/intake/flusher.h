@@ -3,18 +3,24 @@
  *
  * Runs on its own thread with its own event_base and asynchronous database
  * connection. Every interval, on flusher_flush_now() and once more at
- * shutdown it takes a batch of committed spool files, shuffles it, and
- * inserts every entry (report row dated with the entry's day, attachment and
- * message rows, one header row per recipient) with ON CONFLICT DO NOTHING in
- * one transaction per batch, pipelined. Files are unlinked only after COMMIT
- * succeeds, so a crash or an unknown commit outcome replays them exactly once.
+ * shutdown it makes one pass over the whole spool: it walks the committed
+ * files in name order, listing at most `list_max` names at a time after a
+ * cursor, and takes them in batches; each batch is shuffled and every entry
+ * inserted (report row dated with the entry's day, attachment and message
+ * rows, one header row per recipient, the inbox row; a forget record deletes
+ * the inbox row) with ON CONFLICT DO NOTHING in one transaction per batch,
+ * pipelined. Files are unlinked only after COMMIT succeeds, so a crash or an
+ * unknown commit outcome replays them exactly once.
  *
  * An entry whose team is not in `teams` (or whose report is neither in the
- * database nor in the batch) is left in the spool with a warning. If the batch
+ * database nor in the batch) is kept back in the spool; the pass goes on
+ * past it, so kept-back entries never hide deliverable ones, and their
+ * number is logged once per pass (no path, no report id). If the batch
  * transaction fails anyway, the entries are retried one transaction each, so
  * one bad entry never holds back the others; entries that still fail stay in
  * the spool. While PostgreSQL is unreachable files stay and every tick counts
- * a failure; the outage is logged once (by db).
+ * a failure; the outage is logged once (by db), and the pass goes on from its
+ * cursor when the database is back.
  *
  * The process must call evthread_use_pthreads() before flusher_start().
  */
@@ -28,6 +34,7 @@ struct flusher;
 
 #define FLUSHER_DEFAULT_INTERVAL_MS 300000u
 #define FLUSHER_BATCH_MAX 128               /* files per batch */
+#define FLUSHER_LIST_MAX 1024             /* spool files listed at a time (default) */
 #define FLUSHER_BATCH_BYTES (64u << 20)     /* payload bytes per batch (>= 1 file) */
 
 struct flusher_stats {
@@ -43,10 +50,13 @@ struct flusher_stats {
  * `interval_ms` (0 means FLUSHER_DEFAULT_INTERVAL_MS). NULL on error. */
 struct flusher *flusher_new(struct spool *spool, const char *conninfo, unsigned interval_ms);
 /* Called on the flusher's thread after a commit, once per flushed entry that
- * carried an inbox record, with its lookup id. */
+ * carried an inbox or a forget record, with its lookup id. */
 typedef void (*flusher_flushed_cb)(const uint8_t lookup_id[32], void *arg);
 /* Set the flushed-entry callback (may be NULL); call before flusher_start. */
 void flusher_set_flushed_cb(struct flusher *f, flusher_flushed_cb cb, void *arg);
+/* List at most `n` spool files at a time (0: FLUSHER_LIST_MAX); call
+ * before flusher_start. */
+void flusher_set_list_max(struct flusher *f, unsigned n);
 /* Start the thread and the connection. Return 0 or -1. */
 int flusher_start(struct flusher *f) __attribute__((warn_unused_result));
 /* Ask for a flush as soon as possible (from any thread). Return 0, or -1 if

@@ -14,13 +14,16 @@
  *   type 0x04 PAYLOAD  object uuid (36) | ciphertext chunk (1..SPOOL_CHUNK)
  *   type 0x05 INBOX    receipt lookup id (32) | source X25519 public key (32)
  *                      at most once
+ *   type 0x06 FORGET   receipt lookup id (32): the source asked to forget
+ *                      this receipt; at most once, never with INBOX
  *   type 0x7f END      BLAKE2b-256 of every byte before this record (32)
  *                      exactly once, last: the file ends right after it
  *
  * A HEADER or PAYLOAD names an object declared earlier by OBJECT; payload
  * chunks of one object are concatenated in file order. A report object's
  * uuid is the META report uuid. Every object has at least one header and a
- * non-empty payload. The writer enforces every rule the reader checks, so a
+ * non-empty payload. A file holds at least one object, or a FORGET record
+ * (then it may hold none). The writer enforces every rule the reader checks, so a
  * file that was acknowledged always reads back.
  *
  * Files are written as "<file uuid>.part" (a fresh uuid per file, not the
@@ -67,20 +70,9 @@
 
 #include "buf.h"
 #include "log.h"
+#include "spool_format.h"
 #include "util.h"
 
-#define SPOOL_MAGIC "TIPLINE-SPOOL 1\n"
-#define SPOOL_MAGIC_LEN 16
-#define REC_META 0x01
-#define REC_OBJECT 0x02
-#define REC_HEADER 0x03
-#define REC_PAYLOAD 0x04
-#define REC_INBOX 0x05
-#define REC_END 0x7f
-#define REC_PREFIX 5
-#define END_LEN (REC_PREFIX + 32)
-#define SPOOL_CHUNK (1u << 20)
-#define UUID_LEN 36
 #define WBUF_SIZE 65536
 /* Bytes of META and the magic before it, for a team name of `tl` bytes. */
 #define HEAD_LEN(tl) (SPOOL_MAGIC_LEN + REC_PREFIX + UUID_LEN + 10 + (uint64_t)(tl))
@@ -118,6 +110,7 @@ struct spool_txn {
 	size_t nobjs;
 	bool has_report;
 	bool has_inbox;
+	bool has_forget;
 	uint8_t wbuf[WBUF_SIZE];
 	size_t wlen;
 	/* async commit */
@@ -137,8 +130,8 @@ put_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static uint32_t
-get_u32(const uint8_t *p)
+uint32_t
+spool_fmt_get_u32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -181,8 +174,8 @@ spool_test_fault(enum spool_fault which, unsigned count, int err)
 }
 
 /* Return the errno to fail with if a fault of this kind is armed, else 0. */
-static int
-fault_take(enum spool_fault which)
+int
+spool_fmt_fault_take(enum spool_fault which)
 {
 	unsigned c = atomic_load(&fault_count[which]);
 	while (c > 0)
@@ -205,7 +198,7 @@ fsync_retry(int fd)
 static int
 dir_sync(int dirfd)
 {
-	int err = fault_take(SPOOL_FAULT_DIRSYNC);
+	int err = spool_fmt_fault_take(SPOOL_FAULT_DIRSYNC);
 	if (err != 0) {
 		errno = err;
 		return -1;
@@ -213,8 +206,8 @@ dir_sync(int dirfd)
 	return fsync_retry(dirfd);
 }
 
-static int
-valid_team(const char *t)
+int
+spool_fmt_valid_team(const char *t)
 {
 	size_t n = strlen(t);
 	if (n < 1 || n > 63 || t[0] == '-')
@@ -236,8 +229,8 @@ two_digits(const char *p, int lo, int hi)
 	return v >= lo && v <= hi;
 }
 
-static int
-valid_date(const char *d)
+int
+spool_fmt_valid_date(const char *d)
 {
 	if (strlen(d) != 10 || d[4] != '-' || d[7] != '-')
 		return 0;
@@ -248,8 +241,8 @@ valid_date(const char *d)
 }
 
 /* age recipients are Bech32: "age1" then the lower-case Bech32 alphabet. */
-static int
-valid_recipient(const char *r, size_t n)
+int
+spool_fmt_valid_recipient(const char *r, size_t n)
 {
 	static const char alphabet[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 	if (n < 10 || n > SPOOL_MAX_RECIPIENT || memcmp(r, "age1", 4) != 0)
@@ -260,8 +253,8 @@ valid_recipient(const char *r, size_t n)
 	return 1;
 }
 
-static int
-valid_uuid_bytes(const uint8_t *p, char out[UUID_STR_LEN])
+int
+spool_fmt_valid_uuid_bytes(const uint8_t *p, char out[UUID_STR_LEN])
 {
 	memcpy(out, p, UUID_LEN);
 	out[UUID_LEN] = '\0';
@@ -546,7 +539,7 @@ spool_begin(struct spool *s, const char *report_uuid, const char *team, const ch
 {
 	struct spool_txn *t = NULL;
 	char name[64];
-	if (!util_uuid_valid(report_uuid) || !valid_team(team) || !valid_date(date)) {
+	if (!util_uuid_valid(report_uuid) || !spool_fmt_valid_team(team) || !spool_fmt_valid_date(date)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -628,7 +621,7 @@ spool_header(struct spool_txn *t, const char *object_uuid, const char *recipient
 {
 	struct txn_obj *o = util_uuid_valid(object_uuid) ? txn_find(t, object_uuid) : NULL;
 	size_t rl = strlen(recipient);
-	if (o == NULL || !valid_recipient(recipient, rl) || len < 1 ||
+	if (o == NULL || !spool_fmt_valid_recipient(recipient, rl) || len < 1 ||
 	    len > SPOOL_MAX_HEADER_BYTES || o->nheaders >= SPOOL_MAX_HEADERS) {
 		errno = EINVAL;
 		return -1;
@@ -674,7 +667,7 @@ spool_payload(struct spool_txn *t, const char *object_uuid, const uint8_t *p, si
 int
 spool_inbox(struct spool_txn *t, const uint8_t lookup_id[32], const uint8_t source_pk[32])
 {
-	if (t->has_inbox) {
+	if (t->has_inbox || t->has_forget) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -683,6 +676,20 @@ spool_inbox(struct spool_txn *t, const uint8_t lookup_id[32], const uint8_t sour
 	    txn_write(t, source_pk, 32) != 0)
 		return -1;
 	t->has_inbox = true;
+	return 0;
+}
+
+int
+spool_forget(struct spool_txn *t, const uint8_t lookup_id[32])
+{
+	if (t->has_forget || t->has_inbox) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (txn_room(t, REC_PREFIX + 32) != 0 || txn_record(t, REC_FORGET, 32) != 0 ||
+	    txn_write(t, lookup_id, 32) != 0)
+		return -1;
+	t->has_forget = true;
 	return 0;
 }
 
@@ -712,7 +719,7 @@ txn_seal(struct spool_txn *t)
 		errno = t->err;
 		return -1;
 	}
-	if (t->nobjs == 0)
+	if (t->nobjs == 0 && !t->has_forget)
 		goto inval;
 	for (size_t i = 0; i < t->nobjs; i++)
 		if (t->objs[i].nheaders == 0 || t->objs[i].payload == 0)
@@ -936,6 +943,99 @@ fail:
 	return -1;
 }
 
+/* Max-heap of file names (the largest at the top), for spool_list_after. */
+struct name_heap {
+	char (*v)[UUID_STR_LEN + 4];
+	size_t n, max;
+};
+
+static void
+heap_sift_down(struct name_heap *h, size_t i)
+{
+	char t[UUID_STR_LEN + 4];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < h->n && strcmp(h->v[l], h->v[m]) > 0)
+			m = l;
+		if (r < h->n && strcmp(h->v[r], h->v[m]) > 0)
+			m = r;
+		if (m == i)
+			return;
+		memcpy(t, h->v[i], sizeof(t));
+		memcpy(h->v[i], h->v[m], sizeof(t));
+		memcpy(h->v[m], t, sizeof(t));
+		i = m;
+	}
+}
+
+/* Keep `name` if it is among the `max` smallest seen so far. */
+static void
+heap_offer(struct name_heap *h, const char *name)
+{
+	char t[UUID_STR_LEN + 4];
+	size_t len = strlen(name);
+	if (len >= sizeof(t))
+		return; /* not a spool file name (name_is checked it) */
+	if (h->n < h->max) {
+		size_t i = h->n++;
+		memcpy(h->v[i], name, len + 1);
+		while (i > 0 && strcmp(h->v[(i - 1) / 2], h->v[i]) < 0) {
+			memcpy(t, h->v[i], sizeof(t));
+			memcpy(h->v[i], h->v[(i - 1) / 2], sizeof(t));
+			memcpy(h->v[(i - 1) / 2], t, sizeof(t));
+			i = (i - 1) / 2;
+		}
+	} else if (strcmp(name, h->v[0]) < 0) {
+		memcpy(h->v[0], name, len + 1);
+		heap_sift_down(h, 0);
+	}
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+int
+spool_list_after(struct spool *s, const char *after, char ***paths, size_t max)
+{
+	struct name_heap h = { NULL, 0, max };
+	char **out = NULL;
+	int n = 0;
+	int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	*paths = NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (max == 0 || max > INT32_MAX || (h.v = calloc(max, sizeof(*h.v))) == NULL ||
+	    (out = calloc(max, sizeof(*out))) == NULL)
+		goto fail;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (name_is(de->d_name, ".rep") && strcmp(de->d_name, after) > 0)
+			heap_offer(&h, de->d_name);
+	qsort(h.v, h.n, sizeof(*h.v), name_cmp);
+	for (; (size_t)n < h.n; n++) {
+		size_t len = strlen(s->dir) + 1 + strlen(h.v[n]) + 1;
+		if ((out[n] = malloc(len)) == NULL)
+			goto fail;
+		snprintf(out[n], len, "%s/%s", s->dir, h.v[n]);
+	}
+	closedir(d);
+	free(h.v);
+	*paths = out;
+	return n;
+fail:
+	closedir(d);
+	free(h.v);
+	spool_list_free(out, n);
+	return -1;
+}
+
 void
 spool_list_free(char **paths, int n)
 {
@@ -972,358 +1072,4 @@ spool_quarantine(struct spool *s, const char *path)
 		return -1;
 	log_warn("spool: moved unreadable %s aside as .bad", path);
 	return 0;
-}
-
-/* --- reading --- */
-
-struct cur {
-	const uint8_t *p;
-	size_t n;
-	size_t off;
-};
-
-static int
-cur_take(struct cur *c, size_t n, const uint8_t **out)
-{
-	if (n > c->n - c->off)
-		return -1;
-	*out = c->p + c->off;
-	c->off += n;
-	return 0;
-}
-
-/* Parser state: the entry being built, plus each object's payload buffer. */
-struct parse {
-	struct spool_entry *e;
-	struct buf *payloads;
-	bool has_meta;
-	bool has_report;
-	bool nomem; /* failed for want of memory, not because of the bytes */
-};
-
-void
-spool_entry_free(struct spool_entry *e)
-{
-	if (e == NULL)
-		return;
-	for (size_t i = 0; i < e->nobjects; i++) {
-		struct spool_object *o = &e->objects[i];
-		for (size_t j = 0; j < o->nheaders; j++) {
-			free(o->recipients[j]);
-			free(o->headers[j]);
-		}
-		free(o->recipients);
-		free(o->headers);
-		free(o->header_lens);
-		free(o->payload);
-	}
-	free(e->objects);
-	free(e);
-}
-
-static struct spool_object *
-entry_find(struct spool_entry *e, const uint8_t *uuid, size_t *idx)
-{
-	for (size_t i = 0; i < e->nobjects; i++)
-		if (memcmp(e->objects[i].uuid, uuid, UUID_LEN) == 0) {
-			*idx = i;
-			return &e->objects[i];
-		}
-	return NULL;
-}
-
-static int
-parse_meta(struct parse *ps, const uint8_t *b, size_t len)
-{
-	struct spool_entry *e = ps->e;
-	if (ps->has_meta || len < UUID_LEN + 10 + 1 || len > UUID_LEN + 10 + 63)
-		return -1;
-	if (!valid_uuid_bytes(b, e->report_uuid))
-		return -1;
-	memcpy(e->date, b + UUID_LEN, 10);
-	e->date[10] = '\0';
-	size_t tl = len - UUID_LEN - 10;
-	memcpy(e->team, b + UUID_LEN + 10, tl);
-	e->team[tl] = '\0';
-	if (memchr(e->team, '\0', tl) != NULL || !valid_team(e->team) || !valid_date(e->date))
-		return -1;
-	ps->has_meta = true;
-	return 0;
-}
-
-static int
-parse_object(struct parse *ps, const uint8_t *b, size_t len)
-{
-	struct spool_entry *e = ps->e;
-	size_t idx;
-	char uuid[UUID_STR_LEN];
-	if (len != 1 + UUID_LEN || b[0] < SPOOL_REPORT || b[0] > SPOOL_MESSAGE ||
-	    !valid_uuid_bytes(b + 1, uuid) || entry_find(e, b + 1, &idx) != NULL ||
-	    e->nobjects >= SPOOL_MAX_OBJECTS)
-		return -1;
-	if (b[0] == SPOOL_REPORT && (ps->has_report || strcmp(uuid, e->report_uuid) != 0))
-		return -1;
-	struct spool_object *o = realloc(e->objects, (e->nobjects + 1) * sizeof(*o));
-	if (o == NULL)
-		goto nomem;
-	e->objects = o;
-	struct buf *pb = realloc(ps->payloads, (e->nobjects + 1) * sizeof(*pb));
-	if (pb == NULL)
-		goto nomem;
-	ps->payloads = pb;
-	buf_init(&pb[e->nobjects], SPOOL_MAX_FILE_BYTES);
-	o = &e->objects[e->nobjects++];
-	memset(o, 0, sizeof(*o));
-	o->kind = (enum spool_kind)b[0];
-	memcpy(o->uuid, uuid, UUID_STR_LEN);
-	ps->has_report |= b[0] == SPOOL_REPORT;
-	return 0;
-nomem:
-	ps->nomem = true;
-	return -1;
-}
-
-static int
-grow_headers(struct spool_object *o)
-{
-	size_t n = o->nheaders + 1;
-	char **r = realloc(o->recipients, n * sizeof(*r));
-	if (r == NULL)
-		return -1;
-	o->recipients = r;
-	uint8_t **h = realloc(o->headers, n * sizeof(*h));
-	if (h == NULL)
-		return -1;
-	o->headers = h;
-	size_t *l = realloc(o->header_lens, n * sizeof(*l));
-	if (l == NULL)
-		return -1;
-	o->header_lens = l;
-	return 0;
-}
-
-static int
-parse_header(struct parse *ps, const uint8_t *b, size_t len)
-{
-	size_t idx;
-	struct spool_object *o = len > UUID_LEN + 2 ? entry_find(ps->e, b, &idx) : NULL;
-	if (o == NULL || o->nheaders >= SPOOL_MAX_HEADERS)
-		return -1;
-	size_t rl = (size_t)b[UUID_LEN] << 8 | b[UUID_LEN + 1];
-	if (rl > len - UUID_LEN - 2)
-		return -1;
-	const char *rec = (const char *)(b + UUID_LEN + 2);
-	size_t hl = len - UUID_LEN - 2 - rl;
-	if (!valid_recipient(rec, rl) || hl < 1 || hl > SPOOL_MAX_HEADER_BYTES)
-		return -1;
-	char *r = NULL;
-	uint8_t *h = NULL;
-	if (grow_headers(o) != 0 || (r = malloc(rl + 1)) == NULL || (h = malloc(hl)) == NULL) {
-		free(r);
-		ps->nomem = true;
-		return -1;
-	}
-	memcpy(r, rec, rl);
-	r[rl] = '\0';
-	memcpy(h, rec + rl, hl);
-	o->recipients[o->nheaders] = r;
-	o->headers[o->nheaders] = h;
-	o->header_lens[o->nheaders] = hl;
-	o->nheaders++;
-	return 0;
-}
-
-static int
-parse_payload(struct parse *ps, const uint8_t *b, size_t len)
-{
-	size_t idx;
-	if (len <= UUID_LEN || len > UUID_LEN + SPOOL_CHUNK ||
-	    entry_find(ps->e, b, &idx) == NULL)
-		return -1;
-	/* Payloads total less than the file, which is below the buffers'
-	 * maximum: only memory can run out. */
-	if (buf_add(&ps->payloads[idx], b + UUID_LEN, len - UUID_LEN) != 0) {
-		ps->nomem = true;
-		return -1;
-	}
-	return 0;
-}
-
-static int
-parse_inbox(struct parse *ps, const uint8_t *b, size_t len)
-{
-	struct spool_entry *e = ps->e;
-	if (e->has_inbox || len != 64)
-		return -1;
-	memcpy(e->lookup_id, b, 32);
-	memcpy(e->source_pk, b + 32, 32);
-	e->has_inbox = 1;
-	return 0;
-}
-
-static int
-parse_records(struct parse *ps, struct cur *c)
-{
-	while (c->off < c->n) {
-		const uint8_t *pre, *body;
-		if (cur_take(c, REC_PREFIX, &pre) != 0)
-			return -1;
-		size_t len = get_u32(pre + 1);
-		if (len > UUID_LEN + 2 + SPOOL_MAX_RECIPIENT + SPOOL_MAX_HEADER_BYTES &&
-		    len > UUID_LEN + SPOOL_CHUNK)
-			return -1;
-		if (cur_take(c, len, &body) != 0)
-			return -1;
-		if (!ps->has_meta && pre[0] != REC_META)
-			return -1;
-		int rc;
-		switch (pre[0]) {
-		case REC_META: rc = parse_meta(ps, body, len); break;
-		case REC_OBJECT: rc = parse_object(ps, body, len); break;
-		case REC_HEADER: rc = parse_header(ps, body, len); break;
-		case REC_PAYLOAD: rc = parse_payload(ps, body, len); break;
-		case REC_INBOX: rc = parse_inbox(ps, body, len); break;
-		default: rc = -1; break;
-		}
-		if (rc != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Move payload buffers into the objects; check that every object is whole. */
-static int
-parse_finish(struct parse *ps)
-{
-	struct spool_entry *e = ps->e;
-	if (!ps->has_meta || e->nobjects == 0)
-		return -1;
-	for (size_t i = 0; i < e->nobjects; i++) {
-		struct spool_object *o = &e->objects[i];
-		if (o->nheaders == 0 || ps->payloads[i].len == 0)
-			return -1;
-		o->payload = ps->payloads[i].data;
-		o->payload_len = ps->payloads[i].len;
-		buf_init(&ps->payloads[i], 0);
-	}
-	return 0;
-}
-
-/* Check the magic and the END record's checksum; return the length of the
- * records area, or 0 if the file is not a whole, intact spool file. */
-static size_t
-verify_envelope(const uint8_t *p, size_t n)
-{
-	uint8_t sum[32];
-	if (n < SPOOL_MAGIC_LEN + END_LEN || n > SPOOL_MAX_FILE_BYTES ||
-	    memcmp(p, SPOOL_MAGIC, SPOOL_MAGIC_LEN) != 0)
-		return 0;
-	size_t end = n - END_LEN;
-	if (p[end] != REC_END || get_u32(p + end + 1) != 32)
-		return 0;
-	if (crypto_generichash(sum, sizeof(sum), p, end, NULL, 0) != 0 ||
-	    sodium_memcmp(sum, p + end + REC_PREFIX, sizeof(sum)) != 0)
-		return 0;
-	return end;
-}
-
-struct spool_entry *
-spool_entry_parse(const uint8_t *p, size_t n)
-{
-	struct parse ps = { 0 };
-	size_t end = verify_envelope(p, n);
-	if (end == 0) {
-		errno = EBADMSG;
-		return NULL;
-	}
-	if ((ps.e = calloc(1, sizeof(*ps.e))) == NULL) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	struct cur c = { .p = p, .n = end, .off = SPOOL_MAGIC_LEN };
-	int rc = parse_records(&ps, &c) == 0 && parse_finish(&ps) == 0 ? 0 : -1;
-	for (size_t i = 0; ps.payloads != NULL && i < ps.e->nobjects; i++)
-		buf_free(&ps.payloads[i]);
-	free(ps.payloads);
-	if (rc != 0) {
-		spool_entry_free(ps.e);
-		errno = ps.nomem ? ENOMEM : EBADMSG;
-		return NULL;
-	}
-	return ps.e;
-}
-
-/* Read the whole file at `path` into a malloc'd buffer. NULL with errno
- * EBADMSG if it is not a regular file of a size a spool file can have, or
- * with the errno of the call that failed (ENOENT, EMFILE, ENOMEM, EIO...). */
-static uint8_t *
-read_whole(const char *path, size_t *len)
-{
-	struct stat st;
-	uint8_t *p = NULL;
-	int err = fault_take(SPOOL_FAULT_READ);
-	if (err != 0) {
-		errno = err;
-		return NULL;
-	}
-	/* No symlinks, and no blocking on a FIFO planted in the spool. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			errno = EBADMSG;
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0)
-		goto fail;
-	if (!S_ISREG(st.st_mode) || st.st_size < 0 ||
-	    (uint64_t)st.st_size > SPOOL_MAX_FILE_BYTES) {
-		errno = EBADMSG;
-		goto fail;
-	}
-	size_t size = (size_t)st.st_size, got = 0;
-	if ((p = malloc(size > 0 ? size : 1)) == NULL) {
-		errno = ENOMEM;
-		goto fail;
-	}
-	while (got < size) {
-		ssize_t r = read(fd, p + got, size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			break; /* shorter than it was: the parser rejects what is left */
-		got += (size_t)r;
-	}
-	close(fd);
-	*len = got;
-	return p;
-fail:
-	err = errno;
-	free(p);
-	close(fd);
-	errno = err;
-	return NULL;
-}
-
-struct spool_entry *
-spool_entry_read(const char *path)
-{
-	size_t len = 0, plen = strlen(path);
-	if (plen >= sizeof(((struct spool_entry *)NULL)->path)) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
-	uint8_t *data = read_whole(path, &len);
-	if (data == NULL)
-		return NULL;
-	struct spool_entry *e = spool_entry_parse(data, len);
-	int err = errno;
-	free(data);
-	if (e == NULL) {
-		errno = err;
-		return NULL;
-	}
-	memcpy(e->path, path, plen + 1);
-	return e;
 }

@@ -74,6 +74,12 @@ int spool_payload(struct spool_txn *t, const char *object_uuid, const uint8_t *p
 int spool_inbox(struct spool_txn *t, const uint8_t lookup_id[32], const uint8_t source_pk[32])
 	__attribute__((warn_unused_result));
 
+/* Record that the source asked to forget the receipt with lookup id
+ * `lookup_id` (of this submission's report). Once per txn, never with
+ * spool_inbox(); a submission may then hold no object. */
+int spool_forget(struct spool_txn *t, const uint8_t lookup_id[32])
+	__attribute__((warn_unused_result));
+
 /* Called on the loop of `base` when a commit finished: ok is 1 if durable. */
 typedef void (*spool_done_cb)(int ok, void *arg);
 /* Write the end record, then fsync and rename off the loop (worker thread);
@@ -106,6 +112,8 @@ struct spool_entry {
 	int has_inbox;              /* spool_inbox() was called */
 	uint8_t lookup_id[32];
 	uint8_t source_pk[32];
+	int has_forget;             /* spool_forget() was called */
+	uint8_t forget_id[32];
 	size_t nobjects;
 	struct spool_object *objects;
 	char path[4096];
@@ -114,6 +122,11 @@ struct spool_entry {
  * with spool_list_free). Return the count, or -1. */
 int spool_list(struct spool *s, char ***paths, size_t max);
 void spool_list_free(char **paths, int n);
+/* List, in name order, up to `max` committed entry paths whose file name
+ * comes after `after` (a file name; "" for the first), reading the whole
+ * directory. Return the count (fewer than `max`: nothing is left after the
+ * last one), or -1. Caller frees with spool_list_free. */
+int spool_list_after(struct spool *s, const char *after, char ***paths, size_t max);
 /* Read and verify one committed file. NULL if missing, corrupt or unreadable
  * (errno says which, see below). */
 struct spool_entry *spool_entry_read(const char *path);

@@ -36,7 +36,11 @@ struct pending {
 	uint8_t id[32];
 	char report[37];
 	char team[64];
+	bool forgotten;  /* a spooled "forget" for this receipt, not a report */
+	unsigned nmsgs;  /* messages spooled for the report while it is pending */
 };
+
+enum pending_state { PENDING_NONE, PENDING_REPORT, PENDING_FORGOTTEN };
 
 struct inbox {
 	struct app *app;
@@ -55,9 +59,21 @@ bucket_of(const uint8_t id[32])
 	return ((size_t)id[0] << 8 | id[1]) % INBOX_BUCKETS;
 }
 
-int
-inbox_pending_add(struct inbox *ib, const uint8_t lookup_id[32], const char *report_uuid,
-                  const char *team)
+static struct pending *
+pending_find_locked(struct inbox *ib, const uint8_t id[32])
+{
+	for (struct pending *p = ib->buckets[bucket_of(id)]; p != NULL; p = p->next)
+		if (sodium_memcmp(p->id, id, 32) == 0)
+			return p;
+	return NULL;
+}
+
+/* Add `lookup_id` to the pending set as a report or as a forgotten receipt.
+ * Return 0, or -1 if the set is full, out of memory, or (`unique`) the id is
+ * in it already. */
+static int
+pending_put(struct inbox *ib, const uint8_t lookup_id[32], const char *report_uuid,
+            const char *team, bool forgotten, bool unique)
 {
 	struct pending *p = calloc(1, sizeof(*p));
 	if (p == NULL)
@@ -65,8 +81,10 @@ inbox_pending_add(struct inbox *ib, const uint8_t lookup_id[32], const char *rep
 	memcpy(p->id, lookup_id, 32);
 	snprintf(p->report, sizeof(p->report), "%s", report_uuid);
 	snprintf(p->team, sizeof(p->team), "%s", team);
+	p->forgotten = forgotten;
 	pthread_mutex_lock(&ib->mu);
-	if (ib->npending >= INBOX_PENDING_MAX) {
+	if (ib->npending >= INBOX_PENDING_MAX ||
+	    (unique && pending_find_locked(ib, lookup_id) != NULL)) {
 		pthread_mutex_unlock(&ib->mu);
 		free(p);
 		return -1;
@@ -77,6 +95,40 @@ inbox_pending_add(struct inbox *ib, const uint8_t lookup_id[32], const char *rep
 	ib->npending++;
 	pthread_mutex_unlock(&ib->mu);
 	return 0;
+}
+
+int
+inbox_pending_add(struct inbox *ib, const uint8_t lookup_id[32], const char *report_uuid,
+                  const char *team)
+{
+	return pending_put(ib, lookup_id, report_uuid, team, false, false);
+}
+
+/* Count one more message queued for pending report `id`. Return 0, or -1 if
+ * it has `max` already (or is no longer pending). */
+static int
+pending_take_message(struct inbox *ib, const uint8_t id[32], unsigned max)
+{
+	int rc = -1;
+	pthread_mutex_lock(&ib->mu);
+	struct pending *p = pending_find_locked(ib, id);
+	if (p != NULL && !p->forgotten && p->nmsgs < max) {
+		p->nmsgs++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&ib->mu);
+	return rc;
+}
+
+/* Give back a message counted by pending_take_message that was not spooled. */
+static void
+pending_return_message(struct inbox *ib, const uint8_t id[32])
+{
+	pthread_mutex_lock(&ib->mu);
+	struct pending *p = pending_find_locked(ib, id);
+	if (p != NULL && p->nmsgs > 0)
+		p->nmsgs--;
+	pthread_mutex_unlock(&ib->mu);
 }
 
 void
@@ -105,22 +157,20 @@ inbox_pending_flushed(const uint8_t lookup_id[32], void *arg)
 	inbox_pending_drop(arg, lookup_id);
 }
 
-/* Return 1 and copy the report and team if `id` is pending, else 0. */
-static int
+/* Say whether `id` is pending (copying its report and team) or forgotten. */
+static enum pending_state
 pending_get(struct inbox *ib, const uint8_t id[32], char report[37], char team[64])
 {
-	int found = 0;
+	enum pending_state st = PENDING_NONE;
 	pthread_mutex_lock(&ib->mu);
-	for (struct pending *p = ib->buckets[bucket_of(id)]; p != NULL; p = p->next) {
-		if (sodium_memcmp(p->id, id, 32) == 0) {
-			memcpy(report, p->report, 37);
-			memcpy(team, p->team, 64);
-			found = 1;
-			break;
-		}
+	struct pending *p = pending_find_locked(ib, id);
+	if (p != NULL) {
+		memcpy(report, p->report, 37);
+		memcpy(team, p->team, 64);
+		st = p->forgotten ? PENDING_FORGOTTEN : PENDING_REPORT;
 	}
 	pthread_mutex_unlock(&ib->mu);
-	return found;
+	return st;
 }
 
 size_t
@@ -132,6 +182,51 @@ inbox_pending_count(struct inbox *ib)
 	return n;
 }
 
+static int
+uuid_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* Count, for every pending report, the messages spooled for it (`uuids`:
+ * the report uuid of every spooled message, `n` of them; sorted here). */
+static void
+pending_count_messages(struct inbox *ib, char (*uuids)[37], size_t n)
+{
+	if (n == 0)
+		return;
+	qsort(uuids, n, sizeof(*uuids), uuid_cmp);
+	pthread_mutex_lock(&ib->mu);
+	for (size_t b = 0; b < INBOX_BUCKETS; b++)
+		for (struct pending *p = ib->buckets[b]; p != NULL; p = p->next) {
+			char (*hit)[37] = p->forgotten ? NULL
+			                               : bsearch(p->report, uuids, n, sizeof(*uuids), uuid_cmp);
+			if (hit == NULL)
+				continue;
+			while (hit > uuids && strcmp(hit[-1], p->report) == 0)
+				hit--;
+			for (; hit < uuids + n && strcmp(*hit, p->report) == 0; hit++)
+				p->nmsgs++;
+		}
+	pthread_mutex_unlock(&ib->mu);
+}
+
+/* Remember one spooled entry read at start-up; a message's report uuid goes
+ * into `msgs` (room for `max`). Return 1 if a receipt was added, else 0. */
+static int
+rebuild_entry(struct inbox *ib, const struct spool_entry *e, char (*msgs)[37], size_t *nmsgs,
+              size_t max)
+{
+	if (e->has_inbox)
+		return inbox_pending_add(ib, e->lookup_id, e->report_uuid, e->team) == 0;
+	if (e->has_forget)
+		return pending_put(ib, e->forget_id, e->report_uuid, e->team, true, false) == 0;
+	for (size_t k = 0; k < e->nobjects && *nmsgs < max; k++)
+		if (e->objects[k].kind == SPOOL_MESSAGE)
+			memcpy(msgs[(*nmsgs)++], e->report_uuid, 37);
+	return 0;
+}
+
 int
 inbox_pending_rebuild(struct inbox *ib, struct spool *spool)
 {
@@ -139,14 +234,21 @@ inbox_pending_rebuild(struct inbox *ib, struct spool *spool)
 	int n = spool_list(spool, &paths, (size_t)INBOX_PENDING_MAX), added = 0;
 	if (n < 0)
 		return -1;
+	size_t nmsgs = 0;
+	char (*msgs)[37] = calloc((size_t)n + 1, sizeof(*msgs));
+	if (msgs == NULL) {
+		spool_list_free(paths, n);
+		return -1;
+	}
 	for (int i = 0; i < n; i++) {
 		struct spool_entry *e = spool_entry_read(paths[i]);
 		if (e == NULL)
 			continue; /* the flusher decides what to do with it */
-		if (e->has_inbox && inbox_pending_add(ib, e->lookup_id, e->report_uuid, e->team) == 0)
-			added++;
+		added += rebuild_entry(ib, e, msgs, &nmsgs, (size_t)n);
 		spool_entry_free(e);
 	}
+	pending_count_messages(ib, msgs, nmsgs);
+	free(msgs);
 	spool_list_free(paths, n);
 	return added;
 }
@@ -255,6 +357,8 @@ struct ib_req {
 	char extra[64];
 	struct buf answer;   /* secure: may hold reply text */
 	bool counted;
+	bool msg_slot;       /* holds one of a pending report's message slots */
+	bool forget_held;    /* holds the receipt's "forgotten" entry in the pending set */
 };
 
 static void
@@ -265,13 +369,17 @@ ib_req_free(struct ib_req *r)
 	buf_free(&r->body);
 	buf_free(&r->text);
 	buf_free(&r->answer);
-	if (r->k != NULL)
-		sodium_free(r->k);
 	json_decref(r->replies);
 	if (r->timer != NULL)
 		event_free(r->timer);
 	if (r->counted)
 		atomic_fetch_sub(&r->app->inflight, 1);
+	if (r->msg_slot)
+		pending_return_message(r->ib, r->k->id);
+	if (r->forget_held)
+		inbox_pending_drop(r->ib, r->k->id);
+	if (r->k != NULL)
+		sodium_free(r->k);
 	free(r);
 }
 
@@ -445,7 +553,6 @@ static const char SQL_REPLIES[] =
 	"select p.id::text, p.sent_on::text, p.author_ed25519, p.signature, p.payload, h.header "
 	"from replies p join object_headers h on h.object_id = p.id and h.recipient = $2 "
 	"where p.report_id = $1::uuid order by p.sent_on, p.id limit 100";
-static const char SQL_FORGET[] = "delete from inboxes where lookup_id = $1 returning 1";
 
 static void
 lookup_row(struct ib_req *r, const PGresult *res)
@@ -531,20 +638,56 @@ read_found(struct ib_req *r)
 
 /* ---- forgetting ---- */
 
+/* Forgetting goes through the spool and the flusher's shuffled batch like
+ * everything else a source sends, so no commit records when the source
+ * acted; until it is flushed the pending set holds the receipt as
+ * forgotten, and it answers 404 from the moment the source is told so. */
+
 static void
-forget_row(struct ib_req *r, const PGresult *res)
+forget_committed(int ok, void *arg)
 {
-	r->found = PQntuples(res) == 1;
+	struct ib_req *r = arg;
+	if (!ok) {
+		ib_problem(r, 500, "the request could not be completed");
+		return;
+	}
+	r->forget_held = false; /* the flusher drops it once the row is gone */
+	ib_answer(r, 204, NULL, NULL, 0);
 }
 
 static void
-forget_done(struct ib_req *r)
+forget_found(struct ib_req *r)
 {
+	char date[11];
+	struct spool_txn *t = NULL;
 	if (!r->found) {
 		ib_not_found(r);
 		return;
 	}
-	ib_answer(r, 204, NULL, NULL, 0);
+	if (r->app->draining) {
+		ib_problem(r, 503, "the service is restarting; please try again shortly");
+		return;
+	}
+	/* Held before the file can reach the flusher, so that its drop comes after. */
+	if (pending_put(r->ib, r->k->id, r->report, r->team, true, true) != 0) {
+		ib_not_found(r); /* forgotten by a request running at the same time */
+		return;
+	}
+	r->forget_held = true;
+	util_today(date);
+	if ((t = spool_begin(r->app->spool, r->report, r->team, date)) == NULL ||
+	    spool_forget(t, r->k->id) != 0) {
+		spool_abort(t);
+		if (errno == ENOSPC || errno == EDQUOT)
+			ib_problem(r, 503, "we cannot take requests right now; please try again later");
+		else
+			ib_problem(r, 500, "the request could not be completed");
+		return;
+	}
+	r->counted = true;
+	atomic_fetch_add(&r->app->inflight, 1);
+	if (spool_commit(t, http_request_base(r->req), forget_committed, r) != 0)
+		ib_problem(r, 500, "the request could not be completed");
 }
 
 /* ---- messages ---- */
@@ -554,10 +697,12 @@ message_committed(int ok, void *arg)
 {
 	struct ib_req *r = arg;
 	static const char body[] = "{\"status\":\"sent\"}";
-	if (!ok)
+	if (!ok) {
 		ib_problem(r, 500, "could not store the message");
-	else
-		ib_answer(r, 201, "application/json", body, sizeof(body) - 1);
+		return;
+	}
+	r->msg_slot = false; /* the message is in the spool: it keeps its slot */
+	ib_answer(r, 201, "application/json", body, sizeof(body) - 1);
 }
 
 static int
@@ -696,6 +841,13 @@ ib_pending(struct ib_req *r)
 		                   "please try again in a few minutes");
 		return;
 	default:
+		if (pending_take_message(r->ib, r->k->id, r->app->cfg->pending_messages_max) != 0) {
+			unsigned s = r->app->cfg->flush_interval_ms / 1000;
+			snprintf(r->extra, sizeof(r->extra), "Retry-After: %u\r\n", s > 0 ? s : 1);
+			ib_problem(r, 429, INBOX_PENDING_FULL);
+			return;
+		}
+		r->msg_slot = true;
 		message_seal(r);
 		return;
 	}
@@ -719,17 +871,18 @@ ib_on_complete(struct http_request *req)
 	}
 	if (ib_accept(r) != 0)
 		return;
-	if (pending_get(r->ib, r->k->id, r->report, r->team)) {
+	switch (pending_get(r->ib, r->k->id, r->report, r->team)) {
+	case PENDING_REPORT:
 		ib_pending(r);
 		return;
-	}
-	if (r->route == IB_FORGET) {
-		const char *v[1] = { (const char *)r->k->id };
-		const int len[1] = { RECEIPT_ID_LEN }, fmt[1] = { 1 };
-		iq_run(r, SQL_FORGET, 1, v, len, fmt, forget_row, forget_done);
+	case PENDING_FORGOTTEN:
+		ib_not_found(r);
 		return;
+	default:
+		break;
 	}
-	lookup(r, r->route == IB_READ ? read_found : message_found);
+	lookup(r, r->route == IB_READ ? read_found : r->route == IB_MESSAGE ? message_found
+	                                                                  : forget_found);
 }
 
 static void

@@ -5,6 +5,11 @@
  *   POST /api/v1/inbox/messages  {"receipt","text"}  → 201 {"status": "sent"}
  *   POST /api/v1/inbox/forget    {"receipt"}         → 204 (409 while still in the spool)
  *
+ * A message to a report still in the spool counts against [limits]
+ * pending_messages_max; beyond it the answer is 429 INBOX_PENDING_FULL.
+ * Forgetting is spooled and flushed like a message (no commit when the
+ * source acts); from its 204 on the receipt answers 404.
+ *
  * A receipt is normalized, then its lookup id and the source's X25519 key
  * pair are derived with the pepper (receipt.h). Replies are decrypted here
  * with the derived key, in locked memory, and shown only if their context
@@ -34,6 +39,9 @@ struct http_handler;
 #define INBOX_PENDING_MAX 1000000
 #define INBOX_MAX_REPLIES 100
 #define INBOX_NOT_FOUND "nothing was found for this receipt"
+#define INBOX_PENDING_FULL                                                                      \
+	"your report is still on its way to the team and cannot take more messages until "     \
+	"it arrives; please try again later"
 
 /* Build the inbox state: the current members' signing keys of every team
  * (from STATE_DIR/membership-heads, verified against the pinned admin keys
@@ -50,7 +58,8 @@ int inbox_pending_rebuild(struct inbox *ib, struct spool *spool);
  * messages sent before it is flushed). Thread-safe. Return 0 or -1. */
 int inbox_pending_add(struct inbox *ib, const uint8_t lookup_id[32], const char *report_uuid,
                       const char *team);
-/* Forget a lookup id (flushed, or its commit failed). Thread-safe; NULL ib is fine. */
+/* Forget a lookup id (flushed, or its commit failed; also a flushed
+ * "forget" record's id). Thread-safe; NULL ib is fine. */
 void inbox_pending_drop(struct inbox *ib, const uint8_t lookup_id[32]);
 /* The flusher's callback (flusher_set_flushed_cb): `arg` is the inbox. */
 void inbox_pending_flushed(const uint8_t lookup_id[32], void *arg);

@@ -665,3 +665,59 @@ Test(spool, new_directory_is_synced_into_its_parent)
 	spool_free(s);
 	cr_assert_eq(rmdir("rel-spool"), 0);
 }
+
+Test(spool, forget_record_reads_back_without_objects)
+{
+	struct spool *s = spool_open(spooldir, 1 << 20);
+	char report[UUID_STR_LEN];
+	uint8_t id[32], pk[32];
+	cr_assert_not_null(s);
+	util_uuid(report);
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(pk, sizeof(pk));
+	struct spool_txn *t = spool_begin(s, report, "demo", "2026-01-02");
+	cr_assert_not_null(t);
+	cr_assert_eq(spool_forget(t, id), 0);
+	cr_assert_eq(spool_forget(t, id), -1, "a second FORGET record was accepted");
+	cr_assert_eq(spool_inbox(t, id, pk), -1, "INBOX next to FORGET was accepted");
+	cr_assert_eq(spool_commit_sync(t), 0);
+	char **paths = NULL;
+	cr_assert_eq(spool_list(s, &paths, 10), 1);
+	struct spool_entry *e = spool_entry_read(paths[0]);
+	cr_assert_not_null(e);
+	cr_assert(e->has_forget && !e->has_inbox);
+	cr_assert_eq(memcmp(e->forget_id, id, 32), 0);
+	cr_assert_eq(e->nobjects, 0);
+	cr_assert_str_eq(e->report_uuid, report);
+	spool_entry_free(e);
+	spool_list_free(paths, 1);
+	/* Without FORGET, a submission with no object is still refused. */
+	t = spool_begin(s, report, "demo", "2026-01-02");
+	cr_assert_not_null(t);
+	cr_assert_eq(spool_commit_sync(t), -1);
+	spool_free(s);
+}
+
+Test(spool, list_after_walks_every_file_in_name_order)
+{
+	struct spool *s = spool_open(spooldir, 64 << 20);
+	char report[UUID_STR_LEN], att[UUID_STR_LEN], after[64] = "";
+	cr_assert_not_null(s);
+	for (int i = 0; i < 23; i++)
+		cr_assert_eq(spool_commit_sync(make_txn(s, report, att, 10)), 0);
+	int seen = 0, n;
+	do {
+		char **p = NULL;
+		n = spool_list_after(s, after, &p, 5);
+		cr_assert_geq(n, 0);
+		for (int i = 0; i < n; i++) {
+			const char *name = strrchr(p[i], '/') + 1;
+			cr_assert_gt(strcmp(name, after), 0, "not in name order, or listed twice");
+			snprintf(after, sizeof(after), "%s", name);
+		}
+		seen += n;
+		spool_list_free(p, n);
+	} while (n == 5);
+	cr_assert_eq(seen, 23);
+	spool_free(s);
+}

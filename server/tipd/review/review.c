@@ -477,12 +477,20 @@ nonce_row(struct rv_req *r, const PGresult *res)
 	r->found = PQntuples(res) == 1;
 }
 
-/* Record the nonce of a login whose signature verified as used, in its own
- * step (it stays used whatever happens next), and forget expired ones
- * (kept RV_TIME_SKEW longer, for review hosts whose clocks lag). Every
- * review host shares the table, so a nonce logs in once on any of them. */
+/* Record a nonce as used, in its own step (it stays used whatever happens
+ * next: any attempt that names a genuine nonce burns it, and failed
+ * attempts are few, the limiter answers 429 before this), forget expired ones
+ * (kept RV_TIME_SKEW longer, for review hosts whose clocks lag), then run
+ * `next`. Every review host shares the table, so a nonce logs in once on any
+ * of them. */
 static void
-nonce_record(struct rv_req *r, const uint8_t nonce[RV_NONCE_LEN], int64_t expires)
+login_refused(struct rv_req *r)
+{
+	rv_problem(r, 401, "login failed");
+}
+
+static void
+nonce_record(struct rv_req *r, const uint8_t nonce[RV_NONCE_LEN], int64_t expires, rv_step next)
 {
 	char now[24], exp[24], margin[24];
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
@@ -495,7 +503,7 @@ nonce_record(struct rv_req *r, const uint8_t nonce[RV_NONCE_LEN], int64_t expire
 	const int lens[2] = { RV_NONCE_LEN, 0 }, fmts[2] = { 1, 0 };
 	rv_q(r, "insert into login_nonces (nonce, expires_at) values ($1, $2::bigint) "
 	        "on conflict do nothing returning 1", 2, v, lens, fmts, nonce_row);
-	rv_run(r, login_store);
+	rv_run(r, next);
 }
 
 static void
@@ -509,9 +517,10 @@ login_complete(struct rv_req *r)
 	int64_t expires = 0;
 	int ok = rv_login_parse(r->body.data, r->body.len, &l) == 0;
 	/* Stateless: our tag and fresh. Whether it was used is asked of the
-	 * database once everything else checked out (nonce_record). */
-	ok = (l.nonce[0] != '\0' && rv_nonce_check(rv->nonces, l.nonce, now, nonce, &expires) == 0) &&
-	     ok;
+	 * database (nonce_record), which also burns it. */
+	int genuine = l.nonce[0] != '\0' &&
+	              rv_nonce_check(rv->nonces, l.nonce, now, nonce, &expires) == 0;
+	ok = genuine && ok;
 	unsigned wait = rv_limiter_check(rv->limiter, l.have_pk ? l.pk : NULL, now);
 	if (wait > 0) {
 		char extra[48];
@@ -526,11 +535,14 @@ login_complete(struct rv_req *r)
 	if (!ok) {
 		rv_limiter_fail(rv->limiter, l.have_pk ? l.pk : NULL, now);
 		log_info("review: failed login");
-		rv_problem(r, 401, "login failed");
+		if (genuine)
+			nonce_record(r, nonce, expires, login_refused);
+		else
+			login_refused(r);
 		return;
 	}
 	rv_token_new(r->token, r->token_sha);
-	nonce_record(r, nonce, expires);
+	nonce_record(r, nonce, expires, login_store);
 }
 
 /* ---- sessions ---- */

@@ -289,8 +289,8 @@ rv_audit_many_when(struct rv_req *r, enum audit_action a, const char *team,
 		                 "select m.i + o.n - 1, convert_to(o.e, 'UTF8'), "
 		                 "sha256('\\x00'::bytea || convert_to(o.e, 'UTF8')) "
 		                 "from (select coalesce(max(idx) + 1, 0) i from audit_entries) m, "
-		                 "unnest($1::text[]) with ordinality o(e, n) where (%s) and $2::text is not null",
-		                 cond);
+		                 "unnest($1::text[]) with ordinality o(e, n) "
+		                 "where (%s) and $2::text is not null", cond);
 		const char *v[2] = { buf_cstr(&arr), cond_param };
 		if (w < 0 || (size_t)w >= sizeof(sql)) {
 			rv_fail_step(r);

@@ -28,7 +28,8 @@ struct once *
 once_new(size_t cap)
 {
 	struct once *o = NULL;
-	if (cap == 0 || cap > SIZE_MAX / 2 / sizeof(struct slot) || (o = calloc(1, sizeof(*o))) == NULL)
+	if (cap == 0 || cap > SIZE_MAX / 2 / sizeof(struct slot) ||
+	    (o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
 	o->cap = cap;
 	o->nslots = 2 * cap;

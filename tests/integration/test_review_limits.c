@@ -50,8 +50,15 @@ curl_get(const char *url, const char *a1, const char *a2)
 	char crt[TH_PATH + 16];
 	snprintf(crt, sizeof(crt), "%s/tls.crt", T.dir);
 	int post = strstr(url, "/login/nonce") != NULL;
-	char *args[] = { "--http1.1", "--cacert", crt, "-X", post ? "POST" : "GET",
-		         (char *)(uintptr_t)url, (char *)(uintptr_t)a1, (char *)(uintptr_t)a2, NULL };
+	char *args[] = { "--http1.1",
+		         "--cacert",
+		         crt,
+		         "-X",
+		         post ? "POST" : "GET",
+		         (char *)(uintptr_t)url,
+		         (char *)(uintptr_t)a1,
+		         (char *)(uintptr_t)a2,
+		         NULL };
 	struct buf b;
 	buf_init(&b, 1 << 16);
 	int st = th_curl(&T, args, &b);
@@ -74,9 +81,10 @@ Test(review_limits, a_request_without_host_is_refused_on_every_listener)
 {
 	static const char no_host[] = "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n";
 	static const char two[] = "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n"
-	                          "Connection: close\r\n\r\n";
+				  "Connection: close\r\n\r\n";
 	static const char bad[] = "GET /healthz HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n";
-	static const char good[] = "GET /healthz HTTP/1.1\r\nHost: x.onion\r\nConnection: close\r\n\r\n";
+	static const char good[] =
+		"GET /healthz HTTP/1.1\r\nHost: x.onion\r\nConnection: close\r\n\r\n";
 	static const char v10[] = "GET /healthz HTTP/1.0\r\n\r\n";
 	cr_assert_eq(raw(no_host), 400, "source: no Host");
 	cr_assert_eq(raw(two), 400, "source: two Hosts");
@@ -125,9 +133,13 @@ nonce_flood(long n)
 	snprintf(crt, sizeof(crt), "%s/tls.crt", T.dir);
 	FILE *f = fopen(cfg, "w");
 	cr_assert_not_null(f);
-	fprintf(f, "silent\nrequest = \"POST\"\ncacert = \"%s\"\nwrite-out = \"%%{http_code}\\n\"\n", crt);
-	snprintf(line, sizeof(line), "url = \"https://127.0.0.1:%d/api/v1/login/nonce\"\n"
-	         "output = \"/dev/null\"\n", T.review_port);
+	fprintf(f,
+	        "silent\nrequest = \"POST\"\ncacert = \"%s\"\nwrite-out = \"%%{http_code}\\n\"\n",
+	        crt);
+	snprintf(line, sizeof(line),
+	         "url = \"https://127.0.0.1:%d/api/v1/login/nonce\"\n"
+	         "output = \"/dev/null\"\n",
+	         T.review_port);
 	for (long i = 0; i < n; i++)
 		cr_assert(fputs(line, f) >= 0);
 	cr_assert_eq(fclose(f), 0);
@@ -145,7 +157,7 @@ nonce_flood(long n)
 Test(review_limits, a_nonce_flood_does_not_stop_a_real_login, .timeout = 300)
 {
 	char nonce[64];
-	th_review_nonce(&T, nonce); /* a real user asks first */
+	th_review_nonce(&T, nonce);    /* a real user asks first */
 	long got = nonce_flood(10050); /* more than the old 10,000-slot ring */
 	cr_assert_geq(got, 10050, "the flood itself failed (%ld answered)", got);
 	cr_assert_eq(login_with(nonce, (long long)time(NULL)), 200,
@@ -237,8 +249,9 @@ tipd_cpu(void)
 	text[n] = '\0';
 	const char *p = strrchr(text, ')'); /* after "pid (comm)" */
 	long ut = 0, st = 0;
-	cr_assert(p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld",
-	                              &ut, &st) == 2);
+	cr_assert(p != NULL &&
+	          sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) ==
+	                  2);
 	return ut + st;
 }
 
@@ -254,12 +267,14 @@ big_log(void)
 		"alter table audit_entries disable trigger user",
 		"insert into audit_entries (idx, entry, leaf_sha256) "
 		"select m.i + g, convert_to('tipline/v1/audit 0 login operator - - -', 'UTF8'), "
-		"sha256('\\x00'::bytea || convert_to('tipline/v1/audit 0 login operator - - -', 'UTF8')) "
+		"sha256('\\x00'::bytea || convert_to('tipline/v1/audit 0 login operator - - -', "
+		"'UTF8')) "
 		"from (select coalesce(max(idx) + 1, 0) i from audit_entries) m, "
 		"generate_series(0, 262143) g",
 		"alter table audit_entries enable trigger user",
 		"do $$ begin if to_regclass('audit_nodes') is not null then "
-		"insert into audit_nodes select 1, e.idx / 2, sha256('\\x01'::bytea || e.leaf_sha256 || "
+		"insert into audit_nodes select 1, e.idx / 2, sha256('\\x01'::bytea || "
+		"e.leaf_sha256 || "
 		"f.leaf_sha256) from audit_entries e join audit_entries f on f.idx = e.idx + 1 "
 		"where e.idx % 2 = 0 on conflict do nothing; "
 		"for l in 2 .. 40 loop insert into audit_nodes select l, a.idx / 2, "
@@ -270,7 +285,8 @@ big_log(void)
 	};
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		PGresult *r = PQexec(c, sql[i]);
-		cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
+		cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK ||
+		                  PQresultStatus(r) == PGRES_TUPLES_OK,
 		          "%s: %s", sql[i], PQerrorMessage(c));
 		PQclear(r);
 	}
@@ -297,12 +313,15 @@ Test(review_limits, an_audit_proof_costs_a_bounded_amount_of_work, .timeout = 30
 	cr_log_info("ten proofs over %ld leaves: %ld ticks of tipd's CPU", BIG_LOG, ticks);
 	/* Reading and hashing all 2^18 leaves ten times takes seconds of CPU;
 	 * O(log^2 n) stored subtrees take a few milliseconds. */
-	cr_assert_lt(ticks, sysconf(_SC_CLK_TCK) / 5, "ten proofs over %ld leaves took %ld ticks of "
-	             "tipd's CPU", BIG_LOG, ticks);
+	cr_assert_lt(ticks, sysconf(_SC_CLK_TCK) / 5,
+	             "ten proofs over %ld leaves took %ld ticks of "
+	             "tipd's CPU",
+	             BIG_LOG, ticks);
 	/* and the proofs are right (test_audit checks them against signed
 	 * checkpoints; here one against the leaves themselves) */
 	PGconn *c = th_db(&T);
-	PGresult *r = PQexec(c, "select leaf_sha256 from audit_entries where idx < 262144 order by idx");
+	PGresult *r =
+		PQexec(c, "select leaf_sha256 from audit_entries where idx < 262144 order by idx");
 	cr_assert_eq(PQntuples(r), BIG_LOG);
 	static uint8_t leaves[1L << 18][32];
 	for (long i = 0; i < BIG_LOG; i++) {
@@ -316,7 +335,8 @@ Test(review_limits, an_audit_proof_costs_a_bounded_amount_of_work, .timeout = 30
 	PQfinish(c);
 	uint8_t root[32], got[32], proof[MERKLE_PROOF_MAX][32];
 	merkle_root((const uint8_t(*)[32])leaves, BIG_LOG, root);
-	snprintf(path, sizeof(path), "/api/v1/audit/proof/inclusion?index=123457&size=%ld", BIG_LOG);
+	snprintf(path, sizeof(path), "/api/v1/audit/proof/inclusion?index=123457&size=%ld",
+	         BIG_LOG);
 	buf_reset(&resp);
 	cr_assert_eq(th_review(&T, "GET", path, token, NULL, &resp), 200);
 	json_error_t e;
@@ -324,17 +344,22 @@ Test(review_limits, an_audit_proof_costs_a_bounded_amount_of_work, .timeout = 30
 	size_t len = 0, k;
 	json_t *h;
 	const char *rs = json_string_value(json_object_get(doc, "root"));
-	cr_assert(rs != NULL && util_base64_decode(rs, strlen(rs), got, 32, &len,
-	                                           sodium_base64_VARIANT_ORIGINAL) == 0 && len == 32);
+	cr_assert(rs != NULL &&
+	          util_base64_decode(rs, strlen(rs), got, 32, &len,
+	                             sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	          len == 32);
 	cr_assert_eq(memcmp(root, got, 32), 0, "the root is not the leaves' root");
-	json_array_foreach(json_object_get(doc, "proof"), k, h) {
+	json_array_foreach(json_object_get(doc, "proof"), k, h)
+	{
 		const char *s = json_string_value(h);
 		cr_assert(util_base64_decode(s, strlen(s), proof[k], 32, &len,
-		                             sodium_base64_VARIANT_ORIGINAL) == 0 && len == 32);
+		                             sodium_base64_VARIANT_ORIGINAL) == 0 &&
+		          len == 32);
 	}
 	cr_assert_eq(merkle_inclusion_verify(123457, BIG_LOG, leaves[123457],
 	                                     (const uint8_t(*)[32])proof,
-	                                     json_array_size(json_object_get(doc, "proof")), root), 0);
+	                                     json_array_size(json_object_get(doc, "proof")), root),
+	             0);
 	json_decref(doc);
 	buf_free(&resp);
 }

@@ -686,7 +686,7 @@ host_value_ok(const char *v)
 static int
 host_ok(const struct http_request *req, int minor)
 {
-	const char *p = (const char *)req->hdrs.data, *end = p + req->hdrs.len;
+	const char *p = (const char *)req->hdrs.data, *end = p != NULL ? p + req->hdrs.len : NULL;
 	int n = 0;
 	while (p != NULL && p < end) {
 		const char *nul = memchr(p, '\0', (size_t)(end - p));

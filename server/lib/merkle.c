@@ -213,3 +213,89 @@ merkle_consistency_verify(uint64_t old_size, uint64_t new_size,
 	}
 	return sn == 0 && same(fr, old_root) && same(sr, new_root) ? 0 : -1;
 }
+
+/* ---- the same from stored subtree hashes ---- */
+
+/* MTH of leaves [a, b) (b > a) from the complete aligned subtrees `f` gives:
+ * at most two subtrees per level, so O(log n) calls of `f`. */
+static int
+mth_nodes(merkle_node_fn f, void *arg, uint64_t a, uint64_t b, uint8_t out[MERKLE_HASH_LEN])
+{
+	uint8_t l[MERKLE_HASH_LEN], r[MERKLE_HASH_LEN];
+	uint64_t n = b - a;
+	if ((n & (n - 1)) == 0 && a % n == 0) {
+		unsigned level = 0;
+		while ((UINT64_C(1) << level) < n)
+			level++;
+		return f(arg, level, a >> level, out);
+	}
+	uint64_t k = split_point(n);
+	if (mth_nodes(f, arg, a, a + k, l) != 0 || mth_nodes(f, arg, a + k, b, r) != 0)
+		return -1;
+	merkle_node_hash(l, r, out);
+	return 0;
+}
+
+int
+merkle_root_nodes(merkle_node_fn f, void *arg, uint64_t size, uint8_t out[MERKLE_HASH_LEN])
+{
+	if (size == 0) {
+		crypto_hash_sha256(out, (const unsigned char *)"", 0);
+		return 0;
+	}
+	return mth_nodes(f, arg, 0, size, out);
+}
+
+/* PATH(m, D[a:b]) from subtrees, appended at proof[*plen]. */
+static int
+path_nodes(merkle_node_fn f, void *arg, uint64_t a, uint64_t b, uint64_t m,
+           uint8_t (*proof)[MERKLE_HASH_LEN], size_t *plen)
+{
+	uint64_t n = b - a;
+	if (n <= 1)
+		return 0;
+	uint64_t k = split_point(n);
+	if (m < k)
+		return path_nodes(f, arg, a, a + k, m, proof, plen) == 0 &&
+		       mth_nodes(f, arg, a + k, b, proof[(*plen)++]) == 0 ? 0 : -1;
+	return path_nodes(f, arg, a + k, b, m - k, proof, plen) == 0 &&
+	       mth_nodes(f, arg, a, a + k, proof[(*plen)++]) == 0 ? 0 : -1;
+}
+
+int
+merkle_inclusion_proof_nodes(merkle_node_fn f, void *arg, uint64_t size, uint64_t index,
+                             uint8_t (*proof)[MERKLE_HASH_LEN], size_t *plen)
+{
+	*plen = 0;
+	if (index >= size)
+		return -1;
+	return path_nodes(f, arg, 0, size, index, proof, plen);
+}
+
+/* SUBPROOF(m, D[a:b], complete) from subtrees, appended at proof[*plen]. */
+static int
+subproof_nodes(merkle_node_fn f, void *arg, uint64_t a, uint64_t b, uint64_t m, int complete,
+               uint8_t (*proof)[MERKLE_HASH_LEN], size_t *plen)
+{
+	uint64_t n = b - a;
+	if (m == n)
+		return complete ? 0 : mth_nodes(f, arg, a, b, proof[(*plen)++]);
+	uint64_t k = split_point(n);
+	if (m <= k)
+		return subproof_nodes(f, arg, a, a + k, m, complete, proof, plen) == 0 &&
+		       mth_nodes(f, arg, a + k, b, proof[(*plen)++]) == 0 ? 0 : -1;
+	return subproof_nodes(f, arg, a + k, b, m - k, 0, proof, plen) == 0 &&
+	       mth_nodes(f, arg, a, a + k, proof[(*plen)++]) == 0 ? 0 : -1;
+}
+
+int
+merkle_consistency_proof_nodes(merkle_node_fn f, void *arg, uint64_t old_size, uint64_t new_size,
+                               uint8_t (*proof)[MERKLE_HASH_LEN], size_t *plen)
+{
+	*plen = 0;
+	if (old_size > new_size)
+		return -1;
+	if (old_size == 0 || old_size == new_size)
+		return 0;
+	return subproof_nodes(f, arg, 0, new_size, old_size, 1, proof, plen);
+}

@@ -69,4 +69,25 @@ int merkle_consistency_verify(uint64_t old_size, uint64_t new_size,
                               const uint8_t (*proof)[MERKLE_HASH_LEN], size_t plen)
 	__attribute__((warn_unused_result));
 
+/*
+ * The same proofs and roots from stored subtree hashes instead of every
+ * leaf, for a log too large to read per request. `f` writes the root of
+ * the complete subtree at `level` number `idx` (leaves [idx * 2^level,
+ * (idx + 1) * 2^level); level 0 is the leaf hash itself) into `out` and
+ * returns 0, or -1 if it has none. A root or proof of a tree of n leaves
+ * asks `f` for O(log^2 n) subtrees (at most 2 log2 n per hash it
+ * returns) and hashes as many. Return 0, or -1 if a subtree is missing or
+ * the sizes are out of range; the result equals the leaf-array version's.
+ */
+typedef int (*merkle_node_fn)(void *arg, unsigned level, uint64_t idx,
+                              uint8_t out[MERKLE_HASH_LEN]);
+int merkle_root_nodes(merkle_node_fn f, void *arg, uint64_t size, uint8_t out[MERKLE_HASH_LEN])
+	__attribute__((warn_unused_result));
+int merkle_inclusion_proof_nodes(merkle_node_fn f, void *arg, uint64_t size, uint64_t index,
+                                 uint8_t (*proof)[MERKLE_HASH_LEN], size_t *plen)
+	__attribute__((warn_unused_result));
+int merkle_consistency_proof_nodes(merkle_node_fn f, void *arg, uint64_t old_size,
+                                   uint64_t new_size, uint8_t (*proof)[MERKLE_HASH_LEN],
+                                   size_t *plen) __attribute__((warn_unused_result));
+
 #endif

@@ -833,6 +833,80 @@ Test(admin_api, revocation_deletes_headers_and_sessions_at_once)
 	person_free(&carol);
 }
 
+/* As the superuser, make every audit append of `action` fail (or, with
+ * NULL, remove that trigger again): a test-only stand-in for a crash or a
+ * dropped connection between an action and its audit entry. */
+static void
+audit_refuse(const char *action)
+{
+	char sql[1024];
+	if (action == NULL) {
+		db_exec("drop trigger if exists test_refuse_audit on audit_entries");
+		return;
+	}
+	snprintf(sql, sizeof(sql),
+	         "create or replace function test_refuse_audit() returns trigger language plpgsql "
+	         "as $$ begin if position(' %s ' in convert_from(new.entry, 'UTF8')) > 0 then "
+	         "raise exception 'test: audit append refused'; end if; return new; end $$", action);
+	db_exec(sql);
+	db_exec("drop trigger if exists test_refuse_audit on audit_entries");
+	db_exec("create trigger test_refuse_audit before insert on audit_entries for each row "
+	        "execute function test_refuse_audit()");
+}
+
+Test(admin_api, a_membership_change_commits_with_its_audit_entries_or_not_at_all)
+{
+	char token[64], id[37], secret[64], ctok[64], pkhex[65];
+	uint8_t h[32];
+	struct person carol;
+	th_start(&T);
+	it_admin_login(&T, token);
+	person_new(&carol, "carol");
+	admin_invite(token, "carol", id, secret);
+	enroll(&carol, id, secret);
+	util_hex(identity_ed25519_pk(carol.id), 32, pkhex);
+	crypto_hash_sha256(h, identity_ed25519_pk(carol.id), 32);
+	char subj[65];
+	util_hex(h, 32, subj);
+
+	/* Approval: the enroll_approve entry cannot be written, so nothing happens. */
+	struct buf note;
+	buf_init(&note, NOTE_MAX_LEN);
+	const char *both[] = { T.member_line, carol.line };
+	sign_next(both, 2, &note);
+	audit_refuse("enroll_approve");
+	uint8_t prev[32];
+	cr_assert_neq(post_statement(token, "demo", &note, id, NULL), 201);
+	cr_assert_eq(head_of("demo", prev), 1, "the statement committed without its audit entry");
+	cr_assert_eq(count_for("select count(*) from enrollments where invite_id = '%s' and "
+	                       "status = 'pending'", id), 1, "the enrollment was approved unaudited");
+	cr_assert_eq(it_login_sk(&T, identity_ed25519_sk(carol.id), ctok), 401,
+	             "carol is a member without an audit entry");
+	/* Once the log takes entries again, the same upload goes through, audited. */
+	audit_refuse(NULL);
+	cr_assert_eq(post_statement(token, "demo", &note, id, NULL), 201);
+	cr_assert_eq(count_for("select count(*) from audit_entries where convert_from(entry, 'UTF8') "
+	                       "like '%% enroll_approve %% demo %s %s'", id, subj), 1);
+	cr_assert_eq(it_login_sk(&T, identity_ed25519_sk(carol.id), ctok), 200);
+
+	/* Revocation: the member_revoke entry cannot be written, so carol stays. */
+	buf_reset(&note);
+	const char *alice_only[] = { T.member_line };
+	sign_next(alice_only, 1, &note);
+	audit_refuse("member_revoke");
+	cr_assert_neq(post_statement(token, "demo", &note, NULL, NULL), 201);
+	cr_assert_eq(head_of("demo", prev), 2, "the revocation committed without its audit entry");
+	cr_assert_eq(count_for("select count(*) from sessions where ed25519 = '\\x%s'", pkhex), 1,
+	             "carol's session was deleted without an audit entry");
+	audit_refuse(NULL);
+	cr_assert_eq(post_statement(token, "demo", &note, NULL, NULL), 201);
+	cr_assert_eq(count_for("select count(*) from audit_entries where convert_from(entry, 'UTF8') "
+	                       "like '%% member_revoke %% demo - %s'", subj), 1);
+	cr_assert_eq(count_for("select count(*) from sessions where ed25519 = '\\x%s'", pkhex), 0);
+	buf_free(&note);
+	person_free(&carol);
+}
+
 Test(admin_api, statement_upload_refuses_bad_bodies_and_unknown_enrollments)
 {
 	char token[64];

@@ -318,7 +318,7 @@ Test(audit, bad_parameters_get_400_and_the_routes_need_a_session)
 		"/api/v1/audit/proof/inclusion?index=1&size=1",
 		"/api/v1/audit/proof/inclusion?index=0",
 		"/api/v1/audit/proof/inclusion?index=0&size=99999",     /* beyond the log */
-		"/api/v1/audit/proof/inclusion?index=0&size=2000000",   /* beyond the bound */
+		"/api/v1/audit/proof/inclusion?index=0&size=2000000000000", /* beyond the bound */
 		"/api/v1/audit/proof/consistency?old=2&new=1",
 		"/api/v1/audit/proof/consistency?old=0&new=99999",
 		"/api/v1/audit/proof/consistency?old=99999999999999999999&new=1",

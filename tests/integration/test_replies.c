@@ -161,7 +161,7 @@ source_key(uint8_t pk[32], uint8_t sk[32], char rcpt[128])
 	receipt_pepper_free(p);
 }
 
-enum { F_BADSIG = 1, F_TWO = 2, F_SCRYPT = 4 };
+enum { F_BADSIG = 1, F_TWO = 2, F_SCRYPT = 4, F_EMPTY_PAYLOAD = 8 };
 
 /* Seal `text` as `kind` `oid` of report `rid` to `rc` (n recipients), sign with `sk`
  * (64 bytes), and return the request body (free()). */
@@ -181,7 +181,8 @@ make_body(const char *kind, const char *oid, const char *text, char rc[][128], s
 	age_file_key_new(fk);
 	struct age_enc *e = age_enc_new(fk);
 	cr_assert_not_null(e);
-	cr_assert_eq(age_enc_update(e, pt.data, pt.len, &payload), 0);
+	if (!(flags & F_EMPTY_PAYLOAD)) /* else: an age payload of no plaintext at all */
+		cr_assert_eq(age_enc_update(e, pt.data, pt.len, &payload), 0);
 	cr_assert_eq(age_enc_final(e, &payload), 0);
 	age_enc_free(e);
 	json_t *hdrs = json_array();
@@ -1072,4 +1073,79 @@ Test(replies, tipctl_refuses_when_the_server_names_another_team)
 	cr_assert_eq(th_count(&T, "select count(*) from notes"), 1);
 	buf_free(&out);
 	buf_free(&err);
+}
+
+/* ---- replies that do not open ---- */
+
+/* Lines of tipd's log that contain `what`. */
+static int
+log_lines(const char *what)
+{
+	struct buf b;
+	int n = 0;
+	buf_init(&b, 1 << 22);
+	it_slurp(T.log, &b);
+	for (const char *p = buf_cstr(&b); p != NULL && (p = strstr(p, what)) != NULL; p++)
+		n++;
+	buf_free(&b);
+	return n;
+}
+
+Test(replies, an_unopenable_reply_never_breaks_the_inbox_and_is_logged_once)
+{
+	char token[64], oid[37], sql[512], rc[3][128];
+	uint8_t spk[32], ssk[32];
+	struct buf resp;
+	buf_init(&resp, 1 << 22);
+	struct identity *alice = load_id(T.identity);
+	const uint8_t *ask = identity_ed25519_sk(alice);
+	cr_assert_eq(th_review_login(&T, T.identity, token), 200);
+	source_key(spk, ssk, rc[2]);
+	snprintf(rc[0], 128, "%s", T.recipient);
+	snprintf(rc[1], 128, "%s", bob_rcpt);
+
+	/* An age payload that holds no padded text at all is refused. */
+	long before = stored();
+	new_uuid(oid);
+	char *body = make_body("reply", oid, "x", rc, 3, ask, F_EMPTY_PAYLOAD);
+	int st = post(token, "replies", body, &resp);
+	cr_assert_eq(st, 422, "an empty payload: %d %s", st, buf_cstr(&resp));
+	cr_assert(strstr(buf_cstr(&resp), "too short") != NULL, "%s", buf_cstr(&resp));
+	free(body);
+	new_uuid(oid);
+	body = make_body("note", oid, "x", rc, 2, ask, F_EMPTY_PAYLOAD);
+	cr_assert_eq(post(token, "notes", body, &resp), 422, "an empty note: %s", buf_cstr(&resp));
+	free(body);
+	cr_assert_eq(stored(), before, "a refused payload stored something");
+
+	/* A padded reply whose text is empty: tipd cannot see it (end to end), so it
+	 * is stored; the source's inbox must still answer, without it. */
+	new_uuid(oid);
+	body = make_body("reply", oid, "", rc, 3, ask, 0);
+	cr_assert_eq(post(token, "replies", body, &resp), 201, "%s", buf_cstr(&resp));
+	free(body);
+	/* and a genuine reply, then one that a database writer corrupts */
+	new_uuid(oid);
+	body = make_body("reply", oid, "GENUINE", rc, 3, ask, 0);
+	cr_assert_eq(post(token, "replies", body, &resp), 201, "%s", buf_cstr(&resp));
+	free(body);
+	new_uuid(oid);
+	body = make_body("reply", oid, "CORRUPTED", rc, 3, ask, 0);
+	cr_assert_eq(post(token, "replies", body, &resp), 201, "%s", buf_cstr(&resp));
+	free(body);
+	snprintf(sql, sizeof(sql), "update replies set payload = overlay(payload placing "
+	         "'\\x00'::bytea from 40) where id = '%s'", oid);
+	db_exec_one(sql);
+
+	for (int i = 0; i < 3; i++) {
+		json_t *rs = inbox_replies(); /* asserts 200 */
+		cr_assert_eq(json_array_size(rs), 1, "read %d: %zu replies shown", i, json_array_size(rs));
+		cr_assert_str_eq(json_string_value(json_object_get(json_array_get(rs, 0), "text")),
+		                 "GENUINE");
+		json_decref(rs);
+	}
+	/* Two replies do not open, each logged once however often the source looks. */
+	cr_assert_eq(log_lines("does not open"), 2, "the log records each visit");
+	identity_free(alice);
+	buf_free(&resp);
 }

@@ -173,7 +173,7 @@ static char *
 sealed_body(const struct world *w, const char *kind, const uint8_t *sk)
 {
 	char id[37];
-	uint8_t payload[64], sig[64], h[32];
+	uint8_t payload[1056], sig[64], h[32]; /* an age payload of the smallest padded text */
 	char hex[65], msg[256];
 	util_uuid(id);
 	randombytes_buf(payload, sizeof(payload));

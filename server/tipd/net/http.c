@@ -667,6 +667,39 @@ req_split_target(struct http_request *req)
 	return 0;
 }
 
+/* Return 1 if `v` is a valid Host field value (RFC 9112 §3.2, RFC 3986
+ * uri-host [":" port]; empty is allowed), else 0. Characters only: the
+ * name is never used to route, so its form need not be checked further. */
+static int
+host_value_ok(const char *v)
+{
+	static const char ok[] = "-._~!$&'()*+,;=:[]%";
+	for (; *v != '\0'; v++)
+		if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
+		      (*v >= '0' && *v <= '9') || strchr(ok, *v) != NULL))
+			return 0;
+	return 1;
+}
+
+/* Return 1 if the head has the Host field RFC 9112 §3.2 asks for: exactly
+ * one (at most one in HTTP/1.0), with a valid value; else 0. */
+static int
+host_ok(const struct http_request *req, int minor)
+{
+	const char *p = (const char *)req->hdrs.data, *end = p != NULL ? p + req->hdrs.len : NULL;
+	int n = 0;
+	while (p != NULL && p < end) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		const char *vend = nul != NULL ? memchr(nul + 1, '\0', (size_t)(end - nul - 1)) : NULL;
+		if (vend == NULL)
+			break;
+		if (strcasecmp(p, "Host") == 0 && (++n > 1 || !host_value_ok(nul + 1)))
+			return 0;
+		p = vend + 1;
+	}
+	return n == 1 || (n == 0 && minor == 0);
+}
+
 /* Check the head against the limits; return 0, or an HPE code after answering. */
 static int
 head_checks(struct http_conn *c, llhttp_t *p)
@@ -679,6 +712,10 @@ head_checks(struct http_conn *c, llhttp_t *p)
 	}
 	if (llhttp_get_http_major(p) != 1) {
 		conn_fail(c, 505, NULL);
+		return HPE_USER;
+	}
+	if (!host_ok(req, llhttp_get_http_minor(p))) {
+		conn_fail(c, 400, "An HTTP/1.1 request needs exactly one valid Host header field.");
 		return HPE_USER;
 	}
 	const char *expect = http_request_header(req, "Expect");

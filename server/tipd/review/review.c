@@ -195,9 +195,16 @@ review_new(struct app *app, char *err, size_t errlen)
 		return NULL;
 	}
 	rv->app = app;
-	rv->nonces = rv_nonces_new(RV_NONCE_MAX);
+	char path[4096];
+	int w = snprintf(path, sizeof(path), "%s/%s", app->cfg->state_dir, RV_NONCE_FILE);
+	if (w < 0 || (size_t)w >= sizeof(path)) {
+		snprintf(err, errlen, "the state directory's path is too long");
+		goto fail;
+	}
+	if ((rv->nonces = rv_nonces_load(path, err, errlen)) == NULL)
+		goto fail;
 	rv->limiter = rv_limiter_new(RV_FAIL_PER_KEY, RV_FAIL_TOTAL, RV_FAIL_WINDOW);
-	if (rv->nonces == NULL || rv->limiter == NULL || pthread_mutex_init(&rv->mu, NULL) != 0) {
+	if (rv->limiter == NULL || pthread_mutex_init(&rv->mu, NULL) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -439,6 +446,13 @@ login_stored(struct rv_req *r)
 static void
 login_store(struct rv_req *r)
 {
+	if (!r->found) {
+		rv_limiter_fail(r->rv->limiter, r->caller.ed25519, time(NULL));
+		log_info("review: failed login (a nonce used again)");
+		rv_problem(r, 401, "login failed");
+		return;
+	}
+	r->found = 0;
 	const struct tipd_config *c = r->app->cfg;
 	char now[24], idle[24], expires[24];
 	int64_t t = time(NULL);
@@ -458,15 +472,55 @@ login_store(struct rv_req *r)
 }
 
 static void
+nonce_row(struct rv_req *r, const PGresult *res)
+{
+	r->found = PQntuples(res) == 1;
+}
+
+/* Record a nonce as used, in its own step (it stays used whatever happens
+ * next: any attempt that names a genuine nonce burns it, and failed
+ * attempts are few, the limiter answers 429 before this), forget expired ones
+ * (kept RV_TIME_SKEW longer, for review hosts whose clocks lag), then run
+ * `next`. Every review host shares the table, so a nonce logs in once on any
+ * of them. */
+static void
+login_refused(struct rv_req *r)
+{
+	rv_problem(r, 401, "login failed");
+}
+
+static void
+nonce_record(struct rv_req *r, const uint8_t nonce[RV_NONCE_LEN], int64_t expires, rv_step next)
+{
+	char now[24], exp[24], margin[24];
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	snprintf(exp, sizeof(exp), "%lld", (long long)expires);
+	snprintf(margin, sizeof(margin), "%d", RV_TIME_SKEW);
+	const char *gc[2] = { now, margin };
+	rv_q(r, "delete from login_nonces where expires_at < $1::bigint - $2::bigint", 2, gc, NULL,
+	     NULL, NULL);
+	const char *v[2] = { (const char *)nonce, exp };
+	const int lens[2] = { RV_NONCE_LEN, 0 }, fmts[2] = { 1, 0 };
+	rv_q(r, "insert into login_nonces (nonce, expires_at) values ($1, $2::bigint) "
+	        "on conflict do nothing returning 1", 2, v, lens, fmts, nonce_row);
+	rv_run(r, next);
+}
+
+static void
 login_complete(struct rv_req *r)
 {
 	struct review *rv = r->rv;
 	struct rv_login l;
 	char hex[65];
 	int64_t now = time(NULL);
+	uint8_t nonce[RV_NONCE_LEN];
+	int64_t expires = 0;
 	int ok = rv_login_parse(r->body.data, r->body.len, &l) == 0;
-	/* A nonce is burnt by any attempt that names it. */
-	ok = (l.nonce[0] != '\0' && rv_nonce_consume(rv->nonces, l.nonce, now) == 0) && ok;
+	/* Stateless: our tag and fresh. Whether it was used is asked of the
+	 * database (nonce_record), which also burns it. */
+	int genuine = l.nonce[0] != '\0' &&
+	              rv_nonce_check(rv->nonces, l.nonce, now, nonce, &expires) == 0;
+	ok = genuine && ok;
 	unsigned wait = rv_limiter_check(rv->limiter, l.have_pk ? l.pk : NULL, now);
 	if (wait > 0) {
 		char extra[48];
@@ -481,11 +535,14 @@ login_complete(struct rv_req *r)
 	if (!ok) {
 		rv_limiter_fail(rv->limiter, l.have_pk ? l.pk : NULL, now);
 		log_info("review: failed login");
-		rv_problem(r, 401, "login failed");
+		if (genuine)
+			nonce_record(r, nonce, expires, login_refused);
+		else
+			login_refused(r);
 		return;
 	}
 	rv_token_new(r->token, r->token_sha);
-	login_store(r);
+	nonce_record(r, nonce, expires, login_store);
 }
 
 /* ---- sessions ---- */

@@ -462,7 +462,8 @@ statement_stored_row(struct rv_req *r, const PGresult *res)
 	r->found = PQntuples(res) == 1;
 }
 
-/* The statement is in the database: seal to it from now on, then audit. */
+/* The statement, its effects and its audit entries are committed: seal to
+ * it from now on. */
 static void
 statement_stored(struct rv_req *r)
 {
@@ -479,15 +480,17 @@ statement_stored(struct rv_req *r)
 	c->stmt = NULL; /* taken by teams_adopt */
 	log_info("review: team %s: membership statement %llu adopted (%zu members, %zu removed)",
 	         r->team, (unsigned long long)c->stmt_seq, c->stmt_count, c->n_removed);
-	rv_audit(r, AUDIT_ENROLL_APPROVE, r->team, c->enrollment_complete ? c->enrollment : NULL,
-	         c->enrollment_complete ? c->enrollee : NULL);
-	rv_audit_many(r, AUDIT_MEMBER_REVOKE, r->team, NULL, (const uint8_t(*)[32])c->removed_pks,
-	              c->n_removed);
-	rv_run(r, statement_answered);
+	statement_answered(r);
 }
 
 /* Store the statement and, guarded by "our statement is the one stored",
- * delete the removed members' headers and sessions and mark the enrollment. */
+ * delete the removed members' headers and sessions and mark the enrollment,
+ * all in one transaction with the enroll_approve and member_revoke audit
+ * entries (as `tipd membership add` does): a crash or a dropped connection
+ * leaves either all of it or none. The entries are queued first, written
+ * only if no statement holds this sequence number yet: the audit lock they
+ * take serializes concurrent uploads, so exactly the upload whose statement
+ * is stored is audited. */
 static void
 statement_store(struct rv_req *r)
 {
@@ -496,7 +499,14 @@ statement_store(struct rv_req *r)
 	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)c->stmt_seq);
 	const char *v[4] = { r->team, seq, (const char *)membership_hash(c->stmt), c->text };
 	const int lens[4] = { 0, 0, 32, (int)c->len }, fmts[4] = { 0, 0, 1, 0 };
+	char first[160];
+	snprintf(first, sizeof(first), "not exists (select 1 from membership_statements "
+	         "where team_id = $2 and seq = %llu)", (unsigned long long)c->stmt_seq);
 	rv_q(r, "insert into teams (id) values ($1) on conflict do nothing", 1, v, NULL, NULL, NULL);
+	rv_audit_when(r, AUDIT_ENROLL_APPROVE, r->team, c->enrollment_complete ? c->enrollment : NULL,
+	              c->enrollment_complete ? c->enrollee : NULL, first, r->team);
+	rv_audit_many_when(r, AUDIT_MEMBER_REVOKE, r->team, NULL,
+	                   (const uint8_t(*)[32])c->removed_pks, c->n_removed, first, r->team);
 	rv_q(r, "insert into membership_statements (team_id, seq, sha256, statement) "
 	        "values ($1, $2::int, $3, $4) on conflict do nothing returning seq",
 	     4, v, lens, fmts, statement_stored_row);

@@ -8,6 +8,7 @@
 
 #include "audit.h"
 #include "http.h"
+#include "log.h"
 #include "merkle.h"
 #include "review.h"
 #include "util.h"
@@ -198,21 +199,16 @@ range_start(struct rv_req *r)
 	rv_run(r, answer_out);
 }
 
-/* ---- proofs ---- */
-
-/* Read the leaves of `res` (one hex column, idx order) into a new array of `want`. */
-static uint8_t (*leaves_read(const PGresult *res, uint64_t want))[MERKLE_HASH_LEN]
-{
-	if ((uint64_t)PQntuples(res) != want)
-		return NULL;
-	uint8_t(*l)[MERKLE_HASH_LEN] = malloc((want ? want : 1) * MERKLE_HASH_LEN);
-	for (uint64_t i = 0; l != NULL && i < want; i++)
-		if (leaf_of(res, (int)i, 0, l[i]) != 0) {
-			free(l);
-			return NULL;
-		}
-	return l;
-}
+/* ---- proofs ----
+ *
+ * A proof is computed from the stored roots of complete subtrees
+ * (audit_nodes, kept by a trigger as entries are appended: schema 0008),
+ * never from all the leaves: a first pass of the proof algorithm only
+ * collects which subtrees it needs, one query fetches those, and a second
+ * pass computes the proof from them. For a tree of n leaves that is at most
+ * RV_AUDIT_NODES_MAX (in practice a few hundred for n = 2^20) rows read and
+ * hashes computed per request, whatever n is.
+ */
 
 static int
 proof_set(json_t *out, const char *key, const uint8_t (*proof)[MERKLE_HASH_LEN], size_t n)
@@ -226,45 +222,104 @@ proof_set(json_t *out, const char *key, const uint8_t (*proof)[MERKLE_HASH_LEN],
 	return json_object_set_new(out, key, arr);
 }
 
-static void
-inclusion_rows(struct rv_req *r, const PGresult *res)
+struct nodeset {
+	size_t n;
+	uint8_t level[RV_AUDIT_NODES_MAX];
+	uint64_t idx[RV_AUDIT_NODES_MAX];
+	uint8_t hash[RV_AUDIT_NODES_MAX][MERKLE_HASH_LEN];
+	int overflow;
+};
+
+/* First pass: note the subtree; the hash does not matter yet. */
+static int
+node_collect(void *arg, unsigned level, uint64_t idx, uint8_t out[MERKLE_HASH_LEN])
 {
-	uint64_t index = out_u64(r, "index"), size = out_u64(r, "size");
-	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH_LEN], root[MERKLE_HASH_LEN];
+	struct nodeset *s = arg;
+	memset(out, 0, MERKLE_HASH_LEN);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->level[i] == level && s->idx[i] == idx)
+			return 0;
+	if (s->n == RV_AUDIT_NODES_MAX) {
+		s->overflow = 1;
+		return -1;
+	}
+	s->level[s->n] = (uint8_t)level;
+	s->idx[s->n++] = idx;
+	return 0;
+}
+
+/* Second pass: the fetched subtree, or -1 if the database has none. */
+static int
+node_lookup(void *arg, unsigned level, uint64_t idx, uint8_t out[MERKLE_HASH_LEN])
+{
+	const struct nodeset *s = arg;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->level[i] == level && s->idx[i] == idx) {
+			memcpy(out, s->hash[i], MERKLE_HASH_LEN);
+			return 0;
+		}
+	return -1;
+}
+
+/* Run the proof of r->out's route with the subtrees `f` gives: set
+ * "proof" and the roots (and "leaf") in r->out. Return 0, or -1. */
+static int
+proof_compute(struct rv_req *r, merkle_node_fn f, void *arg)
+{
+	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH_LEN], r1[MERKLE_HASH_LEN], r2[MERKLE_HASH_LEN];
 	size_t n = 0;
-	uint8_t(*l)[MERKLE_HASH_LEN] = leaves_read(res, size);
-	if (l == NULL)
-		return; /* the log is smaller than `size` (or out of memory) */
-	merkle_root((const uint8_t(*)[MERKLE_HASH_LEN])l, size, root);
-	if (merkle_inclusion_proof((const uint8_t(*)[MERKLE_HASH_LEN])l, size, index, proof, &n) != 0 ||
-	    json_object_set_new(r->out, "leaf", b64(l[index])) != 0 ||
-	    json_object_set_new(r->out, "root", b64(root)) != 0 ||
-	    proof_set(r->out, "proof", (const uint8_t(*)[MERKLE_HASH_LEN])proof, n) != 0)
-		r->failed = true;
-	else
-		r->found = 1;
-	free(l);
+	if (r->route == RV_AUDIT_INCLUSION) {
+		uint64_t index = out_u64(r, "index"), size = out_u64(r, "size");
+		if (merkle_root_nodes(f, arg, size, r2) != 0 || f(arg, 0, index, r1) != 0 ||
+		    merkle_inclusion_proof_nodes(f, arg, size, index, proof, &n) != 0)
+			return -1;
+		return json_object_set_new(r->out, "leaf", b64(r1)) == 0 &&
+		       json_object_set_new(r->out, "root", b64(r2)) == 0 &&
+		       proof_set(r->out, "proof", (const uint8_t(*)[MERKLE_HASH_LEN])proof, n) == 0
+		       ? 0 : -1;
+	}
+	uint64_t old = out_u64(r, "old"), size = out_u64(r, "new");
+	if (merkle_root_nodes(f, arg, old, r1) != 0 || merkle_root_nodes(f, arg, size, r2) != 0 ||
+	    merkle_consistency_proof_nodes(f, arg, old, size, proof, &n) != 0)
+		return -1;
+	return json_object_set_new(r->out, "old_root", b64(r1)) == 0 &&
+	       json_object_set_new(r->out, "new_root", b64(r2)) == 0 &&
+	       proof_set(r->out, "proof", (const uint8_t(*)[MERKLE_HASH_LEN])proof, n) == 0 ? 0 : -1;
 }
 
 static void
-consistency_rows(struct rv_req *r, const PGresult *res)
+log_size_row(struct rv_req *r, const PGresult *res)
 {
-	uint64_t old = out_u64(r, "old"), size = out_u64(r, "new");
-	uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH_LEN], r1[MERKLE_HASH_LEN], r2[MERKLE_HASH_LEN];
-	size_t n = 0;
-	uint8_t(*l)[MERKLE_HASH_LEN] = leaves_read(res, size);
-	if (l == NULL)
-		return;
-	merkle_root((const uint8_t(*)[MERKLE_HASH_LEN])l, old, r1);
-	merkle_root((const uint8_t(*)[MERKLE_HASH_LEN])l, size, r2);
-	if (merkle_consistency_proof((const uint8_t(*)[MERKLE_HASH_LEN])l, old, size, proof, &n) != 0 ||
-	    json_object_set_new(r->out, "old_root", b64(r1)) != 0 ||
-	    json_object_set_new(r->out, "new_root", b64(r2)) != 0 ||
-	    proof_set(r->out, "proof", (const uint8_t(*)[MERKLE_HASH_LEN])proof, n) != 0)
+	uint64_t n;
+	if (PQntuples(res) != 1 || util_parse_u64(PQgetvalue(res, 0, 0), INT64_MAX, &n) != 0)
 		r->failed = true;
 	else
-		r->found = 1;
-	free(l);
+		r->found = (uint64_t)json_integer_value(json_object_get(r->out, r->route ==
+		            RV_AUDIT_INCLUSION ? "size" : "new")) <= n ? 1 : 0;
+}
+
+static void
+nodes_rows(struct rv_req *r, const PGresult *res)
+{
+	if (!r->found)
+		return; /* the tree asked for is larger than the log */
+	struct nodeset *s = calloc(1, sizeof(*s));
+	int ok = s != NULL && PQntuples(res) <= RV_AUDIT_NODES_MAX;
+	for (int i = 0; ok && i < PQntuples(res); i++) {
+		uint64_t lv = 0, ix = 0;
+		ok = util_parse_u64(PQgetvalue(res, i, 0), 62, &lv) == 0 &&
+		     util_parse_u64(PQgetvalue(res, i, 1), INT64_MAX, &ix) == 0 &&
+		     (PQgetisnull(res, i, 2) || leaf_of(res, i, 2, s->hash[s->n]) == 0);
+		if (ok && !PQgetisnull(res, i, 2)) {
+			s->level[s->n] = (uint8_t)lv;
+			s->idx[s->n++] = ix;
+		}
+	}
+	if (!ok || proof_compute(r, node_lookup, s) != 0) {
+		log_error("review: an audit proof cannot be computed from the stored subtrees");
+		r->failed = true;
+	}
+	free(s);
 }
 
 static void
@@ -277,6 +332,33 @@ proof_done(struct rv_req *r)
 	answer_out(r);
 }
 
+/* Queue the query for the subtrees `s` lists, in array literals. */
+static int
+nodes_query(struct rv_req *r, const struct nodeset *s)
+{
+	struct buf lv, ix;
+	int rc = -1;
+	buf_init(&lv, 4 * RV_AUDIT_NODES_MAX + 4);
+	buf_init(&ix, 21 * RV_AUDIT_NODES_MAX + 4);
+	int bad = buf_adds(&lv, "{") != 0 || buf_adds(&ix, "{") != 0;
+	for (size_t i = 0; i < s->n && !bad; i++)
+		bad = buf_printf(&lv, "%s%u", i ? "," : "", (unsigned)s->level[i]) != 0 ||
+		      buf_printf(&ix, "%s%llu", i ? "," : "", (unsigned long long)s->idx[i]) != 0;
+	if (!bad && buf_adds(&lv, "}") == 0 && buf_adds(&ix, "}") == 0 && buf_cstr(&lv) != NULL &&
+	    buf_cstr(&ix) != NULL) {
+		const char *p[2] = { buf_cstr(&lv), buf_cstr(&ix) };
+		rv_q(r, "select n.l, n.i, encode(case when n.l = 0 then "
+		        "(select leaf_sha256 from audit_entries where idx = n.i) else "
+		        "(select hash from audit_nodes where level = n.l and idx = n.i) end, 'hex') "
+		        "from unnest($1::int[], $2::bigint[]) with ordinality as n(l, i, o) order by n.o",
+		     2, p, NULL, NULL, nodes_rows);
+		rc = 0;
+	}
+	buf_free(&lv);
+	buf_free(&ix);
+	return rc;
+}
+
 static void
 proof_start(struct rv_req *r)
 {
@@ -284,19 +366,35 @@ proof_start(struct rv_req *r)
 	static const char *const ik[2] = { "index", "size" }, *const ck[2] = { "old", "new" };
 	unsigned long long v[2] = { 0, 0 };
 	int seen[2];
-	char size[24];
 	if (rv_audit_query(http_request_query(r->req), incl ? ik : ck, v, seen, 2) != 0 || !seen[0] ||
 	    !seen[1] || v[1] > RV_AUDIT_PROOF_MAX || (incl ? v[0] >= v[1] : v[0] > v[1])) {
-		rv_problem(r, 400, incl ? "want index and size: 0 <= index < size <= 1048576"
-		                        : "want old and new: 0 <= old <= new <= 1048576");
+		rv_problem(r, 400, incl ? "want index and size: 0 <= index < size <= 2^40"
+		                        : "want old and new: 0 <= old <= new <= 2^40");
 		return;
 	}
 	r->out = json_pack("{s:I, s:I}", incl ? "index" : "old", (json_int_t)v[0],
 	                   incl ? "size" : "new", (json_int_t)v[1]);
-	snprintf(size, sizeof(size), "%llu", v[1]);
-	const char *p[1] = { size };
-	rv_q(r, "select encode(leaf_sha256, 'hex') from audit_entries where idx < $1::bigint "
-	        "order by idx", 1, p, NULL, NULL, incl ? inclusion_rows : consistency_rows);
+	struct nodeset *s = calloc(1, sizeof(*s));
+	if (r->out == NULL || s == NULL) {
+		free(s);
+		rv_problem(r, 500, "out of memory");
+		return;
+	}
+	/* the first pass fails only if it needs more than RV_AUDIT_NODES_MAX */
+	int collected = proof_compute(r, node_collect, s) == 0 && !s->overflow;
+	json_object_clear(r->out);
+	json_object_set_new(r->out, incl ? "index" : "old", json_integer((json_int_t)v[0]));
+	json_object_set_new(r->out, incl ? "size" : "new", json_integer((json_int_t)v[1]));
+	if (!collected) {
+		free(s);
+		rv_problem(r, 500, "the proof needs too many subtrees");
+		return;
+	}
+	rv_q(r, "select coalesce(max(idx) + 1, 0) from audit_entries", 0, NULL, NULL, NULL,
+	     log_size_row);
+	if (nodes_query(r, s) != 0)
+		rv_fail_step(r);
+	free(s);
 	rv_run(r, proof_done);
 }
 

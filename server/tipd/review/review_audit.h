@@ -8,9 +8,12 @@
  *   GET /api/v1/audit/proof/inclusion?index=&size=   RFC 9162 inclusion proof
  *   GET /api/v1/audit/proof/consistency?old=&new=    RFC 9162 consistency proof
  *
- * Ranges hold at most RV_AUDIT_RANGE_MAX entries; proofs are computed for
- * trees of at most RV_AUDIT_PROOF_MAX leaves (all leaf hashes up to `size`
- * are read to compute them). Hashes are standard padded base64.
+ * Ranges hold at most RV_AUDIT_RANGE_MAX entries. Proofs are for trees of
+ * at most RV_AUDIT_PROOF_MAX leaves and are computed from the stored roots
+ * of complete subtrees (audit_nodes), never from all the leaves: a request
+ * reads and hashes at most RV_AUDIT_NODES_MAX stored hashes (O(log^2 n):
+ * a few hundred at 2^20 leaves), so no caller can make the loop that also
+ * serves sources hash the whole log. Hashes are standard padded base64.
  *
  * Who reads an entry in full: admins every entry; a member the entries of
  * their teams' objects, and those naming their own key as actor or subject.
@@ -24,7 +27,8 @@
 struct rv_req;
 
 #define RV_AUDIT_RANGE_MAX 1000
-#define RV_AUDIT_PROOF_MAX (1u << 20)
+#define RV_AUDIT_PROOF_MAX (1ull << 40)
+#define RV_AUDIT_NODES_MAX 4096 /* subtrees one proof may read */
 
 /* Run the audit route r->route (one of RV_AUDIT_*) for an authenticated caller. */
 void rv_auditlog_start(struct rv_req *r);

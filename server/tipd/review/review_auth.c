@@ -1,44 +1,95 @@
 #include "review_auth.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "proto.h"
 #include "util.h"
 
 /* ---- nonces ---- */
 
-struct rv_nonce {
-	uint8_t v[RV_NONCE_LEN];
-	int64_t expires;
-	int live;
-};
-
 struct rv_nonces {
-	pthread_mutex_t mu;
-	size_t max;
-	size_t next;  /* ring position of the next nonce (overwrites the oldest) */
-	size_t count; /* live entries */
-	struct rv_nonce *v;
+	uint8_t *key; /* RV_NONCE_KEY_LEN bytes in sodium_malloc memory */
 };
 
 struct rv_nonces *
-rv_nonces_new(size_t max)
+rv_nonces_new(const uint8_t key[RV_NONCE_KEY_LEN])
 {
-	struct rv_nonces *n;
-	if (max == 0 || (n = calloc(1, sizeof(*n))) == NULL)
-		return NULL;
-	if ((n->v = calloc(max, sizeof(*n->v))) == NULL ||
-	    pthread_mutex_init(&n->mu, NULL) != 0) {
-		free(n->v);
+	struct rv_nonces *n = calloc(1, sizeof(*n));
+	if (n == NULL || (n->key = sodium_malloc(RV_NONCE_KEY_LEN)) == NULL) {
 		free(n);
 		return NULL;
 	}
-	n->max = max;
+	memcpy(n->key, key, RV_NONCE_KEY_LEN);
+	return n;
+}
+
+/* Read the 64 hex digits of the key file at `path` into `key`. Return 0 or -1. */
+static int
+nonce_key_read(const char *path, uint8_t key[RV_NONCE_KEY_LEN])
+{
+	size_t len = 0;
+	char *hex = util_read_file(path, 256, &len);
+	int rc = hex != NULL && len >= 2 * RV_NONCE_KEY_LEN &&
+	         (len == 2 * RV_NONCE_KEY_LEN ||
+	          (len == 2 * RV_NONCE_KEY_LEN + 1 && hex[len - 1] == '\n')) &&
+	         sodium_hex2bin(key, RV_NONCE_KEY_LEN, hex, 2 * RV_NONCE_KEY_LEN, NULL, NULL,
+	                        NULL) == 0 ? 0 : -1;
+	if (hex != NULL) {
+		sodium_memzero(hex, len);
+		free(hex);
+	}
+	return rc;
+}
+
+/* Make the key file at `path` (mode 0600, O_EXCL). Return 0, or -1 with errno. */
+static int
+nonce_key_create(const char *path)
+{
+	uint8_t key[RV_NONCE_KEY_LEN];
+	char hex[2 * RV_NONCE_KEY_LEN + 2];
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), rc = -1;
+	if (fd < 0)
+		return -1;
+	randombytes_buf(key, sizeof(key));
+	sodium_bin2hex(hex, sizeof(hex), key, sizeof(key));
+	hex[2 * RV_NONCE_KEY_LEN] = '\n';
+	if (util_write_all(fd, hex, sizeof(hex) - 1) == 0 && fsync(fd) == 0)
+		rc = 0;
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(hex, sizeof(hex));
+	if (close(fd) != 0)
+		rc = -1;
+	if (rc != 0)
+		unlink(path);
+	return rc;
+}
+
+struct rv_nonces *
+rv_nonces_load(const char *path, char *err, size_t errlen)
+{
+	uint8_t key[RV_NONCE_KEY_LEN];
+	struct stat st;
+	if (nonce_key_create(path) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (stat(path, &st) != 0 || (st.st_mode & 077) != 0 || nonce_key_read(path, key) != 0) {
+		snprintf(err, errlen, "%s: not a login nonce key (64 hex digits, mode 0600)", path);
+		return NULL;
+	}
+	struct rv_nonces *n = rv_nonces_new(key);
+	sodium_memzero(key, sizeof(key));
+	if (n == NULL)
+		snprintf(err, errlen, "out of memory");
 	return n;
 }
 
@@ -47,9 +98,7 @@ rv_nonces_free(struct rv_nonces *n)
 {
 	if (n == NULL)
 		return;
-	sodium_memzero(n->v, n->max * sizeof(*n->v));
-	free(n->v);
-	pthread_mutex_destroy(&n->mu);
+	sodium_free(n->key);
 	free(n);
 }
 
@@ -67,55 +116,53 @@ b64url_32(const char *s, uint8_t out[32])
 	return 0;
 }
 
-int
-rv_nonce_issue(struct rv_nonces *n, int64_t now, char out[RV_B64URL_32])
+/* The tag of a nonce: HMAC-SHA-256 under the key of the purpose line, the
+ * issue time and the random bytes (the first 16 of `v`), first 16 bytes. */
+static void
+nonce_tag(const struct rv_nonces *n, const uint8_t v[RV_NONCE_LEN], uint8_t tag[16])
 {
-	struct rv_nonce e = { .expires = now + RV_NONCE_TTL, .live = 1 };
-	randombytes_buf(e.v, sizeof(e.v));
-	sodium_bin2base64(out, RV_B64URL_32, e.v, sizeof(e.v),
-	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	if (pthread_mutex_lock(&n->mu) != 0)
+	crypto_auth_hmacsha256_state st;
+	uint8_t mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_init(&st, n->key, RV_NONCE_KEY_LEN);
+	crypto_auth_hmacsha256_update(&st, (const uint8_t *)RV_NONCE_PURPOSE,
+	                              sizeof(RV_NONCE_PURPOSE) - 1);
+	crypto_auth_hmacsha256_update(&st, v, 16);
+	crypto_auth_hmacsha256_final(&st, mac);
+	memcpy(tag, mac, 16);
+	sodium_memzero(&st, sizeof(st));
+	sodium_memzero(mac, sizeof(mac));
+}
+
+int
+rv_nonce_issue(const struct rv_nonces *n, int64_t now, char out[RV_B64URL_32])
+{
+	uint8_t v[RV_NONCE_LEN];
+	if (now < 0 || now > UINT32_MAX)
 		return -1;
-	if (!n->v[n->next].live)
-		n->count++;
-	n->v[n->next] = e;
-	n->next = (n->next + 1) % n->max;
-	pthread_mutex_unlock(&n->mu);
-	sodium_memzero(&e, sizeof(e));
+	v[0] = (uint8_t)(now >> 24);
+	v[1] = (uint8_t)(now >> 16);
+	v[2] = (uint8_t)(now >> 8);
+	v[3] = (uint8_t)now;
+	randombytes_buf(v + 4, 12);
+	nonce_tag(n, v, v + 16);
+	sodium_bin2base64(out, RV_B64URL_32, v, sizeof(v), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	return 0;
 }
 
 int
-rv_nonce_consume(struct rv_nonces *n, const char *s, int64_t now)
+rv_nonce_check(const struct rv_nonces *n, const char *s, int64_t now,
+               uint8_t raw[RV_NONCE_LEN], int64_t *expires)
 {
-	uint8_t v[RV_NONCE_LEN];
-	int rc = -1;
-	if (s == NULL || b64url_32(s, v) != 0)
+	uint8_t tag[16];
+	if (s == NULL || b64url_32(s, raw) != 0)
 		return -1;
-	if (pthread_mutex_lock(&n->mu) != 0)
-		return -1;
-	for (size_t i = 0; i < n->max; i++) {
-		struct rv_nonce *e = &n->v[i];
-		if (!e->live || sodium_memcmp(e->v, v, sizeof(v)) != 0)
-			continue;
-		rc = e->expires > now ? 0 : -1;
-		sodium_memzero(e, sizeof(*e));
-		n->count--;
-		break;
-	}
-	pthread_mutex_unlock(&n->mu);
-	sodium_memzero(v, sizeof(v));
-	return rc;
-}
-
-size_t
-rv_nonces_count(struct rv_nonces *n)
-{
-	size_t c;
-	pthread_mutex_lock(&n->mu);
-	c = n->count;
-	pthread_mutex_unlock(&n->mu);
-	return c;
+	nonce_tag(n, raw, tag);
+	int64_t t = (int64_t)raw[0] << 24 | (int64_t)raw[1] << 16 | (int64_t)raw[2] << 8 | raw[3];
+	int ok = sodium_memcmp(tag, raw + 16, sizeof(tag)) == 0 && t > now - RV_NONCE_TTL &&
+	         t <= now + RV_NONCE_AHEAD;
+	sodium_memzero(tag, sizeof(tag));
+	*expires = t + RV_NONCE_TTL;
+	return ok ? 0 : -1;
 }
 
 /* ---- failed-login limiter ---- */

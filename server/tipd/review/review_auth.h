@@ -2,8 +2,11 @@
  * review_auth: the parts of review login that need no network or database
  * (docs: DESIGN §4 "Signatures are domain-separated").
  *
- *  - a nonce store: single-use 32-byte nonces shared by every event loop
- *    (mutex), expiring after RV_NONCE_TTL s, the oldest dropped past a cap;
+ *  - login nonces without server state: the issue time, random bytes and an
+ *    HMAC-SHA-256 tag under the deployment's nonce key (STATE_DIR/nonce.key,
+ *    the same file on every review host), so any host checks any nonce and
+ *    a flood of nonce requests evicts nothing; single use is recorded in
+ *    PostgreSQL at login (login_nonces, review.c);
  *  - a failed-login limiter: at most `per_key` failures per public key and
  *    `total` failures overall in a sliding window (mutex);
  *  - the strict login body parser, signature checking (over the login
@@ -22,8 +25,11 @@
 
 #define RV_NONCE_LEN 32
 #define RV_B64URL_32 44 /* base64url without padding of 32 bytes, with its NUL */
-#define RV_NONCE_TTL 120
-#define RV_NONCE_MAX 10000
+#define RV_NONCE_TTL 120   /* a nonce logs in within this many seconds of its issue */
+#define RV_NONCE_AHEAD 30  /* ... and may come from a host whose clock is this far ahead */
+#define RV_NONCE_KEY_LEN 32
+#define RV_NONCE_FILE "nonce.key"
+#define RV_NONCE_PURPOSE "tipline/v1/nonce"
 #define RV_TIME_SKEW 300
 #define RV_FAIL_PER_KEY 5
 #define RV_FAIL_TOTAL 60
@@ -36,21 +42,28 @@
 struct rv_nonces;
 struct rv_limiter;
 
-/* Make a nonce store holding at most `max` outstanding nonces (> 0). NULL on error. */
-struct rv_nonces *rv_nonces_new(size_t max);
-/* Wipe and free the store (NULL is fine). */
+/* Make a nonce maker and checker under the `RV_NONCE_KEY_LEN`-byte `key`
+ * (copied into locked memory). NULL on error. */
+struct rv_nonces *rv_nonces_new(const uint8_t key[RV_NONCE_KEY_LEN]);
+/* Same, with the key in the file `path` (64 hex digits and a newline, mode
+ * 0600), made with a fresh random key if it does not exist. NULL and a
+ * message in `err` on error. */
+struct rv_nonces *rv_nonces_load(const char *path, char *err, size_t errlen);
+/* Wipe and free (NULL is fine). */
 void rv_nonces_free(struct rv_nonces *n);
-/* Make a fresh nonce valid until now + RV_NONCE_TTL, dropping the oldest one
- * when the store is full; write it (base64url, no padding) into `out`.
- * Return 0, or -1. Thread-safe. */
-int rv_nonce_issue(struct rv_nonces *n, int64_t now, char out[RV_B64URL_32])
+/* Make a fresh nonce issued at `now` (docs/crypto.md: 4-byte big-endian
+ * time, 12 random bytes, 16-byte tag) and write it, base64url without
+ * padding, into `out`. Return 0, or -1. Needs no lock and keeps no state. */
+int rv_nonce_issue(const struct rv_nonces *n, int64_t now, char out[RV_B64URL_32])
 	__attribute__((warn_unused_result));
-/* Consume the nonce `s`: return 0 if it was issued, is unused and has not
- * expired at `now`, else -1. It cannot be used again either way. Thread-safe. */
-int rv_nonce_consume(struct rv_nonces *n, const char *s, int64_t now)
+/* Check the nonce `s` at `now`: its tag is ours, it was issued less than
+ * RV_NONCE_TTL seconds ago and at most RV_NONCE_AHEAD seconds ahead. Write
+ * its 32 raw bytes into `raw` (for the single-use record) and the time after
+ * which no host accepts it into `*expires`. Return 0 if valid, else -1.
+ * Whether it was used before is the caller's to check. */
+int rv_nonce_check(const struct rv_nonces *n, const char *s, int64_t now,
+                   uint8_t raw[RV_NONCE_LEN], int64_t *expires)
 	__attribute__((warn_unused_result));
-/* Number of outstanding (issued, unused) nonces, expired or not. */
-size_t rv_nonces_count(struct rv_nonces *n);
 
 /* Make a limiter of `per_key` failures per key and `total` overall in any
  * `window_s` seconds (all > 0). NULL on error. */

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "log.h"
 #include "membership.h"
+#include "pad.h"
 #include "proto.h"
 #include "review.h"
 #include "teams.h"
@@ -139,9 +140,13 @@ rv_sealed_parse(const uint8_t *body, size_t len, struct rv_sealed *s)
 		rc = d > 0 ? RV_SEALED_TOO_BIG : RV_SEALED_BAD;
 		goto out;
 	}
-	/* an age payload is at least a nonce and one (empty) chunk's tag */
-	if (s->payload_len < AGE_NONCE_LEN + AGE_TAG_LEN)
+	/* tipd never sees the text, but a reply or note is a context line and
+	 * JSON padded to at least the smallest text bucket (server/lib/pad.h):
+	 * a payload too short to hold that is empty or not a reply at all */
+	if (s->payload_len < age_payload_size(PAD_TEXT_MIN)) {
+		rc = RV_SEALED_SHORT;
 		goto out;
+	}
 	if (b64_decode(sg, strlen(sg), RV_REPLY_SIG_LEN, &sig, &sign) != 0 ||
 	    sign != RV_REPLY_SIG_LEN)
 		goto out;
@@ -305,6 +310,10 @@ post_start(struct rv_req *r)
 	case RV_SEALED_TOO_BIG: rv_problem(r, 413, "the payload is larger than 1 MiB"); return;
 	case RV_SEALED_HEADER:
 		rv_problem(r, 422, "each header must be an age header with exactly one X25519 stanza");
+		return;
+	case RV_SEALED_SHORT:
+		rv_problem(r, 422, "the payload is too short to hold a padded text (an empty reply or "
+		                   "note?): nothing was stored");
 		return;
 	default:
 		rv_problem(r, 400, "send {\"id\": uuid, \"payload\": base64, \"headers\": "

@@ -10,8 +10,11 @@
  *    there must be exactly one header per member of the team's current
  *    membership, plus one for the source's recipient for a reply (none for
  *    a note), each a well-formed age header with one X25519 stanza and
- *    nothing else; the payload is at most RV_REPLY_PAYLOAD_MAX bytes; the id
- *    is new (409 otherwise). tipd never sees the plaintext.
+ *    nothing else; the payload is at most RV_REPLY_PAYLOAD_MAX bytes and at
+ *    least an age payload of PAD_TEXT_MIN bytes (the smallest padded text:
+ *    an empty payload is refused); the id is new (409 otherwise). tipd never
+ *    sees the plaintext, so an empty text padded by a client is stored, and
+ *    the source's inbox skips it.
  *  - GET /api/v1/reports/{id} also lists the source's recipient, replies,
  *    notes and messages, each with the caller's header only.
  *  - GET /api/v1/teams/{team}/membership: the team's statements, in order.
@@ -47,7 +50,8 @@ enum rv_sealed_result {
 	RV_SEALED_OK = 0,
 	RV_SEALED_BAD = -1,     /* 400: not JSON, wrong fields or types, bad base64 or uuid */
 	RV_SEALED_HEADER = -2,  /* 422: a header that is not exactly one X25519 stanza */
-	RV_SEALED_TOO_BIG = -3  /* 413: payload over RV_REPLY_PAYLOAD_MAX */
+	RV_SEALED_TOO_BIG = -3, /* 413: payload over RV_REPLY_PAYLOAD_MAX */
+	RV_SEALED_SHORT = -4    /* 422: payload too short for a padded text (PAD_TEXT_MIN) */
 };
 
 /* Parse a reply/note body of `len` bytes into `s` (free with

@@ -22,6 +22,7 @@
 #include "loops.h"
 #include "membership.h"
 #include "note.h"
+#include "once.h"
 #include "receipt.h"
 #include "review_auth.h"
 #include "seal.h"
@@ -30,6 +31,9 @@
 #include "util.h"
 
 #define INBOX_BUCKETS 4096
+/* Replies whose problem was logged (once each: a source's every visit
+ * must not leave a time-stamped line). */
+#define INBOX_WARNED_MAX 4096
 
 struct pending {
 	struct pending *next;
@@ -48,6 +52,7 @@ struct inbox {
 	pthread_mutex_t mu;
 	struct pending *buckets[INBOX_BUCKETS];
 	size_t npending;
+	struct once *warned; /* reply ids already logged as not opening */
 };
 
 /* ---- the pending set ---- */
@@ -281,7 +286,8 @@ inbox_new(struct app *app, char *err, size_t errlen)
 	}
 	ib->app = app;
 	ib->limiter = rv_limiter_new(INBOX_FAIL_PER_CIRCUIT, INBOX_FAIL_TOTAL, INBOX_FAIL_WINDOW);
-	if (ib->limiter == NULL) {
+	ib->warned = once_new(INBOX_WARNED_MAX);
+	if (ib->limiter == NULL || ib->warned == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -306,6 +312,7 @@ inbox_free(struct inbox *ib)
 		}
 	}
 	rv_limiter_free(ib->limiter);
+	once_free(ib->warned);
 	pthread_mutex_destroy(&ib->mu);
 	free(ib);
 }
@@ -589,13 +596,19 @@ reply_row(struct ib_req *r, const PGresult *res, int i, const uint8_t (*signers)
 		.author_len = n[0], .signature = b[1], .signature_len = n[1], .payload = b[2],
 		.payload_len = n[2], .header = b[3], .header_len = n[3],
 	};
-	if (inbox_open_reply(&rp, (const uint8_t(*)[32])&r->k->sk, signers, ns, &text) != 0) {
-		log_warn("inbox: a reply does not open or verify for its source; not shown");
+	/* A reply that does not open, verify, or hold a non-empty UTF-8 text is
+	 * skipped: the inbox keeps answering with the others. */
+	json_t *e = NULL;
+	if (inbox_open_reply(&rp, (const uint8_t(*)[32])&r->k->sk, signers, ns, &text) != 0 ||
+	    text.len == 0 ||
+	    (e = json_pack("{s:s, s:s, s:s%}", "id", rp.id, "sent_on", PQgetvalue(res, i, 1),
+	                   "text", (const char *)text.data, text.len)) == NULL) {
+		if (once_first(r->ib->warned, rp.id, strlen(rp.id)))
+			log_warn("inbox: a reply does not open or verify for its source, or is empty; "
+			         "not shown (logged once per reply)");
 		goto out;
 	}
-	json_t *e = json_pack("{s:s, s:s, s:s%}", "id", rp.id, "sent_on", PQgetvalue(res, i, 1),
-	                      "text", (const char *)text.data, text.len);
-	if (e == NULL || json_array_append_new(r->replies, e) != 0)
+	if (json_array_append_new(r->replies, e) != 0)
 		r->failed = true;
 out:
 	for (int c = 0; c < 4; c++)

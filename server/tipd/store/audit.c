@@ -259,6 +259,14 @@ void
 rv_audit_many(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
               const uint8_t (*subjects)[32], size_t n)
 {
+	rv_audit_many_when(r, a, team, object_uuid, subjects, n, "true", "");
+}
+
+void
+rv_audit_many_when(struct rv_req *r, enum audit_action a, const char *team,
+                   const char *object_uuid, const uint8_t (*subjects)[32], size_t n,
+                   const char *cond, const char *cond_param)
+{
 	struct buf e, arr;
 	if (n == 0)
 		return;
@@ -275,13 +283,21 @@ rv_audit_many(struct rv_req *r, enum audit_action a, const char *team, const cha
 	if (bad || buf_adds(&arr, "}") != 0 || buf_cstr(&arr) == NULL) {
 		rv_fail_step(r);
 	} else {
-		const char *v[1] = { buf_cstr(&arr) };
-		rv_q(r, SQL_LOCK, 0, NULL, NULL, NULL, NULL);
-		rv_q(r, "insert into audit_entries (idx, entry, leaf_sha256) "
-		        "select m.i + o.n - 1, convert_to(o.e, 'UTF8'), "
-		        "sha256('\\x00'::bytea || convert_to(o.e, 'UTF8')) "
-		        "from (select coalesce(max(idx) + 1, 0) i from audit_entries) m, "
-		        "unnest($1::text[]) with ordinality o(e, n)", 1, v, NULL, NULL, NULL);
+		char sql[1024];
+		int w = snprintf(sql, sizeof(sql),
+		                 "insert into audit_entries (idx, entry, leaf_sha256) "
+		                 "select m.i + o.n - 1, convert_to(o.e, 'UTF8'), "
+		                 "sha256('\\x00'::bytea || convert_to(o.e, 'UTF8')) "
+		                 "from (select coalesce(max(idx) + 1, 0) i from audit_entries) m, "
+		                 "unnest($1::text[]) with ordinality o(e, n) "
+		                 "where (%s) and $2::text is not null", cond);
+		const char *v[2] = { buf_cstr(&arr), cond_param };
+		if (w < 0 || (size_t)w >= sizeof(sql)) {
+			rv_fail_step(r);
+		} else {
+			rv_q(r, SQL_LOCK, 0, NULL, NULL, NULL, NULL);
+			rv_q(r, sql, 2, v, NULL, NULL, NULL);
+		}
 	}
 	buf_free(&e);
 	buf_free(&arr);

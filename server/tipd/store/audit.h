@@ -123,6 +123,11 @@ void rv_audit_when(struct rv_req *r, enum audit_action a, const char *team, cons
  * stays within RV_MAX_QUERIES however many subjects an action has. */
 void rv_audit_many(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
                    const uint8_t (*subjects)[32], size_t n);
+/* rv_audit_many, written only if `cond` holds (as in rv_audit_when; $2 is
+ * the text `cond_param`). */
+void rv_audit_many_when(struct rv_req *r, enum audit_action a, const char *team,
+                        const char *object_uuid, const uint8_t (*subjects)[32], size_t n,
+                        const char *cond, const char *cond_param);
 /* Same, for an action on report `report_uuid` (and `object_uuid` in it, or
  * NULL for the report itself): the team is the report's, looked up in the
  * same statement ("-" if there is no such report). */

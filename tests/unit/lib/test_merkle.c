@@ -251,6 +251,65 @@ static const char spec_body[] = "example.com/behind-the-sofa\n"
                                 "20852163\n"
                                 "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
 
+/* ---- proofs from stored subtree hashes ---- */
+
+#define NODES_N 70
+
+struct nodes {
+	hash_t leaves[NODES_N];
+	unsigned calls;
+	int missing_level; /* answer -1 for this level (or -1: never) */
+};
+
+/* Compute the subtree the slow way, as a store of them would hold it. */
+static int
+node_of(void *arg, unsigned level, uint64_t idx, uint8_t out[MERKLE_HASH_LEN])
+{
+	struct nodes *t = arg;
+	uint64_t w = UINT64_C(1) << level;
+	t->calls++;
+	if ((int)level == t->missing_level || (idx + 1) * w > NODES_N)
+		return -1;
+	merkle_root((const hash_t *)t->leaves + idx * w, w, out);
+	return 0;
+}
+
+Test(merkle, proofs_from_subtrees_equal_proofs_from_leaves)
+{
+	struct nodes t = { .missing_level = -1 };
+	hash_t p1[MERKLE_PROOF_MAX], p2[MERKLE_PROOF_MAX], r1, r2;
+	size_t n1, n2;
+	for (int i = 0; i < NODES_N; i++)
+		merkle_leaf_hash(&i, sizeof(i), t.leaves[i]);
+	for (uint64_t size = 0; size <= NODES_N; size++) {
+		merkle_root((const hash_t *)t.leaves, size, r1);
+		cr_assert_eq(merkle_root_nodes(node_of, &t, size, r2), 0);
+		cr_assert_eq(memcmp(r1, r2, sizeof(r1)), 0, "root of %llu", (unsigned long long)size);
+		for (uint64_t m = 0; m < size; m++) {
+			cr_assert_eq(merkle_inclusion_proof((const hash_t *)t.leaves, size, m, p1, &n1), 0);
+			t.calls = 0;
+			cr_assert_eq(merkle_inclusion_proof_nodes(node_of, &t, size, m, p2, &n2), 0);
+			cr_assert_eq(n1, n2);
+			cr_assert_eq(memcmp(p1, p2, n1 * MERKLE_HASH_LEN), 0, "inclusion %llu in %llu",
+			             (unsigned long long)m, (unsigned long long)size);
+			cr_assert_leq(t.calls, 7u * 7u * 2u, "too many subtrees for one proof");
+		}
+		for (uint64_t old = 0; old <= size; old++) {
+			cr_assert_eq(merkle_consistency_proof((const hash_t *)t.leaves, old, size, p1, &n1), 0);
+			cr_assert_eq(merkle_consistency_proof_nodes(node_of, &t, old, size, p2, &n2), 0);
+			cr_assert_eq(n1, n2);
+			cr_assert_eq(memcmp(p1, p2, n1 * MERKLE_HASH_LEN), 0, "consistency %llu to %llu",
+			             (unsigned long long)old, (unsigned long long)size);
+		}
+	}
+	/* a missing subtree fails the proof; so do sizes out of range */
+	t.missing_level = 2;
+	cr_assert_eq(merkle_inclusion_proof_nodes(node_of, &t, 64, 0, p2, &n2), -1);
+	cr_assert_eq(merkle_consistency_proof_nodes(node_of, &t, 3, 64, p2, &n2), -1);
+	cr_assert_eq(merkle_inclusion_proof_nodes(node_of, &t, 4, 4, p2, &n2), -1);
+	cr_assert_eq(merkle_consistency_proof_nodes(node_of, &t, 5, 4, p2, &n2), -1);
+}
+
 Test(checkpoint, parses_the_spec_example_and_formats_it_back)
 {
 	struct checkpoint c;

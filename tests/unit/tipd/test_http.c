@@ -625,7 +625,7 @@ Test(http, security_headers_on_every_answer_no_hsts_by_default)
 	cr_assert_eq(cli_read(&C, &R), 0);
 	cr_assert_eq(R.status, 404);
 	assert_security_headers(&R);
-	cli_send(&C, "BAD\x01 / HTTP/1.1\r\n\r\n");
+	cli_send(&C, "BAD\x01 / HTTP/1.1\r\nHost: x\r\n\r\n");
 	cr_assert_eq(cli_read(&C, &R), 0);
 	cr_assert_eq(R.status, 400);
 	assert_security_headers(&R);
@@ -749,7 +749,7 @@ Test(http, too_many_headers_get_431)
 	char line[64];
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	cli_send(&C, "GET /hello HTTP/1.1\r\n");
+	cli_send(&C, "GET /hello HTTP/1.1\r\nHost: x\r\n");
 	for (int i = 0; i < 17; i++) {
 		snprintf(line, sizeof(line), "X-H%d: v\r\n", i);
 		cli_send(&C, line);
@@ -766,13 +766,13 @@ Test(http, sixteen_headers_are_fine)
 	char line[64];
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	cli_send(&C, "GET /hdr HTTP/1.1\r\n");
-	for (int i = 0; i < 15; i++) {
+	cli_send(&C, "GET /hdr HTTP/1.1\r\nHost: x\r\n"); /* Host is one of the sixteen */
+	for (int i = 0; i < 14; i++) {
 		snprintf(line, sizeof(line), "X-H%d: v\r\n", i);
 		cli_send(&C, line);
 	}
 	get_ok(&C, "X-TEST: found\r\n\r\n", "found");
-	get_ok(&C, "GET /hdr HTTP/1.1\r\nX-Empty:\r\nX-Test: \r\nX-Other: 1\r\n\r\n", "");
+	get_ok(&C, "GET /hdr HTTP/1.1\r\nHost: x\r\nX-Empty:\r\nX-Test: \r\nX-Other: 1\r\n\r\n", "");
 	cli_close(&C);
 	srv_stop();
 }
@@ -781,13 +781,13 @@ Test(http, garbage_gets_400_problem_and_close)
 {
 	static const char *bad[] = {
 		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
-		"GET /hello HTTP/1.1\r\nHost x\r\n\r\n",
-		"GET /hello HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-		"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-		"GET hello HTTP/1.1\r\n\r\n",
-		"GET http://evil/ HTTP/1.1\r\n\r\n",
-		"CONNECT a:1 HTTP/1.1\r\n\r\n",
-		"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"GET /hello HTTP/1.1\r\nHost: x\r\nHost x\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"GET hello HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET http://evil/ HTTP/1.1\r\nHost: x\r\n\r\n",
+		"CONNECT a:1 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
 	};
 	srv_start(NULL, 0, 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -822,7 +822,7 @@ Test(http, connection_close_is_honoured)
 	char v[64];
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	cli_send(&C, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\nGET /hello HTTP/1.1\r\n\r\n");
+	cli_send(&C, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
 	cr_assert_eq(cli_read(&C, &R), 0);
 	cr_assert_str_eq(resp_header(&R, "Connection", v, sizeof(v)), "close");
 	cr_assert_eq(cli_closed_within(&C, 1000), 1);
@@ -847,7 +847,7 @@ Test(http, trickling_head_is_cut_at_head_deadline)
 	srv_start(&lim, 0, 0);
 	cli_open(&C);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	const char *parts[] = {"GET /hel", "lo HTTP/1.1\r\n", "Host: x\r\n", "X-A: b\r\n", "X-C: d\r\n", "\r\n"};
+	const char *parts[] = {"GET /hel", "lo HTTP/1.1\r\nHost: x\r\n", "Host: x\r\n", "X-A: b\r\n", "X-C: d\r\n", "\r\n"};
 	int closed = 0;
 	for (size_t i = 0; i < 6 && !closed; i++) {
 		if (send(C.fd, parts[i], strlen(parts[i]), MSG_NOSIGNAL) < 0)
@@ -871,7 +871,7 @@ Test(http, idle_keepalive_connection_is_closed)
 	lim.keepalive_ms = 300;
 	srv_start(&lim, 0, 0);
 	cli_open(&C);
-	get_ok(&C, "GET /hello HTTP/1.1\r\n\r\n", "hello");
+	get_ok(&C, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "hello");
 	cr_assert_eq(cli_closed_within(&C, 100), 0, "closed before the keep-alive deadline");
 	cr_assert_eq(cli_closed_within(&C, 1000), 1);
 	cr_assert_eq(srv_conns(), 0);
@@ -885,7 +885,7 @@ Test(http, stalled_body_is_closed_and_aborted)
 	lim.body_idle_ms = 300;
 	srv_start(&lim, 0, 0);
 	cli_open(&C);
-	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\n0123456789");
+	cli_send(&C, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
 	msleep(200);
 	cli_send(&C, "0123456789"); /* progress resets the deadline */
 	cr_assert_eq(cli_closed_within(&C, 200), 0);
@@ -905,15 +905,15 @@ Test(http, max_connections_per_listener)
 	srv_start(&lim, 0, 0);
 	cli_open(&c[0]);
 	cli_open(&c[1]);
-	get_ok(&c[0], "GET /hello HTTP/1.1\r\n\r\n", "hello");
-	get_ok(&c[1], "GET /hello HTTP/1.1\r\n\r\n", "hello");
+	get_ok(&c[0], "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "hello");
+	get_ok(&c[1], "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "hello");
 	cli_open(&c[2]);
 	cr_assert_eq(cli_closed_within(&c[2], 1000), 1, "a third connection was kept");
 	cli_close(&c[2]);
 	cli_close(&c[0]);
 	msleep(100);
 	cli_open(&c[2]);
-	get_ok(&c[2], "GET /hello HTTP/1.1\r\n\r\n", "hello");
+	get_ok(&c[2], "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "hello");
 	cr_assert_eq(srv_conns(), 2);
 	free(c);
 	srv_stop();
@@ -925,7 +925,7 @@ Test(http, global_connection_cap)
 	http_set_max_connections(1);
 	srv_start(NULL, 0, 0);
 	cli_open(&c[0]);
-	get_ok(&c[0], "GET /hello HTTP/1.1\r\n\r\n", "hello");
+	get_ok(&c[0], "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "hello");
 	cli_open(&c[1]);
 	cr_assert_eq(cli_closed_within(&c[1], 1000), 1);
 	http_set_max_connections(0);
@@ -937,8 +937,8 @@ Test(http, async_answer_after_timer)
 {
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	get_ok(&C, "GET /async HTTP/1.1\r\n\r\n", "async");
-	get_ok(&C, "GET /async HTTP/1.1\r\n\r\n", "async");
+	get_ok(&C, "GET /async HTTP/1.1\r\nHost: x\r\n\r\n", "async");
+	get_ok(&C, "GET /async HTTP/1.1\r\nHost: x\r\n\r\n", "async");
 	cr_assert_eq(atomic_load(&n_aborts), 0);
 	cli_close(&C);
 	srv_stop();
@@ -958,7 +958,7 @@ Test(http, async_answer_after_client_left_is_released)
 {
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	cli_send(&C, "GET /async?slow HTTP/1.1\r\n\r\n");
+	cli_send(&C, "GET /async?slow HTTP/1.1\r\nHost: x\r\n\r\n");
 	msleep(100);
 	cli_reset(&C);
 	msleep(100);
@@ -968,7 +968,7 @@ Test(http, async_answer_after_client_left_is_released)
 	cr_assert_eq(atomic_load(&n_late_released), 1, "late answer not given");
 	/* The server is still healthy. */
 	cli_open(&C);
-	get_ok(&C, "GET /hello HTTP/1.1\r\n\r\n", "hello");
+	get_ok(&C, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "hello");
 	cli_close(&C);
 	srv_stop();
 }
@@ -977,7 +977,7 @@ Test(http, listener_free_with_request_in_flight)
 {
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+	cli_send(&C, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
 	msleep(100);
 	srv_stop(); /* frees the connection: the handler is aborted */
 	cr_assert_eq(atomic_load(&n_aborts), 1);
@@ -1010,7 +1010,7 @@ Test(http, unix_socket_listener)
 	C.fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	cr_assert_eq(connect(C.fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	cli_timeout(C.fd, 3000);
-	get_ok(&C, "GET /hello HTTP/1.1\r\n\r\n", "hello");
+	get_ok(&C, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "hello");
 	cli_close(&C);
 	/* A second listener on a live socket is refused. */
 	struct http_listener *dup = http_listener_new(srv.base, &c);
@@ -1071,13 +1071,13 @@ Test(http, proxy_line_required_and_circuit_kept)
 {
 	srv_start(NULL, 1, 0);
 	cli_open(&C);
-	cli_send(&C, "PROXY TCP6 fc00:dead:beef:4dad::12:3456 ::1 4321 80\r\nGET /circuit HTTP/1.1\r\n\r\n");
+	cli_send(&C, "PROXY TCP6 fc00:dead:beef:4dad::12:3456 ::1 4321 80\r\nGET /circuit HTTP/1.1\r\nHost: x\r\n\r\n");
 	cr_assert_eq(cli_read(&C, &R), 0);
 	cr_assert_eq(R.status, 200);
 	cr_assert_eq(R.body_len, 8);
 	cr_assert_eq(memcmp(R.body, "00123456", 8), 0);
 	/* The circuit id stays with the connection for later requests. */
-	get_ok(&C, "GET /circuit HTTP/1.1\r\n\r\n", "00123456");
+	get_ok(&C, "GET /circuit HTTP/1.1\r\nHost: x\r\n\r\n", "00123456");
 	cli_close(&C);
 	/* Sent in pieces. */
 	cli_open(&C);
@@ -1085,7 +1085,7 @@ Test(http, proxy_line_required_and_circuit_kept)
 	msleep(50);
 	cli_send(&C, "192.0.2.2 1 2\r");
 	msleep(50);
-	cli_send(&C, "\nGET /circuit HTTP/1.1\r\n\r\n");
+	cli_send(&C, "\nGET /circuit HTTP/1.1\r\nHost: x\r\n\r\n");
 	cr_assert_eq(cli_read(&C, &R), 0);
 	cr_assert_eq(memcmp(R.body, "none", 4), 0);
 	cli_close(&C);
@@ -1095,9 +1095,9 @@ Test(http, proxy_line_required_and_circuit_kept)
 Test(http, missing_or_bad_proxy_line_closes)
 {
 	static const char *bad[] = {
-		"GET /hello HTTP/1.1\r\n\r\n",
-		"PROXY TCP4 192.0.2.1 192.0.2.2 01 2\r\nGET /hello HTTP/1.1\r\n\r\n",
-		"PROXY TCP6 fc00:dead:beef:4dad::12:3456 ::1 4321 80\nGET /hello HTTP/1.1\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+		"PROXY TCP4 192.0.2.1 192.0.2.2 01 2\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+		"PROXY TCP6 fc00:dead:beef:4dad::12:3456 ::1 4321 80\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
 	};
 	srv_start(NULL, 1, 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1118,7 +1118,7 @@ Test(http, head_method_has_no_body)
 	char v[32];
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	cli_send(&C, "HEAD /hello HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n");
+	cli_send(&C, "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
 	/* The HEAD answer says Content-Length: 5 but carries no body, so the
 	 * 5 bytes cli_read takes as its body are the start of the GET answer. */
 	cr_assert_eq(cli_read(&C, &R), 0);
@@ -1154,9 +1154,9 @@ Test(http, half_close_serves_pipelined_requests_then_closes)
 	char v[64];
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	cli_send(&C, "GET /async HTTP/1.1\r\n\r\n"
-	             "POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-	             "GET /async HTTP/1.1\r\n\r\n");
+	cli_send(&C, "GET /async HTTP/1.1\r\nHost: x\r\n\r\n"
+	             "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+	             "GET /async HTTP/1.1\r\nHost: x\r\n\r\n");
 	cr_assert_eq(shutdown(C.fd, SHUT_WR), 0);
 	cr_assert_eq(cli_read(&C, &R), 0);
 	cr_assert_eq(memcmp(R.body, "async", 5), 0);
@@ -1177,7 +1177,7 @@ Test(http, half_close_with_incomplete_pipelined_request_aborts_it)
 {
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	cli_send(&C, "GET /async HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+	cli_send(&C, "GET /async HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
 	cr_assert_eq(shutdown(C.fd, SHUT_WR), 0);
 	cr_assert_eq(cli_read(&C, &R), 0);
 	cr_assert_eq(memcmp(R.body, "async", 5), 0);
@@ -1193,7 +1193,7 @@ Test(http, half_close_before_request_complete_aborts)
 {
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+	cli_send(&C, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
 	msleep(50);
 	cr_assert_eq(shutdown(C.fd, SHUT_WR), 0);
 	cr_assert_eq(cli_closed_within(&C, 3000), 1);
@@ -1208,14 +1208,14 @@ Test(http, plain_close_during_async_answer_releases_connection)
 {
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	cli_send(&C, "GET /async?slow HTTP/1.1\r\n\r\n");
+	cli_send(&C, "GET /async?slow HTTP/1.1\r\nHost: x\r\n\r\n");
 	msleep(100);
 	cli_close(&C); /* indistinguishable from a half-close on the server */
 	msleep(700);
 	cr_assert_eq(srv_conns(), 0, "the connection outlived its answer");
 	cr_assert_eq(atomic_load(&n_completes), 1);
 	cli_open(&C);
-	get_ok(&C, "GET /hello HTTP/1.1\r\n\r\n", "hello");
+	get_ok(&C, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "hello");
 	cli_close(&C);
 	srv_stop();
 }
@@ -1269,7 +1269,7 @@ Test(http, body_below_minimum_rate_is_closed_and_aborted)
 	srv_start(&lim, 0, 0);
 	cli_open(&C);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+	cli_send(&C, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
 	/* 10 bytes every 50 ms is 200 B/s: never idle, far below the rate. */
 	long ms = trickle(&C, "0123456789", 50, 2000, &t0);
 	cr_assert_neq(ms, -1, "a body at 200 B/s was kept");
@@ -1289,7 +1289,7 @@ Test(http, body_above_minimum_rate_is_served)
 	srv_start(&lim, 0, 0);
 	cli_open(&C);
 	memset(piece, 'r', 100);
-	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+	cli_send(&C, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
 	for (int i = 0; i < 10; i++) { /* about 3 kB/s, for 300 ms */
 		cli_send(&C, piece);
 		msleep(30);
@@ -1312,7 +1312,7 @@ Test(http, body_rate_is_a_sliding_window_not_an_average)
 	cli_open(&C);
 	memset(burst, 'b', 900);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+	cli_send(&C, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
 	cli_send(&C, burst);
 	/* The average since the start stays above 1000 B/s for about 900 ms;
 	 * the last 200 ms fall below it at once. */
@@ -1332,7 +1332,7 @@ Test(http, body_rate_waits_for_the_grace_period)
 	srv_start(&lim, 0, 0);
 	cli_open(&C);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+	cli_send(&C, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
 	long ms = trickle(&C, "0123456789", 50, 2500, &t0);
 	cr_assert_neq(ms, -1);
 	cr_assert_geq(ms, 650, "closed during the grace period (%ld ms)", ms);
@@ -1350,7 +1350,7 @@ Test(http, body_total_deadline)
 	srv_start(&lim, 0, 0);
 	cli_open(&C);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+	cli_send(&C, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
 	long ms = trickle(&C, "0123456789", 100, 2500, &t0);
 	cr_assert_neq(ms, -1, "the body outlived body_total_ms");
 	cr_assert_geq(ms, 450, "closed too early (%ld ms)", ms);
@@ -1359,9 +1359,9 @@ Test(http, body_total_deadline)
 	cr_assert_eq(atomic_load(&n_aborts), 1);
 	/* A request without a body is not touched by the body deadlines. */
 	cli_open(&C);
-	get_ok(&C, "GET /hello HTTP/1.1\r\n\r\n", "hello");
+	get_ok(&C, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "hello");
 	msleep(600);
-	get_ok(&C, "GET /hello HTTP/1.1\r\n\r\n", "hello");
+	get_ok(&C, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "hello");
 	cli_close(&C);
 	srv_stop();
 }
@@ -1374,7 +1374,7 @@ Test(http, rate_off_and_total_off_keep_a_slow_body)
 	srv_start(&lim, 0, 0);
 	cli_open(&C);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	cli_send(&C, "POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\n");
+	cli_send(&C, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n");
 	cr_assert_eq(trickle(&C, "0123456789", 60, 540, &t0), -1);
 	cli_send(&C, "0123456789");
 	cr_assert_eq(cli_read(&C, &R), 0);
@@ -1393,7 +1393,7 @@ Test(http, chunk_framing_without_body_bytes_hits_idle_deadline)
 	srv_start(&lim, 0, 0);
 	cli_open(&C);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	cli_send(&C, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	cli_send(&C, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
 	/* Leading zeros of a chunk size: bytes, but never a body byte. */
 	long ms = trickle(&C, "0", 80, 2000, &t0);
 	cr_assert_neq(ms, -1, "framing bytes kept the body alive");
@@ -1409,7 +1409,7 @@ Test(http, endless_chunk_extension_gets_400)
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
 	memset(ext, 'e', sizeof(ext) - 1);
-	cli_send(&C, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;x=");
+	cli_send(&C, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;x=");
 	cli_send(&C, ext);
 	cr_assert_eq(cli_read(&C, &R), 0, "no answer to 20 kB of chunk extension");
 	cr_assert_eq(R.status, 400);
@@ -1423,7 +1423,7 @@ Test(http, many_small_chunks_and_trailers_are_fine)
 {
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	cli_send(&C, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	cli_send(&C, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
 	for (int i = 0; i < 300; i++)
 		cli_send(&C, "1;n=v\r\nz\r\n");
 	cli_send(&C, "0\r\nX-Sum: 300\r\n\r\n");
@@ -1441,10 +1441,10 @@ Test(http, trailer_fields_are_not_request_headers)
 {
 	srv_start(NULL, 0, 0);
 	cli_open(&C);
-	get_ok(&C, "POST /late-header HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	get_ok(&C, "POST /late-header HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 	           "3\r\nabc\r\n0\r\nX-Test: smuggled\r\n\r\n",
 	       "(none)");
-	get_ok(&C, "POST /late-header HTTP/1.1\r\nX-Test: head\r\nTransfer-Encoding: chunked\r\n\r\n"
+	get_ok(&C, "POST /late-header HTTP/1.1\r\nHost: x\r\nX-Test: head\r\nTransfer-Encoding: chunked\r\n\r\n"
 	           "0\r\nX-Test: smuggled\r\n\r\n",
 	       "head");
 	cli_close(&C);
@@ -1454,8 +1454,8 @@ Test(http, trailer_fields_are_not_request_headers)
 Test(http, fragment_before_query_gets_400)
 {
 	srv_start(NULL, 0, 0);
-	static const char *bad[] = {"GET /hello#x?y HTTP/1.1\r\n\r\n", "GET /hello?a#b HTTP/1.1\r\n\r\n",
-	                            "GET /hello# HTTP/1.1\r\n\r\n"};
+	static const char *bad[] = {"GET /hello#x?y HTTP/1.1\r\nHost: x\r\n\r\n", "GET /hello?a#b HTTP/1.1\r\nHost: x\r\n\r\n",
+	                            "GET /hello# HTTP/1.1\r\nHost: x\r\n\r\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cli_open(&C);
 		cli_send(&C, bad[i]);

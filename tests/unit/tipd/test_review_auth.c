@@ -21,58 +21,58 @@ TestSuite(review_auth, .init = init);
 
 /* ---- nonces ---- */
 
-Test(review_auth, nonce_is_single_use)
+static const uint8_t KEY[RV_NONCE_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+
+Test(review_auth, nonce_is_checked_without_state_by_any_holder_of_the_key)
 {
-	struct rv_nonces *n = rv_nonces_new(16);
+	struct rv_nonces *n = rv_nonces_new(KEY), *m = rv_nonces_new(KEY);
 	char a[RV_B64URL_32], b[RV_B64URL_32];
+	uint8_t raw[RV_NONCE_LEN], raw2[RV_NONCE_LEN];
+	int64_t exp = 0;
 	cr_assert_eq(rv_nonce_issue(n, 1000, a), 0);
 	cr_assert_eq(rv_nonce_issue(n, 1000, b), 0);
 	cr_assert_eq(strlen(a), 43);
 	cr_assert_str_neq(a, b);
-	cr_assert_eq(rv_nonces_count(n), 2);
-	cr_assert_eq(rv_nonce_consume(n, a, 1001), 0);
-	cr_assert_eq(rv_nonce_consume(n, a, 1001), -1, "a nonce was used twice");
-	cr_assert_eq(rv_nonces_count(n), 1);
-	cr_assert_eq(rv_nonce_consume(n, b, 1002), 0);
+	/* another review host with the same key accepts it; the check is
+	 * repeatable (single use is the database's) */
+	cr_assert_eq(rv_nonce_check(m, a, 1001, raw, &exp), 0);
+	cr_assert_eq(exp, 1000 + RV_NONCE_TTL);
+	cr_assert_eq(rv_nonce_check(n, a, 1001, raw2, &exp), 0);
+	cr_assert_eq(memcmp(raw, raw2, sizeof(raw)), 0);
+	/* issue time in the first four bytes, big-endian */
+	cr_assert(raw[0] == 0 && raw[1] == 0 && raw[2] == 0x03 && raw[3] == 0xe8);
 	rv_nonces_free(n);
+	rv_nonces_free(m);
+	rv_nonces_free(NULL);
 }
 
-Test(review_auth, nonce_unknown_malformed_or_expired_is_refused)
+Test(review_auth, nonce_forged_malformed_or_expired_is_refused)
 {
-	struct rv_nonces *n = rv_nonces_new(16);
-	char a[RV_B64URL_32], other[RV_B64URL_32];
+	uint8_t other_key[RV_NONCE_KEY_LEN] = { 9 }, raw[RV_NONCE_LEN];
+	struct rv_nonces *n = rv_nonces_new(KEY), *o = rv_nonces_new(other_key);
+	char a[RV_B64URL_32], x[RV_B64URL_32];
+	int64_t exp;
 	cr_assert_eq(rv_nonce_issue(n, 1000, a), 0);
-	memcpy(other, a, sizeof(other));
-	other[0] = other[0] == 'A' ? 'B' : 'A';
-	cr_assert_eq(rv_nonce_consume(n, other, 1000), -1);
-	cr_assert_eq(rv_nonce_consume(n, "", 1000), -1);
-	cr_assert_eq(rv_nonce_consume(n, "short", 1000), -1);
-	cr_assert_eq(rv_nonce_consume(n, NULL, 1000), -1);
+	cr_assert_eq(rv_nonce_check(o, a, 1000, raw, &exp), -1, "another key's nonce");
+	for (size_t i = 0; i < 43; i++) { /* any changed character */
+		memcpy(x, a, sizeof(x));
+		x[i] = x[i] == 'A' ? 'B' : 'A';
+		cr_assert_eq(rv_nonce_check(n, x, 1000, raw, &exp), -1, "changed at %zu", i);
+	}
+	cr_assert_eq(rv_nonce_check(n, "", 1000, raw, &exp), -1);
+	cr_assert_eq(rv_nonce_check(n, "short", 1000, raw, &exp), -1);
+	cr_assert_eq(rv_nonce_check(n, NULL, 1000, raw, &exp), -1);
 	char longer[64];
 	snprintf(longer, sizeof(longer), "%sAA", a);
-	cr_assert_eq(rv_nonce_consume(n, longer, 1000), -1);
-	/* Expired at issue + 120 s; it cannot be used later either. */
-	cr_assert_eq(rv_nonce_consume(n, a, 1000 + RV_NONCE_TTL), -1);
-	cr_assert_eq(rv_nonces_count(n), 0);
-	cr_assert_eq(rv_nonce_issue(n, 1000, a), 0);
-	cr_assert_eq(rv_nonce_consume(n, a, 1000 + RV_NONCE_TTL - 1), 0);
+	cr_assert_eq(rv_nonce_check(n, longer, 1000, raw, &exp), -1);
+	/* valid until issue + TTL, and from a clock at most RV_NONCE_AHEAD ahead */
+	cr_assert_eq(rv_nonce_check(n, a, 1000 + RV_NONCE_TTL - 1, raw, &exp), 0);
+	cr_assert_eq(rv_nonce_check(n, a, 1000 + RV_NONCE_TTL, raw, &exp), -1);
+	cr_assert_eq(rv_nonce_check(n, a, 1000 - RV_NONCE_AHEAD, raw, &exp), 0);
+	cr_assert_eq(rv_nonce_check(n, a, 1000 - RV_NONCE_AHEAD - 1, raw, &exp), -1);
+	cr_assert_eq(rv_nonce_issue(n, -1, x), -1);
 	rv_nonces_free(n);
-}
-
-Test(review_auth, nonce_store_drops_the_oldest_when_full)
-{
-	struct rv_nonces *n = rv_nonces_new(3);
-	char v[5][RV_B64URL_32];
-	for (int i = 0; i < 5; i++)
-		cr_assert_eq(rv_nonce_issue(n, 1000 + i, v[i]), 0);
-	cr_assert_eq(rv_nonces_count(n), 3);
-	cr_assert_eq(rv_nonce_consume(n, v[0], 1010), -1);
-	cr_assert_eq(rv_nonce_consume(n, v[1], 1010), -1);
-	cr_assert_eq(rv_nonce_consume(n, v[2], 1010), 0);
-	cr_assert_eq(rv_nonce_consume(n, v[4], 1010), 0);
-	cr_assert_null(rv_nonces_new(0));
-	rv_nonces_free(n);
-	rv_nonces_free(NULL);
+	rv_nonces_free(o);
 }
 
 /* ---- limiter ---- */

@@ -110,6 +110,10 @@ config_tipd_key(struct tipd_config *c, const char *name, const char *v)
 			return -1;
 		return 0;
 	}
+	if (strcmp(name, "user") == 0)
+		return set_str(&c->user, v);
+	if (strcmp(name, "sandbox") == 0)
+		return set_bool(&c->sandbox, v);
 	if (strcmp(name, "spool_dir") == 0)
 		return set_str(&c->spool_dir, v);
 	if (strcmp(name, "loops") == 0) {
@@ -249,6 +253,7 @@ static void
 config_defaults(struct tipd_config *c)
 {
 	c->mlock = CONFIG_MLOCK_AUTO;
+	c->sandbox = true;
 	c->spool_quota_bytes = (uint64_t)1024 << 20;
 	c->flush_interval_ms = 300000;
 	c->membership_poll_ms = 5000;
@@ -347,6 +352,7 @@ config_free(struct tipd_config *c)
 		return;
 	free(c->path);
 	free(c->log_level);
+	free(c->user);
 	free(c->spool_dir);
 	free(c->state_dir);
 	free(c->questionnaire);

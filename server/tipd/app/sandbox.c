@@ -78,6 +78,21 @@ allow_names(scmp_filter_ctx ctx, const char *const *names, size_t n)
 	return 0;
 }
 
+/* A comparison of argument `arg`: equal to `v`, or (masked) `arg & mask == v`.
+ * Spelled out, because libseccomp's SCMP_A* macros leave datum_b implicit. */
+static struct scmp_arg_cmp
+arg_eq(unsigned arg, scmp_datum_t v)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_EQ, .datum_a = v, .datum_b = 0 };
+}
+
+static struct scmp_arg_cmp
+arg_masked(unsigned arg, scmp_datum_t mask, scmp_datum_t v)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask,
+		                      .datum_b = v };
+}
+
 /* The calls allowed only with some arguments. */
 static int
 allow_conditional(scmp_filter_ctx ctx)
@@ -86,31 +101,31 @@ allow_conditional(scmp_filter_ctx ctx)
 	/* No executable memory after start-up: no shellcode staged in a new
 	 * mapping, no library loaded. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-	                     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0 ||
+	                     arg_masked(2, PROT_EXEC, 0)) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-	                     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0)
+	                     arg_masked(2, PROT_EXEC, 0)) != 0)
 		return -1;
 	/* libpq reconnecting: local and IP sockets, never netlink or raw. */
 	for (size_t i = 0; i < sizeof(domains) / sizeof(domains[0]); i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)domains[i])) != 0)
+		                     arg_eq(0, (scmp_datum_t)domains[i])) != 0)
 			return -1;
 	/* libevent and OpenSSL ask how much is buffered; nothing else. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-	                     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)FIONREAD)) != 0 ||
+	                     arg_eq(1, (scmp_datum_t)FIONREAD)) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-	                     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)FIONBIO)) != 0)
+	                     arg_eq(1, (scmp_datum_t)FIONBIO)) != 0)
 		return -1;
 	/* Threads started after start-up, never a new process: clone only with
 	 * CLONE_THREAD, and clone3 (whose flags sit in memory a filter cannot
 	 * read) answers ENOSYS, so that glibc falls back to clone. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-	                     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)) != 0 ||
+	                     arg_masked(0, CLONE_THREAD, CLONE_THREAD)) != 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0)
 		return -1;
 	/* abort() and pthread_kill signal this process only. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())) != 0)
+	                     arg_eq(0, (scmp_datum_t)getpid())) != 0)
 		return -1;
 	return 0;
 }

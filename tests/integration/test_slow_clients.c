@@ -154,8 +154,8 @@ enum slow_kind { SLOW_HEAD, SLOW_BODY, SLOW_IDLE };
 
 static const char *const slow_start[] = {
 	[SLOW_HEAD] = "POST /api/v1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\n",
-	[SLOW_BODY] = "POST /api/v1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	              "Content-Type: application/json\r\nContent-Length: 65536\r\n\r\n{",
+	[SLOW_BODY] = ("POST /api/v1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	               "Content-Type: application/json\r\nContent-Length: 65536\r\n\r\n{"),
 	[SLOW_IDLE] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
 };
 /* What each tick sends, one byte at a time (nothing for the idle ones). */

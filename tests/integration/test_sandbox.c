@@ -21,6 +21,19 @@
 #include "it_common.h"
 #include "util.h"
 
+/* ASan makes mlock and mlockall no-ops: in sanitizer builds only the core
+ * dump side of the key check can hold (the gcc build checks both). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_LOCKS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_LOCKS 0
+#endif
+#endif
+#ifndef TEST_LOCKS
+#define TEST_LOCKS 1
+#endif
+
 static struct th T;
 
 static void
@@ -87,6 +100,9 @@ submit_one(struct th *t)
 
 Test(sandbox, forbidden_syscall_kills_tipd)
 {
+	/* Written out: sanitizer builds default to no (sandbox.h). */
+	snprintf(T.extra_conf, sizeof(T.extra_conf), "[tipd]\nsandbox = yes\n");
+	th_write_conf(&T);
 	th_start(&T);
 	submit_one(&T); /* the filter lets the real work through */
 	cr_assert_eq(kill(T.tipd, SIGUSR2), 0);
@@ -164,7 +180,7 @@ key_copies(pid_t pid, const uint8_t *key, size_t klen, const char *what)
 				continue;
 			char flags[256];
 			vmflags_at(pid, lo + (unsigned long)i, flags, sizeof(flags));
-			cr_assert(strstr(flags, " lo") != NULL && strstr(flags, " dd") != NULL,
+			cr_assert((!TEST_LOCKS || strstr(flags, " lo") != NULL) && strstr(flags, " dd") != NULL,
 			          "a copy of the %s at %lx is in a mapping with VmFlags%s", what,
 			          lo + (unsigned long)i, flags);
 			copies++;
@@ -220,7 +236,7 @@ Test(sandbox, runs_as_user_with_keys_locked_and_undumpable)
 	give_to(T.spool, pw->pw_uid, pw->pw_gid);
 	give_to(state, pw->pw_uid, pw->pw_gid);
 	cr_assert_eq(chmod(T.dir, 0711), 0);
-	snprintf(T.extra_conf, sizeof(T.extra_conf), "[tipd]\nuser = nobody\n");
+	snprintf(T.extra_conf, sizeof(T.extra_conf), "[tipd]\nuser = nobody\nsandbox = yes\n");
 	th_write_conf(&T);
 	th_start(&T);
 	pid_t pid = T.tipd;
@@ -240,7 +256,7 @@ Test(sandbox, runs_as_user_with_keys_locked_and_undumpable)
 	status_field(pid, "Seccomp:", status, sizeof(status));
 	cr_assert_str_eq(status, "2", "Seccomp: %s (2 = filter)", status);
 	status_field(pid, "VmLck:", status, sizeof(status));
-	cr_assert(strtoul(status, NULL, 10) > 0, "VmLck: %s", status);
+	cr_assert(!TEST_LOCKS || strtoul(status, NULL, 10) > 0, "VmLck: %s", status);
 
 	/* Not dumpable: the kernel makes its /proc files root's, not nobody's. */
 	struct stat st;

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "sandbox.h"
 
 #include <ini.h>
 #include <stdio.h>
@@ -253,7 +254,7 @@ static void
 config_defaults(struct tipd_config *c)
 {
 	c->mlock = CONFIG_MLOCK_AUTO;
-	c->sandbox = true;
+	c->sandbox = SANDBOX_DEFAULT;
 	c->spool_quota_bytes = (uint64_t)1024 << 20;
 	c->flush_interval_ms = 300000;
 	c->membership_poll_ms = 5000;

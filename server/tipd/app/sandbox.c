@@ -26,14 +26,16 @@
 #include "log.h"
 #include "sandbox.h"
 
-/* Sanitizer runtimes make calls of their own (LeakSanitizer stops the world
- * with clone and ptrace at exit): allowed in sanitizer builds only. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANDBOX_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANDBOX_SANITIZER 1
-#endif
+#ifdef SANDBOX_SANITIZER
+static bool sandbox_on;
+
+/* LeakSanitizer asks this at exit (sandbox.h says why it must not run). */
+int __lsan_is_turned_off(void);
+int
+__lsan_is_turned_off(void)
+{
+	return sandbox_on;
+}
 #endif
 
 /* Allowed without conditions on their arguments. Names unknown on this
@@ -155,6 +157,9 @@ sandbox_enter(char *err, size_t errlen)
 	step = 3;
 	if (seccomp_load(ctx) != 0)
 		goto fail;
+#ifdef SANDBOX_SANITIZER
+	sandbox_on = true;
+#endif
 	rc = 0;
 fail:
 	if (rc != 0) {

@@ -3,7 +3,7 @@
 
 TIPLINE_DEBS="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev git curl ca-certificates
 openssl libevent-dev libssl-dev libsodium-dev libpq-dev libjansson-dev libinih-dev
-libcriterion-dev node-llhttp age postgresql postgresql-contrib nodejs npm strace python3-jsonschema python3-yaml"
+libcriterion-dev node-llhttp age postgresql postgresql-contrib nodejs npm strace python3-jsonschema python3-yaml libseccomp-dev"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -29,6 +29,18 @@ tipline_install_deps() {
 		as_root apt-get update -qq
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 	fi
+}
+
+# Configure the libFuzzer build (clang, ASan + UBSan, coverage everywhere) in
+# $1 with the seconds each fuzzrun/ test fuzzes in $2, and build the fuzzers.
+tipline_build_fuzzers() {
+	local dir=$1 secs=$2
+	mkdir -p "$dir"
+	CC=clang cmake -S "$TIPLINE_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DTIPLINE_WERROR=ON \
+		-DTIPLINE_SANITIZE=ON -DTIPLINE_LIBFUZZER=ON -DTIPLINE_FUZZ_SECONDS="$secs" \
+		>"$dir/configure.log" 2>&1 || { cat "$dir/configure.log"; die "cmake configure failed"; }
+	cmake --build "$dir" -j "$(nproc)" --target fuzzers >"$dir/build.log" 2>&1 ||
+		{ tail -60 "$dir/build.log"; die "fuzzer build failed (full log: $dir/build.log)"; }
 }
 
 # Build into $1 with extra CMake arguments after it.

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "sandbox.h"
 
 #include <ini.h>
 #include <stdio.h>
@@ -110,6 +111,10 @@ config_tipd_key(struct tipd_config *c, const char *name, const char *v)
 			return -1;
 		return 0;
 	}
+	if (strcmp(name, "user") == 0)
+		return set_str(&c->user, v);
+	if (strcmp(name, "sandbox") == 0)
+		return set_bool(&c->sandbox, v);
 	if (strcmp(name, "spool_dir") == 0)
 		return set_str(&c->spool_dir, v);
 	if (strcmp(name, "loops") == 0) {
@@ -253,6 +258,7 @@ static void
 config_defaults(struct tipd_config *c)
 {
 	c->mlock = CONFIG_MLOCK_AUTO;
+	c->sandbox = SANDBOX_DEFAULT;
 	c->spool_quota_bytes = (uint64_t)1024 << 20;
 	c->flush_interval_ms = 300000;
 	c->flush_list_max = 1024;
@@ -353,6 +359,7 @@ config_free(struct tipd_config *c)
 		return;
 	free(c->path);
 	free(c->log_level);
+	free(c->user);
 	free(c->spool_dir);
 	free(c->state_dir);
 	free(c->questionnaire);

@@ -26,6 +26,8 @@ struct tipd_config {
 	char *path;
 	char *log_level;
 	enum config_mlock mlock;
+	char *user;               /* [tipd] user: become it after start-up (as root) */
+	bool sandbox;             /* [tipd] sandbox: seccomp filter after start-up */
 	unsigned loops;           /* event loops; 0 = one per online core */
 	char *spool_dir;
 	char *state_dir;          /* small files tipd must remember (0700) */

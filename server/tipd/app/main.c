@@ -30,6 +30,7 @@
 #include "receipt.h"
 #include "review.h"
 #include "routes.h"
+#include "sandbox.h"
 #include "secmem.h"
 #include "spool.h"
 #include "teams.h"
@@ -200,6 +201,32 @@ lock_dir(const char *dir, const char *key)
 	return -1;
 }
 
+/* Give up what the running daemon does not need (sandbox.h): after the
+ * listeners are bound and the keys read, before the loops serve anyone. */
+static int
+app_sandbox(const struct tipd_config *c)
+{
+	char err[512];
+	if (sandbox_drop(c->user, c->spool_dir, c->state_dir, c->mlock, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return -1;
+	}
+#ifdef TIPLINE_TEST_HOOKS
+	if (sandbox_test_hook_install() != 0)
+		return -1;
+#endif
+	if (!c->sandbox) {
+		log_warn("[tipd] sandbox = no: no system call filter");
+		return 0;
+	}
+	if (sandbox_enter(err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	log_info("system call filter on");
+	return 0;
+}
+
 static int
 run(struct app *app)
 {
@@ -250,7 +277,8 @@ run(struct app *app)
 	flusher_set_flushed_cb(app->flusher, inbox_pending_flushed, app->inbox);
 	if (flusher_start(app->flusher) != 0)
 		return 1;
-	if (loops_listen(app->loops) != 0 || loops_start(app->loops) != 0)
+	/* Listeners bound, keys read: give up the rest before serving anyone. */
+	if (loops_listen(app->loops) != 0 || app_sandbox(c) != 0 || loops_start(app->loops) != 0)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
 	http_set_max_connections(c->max_connections_total);

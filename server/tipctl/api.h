@@ -72,4 +72,12 @@ int api_query_add(struct buf *q, const char *key, const char *value)
  */
 struct identity *api_identity_load(const char *path, const char *pass_file);
 
+/* Store the problem's "code" member (docs/api.md "Errors") of `r` in `code`.
+ * Return 0, or -1 if there is none (code is then ""). */
+int api_problem_code(const struct client_response *r, char *code, size_t cap);
+
+/* Print the true reason and the next step for problem `code` about `what`
+ * (e.g. "the invite"). Return 0, or -1 if the code is unknown (nothing printed). */
+int api_explain_code(const char *code, const char *what);
+
 #endif

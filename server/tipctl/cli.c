@@ -25,6 +25,22 @@ cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int
+cli_ask(const char *question, const char *flag)
+{
+	char line[16];
+	if (!isatty(0)) {
+		cli_error("cannot ask without a terminal: %s (nothing was done; add %s once you "
+		          "have checked)", question, flag);
+		return -1;
+	}
+	fprintf(stderr, "%s [y/N] ", question);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) != NULL && (line[0] == 'y' || line[0] == 'Y'))
+		return 1;
+	return 0;
+}
+
 size_t
 cli_utf8_chars(const char *s)
 {

@@ -72,6 +72,14 @@ int cli_default_identity(struct buf *out, bool create_dir) __attribute__((warn_u
 int cli_default_file(const char *name, struct buf *out, bool create_dir)
 	__attribute__((warn_unused_result));
 
+/*
+ * Ask `question` at the terminal (before any passphrase: confirm first,
+ * then the passphrase, everywhere). Return 1 for yes, 0 for no, or -1
+ * without a terminal, after printing that nothing was done and that
+ * `flag` (e.g. "--yes") answers yes.
+ */
+int cli_ask(const char *question, const char *flag);
+
 /* Return the number of UTF-8 characters in `s`. */
 size_t cli_utf8_chars(const char *s);
 

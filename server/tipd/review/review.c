@@ -251,12 +251,17 @@ rv_answer(struct rv_req *r, int status, const char *content_type, const void *bo
 	rv_req_free(r);
 }
 
-/* Answer problem+json with extra headers (e.g. Retry-After). */
-static void
-rv_problem_extra(struct rv_req *r, int status, const char *detail, const char *extra)
+/* Answer problem+json with a "code" member (if not NULL) and extra headers. */
+void
+rv_problem_code(struct rv_req *r, int status, const char *code, const char *detail,
+                const char *extra)
 {
 	json_t *doc = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
 	                        http_status_text(status), "status", status, "detail", detail);
+	if (doc != NULL && code != NULL && json_object_set_new(doc, "code", json_string(code)) != 0) {
+		json_decref(doc);
+		doc = NULL;
+	}
 	char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
 	if (s == NULL) {
@@ -265,6 +270,13 @@ rv_problem_extra(struct rv_req *r, int status, const char *detail, const char *e
 	}
 	rv_answer(r, status, "application/problem+json", s, strlen(s), extra);
 	free(s);
+}
+
+/* Answer problem+json with extra headers (e.g. Retry-After). */
+static void
+rv_problem_extra(struct rv_req *r, int status, const char *detail, const char *extra)
+{
+	rv_problem_code(r, status, NULL, detail, extra);
 }
 
 void
@@ -458,11 +470,63 @@ login_store(struct rv_req *r)
 }
 
 static void
+login_status_row(struct rv_req *r, const PGresult *res)
+{
+	if (PQntuples(res) != 1)
+		return;
+	const char *st = PQgetvalue(res, 0, 0);
+	r->found = strcmp(st, "pending") == 0 ? 1 : strcmp(st, "approved") == 0 ? 2 : 3;
+}
+
+/* A key that signed correctly but is in no team: say why (docs/api.md "Login refusals"). */
+static void
+login_not_member_done(struct rv_req *r)
+{
+	switch (r->found) {
+	case 1:
+		rv_problem_code(r, 401, "enrollment_pending",
+		                "your enrollment waits for an admin's approval: read them your "
+		                "fingerprint over a channel you trust", NULL);
+		break;
+	case 2:
+		rv_problem_code(r, 401, "membership_ended",
+		                "this key is no longer a member of any team: an admin removed it", NULL);
+		break;
+	case 3:
+		rv_problem_code(r, 401, "enrollment_rejected",
+		                "an admin rejected this key's enrollment: ask them for a new invite", NULL);
+		break;
+	default:
+		rv_problem_code(r, 401, "not_a_member",
+		                "this key is not a member of any team: enroll with an invite from "
+		                "your admin", NULL);
+		break;
+	}
+}
+
+/* Look up the enrollment of a key that proved itself but is in no team. */
+static void
+login_not_member(struct rv_req *r, const uint8_t *pk)
+{
+	const char *v[1] = { (const char *)pk };
+	const int lens[1] = { RV_PK_LEN }, fmts[1] = { 1 };
+	r->found = 0;
+	rv_q(r, "select status from enrollments where ed25519 = $1 order by enrolled_at desc limit 1",
+	     1, v, lens, fmts, login_status_row);
+	rv_run(r, login_not_member_done);
+}
+
+/*
+ * Check a login. Only a signature that verifies (over a fresh nonce, the
+ * origin and this TLS key) earns a reason: a wrong clock, a pending,
+ * rejected or ended enrollment. Anything else is "login failed".
+ */
+static void
 login_complete(struct rv_req *r)
 {
 	struct review *rv = r->rv;
 	struct rv_login l;
-	char hex[65];
+	char hex[65], detail[160];
 	int64_t now = time(NULL);
 	int ok = rv_login_parse(r->body.data, r->body.len, &l) == 0;
 	/* A nonce is burnt by any attempt that names it. */
@@ -474,18 +538,29 @@ login_complete(struct rv_req *r)
 		rv_problem_extra(r, 429, "too many failed logins; try again later", extra);
 		return;
 	}
-	ok = ok && l.time >= now - RV_TIME_SKEW && l.time <= now + RV_TIME_SKEW;
-	ok = ok && (caller_fill(r, l.pk, &r->caller) > 0 || r->caller.admin);
 	ok = ok && rv_tls_hex(r, hex) == 0 && rv_login_verify(&l, r->app->cfg->review_origin, hex) == 0;
 	sodium_memzero(&l.sig, sizeof(l.sig));
-	if (!ok) {
+	int in_time = l.time >= now - RV_TIME_SKEW && l.time <= now + RV_TIME_SKEW;
+	int member = ok && in_time && (caller_fill(r, l.pk, &r->caller) > 0 || r->caller.admin);
+	if (!member) {
 		rv_limiter_fail(rv->limiter, l.have_pk ? l.pk : NULL, now);
 		log_info("review: failed login");
-		rv_problem(r, 401, "login failed");
-		return;
 	}
-	rv_token_new(r->token, r->token_sha);
-	login_store(r);
+	if (!ok) {
+		rv_problem_code(r, 401, "login_failed", "login failed", NULL);
+	} else if (!in_time) {
+		snprintf(detail, sizeof(detail),
+		         "this computer's clock is %lld seconds %s the server's (at most %d allowed): "
+		         "set it right and log in again",
+		         (long long)(l.time > now ? l.time - now : now - l.time),
+		         l.time > now ? "ahead of" : "behind", RV_TIME_SKEW);
+		rv_problem_code(r, 401, "clock_skew", detail, NULL);
+	} else if (!member) {
+		login_not_member(r, l.pk);
+	} else {
+		rv_token_new(r->token, r->token_sha);
+		login_store(r);
+	}
 }
 
 /* ---- sessions ---- */
@@ -504,14 +579,16 @@ auth_done(struct rv_req *r)
 {
 	uint8_t pk[RV_PK_LEN];
 	if (!r->found) {
-		rv_problem(r, 401, "log in first");
+		rv_problem_code(r, 401, "session_expired",
+		                "no such session: it expired, or you logged out: log in again", NULL);
 		return;
 	}
 	r->found = 0;
 	memcpy(pk, r->caller.ed25519, RV_PK_LEN);
 	/* A key that no longer belongs to any team (and is no admin key) sees nothing. */
 	if (caller_fill(r, pk, &r->caller) == 0 && !r->caller.admin) {
-		rv_problem(r, 401, "log in first");
+		rv_problem_code(r, 401, "membership_ended",
+		                "this key is no longer a member of any team: an admin removed it", NULL);
 		return;
 	}
 	if (r->route == RV_QUESTIONNAIRE) {

@@ -924,7 +924,8 @@ rv_admin_start(struct rv_req *r)
 	                  r->route == RV_ADMIN_MEMBERSHIP || r->route == RV_ADMIN_LABEL_ADD ||
 	                  r->route == RV_ADMIN_LABEL_DEL;
 	if (admin_route && !r->caller.admin) {
-		rv_problem(r, 403, "this needs an admin login");
+		rv_problem_code(r, 403, "admin_required",
+		                "this needs an admin login (tipctl login --admin)", NULL);
 		return;
 	}
 	switch (r->route) {

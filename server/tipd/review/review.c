@@ -460,6 +460,7 @@ login_store(struct rv_req *r)
 	const char *gc[2] = { now, idle };
 	rv_q(r, "delete from sessions where expires_at <= $1::bigint "
 	        "or last_used_at <= $1::bigint - $2::bigint", 2, gc, NULL, NULL, NULL);
+	rv_q(r, "delete from ended_sessions where expires_at <= $1::bigint", 1, gc, NULL, NULL, NULL);
 	const char *v[4] = { (const char *)r->token_sha, (const char *)r->caller.ed25519, now,
 		             expires };
 	const int lens[4] = { 32, RV_PK_LEN, 0, 0 }, fmts[4] = { 1, 1, 0, 0 };
@@ -575,12 +576,33 @@ auth_row(struct rv_req *r, const PGresult *res)
 }
 
 static void
+ended_row(struct rv_req *r, const PGresult *res)
+{
+	r->found = PQntuples(res) == 1;
+}
+
+/* No live session: one a revocation ended says so; any other expired. */
+static void
+auth_ended_done(struct rv_req *r)
+{
+	if (r->found)
+		rv_problem_code(r, 401, "membership_ended",
+		                "an admin removed this key from its team: the session has ended", NULL);
+	else
+		rv_problem_code(r, 401, "session_expired",
+		                "no such session: it expired, or you logged out: log in again", NULL);
+}
+
+static void
 auth_done(struct rv_req *r)
 {
 	uint8_t pk[RV_PK_LEN];
 	if (!r->found) {
-		rv_problem_code(r, 401, "session_expired",
-		                "no such session: it expired, or you logged out: log in again", NULL);
+		const char *v[1] = { (const char *)r->token_sha };
+		const int lens[1] = { 32 }, fmts[1] = { 1 };
+		rv_q(r, "select 1 from ended_sessions where token_sha256 = $1", 1, v, lens, fmts,
+		     ended_row);
+		rv_run(r, auth_ended_done);
 		return;
 	}
 	r->found = 0;

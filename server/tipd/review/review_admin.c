@@ -510,7 +510,10 @@ statement_store(struct rv_req *r)
 		        "select oid from (" TEAMS_OBJECTS_SQL ") o) and " AD_OURS, 4, d, dl, df, NULL);
 		const char *k[4] = { r->team, seq, (const char *)membership_hash(c->stmt),
 			             c->ids_lit };
-		rv_q(r, "delete from sessions where encode(ed25519, 'hex') = any($4::text[]) and " AD_OURS,
+		rv_q(r, "with d as (delete from sessions where encode(ed25519, 'hex') = any($4::text[]) "
+		        "and " AD_OURS " returning token_sha256, expires_at) "
+		        "insert into ended_sessions (token_sha256, reason, expires_at) "
+		        "select token_sha256, 'revoked', expires_at from d on conflict do nothing",
 		     4, k, dl, df, NULL);
 	}
 	if (c->enrollment_complete) {

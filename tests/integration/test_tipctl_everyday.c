@@ -1,0 +1,210 @@
+/*
+ * tipctl as people use it every day, against the real tipd and PostgreSQL
+ * (issue: "what a newcomer tripped over"):
+ *
+ *  - a refused or failed `tipctl enroll` leaves the working profile byte-equal
+ *    (a used invite; a forged invite naming another server and TLS key), and
+ *    a different profile is never replaced without showing the changes and
+ *    asking (refused without a terminal unless --replace);
+ *  - every refusal says what is true and what to do next: a pending
+ *    enrollee, a non-admin running an admin command, a revoked member's
+ *    list and login;
+ *  - teams are made only by `admin team create`; an unknown team is "no
+ *    such team" with the list; `admin reject`; refusals exit non-zero.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "invite.h"
+#include "it_common.h"
+#include "util.h"
+
+static struct th T;
+static struct buf out, err;
+
+/* The TIPLINE_HOME of `who`, made if need be (static buffer, until the next call). */
+static const char *
+home_of(const char *who)
+{
+	static char home[TH_PATH + 32];
+	snprintf(home, sizeof(home), "%s/home-%s", T.dir, who);
+	(void)mkdir(home, 0700);
+	return home;
+}
+
+#define tipctl(who, ...) it_tipctl(&T, home_of(who), NULL, &out, &err, __VA_ARGS__)
+
+/* The first invite printed in `out`, into `inv`. */
+static void
+take_invite(char *inv, size_t cap)
+{
+	const char *p = strstr(buf_cstr(&out), INVITE_PREFIX);
+	cr_assert_not_null(p, "no invite printed: %s / %s", buf_cstr(&out), buf_cstr(&err));
+	size_t n = strcspn(p, "\n");
+	cr_assert(n < cap);
+	memcpy(inv, p, n);
+	inv[n] = '\0';
+}
+
+/* The operator's first admin: invited by tipd, enrolled, logged in. */
+static void
+bootstrap_admin(void)
+{
+	char server[64], inv[INVITE_TEXT_MAX];
+	snprintf(server, sizeof(server), "https://127.0.0.1:%d", T.review_port);
+	char *op[] = { T.tipd_bin, "-c", T.conf, "invite", "--admin", "--server", server, NULL };
+	cr_assert_eq(it_exec(&T, home_of("admin"), NULL, op, &out, &err), 0, "%s", buf_cstr(&err));
+	take_invite(inv, sizeof(inv));
+	cr_assert_eq(tipctl("admin", "enroll", "--admin-key", T.admin_key, "--passphrase-file",
+	                    T.passfile, inv, NULL), 0, "admin enroll: %s", buf_cstr(&err));
+	cr_assert_eq(tipctl("admin", "login", "--passphrase-file", T.passfile, NULL), 0, "%s",
+	             buf_cstr(&err));
+}
+
+static void
+setup(void)
+{
+	th_setup(&T);
+	th_start(&T);
+	buf_init(&out, 1 << 20);
+	buf_init(&err, 1 << 16);
+	bootstrap_admin();
+}
+
+static void
+teardown(void)
+{
+	buf_free(&out);
+	buf_free(&err);
+	th_teardown(&T);
+}
+
+TestSuite(tipctl_everyday, .init = setup, .fini = teardown, .timeout = 240);
+
+/* The admin invites `name` to `team`; the invite goes into `inv`. */
+static void
+invite(const char *name, const char *team, char *inv, size_t cap)
+{
+	cr_assert_eq(tipctl("admin", "admin", "invite", "--name", name, "--team", team, NULL), 0,
+	             "admin invite: %s", buf_cstr(&err));
+	take_invite(inv, cap);
+}
+
+/* `who` enrolls with `inv` (extra option `opt` or NULL); return the exit status. */
+static int
+enroll(const char *who, const char *inv, const char *opt)
+{
+	return tipctl(who, "enroll", "--passphrase-file", T.passfile, inv, opt, NULL);
+}
+
+/* Read `who`'s profile into `b`. */
+static void
+profile_of(const char *who, struct buf *b)
+{
+	char path[TH_PATH + 64];
+	snprintf(path, sizeof(path), "%s/profile", home_of(who));
+	it_slurp(path, b);
+}
+
+static void
+assert_profile_unchanged(const char *who, const struct buf *before, const char *why)
+{
+	struct buf now;
+	char pending[TH_PATH + 64];
+	buf_init(&now, 1 << 16);
+	profile_of(who, &now);
+	cr_assert(now.len == before->len && memcmp(now.data, before->data, now.len) == 0,
+	          "%s changed the profile:\n%s\nwas:\n%.*s", why, buf_cstr(&now), (int)before->len,
+	          (const char *)before->data);
+	snprintf(pending, sizeof(pending), "%s/profile.pending", home_of(who));
+	cr_assert_neq(access(pending, F_OK), 0, "%s left %s behind", why, pending);
+	buf_free(&now);
+}
+
+Test(tipctl_everyday, failed_enroll_keeps_the_profile)
+{
+	char inv[INVITE_TEXT_MAX], other[INVITE_TEXT_MAX], forged[INVITE_TEXT_MAX];
+	struct buf before, text;
+	struct invite iv;
+	buf_init(&before, 1 << 16);
+	buf_init(&text, INVITE_TEXT_MAX);
+
+	invite("amira", "demo", inv, sizeof(inv));
+	cr_assert_eq(enroll("amira", inv, NULL), 0, "%s", buf_cstr(&err));
+	profile_of("amira", &before);
+
+	/* The same used invite again: refused, the profile is as it was. */
+	cr_assert_eq(enroll("amira", inv, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "already used") != NULL, "%s", buf_cstr(&err));
+	assert_profile_unchanged("amira", &before, "a used invite");
+
+	/* An invite for another name, already used by bob, with --replace. */
+	invite("bob", "demo", other, sizeof(other));
+	cr_assert_eq(enroll("bob", other, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(enroll("amira", other, "--replace"), 1);
+	cr_assert(strstr(buf_cstr(&err), "already used") != NULL, "%s", buf_cstr(&err));
+	assert_profile_unchanged("amira", &before, "a used invite for another name");
+
+	/* A forged invite naming another server and TLS key. */
+	cr_assert_eq(invite_decode(other, strlen(other), &iv), 0);
+	snprintf(iv.server, sizeof(iv.server), "https://127.0.0.1:1");
+	memset(iv.pin, 'e', 64);
+	cr_assert_eq(invite_encode(&iv, &text), 0);
+	snprintf(forged, sizeof(forged), "%.*s", (int)text.len, (const char *)text.data);
+	/* without a terminal: every change is shown, nothing is done */
+	cr_assert_eq(enroll("amira", forged, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "https://127.0.0.1:1") != NULL &&
+	          strstr(buf_cstr(&err), "TLS key pin") != NULL &&
+	          strstr(buf_cstr(&err), "was: amira") != NULL &&
+	          strstr(buf_cstr(&err), "now: bob") != NULL &&
+	          strstr(buf_cstr(&err), "not changed") != NULL,
+	          "the changes were not shown: %s", buf_cstr(&err));
+	assert_profile_unchanged("amira", &before, "a forged invite without --replace");
+	/* with --replace: the server is unreachable, and the profile stays */
+	cr_assert_eq(enroll("amira", forged, "--replace"), 1);
+	cr_assert(strstr(buf_cstr(&err), "unreachable") != NULL, "%s", buf_cstr(&err));
+	assert_profile_unchanged("amira", &before, "an unreachable server");
+
+	/* amira still logs in where she enrolled once approved. */
+	cr_assert_eq(tipctl("admin", "admin", "approve", "amira", "--yes", "--passphrase-file",
+	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("amira", "login", "--passphrase-file", T.passfile, NULL), 0, "%s",
+	             buf_cstr(&err));
+	buf_free(&before);
+	buf_free(&text);
+}
+
+Test(tipctl_everyday, refusals_say_what_is_true)
+{
+	char inv[INVITE_TEXT_MAX];
+	invite("carol", "demo", inv, sizeof(inv));
+	cr_assert_eq(enroll("carol", inv, NULL), 0, "%s", buf_cstr(&err));
+
+	/* pending: not "the clock or a missing membership" */
+	cr_assert_eq(tipctl("carol", "login", "--passphrase-file", T.passfile, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "waits for an admin's approval") != NULL, "%s",
+	          buf_cstr(&err));
+
+	cr_assert_eq(tipctl("admin", "admin", "approve", "carol", "--yes", "--passphrase-file",
+	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("carol", "login", "--passphrase-file", T.passfile, NULL), 0, "%s",
+	             buf_cstr(&err));
+
+	/* an investigator running an admin command: not "not found" */
+	cr_assert_eq(tipctl("carol", "admin", "invite", "--name", "x", "--team", "demo", NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "needs an admin login") != NULL &&
+	          strstr(buf_cstr(&err), "tipctl login --admin") != NULL, "%s", buf_cstr(&err));
+
+	/* revoked: not "session expired: run tipctl login" */
+	cr_assert_eq(tipctl("admin", "admin", "revoke", "carol", "--team", "demo", "--yes",
+	                    "--passphrase-file", T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("carol", "tips", "list", NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "no longer a member") != NULL &&
+	          strstr(buf_cstr(&err), "session expired") == NULL, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("carol", "login", "--passphrase-file", T.passfile, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "no longer a member") != NULL &&
+	          strstr(buf_cstr(&err), "clock") == NULL, "%s", buf_cstr(&err));
+}

@@ -142,7 +142,7 @@ int
 api_explain_code(const char *code, const char *what)
 {
 	if (strcmp(code, "session_expired") == 0)
-		cli_error("your session has expired (or you logged out): run tipctl login");
+		cli_error("session expired: run tipctl login (it ran out, went idle, or you logged out)");
 	else if (strcmp(code, "membership_ended") == 0)
 		cli_error("you are no longer a member of any team: an admin removed you, and your "
 		          "session has ended; ask your admin if this is a mistake");

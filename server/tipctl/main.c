@@ -9,6 +9,7 @@
 
 #include "admin_cmd.h"
 #include "admin_online.h"
+#include "admin_teams.h"
 #include "audit_cmd.h"
 #include "cli.h"
 #include "enroll_cmd.h"
@@ -42,7 +43,9 @@ static const char main_usage[] =
 	"  admin keygen     make an admin signing key (offline)\n"
 	"  admin membership sign a team membership statement (offline)\n"
 	"  admin invite     invite an investigator to teams\n"
+	"  admin team       list teams, or create one\n"
 	"  admin approve    compare fingerprints and approve enrollments\n"
+	"  admin reject     reject an enrollment nobody should approve\n"
 	"  admin revoke     remove a member from a team\n"
 	"  admin label      add or remove a triage label\n"
 	"\n"
@@ -54,7 +57,9 @@ static const char admin_usage[] =
 	"  keygen      make an admin signing key (offline)\n"
 	"  membership  sign a team membership statement (offline)\n"
 	"  invite      invite an investigator to teams (admin session)\n"
+	"  team        list teams, or create one (admin session)\n"
 	"  approve     compare fingerprints and approve enrollments (admin session)\n"
+	"  reject      reject an enrollment nobody should approve (admin session)\n"
 	"  revoke      remove a member from a team (admin session)\n"
 	"  label       add or remove a triage label (admin session)\n"
 	"\n"
@@ -83,6 +88,10 @@ admin_main(int argc, char **argv)
 		return admin_online_approve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "revoke") == 0)
 		return admin_online_revoke(argc - 1, argv + 1);
+	if (strcmp(argv[1], "team") == 0)
+		return admin_teams_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "reject") == 0)
+		return admin_teams_reject(argc - 1, argv + 1);
 	if (strcmp(argv[1], "label") == 0)
 		return admin_online_label(argc - 1, argv + 1);
 	cli_error("unknown admin command '%s'", argv[1]);

@@ -208,3 +208,87 @@ Test(tipctl_everyday, refusals_say_what_is_true)
 	cr_assert(strstr(buf_cstr(&err), "no longer a member") != NULL &&
 	          strstr(buf_cstr(&err), "clock") == NULL, "%s", buf_cstr(&err));
 }
+
+Test(tipctl_everyday, teams_are_explicit_and_typos_say_so)
+{
+	char inv[INVITE_TEXT_MAX];
+	long invites = th_count(&T, "select count(*) from invites");
+	/* a typo in a team name is "no such team" with the list, not a forgery */
+	cr_assert_eq(tipctl("admin", "admin", "revoke", "someone", "--team", "demoo", "--yes",
+	                    "--passphrase-file", T.passfile, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "no such team demoo") != NULL &&
+	          strstr(buf_cstr(&err), "teams on this server: demo") != NULL &&
+	          strstr(buf_cstr(&err), "verify") == NULL, "%s", buf_cstr(&err));
+	/* an invite never makes a team */
+	cr_assert_eq(tipctl("admin", "admin", "invite", "--name", "nia", "--team", "newteam", NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "no such team newteam") != NULL &&
+	          strstr(buf_cstr(&err), "tipctl admin team create newteam") != NULL, "%s",
+	          buf_cstr(&err));
+	cr_assert_eq(th_count(&T, "select count(*) from invites"), invites, "an invite was made");
+	/* creating one is asked for: no terminal, no --yes, nothing made */
+	cr_assert_eq(tipctl("admin", "admin", "team", "create", "newteam", "--passphrase-file",
+	                    T.passfile, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "cannot ask without a terminal") != NULL, "%s",
+	          buf_cstr(&err));
+	cr_assert_eq(th_count(&T, "select count(*) from membership_statements where team_id = "
+	                          "'newteam'"), 0);
+	cr_assert_eq(tipctl("admin", "admin", "team", "create", "newteam", "--yes",
+	                    "--passphrase-file", T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("admin", "admin", "team", "list", NULL), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "newteam") != NULL && strstr(buf_cstr(&out), "demo") != NULL,
+	          "%s", buf_cstr(&out));
+	cr_assert_eq(tipctl("admin", "admin", "team", "create", "newteam", "--yes",
+	                    "--passphrase-file", T.passfile, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "exists already") != NULL, "%s", buf_cstr(&err));
+	/* and then it takes invites and approvals */
+	invite("nia", "newteam", inv, sizeof(inv));
+	cr_assert_eq(enroll("nia", inv, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("admin", "admin", "approve", "nia", "--yes", "--passphrase-file",
+	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "2 signed and stored (1 members)") != NULL, "%s",
+	          buf_cstr(&out));
+}
+
+Test(tipctl_everyday, refusals_exit_nonzero_and_ask_before_the_passphrase)
+{
+	char inv[INVITE_TEXT_MAX], nofile[TH_PATH + 32];
+	snprintf(nofile, sizeof(nofile), "%s/no-such-passphrase-file", T.dir);
+	invite("dan", "demo", inv, sizeof(inv));
+	cr_assert_eq(enroll("dan", inv, NULL), 0, "%s", buf_cstr(&err));
+
+	/* approve without a terminal: not done, exit 1; the question comes
+	 * before the passphrase, so the passphrase file is never read */
+	cr_assert_eq(tipctl("admin", "admin", "approve", "dan", "--passphrase-file", nofile, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "cannot ask without a terminal") != NULL &&
+	          strstr(buf_cstr(&err), "no-such-passphrase-file") == NULL, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "not approved: nothing changed") != NULL, "%s",
+	          buf_cstr(&out));
+	cr_assert_eq(th_count(&T, "select count(*) from enrollments where status = 'pending'"), 1);
+	cr_assert_eq(tipctl("admin", "admin", "approve", "nobody", "--yes", NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "no pending enrollment for nobody") != NULL, "%s",
+	          buf_cstr(&err));
+
+	/* reject: asked for, then done; dan hears it at login; approve has nothing left */
+	cr_assert_eq(tipctl("admin", "admin", "reject", "dan", NULL), 1);
+	cr_assert_eq(th_count(&T, "select count(*) from enrollments where status = 'pending'"), 1);
+	cr_assert_eq(tipctl("admin", "admin", "reject", "dan", "--yes", NULL), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "rejected") != NULL, "%s", buf_cstr(&out));
+	cr_assert_eq(th_count(&T, "select count(*) from enrollments where status = 'rejected'"), 1);
+	cr_assert_eq(tipctl("dan", "login", "--passphrase-file", T.passfile, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "rejected your enrollment") != NULL, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("admin", "admin", "approve", "dan", "--yes", "--passphrase-file",
+	                    T.passfile, NULL), 1);
+	cr_assert_eq(tipctl("admin", "admin", "reject", "dan", "--yes", NULL), 1);
+
+	/* revoke without a terminal: nothing changed is not success */
+	invite("eli", "demo", inv, sizeof(inv));
+	cr_assert_eq(enroll("eli", inv, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("admin", "admin", "approve", "eli", "--yes", "--passphrase-file",
+	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("admin", "admin", "revoke", "eli", "--team", "demo", "--passphrase-file",
+	                    nofile, NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "nothing changed") != NULL &&
+	          strstr(buf_cstr(&err), "no-such-passphrase-file") == NULL, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("eli", "login", "--passphrase-file", T.passfile, NULL), 0, "%s",
+	             buf_cstr(&err));
+}

@@ -702,7 +702,7 @@ rv_on_body(struct http_request *req, const uint8_t *p, size_t n)
 		return 0;
 	if (r->route == RV_LOGIN) {
 		rv_limiter_fail(r->rv->limiter, NULL, time(NULL));
-		rv_problem(r, 401, "login failed");
+		rv_problem_code(r, 401, "login_failed", "login failed", NULL);
 	} else {
 		rv_problem(r, 413, "request body too large");
 	}
@@ -817,6 +817,11 @@ parse_route(const char *method, const char *path, struct rv_req *r)
 		r->route = RV_ADMIN_INVITE;
 	else if (get && strcmp(path, "/api/v1/admin/enrollments") == 0)
 		r->route = RV_ADMIN_ENROLLMENTS;
+	else if (get && strcmp(path, "/api/v1/admin/teams") == 0)
+		r->route = RV_ADMIN_TEAMS;
+	else if (post && match_id(path, "/api/v1/admin/enrollments/", r->id, &rest) == 0 &&
+	         strcmp(rest, "/reject") == 0)
+		r->route = RV_ADMIN_REJECT;
 	else if (post && match_team(path, "/api/v1/admin/teams/", "/membership", r->team) == 0)
 		r->route = RV_ADMIN_MEMBERSHIP;
 	else if (post && strcmp(path, "/api/v1/admin/labels") == 0)
@@ -869,16 +874,15 @@ review_route(struct http_request *req, struct app *app)
 	int needs_token = r->route != RV_NONCE && r->route != RV_LOGIN && r->route != RV_ENROLL;
 	if (needs_token && rv_bearer_parse(http_request_header(req, "Authorization"),
 	                                   r->token_sha) != 0) {
-		http_respond_problem(req, 401, "log in first");
-		rv_req_free(r);
+		rv_problem_code(r, 401, "session_expired", "log in first", NULL); /* frees r */
 		return NULL;
 	}
 	if (cl > (int64_t)max) {
 		if (r->route == RV_LOGIN)
 			rv_limiter_fail(r->rv->limiter, NULL, time(NULL));
-		http_respond_problem(req, r->route == RV_LOGIN ? 401 : 413,
-		                     r->route == RV_LOGIN ? "login failed" : "request body too large");
-		rv_req_free(r);
+		rv_problem_code(r, r->route == RV_LOGIN ? 401 : 413,
+		                r->route == RV_LOGIN ? "login_failed" : NULL,
+		                r->route == RV_LOGIN ? "login failed" : "request body too large", NULL);
 		return NULL;
 	}
 	http_request_set_data(req, r);

@@ -274,19 +274,26 @@ api_identity_load(const char *path, const char *pass_file)
 		cli_error("no identity at %s (run `tipctl init` first, or use --identity)", buf_cstr(&p));
 		goto out;
 	}
-	if ((pass = cli_pass_get(pass_file, "Passphrase: ", false, false)) == NULL)
-		goto out;
-	switch (identity_load(buf_cstr(&p), pass, strlen(pass), &id)) {
-	case IDENTITY_OK:
-		break;
-	case IDENTITY_ERR_PASSPHRASE:
-		cli_error("wrong passphrase for %s", buf_cstr(&p));
-		break;
-	case IDENTITY_ERR_FORMAT:
-		cli_error("%s is not a tipctl identity file", buf_cstr(&p));
-		break;
-	case IDENTITY_ERR_IO:
-		cli_error("cannot read %s: %s", buf_cstr(&p), strerror(errno));
+	/* Typed at a terminal: three tries; from a file: one. */
+	for (int tries = pass_file != NULL ? 1 : API_PASS_TRIES; tries > 0; tries--) {
+		if ((pass = cli_pass_get(pass_file, "Passphrase: ", false, false)) == NULL)
+			goto out;
+		enum identity_result ir = identity_load(buf_cstr(&p), pass, strlen(pass), &id);
+		cli_pass_free(pass);
+		pass = NULL;
+		if (ir == IDENTITY_OK)
+			break;
+		if (ir == IDENTITY_ERR_PASSPHRASE && tries > 1) {
+			cli_error("wrong passphrase for %s: try again (%d tr%s left)", buf_cstr(&p),
+			          tries - 1, tries - 1 == 1 ? "y" : "ies");
+			continue;
+		}
+		if (ir == IDENTITY_ERR_PASSPHRASE)
+			cli_error("wrong passphrase for %s", buf_cstr(&p));
+		else if (ir == IDENTITY_ERR_FORMAT)
+			cli_error("%s is not a tipctl identity file", buf_cstr(&p));
+		else
+			cli_error("cannot read %s: %s", buf_cstr(&p), strerror(errno));
 		break;
 	}
 out:

@@ -5,6 +5,9 @@
 #ifndef TIPCTL_API_H
 #define TIPCTL_API_H
 
+/* Passphrase tries at a terminal before a command gives up. */
+#define API_PASS_TRIES 3
+
 #include <jansson.h>
 
 #include "buf.h"
@@ -67,8 +70,9 @@ int api_query_add(struct buf *q, const char *key, const char *value)
 
 /*
  * Load the identity at `path` (NULL: the default one) with the passphrase
- * from `pass_file` (NULL: ask at the terminal). Return a new identity
- * (identity_free), or NULL after printing why ("wrong passphrase", ...).
+ * from `pass_file` (NULL: ask at the terminal, API_PASS_TRIES times if it
+ * is wrong). Return a new identity (identity_free), or NULL after printing
+ * why ("wrong passphrase", ...).
  */
 struct identity *api_identity_load(const char *path, const char *pass_file);
 

@@ -10,7 +10,10 @@
  *    enrollee, a non-admin running an admin command, a revoked member's
  *    list and login;
  *  - teams are made only by `admin team create`; an unknown team is "no
- *    such team" with the list; `admin reject`; refusals exit non-zero.
+ *    such team" with the list; `admin reject`; refusals exit non-zero;
+ *  - on a real terminal (tmux, harness_tmux.h): questions come before the
+ *    passphrase (approve, enroll); `tips reply` asks the passphrase before
+ *    the editor and three times, so a typo never costs the text.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness_tmux.h"
 #include "invite.h"
 #include "it_common.h"
 #include "util.h"
@@ -291,4 +295,126 @@ Test(tipctl_everyday, refusals_exit_nonzero_and_ask_before_the_passphrase)
 	          strstr(buf_cstr(&err), "no-such-passphrase-file") == NULL, "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("eli", "login", "--passphrase-file", T.passfile, NULL), 0, "%s",
 	             buf_cstr(&err));
+}
+
+/* ---- on a real terminal (tmux) ---- */
+
+/* Run tipctl as `who` on a terminal in `s`, with the NULL-terminated args. */
+static void
+tt_tipctl(struct tt *s, const char *who, const char *editor, char *const args[])
+{
+	char home[TH_PATH + 48], ed[TH_PATH + 48];
+	char *argv[32] = { T.tipctl_bin };
+	size_t n = 1;
+	snprintf(home, sizeof(home), "TIPLINE_HOME=%s", home_of(who));
+	snprintf(ed, sizeof(ed), "EDITOR=%s", editor != NULL ? editor : "/bin/false");
+	const char *env[] = { home, ed, "VISUAL=", NULL };
+	for (; args[n - 1] != NULL && n < 31; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	tt_start(s, T.dir, env, argv);
+}
+
+/* A new investigator `name` in team demo, approved and logged in. */
+static void
+member(const char *name)
+{
+	char inv[INVITE_TEXT_MAX];
+	invite(name, "demo", inv, sizeof(inv));
+	cr_assert_eq(enroll(name, inv, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("admin", "admin", "approve", name, "--yes", "--passphrase-file",
+	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl(name, "login", "--passphrase-file", T.passfile, NULL), 0, "%s",
+	             buf_cstr(&err));
+}
+
+Test(tipctl_everyday, reply_asks_the_passphrase_before_the_editor_three_times)
+{
+	char report[37], att[37], editor[TH_PATH + 16];
+	struct tt s;
+	struct buf screen;
+	buf_init(&screen, 1 << 20);
+	member("rita");
+	it_submit_with_attachment(&T, report, att);
+	/* the "editor" says when it runs and writes the reply */
+	snprintf(editor, sizeof(editor), "%s/editor.sh", T.dir);
+	FILE *f = fopen(editor, "w");
+	cr_assert_not_null(f);
+	fputs("#!/bin/sh\necho EDITOR-RAN\nprintf 'Are you safe now?\\n' >> \"$1\"\n", f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(chmod(editor, 0700), 0);
+
+	char *args[] = { "tips", "reply", report, NULL };
+	tt_tipctl(&s, "rita", editor, args);
+	cr_assert_eq(tt_wait(&s, "Passphrase:", 1, 15000), 0, "no passphrase prompt first");
+	tt_screen(&s, &screen);
+	cr_assert(strstr(buf_cstr(&screen), "EDITOR-RAN") == NULL,
+	          "the editor ran before the passphrase: %s", buf_cstr(&screen));
+	tt_type(&s, "not the passphrase");
+	cr_assert_eq(tt_wait(&s, "try again (2 tries left)", 1, 15000), 0, "no second try");
+	tt_type(&s, "still wrong");
+	cr_assert_eq(tt_wait(&s, "try again (1 try left)", 1, 15000), 0, "no third try");
+	tt_type(&s, TH_PASSPHRASE);
+	cr_assert_eq(tt_wait(&s, "Send it? [y/N]", 1, 15000), 0, "no question after the editor");
+	tt_screen(&s, &screen);
+	cr_assert(strstr(buf_cstr(&screen), "EDITOR-RAN") != NULL, "%s", buf_cstr(&screen));
+	tt_type(&s, "y");
+	int rc = tt_exit(&s, 15000);
+	tt_screen(&s, &screen);
+	tt_stop(&s);
+	cr_assert_eq(rc, 0, "%s", buf_cstr(&screen));
+	cr_assert_eq(th_count(&T, "select count(*) from replies"), 1);
+	buf_free(&screen);
+}
+
+Test(tipctl_everyday, approve_and_enroll_ask_before_the_passphrase)
+{
+	char inv[INVITE_TEXT_MAX], forged[INVITE_TEXT_MAX];
+	struct tt s;
+	struct buf screen, before, text;
+	struct invite iv;
+	buf_init(&screen, 1 << 20);
+	buf_init(&before, 1 << 16);
+	buf_init(&text, INVITE_TEXT_MAX);
+	invite("omar", "demo", inv, sizeof(inv));
+	cr_assert_eq(enroll("omar", inv, NULL), 0, "%s", buf_cstr(&err));
+
+	/* approve: the question, then (after a yes) the passphrase */
+	char *approve[] = { "admin", "approve", "omar", NULL };
+	tt_tipctl(&s, "admin", NULL, approve);
+	cr_assert_eq(tt_wait(&s, "[y/N]", 1, 15000), 0, "no question");
+	tt_screen(&s, &screen);
+	cr_assert(strstr(buf_cstr(&screen), "Passphrase") == NULL,
+	          "the passphrase was asked before the question: %s", buf_cstr(&screen));
+	tt_type(&s, "y");
+	cr_assert_eq(tt_wait(&s, "Passphrase for the admin key:", 1, 15000), 0,
+	             "no passphrase after the yes");
+	tt_type(&s, TH_PASSPHRASE);
+	int rc = tt_exit(&s, 15000);
+	tt_screen(&s, &screen);
+	tt_stop(&s);
+	cr_assert_eq(rc, 0, "%s", buf_cstr(&screen));
+	cr_assert(strstr(buf_cstr(&screen), "omar approved") != NULL, "%s", buf_cstr(&screen));
+
+	/* enroll with an invite that would change omar's profile: shown, asked, "n" */
+	profile_of("omar", &before);
+	cr_assert_eq(invite_decode(inv, strlen(inv), &iv), 0);
+	snprintf(iv.server, sizeof(iv.server), "https://127.0.0.1:2");
+	cr_assert_eq(invite_encode(&iv, &text), 0);
+	snprintf(forged, sizeof(forged), "%.*s", (int)text.len, (const char *)text.data);
+	char *en[] = { "enroll", forged, NULL };
+	tt_tipctl(&s, "omar", NULL, en);
+	cr_assert_eq(tt_wait(&s, "Replace your profile? [y/N]", 1, 15000), 0, "no question");
+	tt_screen(&s, &screen);
+	cr_assert(strstr(buf_cstr(&screen), "now: https://127.0.0.1:2") != NULL &&
+	          strstr(buf_cstr(&screen), "Passphrase") == NULL, "%s", buf_cstr(&screen));
+	tt_type(&s, "n");
+	rc = tt_exit(&s, 15000);
+	tt_screen(&s, &screen);
+	tt_stop(&s);
+	cr_assert_eq(rc, 1, "%s", buf_cstr(&screen));
+	assert_profile_unchanged("omar", &before, "answering no");
+	buf_free(&screen);
+	buf_free(&before);
+	buf_free(&text);
 }

@@ -101,7 +101,7 @@ invite_read(const char *arg, struct invite *iv)
 	struct buf text;
 	int rc = -1;
 	buf_init_secure(&text, INVITE_TEXT_MAX + 2);
-	if (strncmp(arg, INVITE_PREFIX, strlen(INVITE_PREFIX)) == 0) {
+	if (strncmp(arg + strspn(arg, " \t\r\n"), INVITE_PREFIX, strlen(INVITE_PREFIX)) == 0) {
 		if (buf_adds(&text, arg) != 0)
 			goto bad;
 	} else if (strcmp(arg, "-") == 0) {
@@ -112,13 +112,21 @@ invite_read(const char *arg, struct invite *iv)
 	} else if (cli_read_file(arg, &text) != 0) {
 		goto out;
 	}
+	/* An invite wrapped across lines (by a mail or chat program) is still the invite. */
+	size_t w = 0;
+	for (size_t r = 0; r < text.len; r++)
+		if (text.data[r] != ' ' && text.data[r] != '\t' && text.data[r] != '\n' &&
+		    text.data[r] != '\r')
+			text.data[w++] = text.data[r];
+	text.len = w;
 	if (invite_decode((const char *)text.data, text.len, iv) == 0) {
 		rc = 0;
 		goto out;
 	}
 bad:
-	cli_error("this is not a valid Tipline invite (it starts with %s); ask your admin for a "
-	          "new one", INVITE_PREFIX);
+	cli_error("this is not a valid Tipline invite: copy all of it, from %s to its last "
+	          "character (line breaks do not matter); if it is whole, ask your admin for a new "
+	          "one", INVITE_PREFIX);
 out:
 	buf_free(&text);
 	return rc;

@@ -172,6 +172,13 @@ Test(tipctl_everyday, failed_enroll_keeps_the_profile)
 	cr_assert(strstr(buf_cstr(&err), "unreachable") != NULL, "%s", buf_cstr(&err));
 	assert_profile_unchanged("amira", &before, "an unreachable server");
 
+	/* whoami names her as she enrolled, with where, and the fingerprint as enroll printed it */
+	cr_assert_eq(tipctl("amira", "whoami", "--passphrase-file", T.passfile, NULL), 0, "%s",
+	             buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "member:      amira ") != NULL &&
+	          strstr(buf_cstr(&out), "Enrolled at https://127.0.0.1:") != NULL, "%s",
+	          buf_cstr(&out));
+
 	/* amira still logs in where she enrolled once approved. */
 	cr_assert_eq(tipctl("admin", "admin", "approve", "amira", "--yes", "--passphrase-file",
 	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
@@ -244,9 +251,18 @@ Test(tipctl_everyday, teams_are_explicit_and_typos_say_so)
 	cr_assert_eq(tipctl("admin", "admin", "team", "create", "newteam", "--yes",
 	                    "--passphrase-file", T.passfile, NULL), 1);
 	cr_assert(strstr(buf_cstr(&err), "exists already") != NULL, "%s", buf_cstr(&err));
-	/* and then it takes invites and approvals */
+	/* and then it takes invites and approvals; an invite wrapped across lines
+	 * (as mail programs do) still enrolls */
 	invite("nia", "newteam", inv, sizeof(inv));
-	cr_assert_eq(enroll("nia", inv, NULL), 0, "%s", buf_cstr(&err));
+	char wrapped[INVITE_TEXT_MAX + 512];
+	size_t w = 0;
+	for (size_t i = 0; inv[i] != '\0'; i++) {
+		if (i > 0 && i % 60 == 0)
+			wrapped[w++] = '\n';
+		wrapped[w++] = inv[i];
+	}
+	wrapped[w] = '\0';
+	cr_assert_eq(enroll("nia", wrapped, NULL), 0, "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("admin", "admin", "approve", "nia", "--yes", "--passphrase-file",
 	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
 	cr_assert(strstr(buf_cstr(&out), "2 signed and stored (1 members)") != NULL, "%s",
@@ -364,6 +380,32 @@ Test(tipctl_everyday, reply_asks_the_passphrase_before_the_editor_three_times)
 	tt_stop(&s);
 	cr_assert_eq(rc, 0, "%s", buf_cstr(&screen));
 	cr_assert_eq(th_count(&T, "select count(*) from replies"), 1);
+	buf_free(&screen);
+}
+
+Test(tipctl_everyday, a_short_new_passphrase_is_refused_at_once_and_asked_again)
+{
+	char ident[TH_PATH + 16];
+	struct tt s;
+	struct buf screen;
+	buf_init(&screen, 1 << 20);
+	snprintf(ident, sizeof(ident), "%s/new.age", T.dir);
+	char *args[] = { "init", "--identity", ident, "--name", "newbie", NULL };
+	tt_tipctl(&s, "newbie", NULL, args);
+	cr_assert_eq(tt_wait(&s, "New passphrase", 1, 15000), 0, "no prompt");
+	tt_type(&s, "short");
+	cr_assert_eq(tt_wait(&s, "at least 10 characters: try again", 1, 15000), 0,
+	             "a short passphrase was not refused before the repeat");
+	tt_screen(&s, &screen);
+	cr_assert(strstr(buf_cstr(&screen), "Repeat") == NULL, "%s", buf_cstr(&screen));
+	tt_type(&s, TH_PASSPHRASE);
+	cr_assert_eq(tt_wait(&s, "Repeat the passphrase", 1, 15000), 0, "no repeat prompt");
+	tt_type(&s, TH_PASSPHRASE);
+	int rc = tt_exit(&s, 15000);
+	tt_screen(&s, &screen);
+	tt_stop(&s);
+	cr_assert_eq(rc, 0, "%s", buf_cstr(&screen));
+	cr_assert_eq(access(ident, F_OK), 0);
 	buf_free(&screen);
 }
 

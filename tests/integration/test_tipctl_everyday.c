@@ -460,3 +460,18 @@ Test(tipctl_everyday, approve_and_enroll_ask_before_the_passphrase)
 	buf_free(&before);
 	buf_free(&text);
 }
+
+Test(tipctl_everyday, values_and_labels_are_shown_where_they_are_needed)
+{
+	char report[37], att[37];
+	member("lena");
+	it_submit_with_attachment(&T, report, att);
+	cr_assert_eq(tipctl("lena", "tips", "labels", NULL), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "medical\n") != NULL, "%s", buf_cstr(&out));
+	cr_assert_eq(tipctl("lena", "tips", "set", report, "--status", "investigatng", NULL), 2);
+	cr_assert(strstr(buf_cstr(&err), "unknown --status (new, triaged, investigating, referred or "
+	                                 "closed): investigatng") != NULL, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("lena", "tips", "set", "--help", NULL), 0);
+	cr_assert(strstr(buf_cstr(&out), "low, normal, high or urgent") != NULL &&
+	          strstr(buf_cstr(&out), "tipctl tips labels") != NULL, "%s", buf_cstr(&out));
+}

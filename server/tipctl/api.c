@@ -154,6 +154,9 @@ api_explain_code(const char *code, const char *what)
 	else if (strcmp(code, "not_a_member") == 0)
 		cli_error("this key is not a member of any team on this server: enroll with an invite "
 		          "from your admin (tipctl enroll INVITE)");
+	else if (strcmp(code, "no_grant") == 0)
+		cli_error("%s arrived before you joined its team: you cannot open it until a member "
+		          "who can grants you access with `tipctl sync` (ask one of your team)", what);
 	else if (strcmp(code, "admin_required") == 0)
 		cli_error("%s needs an admin login: run tipctl login --admin", what);
 	else
@@ -166,8 +169,8 @@ static void
 status_error(const struct client_response *r, const char *what)
 {
 	char code[40];
-	if ((r->status == 401 || r->status == 403) && api_problem_code(r, code, sizeof(code)) == 0 &&
-	    api_explain_code(code, what) == 0)
+	if ((r->status == 401 || r->status == 403 || r->status == 404) &&
+	    api_problem_code(r, code, sizeof(code)) == 0 && api_explain_code(code, what) == 0)
 		return;
 	switch (r->status) {
 	case 401:

@@ -60,7 +60,8 @@ teams_has(json_t *list, const char *team)
 {
 	json_t *t;
 	size_t i;
-	json_array_foreach(list, i, t) {
+	json_array_foreach(list, i, t)
+	{
 		const char *name = json_string_value(json_object_get(t, "team"));
 		if (name != NULL && strcmp(name, team) == 0)
 			return 1;
@@ -76,7 +77,8 @@ teams_join(json_t *list, struct buf *out)
 	size_t i;
 	if (json_array_size(list) == 0)
 		return buf_adds(out, "none yet");
-	json_array_foreach(list, i, t) {
+	json_array_foreach(list, i, t)
+	{
 		const char *name = json_string_value(json_object_get(t, "team"));
 		if (name == NULL || !membership_team_valid(name) ||
 		    buf_printf(out, "%s%s", i ? ", " : "", name) != 0)
@@ -102,7 +104,8 @@ admin_teams_require(struct api *a, const char *const *teams, size_t n)
 		if (teams_join(list, &names) != 0)
 			goto out;
 		cli_error("no such team %s (teams on this server: %s); an admin makes a team with "
-		          "`tipctl admin team create %s`", teams[i], buf_cstr(&names), teams[i]);
+		          "`tipctl admin team create %s`",
+		          teams[i], buf_cstr(&names), teams[i]);
 		goto out;
 	}
 	rc = 0;
@@ -135,7 +138,8 @@ team_list(void)
 	json_t *list = json_object_get(doc, "teams");
 	if (json_array_size(list) == 0)
 		printf("no team yet: make one with `tipctl admin team create TEAM`\n");
-	json_array_foreach(list, i, t) {
+	json_array_foreach(list, i, t)
+	{
 		const char *name = json_string_value(json_object_get(t, "team"));
 		if (name == NULL || !membership_team_valid(name))
 			continue;
@@ -178,7 +182,8 @@ team_opts_parse(int argc, char **argv, struct team_opts *o)
 		case 'y': o->yes = 1; break;
 		case 'h': fputs(team_usage, stdout); return CLI_OK;
 		default:
-			cli_error("admin team create: unknown or incomplete option '%s'", argv[optind - 1]);
+			cli_error("admin team create: unknown or incomplete option '%s'",
+			          argv[optind - 1]);
 			goto usage;
 		}
 	}
@@ -222,7 +227,8 @@ team_create(int argc, char **argv)
 	    admin_stmt_upload(&a, key, o.team, NULL, NULL, 0, NULL, &ans) != 0)
 		goto out;
 	printf("team %s created (statement 1, no member yet): invite people with "
-	       "`tipctl admin invite --team %s`\n", o.team, o.team);
+	       "`tipctl admin invite --team %s`\n",
+	       o.team, o.team);
 	rc = CLI_OK;
 out:
 	json_decref(doc);
@@ -308,7 +314,8 @@ admin_teams_reject(int argc, char **argv)
 	if (admin_open(&a) != 0 ||
 	    api_get_json(&a, "/api/v1/admin/enrollments", "the enrollments", &doc) != 0)
 		goto out;
-	json_array_foreach(json_object_get(doc, "enrollments"), i, en) {
+	json_array_foreach(json_object_get(doc, "enrollments"), i, en)
+	{
 		const char *n = json_string_value(json_object_get(en, "name"));
 		if (n == NULL || strcmp(n, name) != 0)
 			continue;

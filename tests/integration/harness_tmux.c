@@ -49,7 +49,8 @@ tt_start(struct tt *s, const char *dir, const char *const env[], char *const arg
 	/* keep the pane (and say how it ended) after the program exits */
 	cr_assert_eq(buf_adds(&cmd, "; echo \"[tt-exit $?]\"; sleep 600"), 0);
 	cr_assert_eq(tmux(s, NULL, "new-session", "-d", "-s", TT_SESSION, "-x", "160", "-y", "50",
-	                  buf_cstr(&cmd), NULL), 0, "cannot start tmux");
+	                  buf_cstr(&cmd), NULL),
+	             0, "cannot start tmux");
 	s->running = 1;
 	buf_free(&cmd);
 }
@@ -58,8 +59,9 @@ void
 tt_screen(struct tt *s, struct buf *out)
 {
 	buf_reset(out);
-	cr_assert_eq(tmux(s, out, "capture-pane", "-p", "-J", "-S", "-1000", "-t", TT_SESSION, NULL),
-	             0, "cannot read the tmux pane");
+	cr_assert_eq(
+		tmux(s, out, "capture-pane", "-p", "-J", "-S", "-1000", "-t", TT_SESSION, NULL), 0,
+		"cannot read the tmux pane");
 }
 
 /* Count the occurrences of `text` in `hay`. */

@@ -63,7 +63,8 @@ bootstrap_admin(void)
 	cr_assert_eq(it_exec(&T, home_of("admin"), NULL, op, &out, &err), 0, "%s", buf_cstr(&err));
 	take_invite(inv, sizeof(inv));
 	cr_assert_eq(tipctl("admin", "enroll", "--admin-key", T.admin_key, "--passphrase-file",
-	                    T.passfile, inv, NULL), 0, "admin enroll: %s", buf_cstr(&err));
+	                    T.passfile, inv, NULL),
+	             0, "admin enroll: %s", buf_cstr(&err));
 	cr_assert_eq(tipctl("admin", "login", "--passphrase-file", T.passfile, NULL), 0, "%s",
 	             buf_cstr(&err));
 }
@@ -161,10 +162,10 @@ Test(tipctl_everyday, failed_enroll_keeps_the_profile)
 	/* without a terminal: every change is shown, nothing is done */
 	cr_assert_eq(enroll("amira", forged, NULL), 1);
 	cr_assert(strstr(buf_cstr(&err), "https://127.0.0.1:1") != NULL &&
-	          strstr(buf_cstr(&err), "TLS key pin") != NULL &&
-	          strstr(buf_cstr(&err), "was: amira") != NULL &&
-	          strstr(buf_cstr(&err), "now: bob") != NULL &&
-	          strstr(buf_cstr(&err), "not changed") != NULL,
+	                  strstr(buf_cstr(&err), "TLS key pin") != NULL &&
+	                  strstr(buf_cstr(&err), "was: amira") != NULL &&
+	                  strstr(buf_cstr(&err), "now: bob") != NULL &&
+	                  strstr(buf_cstr(&err), "not changed") != NULL,
 	          "the changes were not shown: %s", buf_cstr(&err));
 	assert_profile_unchanged("amira", &before, "a forged invite without --replace");
 	/* with --replace: the server is unreachable, and the profile stays */
@@ -176,12 +177,13 @@ Test(tipctl_everyday, failed_enroll_keeps_the_profile)
 	cr_assert_eq(tipctl("amira", "whoami", "--passphrase-file", T.passfile, NULL), 0, "%s",
 	             buf_cstr(&err));
 	cr_assert(strstr(buf_cstr(&out), "member:      amira ") != NULL &&
-	          strstr(buf_cstr(&out), "Enrolled at https://127.0.0.1:") != NULL, "%s",
-	          buf_cstr(&out));
+	                  strstr(buf_cstr(&out), "Enrolled at https://127.0.0.1:") != NULL,
+	          "%s", buf_cstr(&out));
 
 	/* amira still logs in where she enrolled once approved. */
 	cr_assert_eq(tipctl("admin", "admin", "approve", "amira", "--yes", "--passphrase-file",
-	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	                    T.passfile, NULL),
+	             0, "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("amira", "login", "--passphrase-file", T.passfile, NULL), 0, "%s",
 	             buf_cstr(&err));
 	buf_free(&before);
@@ -200,24 +202,29 @@ Test(tipctl_everyday, refusals_say_what_is_true)
 	          buf_cstr(&err));
 
 	cr_assert_eq(tipctl("admin", "admin", "approve", "carol", "--yes", "--passphrase-file",
-	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	                    T.passfile, NULL),
+	             0, "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("carol", "login", "--passphrase-file", T.passfile, NULL), 0, "%s",
 	             buf_cstr(&err));
 
 	/* an investigator running an admin command: not "not found" */
 	cr_assert_eq(tipctl("carol", "admin", "invite", "--name", "x", "--team", "demo", NULL), 1);
 	cr_assert(strstr(buf_cstr(&err), "needs an admin login") != NULL &&
-	          strstr(buf_cstr(&err), "tipctl login --admin") != NULL, "%s", buf_cstr(&err));
+	                  strstr(buf_cstr(&err), "tipctl login --admin") != NULL,
+	          "%s", buf_cstr(&err));
 
 	/* revoked: not "session expired: run tipctl login" */
 	cr_assert_eq(tipctl("admin", "admin", "revoke", "carol", "--team", "demo", "--yes",
-	                    "--passphrase-file", T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	                    "--passphrase-file", T.passfile, NULL),
+	             0, "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("carol", "tips", "list", NULL), 1);
 	cr_assert(strstr(buf_cstr(&err), "no longer a member") != NULL &&
-	          strstr(buf_cstr(&err), "session expired") == NULL, "%s", buf_cstr(&err));
+	                  strstr(buf_cstr(&err), "session expired") == NULL,
+	          "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("carol", "login", "--passphrase-file", T.passfile, NULL), 1);
 	cr_assert(strstr(buf_cstr(&err), "no longer a member") != NULL &&
-	          strstr(buf_cstr(&err), "clock") == NULL, "%s", buf_cstr(&err));
+	                  strstr(buf_cstr(&err), "clock") == NULL,
+	          "%s", buf_cstr(&err));
 }
 
 Test(tipctl_everyday, teams_are_explicit_and_typos_say_so)
@@ -226,30 +233,39 @@ Test(tipctl_everyday, teams_are_explicit_and_typos_say_so)
 	long invites = th_count(&T, "select count(*) from invites");
 	/* a typo in a team name is "no such team" with the list, not a forgery */
 	cr_assert_eq(tipctl("admin", "admin", "revoke", "someone", "--team", "demoo", "--yes",
-	                    "--passphrase-file", T.passfile, NULL), 1);
+	                    "--passphrase-file", T.passfile, NULL),
+	             1);
 	cr_assert(strstr(buf_cstr(&err), "no such team demoo") != NULL &&
-	          strstr(buf_cstr(&err), "teams on this server: demo") != NULL &&
-	          strstr(buf_cstr(&err), "verify") == NULL, "%s", buf_cstr(&err));
+	                  strstr(buf_cstr(&err), "teams on this server: demo") != NULL &&
+	                  strstr(buf_cstr(&err), "verify") == NULL,
+	          "%s", buf_cstr(&err));
 	/* an invite never makes a team */
-	cr_assert_eq(tipctl("admin", "admin", "invite", "--name", "nia", "--team", "newteam", NULL), 1);
+	cr_assert_eq(tipctl("admin", "admin", "invite", "--name", "nia", "--team", "newteam", NULL),
+	             1);
 	cr_assert(strstr(buf_cstr(&err), "no such team newteam") != NULL &&
-	          strstr(buf_cstr(&err), "tipctl admin team create newteam") != NULL, "%s",
-	          buf_cstr(&err));
+	                  strstr(buf_cstr(&err), "tipctl admin team create newteam") != NULL,
+	          "%s", buf_cstr(&err));
 	cr_assert_eq(th_count(&T, "select count(*) from invites"), invites, "an invite was made");
 	/* creating one is asked for: no terminal, no --yes, nothing made */
 	cr_assert_eq(tipctl("admin", "admin", "team", "create", "newteam", "--passphrase-file",
-	                    T.passfile, NULL), 1);
+	                    T.passfile, NULL),
+	             1);
 	cr_assert(strstr(buf_cstr(&err), "cannot ask without a terminal") != NULL, "%s",
 	          buf_cstr(&err));
-	cr_assert_eq(th_count(&T, "select count(*) from membership_statements where team_id = "
-	                          "'newteam'"), 0);
+	cr_assert_eq(th_count(&T,
+	                      "select count(*) from membership_statements where team_id = "
+	                      "'newteam'"),
+	             0);
 	cr_assert_eq(tipctl("admin", "admin", "team", "create", "newteam", "--yes",
-	                    "--passphrase-file", T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	                    "--passphrase-file", T.passfile, NULL),
+	             0, "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("admin", "admin", "team", "list", NULL), 0, "%s", buf_cstr(&err));
-	cr_assert(strstr(buf_cstr(&out), "newteam") != NULL && strstr(buf_cstr(&out), "demo") != NULL,
+	cr_assert(strstr(buf_cstr(&out), "newteam") != NULL &&
+	                  strstr(buf_cstr(&out), "demo") != NULL,
 	          "%s", buf_cstr(&out));
 	cr_assert_eq(tipctl("admin", "admin", "team", "create", "newteam", "--yes",
-	                    "--passphrase-file", T.passfile, NULL), 1);
+	                    "--passphrase-file", T.passfile, NULL),
+	             1);
 	cr_assert(strstr(buf_cstr(&err), "exists already") != NULL, "%s", buf_cstr(&err));
 	/* and then it takes invites and approvals; an invite wrapped across lines
 	 * (as mail programs do) still enrolls */
@@ -264,7 +280,8 @@ Test(tipctl_everyday, teams_are_explicit_and_typos_say_so)
 	wrapped[w] = '\0';
 	cr_assert_eq(enroll("nia", wrapped, NULL), 0, "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("admin", "admin", "approve", "nia", "--yes", "--passphrase-file",
-	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	                    T.passfile, NULL),
+	             0, "%s", buf_cstr(&err));
 	cr_assert(strstr(buf_cstr(&out), "2 signed and stored (1 members)") != NULL, "%s",
 	          buf_cstr(&out));
 }
@@ -278,9 +295,11 @@ Test(tipctl_everyday, refusals_exit_nonzero_and_ask_before_the_passphrase)
 
 	/* approve without a terminal: not done, exit 1; the question comes
 	 * before the passphrase, so the passphrase file is never read */
-	cr_assert_eq(tipctl("admin", "admin", "approve", "dan", "--passphrase-file", nofile, NULL), 1);
+	cr_assert_eq(tipctl("admin", "admin", "approve", "dan", "--passphrase-file", nofile, NULL),
+	             1);
 	cr_assert(strstr(buf_cstr(&err), "cannot ask without a terminal") != NULL &&
-	          strstr(buf_cstr(&err), "no-such-passphrase-file") == NULL, "%s", buf_cstr(&err));
+	                  strstr(buf_cstr(&err), "no-such-passphrase-file") == NULL,
+	          "%s", buf_cstr(&err));
 	cr_assert(strstr(buf_cstr(&out), "not approved: nothing changed") != NULL, "%s",
 	          buf_cstr(&out));
 	cr_assert_eq(th_count(&T, "select count(*) from enrollments where status = 'pending'"), 1);
@@ -291,24 +310,29 @@ Test(tipctl_everyday, refusals_exit_nonzero_and_ask_before_the_passphrase)
 	/* reject: asked for, then done; dan hears it at login; approve has nothing left */
 	cr_assert_eq(tipctl("admin", "admin", "reject", "dan", NULL), 1);
 	cr_assert_eq(th_count(&T, "select count(*) from enrollments where status = 'pending'"), 1);
-	cr_assert_eq(tipctl("admin", "admin", "reject", "dan", "--yes", NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("admin", "admin", "reject", "dan", "--yes", NULL), 0, "%s",
+	             buf_cstr(&err));
 	cr_assert(strstr(buf_cstr(&out), "rejected") != NULL, "%s", buf_cstr(&out));
 	cr_assert_eq(th_count(&T, "select count(*) from enrollments where status = 'rejected'"), 1);
 	cr_assert_eq(tipctl("dan", "login", "--passphrase-file", T.passfile, NULL), 1);
 	cr_assert(strstr(buf_cstr(&err), "rejected your enrollment") != NULL, "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("admin", "admin", "approve", "dan", "--yes", "--passphrase-file",
-	                    T.passfile, NULL), 1);
+	                    T.passfile, NULL),
+	             1);
 	cr_assert_eq(tipctl("admin", "admin", "reject", "dan", "--yes", NULL), 1);
 
 	/* revoke without a terminal: nothing changed is not success */
 	invite("eli", "demo", inv, sizeof(inv));
 	cr_assert_eq(enroll("eli", inv, NULL), 0, "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("admin", "admin", "approve", "eli", "--yes", "--passphrase-file",
-	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
-	cr_assert_eq(tipctl("admin", "admin", "revoke", "eli", "--team", "demo", "--passphrase-file",
-	                    nofile, NULL), 1);
+	                    T.passfile, NULL),
+	             0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("admin", "admin", "revoke", "eli", "--team", "demo",
+	                    "--passphrase-file", nofile, NULL),
+	             1);
 	cr_assert(strstr(buf_cstr(&err), "nothing changed") != NULL &&
-	          strstr(buf_cstr(&err), "no-such-passphrase-file") == NULL, "%s", buf_cstr(&err));
+	                  strstr(buf_cstr(&err), "no-such-passphrase-file") == NULL,
+	          "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("eli", "login", "--passphrase-file", T.passfile, NULL), 0, "%s",
 	             buf_cstr(&err));
 }
@@ -339,7 +363,8 @@ member(const char *name)
 	invite(name, "demo", inv, sizeof(inv));
 	cr_assert_eq(enroll(name, inv, NULL), 0, "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("admin", "admin", "approve", name, "--yes", "--passphrase-file",
-	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	                    T.passfile, NULL),
+	             0, "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl(name, "login", "--passphrase-file", T.passfile, NULL), 0, "%s",
 	             buf_cstr(&err));
 }
@@ -449,7 +474,8 @@ Test(tipctl_everyday, approve_and_enroll_ask_before_the_passphrase)
 	cr_assert_eq(tt_wait(&s, "Replace your profile? [y/N]", 1, 15000), 0, "no question");
 	tt_screen(&s, &screen);
 	cr_assert(strstr(buf_cstr(&screen), "now: https://127.0.0.1:2") != NULL &&
-	          strstr(buf_cstr(&screen), "Passphrase") == NULL, "%s", buf_cstr(&screen));
+	                  strstr(buf_cstr(&screen), "Passphrase") == NULL,
+	          "%s", buf_cstr(&screen));
 	tt_type(&s, "n");
 	rc = tt_exit(&s, 15000);
 	tt_screen(&s, &screen);
@@ -469,9 +495,12 @@ Test(tipctl_everyday, values_and_labels_are_shown_where_they_are_needed)
 	cr_assert_eq(tipctl("lena", "tips", "labels", NULL), 0, "%s", buf_cstr(&err));
 	cr_assert(strstr(buf_cstr(&out), "medical\n") != NULL, "%s", buf_cstr(&out));
 	cr_assert_eq(tipctl("lena", "tips", "set", report, "--status", "investigatng", NULL), 2);
-	cr_assert(strstr(buf_cstr(&err), "unknown --status (new, triaged, investigating, referred or "
-	                                 "closed): investigatng") != NULL, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&err),
+	                 "unknown --status (new, triaged, investigating, referred or "
+	                 "closed): investigatng") != NULL,
+	          "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("lena", "tips", "set", "--help", NULL), 0);
 	cr_assert(strstr(buf_cstr(&out), "low, normal, high or urgent") != NULL &&
-	          strstr(buf_cstr(&out), "tipctl tips labels") != NULL, "%s", buf_cstr(&out));
+	                  strstr(buf_cstr(&out), "tipctl tips labels") != NULL,
+	          "%s", buf_cstr(&out));
 }

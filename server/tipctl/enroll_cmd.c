@@ -300,6 +300,38 @@ enroll_stage(const struct profile *p, const char *path, struct buf *pending)
 	return profile_save(p, buf_cstr(pending));
 }
 
+/*
+ * Stage `p` beside `path`, post the enrollment `json`, and only after tipd
+ * accepted it rename the staged profile over the working one. Staged first:
+ * once tipd takes the enrollment the invite is used up, and the pins must
+ * not be lost to a failed write after that. Return 0, or -1 (printed; the
+ * working profile is as it was, and nothing staged is left behind).
+ */
+static int
+enroll_commit(const struct invite *iv, const struct profile *p, const char *json,
+              const char *path)
+{
+	struct buf pending;
+	int rc = -1;
+	buf_init(&pending, 4200);
+	if (enroll_stage(p, path, &pending) != 0)
+		goto out;
+	if (enroll_post(iv, json) != 0) {
+		fprintf(stderr, "your profile was not changed\n");
+		(void)unlink(buf_cstr(&pending));
+		goto out;
+	}
+	if (rename(buf_cstr(&pending), path) != 0) {
+		cli_error("enrolled, but cannot rename %s to %s (%s): rename it yourself",
+		          buf_cstr(&pending), path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&pending);
+	return rc;
+}
+
 /* Tell the invitee what happened and what comes next. */
 static void
 enroll_print(const struct invite *iv, const uint8_t *pk, int admin)
@@ -325,14 +357,12 @@ enroll_cmd_main(int argc, char **argv)
 	struct note_signer *adm = NULL;
 	char *json = NULL;
 	struct profile prof;
-	struct buf path, pending;
-	int staged = 0;
+	struct buf path;
 	int rc = enroll_opts_parse(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
 	rc = CLI_ERR;
 	buf_init(&path, 4096);
-	buf_init(&pending, 4200);
 	if (invite_read(o.invite, &iv) != 0)
 		goto out;
 	int admin = strcmp(iv.role, "admin") == 0;
@@ -359,30 +389,12 @@ enroll_cmd_main(int argc, char **argv)
 		cli_error("cannot sign the enrollment");
 		goto out;
 	}
-	/* Staged first: once tipd takes the enrollment the invite is used up, and
-	 * the pins must not be lost to a failed write after that. The working
-	 * profile changes only after tipd accepted. */
-	if (enroll_stage(&prof, buf_cstr(&path), &pending) != 0)
+	if (enroll_commit(&iv, &prof, json, buf_cstr(&path)) != 0)
 		goto out;
-	staged = 1;
-	if (enroll_post(&iv, json) != 0) {
-		fprintf(stderr, "your profile was not changed\n");
-		goto out;
-	}
-	if (rename(buf_cstr(&pending), buf_cstr(&path)) != 0) {
-		cli_error("enrolled, but cannot rename %s to %s (%s): rename it yourself",
-		          buf_cstr(&pending), buf_cstr(&path), strerror(errno));
-		staged = 0;
-		goto out;
-	}
-	staged = 0;
 	enroll_print(&iv, keys_signer_pk(&k), admin);
 	rc = CLI_OK;
 out:
-	if (staged)
-		(void)unlink(buf_cstr(&pending));
 	buf_free(&path);
-	buf_free(&pending);
 	free(json);
 	identity_free(id);
 	note_signer_free(adm);

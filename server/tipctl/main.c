@@ -32,6 +32,7 @@ static const char main_usage[] =
 	"  tips show        decrypt and print a report\n"
 	"  tips get         decrypt a report's attachments into a directory\n"
 	"  tips set         triage a report (status, priority, assignee, labels)\n"
+	"  tips labels      list the labels reports can have\n"
 	"  tips reply       write to the source of a report (they read it with the receipt)\n"
 	"  tips note        add an internal note to a report (the team only)\n"
 	"  tips export      decrypt a whole case into a directory, with a manifest\n"

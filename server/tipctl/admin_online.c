@@ -448,7 +448,7 @@ approve_teams(json_t *teams, const char **out, size_t *n)
  * Show one enrollment, ask (before any passphrase), load the admin key into
  * *key if not yet, and approve it into each of its teams. Return 0 if
  * approved, 1 if not (nothing changed), 2 if there is no terminal to ask
- * at, -1 on error (printed).
+ * at or the admin key cannot be loaded, -1 on error (printed).
  */
 static int
 approve_one(struct api *a, const struct stmt_opts *o, struct note_signer **key, json_t *en)
@@ -479,7 +479,7 @@ approve_one(struct api *a, const struct stmt_opts *o, struct note_signer **key, 
 		return yes < 0 ? 2 : 1;
 	}
 	if (*key == NULL && (*key = admin_key_load(o->key, o->pass_file)) == NULL)
-		return -1;
+		return 2; /* the next ones would fail alike */
 	for (size_t i = 0; i < nt; i++)
 		if (approve_team(a, *key, teams[i], &mm, id, &approved) != 0)
 			return -1;
@@ -511,8 +511,8 @@ admin_online_approve(int argc, char **argv)
 		seen++;
 		int r = approve_one(&a, &o, &key, en);
 		not_done |= r != 0;
-		if (r == 2 || (r < 0 && key == NULL && !o.yes))
-			break; /* no terminal, or no key: the others would fail alike */
+		if (r == 2)
+			break; /* no terminal, or no admin key: the others would fail alike */
 	}
 	if (seen == 0) {
 		if (o.name != NULL)

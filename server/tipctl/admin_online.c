@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin_teams.h"
 #include "api.h"
 #include "cli.h"
 #include "invite.h"
@@ -28,7 +29,8 @@ static const char invite_usage[] =
 	"`tipctl login --admin` first). The invite carries this server's pinned TLS key,\n"
 	"origin, admin keys and audit key as your own tipctl pinned them, and a secret:\n"
 	"give it to NAME over a channel you trust. They run `tipctl enroll INVITE`; you\n"
-	"then run `tipctl admin approve`.\n"
+	"then run `tipctl admin approve`. Each TEAM must exist: `tipctl admin team list`\n"
+	"shows them, `tipctl admin team create` makes one.\n"
 	"\n"
 	"  --name NAME      the member name (1-64 of A-Z a-z 0-9 . _ -)\n"
 	"  --team TEAM      a team to join (repeatable, at most 16)\n"
@@ -44,7 +46,10 @@ static const char approve_usage[] =
 	"then it fetches each of their teams' membership chain, verifies it against the\n"
 	"pinned admin keys, signs the next statement with the newcomer added, and\n"
 	"uploads it. New reports are sealed to them from then on; older ones once a\n"
-	"member runs `tipctl sync`.\n"
+	"member runs `tipctl sync`. The question comes first, your admin key's\n"
+	"passphrase only after a yes. Each team must exist (`tipctl admin team create`).\n"
+	"Exits 1 if any enrollment was not approved (a no, no terminal, an error); an\n"
+	"enrollment nobody should approve is removed with `tipctl admin reject`.\n"
 	"\n"
 	"  --key FILE              your admin key (default: the one you enrolled)\n"
 	"  --passphrase-file FILE  take its passphrase from the first line of FILE\n"
@@ -55,7 +60,13 @@ static const char revoke_usage[] =
 	"\n"
 	"Remove NAME from TEAM: sign and upload the next membership statement without\n"
 	"them. tipd deletes their headers on the team's reports and their sessions at\n"
-	"once, and seals no new report to them.\n";
+	"once, and seals no new report to them. The question comes first, your admin\n"
+	"key's passphrase only after a yes; a no (or no terminal without --yes) changes\n"
+	"nothing and exits 1.\n"
+	"\n"
+	"  --key FILE              your admin key (default: the one you enrolled)\n"
+	"  --passphrase-file FILE  take its passphrase from the first line of FILE\n"
+	"  --yes                   do not ask\n";
 
 static const char label_usage[] =
 	"usage: tipctl admin label add|remove NAME\n"
@@ -63,8 +74,7 @@ static const char label_usage[] =
 	"Add a label to, or remove one from, the vocabulary investigators triage with\n"
 	"(`tipctl tips set --label`). Labels are 1-64 of a-z 0-9 . _ -.\n";
 
-/* Open the session and require an admin one. Return 0, or -1 (printed). */
-static int
+int
 admin_open(struct api *a)
 {
 	if (api_open(a) != 0)
@@ -75,20 +85,6 @@ admin_open(struct api *a)
 		return -1;
 	}
 	return 0;
-}
-
-/* Ask `question` at the terminal. Return 1 for yes, 0 otherwise. */
-static int
-ask(const char *question)
-{
-	char line[16];
-	if (!isatty(0)) {
-		cli_error("cannot ask without a terminal: %s (use --yes once you have checked)",
-		          question);
-		return 0;
-	}
-	fprintf(stderr, "%s [y/N] ", question);
-	return fgets(line, sizeof(line), stdin) != NULL && (line[0] == 'y' || line[0] == 'Y');
 }
 
 /* ---- invite ---- */
@@ -204,6 +200,7 @@ admin_online_invite(int argc, char **argv)
 	req = json_pack("{s:s, s:O, s:I}", "name", o.name, "teams", teams, "ttl_hours",
 	                (json_int_t)o.ttl);
 	if (req == NULL || (body = json_dumps(req, JSON_COMPACT)) == NULL || admin_open(&a) != 0 ||
+	    admin_teams_require(&a, o.teams, o.nteams) != 0 ||
 	    api_call(&a, "POST", "/api/v1/admin/invites", body, &r, "the invite") != 0)
 		goto out;
 	ans = json_loadb((const char *)r.body.data, r.body.len, JSON_REJECT_DUPLICATES, &e);
@@ -219,7 +216,8 @@ admin_online_invite(int argc, char **argv)
 	fprintf(stderr, "invite for %s (teams:", iv.name);
 	for (size_t i = 0; i < iv.n_teams; i++)
 		fprintf(stderr, " %s", iv.teams[i]);
-	fprintf(stderr, "), single use, expires in %llu hours%s%s\n", (unsigned long long)o.ttl,
+	fprintf(stderr, "), single use, expires in %llu hour%s%s%s\n", (unsigned long long)o.ttl,
+	        o.ttl == 1 ? "" : "s",
 	        o.out ? "; written to " : "", o.out ? o.out : "");
 	rc = CLI_OK;
 out:
@@ -278,13 +276,12 @@ usage:
 	return CLI_USAGE;
 }
 
-/* Load the admin signing key: --key, or the one the profile remembers. */
-static struct note_signer *
-stmt_key(const struct stmt_opts *o)
+struct note_signer *
+admin_key_load(const char *key_opt, const char *pass_file)
 {
 	struct profile p;
 	struct buf path;
-	const char *key = o->key;
+	const char *key = key_opt;
 	buf_init(&path, 4096);
 	if (key == NULL && profile_path(&path, 0) == 0 && buf_cstr(&path) != NULL &&
 	    profile_load(&p, buf_cstr(&path)) == 1 && p.key_file[0] != '\0')
@@ -293,18 +290,13 @@ stmt_key(const struct stmt_opts *o)
 	if (key == NULL)
 		cli_error("give your admin key with --key FILE");
 	else
-		s = keys_admin_load(key, o->pass_file);
+		s = keys_admin_load(key, pass_file);
 	buf_free(&path);
 	return s;
 }
 
-/*
- * Sign the statement after `head` (NULL: the team's first) for `team` with
- * the `n` members `ms`, and upload it (naming `enrollment`, or NULL).
- * Return 0, or -1 (printed).
- */
-static int
-stmt_upload(struct api *a, const struct note_signer *key, const char *team,
+int
+admin_stmt_upload(struct api *a, const struct note_signer *key, const char *team,
             const struct membership *head, const struct membership_member *ms, size_t n,
             const char *enrollment, json_t **answer)
 {
@@ -408,7 +400,7 @@ approve_team(struct api *a, const struct note_signer *key, const char *team,
 		goto out;
 	}
 	ms[n++] = *mm;
-	if (stmt_upload(a, key, team, head, ms, n, enrollment, &ans) != 0)
+	if (admin_stmt_upload(a, key, team, head, ms, n, enrollment, &ans) != 0)
 		goto out;
 	printf("team %s: statement %lld signed and stored (%zu members)\n", team,
 	       (long long)json_integer_value(json_object_get(ans, "seq")), n);
@@ -420,39 +412,77 @@ out:
 	return rc;
 }
 
-/* Show one enrollment, ask, and approve it into each of its teams. */
-static int
-approve_one(struct api *a, const struct note_signer *key, json_t *en, int yes)
+/* Print "NAME asks to join T1 T2" and the fingerprint of enrollment `en`. */
+static void
+approve_show(const struct membership_member *mm, json_t *teams)
 {
-	struct membership_member mm;
-	char fp[17], q[256];
-	json_t *teams = json_object_get(en, "teams"), *t;
-	const char *id = json_string_value(json_object_get(en, "id"));
+	char fp[17];
+	json_t *t;
 	size_t i;
-	int approved = 0;
-	if (!pop_ok(a, en, &mm) || !json_is_array(teams) || id == NULL) {
-		cli_error("enrollment %s: its signature does not verify against this server's pinned "
-		          "origin and TLS key: not approved", id != NULL && util_uuid_valid(id) ? id : "?");
-		return -1;
-	}
-	membership_fingerprint(mm.ed25519_pk, fp);
-	printf("%s asks to join", mm.name);
+	membership_fingerprint(mm->ed25519_pk, fp);
+	printf("%s asks to join", mm->name);
 	json_array_foreach(teams, i, t)
 		if (json_is_string(t) && membership_team_valid(json_string_value(t)))
 			printf(" %s", json_string_value(t));
 	printf("\n  fingerprint: %.4s %.4s %.4s %.4s\n", fp, fp + 4, fp + 8, fp + 12);
-	snprintf(q, sizeof(q), "Did %s read you exactly this fingerprint, over a channel you trust?",
-	         mm.name);
-	if (!yes && !ask(q)) {
-		printf("  not approved\n");
-		return 1;
-	}
+	fflush(stdout);
+}
+
+/* The teams of enrollment `en` as an array of strings (borrowed); -1 if malformed. */
+static int
+approve_teams(json_t *teams, const char **out, size_t *n)
+{
+	json_t *t;
+	size_t i;
+	if (!json_is_array(teams) || json_array_size(teams) > INVITE_TEAMS_MAX)
+		return -1;
 	json_array_foreach(teams, i, t) {
-		const char *team = json_string_value(t);
-		if (team == NULL || !membership_team_valid(team) ||
-		    approve_team(a, key, team, &mm, id, &approved) != 0)
+		if ((out[i] = json_string_value(t)) == NULL || !membership_team_valid(out[i]))
 			return -1;
 	}
+	*n = json_array_size(teams);
+	return 0;
+}
+
+/*
+ * Show one enrollment, ask (before any passphrase), load the admin key into
+ * *key if not yet, and approve it into each of its teams. Return 0 if
+ * approved, 1 if not (nothing changed), 2 if there is no terminal to ask
+ * at or the admin key cannot be loaded, -1 on error (printed).
+ */
+static int
+approve_one(struct api *a, const struct stmt_opts *o, struct note_signer **key, json_t *en)
+{
+	struct membership_member mm;
+	char q[256];
+	const char *teams[INVITE_TEAMS_MAX];
+	const char *id = json_string_value(json_object_get(en, "id"));
+	size_t nt = 0;
+	int approved = 0;
+	if (!pop_ok(a, en, &mm) || approve_teams(json_object_get(en, "teams"), teams, &nt) != 0 ||
+	    id == NULL) {
+		cli_error("enrollment %s: its signature does not verify against this server's pinned "
+		          "origin and TLS key: not approved (tipctl admin reject removes it)",
+		          id != NULL && util_uuid_valid(id) ? id : "?");
+		return -1;
+	}
+	approve_show(&mm, json_object_get(en, "teams"));
+	if (admin_teams_require(a, teams, nt) != 0) {
+		printf("  %s not approved: nothing changed\n", mm.name);
+		return 1;
+	}
+	snprintf(q, sizeof(q), "Did %s read you exactly this fingerprint, over a channel you trust?",
+	         mm.name);
+	int yes = o->yes ? 1 : cli_ask(q, "--yes");
+	if (yes != 1) {
+		printf("  %s not approved: nothing changed\n", mm.name);
+		return yes < 0 ? 2 : 1;
+	}
+	if (*key == NULL && (*key = admin_key_load(o->key, o->pass_file)) == NULL)
+		return 2; /* the next ones would fail alike */
+	for (size_t i = 0; i < nt; i++)
+		if (approve_team(a, *key, teams[i], &mm, id, &approved) != 0)
+			return -1;
 	printf("  %s approved%s\n", mm.name, approved ? "" : " (the server did not confirm)");
 	return approved ? 0 : -1;
 }
@@ -465,7 +495,7 @@ admin_online_approve(int argc, char **argv)
 	struct note_signer *key = NULL;
 	json_t *doc = NULL, *en;
 	size_t i, seen = 0;
-	int rc = stmt_opts_parse(argc, argv, approve_usage, 0, &o), bad = 0;
+	int rc = stmt_opts_parse(argc, argv, approve_usage, 0, &o), not_done = 0;
 	memset(&a, 0, sizeof(a));
 	if (rc >= 0)
 		return rc;
@@ -478,18 +508,21 @@ admin_online_approve(int argc, char **argv)
 		const char *name = json_string_value(json_object_get(en, "name"));
 		if (o.name != NULL && (name == NULL || strcmp(name, o.name) != 0))
 			continue;
-		if (key == NULL && (key = stmt_key(&o)) == NULL)
-			goto out;
 		seen++;
-		bad |= approve_one(&a, key, en, o.yes) < 0;
+		int r = approve_one(&a, &o, &key, en);
+		not_done |= r != 0;
+		if (r == 2)
+			break; /* no terminal, or no admin key: the others would fail alike */
 	}
 	if (seen == 0) {
-		printf(o.name != NULL ? "no pending enrollment for %s\n" : "no pending enrollment\n",
-		       o.name);
+		if (o.name != NULL)
+			cli_error("no pending enrollment for %s", o.name);
+		else
+			printf("no pending enrollment\n");
 		rc = o.name != NULL ? CLI_ERR : CLI_OK;
 		goto out;
 	}
-	rc = bad ? CLI_ERR : CLI_OK;
+	rc = not_done ? CLI_ERR : CLI_OK;
 out:
 	json_decref(doc);
 	note_signer_free(key);
@@ -515,7 +548,9 @@ admin_online_revoke(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = CLI_ERR;
-	if (admin_open(&a) != 0 || tips_reply_fetch_chain(&a, o.team, 0, &head) != 0)
+	const char *team1[1] = { o.team };
+	if (admin_open(&a) != 0 || admin_teams_require(&a, team1, 1) != 0 ||
+	    tips_reply_fetch_chain(&a, o.team, 0, &head) != 0)
 		goto out;
 	for (size_t i = 0; i < membership_count(head); i++) {
 		const struct membership_member *m = membership_member_at(head, i);
@@ -526,17 +561,17 @@ admin_online_revoke(int argc, char **argv)
 	}
 	if (found == 0) {
 		cli_error("%s is not a member of team %s", o.name, o.team);
+		admin_teams_print_members(head);
 		goto out;
 	}
 	snprintf(q, sizeof(q), "Remove %s from team %s? Their access to its reports ends now.",
 	         o.name, o.team);
-	if (!o.yes && !ask(q)) {
-		printf("nothing changed\n");
-		rc = CLI_OK;
+	if (!o.yes && cli_ask(q, "--yes") != 1) {
+		cli_error("%s was not removed: nothing changed", o.name);
 		goto out;
 	}
-	if ((key = stmt_key(&o)) == NULL ||
-	    stmt_upload(&a, key, o.team, head, ms, n, NULL, &ans) != 0)
+	if ((key = admin_key_load(o.key, o.pass_file)) == NULL ||
+	    admin_stmt_upload(&a, key, o.team, head, ms, n, NULL, &ans) != 0)
 		goto out;
 	printf("team %s: statement %lld stored; %s removed (their headers and sessions are gone)\n",
 	       o.team, (long long)json_integer_value(json_object_get(ans, "seq")), o.name);

@@ -8,10 +8,35 @@
 #ifndef TIPCTL_ADMIN_ONLINE_H
 #define TIPCTL_ADMIN_ONLINE_H
 
+#include <jansson.h>
+#include <stddef.h>
+
 /* Each runs `tipctl admin SUB ...` (argv[0] is SUB) and returns the exit code. */
 int admin_online_invite(int argc, char **argv);
 int admin_online_approve(int argc, char **argv);
 int admin_online_revoke(int argc, char **argv);
 int admin_online_label(int argc, char **argv);
+
+struct api;
+struct membership;
+struct membership_member;
+struct note_signer;
+
+
+/* Open the session and require an admin one. Return 0, or -1 (printed). */
+int admin_open(struct api *a);
+
+/* Load the admin signing key: `key_opt` (--key), or the one the profile
+ * remembers. Return it, or NULL (printed). */
+struct note_signer *admin_key_load(const char *key_opt, const char *pass_file);
+
+/*
+ * Sign the statement after `head` (NULL: the team's first) for `team` with
+ * the `n` members `ms`, and upload it (naming `enrollment`, or NULL); the
+ * server's answer in *answer. Return 0, or -1 (printed).
+ */
+int admin_stmt_upload(struct api *a, const struct note_signer *key, const char *team,
+                      const struct membership *head, const struct membership_member *ms,
+                      size_t n, const char *enrollment, json_t **answer);
 
 #endif

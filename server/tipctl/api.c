@@ -122,15 +122,63 @@ api_print_problem(const char *prefix, const struct client_response *r)
 	json_decref(doc);
 }
 
+int
+api_problem_code(const struct client_response *r, char *code, size_t cap)
+{
+	json_error_t e;
+	json_t *doc = json_loadb((const char *)r->body.data, r->body.len, 0, &e);
+	const char *c = json_string_value(json_object_get(doc, "code"));
+	int rc = -1;
+	code[0] = '\0';
+	if (c != NULL && strlen(c) < cap && strspn(c, "abcdefghijklmnopqrstuvwxyz_") == strlen(c)) {
+		snprintf(code, cap, "%s", c);
+		rc = 0;
+	}
+	json_decref(doc);
+	return rc;
+}
+
+int
+api_explain_code(const char *code, const char *what)
+{
+	if (strcmp(code, "session_expired") == 0)
+		cli_error("session expired: run tipctl login (it ran out, went idle, or you logged out)");
+	else if (strcmp(code, "membership_ended") == 0)
+		cli_error("you are no longer a member of any team: an admin removed you, and your "
+		          "session has ended; ask your admin if this is a mistake");
+	else if (strcmp(code, "enrollment_pending") == 0)
+		cli_error("your enrollment waits for an admin's approval: read them the fingerprint "
+		          "`tipctl enroll` printed (tipctl whoami shows it), then run tipctl login again");
+	else if (strcmp(code, "enrollment_rejected") == 0)
+		cli_error("an admin rejected your enrollment: ask them for a new invite");
+	else if (strcmp(code, "not_a_member") == 0)
+		cli_error("this key is not a member of any team on this server: enroll with an invite "
+		          "from your admin (tipctl enroll INVITE)");
+	else if (strcmp(code, "no_grant") == 0)
+		cli_error("%s arrived before you joined its team: you cannot open it until a member "
+		          "who can grants you access with `tipctl sync` (ask one of your team)", what);
+	else if (strcmp(code, "admin_required") == 0)
+		cli_error("%s needs an admin login: run tipctl login --admin", what);
+	else
+		return -1;
+	return 0;
+}
+
 /* Print what a non-2xx answer means. */
 static void
 status_error(const struct client_response *r, const char *what)
 {
+	char code[40];
+	if ((r->status == 401 || r->status == 403 || r->status == 404) &&
+	    api_problem_code(r, code, sizeof(code)) == 0 && api_explain_code(code, what) == 0)
+		return;
 	switch (r->status) {
 	case 401:
 		cli_error("session expired: run tipctl login");
 		break;
 	case 403:
+		api_print_problem("the server refused", r);
+		break;
 	case 404:
 		cli_error("%s not found, or you have no access to it", what);
 		break;
@@ -229,19 +277,26 @@ api_identity_load(const char *path, const char *pass_file)
 		cli_error("no identity at %s (run `tipctl init` first, or use --identity)", buf_cstr(&p));
 		goto out;
 	}
-	if ((pass = cli_pass_get(pass_file, "Passphrase: ", false, false)) == NULL)
-		goto out;
-	switch (identity_load(buf_cstr(&p), pass, strlen(pass), &id)) {
-	case IDENTITY_OK:
-		break;
-	case IDENTITY_ERR_PASSPHRASE:
-		cli_error("wrong passphrase for %s", buf_cstr(&p));
-		break;
-	case IDENTITY_ERR_FORMAT:
-		cli_error("%s is not a tipctl identity file", buf_cstr(&p));
-		break;
-	case IDENTITY_ERR_IO:
-		cli_error("cannot read %s: %s", buf_cstr(&p), strerror(errno));
+	/* Typed at a terminal: three tries; from a file: one. */
+	for (int tries = pass_file != NULL ? 1 : API_PASS_TRIES; tries > 0; tries--) {
+		if ((pass = cli_pass_get(pass_file, "Passphrase: ", false, false)) == NULL)
+			goto out;
+		enum identity_result ir = identity_load(buf_cstr(&p), pass, strlen(pass), &id);
+		cli_pass_free(pass);
+		pass = NULL;
+		if (ir == IDENTITY_OK)
+			break;
+		if (ir == IDENTITY_ERR_PASSPHRASE && tries > 1) {
+			cli_error("wrong passphrase for %s: try again (%d tr%s left)", buf_cstr(&p),
+			          tries - 1, tries - 1 == 1 ? "y" : "ies");
+			continue;
+		}
+		if (ir == IDENTITY_ERR_PASSPHRASE)
+			cli_error("wrong passphrase for %s", buf_cstr(&p));
+		else if (ir == IDENTITY_ERR_FORMAT)
+			cli_error("%s is not a tipctl identity file", buf_cstr(&p));
+		else
+			cli_error("cannot read %s: %s", buf_cstr(&p), strerror(errno));
 		break;
 	}
 out:

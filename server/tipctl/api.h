@@ -5,6 +5,9 @@
 #ifndef TIPCTL_API_H
 #define TIPCTL_API_H
 
+/* Passphrase tries at a terminal before a command gives up. */
+#define API_PASS_TRIES 3
+
 #include <jansson.h>
 
 #include "buf.h"
@@ -67,9 +70,18 @@ int api_query_add(struct buf *q, const char *key, const char *value)
 
 /*
  * Load the identity at `path` (NULL: the default one) with the passphrase
- * from `pass_file` (NULL: ask at the terminal). Return a new identity
- * (identity_free), or NULL after printing why ("wrong passphrase", ...).
+ * from `pass_file` (NULL: ask at the terminal, API_PASS_TRIES times if it
+ * is wrong). Return a new identity (identity_free), or NULL after printing
+ * why ("wrong passphrase", ...).
  */
 struct identity *api_identity_load(const char *path, const char *pass_file);
+
+/* Store the problem's "code" member (docs/api.md "Errors") of `r` in `code`.
+ * Return 0, or -1 if there is none (code is then ""). */
+int api_problem_code(const struct client_response *r, char *code, size_t cap);
+
+/* Print the true reason and the next step for problem `code` about `what`
+ * (e.g. "the invite"). Return 0, or -1 if the code is unknown (nothing printed). */
+int api_explain_code(const char *code, const char *what);
 
 #endif

@@ -27,17 +27,40 @@ static const char audit_usage[] =
 	"          since your last verification\n";
 
 static const char log_usage[] =
-	"usage: tipctl audit log [--start N] [--count N] [--json]\n"
+	"usage: tipctl audit log [--count N] [--start N | --oldest-first] [--json]\n"
 	"\n"
-	"Print the audit log from entry N (default 0), at most --count entries\n"
-	"(default 100). Entries you may not read show as hidden.\n";
+	"Print the newest --count entries (default 100) of the audit log, newest first;\n"
+	"with --start N, from entry N on, oldest first (--oldest-first: from entry 0).\n"
+	"Entries you may not read show as hidden.\n";
 
 static const char verify_usage[] =
 	"usage: tipctl audit verify\n"
 	"\n"
 	"Verify the audit log against the audit key pinned at login (--audit-key):\n"
 	"the checkpoint's signature, every leaf, and a consistency proof from the\n"
-	"checkpoint verified last time. Exit status 1 on any failure.\n";
+	"checkpoint verified last time, and says how many of the log's entries the\n"
+	"checkpoint covers (tipd signs newer ones within [audit] checkpoint_interval_s).\n"
+	"Exit status 1 on any failure.\n";
+
+/* The number of entries in the audit log now into *size. Return 0, or -1 (printed). */
+static int
+log_size(struct api *a, uint64_t *size)
+{
+	json_t *doc = NULL;
+	json_t *n;
+	int rc = -1;
+	if (api_get_json(a, "/api/v1/audit/entries?start=0&end=1", "the audit log", &doc) != 0)
+		return -1;
+	n = json_object_get(doc, "size");
+	if (json_is_integer(n) && json_integer_value(n) >= 0) {
+		*size = (uint64_t)json_integer_value(n);
+		rc = 0;
+	} else {
+		cli_error("bad answer from the server: the audit log's size is missing");
+	}
+	json_decref(doc);
+	return rc;
+}
 
 /* Decode a base64 hash from the JSON string `v`. Return 0, or -1. */
 static int
@@ -300,9 +323,16 @@ audit_verify(int argc, char **argv)
 	    verify_tree(&a, v, &cp, buf_cstr(&state), &old_size, &had_old) != 0 ||
 	    remember(buf_cstr(&state), &note) != 0)
 		goto out;
+	uint64_t total = 0;
+	if (log_size(&a, &total) != 0)
+		goto out;
 	root_b64(cp.root, root);
-	printf("audit log verified: %llu entries, root %s (%s)\n", (unsigned long long)cp.size, root,
-	       cp.origin);
+	printf("audit log verified: %llu of its %llu entries (the signed checkpoint), root %s (%s)\n",
+	       (unsigned long long)cp.size, (unsigned long long)(total > cp.size ? total : cp.size),
+	       root, cp.origin);
+	if (total > cp.size)
+		printf("the newest %llu entries are not in a signed checkpoint yet: run it again in a "
+		       "minute to check them\n", (unsigned long long)(total - cp.size));
 	if (had_old)
 		printf("it extends the checkpoint of %llu entries you verified before\n",
 		       (unsigned long long)old_size);
@@ -382,6 +412,18 @@ print_entry(json_t *e)
 	return 0;
 }
 
+/* Reverse the array `all` in place (newest first). */
+static void
+reverse(json_t *all)
+{
+	size_t n = json_array_size(all);
+	for (size_t i = 0; i < n / 2; i++) {
+		json_t *x = json_incref(json_array_get(all, i));
+		json_array_set(all, i, json_array_get(all, n - 1 - i));
+		json_array_set_new(all, n - 1 - i, x);
+	}
+}
+
 /* Fetch entries [start, start + count) into `all`. Return 0, or -1 (printed). */
 static int
 fetch_entries(struct api *a, uint64_t start, uint64_t count, json_t *all)
@@ -439,10 +481,10 @@ audit_log(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "start", required_argument, NULL, 's' }, { "count", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },        { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "oldest-first", no_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
 	};
-	uint64_t start = 0, count = 100;
-	int c, as_json = 0, rc = CLI_ERR;
+	uint64_t start = 0, count = 100, size = 0;
+	int c, as_json = 0, rc = CLI_ERR, start_given = 0, oldest = 0;
 	struct api a;
 	json_t *all = NULL;
 	opterr = 0;
@@ -457,6 +499,10 @@ audit_log(int argc, char **argv)
 		}
 		if (c == 'j')
 			as_json = 1;
+		if (c == 's')
+			start_given = 1;
+		if (c == 'o')
+			oldest = 1;
 		if (c == 'h') {
 			fputs(log_usage, stdout);
 			return CLI_OK;
@@ -467,8 +513,18 @@ audit_log(int argc, char **argv)
 		fputs(log_usage, stderr);
 		return CLI_USAGE;
 	}
-	if (api_open(&a) != 0 || (all = json_array()) == NULL || fetch_entries(&a, start, count, all) != 0)
+	if (api_open(&a) != 0 || (all = json_array()) == NULL)
 		goto out;
+	int newest_first = !start_given && !oldest;
+	if (newest_first) {
+		if (log_size(&a, &size) != 0)
+			goto out;
+		start = size > count ? size - count : 0;
+	}
+	if (fetch_entries(&a, start, count, all) != 0)
+		goto out;
+	if (newest_first)
+		reverse(all);
 	if (as_json) {
 		char *s = json_dumps(all, JSON_INDENT(2));
 		if (s != NULL)

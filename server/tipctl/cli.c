@@ -25,6 +25,22 @@ cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int
+cli_ask(const char *question, const char *flag)
+{
+	char line[16];
+	if (!isatty(0)) {
+		cli_error("cannot ask without a terminal: %s (nothing was done; add %s once you "
+		          "have checked)", question, flag);
+		return -1;
+	}
+	fprintf(stderr, "%s [y/N] ", question);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) != NULL && (line[0] == 'y' || line[0] == 'Y'))
+		return 1;
+	return 0;
+}
+
 size_t
 cli_utf8_chars(const char *s)
 {
@@ -106,7 +122,7 @@ tty_ask(int fd, const char *prompt, char *p)
 
 /* Ask at the terminal (twice if `confirm`) into `p`. Return 0, or -1 after printing why. */
 static int
-pass_from_tty(const char *prompt, bool confirm, char *p)
+pass_from_tty(const char *prompt, bool confirm, size_t min_chars, char *p)
 {
 	char *again = NULL;
 	int rc = -1;
@@ -115,23 +131,36 @@ pass_from_tty(const char *prompt, bool confirm, char *p)
 		cli_error("no terminal to ask for a passphrase: use --passphrase-file");
 		return -1;
 	}
-	if (tty_ask(fd, prompt, p) != 0) {
-		cli_error("cannot read the passphrase (too long, or the terminal failed)");
+	if (confirm && (again = sodium_malloc(CLI_PASS_MAX + 1)) == NULL) {
+		cli_error("out of locked memory");
 		goto fail;
 	}
-	if (confirm) {
-		if ((again = sodium_malloc(CLI_PASS_MAX + 1)) == NULL ||
-		    tty_ask(fd, "Repeat the passphrase: ", again) != 0) {
+	/* A new passphrase: too short or mistyped is said at once, and asked again. */
+	for (int tries = CLI_PASS_TRIES; tries > 0; tries--) {
+		if (tty_ask(fd, prompt, p) != 0) {
+			cli_error("cannot read the passphrase (too long, or the terminal failed)");
+			goto fail;
+		}
+		if (min_chars > 0 && cli_utf8_chars(p) < min_chars) {
+			cli_error("the passphrase must have at least %zu characters%s", min_chars,
+			          tries > 1 ? ": try again" : "");
+			continue;
+		}
+		if (!confirm) {
+			rc = 0;
+			break;
+		}
+		if (tty_ask(fd, "Repeat the passphrase: ", again) != 0) {
 			cli_error("cannot read the passphrase");
 			goto fail;
 		}
 		size_t l1 = strlen(p), l2 = strlen(again);
-		if (l1 != l2 || sodium_memcmp(p, again, l1) != 0) {
-			cli_error("the passphrases do not match");
-			goto fail;
+		if (l1 == l2 && sodium_memcmp(p, again, l1) == 0) {
+			rc = 0;
+			break;
 		}
+		cli_error("the passphrases do not match%s", tries > 1 ? ": try again" : "");
 	}
-	rc = 0;
 fail:
 	if (again != NULL)
 		sodium_free(again);
@@ -165,7 +194,8 @@ cli_pass_get(const char *file, const char *prompt, bool confirm, bool is_new)
 		cli_error("out of locked memory");
 		return NULL;
 	}
-	if ((file != NULL ? pass_from_file(file, p) : pass_from_tty(prompt, confirm, p)) != 0)
+	if ((file != NULL ? pass_from_file(file, p)
+	                  : pass_from_tty(prompt, confirm, is_new ? CLI_PASS_MIN_CHARS : 0, p)) != 0)
 		goto fail;
 	if (p[0] == '\0') {
 		cli_error("the passphrase is empty");

@@ -14,6 +14,7 @@ enum cli_exit { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2 };
 
 #define CLI_PASS_MAX 1024     /* longest passphrase accepted */
 #define CLI_PASS_MIN_CHARS 10 /* shortest new passphrase, in characters */
+#define CLI_PASS_TRIES 3      /* a new passphrase typed too short or mistyped: asked again */
 #define CLI_FILE_MAX 65536    /* largest key/statement/member file read */
 
 /* Print "tipctl: <message>\n" to stderr. */
@@ -23,7 +24,8 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Get a passphrase into locked memory (free with cli_pass_free): the first
  * line of `file` if it is not NULL, else typed at the terminal without
  * echo after `prompt` (asked twice if `confirm`). If `is_new`, insist on
- * CLI_PASS_MIN_CHARS characters. Return the NUL-terminated passphrase, or
+ * CLI_PASS_MIN_CHARS characters (at a terminal: said after the first entry,
+ * and asked again, CLI_PASS_TRIES times in all, as for a mismatch). Return the NUL-terminated passphrase, or
  * NULL after printing why.
  */
 char *cli_pass_get(const char *file, const char *prompt, bool confirm, bool is_new);
@@ -71,6 +73,14 @@ int cli_default_identity(struct buf *out, bool create_dir) __attribute__((warn_u
  */
 int cli_default_file(const char *name, struct buf *out, bool create_dir)
 	__attribute__((warn_unused_result));
+
+/*
+ * Ask `question` at the terminal (before any passphrase: confirm first,
+ * then the passphrase, everywhere). Return 1 for yes, 0 for no, or -1
+ * without a terminal, after printing that nothing was done and that
+ * `flag` (e.g. "--yes") answers yes.
+ */
+int cli_ask(const char *question, const char *flag);
 
 /* Return the number of UTF-8 characters in `s`. */
 size_t cli_utf8_chars(const char *s);

@@ -22,8 +22,8 @@
 #include "util.h"
 
 static const char enroll_usage[] =
-	"usage: tipctl enroll [--identity PATH] [--passphrase-file FILE] INVITE\n"
-	"       tipctl enroll --admin-key FILE [--passphrase-file FILE] INVITE\n"
+	"usage: tipctl enroll [--identity PATH] [--passphrase-file FILE] [--replace] INVITE\n"
+	"       tipctl enroll --admin-key FILE [--passphrase-file FILE] [--replace] INVITE\n"
 	"\n"
 	"Join a Tipline server with the invite an admin gave you. INVITE is the invite\n"
 	"text (tipline-invite-1:...), a file holding it, or - to read it from standard input.\n"
@@ -34,14 +34,22 @@ static const char enroll_usage[] =
 	"prove you hold them. Read the fingerprint it prints to your admin over a channel\n"
 	"you trust (in person, or a call): they compare it before approving you.\n"
 	"\n"
+	"Nothing is written until the server has accepted the enrollment. If a profile\n"
+	"is already there and the invite would change it (another server, TLS key,\n"
+	"admin keys or name), tipctl shows every change and asks first; a refused or\n"
+	"failed enrollment leaves it as it was.\n"
+	"\n"
 	"  --identity PATH         your identity (default $TIPLINE_HOME/identity.age); made\n"
 	"                          now, with a new passphrase, if there is none\n"
 	"  --admin-key FILE        an admin invite: enroll this admin key (made with\n"
 	"                          `tipctl admin keygen` and pinned in tipd's configuration)\n"
-	"  --passphrase-file FILE  take the passphrase from the first line of FILE\n";
+	"  --passphrase-file FILE  take the passphrase from the first line of FILE\n"
+	"  --replace               replace a different profile without asking (only after\n"
+	"                          checking the changes tipctl lists without it)\n";
 
 struct enroll_opts {
 	const char *identity, *admin_key, *pass_file, *invite;
+	int replace;
 };
 
 static int
@@ -51,6 +59,7 @@ enroll_opts_parse(int argc, char **argv, struct enroll_opts *o)
 		{ "identity", required_argument, NULL, 'i' },
 		{ "admin-key", required_argument, NULL, 'a' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "replace", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -63,6 +72,7 @@ enroll_opts_parse(int argc, char **argv, struct enroll_opts *o)
 		case 'i': o->identity = optarg; break;
 		case 'a': o->admin_key = optarg; break;
 		case 'p': o->pass_file = optarg; break;
+		case 'r': o->replace = 1; break;
 		case 'h': fputs(enroll_usage, stdout); return CLI_OK;
 		default:
 			cli_error("enroll: unknown or incomplete option '%s'", argv[optind - 1]);
@@ -91,7 +101,7 @@ invite_read(const char *arg, struct invite *iv)
 	struct buf text;
 	int rc = -1;
 	buf_init_secure(&text, INVITE_TEXT_MAX + 2);
-	if (strncmp(arg, INVITE_PREFIX, strlen(INVITE_PREFIX)) == 0) {
+	if (strncmp(arg + strspn(arg, " \t\r\n"), INVITE_PREFIX, strlen(INVITE_PREFIX)) == 0) {
 		if (buf_adds(&text, arg) != 0)
 			goto bad;
 	} else if (strcmp(arg, "-") == 0) {
@@ -102,13 +112,21 @@ invite_read(const char *arg, struct invite *iv)
 	} else if (cli_read_file(arg, &text) != 0) {
 		goto out;
 	}
+	/* An invite wrapped across lines (by a mail or chat program) is still the invite. */
+	size_t w = 0;
+	for (size_t r = 0; r < text.len; r++)
+		if (text.data[r] != ' ' && text.data[r] != '\t' && text.data[r] != '\n' &&
+		    text.data[r] != '\r')
+			text.data[w++] = text.data[r];
+	text.len = w;
 	if (invite_decode((const char *)text.data, text.len, iv) == 0) {
 		rc = 0;
 		goto out;
 	}
 bad:
-	cli_error("this is not a valid Tipline invite (it starts with %s); ask your admin for a "
-	          "new one", INVITE_PREFIX);
+	cli_error("this is not a valid Tipline invite: copy all of it, from %s to its last "
+	          "character (line breaks do not matter); if it is whole, ask your admin for a new "
+	          "one", INVITE_PREFIX);
 out:
 	buf_free(&text);
 	return rc;
@@ -219,24 +237,98 @@ out:
 	return rc;
 }
 
-/* Pin what the invite says. Return 0, or -1 (printed). */
-static int
-enroll_save(const struct invite *iv, const char *admin_key_file)
+/* The profile the invite would pin (with the admin key file, if any). */
+static void
+enroll_profile(const struct invite *iv, const char *admin_key_file, struct profile *p)
 {
-	struct profile p;
-	struct buf path;
-	int rc = -1;
-	buf_init(&path, 4096);
-	profile_from_invite(&p, iv);
+	profile_from_invite(p, iv);
 	if (admin_key_file != NULL) {
 		char *abs = realpath(admin_key_file, NULL);
-		snprintf(p.key_file, sizeof(p.key_file), "%s", abs != NULL ? abs : admin_key_file);
+		snprintf(p->key_file, sizeof(p->key_file), "%s", abs != NULL ? abs : admin_key_file);
 		free(abs);
 	}
-	if (profile_path(&path, 1) == 0 && buf_cstr(&path) != NULL &&
-	    profile_save(&p, buf_cstr(&path)) == 0)
+}
+
+/*
+ * Compare `p` with the profile at `path`, if there is one: show what would
+ * change and ask (unless `replace`). Return 0 to go on, or -1 (printed:
+ * nothing was changed).
+ */
+static int
+enroll_check_existing(const struct profile *p, const char *path, int replace)
+{
+	struct profile old;
+	struct buf diff;
+	int rc = -1, n;
+	buf_init(&diff, 1 << 16);
+	int have = profile_load(&old, path);
+	if (have < 0) {
+		cli_error("enroll: the profile %s cannot be read (see above): nothing was changed", path);
+		goto out;
+	}
+	if (have == 0 || (n = profile_diff(&old, p, &diff)) == 0) {
 		rc = 0;
-	buf_free(&path);
+		goto out;
+	}
+	if (n < 0 || buf_cstr(&diff) == NULL)
+		goto out;
+	fprintf(stderr, "This invite would replace your profile %s:\n%s", path, buf_cstr(&diff));
+	if (strcmp(old.server, p->server) != 0 || strcmp(old.pin, p->pin) != 0)
+		fprintf(stderr, "If you did not expect another server or TLS key, do not go on: ask your "
+		                "admin, over a channel you trust, whether this invite is theirs.\n");
+	if (!replace && cli_ask("Replace your profile?", "--replace") != 1) {
+		cli_error("enroll: your profile was not changed");
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&diff);
+	return rc;
+}
+
+/*
+ * Write `p` beside `path` (as PATH.pending), so that nothing the invite
+ * pinned is lost if the rename after a 201 fails. Return 0, or -1 (printed).
+ */
+static int
+enroll_stage(const struct profile *p, const char *path, struct buf *pending)
+{
+	buf_reset(pending);
+	if (buf_printf(pending, "%s.pending", path) != 0 || buf_cstr(pending) == NULL)
+		return -1;
+	(void)unlink(buf_cstr(pending));
+	return profile_save(p, buf_cstr(pending));
+}
+
+/*
+ * Stage `p` beside `path`, post the enrollment `json`, and only after tipd
+ * accepted it rename the staged profile over the working one. Staged first:
+ * once tipd takes the enrollment the invite is used up, and the pins must
+ * not be lost to a failed write after that. Return 0, or -1 (printed; the
+ * working profile is as it was, and nothing staged is left behind).
+ */
+static int
+enroll_commit(const struct invite *iv, const struct profile *p, const char *json,
+              const char *path)
+{
+	struct buf pending;
+	int rc = -1;
+	buf_init(&pending, 4200);
+	if (enroll_stage(p, path, &pending) != 0)
+		goto out;
+	if (enroll_post(iv, json) != 0) {
+		fprintf(stderr, "your profile was not changed\n");
+		(void)unlink(buf_cstr(&pending));
+		goto out;
+	}
+	if (rename(buf_cstr(&pending), path) != 0) {
+		cli_error("enrolled, but cannot rename %s to %s (%s): rename it yourself",
+		          buf_cstr(&pending), path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&pending);
 	return rc;
 }
 
@@ -264,10 +356,13 @@ enroll_cmd_main(int argc, char **argv)
 	struct identity *id = NULL;
 	struct note_signer *adm = NULL;
 	char *json = NULL;
+	struct profile prof;
+	struct buf path;
 	int rc = enroll_opts_parse(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
 	rc = CLI_ERR;
+	buf_init(&path, 4096);
 	if (invite_read(o.invite, &iv) != 0)
 		goto out;
 	int admin = strcmp(iv.role, "admin") == 0;
@@ -281,6 +376,11 @@ enroll_cmd_main(int argc, char **argv)
 		rc = CLI_USAGE;
 		goto out;
 	}
+	/* Confirm first, then the passphrase. */
+	enroll_profile(&iv, o.admin_key, &prof);
+	if (profile_path(&path, 1) != 0 || buf_cstr(&path) == NULL ||
+	    enroll_check_existing(&prof, buf_cstr(&path), o.replace) != 0)
+		goto out;
 	if (admin ? (adm = keys_admin_load(o.admin_key, o.pass_file)) == NULL
 	          : (id = identity_get(o.identity, o.pass_file)) == NULL)
 		goto out;
@@ -289,13 +389,12 @@ enroll_cmd_main(int argc, char **argv)
 		cli_error("cannot sign the enrollment");
 		goto out;
 	}
-	/* Pin first: once tipd takes the enrollment the invite is used up, and
-	 * the pins must not be lost to a failed write after that. */
-	if (enroll_save(&iv, o.admin_key) != 0 || enroll_post(&iv, json) != 0)
+	if (enroll_commit(&iv, &prof, json, buf_cstr(&path)) != 0)
 		goto out;
 	enroll_print(&iv, keys_signer_pk(&k), admin);
 	rc = CLI_OK;
 out:
+	buf_free(&path);
 	free(json);
 	identity_free(id);
 	note_signer_free(adm);

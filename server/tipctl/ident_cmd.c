@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "identity.h"
 #include "membership.h"
+#include "profile.h"
 
 static const char init_usage[] =
 	"usage: tipctl init [--identity PATH] [--name NAME] [--passphrase-file FILE] [--force]\n"
@@ -103,17 +104,33 @@ usage:
 
 /* Pick the member name: --name, else $USER if valid, else "investigator". */
 static const char *
-member_name(const struct ident_opts *o)
+member_name(const struct ident_opts *o, const struct profile *pr)
 {
 	const char *u = getenv("USER");
 	if (o->name != NULL)
 		return o->name;
+	if (pr != NULL && name_ok(pr->name))
+		return pr->name; /* the name this computer enrolled with */
 	return (u != NULL && name_ok(u)) ? u : "investigator";
+}
+
+/* Load this computer's investigator profile into `p`; return it, or NULL if none. */
+static const struct profile *
+enrolled_profile(struct profile *p)
+{
+	struct buf path;
+	buf_init(&path, 4096);
+	int have = profile_path(&path, 0) == 0 && buf_cstr(&path) != NULL &&
+	           access(buf_cstr(&path), F_OK) == 0 && profile_load(p, buf_cstr(&path)) == 1 &&
+	           strcmp(p->role, "investigator") == 0;
+	buf_free(&path);
+	return have ? p : NULL;
 }
 
 /* Print what an investigator gives their admin. Return 0, or -1. */
 static int
-print_identity(const struct identity *id, const char *path, const char *name)
+print_identity(const struct identity *id, const char *path, const char *name,
+               const struct profile *pr)
 {
 	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
 	char fp[17];
@@ -129,12 +146,18 @@ print_identity(const struct identity *id, const char *path, const char *name)
 	printf("identity:    %s\n"
 	       "recipient:   %s\n"
 	       "ed25519:     %s\n"
-	       "fingerprint: %s\n"
+	       "fingerprint: %.4s %.4s %.4s %.4s\n"
 	       "member:      %s\n"
-	       "\n"
-	       "Give the member line to your team admin, and compare the fingerprint\n"
-	       "with them over another channel (in person or by phone).\n",
-	       path, identity_recipient(id), b64, fp, buf_cstr(&line));
+	       "\n",
+	       path, identity_recipient(id), b64, fp, fp + 4, fp + 8, fp + 12, buf_cstr(&line));
+	if (pr != NULL)
+		printf("Enrolled at %s as %s. Until your admin approves you, read them the\n"
+		       "fingerprint over a channel you trust (in person or by phone).\n",
+		       pr->server, pr->name);
+	else
+		printf("To join a server, run `tipctl enroll INVITE` with the invite your admin\n"
+		       "gives you, and read them the fingerprint over a channel you trust. (An\n"
+		       "admin who signs statements offline takes the member line instead.)\n");
 	buf_free(&line);
 	return 0;
 }
@@ -208,7 +231,9 @@ ident_cmd_init(int argc, char **argv)
 		cli_error("cannot write %s: %s", buf_cstr(&path), strerror(errno));
 		goto out;
 	}
-	if (print_identity(id, buf_cstr(&path), member_name(&o)) != 0)
+	struct profile prof;
+	const struct profile *pr = enrolled_profile(&prof);
+	if (print_identity(id, buf_cstr(&path), member_name(&o, pr), pr) != 0)
 		goto out;
 	rc = CLI_OK;
 out:
@@ -251,7 +276,9 @@ ident_cmd_whoami(int argc, char **argv)
 		cli_error("cannot read %s: %s", buf_cstr(&path), strerror(errno));
 		goto out;
 	}
-	if (print_identity(id, buf_cstr(&path), member_name(&o)) != 0)
+	struct profile prof;
+	const struct profile *pr = enrolled_profile(&prof);
+	if (print_identity(id, buf_cstr(&path), member_name(&o, pr), pr) != 0)
 		goto out;
 	rc = CLI_OK;
 out:

@@ -23,6 +23,8 @@ keys_sign(const struct keys_signer *k, const uint8_t *msg, size_t n, uint8_t sig
 	return note_signer_sign_detached(k->admin, msg, n, sig);
 }
 
+#define KEYS_PASS_TRIES 3 /* as api_identity_load */
+
 struct note_signer *
 keys_admin_load(const char *path, const char *pass_file)
 {
@@ -34,11 +36,23 @@ keys_admin_load(const char *path, const char *pass_file)
 	buf_init_secure(&pt, CLI_FILE_MAX);
 	if (cli_read_file(path, &ct) != 0)
 		goto out;
-	if ((pass = cli_pass_get(pass_file, "Passphrase for the admin key: ", false, false)) == NULL)
-		goto out;
-	uo.pass = pass;
-	uo.passlen = strlen(pass);
-	int r = age_decrypt(ct.data, ct.len, &uo, &pt);
+	int r = AGE_ERR_NO_MATCH;
+	/* Typed at a terminal: three tries; from a file: one. */
+	for (int tries = pass_file != NULL ? 1 : KEYS_PASS_TRIES; tries > 0; tries--) {
+		if ((pass = cli_pass_get(pass_file, "Passphrase for the admin key: ", false, false)) == NULL)
+			goto out;
+		uo.pass = pass;
+		uo.passlen = strlen(pass);
+		buf_reset(&pt);
+		r = age_decrypt(ct.data, ct.len, &uo, &pt);
+		cli_pass_free(pass);
+		pass = NULL;
+		if (r != AGE_ERR_NO_MATCH && r != AGE_ERR_HEADER_MAC)
+			break;
+		if (tries > 1)
+			cli_error("wrong passphrase for admin key %s: try again (%d tr%s left)", path,
+			          tries - 1, tries - 1 == 1 ? "y" : "ies");
+	}
 	if (r == AGE_ERR_NO_MATCH || r == AGE_ERR_HEADER_MAC) {
 		cli_error("wrong passphrase for admin key %s", path);
 		goto out;

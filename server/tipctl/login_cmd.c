@@ -244,11 +244,17 @@ login_post(struct client *c, const char *url, const char *path, const char *json
 		api_print_client_error(cr, err, url);
 		return -1;
 	}
+	char code[40];
 	if (r->status == 200)
 		return 0;
-	if (r->status == 401)
-		cli_error("login failed: this key is not in any team's membership, or this computer's "
-		          "clock is more than 5 minutes off (the server does not say which)");
+	if (r->status == 401 && api_problem_code(r, code, sizeof(code)) == 0 &&
+	    api_explain_code(code, "this") == 0)
+		; /* printed */
+	else if (r->status == 401 && strcmp(code, "clock_skew") == 0)
+		api_print_problem("login refused", r);
+	else if (r->status == 401)
+		cli_error("login failed: the server did not accept the signed login (check that you "
+		          "use the identity you enrolled, and this computer's clock)");
 	else if (r->status == 429)
 		cli_error("too many failed logins: try again in %ld seconds",
 		          r->retry_after > 0 ? r->retry_after : 60);

@@ -9,6 +9,7 @@
 
 #include "admin_cmd.h"
 #include "admin_online.h"
+#include "admin_teams.h"
 #include "audit_cmd.h"
 #include "cli.h"
 #include "enroll_cmd.h"
@@ -31,6 +32,7 @@ static const char main_usage[] =
 	"  tips show        decrypt and print a report\n"
 	"  tips get         decrypt a report's attachments into a directory\n"
 	"  tips set         triage a report (status, priority, assignee, labels)\n"
+	"  tips labels      list the labels reports can have\n"
 	"  tips reply       write to the source of a report (they read it with the receipt)\n"
 	"  tips note        add an internal note to a report (the team only)\n"
 	"  tips export      decrypt a whole case into a directory, with a manifest\n"
@@ -42,7 +44,9 @@ static const char main_usage[] =
 	"  admin keygen     make an admin signing key (offline)\n"
 	"  admin membership sign a team membership statement (offline)\n"
 	"  admin invite     invite an investigator to teams\n"
+	"  admin team       list teams, or create one\n"
 	"  admin approve    compare fingerprints and approve enrollments\n"
+	"  admin reject     reject an enrollment nobody should approve\n"
 	"  admin revoke     remove a member from a team\n"
 	"  admin label      add or remove a triage label\n"
 	"\n"
@@ -54,7 +58,9 @@ static const char admin_usage[] =
 	"  keygen      make an admin signing key (offline)\n"
 	"  membership  sign a team membership statement (offline)\n"
 	"  invite      invite an investigator to teams (admin session)\n"
+	"  team        list teams, or create one (admin session)\n"
 	"  approve     compare fingerprints and approve enrollments (admin session)\n"
+	"  reject      reject an enrollment nobody should approve (admin session)\n"
 	"  revoke      remove a member from a team (admin session)\n"
 	"  label       add or remove a triage label (admin session)\n"
 	"\n"
@@ -83,6 +89,10 @@ admin_main(int argc, char **argv)
 		return admin_online_approve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "revoke") == 0)
 		return admin_online_revoke(argc - 1, argv + 1);
+	if (strcmp(argv[1], "team") == 0)
+		return admin_teams_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "reject") == 0)
+		return admin_teams_reject(argc - 1, argv + 1);
 	if (strcmp(argv[1], "label") == 0)
 		return admin_online_label(argc - 1, argv + 1);
 	cli_error("unknown admin command '%s'", argv[1]);

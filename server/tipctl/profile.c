@@ -75,6 +75,53 @@ out:
 	return rc;
 }
 
+/* Append "  WHAT\n    was: OLD\n    now: NEW" to `out` if the values differ; count it in *n. */
+static int
+diff_line(struct buf *out, const char *what, const char *old, const char *new, size_t *n)
+{
+	if (strcmp(old, new) == 0)
+		return 0;
+	(*n)++;
+	return buf_printf(out, "  %s\n    was: %s\n    now: %s\n", what, old[0] ? old : "(none)",
+	                  new[0] ? new : "(none)");
+}
+
+/* Join the admin keys of `p` into `out` (one space between). */
+static int
+admin_keys_join(const struct profile *p, struct buf *out)
+{
+	for (size_t i = 0; i < p->n_admin_keys; i++)
+		if (buf_printf(out, "%s%s", i ? " " : "", p->admin_keys[i]) != 0)
+			return -1;
+	return buf_cstr(out) != NULL ? 0 : -1;
+}
+
+int
+profile_diff(const struct profile *old, const struct profile *new, struct buf *out)
+{
+	struct buf ko, kn;
+	size_t n = 0;
+	int rc = -1;
+	buf_init(&ko, 8192);
+	buf_init(&kn, 8192);
+	if (buf_adds(&ko, "") != 0 || buf_adds(&kn, "") != 0 || admin_keys_join(old, &ko) != 0 ||
+	    admin_keys_join(new, &kn) != 0 ||
+	    diff_line(out, "server", old->server, new->server, &n) != 0 ||
+	    diff_line(out, "TLS key pin", old->pin, new->pin, &n) != 0 ||
+	    diff_line(out, "origin", old->origin, new->origin, &n) != 0 ||
+	    diff_line(out, "role", old->role, new->role, &n) != 0 ||
+	    diff_line(out, "name", old->name, new->name, &n) != 0 ||
+	    diff_line(out, "admin keys", buf_cstr(&ko), buf_cstr(&kn), &n) != 0 ||
+	    diff_line(out, "audit key", old->audit_key, new->audit_key, &n) != 0 ||
+	    diff_line(out, "admin key file", old->key_file, new->key_file, &n) != 0)
+		goto out;
+	rc = (int)n;
+out:
+	buf_free(&ko);
+	buf_free(&kn);
+	return rc;
+}
+
 /* Copy value `v` (`n` bytes) into `dst` (`cap` bytes). Return 0, or -1. */
 static int
 take(char *dst, size_t cap, const char *v, size_t n)

@@ -46,4 +46,12 @@ int profile_save(const struct profile *p, const char *path) __attribute__((warn_
  * if it is unsafe or malformed (printed). */
 int profile_load(struct profile *p, const char *path) __attribute__((warn_unused_result));
 
+/*
+ * Append to `out` what replacing `old` by `new` would change, two lines
+ * (old, then new) per field that differs. Return how many fields differ
+ * (0: the same profile), or -1 if out of memory.
+ */
+int profile_diff(const struct profile *old, const struct profile *new, struct buf *out)
+	__attribute__((warn_unused_result));
+
 #endif

@@ -21,6 +21,7 @@ static const char tips_usage[] =
 	"  show   decrypt a report and print it\n"
 	"  get    decrypt a report's attachments into a directory\n"
 	"  set    change a report's status, priority, assignee or labels\n"
+	"  labels list the labels reports can have (an admin adds them)\n"
 	"  reply  seal a reply to the source and the team (the source reads it)\n"
 	"  note   seal an internal note to the team\n"
 	"  export decrypt a report, its messages, replies, notes and files into a\n"
@@ -44,7 +45,11 @@ static const char set_usage[] =
 	"                       [--label L]... [--clear-labels] [--json]\n"
 	"\n"
 	"Triage a report. --label replaces the report's labels with the ones given\n"
-	"(repeat it for several); --clear-labels removes them all.\n";
+	"(repeat it for several); --clear-labels removes them all.\n"
+	"\n"
+	"  --status S     new, triaged, investigating, referred or closed\n"
+	"  --priority P   low, normal, high or urgent\n"
+	"  --label L      one of the labels an admin made (`tipctl tips labels` lists them)\n";
 
 int
 tips_cmd_status_ok(const char *s)
@@ -191,9 +196,9 @@ tips_list(int argc, char **argv)
 	if (optind != argc)
 		return usage_err(list_usage, "list: unexpected argument", argv[optind]);
 	if (f[1] != NULL && !tips_cmd_status_ok(f[1]))
-		return usage_err(list_usage, "list: unknown --status", f[1]);
+		return usage_err(list_usage, "list: unknown --status (new, triaged, investigating, referred or closed)", f[1]);
 	if (f[2] != NULL && !tips_cmd_priority_ok(f[2]))
-		return usage_err(list_usage, "list: unknown --priority", f[2]);
+		return usage_err(list_usage, "list: unknown --priority (low, normal, high or urgent)", f[2]);
 	if (f[5] != NULL && !tips_cmd_date_ok(f[5]))
 		return usage_err(list_usage, "list: --since wants a date YYYY-MM-DD", f[5]);
 	buf_init(&q, 8192);
@@ -264,9 +269,11 @@ set_parse(int argc, char **argv, struct set_opts *o)
 	if (!util_uuid_valid(o->id))
 		return usage_err(set_usage, "set: not a report ID", o->id);
 	if (o->status != NULL && !tips_cmd_status_ok(o->status))
-		return usage_err(set_usage, "set: unknown --status", o->status);
+		return usage_err(set_usage, "set: unknown --status (new, triaged, investigating, referred or closed)",
+		                 o->status);
 	if (o->priority != NULL && !tips_cmd_priority_ok(o->priority))
-		return usage_err(set_usage, "set: unknown --priority", o->priority);
+		return usage_err(set_usage, "set: unknown --priority (low, normal, high or urgent)",
+		                 o->priority);
 	if ((o->assign != NULL && o->unassign) || (o->nlabels > 0 && o->clear_labels))
 		return usage_err(set_usage, "set: contradictory options", NULL);
 	if (o->status == NULL && o->priority == NULL && o->assign == NULL && !o->unassign &&
@@ -350,6 +357,37 @@ out:
 	return rc;
 }
 
+/* `tips labels`: the label vocabulary, one a line. */
+static int
+tips_labels(int argc, char **argv)
+{
+	struct api a;
+	json_t *doc = NULL, *l;
+	size_t i;
+	int rc = CLI_ERR;
+	if (argc != 1) {
+		if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+			fputs("usage: tipctl tips labels\n\nList the labels `tipctl tips set --label` "
+			      "takes (`tipctl admin label add` makes more).\n", stdout);
+			return CLI_OK;
+		}
+		return usage_err("usage: tipctl tips labels\n", "labels: takes no argument", NULL);
+	}
+	memset(&a, 0, sizeof(a));
+	if (api_open(&a) != 0 || api_get_json(&a, "/api/v1/labels", "the labels", &doc) != 0)
+		goto out;
+	json_array_foreach(json_object_get(doc, "labels"), i, l) {
+		const char *name = json_string_value(l);
+		if (name != NULL && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(name))
+			printf("%s\n", name);
+	}
+	rc = CLI_OK;
+out:
+	json_decref(doc);
+	api_close(&a);
+	return rc;
+}
+
 int
 tips_cmd_main(int argc, char **argv)
 {
@@ -370,6 +408,8 @@ tips_cmd_main(int argc, char **argv)
 		return tips_open_get(argc - 1, argv + 1);
 	if (strcmp(sub, "set") == 0)
 		return tips_set(argc - 1, argv + 1);
+	if (strcmp(sub, "labels") == 0)
+		return tips_labels(argc - 1, argv + 1);
 	if (strcmp(sub, "reply") == 0)
 		return tips_reply_main(argc - 1, argv + 1);
 	if (strcmp(sub, "note") == 0)

@@ -51,7 +51,10 @@ static const char rp_reply_usage[] =
 	"                         [--identity PATH] [--passphrase-file FILE]\n"
 	"\n"
 	"Seal a reply to the source of report ID and to every member of its team.\n"
-	"Whoever holds the report's receipt will read it.\n"
+	"Whoever holds the report's receipt will read it. tipctl asks your passphrase\n"
+	"(three tries at a terminal) and checks the report before you write, so a typo\n"
+	"never costs the text; if sending fails after you wrote it in the editor,\n"
+	"tipctl prints it on the terminal to copy.\n"
 	"\n"
 	"  --file FILE            the reply's text (UTF-8, at most 64 KiB)\n"
 	"  --stdin                read the text from standard input\n"
@@ -473,12 +476,28 @@ rp_read_text(const struct rp_opts *o, struct buf *t)
 	return 0;
 }
 
-/* Warn that the source reads a reply; on a terminal, ask. Return 0 to send. */
+/* After a failed send of text typed in the editor: print it on the terminal
+ * (never to a file) so that it can be copied and sent again. */
+static void
+rp_keep_text(const struct rp_opts *o, const struct buf *t)
+{
+	if (!o->editor || !isatty(1))
+		return;
+	fprintf(stderr, "Nothing was sent. Your text, to copy and send again:\n");
+	fflush(stderr);
+	printf("----\n%.*s\n----\n", (int)t->len, (const char *)t->data);
+}
+
+/* Say who will read a reply (the receipt's holder, or the team only if the
+ * source forgot the receipt); on a terminal, ask. Return 0 to send. */
 static int
-rp_confirm_reply(const struct rp_opts *o)
+rp_confirm_reply(const struct rp_opts *o, int has_source)
 {
 	char line[16];
-	fprintf(stderr, "%s\n", SOURCE_WARNING);
+	if (has_source)
+		fprintf(stderr, "%s\n", SOURCE_WARNING);
+	else
+		fprintf(stderr, "The source has forgotten this receipt: only the team will read it.\n");
 	if (o->yes || o->from_stdin || !isatty(0))
 		return 0;
 	fputs("Send it? [y/N] ", stderr);
@@ -833,8 +852,8 @@ rp_reply_run(int argc, char **argv, bool is_reply)
 	memset(&a, 0, sizeof(a));
 	memset(&j, 0, sizeof(j));
 	buf_init_secure(&t, TIPS_REPLY_TEXT_MAX);
-	if (rp_read_text(&o, &t) != 0 || (is_reply && rp_confirm_reply(&o) != 0))
-		goto out;
+	/* Everything that can refuse comes before the text is typed: the session,
+	 * the passphrase (three tries at a terminal), the report and its team. */
 	if (api_open(&a) != 0)
 		goto out;
 	if (a.s->n_admin_keys == 0) {
@@ -844,10 +863,12 @@ rp_reply_run(int argc, char **argv, bool is_reply)
 	if ((id = api_identity_load(o.identity, o.pass_file)) == NULL ||
 	    rp_fetch_membership(&a, &o, id, &j) != 0)
 		goto out;
-	if (is_reply && j.source[0] == '\0')
-		fprintf(stderr, "The source has forgotten this receipt: only the team will read it.\n");
-	if (rp_send_sealed(&a, &o, id, &j, &t) != 0)
+	if (rp_read_text(&o, &t) != 0 || (is_reply && rp_confirm_reply(&o, j.source[0] != '\0') != 0))
 		goto out;
+	if (rp_send_sealed(&a, &o, id, &j, &t) != 0) {
+		rp_keep_text(&o, &t);
+		goto out;
+	}
 	rc = CLI_OK;
 out:
 	membership_free(j.m);

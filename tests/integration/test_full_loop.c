@@ -223,6 +223,13 @@ Test(full_loop, invite_enroll_read_reply_sync_revoke)
 	randombytes_buf(file_b, sizeof(file_b));
 
 	bootstrap_admin();
+	/* teams are made explicitly; an invite to an unknown team is refused */
+	cr_assert_eq(tipctl("admin", "admin", "invite", "--name", "alice", "--team", "alpha", NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "no such team alpha") != NULL, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("admin", "admin", "team", "create", "alpha", "--yes", "--passphrase-file",
+	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
+	cr_assert_eq(tipctl("admin", "admin", "team", "create", "bravo", "--yes", "--passphrase-file",
+	                    T.passfile, NULL), 0, "%s", buf_cstr(&err));
 	invite_and_enroll("alice", "alpha", fa);
 	invite_and_enroll("bob", "alpha", fb);
 	invite_and_enroll("carol", "bravo", fc);
@@ -237,7 +244,7 @@ Test(full_loop, invite_enroll_read_reply_sync_revoke)
 	          strstr(buf_cstr(&out), fc), "approve showed other fingerprints: %s (want %s %s %s)",
 	          buf_cstr(&out), fa, fb, fc);
 	cr_assert_eq(th_count(&T, "select count(*) from enrollments where status = 'approved'"), 3);
-	cr_assert_eq(th_count(&T, "select count(*) from membership_statements where team_id = 'alpha'"), 2);
+	cr_assert_eq(th_count(&T, "select count(*) from membership_statements where team_id = 'alpha'"), 3);
 
 	/* Reports to both teams, sealed to the new members without a restart. */
 	submit("alpha", "MARKER-ALPHA", file_a, sizeof(file_a), receipt_a);
@@ -332,7 +339,7 @@ Test(full_loop, invite_enroll_read_reply_sync_revoke)
 	cr_assert_eq(tipctl("admin", "admin", "revoke", "bob", "--team", "alpha", "--yes",
 	                    "--passphrase-file", T.passfile, NULL), 0, "%s", buf_cstr(&err));
 	cr_assert_neq(tipctl("bob", "tips", "list", NULL), 0);
-	cr_assert(strstr(buf_cstr(&err), "session expired") != NULL, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&err), "no longer a member") != NULL, "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("bob", "login", "--passphrase-file", T.passfile, NULL), 1);
 	cr_assert_eq(tipctl("alice", "tips", "show", alpha_id, "--passphrase-file", T.passfile, NULL), 0);
 	buf_free(&resp);

@@ -76,16 +76,28 @@ get_ok(const char *path, const char *token)
 	return doc;
 }
 
-/* POST a login body; assert 401 "login failed" and `sessions` sessions. */
+/* POST a login body; assert 401 with problem `code` and `sessions` sessions. */
 static void
-login_fails(const char *body, long sessions, const char *why)
+login_fails_with(const char *body, long sessions, const char *code, const char *why)
 {
 	int st;
 	json_t *doc = call("POST", "/api/v1/login", NULL, body, &st);
 	cr_assert_eq(st, 401, "%s: login answered %d", why, st);
-	cr_assert_str_eq(json_string_value(json_object_get(doc, "detail")), "login failed", "%s", why);
+	const char *got = json_string_value(json_object_get(doc, "code"));
+	cr_assert(got != NULL && strcmp(got, code) == 0, "%s: code %s, want %s", why,
+	          got ? got : "(none)", code);
+	if (strcmp(code, "login_failed") == 0)
+		cr_assert_str_eq(json_string_value(json_object_get(doc, "detail")), "login failed",
+		                 "%s", why);
 	json_decref(doc);
 	cr_assert_eq(th_count(&T, "select count(*) from sessions"), sessions, "%s: a session", why);
+}
+
+/* POST a login body; assert 401 "login failed" and `sessions` sessions. */
+static void
+login_fails(const char *body, long sessions, const char *why)
+{
+	login_fails_with(body, sessions, "login_failed", why);
 }
 
 static long long
@@ -217,7 +229,8 @@ Test(review, wrong_signatures_keys_nonces_and_times_give_401_and_no_session)
 	th_review_nonce(&T, nonce);
 	th_login_body(identity_ed25519_sk(eve), identity_ed25519_pk(eve), TH_REVIEW_ORIGIN, pin, nonce,
 	              now(), &b);
-	login_fails(buf_cstr(&b), 0, "non-member");
+	/* it proved the key, so it hears why: never enrolled */
+	login_fails_with(buf_cstr(&b), 0, "not_a_member", "non-member");
 	/* a nonce the server never issued */
 	buf_reset(&b);
 	randombytes_buf(raw, sizeof(raw));
@@ -230,7 +243,7 @@ Test(review, wrong_signatures_keys_nonces_and_times_give_401_and_no_session)
 	th_review_nonce(&T, nonce);
 	th_login_body(identity_ed25519_sk(id), identity_ed25519_pk(id), TH_REVIEW_ORIGIN, pin, nonce,
 	              now() - 301, &b);
-	login_fails(buf_cstr(&b), 0, "time skew");
+	login_fails_with(buf_cstr(&b), 0, "clock_skew", "time skew");
 	/* a failed attempt burns its nonce: a good login with it fails too */
 	buf_reset(&b);
 	th_login_body(identity_ed25519_sk(id), identity_ed25519_pk(id), TH_REVIEW_ORIGIN, pin, nonce,

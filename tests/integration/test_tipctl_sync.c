@@ -241,7 +241,9 @@ Test(tipctl_sync, newcomer_gets_history_and_a_rollback_is_refused)
 	cr_assert_eq(tipctl(home_c, "tips", "show", rid0, "--identity", carol, "--passphrase-file",
 	                    T.passfile, NULL),
 	             1);
-	cr_assert(contains(&err, "not found, or you have no access to it"), "%s", buf_cstr(&err));
+	/* ...and hears why, and who can fix it, rather than "not found" */
+	cr_assert(contains(&err, "arrived before you joined its team") &&
+	          contains(&err, "tipctl sync"), "%s", buf_cstr(&err));
 
 	/* Without a terminal and without --yes: shown, not done. */
 	fingerprint(carol_line, fp);

@@ -1,13 +1,37 @@
 #include "config.h"
 #include "sandbox.h"
 
+#include <errno.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "http.h"
+#include "note.h"
 #include "spool.h"
 #include "util.h"
+
+/* The keys of each section, for "unknown key" messages (keep in step with
+ * the config_*_key functions below and deploy/tipd.conf.example). */
+#define LISTENER_KEYS "listen tls_cert tls_key proxy_protocol submissions"
+static const struct {
+	const char *section, *keys;
+} config_sections[] = {
+	{ "tipd", "log_level mlock spool_dir loops state_dir spool_quota_mb flush_interval_ms "
+	          "membership_poll_ms questionnaire receipt_pepper onion_location schema_dir" },
+	{ "source", LISTENER_KEYS },
+	{ "source_tls", LISTENER_KEYS },
+	{ "review", "origin session_idle_s session_lifetime_s " LISTENER_KEYS },
+	{ "limits", "max_body_mb max_header_bytes max_headers max_connections "
+	            "max_connections_total handshake_timeout_ms head_timeout_ms "
+	            "body_idle_timeout_ms min_body_rate body_total_timeout_ms body_rate_window_ms "
+	            "body_rate_grace_ms keepalive_timeout_ms" },
+	{ "audit", "checkpoint_entries checkpoint_interval_s" },
+	{ "database", "conninfo migrate_conninfo" },
+	{ "admins", "admin_key" },
+};
 
 struct config_parse {
 	struct tipd_config *c;
@@ -66,7 +90,7 @@ static int
 config_listener_key(struct config_listener *l, const char *name, const char *v)
 {
 	if (strcmp(name, "listen") == 0)
-		return set_str(&l->listen, v);
+		return http_listen_addr_valid(v) ? set_str(&l->listen, v) : -1;
 	if (strcmp(name, "tls_cert") == 0)
 		return set_str(&l->tls_cert, v);
 	if (strcmp(name, "tls_key") == 0)
@@ -213,6 +237,63 @@ config_audit_key(struct tipd_config *c, const char *name, const char *v)
 	return -2;
 }
 
+/* The keys of `section`, or NULL if there is no such section. */
+static const char *
+section_keys(const char *section)
+{
+	for (size_t i = 0; i < sizeof(config_sections) / sizeof(config_sections[0]); i++)
+		if (strcmp(config_sections[i].section, section) == 0)
+			return config_sections[i].keys;
+	return NULL;
+}
+
+/* What a bad value for [section] name should look like. */
+static const char *
+value_hint(const char *section, const char *name)
+{
+	if (strcmp(name, "listen") == 0)
+		return "HOST:PORT with an IP address and a port 0-65535 ([v6]:PORT, or unix:/path)";
+	if (strcmp(name, "admin_key") == 0)
+		return "a verifier key as `tipctl admin keygen` prints it (NAME+HASH+BASE64)";
+	if (strcmp(name, "origin") == 0)
+		return "https://HOST as investigators reach it";
+	if (strcmp(name, "proxy_protocol") == 0 || strcmp(name, "submissions") == 0)
+		return "yes or no";
+	(void)section;
+	return "see deploy/tipd.conf.example for its range";
+}
+
+/* Explain an unknown section or key in p->err. */
+static void
+config_unknown(struct config_parse *p, const char *section, const char *name)
+{
+	const char *keys = section_keys(section);
+	if (keys == NULL)
+		snprintf(p->err, p->errlen, "unknown section [%s] (the sections are [tipd], [source], "
+		         "[source_tls], [review], [limits], [audit], [database], [admins])", section);
+	else
+		snprintf(p->err, p->errlen, "unknown key '%s' in [%s] (its keys: %s)", name, section,
+		         keys);
+}
+
+static int
+config_admin_key(struct config_parse *p, const char *value)
+{
+	struct tipd_config *c = p->c;
+	if (c->n_admin_keys == CONFIG_MAX_ADMIN_KEYS) {
+		snprintf(p->err, p->errlen, "too many admin keys (at most %d)", CONFIG_MAX_ADMIN_KEYS);
+		return 1;
+	}
+	struct note_verifier *v = note_verifier_parse(value, strlen(value));
+	if (v == NULL)
+		return -1;
+	note_verifier_free(v);
+	int rc = set_str(&c->admin_keys[c->n_admin_keys], value);
+	if (rc == 0)
+		c->n_admin_keys++;
+	return rc;
+}
+
 static int
 config_handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -238,19 +319,14 @@ config_handler(void *user, const char *section, const char *name, const char *va
 		else if (strcmp(name, "migrate_conninfo") == 0)
 			rc = set_str(&c->db_migrate_conninfo, value);
 	} else if (strcmp(section, "admins") == 0 && strcmp(name, "admin_key") == 0) {
-		if (c->n_admin_keys == CONFIG_MAX_ADMIN_KEYS) {
-			snprintf(p->err, p->errlen, "too many admin keys (at most %d)",
-			         CONFIG_MAX_ADMIN_KEYS);
+		if ((rc = config_admin_key(p, value)) == 1)
 			return 0;
-		}
-		rc = set_str(&c->admin_keys[c->n_admin_keys], value);
-		if (rc == 0)
-			c->n_admin_keys++;
 	}
 	if (rc == -2)
-		snprintf(p->err, p->errlen, "unknown key [%s] %s", section, name);
+		config_unknown(p, section, name);
 	else if (rc != 0)
-		snprintf(p->err, p->errlen, "bad value for [%s] %s", section, name);
+		snprintf(p->err, p->errlen, "bad value for [%s] %s = %.80s: want %s", section, name,
+		         value, value_hint(section, name));
 	return rc == 0;
 }
 
@@ -315,11 +391,32 @@ config_check(const struct tipd_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Refuse a configuration that others may read or anyone but its owner and
+ * group may write: it names the receipt pepper, TLS keys and the database
+ * credentials. Return 0, or -1 with the fix in `err` (nothing if absent:
+ * ini_parse says so).
+ */
+static int
+config_mode_ok(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return 0;
+	if ((st.st_mode & 0027) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: mode %04o lets %s it, and it names the receipt pepper, the TLS "
+	         "keys and the database credentials: run chmod 0640 %s (owner root or tipd, "
+	         "group tipd)", path, (unsigned)(st.st_mode & 07777),
+	         (st.st_mode & 0007) ? "everyone read or write" : "the group write", path);
+	return -1;
+}
+
 struct tipd_config *
 config_load(const char *path, char *err, size_t errlen)
 {
 	struct tipd_config *c = calloc(1, sizeof(*c));
-	char perr[256] = "";
+	char perr[512] = "";
 	struct config_parse p = { c, perr, sizeof(perr) };
 	if (c == NULL || (c->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -327,9 +424,12 @@ config_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	config_defaults(c);
+	if (config_mode_ok(path, err, errlen) != 0)
+		goto fail;
 	int rc = ini_parse(path, config_handler, &p);
 	if (rc < 0) {
-		snprintf(err, errlen, "%s: cannot open", path);
+		snprintf(err, errlen, "%s: cannot open: %s (give another file with -c FILE)", path,
+		         strerror(errno));
 		goto fail;
 	}
 	if (rc > 0) {

@@ -57,35 +57,67 @@ usage(FILE *f)
 	        "the spool is flushed to PostgreSQL first); SIGHUP reloads the TLS certificates.\n");
 }
 
+/* Check that the file [section] key = path can be read; else explain in `err`. */
+static int
+file_readable(const struct tipd_config *c, const char *key, const char *path, char *err,
+              size_t errlen)
+{
+	if (access(path, R_OK) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s = %s: %s (fix the path, or the file's owner and mode: tipd "
+	         "must read it)", c->path, key, path, strerror(errno));
+	return -1;
+}
+
+/* Load one listener's certificate and key; NULL with the reason in `err`. */
+static struct tls_ctx *
+tls_load_checked(const struct tipd_config *c, const char *section,
+                 const struct config_listener *l, enum http_surface surface, char *err,
+                 size_t errlen)
+{
+	char kc[48], kk[48];
+	snprintf(kc, sizeof(kc), "[%s] tls_cert", section);
+	snprintf(kk, sizeof(kk), "[%s] tls_key", section);
+	if (file_readable(c, kc, l->tls_cert, err, errlen) != 0 ||
+	    file_readable(c, kk, l->tls_key, err, errlen) != 0)
+		return NULL;
+	struct tls_ctx *t = tls_ctx_new(l->tls_cert, l->tls_key, surface);
+	if (t == NULL)
+		snprintf(err, errlen, "%s: [%s] tls_cert = %s and tls_key = %s: not a PEM certificate "
+		         "chain and its matching private key (OpenSSL's reason is logged above)",
+		         c->path, section, l->tls_cert, l->tls_key);
+	return t;
+}
+
 /* Load everything the daemon reads at start-up; used by -n and by run. */
 static int
 app_load(struct app *app, char *err, size_t errlen)
 {
 	struct tipd_config *c = app->cfg;
-	app->questionnaire = questionnaire_load(c->questionnaire, err, errlen);
-	if (app->questionnaire == NULL)
+	char qerr[400];
+	app->questionnaire = questionnaire_load(c->questionnaire, qerr, sizeof(qerr));
+	if (app->questionnaire == NULL) {
+		snprintf(err, errlen, "%s ([tipd] questionnaire in %s): %s", c->questionnaire, c->path,
+		         qerr);
 		return -1;
+	}
 	app->pepper = receipt_pepper_load(c->receipt_pepper);
 	if (app->pepper == NULL) {
-		snprintf(err, errlen, "%s: cannot load the receipt pepper (64 hex characters, mode 0600)",
-		         c->receipt_pepper);
+		snprintf(err, errlen, "%s ([tipd] receipt_pepper in %s): cannot load the receipt pepper "
+		         "(64 hex characters, mode 0600)", c->receipt_pepper, c->path);
 		return -1;
 	}
 	app->teams = teams_new(c->admin_keys, c->n_admin_keys, err, errlen);
 	if (app->teams == NULL)
 		return -1;
 	if (c->source_tls.listen != NULL &&
-	    (app->source_tls = tls_ctx_new(c->source_tls.tls_cert, c->source_tls.tls_key,
-	                                   HTTP_SURFACE_SOURCE)) == NULL) {
-		snprintf(err, errlen, "cannot load the [source_tls] certificate or key");
+	    (app->source_tls = tls_load_checked(c, "source_tls", &c->source_tls, HTTP_SURFACE_SOURCE,
+	                                        err, errlen)) == NULL)
 		return -1;
-	}
 	if (c->review.listen != NULL &&
-	    (app->review_tls = tls_ctx_new(c->review.tls_cert, c->review.tls_key,
-	                                   HTTP_SURFACE_REVIEW)) == NULL) {
-		snprintf(err, errlen, "cannot load the [review] certificate or key");
+	    (app->review_tls = tls_load_checked(c, "review", &c->review, HTTP_SURFACE_REVIEW, err,
+	                                        errlen)) == NULL)
 		return -1;
-	}
 	return 0;
 }
 
@@ -302,6 +334,37 @@ out:
 	return rc;
 }
 
+/*
+ * `tipd migrate --help` and `tipd membership --help` (or a wrong use of
+ * them) answer without opening the configuration. Return 1 if answered
+ * (exit code in *rc), else 0.
+ */
+static int
+sub_help(int argc, char **argv, int *rc)
+{
+	int help = argc >= 2 && (strcmp(argv[argc - 1], "--help") == 0 ||
+	                         strcmp(argv[argc - 1], "-h") == 0);
+	if (strcmp(argv[0], "migrate") == 0 && (help || argc != 1)) {
+		fputs("usage: tipd [-c FILE] migrate\n\n"
+		      "Apply the schema migrations that the database lacks, in order, each in its own\n"
+		      "transaction, as [database] migrate_conninfo (or conninfo). Safe to run again.\n",
+		      help ? stdout : stderr);
+		*rc = help ? 0 : 2;
+		return 1;
+	}
+	if (strcmp(argv[0], "membership") == 0 &&
+	    (help || argc != 3 || strcmp(argv[1], "add") != 0)) {
+		fputs("usage: tipd [-c FILE] membership add FILE\n\n"
+		      "Verify the signed membership statement in FILE against the [admins] keys and the\n"
+		      "team's current head, and store it. Running tipds pick it up within\n"
+		      "[tipd] membership_poll_ms.\n",
+		      help ? stdout : stderr);
+		*rc = help ? 0 : 2;
+		return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -334,6 +397,8 @@ main(int argc, char **argv)
 	memset(&app, 0, sizeof(app));
 	if (argc >= 1 && strcmp(argv[0], "invite") == 0 && invite_cmd_wants_help(argc, argv))
 		return invite_cmd(NULL, argc, argv);
+	if (argc >= 1 && sub_help(argc, argv, &rc))
+		return rc;
 	if ((app.cfg = config_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "tipd: %s\n", err);
 		return 1;

@@ -1353,6 +1353,16 @@ fail:
 	return -1;
 }
 
+int
+http_listen_addr_valid(const char *bind)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	if (strncmp(bind, "unix:", 5) == 0)
+		return bind[5] == '/' && strlen(bind + 5) < sizeof(((struct sockaddr_un *)0)->sun_path);
+	return parse_inet(bind, &ss, &len) == 0;
+}
+
 static int
 bind_inet(struct http_listener *l, const char *bind)
 {

@@ -97,6 +97,9 @@ void http_set_max_connections(unsigned max);
  * last 10 s once 10 s have passed, and 15 minutes for a whole body. */
 void http_limits_default(struct http_limits *l);
 
+/* Return 1 if `bind` is a listen address tipd can bind ("a.b.c.d:PORT",
+ * "[v6]:PORT" with PORT 0-65535, or "unix:/path"), else 0. */
+int http_listen_addr_valid(const char *bind);
 /* Bind and listen on `base`; return the listener, or NULL (error logged).
  * The deadlines handshake_ms, head_ms, body_idle_ms and keepalive_ms, and
  * max_connections, must not be 0 (0 never means "none" there), nor

@@ -258,12 +258,17 @@ rv_answer(struct rv_req *r, int status, const char *content_type, const void *bo
 	rv_req_free(r);
 }
 
-/* Answer problem+json with extra headers (e.g. Retry-After). */
-static void
-rv_problem_extra(struct rv_req *r, int status, const char *detail, const char *extra)
+/* Answer problem+json with a "code" member (if not NULL) and extra headers. */
+void
+rv_problem_code(struct rv_req *r, int status, const char *code, const char *detail,
+                const char *extra)
 {
 	json_t *doc = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
 	                        http_status_text(status), "status", status, "detail", detail);
+	if (doc != NULL && code != NULL && json_object_set_new(doc, "code", json_string(code)) != 0) {
+		json_decref(doc);
+		doc = NULL;
+	}
 	char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
 	if (s == NULL) {
@@ -272,6 +277,13 @@ rv_problem_extra(struct rv_req *r, int status, const char *detail, const char *e
 	}
 	rv_answer(r, status, "application/problem+json", s, strlen(s), extra);
 	free(s);
+}
+
+/* Answer problem+json with extra headers (e.g. Retry-After). */
+static void
+rv_problem_extra(struct rv_req *r, int status, const char *detail, const char *extra)
+{
+	rv_problem_code(r, status, NULL, detail, extra);
 }
 
 void
@@ -442,6 +454,12 @@ login_stored(struct rv_req *r)
 	rv_answer_json(r, 200, doc);
 }
 
+static void
+login_refused(struct rv_req *r)
+{
+	rv_problem_code(r, 401, "login_failed", "login failed", NULL);
+}
+
 /* Store the new session: the token's hash only, never the token. */
 static void
 login_store(struct rv_req *r)
@@ -449,7 +467,7 @@ login_store(struct rv_req *r)
 	if (!r->found) {
 		rv_limiter_fail(r->rv->limiter, r->caller.ed25519, time(NULL));
 		log_info("review: failed login (a nonce used again)");
-		rv_problem(r, 401, "login failed");
+		login_refused(r);
 		return;
 	}
 	r->found = 0;
@@ -462,6 +480,7 @@ login_store(struct rv_req *r)
 	const char *gc[2] = { now, idle };
 	rv_q(r, "delete from sessions where expires_at <= $1::bigint "
 	        "or last_used_at <= $1::bigint - $2::bigint", 2, gc, NULL, NULL, NULL);
+	rv_q(r, "delete from ended_sessions where expires_at <= $1::bigint", 1, gc, NULL, NULL, NULL);
 	const char *v[4] = { (const char *)r->token_sha, (const char *)r->caller.ed25519, now,
 		             expires };
 	const int lens[4] = { 32, RV_PK_LEN, 0, 0 }, fmts[4] = { 1, 1, 0, 0 };
@@ -484,12 +503,6 @@ nonce_row(struct rv_req *r, const PGresult *res)
  * `next`. Every review host shares the table, so a nonce logs in once on any
  * of them. */
 static void
-login_refused(struct rv_req *r)
-{
-	rv_problem(r, 401, "login failed");
-}
-
-static void
 nonce_record(struct rv_req *r, const uint8_t nonce[RV_NONCE_LEN], int64_t expires, rv_step next)
 {
 	char now[24], exp[24], margin[24];
@@ -506,6 +519,91 @@ nonce_record(struct rv_req *r, const uint8_t nonce[RV_NONCE_LEN], int64_t expire
 	rv_run(r, next);
 }
 
+static void
+login_status_row(struct rv_req *r, const PGresult *res)
+{
+	if (PQntuples(res) != 1)
+		return;
+	const char *st = PQgetvalue(res, 0, 0);
+	r->found = strcmp(st, "pending") == 0 ? 1 : strcmp(st, "approved") == 0 ? 2 : 3;
+}
+
+/* A key that signed correctly but is in no team: say why (docs/api.md "Login refusals"). */
+static void
+login_not_member_done(struct rv_req *r)
+{
+	switch (r->found) {
+	case 1:
+		rv_problem_code(r, 401, "enrollment_pending",
+		                "your enrollment waits for an admin's approval: read them your "
+		                "fingerprint over a channel you trust", NULL);
+		break;
+	case 2:
+		rv_problem_code(r, 401, "membership_ended",
+		                "this key is no longer a member of any team: an admin removed it", NULL);
+		break;
+	case 3:
+		rv_problem_code(r, 401, "enrollment_rejected",
+		                "an admin rejected this key's enrollment: ask them for a new invite", NULL);
+		break;
+	default:
+		rv_problem_code(r, 401, "not_a_member",
+		                "this key is not a member of any team: enroll with an invite from "
+		                "your admin", NULL);
+		break;
+	}
+}
+
+/* Look up the enrollment of a key that proved itself but is in no team. */
+static void
+login_not_member(struct rv_req *r, const uint8_t *pk)
+{
+	const char *v[1] = { (const char *)pk };
+	const int lens[1] = { RV_PK_LEN }, fmts[1] = { 1 };
+	r->found = 0;
+	rv_q(r, "select status from enrollments where ed25519 = $1 order by enrolled_at desc limit 1",
+	     1, v, lens, fmts, login_status_row);
+	rv_run(r, login_not_member_done);
+}
+
+static void
+login_clock(struct rv_req *r)
+{
+	struct rv_login l;
+	char detail[160];
+	int64_t now = time(NULL);
+	if (!r->found || rv_login_parse(r->body.data, r->body.len, &l) != 0) {
+		login_refused(r);
+		return;
+	}
+	sodium_memzero(&l.sig, sizeof(l.sig));
+	snprintf(detail, sizeof(detail),
+	         "this computer's clock is %lld seconds %s the server's (at most %d allowed): "
+	         "set it right and log in again",
+	         (long long)(l.time > now ? l.time - now : now - l.time),
+	         l.time > now ? "ahead of" : "behind", RV_TIME_SKEW);
+	rv_problem_code(r, 401, "clock_skew", detail, NULL);
+}
+
+/* A key that signed a fresh nonce but is in no team: look up why. */
+static void
+login_why(struct rv_req *r)
+{
+	struct rv_login l;
+	if (!r->found || rv_login_parse(r->body.data, r->body.len, &l) != 0) {
+		login_refused(r);
+		return;
+	}
+	sodium_memzero(&l.sig, sizeof(l.sig));
+	login_not_member(r, l.pk);
+}
+
+/*
+ * Check a login. Only a signature that verifies (over a fresh, unused nonce,
+ * the origin and this TLS key) earns a reason: a wrong clock, a pending,
+ * rejected or ended enrollment. Anything else is "login failed". Every
+ * attempt that names a genuine nonce burns it first (nonce_record).
+ */
 static void
 login_complete(struct rv_req *r)
 {
@@ -528,21 +626,29 @@ login_complete(struct rv_req *r)
 		rv_problem_extra(r, 429, "too many failed logins; try again later", extra);
 		return;
 	}
-	ok = ok && l.time >= now - RV_TIME_SKEW && l.time <= now + RV_TIME_SKEW;
-	ok = ok && (caller_fill(r, l.pk, &r->caller) > 0 || r->caller.admin);
 	ok = ok && rv_tls_hex(r, hex) == 0 && rv_login_verify(&l, r->app->cfg->review_origin, hex) == 0;
 	sodium_memzero(&l.sig, sizeof(l.sig));
-	if (!ok) {
+	int in_time = l.time >= now - RV_TIME_SKEW && l.time <= now + RV_TIME_SKEW;
+	int member = ok && in_time && (caller_fill(r, l.pk, &r->caller) > 0 || r->caller.admin);
+	if (!member) {
 		rv_limiter_fail(rv->limiter, l.have_pk ? l.pk : NULL, now);
 		log_info("review: failed login");
-		if (genuine)
-			nonce_record(r, nonce, expires, login_refused);
-		else
-			login_refused(r);
-		return;
 	}
-	rv_token_new(r->token, r->token_sha);
-	nonce_record(r, nonce, expires, login_store);
+	rv_step next;
+	if (!ok) {
+		next = login_refused;
+	} else if (!in_time) {
+		next = login_clock;
+	} else if (!member) {
+		next = login_why;
+	} else {
+		rv_token_new(r->token, r->token_sha);
+		next = login_store;
+	}
+	if (genuine)
+		nonce_record(r, nonce, expires, next);
+	else
+		login_refused(r);
 }
 
 /* ---- sessions ---- */
@@ -557,18 +663,41 @@ auth_row(struct rv_req *r, const PGresult *res)
 }
 
 static void
+ended_row(struct rv_req *r, const PGresult *res)
+{
+	r->found = PQntuples(res) == 1;
+}
+
+/* No live session: one a revocation ended says so; any other expired. */
+static void
+auth_ended_done(struct rv_req *r)
+{
+	if (r->found)
+		rv_problem_code(r, 401, "membership_ended",
+		                "an admin removed this key from its team: the session has ended", NULL);
+	else
+		rv_problem_code(r, 401, "session_expired",
+		                "no such session: it expired, or you logged out: log in again", NULL);
+}
+
+static void
 auth_done(struct rv_req *r)
 {
 	uint8_t pk[RV_PK_LEN];
 	if (!r->found) {
-		rv_problem(r, 401, "log in first");
+		const char *v[1] = { (const char *)r->token_sha };
+		const int lens[1] = { 32 }, fmts[1] = { 1 };
+		rv_q(r, "select 1 from ended_sessions where token_sha256 = $1", 1, v, lens, fmts,
+		     ended_row);
+		rv_run(r, auth_ended_done);
 		return;
 	}
 	r->found = 0;
 	memcpy(pk, r->caller.ed25519, RV_PK_LEN);
 	/* A key that no longer belongs to any team (and is no admin key) sees nothing. */
 	if (caller_fill(r, pk, &r->caller) == 0 && !r->caller.admin) {
-		rv_problem(r, 401, "log in first");
+		rv_problem_code(r, 401, "membership_ended",
+		                "this key is no longer a member of any team: an admin removed it", NULL);
 		return;
 	}
 	if (r->route == RV_QUESTIONNAIRE) {
@@ -660,7 +789,7 @@ rv_on_body(struct http_request *req, const uint8_t *p, size_t n)
 		return 0;
 	if (r->route == RV_LOGIN) {
 		rv_limiter_fail(r->rv->limiter, NULL, time(NULL));
-		rv_problem(r, 401, "login failed");
+		rv_problem_code(r, 401, "login_failed", "login failed", NULL);
 	} else {
 		rv_problem(r, 413, "request body too large");
 	}
@@ -775,6 +904,11 @@ parse_route(const char *method, const char *path, struct rv_req *r)
 		r->route = RV_ADMIN_INVITE;
 	else if (get && strcmp(path, "/api/v1/admin/enrollments") == 0)
 		r->route = RV_ADMIN_ENROLLMENTS;
+	else if (get && strcmp(path, "/api/v1/admin/teams") == 0)
+		r->route = RV_ADMIN_TEAMS;
+	else if (post && match_id(path, "/api/v1/admin/enrollments/", r->id, &rest) == 0 &&
+	         strcmp(rest, "/reject") == 0)
+		r->route = RV_ADMIN_REJECT;
 	else if (post && match_team(path, "/api/v1/admin/teams/", "/membership", r->team) == 0)
 		r->route = RV_ADMIN_MEMBERSHIP;
 	else if (post && strcmp(path, "/api/v1/admin/labels") == 0)
@@ -827,16 +961,15 @@ review_route(struct http_request *req, struct app *app)
 	int needs_token = r->route != RV_NONCE && r->route != RV_LOGIN && r->route != RV_ENROLL;
 	if (needs_token && rv_bearer_parse(http_request_header(req, "Authorization"),
 	                                   r->token_sha) != 0) {
-		http_respond_problem(req, 401, "log in first");
-		rv_req_free(r);
+		rv_problem_code(r, 401, "session_expired", "log in first", NULL); /* frees r */
 		return NULL;
 	}
 	if (cl > (int64_t)max) {
 		if (r->route == RV_LOGIN)
 			rv_limiter_fail(r->rv->limiter, NULL, time(NULL));
-		http_respond_problem(req, r->route == RV_LOGIN ? 401 : 413,
-		                     r->route == RV_LOGIN ? "login failed" : "request body too large");
-		rv_req_free(r);
+		rv_problem_code(r, r->route == RV_LOGIN ? 401 : 413,
+		                r->route == RV_LOGIN ? "login_failed" : NULL,
+		                r->route == RV_LOGIN ? "login failed" : "request body too large", NULL);
 		return NULL;
 	}
 	http_request_set_data(req, r);

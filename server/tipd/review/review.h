@@ -73,6 +73,8 @@ enum rv_route {
 	RV_ADMIN_MEMBERSHIP,
 	RV_ADMIN_LABEL_ADD,
 	RV_ADMIN_LABEL_DEL,
+	RV_ADMIN_TEAMS,
+	RV_ADMIN_REJECT,
 	RV_MISSING_HEADERS,
 	RV_HEADERS
 };
@@ -140,6 +142,10 @@ void rv_answer(struct rv_req *r, int status, const char *content_type, const voi
                size_t len, const char *extra_headers);
 /* Answer with problem+json and free `r`. */
 void rv_problem(struct rv_req *r, int status, const char *detail);
+/* The same with a machine-readable "code" member (NULL: none; the codes are
+ * listed in docs/api.md "Errors") and extra header lines (or NULL). */
+void rv_problem_code(struct rv_req *r, int status, const char *code, const char *detail,
+                     const char *extra);
 /* Answer `doc` (stolen) as application/json and free `r`. */
 void rv_answer_json(struct rv_req *r, int status, json_t *doc);
 /* The caller's membership of `team`, or NULL. */

@@ -442,6 +442,81 @@ pending_start(struct rv_req *r)
 	rv_run(r, pending_done);
 }
 
+/* ---- GET /api/v1/admin/teams ---- */
+
+static void
+teams_rows(struct rv_req *r, const PGresult *res)
+{
+	const struct rv_member *ms[MEMBERSHIP_MAX_MEMBERS];
+	json_t *arr = json_array();
+	if (arr == NULL || json_object_set_new(r->out, "teams", arr) != 0) {
+		r->failed = true;
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *team = PQgetvalue(res, i, 0);
+		size_t n = rv_team_members(r, team, ms, MEMBERSHIP_MAX_MEMBERS);
+		json_t *o = json_pack("{s:s, s:I, s:I}", "team", team, "seq",
+		                      (json_int_t)strtoll(PQgetvalue(res, i, 1), NULL, 10), "members",
+		                      (json_int_t)n);
+		if (o == NULL || json_array_append_new(arr, o) != 0) {
+			r->failed = true;
+			return;
+		}
+	}
+}
+
+/* Every team with a membership statement, its head's seq and member count. */
+static void
+teams_start(struct rv_req *r)
+{
+	r->out = json_object();
+	rv_q(r, "select team_id, max(seq) from membership_statements group by team_id "
+	        "order by team_id", 0, NULL, NULL, NULL, teams_rows);
+	rv_run(r, pending_done);
+}
+
+/* ---- POST /api/v1/admin/enrollments/{id}/reject ---- */
+
+static void
+reject_row(struct rv_req *r, const PGresult *res)
+{
+	if (PQntuples(res) != 1)
+		return;
+	r->found = 1;
+	json_object_set_new(r->out, "name", json_string(PQgetvalue(res, 0, 0)));
+}
+
+static void
+reject_done(struct rv_req *r)
+{
+	if (!r->found) {
+		rv_problem(r, 404, "no pending enrollment with this id");
+		return;
+	}
+	json_t *doc = r->out;
+	r->out = NULL;
+	json_object_set_new(doc, "id", json_string(r->id));
+	json_object_set_new(doc, "status", json_string("rejected"));
+	rv_answer_json(r, 200, doc);
+}
+
+/* Mark a pending enrollment rejected; its key can then never be approved from it. */
+static void
+reject_start(struct rv_req *r)
+{
+	const char *v[1] = { r->id };
+	r->out = json_object();
+	r->found = 0;
+	/* before the change: written only if there is a pending enrollment to reject */
+	rv_audit_when(r, AUDIT_ENROLL_REJECT, NULL, r->id, NULL,
+	              "exists (select 1 from enrollments where invite_id = $2::uuid "
+	              "and status = 'pending')", r->id);
+	rv_q(r, "update enrollments set status = 'rejected' where invite_id = $1::uuid "
+	        "and status = 'pending' returning name", 1, v, NULL, NULL, reject_row);
+	rv_run(r, reject_done);
+}
+
 /* ---- POST /api/v1/admin/teams/{team}/membership ---- */
 
 static void
@@ -520,7 +595,10 @@ statement_store(struct rv_req *r)
 		        "select oid from (" TEAMS_OBJECTS_SQL ") o) and " AD_OURS, 4, d, dl, df, NULL);
 		const char *k[4] = { r->team, seq, (const char *)membership_hash(c->stmt),
 			             c->ids_lit };
-		rv_q(r, "delete from sessions where encode(ed25519, 'hex') = any($4::text[]) and " AD_OURS,
+		rv_q(r, "with d as (delete from sessions where encode(ed25519, 'hex') = any($4::text[]) "
+		        "and " AD_OURS " returning token_sha256, expires_at) "
+		        "insert into ended_sessions (token_sha256, reason, expires_at) "
+		        "select token_sha256, 'revoked', expires_at from d on conflict do nothing",
 		     4, k, dl, df, NULL);
 	}
 	if (c->enrollment_complete) {
@@ -932,15 +1010,19 @@ rv_admin_start(struct rv_req *r)
 	}
 	int admin_route = r->route == RV_ADMIN_INVITE || r->route == RV_ADMIN_ENROLLMENTS ||
 	                  r->route == RV_ADMIN_MEMBERSHIP || r->route == RV_ADMIN_LABEL_ADD ||
-	                  r->route == RV_ADMIN_LABEL_DEL;
+	                  r->route == RV_ADMIN_LABEL_DEL || r->route == RV_ADMIN_TEAMS ||
+	                  r->route == RV_ADMIN_REJECT;
 	if (admin_route && !r->caller.admin) {
-		rv_problem(r, 403, "this needs an admin login");
+		rv_problem_code(r, 403, "admin_required",
+		                "this needs an admin login (tipctl login --admin)", NULL);
 		return;
 	}
 	switch (r->route) {
 	case RV_ENROLL: enroll_start(r); break;
 	case RV_ADMIN_INVITE: invite_start(r); break;
 	case RV_ADMIN_ENROLLMENTS: pending_start(r); break;
+	case RV_ADMIN_TEAMS: teams_start(r); break;
+	case RV_ADMIN_REJECT: reject_start(r); break;
 	case RV_ADMIN_MEMBERSHIP: statement_start(r); break;
 	case RV_ADMIN_LABEL_ADD:
 	case RV_ADMIN_LABEL_DEL: label_start(r); break;

@@ -25,6 +25,7 @@ struct rv_ctx {
 	char last_id[37];
 	uint8_t *file;   /* attachment download: header || payload */
 	size_t file_len;
+	int in_team;     /* fetch: the report is in one of the caller's teams */
 };
 
 static const char *const statuses[] = { "new", "triaged", "investigating", "referred", "closed",
@@ -452,8 +453,23 @@ fetch_attachments(struct rv_req *r, const PGresult *res)
 }
 
 static void
+fetch_in_team_row(struct rv_req *r, const PGresult *res)
+{
+	struct rv_ctx *c = r->ctx;
+	c->in_team = PQntuples(res) > 0;
+}
+
+static void
 fetch_done(struct rv_req *r)
 {
+	const struct rv_ctx *c = r->ctx;
+	if (!r->found && c->in_team) {
+		/* a team member may know the report exists (it is in their list) */
+		rv_problem_code(r, 404, "no_grant",
+		                "this report arrived before you joined its team: a member who can "
+		                "read it grants you access by running tipctl sync", NULL);
+		return;
+	}
 	if (!r->found) {
 		rv_problem(r, 404, "no such report");
 		return;
@@ -482,6 +498,8 @@ fetch_start(struct rv_req *r)
 	        "join object_headers h on h.object_id = a.id and h.recipient = v.recipient "
 	        "where a.report_id = $1::uuid order by a.id",
 	     3, v, NULL, NULL, fetch_attachments);
+	rv_q(r, "select 1 from reports r " VISIBLE "where r.id = $1::uuid", 3, v, NULL, NULL,
+	     fetch_in_team_row);
 	rv_replies_fetch(r, teams, rcpts);
 	rv_audit_report(r, AUDIT_REPORT_FETCH, r->id, NULL, NULL);
 	rv_run(r, fetch_done);

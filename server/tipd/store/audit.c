@@ -43,6 +43,7 @@ static const char *const action_codes[AUDIT_ACTION_COUNT] = {
 	[AUDIT_LABEL_REMOVE] = "label_remove",
 	[AUDIT_OPERATOR_INVITE] = "operator_invite",
 	[AUDIT_MEMBERSHIP_FETCH] = "membership_fetch",
+	[AUDIT_ENROLL_REJECT] = "enroll_reject",
 };
 
 struct audit {

@@ -72,6 +72,7 @@ enum audit_action {
 	AUDIT_LABEL_REMOVE,
 	AUDIT_OPERATOR_INVITE,
 	AUDIT_MEMBERSHIP_FETCH,
+	AUDIT_ENROLL_REJECT, /* an admin rejected a pending enrollment */
 	AUDIT_ACTION_COUNT
 };
 

@@ -913,7 +913,11 @@ revoke_removed(PGconn *c, const struct membership *prev, const struct membership
 	                         "and object_id in (select oid from (" TEAMS_OBJECTS_SQL ") o)",
 	                      2, v, NULL, NULL) != 0)
 		goto out;
-	if (nk > 0 && exec_ok(c, "delete from sessions where encode(ed25519, 'hex') = any($1::text[])",
+	if (nk > 0 && exec_ok(c, "with d as (delete from sessions where encode(ed25519, 'hex') = "
+	                         "any($1::text[]) returning token_sha256, expires_at) "
+	                         "insert into ended_sessions (token_sha256, reason, expires_at) "
+	                         "select token_sha256, 'revoked', expires_at from d "
+	                         "on conflict do nothing",
 	                      1, k, NULL, NULL) != 0)
 		goto out;
 	for (size_t i = 0; prev != NULL && i < membership_count(prev); i++) {

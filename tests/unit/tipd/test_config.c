@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -25,11 +26,15 @@ cleanup(void)
 	unlink(path);
 }
 
+/* Two valid signed-note verifier keys (tipd checks each admin_key as it reads it). */
+#define KEY_A "a+f1c3841c+AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"
+#define KEY_B "b+1bef5487+AQICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIC"
+
 #define MINIMAL                                                                   \
 	"[tipd]\nspool_dir = /tmp/s\nstate_dir = /tmp/st\nquestionnaire = /q.json\nreceipt_pepper = /p\n" \
 	"[database]\nconninfo = host=/run/pg dbname=t\n"                             \
 	"[source]\nlisten = unix:/run/t.sock\n"                                       \
-	"[admins]\nadmin_key = a+01020304+AQ\nadmin_key = b+01020305+AQ\n"
+	"[admins]\nadmin_key = " KEY_A "\nadmin_key = " KEY_B "\n"
 
 TestSuite(config, .fini = cleanup);
 
@@ -41,7 +46,7 @@ Test(config, minimal_file_gets_defaults)
 	cr_assert(c != NULL, "%s", err);
 	cr_assert_str_eq(c->spool_dir, "/tmp/s");
 	cr_assert_eq(c->n_admin_keys, 2);
-	cr_assert_str_eq(c->admin_keys[1], "b+01020305+AQ");
+	cr_assert_str_eq(c->admin_keys[1], KEY_B);
 	cr_assert_eq(c->flush_interval_ms, 300000);
 	cr_assert_eq(c->spool_quota_bytes, (uint64_t)1024 << 20);
 	cr_assert_eq(c->mlock, CONFIG_MLOCK_AUTO);
@@ -71,7 +76,7 @@ Test(config, limits_and_listeners_are_read)
 static void
 expect_error(const char *text, const char *needle)
 {
-	char err[256] = "";
+	char err[512] = "";
 	write_conf(text);
 	struct tipd_config *c = config_load(path, err, sizeof(err));
 	cr_assert_null(c, "accepted a bad file");
@@ -82,8 +87,10 @@ Test(config, bad_files_are_refused_with_the_reason)
 {
 	expect_error(MINIMAL "[tipd]\nspool_quota_mb = lots\n", "bad value for [tipd] spool_quota_mb");
 	expect_error(MINIMAL "[tipd]\nflush_interval_ms = -1\n", "flush_interval_ms");
-	expect_error(MINIMAL "[tipd]\nspool_dri = /x\n", "unknown key [tipd] spool_dri");
-	expect_error(MINIMAL "[nosuch]\na = b\n", "unknown key [nosuch] a");
+	expect_error(MINIMAL "[tipd]\nspool_dri = /x\n", "unknown key 'spool_dri' in [tipd] (its keys: "
+	                                             "log_level mlock spool_dir");
+	expect_error(MINIMAL "[tipd]\nspool_dri = /x\n", ":14: ");
+	expect_error(MINIMAL "[nosuch]\na = b\n", "unknown section [nosuch] (the sections are [tipd]");
 	expect_error(MINIMAL "[tipd]\nmlock = maybe\n", "mlock");
 	expect_error(MINIMAL "[limits]\nmax_header_bytes = 10\n", "max_header_bytes");
 	expect_error(MINIMAL "[source]\nproxy_protocol = perhaps\n", "proxy_protocol");
@@ -97,6 +104,33 @@ Test(config, bad_files_are_refused_with_the_reason)
 	expect_error(MINIMAL "[limits]\nkeepalive_timeout_ms = 0\n", "keepalive_timeout_ms");
 	expect_error(MINIMAL "[tipd]\nonion_location = http://x onion/\n", "onion_location");
 	expect_error(MINIMAL "[tipd]\nonion_location = not a url\n", "onion_location");
+}
+
+Test(config, refusals_name_the_line_and_the_fix)
+{
+	/* a port out of range, or no port: at the line, with the form wanted */
+	expect_error(MINIMAL "[review]\nlisten = 127.0.0.1:99999\n", ":14: bad value for [review] "
+	                                                             "listen = 127.0.0.1:99999: want HOST:PORT");
+	expect_error(MINIMAL "[source]\nlisten = localhost\n", ":14: bad value for [source] listen");
+	expect_error(MINIMAL "[source]\nlisten = localhost:80\n", "with an IP address");
+	/* a bad admin key, at its line */
+	expect_error(MINIMAL "[admins]\nadmin_key = a+01020304+AQ\n",
+	             ":14: bad value for [admins] admin_key = a+01020304+AQ: want a verifier key");
+}
+
+Test(config, a_config_others_may_read_is_refused_with_the_fix)
+{
+	char err[512] = "";
+	write_conf(MINIMAL);
+	cr_assert_eq(chmod(path, 0644), 0);
+	cr_assert_null(config_load(path, err, sizeof(err)), "accepted a world-readable file");
+	cr_assert(strstr(err, "mode 0644") != NULL && strstr(err, "chmod 0640") != NULL, "%s", err);
+	cr_assert_eq(chmod(path, 0620), 0);
+	cr_assert_null(config_load(path, err, sizeof(err)), "accepted a group-writable file");
+	cr_assert_eq(chmod(path, 0640), 0);
+	struct tipd_config *c = config_load(path, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	config_free(c);
 }
 
 Test(config, missing_file_is_reported)
@@ -150,5 +184,5 @@ Test(config, audit_section_defaults_values_and_refusals)
 	expect_error(MINIMAL "[audit]\ncheckpoint_interval_s = 0\n", "checkpoint_interval_s");
 	expect_error(MINIMAL "[audit]\ncheckpoint_interval_s = 86401\n", "checkpoint_interval_s");
 	expect_error(MINIMAL "[audit]\ncheckpoint_entries = many\n", "checkpoint_entries");
-	expect_error(MINIMAL "[audit]\nkey = /x\n", "unknown key [audit] key");
+	expect_error(MINIMAL "[audit]\nkey = /x\n", "unknown key 'key' in [audit]");
 }

@@ -168,7 +168,7 @@ Test(tor, report_through_the_source_onion_is_read_over_the_review_onion)
 Test(tor, review_onion_refuses_a_client_without_authorization)
 {
 	char url[160], p1[64], p2[64];
-	snprintf(url, sizeof(url), "https://%s/api/v1/healthz", net("TORNET_REVIEW_ONION"));
+	snprintf(url, sizeof(url), "https://%s/healthz", net("TORNET_REVIEW_ONION"));
 	snprintf(p1, sizeof(p1), "socks5h://127.0.0.1:%s", net("TORNET_SOCKS"));
 	snprintf(p2, sizeof(p2), "socks5h://127.0.0.1:%s", net("TORNET_AUTH_SOCKS"));
 	struct buf o;

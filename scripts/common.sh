@@ -3,7 +3,8 @@
 
 TIPLINE_DEBS="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev git curl ca-certificates
 openssl libevent-dev libssl-dev libsodium-dev libpq-dev libjansson-dev libinih-dev
-libcriterion-dev node-llhttp age postgresql postgresql-contrib nodejs npm strace python3-jsonschema python3-yaml libseccomp-dev"
+libcriterion-dev node-llhttp age postgresql postgresql-contrib nodejs npm strace python3-jsonschema python3-yaml libseccomp-dev
+tor"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -28,6 +29,15 @@ tipline_install_deps() {
 		say "installing Debian packages: $missing"
 		as_root apt-get update -qq
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+		# Debian starts tor.service on install, which reaches for the public
+		# Tor network: the tests and the demo run their own private tors and
+		# never use it, so a tor we just installed is stopped and disabled.
+		case " $missing " in
+		*" tor "*)
+			if [ -d /run/systemd/system ]; then
+				as_root systemctl disable --now tor.service >/dev/null 2>&1 || true
+			fi ;;
+		esac
 	fi
 }
 

@@ -184,18 +184,153 @@ connect_timeout(int fd, const struct sockaddr *sa, socklen_t salen)
 	return 0;
 }
 
-/* Open a TCP connection to the client's host and port. Return the fd, or -1. */
+/* The SOCKS5 proxy every connection goes through (client_set_socks5), if any. */
+static struct {
+	int on;
+	char host[64];
+	unsigned port;
+} socks5;
+
+int
+client_set_socks5(const char *hostport)
+{
+	const char *colon = strrchr(hostport, ':');
+	char *end;
+	uint8_t a[16];
+	if (colon == NULL || colon == hostport || (size_t)(colon - hostport) >= sizeof(socks5.host))
+		return -1;
+	const char *h = hostport;
+	size_t hl = (size_t)(colon - hostport);
+	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	memcpy(socks5.host, h, hl);
+	socks5.host[hl] = '\0';
+	errno = 0;
+	unsigned long v = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || end == colon + 1 || *end != '\0' || v == 0 || v > 65535 ||
+	    (inet_pton(AF_INET, socks5.host, a) != 1 && inet_pton(AF_INET6, socks5.host, a) != 1))
+		return -1;
+	socks5.port = (unsigned)v;
+	socks5.on = 1;
+	return 0;
+}
+
+/* Open a TCP connection to `host` port `port` (numeric only if `numeric`).
+ * Return the fd, or -1 with the reason in `err`. */
+static int
+tcp_open(const char *host, unsigned port, int numeric, char *err, size_t errlen);
+
+/* What a SOCKS5 reply code means, Tor's extended codes included. */
+static const char *
+socks5_reason(unsigned rep)
+{
+	switch (rep) {
+	case 0x01: return "general failure";
+	case 0x02: return "not allowed by the proxy";
+	case 0x03: return "network unreachable";
+	case 0x04: return "host unreachable";
+	case 0x05: return "connection refused";
+	case 0x06: return "TTL expired (timed out)";
+	case 0xf0: return "onion service descriptor not found";
+	case 0xf1: return "onion service descriptor is invalid";
+	case 0xf2: return "onion service introduction failed";
+	case 0xf3: return "onion service rendezvous failed";
+	case 0xf4: return "onion service needs client authorization (no key for it)";
+	case 0xf5: return "onion service refused this client authorization key";
+	case 0xf6: return "bad onion address";
+	case 0xf7: return "onion service introduction timed out";
+	default: return "refused";
+	}
+}
+
+/* Read exactly `n` bytes from `fd`. Return 0, or -1. */
+static int
+read_full(int fd, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Ask the SOCKS5 proxy on `fd` (RFC 1928, no authentication) to connect to
+ * the client's host by name, so that the proxy resolves it (an .onion
+ * address only Tor can). Return 0, or -1 with the reason in `err`. */
+static int
+socks5_handshake(int fd, const struct client *c, char *err, size_t errlen)
+{
+	uint8_t req[4 + 1 + CLIENT_HOST_MAX + 2], rep[4 + 256 + 2];
+	size_t hl = strlen(c->host), n = 0;
+	if (hl == 0 || hl > 255) {
+		client_errf(err, errlen, "host name too long for SOCKS5");
+		return -1;
+	}
+	if (util_write_all(fd, (const uint8_t *)"\x05\x01\x00", 3) != 0 || read_full(fd, rep, 2) != 0 ||
+	    rep[0] != 5 || rep[1] != 0) {
+		client_errf(err, errlen, "the SOCKS5 proxy at %s port %u refused the greeting",
+		            socks5.host, socks5.port);
+		return -1;
+	}
+	req[n++] = 5, req[n++] = 1, req[n++] = 0, req[n++] = 3, req[n++] = (uint8_t)hl;
+	memcpy(req + n, c->host, hl);
+	n += hl;
+	req[n++] = (uint8_t)(c->port >> 8), req[n++] = (uint8_t)(c->port & 0xff);
+	if (util_write_all(fd, req, n) != 0 || read_full(fd, rep, 4) != 0 || rep[0] != 5) {
+		client_errf(err, errlen, "no answer from the SOCKS5 proxy at %s port %u", socks5.host,
+		            socks5.port);
+		return -1;
+	}
+	if (rep[1] != 0) {
+		client_errf(err, errlen, "cannot reach %s port %u through the SOCKS5 proxy: %s",
+		            c->host, c->port, socks5_reason(rep[1]));
+		return -1;
+	}
+	/* Skip the bound address: IPv4, a name, or IPv6; then the port. */
+	size_t skip = rep[3] == 1 ? 4 : rep[3] == 4 ? 16 : 0;
+	if (rep[3] == 3 && read_full(fd, rep, 1) == 0)
+		skip = rep[0];
+	if ((rep[3] != 1 && rep[3] != 3 && rep[3] != 4) || read_full(fd, rep, skip + 2) != 0) {
+		client_errf(err, errlen, "a malformed answer from the SOCKS5 proxy");
+		return -1;
+	}
+	return 0;
+}
+
+/* Open a TCP connection to the client's host and port, through the SOCKS5
+ * proxy if one is set. Return the fd, or -1. */
 static int
 tcp_connect(const struct client *c, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	if (!socks5.on)
+		return tcp_open(c->host, c->port, 0, err, errlen);
+	int fd = tcp_open(socks5.host, socks5.port, 1, err, errlen);
+	if (fd >= 0 && socks5_handshake(fd, c, err, errlen) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static int
+tcp_open(const char *host, unsigned port, int numeric, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+		                  .ai_flags = numeric ? AI_NUMERICHOST : 0 };
 	struct addrinfo *res = NULL;
-	char port[8];
+	char ps[8];
 	int fd = -1, e = 0;
-	snprintf(port, sizeof(port), "%u", c->port);
-	int gr = getaddrinfo(c->host, port, &hints, &res);
+	snprintf(ps, sizeof(ps), "%u", port);
+	int gr = getaddrinfo(host, ps, &hints, &res);
 	if (gr != 0) {
-		client_errf(err, errlen, "cannot resolve %s: %s", c->host, gai_strerror(gr));
+		client_errf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(gr));
 		return -1;
 	}
 	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
@@ -212,7 +347,8 @@ tcp_connect(const struct client *c, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		client_errf(err, errlen, "cannot reach the server at %s port %u: %s", c->host, c->port,
+		client_errf(err, errlen, "cannot reach %s at %s port %u: %s",
+		            numeric ? "the SOCKS5 proxy" : "the server", host, port,
 		            strerror(e != 0 ? e : ECONNREFUSED));
 	return fd;
 }

@@ -45,6 +45,14 @@ struct client_response {
 struct client;
 
 /*
+ * Send every later connection through the SOCKS5 proxy at "IP:PORT" (or
+ * "[IPv6]:PORT"), e.g. Tor's SocksPort 127.0.0.1:9050 to reach an .onion
+ * review address: the proxy resolves the server's name. Return 0, or -1 if
+ * `hostport` is malformed (a proxy is named by address, never resolved).
+ */
+int client_set_socks5(const char *hostport) __attribute__((warn_unused_result));
+
+/*
  * Parse "https://HOST:PORT" (HOST a name, an IPv4 address or [IPv6]; an
  * optional trailing "/"). Store the host without brackets in `host`
  * (CLIENT_HOST_MAX bytes) and the port. Return 0, or -1 if malformed.

@@ -12,6 +12,7 @@
 #include "admin_teams.h"
 #include "audit_cmd.h"
 #include "cli.h"
+#include "client.h"
 #include "enroll_cmd.h"
 #include "ident_cmd.h"
 #include "login_cmd.h"
@@ -50,7 +51,11 @@ static const char main_usage[] =
 	"  admin revoke     remove a member from a team\n"
 	"  admin label      add or remove a triage label\n"
 	"\n"
-	"Run `tipctl COMMAND --help` for a command's options.\n";
+	"Run `tipctl COMMAND --help` for a command's options.\n"
+	"\n"
+	"Every command that talks to the server takes --socks5 IP:PORT to connect\n"
+	"through that SOCKS5 proxy (Tor's SocksPort, e.g. 127.0.0.1:9050, to reach an\n"
+	".onion review address; Tor holds your client authorization key).\n";
 
 static const char admin_usage[] =
 	"usage: tipctl admin SUBCOMMAND [OPTIONS]\n"
@@ -65,6 +70,40 @@ static const char admin_usage[] =
 	"  label       add or remove a triage label (admin session)\n"
 	"\n"
 	"Run `tipctl admin SUBCOMMAND --help` for its options.\n";
+
+/* Take "--socks5 IP:PORT" (or "--socks5=IP:PORT") out of argv, wherever it is
+ * before a "--", and set the client's proxy. Return 0, or -1 on a bad value. */
+static int
+take_socks5(int *argc, char **argv)
+{
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		const char *v = NULL;
+		int n = 1;
+		if (strcmp(argv[i], "--socks5") == 0) {
+			if (i + 1 >= *argc) {
+				cli_error("--socks5 needs IP:PORT");
+				return -1;
+			}
+			v = argv[i + 1];
+			n = 2;
+		} else if (strncmp(argv[i], "--socks5=", 9) == 0) {
+			v = argv[i] + 9;
+		} else {
+			continue;
+		}
+		if (client_set_socks5(v) != 0) {
+			cli_error("--socks5 wants IP:PORT (a numeric address), not '%s'", v);
+			return -1;
+		}
+		for (int j = i; j + n <= *argc; j++)
+			argv[j] = argv[j + n];
+		*argc -= n;
+		i--;
+	}
+	return 0;
+}
 
 /* Dispatch `tipctl admin ...` (argv[0] is "admin"). */
 static int
@@ -114,6 +153,8 @@ main(int argc, char **argv)
 	}
 	/* Keys and passphrases pass through memory: no core dumps, no ptrace. */
 	(void)secmem_harden_process(false);
+	if (take_socks5(&argc, argv) != 0)
+		return CLI_USAGE;
 	if (argc < 2) {
 		fputs(main_usage, stderr);
 		return CLI_USAGE;

@@ -125,17 +125,20 @@ th_write_conf(struct th *t)
 	         "receipt_pepper = %s/pepper\nschema_dir = %s/schema\n"
 	         "[database]\nconninfo = host=%s port=%s dbname=%s user=tipline_app\n"
 	         "migrate_conninfo = host=%s port=%s dbname=%s user=%s\n"
-	         "[source]\nlisten = 127.0.0.1:0\n"
+	         "[source]\nlisten = %s\n"
 	         "[source_tls]\nlisten = 127.0.0.1:0\ntls_cert = %s/tls.crt\ntls_key = %s/tls.key\n"
 	         "submissions = yes\n"
-	         "[review]\nlisten = 127.0.0.1:0\ntls_cert = %s/tls.crt\ntls_key = %s/tls.key\n"
-	         "origin = " TH_REVIEW_ORIGIN "\n%s\n"
+	         "[review]\nlisten = %s\ntls_cert = %s/tls.crt\ntls_key = %s/tls.key\n"
+	         "origin = %s\n%s\n"
 	         "[admins]\nadmin_key = %s\n[limits]\n%s\n",
 	         t->spool, t->dir, t->flush_ms, getenv("TIPLINE_SOURCE_DIR"), t->dir,
 	         getenv("TIPLINE_SOURCE_DIR"), getenv("TIPLINE_TEST_PGHOST"),
 	         getenv("TIPLINE_TEST_PGPORT"), t->db, getenv("TIPLINE_TEST_PGHOST"),
-	         getenv("TIPLINE_TEST_PGPORT"), t->db, getenv("TIPLINE_TEST_PGUSER"), t->dir, t->dir,
-	         t->dir, t->dir, t->review_conf, t->admin_pub, t->extra_conf);
+	         getenv("TIPLINE_TEST_PGPORT"), t->db, getenv("TIPLINE_TEST_PGUSER"),
+	         t->source_listen[0] ? t->source_listen : "127.0.0.1:0", t->dir, t->dir,
+	         t->review_listen[0] ? t->review_listen : "127.0.0.1:0", t->dir, t->dir,
+	         t->review_origin[0] ? t->review_origin : TH_REVIEW_ORIGIN, t->review_conf,
+	         t->admin_pub, t->extra_conf);
 	write_file(t->conf, text, 0600);
 }
 
@@ -299,7 +302,9 @@ th_start(struct th *t)
 			t->source_tls_port = log_port(run, "(source, TLS)");
 			t->review_port = log_port(run, "(review, TLS)");
 			free(text);
-			cr_assert(t->source_port > 0 && t->source_tls_port > 0 && t->review_port > 0,
+			/* A unix-socket source listener has no port. */
+			cr_assert((t->source_port > 0 || t->source_listen[0] != '\0') &&
+			                  t->source_tls_port > 0 && t->review_port > 0,
 			          "could not read tipd's ports from its log");
 			return;
 		}

@@ -44,6 +44,11 @@ struct th {
 	char extra_conf[1024];      /* appended to [limits] */
 	char review_conf[256];      /* appended to [review] (e.g. session_idle_s = 2) */
 	char tls_pin[65];           /* th_tls_key_hex's answer, once computed */
+	/* Set before th_write_conf to override the defaults ("" keeps them):
+	 * [source] listen (e.g. "unix:/path"), [review] listen and origin. */
+	char source_listen[TH_PATH];
+	char review_listen[64];
+	char review_origin[128];
 };
 
 /* The [review] origin the harness configures (what logins are signed for). */

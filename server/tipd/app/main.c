@@ -24,6 +24,7 @@
 #include "log.h"
 #include "loops.h"
 #include "migrate.h"
+#include "pages.h"
 #include "questionnaire.h"
 #include "receipt.h"
 #include "review.h"
@@ -83,6 +84,8 @@ app_load(struct app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot load the [review] certificate or key");
 		return -1;
 	}
+	if (c->web_dir != NULL && (app->pages = pages_new(app, err, errlen)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -96,6 +99,7 @@ app_unload(struct app *app)
 	inbox_free(app->inbox); /* after the flusher: its callback drops pending ids */
 	spool_free(app->spool);
 	teams_free(app->teams);
+	pages_free(app->pages);
 	questionnaire_free(app->questionnaire);
 	receipt_pepper_free(app->pepper);
 	tls_ctx_free(app->source_tls);

@@ -541,7 +541,20 @@ conn_fail(struct http_conn *c, int status, const char *detail)
 	c->close_after = 1;
 	if (c->req != NULL && c->req->responded)
 		return; /* an answer is already on its way */
-	conn_drop_request(c);
+	if (status == 413 && c->l->conf.too_large != NULL && c->req != NULL && c->req->path != NULL) {
+		struct buf page;
+		const char *ctype = NULL;
+		buf_init(&page, 64 * 1024);
+		int own = c->l->conf.too_large(c->l->conf.router_arg, c->req->path, &page, &ctype);
+		conn_drop_request(c);
+		if (own == 0 && ctype != NULL)
+			conn_write_response(c, status, ctype, page.data, page.len, NULL, 1);
+		buf_free(&page);
+		if (own == 0 && ctype != NULL)
+			return;
+	} else {
+		conn_drop_request(c);
+	}
 	char *s = problem_json(status, detail);
 	const char *body = s != NULL ? s : "{\"type\":\"about:blank\"}";
 	conn_write_response(c, status, "application/problem+json", body, strlen(body), NULL, 1);

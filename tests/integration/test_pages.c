@@ -1,0 +1,220 @@
+/*
+ * The source pages through curl against the real tipd and PostgreSQL: every
+ * language renders with the right <html lang dir> and stays under 30 KB; the
+ * report form posts through the sealing path and shows the receipt; bad
+ * posts (no token, an old or wrong-kind token, another site's Origin, a
+ * missing answer, an oversized body over plain HTTP and TLS) get a page in
+ * the chosen language and store nothing. The browser suite (tests/browser)
+ * drives the same pages in Chromium with JavaScript off.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "it_common.h"
+#include "receipt.h"
+
+static struct th T;
+static struct buf resp;
+
+static void
+setup(void)
+{
+	th_setup(&T);
+	T.flush_ms = 200;
+	snprintf(T.web_conf, sizeof(T.web_conf), "form_ttl_s = 3\n");
+	snprintf(T.extra_conf, sizeof(T.extra_conf), "max_body_mb = 1\n");
+	th_write_conf(&T);
+	th_start(&T);
+	buf_init(&resp, 1 << 22);
+}
+
+static void
+teardown(void)
+{
+	buf_free(&resp);
+	th_teardown(&T);
+}
+
+TestSuite(pages, .init = setup, .fini = teardown, .timeout = 120);
+
+/* GET `path` on the plain source listener; return the status. */
+static int
+get(const char *path)
+{
+	char url[256];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", T.source_port, path);
+	char *args[] = { url, NULL };
+	buf_reset(&resp);
+	return th_curl(&T, args, &resp);
+}
+
+/* The value of the first hidden "token" field of the page in `resp`. */
+static void
+token_of(char out[128])
+{
+	const char *p = strstr(buf_cstr(&resp), "name=\"token\" value=\"");
+	cr_assert(p != NULL, "no form token on the page");
+	p += strlen("name=\"token\" value=\"");
+	size_t n = strcspn(p, "\"");
+	cr_assert(n > 0 && n < 128);
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* POST the multipart form `fields` (curl -F arguments, NULL-terminated) to
+ * `path` with extra header `hdr` (or NULL); return the status. */
+static int
+post(const char *path, const char *hdr, char *const fields[], int tls)
+{
+	char url[256], crt[TH_PATH];
+	char *args[48];
+	int n = 0;
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", tls ? "https" : "http",
+	         tls ? T.source_tls_port : T.source_port, path);
+	snprintf(crt, sizeof(crt), "%s/tls.crt", T.dir);
+	args[n++] = "--cacert";
+	args[n++] = crt;
+	if (hdr != NULL) {
+		args[n++] = "-H";
+		args[n++] = (char *)(uintptr_t)hdr;
+	}
+	for (int i = 0; fields[i] != NULL && n < 44; i++) {
+		args[n++] = "-F";
+		args[n++] = fields[i];
+	}
+	args[n++] = url;
+	args[n] = NULL;
+	buf_reset(&resp);
+	return th_curl(&T, args, &resp);
+}
+
+static void
+assert_has(const char *needle)
+{
+	cr_assert(strstr(buf_cstr(&resp), needle) != NULL, "no \"%s\" in:\n%.2000s", needle,
+	          buf_cstr(&resp));
+}
+
+Test(pages, every_language_renders_small_with_lang_and_dir)
+{
+	char dir[TH_PATH], path[64];
+	snprintf(dir, sizeof(dir), "%s/web/locales", getenv("TIPLINE_BUILD_DIR"));
+	DIR *d = opendir(dir);
+	cr_assert(d != NULL);
+	struct dirent *e;
+	int langs = 0;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		if (n < 4 || strcmp(e->d_name + n - 3, ".mo") != 0)
+			continue;
+		char code[16];
+		snprintf(code, sizeof(code), "%.*s", (int)(n - 3), e->d_name);
+		const char *pages[] = { "/", "/report", "/inbox" };
+		for (int i = 0; i < 3; i++) {
+			snprintf(path, sizeof(path), "/%s%s", code, pages[i]);
+			int st = get(path);
+			cr_assert_eq(st, 200, "%s %d %.300s", path, st, buf_cstr(&resp));
+			char want[96];
+			int rtl = strcmp(code, "ar") == 0 || strcmp(code, "fa") == 0;
+			snprintf(want, sizeof(want), "<html lang=\"%s\" dir=\"%s\">", code, rtl ? "rtl" : "ltr");
+			assert_has(want);
+			cr_assert(resp.len < 30 * 1024, "%s is %zu bytes", path, resp.len);
+			cr_assert(strstr(buf_cstr(&resp), "<script") == NULL);
+			cr_assert(strstr(buf_cstr(&resp), "{{") == NULL, "a template tag leaked: %s", path);
+		}
+		langs++;
+	}
+	closedir(d);
+	cr_assert(langs >= 2, "expected at least en and ar, found %d catalogues", langs);
+	cr_assert_eq(get("/static/tipline.css"), 200);
+	cr_assert_eq(get("/en/nothing-here"), 404);
+	assert_has("lang=\"en\"");
+}
+
+Test(pages, report_form_seals_and_shows_the_receipt)
+{
+	char token[128], tok[160];
+	cr_assert_eq(get("/ar/report"), 200);
+	token_of(token);
+	snprintf(tok, sizeof(tok), "token=%s", token);
+	char *fields[] = { tok, "what_happened=They keep our passports. كلمات", "exploitation=labour",
+		           "exploitation=debt_bondage", "affected_person=me", "safe_now=no",
+		           "file=@/etc/hostname;filename=photo.jpg", NULL };
+	cr_assert_eq(post("/ar/report", NULL, fields, 0), 200, "%s", buf_cstr(&resp));
+	assert_has("<bdi dir=\"ltr\" id=\"receipt\">");
+	const char *r = strstr(buf_cstr(&resp), "id=\"receipt\">") + strlen("id=\"receipt\">");
+	char digits[RECEIPT_DIGITS];
+	cr_assert_eq(receipt_normalize(r, 35, digits), RECEIPT_OK);
+	cr_assert_eq(th_wait_reports(&T, 1, 10000), 1);
+	char id[37];
+	it_only_report(&T, id);
+	json_t *doc = it_open_report(&T, id);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "language")), "ar");
+	json_t *ans = json_object_get(doc, "answers");
+	cr_assert_str_eq(json_string_value(json_object_get(ans, "what_happened")),
+	                 "They keep our passports. كلمات");
+	cr_assert_eq(json_array_size(json_object_get(ans, "exploitation")), 2);
+	cr_assert_eq(json_array_size(json_object_get(doc, "attachments")), 1);
+	json_decref(doc);
+}
+
+Test(pages, bad_posts_get_a_page_and_store_nothing)
+{
+	char token[128], tok[160], inbox_token[128], itok[160];
+	cr_assert_eq(get("/es/report"), 200);
+	token_of(token);
+	snprintf(tok, sizeof(tok), "token=%s", token);
+	cr_assert_eq(get("/es/inbox"), 200);
+	token_of(inbox_token);
+	snprintf(itok, sizeof(itok), "token=%s", inbox_token);
+
+	/* a required answer missing: the form again, answers kept, problem named */
+	char *missing[] = { tok, "what_happened=Kept <text> & more", "exploitation=sexual", NULL };
+	cr_assert_eq(post("/es/report", NULL, missing, 0), 422);
+	assert_has("lang=\"es\"");
+	assert_has("Kept &lt;text&gt; &amp; more</textarea>");
+	assert_has("id=\"e-affected_person\"");
+	assert_has("value=\"sexual\" checked");
+
+	char *ok[] = { tok, "what_happened=x", "exploitation=labour", "affected_person=me",
+		       "safe_now=no", NULL };
+	/* no token, another form's token, another site */
+	char *none[] = { "what_happened=x", "exploitation=labour", "affected_person=me",
+		         "safe_now=no", NULL };
+	cr_assert_eq(post("/es/report", NULL, none, 0), 403);
+	assert_has("id=\"main\"");
+	char *wrong_kind[] = { itok, "what_happened=x", "exploitation=labour", "affected_person=me",
+		               "safe_now=no", NULL };
+	cr_assert_eq(post("/es/report", NULL, wrong_kind, 0), 403);
+	cr_assert_eq(post("/es/report", "Origin: http://evil.example", ok, 0), 403);
+	cr_assert_eq(post("/es/report", "Sec-Fetch-Site: cross-site", ok, 0), 403);
+	/* over the body limit (1 MiB here), over plain HTTP and TLS: the page, not a reset */
+	char big[TH_PATH], file[TH_PATH + 16];
+	snprintf(big, sizeof(big), "%s/big.bin", T.dir);
+	static char block[1024];
+	memset(block, 'x', sizeof(block));
+	FILE *f = fopen(big, "w");
+	cr_assert(f != NULL);
+	for (int i = 0; i < 3 * 1024; i++)
+		cr_assert_eq(fwrite(block, 1, sizeof(block), f), sizeof(block));
+	fclose(f);
+	snprintf(file, sizeof(file), "file=@%s", big);
+	char *large[] = { tok, "what_happened=x", "exploitation=labour", "affected_person=me",
+		          "safe_now=no", file, NULL };
+	cr_assert_eq(post("/es/report", NULL, large, 0), 413, "%s", buf_cstr(&resp));
+	assert_has("lang=\"es\"");
+	cr_assert_eq(post("/es/report", NULL, large, 1), 413, "%s", buf_cstr(&resp));
+	assert_has("lang=\"es\"");
+	/* a wrong receipt */
+	char *receipt[] = { itok, "receipt=12345-12345-12345-12345-12345-12345", NULL };
+	cr_assert_eq(post("/es/inbox", NULL, receipt, 0), 404, "%s", buf_cstr(&resp));
+	/* an expired form (form_ttl_s = 3) */
+	sleep(5);
+	cr_assert_eq(post("/es/report", NULL, ok, 0), 403);
+	usleep(500 * 1000);
+	cr_assert_eq(th_count(&T, "select count(*) from reports"), 0);
+}

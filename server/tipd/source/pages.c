@@ -355,6 +355,7 @@ pages_route(struct http_request *req, struct app *app)
 		return NULL;
 	}
 	if (!pages_same_origin(req)) {
+		log_debug("pages: refused a post from another site");
 		pages_message(req, pg, lang, 403, "expired", "", NULL);
 		return NULL;
 	}

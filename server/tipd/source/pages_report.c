@@ -8,6 +8,7 @@
 #include "config.h"
 #include "http.h"
 #include "l10n.h"
+#include "log.h"
 #include "pages_int.h"
 #include "questionnaire.h"
 #include "submit.h"
@@ -174,6 +175,7 @@ rp_report(void *arg, struct http_request *req, const json_t *fields, json_t **re
 	struct report_post *rp = arg;
 	const struct pages *pg = rp->pg;
 	if (pages_check_token(pg, fields, WEBSEC_FORM_REPORT) != 0) {
+		log_debug("pages: a report form without a valid token");
 		pages_message(req, pg, rp->lang, 403, "expired", "report", NULL);
 		return -1;
 	}

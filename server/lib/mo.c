@@ -11,7 +11,7 @@
 #define MO_MAGIC_SWAPPED 0xde120495U
 
 struct mo_entry {
-	const char *key;   /* msgid, or ctxt "\x04" msgid */
+	const char *key; /* msgid, or ctxt "\x04" msgid */
 	const char *value;
 };
 
@@ -25,7 +25,8 @@ struct mo {
 static uint32_t
 rd32(const uint8_t *p, bool swap)
 {
-	uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	uint32_t v =
+		(uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 	if (swap)
 		v = (v >> 24) | ((v >> 8) & 0xff00U) | ((v << 8) & 0xff0000U) | (v << 24);
 	return v;
@@ -113,7 +114,7 @@ mo_parse(const uint8_t *data, size_t len, char *err, size_t errlen)
 	if ((rd32(m->data + 4, swap) >> 16) != 0)
 		goto fail;
 	uint32_t n = rd32(m->data + 8, swap), orig = rd32(m->data + 12, swap),
-	         trans = rd32(m->data + 16, swap);
+		 trans = rd32(m->data + 16, swap);
 	why = "too many entries";
 	if (n > MO_MAX_ENTRIES)
 		goto fail;
@@ -151,7 +152,8 @@ mo_load(const char *path, char *err, size_t errlen)
 	char *data = util_read_file(path, MO_MAX_FILE, &len);
 	char why[128];
 	if (data == NULL) {
-		snprintf(err, errlen, "%s: cannot read (or larger than %d bytes)", path, MO_MAX_FILE);
+		snprintf(err, errlen, "%s: cannot read (or larger than %d bytes)", path,
+		         MO_MAX_FILE);
 		return NULL;
 	}
 	struct mo *m = mo_parse((const uint8_t *)data, len, why, sizeof(why));

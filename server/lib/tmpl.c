@@ -17,10 +17,10 @@ enum node_kind { N_TEXT, N_VAR, N_TRANS, N_IF, N_EACH, N_PARTIAL };
 
 struct node {
 	enum node_kind kind;
-	char *s;            /* text, name, msgid or partial name */
+	char *s; /* text, name, msgid or partial name */
 	size_t len;
-	struct node *body;  /* if/each */
-	struct node *alt;   /* else */
+	struct node *body; /* if/each */
+	struct node *alt;  /* else */
 	struct node *next;
 };
 
@@ -136,7 +136,9 @@ parse_block(struct parser *ps, struct node ***tail, enum node_kind kind, const c
 			return -1;
 	}
 	if (stop == NULL || strcmp(stop, kind == N_IF ? "/if" : "/each") != 0)
-		return perr(ps, kind == N_IF ? "{{#if}} without {{/if}}" : "{{#each}} without {{/each}}");
+		return perr(ps,
+		            kind == N_IF ? "{{#if}} without {{/if}}"
+		                         : "{{#each}} without {{/each}}");
 	return 0;
 }
 
@@ -216,7 +218,8 @@ tmpl_add(struct tmpl_set *set, const char *name, const char *text, size_t len, c
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (set->n >= TMPL_MAX_FILES || strlen(name) >= TMPL_MAX_NAME || !name_ok(name, strlen(name))) {
+	if (set->n >= TMPL_MAX_FILES || strlen(name) >= TMPL_MAX_NAME ||
+	    !name_ok(name, strlen(name))) {
 		snprintf(err, errlen, "%s: too many templates or a bad name", name);
 		goto fail;
 	}
@@ -263,7 +266,8 @@ check_nodes(const struct tmpl_set *set, const struct node *n, const char *in, ch
 {
 	for (; n != NULL; n = n->next) {
 		if (n->kind == N_PARTIAL && find(set, n->s) == NULL) {
-			snprintf(err, errlen, "%s.html: no template \"%s\" for {{> %s}}", in, n->s, n->s);
+			snprintf(err, errlen, "%s.html: no template \"%s\" for {{> %s}}", in, n->s,
+			         n->s);
 			return -1;
 		}
 		if (check_nodes(set, n->body, in, err, errlen) != 0 ||
@@ -298,7 +302,8 @@ load_file(struct tmpl_set *set, const char *dir, const char *fname, char *err, s
 {
 	char path[1024], name[TMPL_MAX_NAME];
 	size_t flen = strlen(fname), len = 0;
-	if (flen - 5 >= sizeof(name) || snprintf(path, sizeof(path), "%s/%s", dir, fname) >= (int)sizeof(path)) {
+	if (flen - 5 >= sizeof(name) ||
+	    snprintf(path, sizeof(path), "%s/%s", dir, fname) >= (int)sizeof(path)) {
 		snprintf(err, errlen, "%s: name too long", fname);
 		tmpl_free(set);
 		return NULL;
@@ -489,7 +494,8 @@ render_each(struct render *r, const struct node *n)
 		return 0;
 	if (r->depth >= sizeof(r->scope) / sizeof(r->scope[0]))
 		return -1;
-	json_array_foreach(arr, i, el) {
+	json_array_foreach(arr, i, el)
+	{
 		r->scope[r->depth++] = el;
 		int rc = render_nodes(r, n->body);
 		r->depth--;
@@ -507,7 +513,9 @@ render_nodes(struct render *r, const struct node *n)
 		switch (n->kind) {
 		case N_TEXT: rc = buf_add(r->out, n->s, n->len); break;
 		case N_VAR: rc = emit_value(r->out, lookup(r, n->s, n->len)); break;
-		case N_TRANS: rc = emit_trans(r, r->tr != NULL ? r->tr(r->tr_arg, n->s) : n->s); break;
+		case N_TRANS:
+			rc = emit_trans(r, r->tr != NULL ? r->tr(r->tr_arg, n->s) : n->s);
+			break;
 		case N_IF:
 			rc = render_nodes(r, truthy(lookup(r, n->s, n->len)) ? n->body : n->alt);
 			break;
@@ -529,8 +537,8 @@ render_nodes(struct render *r, const struct node *n)
 }
 
 int
-tmpl_render(const struct tmpl_set *set, const char *name, const json_t *ctx,
-            tmpl_translate_fn tr, const void *tr_arg, struct buf *out)
+tmpl_render(const struct tmpl_set *set, const char *name, const json_t *ctx, tmpl_translate_fn tr,
+            const void *tr_arg, struct buf *out)
 {
 	const struct tmpl *t = find(set, name);
 	struct render r = { .set = set, .tr = tr, .tr_arg = tr_arg, .out = out };

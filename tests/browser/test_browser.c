@@ -38,8 +38,8 @@ Test(browser, source_pages_with_javascript_off, .timeout = 600)
 	cr_assert_eq(mkdir(home, 0700), 0);
 	snprintf(server, sizeof(server), "https://127.0.0.1:%d", T.review_port);
 	th_tls_key_hex(&T, pin);
-	cr_assert_eq(it_tipctl(&T, home, NULL, &out, &err, "login", "--server", server, "--pin", pin,
-	                       "--origin", TH_REVIEW_ORIGIN, "--identity", T.identity,
+	cr_assert_eq(it_tipctl(&T, home, NULL, &out, &err, "login", "--server", server, "--pin",
+	                       pin, "--origin", TH_REVIEW_ORIGIN, "--identity", T.identity,
 	                       "--passphrase-file", T.passfile, "--admin-key", T.admin_pub, NULL),
 	             0, "tipctl login: %s", buf_cstr(&err));
 
@@ -62,14 +62,16 @@ Test(browser, source_pages_with_javascript_off, .timeout = 600)
 	const char *node = getenv("TIPLINE_NODE") != NULL ? getenv("TIPLINE_NODE") : "node";
 	char *argv[] = { (char *)(uintptr_t)node, suite, NULL };
 	int rc = th_run(argv, NULL, 0, &out);
-	cr_assert_eq(rc, 0, "the browser suite failed (exit %d); its output:\n%s", rc, buf_cstr(&out));
+	cr_assert_eq(rc, 0, "the browser suite failed (exit %d); its output:\n%s", rc,
+	             buf_cstr(&out));
 	cr_log_info("%s", buf_cstr(&out));
 
 	/* Exactly what the suite meant to store, nothing from the bad inputs. */
 	cr_assert_eq(th_count(&T, "select count(*) from reports"), 2);
 	cr_assert_eq(th_count(&T, "select count(*) from attachments"), 2);
 	cr_assert_eq(th_count(&T, "select count(*) from messages"), 1);
-	cr_assert_eq(th_count(&T, "select count(*) from inboxes"), 1, "the forgotten inbox remains");
+	cr_assert_eq(th_count(&T, "select count(*) from inboxes"), 1,
+	             "the forgotten inbox remains");
 	buf_free(&out);
 	buf_free(&err);
 	th_teardown(&T);

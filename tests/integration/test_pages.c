@@ -120,11 +120,13 @@ Test(pages, every_language_renders_small_with_lang_and_dir)
 			cr_assert_eq(st, 200, "%s %d %.300s", path, st, buf_cstr(&resp));
 			char want[96];
 			int rtl = strcmp(code, "ar") == 0 || strcmp(code, "fa") == 0;
-			snprintf(want, sizeof(want), "<html lang=\"%s\" dir=\"%s\">", code, rtl ? "rtl" : "ltr");
+			snprintf(want, sizeof(want), "<html lang=\"%s\" dir=\"%s\">", code,
+			         rtl ? "rtl" : "ltr");
 			assert_has(want);
 			cr_assert(resp.len < 30 * 1024, "%s is %zu bytes", path, resp.len);
 			cr_assert(strstr(buf_cstr(&resp), "<script") == NULL);
-			cr_assert(strstr(buf_cstr(&resp), "{{") == NULL, "a template tag leaked: %s", path);
+			cr_assert(strstr(buf_cstr(&resp), "{{") == NULL,
+			          "a template tag leaked: %s", path);
 		}
 		langs++;
 	}
@@ -141,9 +143,14 @@ Test(pages, report_form_seals_and_shows_the_receipt)
 	cr_assert_eq(get("/ar/report"), 200);
 	token_of(token);
 	snprintf(tok, sizeof(tok), "token=%s", token);
-	char *fields[] = { tok, "what_happened=They keep our passports. كلمات", "exploitation=labour",
-		           "exploitation=debt_bondage", "affected_person=me", "safe_now=no",
-		           "file=@/etc/hostname;filename=photo.jpg", NULL };
+	char *fields[] = { tok,
+		           "what_happened=They keep our passports. كلمات",
+		           "exploitation=labour",
+		           "exploitation=debt_bondage",
+		           "affected_person=me",
+		           "safe_now=no",
+		           "file=@/etc/hostname;filename=photo.jpg",
+		           NULL };
 	cr_assert_eq(post("/ar/report", NULL, fields, 0), 200, "%s", buf_cstr(&resp));
 	assert_has("<bdi dir=\"ltr\" id=\"receipt\">");
 	const char *r = strstr(buf_cstr(&resp), "id=\"receipt\">") + strlen("id=\"receipt\">");
@@ -180,15 +187,19 @@ Test(pages, bad_posts_get_a_page_and_store_nothing)
 	assert_has("id=\"e-affected_person\"");
 	assert_has("value=\"sexual\" checked");
 
-	char *ok[] = { tok, "what_happened=x", "exploitation=labour", "affected_person=me",
-		       "safe_now=no", NULL };
+	char *ok[] = {
+		tok, "what_happened=x", "exploitation=labour", "affected_person=me", "safe_now=no",
+		NULL
+	};
 	/* no token, another form's token, another site */
 	char *none[] = { "what_happened=x", "exploitation=labour", "affected_person=me",
 		         "safe_now=no", NULL };
 	cr_assert_eq(post("/es/report", NULL, none, 0), 403);
 	assert_has("id=\"main\"");
-	char *wrong_kind[] = { itok, "what_happened=x", "exploitation=labour", "affected_person=me",
-		               "safe_now=no", NULL };
+	char *wrong_kind[] = {
+		itok, "what_happened=x", "exploitation=labour", "affected_person=me", "safe_now=no",
+		NULL
+	};
 	cr_assert_eq(post("/es/report", NULL, wrong_kind, 0), 403);
 	cr_assert_eq(post("/es/report", "Origin: http://evil.example", ok, 0), 403);
 	cr_assert_eq(post("/es/report", "Sec-Fetch-Site: cross-site", ok, 0), 403);
@@ -203,8 +214,13 @@ Test(pages, bad_posts_get_a_page_and_store_nothing)
 		cr_assert_eq(fwrite(block, 1, sizeof(block), f), sizeof(block));
 	fclose(f);
 	snprintf(file, sizeof(file), "file=@%s", big);
-	char *large[] = { tok, "what_happened=x", "exploitation=labour", "affected_person=me",
-		          "safe_now=no", file, NULL };
+	char *large[] = { tok,
+		          "what_happened=x",
+		          "exploitation=labour",
+		          "affected_person=me",
+		          "safe_now=no",
+		          file,
+		          NULL };
 	cr_assert_eq(post("/es/report", NULL, large, 0), 413, "%s", buf_cstr(&resp));
 	assert_has("lang=\"es\"");
 	cr_assert_eq(post("/es/report", NULL, large, 1), 413, "%s", buf_cstr(&resp));
@@ -238,14 +254,30 @@ Test(pages, oversized_body_over_tls_gets_the_413_not_a_reset)
 	snprintf(data, sizeof(data), "@%s", big);
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/api/v1/reports", T.source_tls_port);
 	snprintf(crt, sizeof(crt), "%s/tls.crt", T.dir);
-	char *args[] = { "--cacert", crt, "-H", "Content-Type: application/json", "-H", "Expect:",
-		         "--data-binary", data, url, NULL };
+	char *args[] = { "--cacert",
+		         crt,
+		         "-H",
+		         "Content-Type: application/json",
+		         "-H",
+		         "Expect:",
+		         "--data-binary",
+		         data,
+		         url,
+		         NULL };
 	buf_reset(&resp);
 	cr_assert_eq(th_curl(&T, args, &resp), 413, "%s", buf_cstr(&resp));
 	/* and a page path answers the page */
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/ar/report", T.source_tls_port);
-	char *args2[] = { "--cacert", crt, "-H", "Content-Type: multipart/form-data; boundary=x",
-		          "-H", "Expect:", "--data-binary", data, url, NULL };
+	char *args2[] = { "--cacert",
+		          crt,
+		          "-H",
+		          "Content-Type: multipart/form-data; boundary=x",
+		          "-H",
+		          "Expect:",
+		          "--data-binary",
+		          data,
+		          url,
+		          NULL };
 	buf_reset(&resp);
 	cr_assert_eq(th_curl(&T, args2, &resp), 413, "%s", buf_cstr(&resp));
 	assert_has("<html lang=\"ar\" dir=\"rtl\">");

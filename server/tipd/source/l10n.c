@@ -28,7 +28,8 @@ code_from_file(const char *fname, char out[L10N_CODE_MAX])
 	n -= 3;
 	for (size_t i = 0; i < n; i++) {
 		char c = fname[i] == '_' ? '-' : fname[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		int alnum =
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		if (!alnum && c != '-')
 			return -1;
 		out[i] = c;
@@ -61,8 +62,10 @@ load_one(struct l10n *l, const char *dir, const char *fname, char *err, size_t e
 	const char *name = mo_get(g->mo, "language name", "English");
 	const char *dirn = mo_get(g->mo, "language direction", "ltr");
 	if (name == NULL && strcmp(g->code, "en") != 0) {
-		snprintf(err, errlen, "%s: no translation of the language's own name "
-		         "(msgctxt \"language name\")", path);
+		snprintf(err, errlen,
+		         "%s: no translation of the language's own name "
+		         "(msgctxt \"language name\")",
+		         path);
 		mo_free(g->mo);
 		g->mo = NULL;
 		return -1;

@@ -21,7 +21,7 @@ struct mo;
 
 struct l10n_lang {
 	char code[L10N_CODE_MAX];
-	const char *name;   /* the language's own name */
+	const char *name; /* the language's own name */
 	bool rtl;
 	struct mo *mo;
 };

@@ -42,15 +42,16 @@ pages_new(struct app *app, char *err, size_t errlen)
 	if (snprintf(path, sizeof(path), "%s/templates", c->web_dir) >= (int)sizeof(path) ||
 	    (pg->tmpl = tmpl_load_dir(path, err, errlen)) == NULL)
 		goto fail;
-	static const char *const need[] = { "landing", "report", "receipt", "inbox_login",
-		                            "inbox", "message" };
+	static const char *const need[] = { "landing",     "report", "receipt",
+		                            "inbox_login", "inbox",  "message" };
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
 		if (!tmpl_has(pg->tmpl, need[i])) {
 			snprintf(err, errlen, "%s: no %s.html", path, need[i]);
 			goto fail;
 		}
 	}
-	if (snprintf(path, sizeof(path), "%s/static/tipline.css", c->web_dir) >= (int)sizeof(path) ||
+	if (snprintf(path, sizeof(path), "%s/static/tipline.css", c->web_dir) >=
+	            (int)sizeof(path) ||
 	    (pg->css = util_read_file(path, PAGES_MAX_CSS, &pg->css_len)) == NULL) {
 		snprintf(err, errlen, "%s: cannot read (or larger than 64 KiB)", path);
 		goto fail;
@@ -106,7 +107,8 @@ regions_json(const struct tipd_config *c, const struct l10n_lang *lang)
 		const struct config_contact *k = &c->contacts[i];
 		json_t *region = NULL, *r;
 		size_t j;
-		json_array_foreach(regions, j, r) {
+		json_array_foreach(regions, j, r)
+		{
 			if (strcmp(json_string_value(json_object_get(r, "key")), k->region) == 0)
 				region = r;
 		}
@@ -118,8 +120,10 @@ regions_json(const struct tipd_config *c, const struct l10n_lang *lang)
 				return NULL;
 			}
 		}
-		json_t *e = json_pack("{s:s, s:s}", "name", operator_text(lang, k->name), "how", k->how);
-		if (e == NULL || json_array_append_new(json_object_get(region, "contacts"), e) != 0) {
+		json_t *e = json_pack("{s:s, s:s}", "name", operator_text(lang, k->name), "how",
+		                      k->how);
+		if (e == NULL ||
+		    json_array_append_new(json_object_get(region, "contacts"), e) != 0) {
 			json_decref(regions);
 			return NULL;
 		}
@@ -134,8 +138,8 @@ pages_ctx(const struct pages *pg, const struct l10n_lang *lang, const char *page
 	json_t *langs = json_array();
 	for (size_t i = 0; langs != NULL && i < l10n_count(pg->l10n); i++) {
 		const struct l10n_lang *g = l10n_at(pg->l10n, i);
-		json_t *e = json_pack("{s:s, s:s, s:s, s:b}", "code", g->code, "name", g->name, "dir",
-		                      g->rtl ? "rtl" : "ltr", "current", g == lang);
+		json_t *e = json_pack("{s:s, s:s, s:s, s:b}", "code", g->code, "name", g->name,
+		                      "dir", g->rtl ? "rtl" : "ltr", "current", g == lang);
 		if (e == NULL || json_array_append_new(langs, e) != 0) {
 			json_decref(langs);
 			return NULL;
@@ -189,10 +193,11 @@ message_ctx(const struct pages *pg, const struct l10n_lang *lang, int status, co
             const char *back)
 {
 	json_t *ctx = pages_ctx(pg, lang, "/");
-	if (ctx != NULL && (json_object_set_new(ctx, flag, json_true()) != 0 ||
-	                    json_object_set_new(ctx, "back", json_string(back)) != 0 ||
-	                    json_object_set_new(ctx, "max_message", json_integer(INBOX_MAX_TEXT)) != 0 ||
-	                    json_object_set_new(ctx, "error", json_boolean(status >= 400)) != 0)) {
+	if (ctx != NULL &&
+	    (json_object_set_new(ctx, flag, json_true()) != 0 ||
+	     json_object_set_new(ctx, "back", json_string(back)) != 0 ||
+	     json_object_set_new(ctx, "max_message", json_integer(INBOX_MAX_TEXT)) != 0 ||
+	     json_object_set_new(ctx, "error", json_boolean(status >= 400)) != 0)) {
 		json_decref(ctx);
 		ctx = NULL;
 	}
@@ -203,7 +208,8 @@ void
 pages_message(struct http_request *req, const struct pages *pg, const struct l10n_lang *lang,
               int status, const char *flag, const char *back, const char *extra)
 {
-	pages_send(req, pg, lang, status, "message", message_ctx(pg, lang, status, flag, back), extra);
+	pages_send(req, pg, lang, status, "message", message_ctx(pg, lang, status, flag, back),
+	           extra);
 }
 
 /* The message page's flag for a failed form post answered with `status`. */
@@ -243,7 +249,7 @@ pages_match(const struct pages *pg, const char *path)
 	if (pg == NULL)
 		return false;
 	return strcmp(path, "/") == 0 || strcmp(path, "/static/tipline.css") == 0 ||
-	       split_path(pg, path, &rest) != NULL;
+		split_path(pg, path, &rest) != NULL;
 }
 
 /* 1 if a POST comes from one of our own pages, as far as the browser says:
@@ -375,7 +381,8 @@ pages_too_large(const struct pages *pg, const char *path, struct buf *out, const
 	if (lang == NULL)
 		return -1;
 	const char *back = strncmp(rest, "/inbox", 6) == 0 ? "inbox" : "report";
-	if (pages_render(pg, lang, "message", message_ctx(pg, lang, 413, "too_large", back), out) != 0)
+	if (pages_render(pg, lang, "message", message_ctx(pg, lang, 413, "too_large", back), out) !=
+	    0)
 		return -1;
 	*ctype = HTML;
 	return 0;

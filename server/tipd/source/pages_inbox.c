@@ -34,8 +34,8 @@ struct inbox_post {
 	struct http_request *req;
 	enum ip_kind kind;
 	struct multipart *mp;
-	json_t *fields;          /* name -> string (secure through jansson's hooks) */
-	struct buf field;        /* secure */
+	json_t *fields;   /* name -> string (secure through jansson's hooks) */
+	struct buf field; /* secure */
 	char name[MULTIPART_NAME_MAX];
 	unsigned nfields;
 	bool answered;
@@ -120,8 +120,8 @@ cookie_id(const struct pages *pg, struct http_request *req, uint8_t id[RECEIPT_I
 			h++;
 		size_t n = strcspn(h, ";");
 		if (n > sizeof(key) - 1 && memcmp(h, key, sizeof(key) - 1) == 0)
-			return websec_cookie_open(pg->sec, h + sizeof(key) - 1, n - (sizeof(key) - 1),
-			                          time(NULL), id);
+			return websec_cookie_open(pg->sec, h + sizeof(key) - 1,
+			                          n - (sizeof(key) - 1), time(NULL), id);
 		h += n;
 	}
 	return -1;
@@ -138,7 +138,8 @@ open_cookie(const struct pages *pg, const char *receipt, char *out, size_t outle
 	    receipt_lookup_id(pg->app->pepper, digits, id) == 0 &&
 	    websec_cookie_make(pg->sec, id, pg->app->cfg->web_session_s, time(NULL), val) == 0) {
 		int n = snprintf(out, outlen,
-		                 "Set-Cookie: " COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict\r\n",
+		                 "Set-Cookie: " COOKIE_NAME
+		                 "=%s; Path=/; HttpOnly; SameSite=Strict\r\n",
 		                 val);
 		rc = n > 0 && (size_t)n < outlen ? 0 : -1;
 	}
@@ -159,18 +160,21 @@ send_inbox(struct inbox_post *ip, const json_t *doc, const char *cookie)
 	bool ok = ctx != NULL && replies != NULL;
 	for (size_t i = json_array_size(in); ok && i > 0; i--) {
 		const json_t *r = json_array_get(in, i - 1);
-		ok = json_array_append_new(replies, json_pack("{s:O, s:O}", "date",
-		                                              json_object_get(r, "sent_on"), "text",
-		                                              json_object_get(r, "text"))) == 0;
+		ok = json_array_append_new(replies,
+		                           json_pack("{s:O, s:O}", "date",
+		                                     json_object_get(r, "sent_on"), "text",
+		                                     json_object_get(r, "text"))) == 0;
 	}
 	ok = ok && json_object_set_new(ctx, "replies", replies) == 0;
 	replies = NULL;
-	ok = ok && json_object_set_new(ctx, "pending",
-	                               json_boolean(json_is_string(json_object_get(doc, "status")))) == 0 &&
-	     json_object_set_new(ctx, "max_message", json_integer(INBOX_MAX_TEXT)) == 0 &&
-	     pages_add_token(pg, ctx, "token_message", WEBSEC_FORM_INBOX_MESSAGE) == 0 &&
-	     pages_add_token(pg, ctx, "token_forget", WEBSEC_FORM_INBOX_FORGET) == 0 &&
-	     pages_add_token(pg, ctx, "token_close", WEBSEC_FORM_INBOX_CLOSE) == 0;
+	ok = ok &&
+		json_object_set_new(ctx, "pending",
+	                            json_boolean(json_is_string(json_object_get(doc, "status")))) ==
+			0 &&
+		json_object_set_new(ctx, "max_message", json_integer(INBOX_MAX_TEXT)) == 0 &&
+		pages_add_token(pg, ctx, "token_message", WEBSEC_FORM_INBOX_MESSAGE) == 0 &&
+		pages_add_token(pg, ctx, "token_forget", WEBSEC_FORM_INBOX_FORGET) == 0 &&
+		pages_add_token(pg, ctx, "token_close", WEBSEC_FORM_INBOX_CLOSE) == 0;
 	json_decref(replies);
 	if (!ok) {
 		json_decref(ctx);
@@ -199,7 +203,8 @@ ip_view(void *arg, struct http_request *req, int status, const uint8_t *body, si
 	if (ip->kind == IP_OPEN && status == 200) {
 		json_t *doc = json_loadb((const char *)body, len, 0, NULL);
 		const char *receipt = json_string_value(json_object_get(ip->fields, "receipt"));
-		if (doc != NULL && receipt != NULL && open_cookie(ip->pg, receipt, cookie, sizeof(cookie)) == 0)
+		if (doc != NULL && receipt != NULL &&
+		    open_cookie(ip->pg, receipt, cookie, sizeof(cookie)) == 0)
 			send_inbox(ip, doc, cookie);
 		else
 			ip_message(ip, 500, "failed", NULL);
@@ -250,13 +255,14 @@ ip_start(struct inbox_post *ip)
 	if (ip->kind == IP_CLOSE)
 		return ip_message(ip, 200, "closed", CLEAR_COOKIE);
 	if (ip->kind == IP_OPEN) {
-		json_t *body = json_pack("{s:O}", "receipt", json_object_get(ip->fields, "receipt"));
+		json_t *body =
+			json_pack("{s:O}", "receipt", json_object_get(ip->fields, "receipt"));
 		char *s = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
 		json_decref(body);
 		if (s == NULL)
 			return ip_message(ip, 404, "not_found", NULL);
-		rc = inbox_run_json(ip->req, ip->pg->app, INBOX_OP_READ, (const uint8_t *)s, strlen(s),
-		                    ip_view, ip);
+		rc = inbox_run_json(ip->req, ip->pg->app, INBOX_OP_READ, (const uint8_t *)s,
+		                    strlen(s), ip_view, ip);
 		sodium_memzero(s, strlen(s));
 		free(s);
 		return rc == 0 ? 0 : ip_message(ip, 503, "busy", NULL);
@@ -265,8 +271,9 @@ ip_start(struct inbox_post *ip)
 		return ip_message(ip, 403, "closed", CLEAR_COOKIE);
 	if (ip->kind == IP_MESSAGE && check_text(ip, text) != 0)
 		return -1;
-	rc = inbox_run_id(ip->req, ip->pg->app, ip->kind == IP_MESSAGE ? INBOX_OP_MESSAGE : INBOX_OP_FORGET,
-	                  id, json_string_value(text), json_string_length(text), ip_view, ip);
+	rc = inbox_run_id(ip->req, ip->pg->app,
+	                  ip->kind == IP_MESSAGE ? INBOX_OP_MESSAGE : INBOX_OP_FORGET, id,
+	                  json_string_value(text), json_string_length(text), ip_view, ip);
 	sodium_memzero(id, sizeof(id));
 	return rc == 0 ? 0 : ip_message(ip, 503, "busy", NULL);
 }
@@ -290,7 +297,8 @@ ip_on_complete(struct http_request *req)
 {
 	struct inbox_post *ip = http_request_data(req);
 	static const enum websec_form kinds[] = { WEBSEC_FORM_INBOX_OPEN, WEBSEC_FORM_INBOX_MESSAGE,
-		                                  WEBSEC_FORM_INBOX_FORGET, WEBSEC_FORM_INBOX_CLOSE };
+		                                  WEBSEC_FORM_INBOX_FORGET,
+		                                  WEBSEC_FORM_INBOX_CLOSE };
 	http_request_set_data(req, NULL);
 	if (multipart_finish(ip->mp) != MULTIPART_OK)
 		ip_message(ip, 400, "broken", NULL);
@@ -336,7 +344,8 @@ pages_inbox_post(struct http_request *req, const struct pages *pg, const struct 
 	}
 	if (ct == NULL || multipart_boundary(ct, boundary, sizeof(boundary)) != 0 ||
 	    (ip = calloc(1, sizeof(*ip))) == NULL) {
-		pages_message(req, pg, lang, ip == NULL && ct != NULL ? 500 : 400, "broken", "inbox", NULL);
+		pages_message(req, pg, lang, ip == NULL && ct != NULL ? 500 : 400, "broken",
+		              "inbox", NULL);
 		return NULL;
 	}
 	ip->pg = pg;

@@ -37,7 +37,8 @@ has_value(const json_t *v, const char *opt)
 	const json_t *e;
 	if (json_is_string(v))
 		return strcmp(json_string_value(v), opt) == 0;
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		if (json_is_string(e) && strcmp(json_string_value(e), opt) == 0)
 			return 1;
 	}
@@ -51,9 +52,10 @@ options_json(const struct questionnaire_question *q, const struct l10n_lang *lan
 	json_t *opts = json_array();
 	for (size_t i = 0; opts != NULL && i < q->noptions; i++) {
 		const struct questionnaire_option *o = &q->options[i];
-		json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", o->id, "qid", q->id, "label",
-		                      q_text(o->label, lang), "type", q->multiple ? "checkbox" : "radio",
-		                      "checked", value != NULL && has_value(value, o->id));
+		json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", o->id, "qid", q->id,
+		                      "label", q_text(o->label, lang), "type",
+		                      q->multiple ? "checkbox" : "radio", "checked",
+		                      value != NULL && has_value(value, o->id));
 		if (e == NULL || json_array_append_new(opts, e) != 0) {
 			json_decref(opts);
 			return NULL;
@@ -70,17 +72,20 @@ question_json(const struct questionnaire_question *q, const struct l10n_lang *la
 	const json_t *value = fields != NULL ? json_object_get(fields, q->id) : NULL;
 	const char *err = errors != NULL ? json_string_value(json_object_get(errors, q->id)) : NULL;
 	const char *help = q->help != NULL ? q_text(q->help, lang) : NULL;
-	json_t *e = json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:I, s:b, s:b, s:b}", "id", q->id,
-	                      "label", q_text(q->label, lang), "help", help, "required", q->required,
-	                      "is_text", q->type == QUESTIONNAIRE_TEXT, "long",
-	                      q->max_length > LONG_TEXT, "max", (json_int_t)q->max_length, "error",
-	                      err != NULL, "err_missing", err != NULL && strcmp(err, "missing") == 0,
-	                      "err_invalid", err != NULL && strcmp(err, "invalid") == 0);
+	json_t *e =
+		json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:I, s:b, s:b, s:b}", "id", q->id,
+	                  "label", q_text(q->label, lang), "help", help, "required", q->required,
+	                  "is_text", q->type == QUESTIONNAIRE_TEXT, "long",
+	                  q->max_length > LONG_TEXT, "max", (json_int_t)q->max_length, "error",
+	                  err != NULL, "err_missing", err != NULL && strcmp(err, "missing") == 0,
+	                  "err_invalid", err != NULL && strcmp(err, "invalid") == 0);
 	if (e == NULL)
 		return NULL;
 	int rc = 0;
 	if (q->type == QUESTIONNAIRE_TEXT && json_is_string(value))
-		rc = json_object_set_new(e, "value", json_stringn(json_string_value(value), json_string_length(value)));
+		rc = json_object_set_new(
+			e, "value",
+			json_stringn(json_string_value(value), json_string_length(value)));
 	else if (q->type == QUESTIONNAIRE_CHOICE)
 		rc = json_object_set_new(e, "options", options_json(q, lang, value));
 	if (rc != 0) {
@@ -98,20 +103,22 @@ pages_report_form(struct http_request *req, const struct pages *pg, const struct
 	json_t *ctx = pages_ctx(pg, lang, "/report");
 	json_t *qs = json_array(), *errs = json_array();
 	int ok = ctx != NULL && qs != NULL && errs != NULL &&
-	         pages_add_token(pg, ctx, "token", WEBSEC_FORM_REPORT) == 0;
+		pages_add_token(pg, ctx, "token", WEBSEC_FORM_REPORT) == 0;
 	for (size_t i = 0; ok && i < questionnaire_count(qn); i++) {
 		const struct questionnaire_question *q = questionnaire_question(qn, i);
 		json_t *e = question_json(q, lang, fields, errors);
 		ok = e != NULL && json_array_append_new(qs, e) == 0;
 		if (ok && json_object_get(errors, q->id) != NULL)
-			ok = json_array_append_new(errs, json_pack("{s:s, s:s}", "id", q->id, "label",
-			                                           q_text(q->label, lang))) == 0;
+			ok = json_array_append_new(errs,
+			                           json_pack("{s:s, s:s}", "id", q->id, "label",
+			                                     q_text(q->label, lang))) == 0;
 	}
 	if (ok)
 		ok = json_object_set_new(ctx, "questions", qs) == 0 &&
-		     json_object_set_new(ctx, "has_errors", json_boolean(json_array_size(errs) > 0)) == 0 &&
-		     json_object_set_new(ctx, "file_error", json_boolean(errors != NULL)) == 0 &&
-		     json_object_set_new(ctx, "errors", errs) == 0;
+			json_object_set_new(ctx, "has_errors",
+		                            json_boolean(json_array_size(errs) > 0)) == 0 &&
+			json_object_set_new(ctx, "file_error", json_boolean(errors != NULL)) == 0 &&
+			json_object_set_new(ctx, "errors", errs) == 0;
 	else {
 		json_decref(qs);
 		json_decref(errs);
@@ -180,7 +187,8 @@ rp_report(void *arg, struct http_request *req, const json_t *fields, json_t **re
 		return -1;
 	}
 	json_t *errors = json_object();
-	json_t *answers = errors != NULL ? answers_from(pg->app->questionnaire, fields, errors) : NULL;
+	json_t *answers =
+		errors != NULL ? answers_from(pg->app->questionnaire, fields, errors) : NULL;
 	if (answers == NULL) {
 		json_decref(errors);
 		pages_message(req, pg, rp->lang, 500, "failed", "report", NULL);
@@ -209,8 +217,9 @@ rp_invalid(void *arg, struct http_request *req, enum questionnaire_result why, c
 	struct report_post *rp = arg;
 	json_t *errors = json_object();
 	if (errors == NULL || (why != QUESTIONNAIRE_ERR_MISSING && why != QUESTIONNAIRE_ERR_TYPE) ||
-	    json_object_set_new(errors, qid,
-	                        json_string(why == QUESTIONNAIRE_ERR_MISSING ? "missing" : "invalid")) != 0) {
+	    json_object_set_new(
+		    errors, qid,
+		    json_string(why == QUESTIONNAIRE_ERR_MISSING ? "missing" : "invalid")) != 0) {
 		json_decref(errors);
 		pages_message(req, rp->pg, rp->lang, 400, "broken", "report", NULL);
 		return;

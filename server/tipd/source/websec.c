@@ -95,12 +95,13 @@ seal_b64(const uint8_t *key, const char *ad, const uint8_t *pt, size_t n, char *
 	uint8_t sealed[MAX_SEALED];
 	unsigned long long clen = 0;
 	if (NONCE + n + TAG > sizeof(sealed) ||
-	    sodium_base64_ENCODED_LEN(NONCE + n + TAG, sodium_base64_VARIANT_URLSAFE_NO_PADDING) > outlen)
+	    sodium_base64_ENCODED_LEN(NONCE + n + TAG, sodium_base64_VARIANT_URLSAFE_NO_PADDING) >
+	            outlen)
 		return -1;
 	randombytes_buf(sealed, NONCE);
 	if (crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + NONCE, &clen, pt, n,
-	                                               (const uint8_t *)ad, strlen(ad), NULL, sealed,
-	                                               key) != 0)
+	                                               (const uint8_t *)ad, strlen(ad), NULL,
+	                                               sealed, key) != 0)
 		return -1;
 	sodium_bin2base64(out, outlen, sealed, NONCE + (size_t)clen,
 	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -114,7 +115,9 @@ open_b64(const uint8_t *key, const char *ad, const char *s, size_t len, uint8_t 
 	uint8_t sealed[MAX_SEALED];
 	size_t bin = 0;
 	unsigned long long plen = 0;
-	if (len != sodium_base64_ENCODED_LEN(NONCE + n + TAG, sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1)
+	if (len !=
+	    sodium_base64_ENCODED_LEN(NONCE + n + TAG, sodium_base64_VARIANT_URLSAFE_NO_PADDING) -
+	            1)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];

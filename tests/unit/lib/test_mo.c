@@ -31,12 +31,11 @@ compile(const char *po, size_t *len)
 	return p;
 }
 
-static const char PO[] =
-	"msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=UTF-8\\n\"\n\n"
-	"msgid \"Send\"\nmsgstr \"أرسل\"\n\n"
-	"msgctxt \"language name\"\nmsgid \"English\"\nmsgstr \"العربية\"\n\n"
-	"msgid \"English\"\nmsgstr \"الإنجليزية\"\n\n"
-	"msgid \"Untranslated\"\nmsgstr \"\"\n";
+static const char PO[] = "msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=UTF-8\\n\"\n\n"
+			 "msgid \"Send\"\nmsgstr \"أرسل\"\n\n"
+			 "msgctxt \"language name\"\nmsgid \"English\"\nmsgstr \"العربية\"\n\n"
+			 "msgid \"English\"\nmsgstr \"الإنجليزية\"\n\n"
+			 "msgid \"Untranslated\"\nmsgstr \"\"\n";
 
 Test(mo, reads_what_msgfmt_writes)
 {

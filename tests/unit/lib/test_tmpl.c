@@ -50,10 +50,11 @@ Test(tmpl, translations_fill_placeholders_escaped)
 
 Test(tmpl, if_else_each_and_scopes)
 {
-	cr_assert_str_eq(render("{{#if a}}y{{else}}n{{/if}}{{#if b}}y{{else}}n{{/if}}{{#if c}}y{{/if}}"
-	                        "{{#if d}}y{{else}}n{{/if}}",
-	                        "{\"a\":true,\"b\":\"\",\"c\":[1],\"d\":[]}"),
-	                 "ynyn");
+	cr_assert_str_eq(
+		render("{{#if a}}y{{else}}n{{/if}}{{#if b}}y{{else}}n{{/if}}{{#if c}}y{{/if}}"
+	               "{{#if d}}y{{else}}n{{/if}}",
+	               "{\"a\":true,\"b\":\"\",\"c\":[1],\"d\":[]}"),
+		"ynyn");
 	cr_assert_str_eq(render("{{#each xs}}[{{id}}:{{top}}]{{/each}}{{#each ss}}{{.}},{{/each}}",
 	                        "{\"top\":\"T\",\"xs\":[{\"id\":1},{\"id\":2,\"top\":\"inner\"}],"
 	                        "\"ss\":[\"a\",\"<\"]}"),
@@ -62,8 +63,14 @@ Test(tmpl, if_else_each_and_scopes)
 
 Test(tmpl, malformed_templates_are_refused_at_load)
 {
-	const char *bad[] = { "{{#if x}}open", "{{/if}}", "{{#each x}}{{else}}{{/each}}", "{{x",
-		              "{{#if x}}{{/each}}", "{{_ \"\"}}", "{{_ unquoted}}", "{{ bad name! }}",
+	const char *bad[] = { "{{#if x}}open",
+		              "{{/if}}",
+		              "{{#each x}}{{else}}{{/each}}",
+		              "{{x",
+		              "{{#if x}}{{/each}}",
+		              "{{_ \"\"}}",
+		              "{{_ unquoted}}",
+		              "{{ bad name! }}",
 		              "{{{raw}}}" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct tmpl_set *s = tmpl_add(NULL, "t", bad[i], strlen(bad[i]), err, sizeof(err));

@@ -23,7 +23,8 @@ Test(websec, tokens_check_kind_expiry_and_key)
 	cr_assert_eq(websec_token_check(w, WEBSEC_FORM_REPORT, t, strlen(t), 1000), 0);
 	cr_assert_eq(websec_token_check(w, WEBSEC_FORM_REPORT, t, strlen(t), 1060), 0);
 	cr_assert_eq(websec_token_check(w, WEBSEC_FORM_REPORT, t, strlen(t), 1061), -1, "expired");
-	cr_assert_eq(websec_token_check(w, WEBSEC_FORM_INBOX_FORGET, t, strlen(t), 1000), -1, "kind");
+	cr_assert_eq(websec_token_check(w, WEBSEC_FORM_INBOX_FORGET, t, strlen(t), 1000), -1,
+	             "kind");
 	cr_assert_eq(websec_token_check(other, WEBSEC_FORM_REPORT, t, strlen(t), 1000), -1, "key");
 	cr_assert_eq(websec_token_check(w, WEBSEC_FORM_REPORT, t, strlen(t) - 1, 1000), -1);
 	t[10] = t[10] == 'A' ? 'B' : 'A';

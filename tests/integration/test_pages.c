@@ -282,3 +282,64 @@ Test(pages, oversized_body_over_tls_gets_the_413_not_a_reset)
 	cr_assert_eq(th_curl(&T, args2, &resp), 413, "%s", buf_cstr(&resp));
 	assert_has("<html lang=\"ar\" dir=\"rtl\">");
 }
+
+/* A report still in the spool (a long flush interval): the inbox says it is
+ * not read yet, and forgetting waits until it reaches the team. */
+static void
+setup_slow_flush(void)
+{
+	th_setup(&T);
+	T.flush_ms = 600000;
+	th_write_conf(&T);
+	th_start(&T);
+	buf_init(&resp, 1 << 22);
+}
+
+TestSuite(pages_pending, .init = setup_slow_flush, .fini = teardown, .timeout = 120);
+
+Test(pages_pending, inbox_says_not_read_yet_while_spooled)
+{
+	char token[128], tok[160], receipt[64], rfield[96], cookie[TH_PATH + 16];
+	cr_assert_eq(get("/es/report"), 200);
+	token_of(token);
+	snprintf(tok, sizeof(tok), "token=%s", token);
+	char *fields[] = {
+		tok, "what_happened=x", "exploitation=labour", "affected_person=me", "safe_now=no",
+		NULL
+	};
+	cr_assert_eq(post("/es/report", NULL, fields, 0), 200);
+	const char *r = strstr(buf_cstr(&resp), "id=\"receipt\">");
+	cr_assert(r != NULL);
+	snprintf(receipt, sizeof(receipt), "%.35s", r + strlen("id=\"receipt\">"));
+	cr_assert_eq(get("/es/inbox"), 200);
+	token_of(token);
+	snprintf(tok, sizeof(tok), "token=%s", token);
+	snprintf(rfield, sizeof(rfield), "receipt=%s", receipt);
+	char *open[] = { tok, rfield, NULL };
+	/* curl keeps the inbox cookie in a jar, as a browser would */
+	snprintf(cookie, sizeof(cookie), "%s/jar", T.dir);
+	char url[128];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/es/inbox", T.source_port);
+	char *args[] = { "-c", cookie, "-F", open[0], "-F", open[1], url, NULL };
+	buf_reset(&resp);
+	cr_assert_eq(th_curl(&T, args, &resp), 200, "%s", buf_cstr(&resp));
+	assert_has("Tu denuncia está a salvo con nosotros, pero todavía nadie la ha leído.");
+	const char *f = strstr(buf_cstr(&resp), "name=\"token\" value=\"");
+	cr_assert(f != NULL);
+	/* the forget form's token is the third on the page */
+	for (int i = 0; i < 2; i++)
+		f = strstr(f + 1, "name=\"token\" value=\"");
+	cr_assert(f != NULL);
+	char ftok[160];
+	snprintf(ftok, sizeof(ftok), "token=%.*s", (int)strcspn(f + 20, "\""), f + 20);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/es/inbox/forget", T.source_port);
+	char *fargs[] = { "-b", cookie, "-F", ftok, url, NULL };
+	buf_reset(&resp);
+	cr_assert_eq(th_curl(&T, fargs, &resp), 409, "%s", buf_cstr(&resp));
+	assert_has("Tu denuncia todavía va camino al equipo.");
+	/* without the cookie: the inbox is closed */
+	char *nargs[] = { "-F", ftok, url, NULL };
+	buf_reset(&resp);
+	cr_assert_eq(th_curl(&T, nargs, &resp), 403, "%s", buf_cstr(&resp));
+	assert_has("Tu buzón está cerrado.");
+}

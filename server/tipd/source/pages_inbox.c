@@ -90,14 +90,13 @@ static int
 ip_part_end(void *arg)
 {
 	struct inbox_post *ip = arg;
+	if (json_object_get(ip->fields, ip->name) != NULL)
+		return ip_message(ip, 400, "broken", NULL); /* a field twice */
 	json_t *v = json_stringn((const char *)ip->field.data, ip->field.len);
 	buf_reset(&ip->field);
-	if (v == NULL || json_object_get(ip->fields, ip->name) != NULL ||
-	    json_object_set_new(ip->fields, ip->name, v) != 0) {
-		if (v != NULL && json_object_get(ip->fields, ip->name) != v)
-			json_decref(v);
+	/* json_object_set_new takes v even when it fails */
+	if (v == NULL || json_object_set_new(ip->fields, ip->name, v) != 0)
 		return ip_message(ip, 400, "broken", NULL);
-	}
 	return 0;
 }
 

@@ -258,13 +258,20 @@ submit_field_end(struct submit *s)
 	if (v == NULL)
 		return submit_fail(s, 400, "a form field is not UTF-8");
 	old = json_object_get(s->fields, s->field_name);
-	if (old == NULL)
-		return json_object_set_new(s->fields, s->field_name, v) == 0 ? 0 : submit_fail(s, 500, "out of memory");
+	if (old == NULL) {
+		if (json_object_set_new(s->fields, s->field_name, v) != 0)
+			return submit_fail(s, 500, "out of memory");
+		return 0;
+	}
 	if (json_is_string(old)) {
 		json_t *arr = json_array();
-		if (arr == NULL || json_array_append(arr, old) != 0 ||
-		    json_object_set_new(s->fields, s->field_name, arr) != 0) {
+		if (arr == NULL || json_array_append(arr, old) != 0) {
 			json_decref(arr);
+			json_decref(v);
+			return submit_fail(s, 500, "out of memory");
+		}
+		/* json_object_set_new takes arr even when it fails */
+		if (json_object_set_new(s->fields, s->field_name, arr) != 0) {
 			json_decref(v);
 			return submit_fail(s, 500, "out of memory");
 		}

@@ -4,7 +4,8 @@
 TIPLINE_DEBS="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev git curl ca-certificates
 openssl libevent-dev libssl-dev libsodium-dev libpq-dev libjansson-dev libinih-dev
 libcriterion-dev node-llhttp age postgresql postgresql-contrib nodejs npm strace python3-jsonschema python3-yaml libseccomp-dev
-tor"
+tor gettext chromium fonts-dejavu-core fonts-sil-abyssinica fonts-tlwg-loma-ttf fonts-wqy-microhei"
+TIPLINE_DEBS_NORECOMMENDS="chromium"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -28,7 +29,15 @@ tipline_install_deps() {
 	if [ -n "$missing" ]; then
 		say "installing Debian packages: $missing"
 		as_root apt-get update -qq
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+		# Chromium's recommends pull in about a hundred desktop packages
+		# (systemd, avahi, …) that a headless test browser does not need.
+		local norec="" rest=""
+		for p in $missing; do
+			case " $TIPLINE_DEBS_NORECOMMENDS " in *" $p "*) norec="$norec $p" ;; *) rest="$rest $p" ;; esac
+		done
+		[ -z "$rest" ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $rest >/dev/null
+		[ -z "$norec" ] || as_root env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $norec >/dev/null
 		# Debian starts tor.service on install, which reaches for the public
 		# Tor network: the tests and the demo run their own private tors and
 		# never use it, so a tor we just installed is stopped and disabled.

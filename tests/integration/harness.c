@@ -130,6 +130,10 @@ th_write_conf(struct th *t)
 	         "submissions = yes\n"
 	         "[review]\nlisten = %s\ntls_cert = %s/tls.crt\ntls_key = %s/tls.key\n"
 	         "origin = %s\n%s\n"
+	         "[web]\ndir = %s/server/web\nlocales = %s/web/locales\nteam = demo\n"
+	         "quick_exit_url = https://www.wikipedia.org/\n"
+	         "contact = Everywhere | Emergency | 112\n"
+	         "contact = Everywhere | Anti-trafficking help line | +00 800 000 000\n%s\n"
 	         "[admins]\nadmin_key = %s\n[limits]\n%s\n",
 	         t->spool, t->dir, t->flush_ms, getenv("TIPLINE_SOURCE_DIR"), t->dir,
 	         getenv("TIPLINE_SOURCE_DIR"), getenv("TIPLINE_TEST_PGHOST"),
@@ -138,7 +142,8 @@ th_write_conf(struct th *t)
 	         t->source_listen[0] ? t->source_listen : "127.0.0.1:0", t->dir, t->dir,
 	         t->review_listen[0] ? t->review_listen : "127.0.0.1:0", t->dir, t->dir,
 	         t->review_origin[0] ? t->review_origin : TH_REVIEW_ORIGIN, t->review_conf,
-	         t->admin_pub, t->extra_conf);
+	         getenv("TIPLINE_SOURCE_DIR"), getenv("TIPLINE_BUILD_DIR"), t->web_conf, t->admin_pub,
+	         t->extra_conf);
 	write_file(t->conf, text, 0600);
 }
 

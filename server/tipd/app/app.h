@@ -22,6 +22,7 @@ struct loops;
 struct review;
 struct inbox;
 struct audit;
+struct pages;
 
 struct app {
 	struct tipd_config *cfg;
@@ -37,6 +38,7 @@ struct app {
 	struct review *review;     /* review API state (nonces, limiter, members) */
 	struct inbox *inbox;       /* the source's inbox (pending set, limiter, signers) */
 	struct audit *audit;       /* audit log: checkpoint key and signer thread */
+	struct pages *pages;       /* the source pages, or NULL ([web] dir unset) */
 	struct event *drain_tick;  /* polls in-flight submissions at shutdown */
 	atomic_bool draining;      /* shutting down: refuse new submissions */
 	atomic_uint inflight;      /* submissions between their head and their answer */

@@ -10,6 +10,7 @@
 
 #include "http.h"
 #include "note.h"
+#include "questionnaire.h"
 #include "spool.h"
 #include "util.h"
 
@@ -20,17 +21,19 @@ static const struct {
 	const char *section, *keys;
 } config_sections[] = {
 	{ "tipd", "log_level mlock spool_dir loops state_dir spool_quota_mb flush_interval_ms "
-	          "membership_poll_ms questionnaire receipt_pepper onion_location schema_dir" },
+	          "membership_poll_ms questionnaire receipt_pepper onion_location schema_dir user "
+	          "sandbox" },
 	{ "source", LISTENER_KEYS },
 	{ "source_tls", LISTENER_KEYS },
 	{ "review", "origin session_idle_s session_lifetime_s " LISTENER_KEYS },
 	{ "limits", "max_body_mb max_header_bytes max_headers max_connections "
 	            "max_connections_total handshake_timeout_ms head_timeout_ms "
 	            "body_idle_timeout_ms min_body_rate body_total_timeout_ms body_rate_window_ms "
-	            "body_rate_grace_ms keepalive_timeout_ms" },
+	            "body_rate_grace_ms keepalive_timeout_ms flush_list_max pending_messages_max" },
 	{ "audit", "checkpoint_entries checkpoint_interval_s" },
 	{ "database", "conninfo migrate_conninfo" },
 	{ "admins", "admin_key" },
+	{ "web", "dir locales key team quick_exit_url form_ttl_s session_s contact" },
 };
 
 struct config_parse {
@@ -270,7 +273,7 @@ config_unknown(struct config_parse *p, const char *section, const char *name)
 	const char *keys = section_keys(section);
 	if (keys == NULL)
 		snprintf(p->err, p->errlen, "unknown section [%s] (the sections are [tipd], [source], "
-		         "[source_tls], [review], [limits], [audit], [database], [admins])", section);
+		         "[source_tls], [review], [limits], [audit], [database], [admins], [web])", section);
 	else
 		snprintf(p->err, p->errlen, "unknown key '%s' in [%s] (its keys: %s)", name, section,
 		         keys);
@@ -294,6 +297,69 @@ config_admin_key(struct config_parse *p, const char *value)
 	return rc;
 }
 
+/* "region | name | how": three non-empty, trimmed parts, printable, no CR/LF. */
+static int
+config_contact(struct tipd_config *c, const char *v)
+{
+	char tmp[768], *part[3];
+	size_t n = strlen(v);
+	if (c->n_contacts == CONFIG_MAX_CONTACTS || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, v, n + 1);
+	char *p = tmp;
+	for (int i = 0; i < 3; i++) {
+		char *bar = i < 2 ? strchr(p, '|') : NULL;
+		if (i < 2 && bar == NULL)
+			return -1;
+		if (bar != NULL)
+			*bar = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		char *e = p + strlen(p);
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (*p == '\0' || strpbrk(p, "\r\n|") != NULL)
+			return -1;
+		part[i] = p;
+		p = bar != NULL ? bar + 1 : p;
+	}
+	struct config_contact *k = &c->contacts[c->n_contacts];
+	if (set_str(&k->region, part[0]) != 0 || set_str(&k->name, part[1]) != 0 ||
+	    set_str(&k->how, part[2]) != 0)
+		return -1;
+	c->n_contacts++;
+	return 0;
+}
+
+static int
+config_web_key(struct tipd_config *c, const char *name, const char *v)
+{
+	if (strcmp(name, "dir") == 0)
+		return set_str(&c->web_dir, v);
+	if (strcmp(name, "locales") == 0)
+		return set_str(&c->web_locales, v);
+	if (strcmp(name, "key") == 0)
+		return set_str(&c->web_key, v);
+	if (strcmp(name, "team") == 0)
+		return questionnaire_team_valid(v) ? set_str(&c->web_team, v) : -1;
+	if (strcmp(name, "quick_exit_url") == 0) {
+		size_t len = strlen(v);
+		if (len > 255 || (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0))
+			return -1;
+		for (size_t i = 0; i < len; i++)
+			if (v[i] < 0x21 || v[i] > 0x7e || v[i] == '"' || v[i] == '<' || v[i] == '>')
+				return -1;
+		return set_str(&c->web_exit_url, v);
+	}
+	if (strcmp(name, "form_ttl_s") == 0)
+		return set_positive(&c->web_form_ttl_s, v, 86400);
+	if (strcmp(name, "session_s") == 0)
+		return set_positive(&c->web_session_s, v, 86400);
+	if (strcmp(name, "contact") == 0)
+		return config_contact(c, v);
+	return -2;
+}
+
 static int
 config_handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -313,6 +379,8 @@ config_handler(void *user, const char *section, const char *name, const char *va
 		rc = config_limits_key(c, name, value);
 	else if (strcmp(section, "audit") == 0)
 		rc = config_audit_key(c, name, value);
+	else if (strcmp(section, "web") == 0)
+		rc = config_web_key(c, name, value);
 	else if (strcmp(section, "database") == 0) {
 		if (strcmp(name, "conninfo") == 0)
 			rc = set_str(&c->db_conninfo, value);
@@ -346,6 +414,8 @@ config_defaults(struct tipd_config *c)
 	c->review_lifetime_s = 28800;
 	c->audit_checkpoint_entries = 64;
 	c->audit_checkpoint_interval_s = 60;
+	c->web_form_ttl_s = 3600;
+	c->web_session_s = 900;
 }
 
 static int
@@ -380,6 +450,11 @@ config_check(const struct tipd_config *c, char *err, size_t errlen)
 	}
 	if (c->review.listen && c->review_origin == NULL) {
 		snprintf(err, errlen, "%s: [review] needs origin (https://… as investigators reach it)",
+		         c->path);
+		return -1;
+	}
+	if (c->web_dir != NULL && (c->web_locales == NULL || c->web_team == NULL)) {
+		snprintf(err, errlen, "%s: [web] dir needs locales (the compiled catalogues) and team",
 		         c->path);
 		return -1;
 	}
@@ -474,5 +549,15 @@ config_free(struct tipd_config *c)
 	config_listener_free(&c->review);
 	for (unsigned i = 0; i < c->n_admin_keys; i++)
 		free(c->admin_keys[i]);
+	free(c->web_dir);
+	free(c->web_locales);
+	free(c->web_exit_url);
+	free(c->web_key);
+	free(c->web_team);
+	for (unsigned i = 0; i < c->n_contacts; i++) {
+		free(c->contacts[i].region);
+		free(c->contacts[i].name);
+		free(c->contacts[i].how);
+	}
 	free(c);
 }

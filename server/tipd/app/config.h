@@ -11,6 +11,14 @@
 #include "http.h"
 
 #define CONFIG_MAX_ADMIN_KEYS 16
+#define CONFIG_MAX_CONTACTS 64
+
+/* One help contact shown on every source page: [web] contact = region | name | how */
+struct config_contact {
+	char *region;            /* "Everywhere", "Greece", … (translated if a catalogue has it) */
+	char *name;              /* "Police", "Anti-trafficking hotline", … (likewise) */
+	char *how;               /* a number or an address, shown as written */
+};
 
 enum config_mlock { CONFIG_MLOCK_NO, CONFIG_MLOCK_YES, CONFIG_MLOCK_AUTO };
 
@@ -54,6 +62,16 @@ struct tipd_config {
 	unsigned audit_checkpoint_interval_s; /* [audit] or after this long if the log grew */
 	char *admin_keys[CONFIG_MAX_ADMIN_KEYS]; /* pinned admin verifier keys */
 	unsigned n_admin_keys;
+	/* [web]: the source pages (off while web_dir is unset) */
+	char *web_dir;            /* templates/ and static/ */
+	char *web_locales;        /* compiled catalogues, one LANG.mo each */
+	char *web_exit_url;       /* the quick-exit link: an innocuous address */
+	char *web_team;           /* the team that receives reports sent with the form */
+	char *web_key;            /* file with 64 hex: form tokens and inbox cookies; unset: random per start */
+	unsigned web_form_ttl_s;  /* how long a form stays valid (default 3600) */
+	unsigned web_session_s;   /* how long an opened inbox stays open (default 900) */
+	struct config_contact contacts[CONFIG_MAX_CONTACTS];
+	unsigned n_contacts;
 };
 
 /* Read and check `path`; return a config, or NULL after writing the reason

@@ -94,6 +94,7 @@ listen_one(struct loops *ls, unsigned i, const char *addr, const struct config_l
 		.router = router,
 		.router_arg = ls->app,
 		.reuseport = ls->n > 1,
+		.too_large = surface == HTTP_SURFACE_SOURCE ? routes_too_large : NULL,
 	};
 	struct http_listener *hl = http_listener_new(ls->v[i].base, &lc);
 	if (hl == NULL || i > 0)

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "loops.h"
 #include "migrate.h"
+#include "pages.h"
 #include "questionnaire.h"
 #include "receipt.h"
 #include "review.h"
@@ -118,6 +119,8 @@ app_load(struct app *app, char *err, size_t errlen)
 	    (app->review_tls = tls_load_checked(c, "review", &c->review, HTTP_SURFACE_REVIEW, err,
 	                                        errlen)) == NULL)
 		return -1;
+	if (c->web_dir != NULL && (app->pages = pages_new(app, err, errlen)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -131,6 +134,7 @@ app_unload(struct app *app)
 	inbox_free(app->inbox); /* after the flusher: its callback drops pending ids */
 	spool_free(app->spool);
 	teams_free(app->teams);
+	pages_free(app->pages);
 	questionnaire_free(app->questionnaire);
 	receipt_pepper_free(app->pepper);
 	tls_ctx_free(app->source_tls);

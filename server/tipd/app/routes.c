@@ -6,6 +6,7 @@
 #include "app.h"
 #include "config.h"
 #include "inbox.h"
+#include "pages.h"
 #include "review.h"
 #include "submit.h"
 
@@ -89,6 +90,8 @@ routes_source(struct http_request *req, void *arg)
 			return method_not_allowed(req, "POST");
 		return inbox_route(req, app, path);
 	}
+	if (pages_match(app->pages, path))
+		return pages_route(req, app);
 	if (strcmp(path, "/") == 0 && is_get(req))
 		return &landing_handler;
 	return not_found(req);
@@ -123,4 +126,11 @@ routes_review(struct http_request *req, void *arg)
 	if (strncmp(path, "/api/v1/", 8) == 0)
 		return review_route(req, arg);
 	return not_found(req);
+}
+
+int
+routes_too_large(void *arg, const char *path, struct buf *out, const char **ctype)
+{
+	struct app *app = arg;
+	return pages_too_large(app->pages, path, out, ctype);
 }

@@ -15,6 +15,9 @@ const struct http_handler *routes_source(struct http_request *req, void *arg);
 /* Router for the clearnet TLS source listener when submissions are off:
  * landing and health only, with Onion-Location. */
 const struct http_handler *routes_source_clearnet(struct http_request *req, void *arg);
+/* The source listeners' 413 for a body over the limit: the localized page
+ * for a page path (http_listener_conf.too_large; `arg` is the struct app). */
+int routes_too_large(void *arg, const char *path, struct buf *out, const char **ctype);
 /* Router for the review listener. */
 const struct http_handler *routes_review(struct http_request *req, void *arg);
 

@@ -26,7 +26,7 @@
 
 #define SUBMIT_MAX_NAME 255
 
-enum submit_part { PART_NONE, PART_REPORT, PART_FILE, PART_SKIP };
+enum submit_part { PART_NONE, PART_REPORT, PART_FILE, PART_SKIP, PART_FIELD, PART_DISCARD };
 
 struct submit {
 	struct app *app;
@@ -53,6 +53,16 @@ struct submit {
 	bool answered;
 	bool committing;
 	bool counted;
+	/* a form of the source pages (submit_form_route) */
+	const struct submit_form *form;
+	void *form_arg;
+	json_t *fields;              /* name -> string or [strings] */
+	struct buf field;            /* the field being received (secure) */
+	char field_name[SUBMIT_MAX_FIELD_NAME + 1];
+	size_t nfields;
+	bool rejected;               /* answers refused: discard the rest, then say why */
+	enum questionnaire_result why;
+	char why_qid[128];
 };
 
 static void
@@ -73,6 +83,10 @@ submit_free(struct submit *s)
 	if (s->counted)
 		atomic_fetch_sub(&s->app->inflight, 1);
 	sodium_memzero(s->receipt, sizeof(s->receipt));
+	json_decref(s->fields);
+	buf_free(&s->field);
+	if (s->form != NULL && s->form->release != NULL)
+		s->form->release(s->form_arg);
 	free(s);
 }
 
@@ -82,7 +96,10 @@ submit_fail(struct submit *s, int status, const char *detail)
 {
 	if (!s->answered) {
 		s->answered = true;
-		http_respond_problem(s->req, status, detail);
+		if (s->form != NULL)
+			s->form->fail(s->form_arg, s->req, status);
+		else
+			http_respond_problem(s->req, status, detail);
 	}
 	return -1;
 }
@@ -125,7 +142,17 @@ submit_accept_report(struct submit *s)
 	if (s->team == NULL)
 		return submit_fail(s, 422, "unknown team");
 	answers = json_object_get(s->report, "answers");
-	switch (questionnaire_validate(s->app->questionnaire, answers, qid, sizeof(qid))) {
+	enum questionnaire_result vr =
+		questionnaire_validate(s->app->questionnaire, answers, qid, sizeof(qid));
+	if (vr != QUESTIONNAIRE_OK && s->form != NULL) {
+		/* Answer once the body is in, so the browser can show the form
+		 * again instead of a connection reset; files are discarded. */
+		s->rejected = true;
+		s->why = vr;
+		memcpy(s->why_qid, qid, sizeof(s->why_qid));
+		return 0;
+	}
+	switch (vr) {
 	case QUESTIONNAIRE_OK:
 		break;
 	case QUESTIONNAIRE_ERR_MISSING:
@@ -202,10 +229,90 @@ submit_file_end(struct submit *s)
 	return 0;
 }
 
+/* The form's fields are complete: let the pages check the form and build
+ * the report, then accept it as the API would. */
+static int
+submit_form_build(struct submit *s)
+{
+	json_t *report = NULL;
+	if (s->form->report(s->form_arg, s->req, s->fields, &report) != 0) {
+		s->answered = true;
+		return -1;
+	}
+	size_t need = report != NULL ? json_dumpb(report, NULL, 0, JSON_COMPACT) : 0;
+	int ok = need > 0 && buf_reserve(&s->json, need) == 0 &&
+	         json_dumpb(report, (char *)s->json.data, need, JSON_COMPACT) == need;
+	json_decref(report);
+	if (!ok)
+		return submit_fail(s, 413, "report too large");
+	s->json.len = need;
+	return submit_accept_report(s);
+}
+
+/* Keep the field just received: a repeated name becomes an array. */
+static int
+submit_field_end(struct submit *s)
+{
+	json_t *v = json_stringn((const char *)s->field.data, s->field.len), *old;
+	buf_reset(&s->field);
+	if (v == NULL)
+		return submit_fail(s, 400, "a form field is not UTF-8");
+	old = json_object_get(s->fields, s->field_name);
+	if (old == NULL) {
+		if (json_object_set_new(s->fields, s->field_name, v) != 0)
+			return submit_fail(s, 500, "out of memory");
+		return 0;
+	}
+	if (json_is_string(old)) {
+		json_t *arr = json_array();
+		if (arr == NULL || json_array_append(arr, old) != 0) {
+			json_decref(arr);
+			json_decref(v);
+			return submit_fail(s, 500, "out of memory");
+		}
+		/* json_object_set_new takes arr even when it fails */
+		if (json_object_set_new(s->fields, s->field_name, arr) != 0) {
+			json_decref(v);
+			return submit_fail(s, 500, "out of memory");
+		}
+		old = arr;
+	}
+	return json_array_append_new(old, v) == 0 ? 0 : submit_fail(s, 500, "out of memory");
+}
+
+/* A part of a form post: fields first, then files. */
+static int
+mp_form_part_begin(struct submit *s, const char *name, const char *filename, const char *ctype)
+{
+	if (strcmp(name, "file") == 0) {
+		if (s->report == NULL && submit_form_build(s) != 0)
+			return -1;
+		if (s->rejected) {
+			s->part = PART_DISCARD;
+			return 0;
+		}
+		if (filename == NULL || filename[0] == '\0') {
+			s->part = PART_SKIP;
+			return 0;
+		}
+		return submit_file_begin(s, filename, ctype);
+	}
+	if (s->report != NULL)
+		return submit_fail(s, 400, "a form field after the files");
+	size_t n = strlen(name);
+	if (n == 0 || n > SUBMIT_MAX_FIELD_NAME || ++s->nfields > SUBMIT_MAX_FIELDS)
+		return submit_fail(s, 400, "unexpected form field");
+	memcpy(s->field_name, name, n + 1);
+	s->part = PART_FIELD;
+	return 0;
+}
+
 static int
 mp_part_begin(void *arg, const char *name, const char *filename, const char *ctype)
 {
 	struct submit *s = arg;
+	if (s->form != NULL)
+		return mp_form_part_begin(s, name, filename, ctype);
 	if (strcmp(name, "report") == 0) {
 		if (s->report != NULL || s->json.len > 0)
 			return submit_fail(s, 400, "more than one report part");
@@ -240,6 +347,12 @@ mp_part_data(void *arg, const uint8_t *p, size_t n)
 		return 0;
 	case PART_SKIP:
 		return n == 0 ? 0 : submit_fail(s, 400, "file part without a file name");
+	case PART_DISCARD:
+		return 0;
+	case PART_FIELD:
+		if (buf_add(&s->field, p, n) != 0)
+			return submit_fail(s, 413, "form field too large");
+		return 0;
 	default:
 		return submit_fail(s, 400, "malformed form");
 	}
@@ -255,6 +368,8 @@ mp_part_end(void *arg)
 		return submit_accept_report(s);
 	if (part == PART_FILE)
 		return submit_file_end(s);
+	if (part == PART_FIELD)
+		return submit_field_end(s);
 	return 0;
 }
 
@@ -370,10 +485,14 @@ submit_committed(int ok, void *arg)
 		inbox_pending_drop(s->app->inbox, s->lookup_id);
 		submit_fail(s, 500, "could not store the report");
 	} else {
-		int n = snprintf(body, sizeof(body), "{\"receipt\":\"%s\"}", s->receipt);
 		s->answered = true;
-		http_respond(s->req, 201, "application/json", body, (size_t)n, NULL);
-		sodium_memzero(body, sizeof(body));
+		if (s->form != NULL) {
+			s->form->receipt(s->form_arg, s->req, s->receipt);
+		} else {
+			int n = snprintf(body, sizeof(body), "{\"receipt\":\"%s\"}", s->receipt);
+			http_respond(s->req, 201, "application/json", body, (size_t)n, NULL);
+			sodium_memzero(body, sizeof(body));
+		}
 	}
 	submit_free(s);
 }
@@ -387,8 +506,15 @@ submit_on_complete(struct http_request *req)
 			submit_fail(s, 400, "truncated or malformed multipart body");
 			goto done;
 		}
+		if (s->report == NULL && s->form != NULL && submit_form_build(s) != 0)
+			goto done;
 		if (s->report == NULL) {
 			submit_fail(s, 400, "missing report part");
+			goto done;
+		}
+		if (s->rejected) {
+			s->answered = true;
+			s->form->invalid(s->form_arg, s->req, s->why, s->why_qid, s->fields);
 			goto done;
 		}
 	} else if (submit_accept_report(s) != 0) {
@@ -493,4 +619,46 @@ submit_route(struct http_request *req, struct app *app)
 	}
 	http_request_set_data(req, s);
 	return &submit_handler;
+}
+
+const struct http_handler *
+submit_form_route(struct http_request *req, struct app *app, const struct submit_form *form,
+                  void *arg)
+{
+	const char *ct = http_request_header(req, "Content-Type");
+	char boundary[128];
+	struct submit *s = NULL;
+	int status = 500;
+
+	if (app->draining)
+		status = 503;
+	else if (!media_type_is(ct, "multipart/form-data") ||
+	         multipart_boundary(ct, boundary, sizeof(boundary)) != 0)
+		status = 400;
+	else if ((s = calloc(1, sizeof(*s))) != NULL) {
+		s->app = app;
+		s->req = req;
+		s->form = form;
+		s->form_arg = arg;
+		s->counted = true;
+		atomic_fetch_add(&app->inflight, 1);
+		buf_init_secure(&s->json, SUBMIT_MAX_REPORT_JSON);
+		buf_init_secure(&s->field, SUBMIT_MAX_REPORT_JSON);
+		s->manifest = json_array();
+		s->fields = json_object();
+		struct multipart_limits lim = { SUBMIT_MAX_FIELDS + SUBMIT_MAX_FILES + 1, 0 };
+		s->mp = multipart_new(boundary, &lim, &submit_mp_callbacks, s);
+		if (s->manifest != NULL && s->fields != NULL && s->mp != NULL) {
+			http_request_set_data(req, s);
+			return &submit_handler;
+		}
+		s->answered = true;
+		form->fail(arg, req, 500);
+		submit_free(s); /* releases arg */
+		return NULL;
+	}
+	form->fail(arg, req, status);
+	if (form->release != NULL)
+		form->release(arg);
+	return NULL;
 }

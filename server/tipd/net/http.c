@@ -11,8 +11,10 @@
  *             total deadlines, all on the connection timer: see body_check)
  *   HANDLER   message complete, the handler owes the answer (no deadline)
  *   WRITING   answer queued, waiting for it to drain (bufferevent write timeout)
- *   LINGER    answer sent, write side shut, discarding input briefly before
- *             closing so that the client reads the answer instead of a reset
+ *   LINGER    answer sent (plain TCP: write side shut), discarding input for
+ *             a bounded time before closing, so that the client reads the
+ *             answer instead of a reset (over TLS too: no close_notify until
+ *             the end, since a peer still sending treats it as an error)
  * llhttp is paused after every message and resumed when the answer has been
  * written, so pipelined requests wait in the input buffer, in order.
  * A read-side EOF in HANDLER or WRITING (the client half-closed after a
@@ -63,8 +65,12 @@
 #include "tls.h"
 #include "util.h"
 
-#define LINGER_MS 2000
-#define LINGER_MAX_BYTES (256 * 1024)
+/* Lingering close after an early answer (nginx's lingering_timeout and
+ * lingering_time): input is read and discarded while it keeps coming, at
+ * most LINGER_MS apart and for LINGER_TOTAL_MS in all, so that a browser
+ * still uploading a body over the limit reads the answer, not a reset. */
+#define LINGER_MS 5000
+#define LINGER_TOTAL_MS 30000
 #define ACCEPT_RETRY_MS 500
 #define LISTEN_BACKLOG 511
 #define RATE_SLOTS 4              /* ticks per rate window */
@@ -130,7 +136,7 @@ struct http_conn {
 	struct http_request *req;
 	size_t head_bytes; /* request line and header contents */
 	size_t head_raw;   /* raw bytes consumed while the head was incomplete */
-	size_t linger_bytes;
+	uint64_t linger_until;   /* mono_ms() when lingering ends at the latest */
 	unsigned nreqs;
 	int close_after;
 	int peer_eof; /* the client shut its sending side after a complete request */
@@ -541,7 +547,20 @@ conn_fail(struct http_conn *c, int status, const char *detail)
 	c->close_after = 1;
 	if (c->req != NULL && c->req->responded)
 		return; /* an answer is already on its way */
-	conn_drop_request(c);
+	if (status == 413 && c->l->conf.too_large != NULL && c->req != NULL && c->req->path != NULL) {
+		struct buf page;
+		const char *ctype = NULL;
+		buf_init(&page, 64 * 1024);
+		int own = c->l->conf.too_large(c->l->conf.router_arg, c->req->path, &page, &ctype);
+		conn_drop_request(c);
+		if (own == 0 && ctype != NULL)
+			conn_write_response(c, status, ctype, page.data, page.len, NULL, 1);
+		buf_free(&page);
+		if (own == 0 && ctype != NULL)
+			return;
+	} else {
+		conn_drop_request(c);
+	}
 	char *s = problem_json(status, detail);
 	const char *body = s != NULL ? s : "{\"type\":\"about:blank\"}";
 	conn_write_response(c, status, "application/problem+json", body, strlen(body), NULL, 1);
@@ -925,14 +944,12 @@ static void
 conn_start_linger(struct http_conn *c)
 {
 	c->state = CS_LINGER;
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-	if (ssl != NULL) {
-		(void)SSL_shutdown(ssl); /* close_notify; the peer's is not awaited */
-		ERR_clear_error();
+	c->linger_until = mono_ms() + LINGER_TOTAL_MS;
+	if (bufferevent_openssl_get_ssl(c->bev) == NULL) {
+		int fd = (int)bufferevent_getfd(c->bev);
+		if (fd >= 0)
+			(void)shutdown(fd, SHUT_WR);
 	}
-	int fd = (int)bufferevent_getfd(c->bev);
-	if (fd >= 0)
-		(void)shutdown(fd, SHUT_WR);
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	(void)evbuffer_drain(in, evbuffer_get_length(in));
 	if (bufferevent_enable(c->bev, EV_READ) != 0)
@@ -994,10 +1011,13 @@ conn_readcb(struct bufferevent *bev, void *arg)
 	struct http_conn *c = arg;
 	if (c->state == CS_LINGER) {
 		struct evbuffer *in = bufferevent_get_input(bev);
-		c->linger_bytes += evbuffer_get_length(in);
 		(void)evbuffer_drain(in, evbuffer_get_length(in));
-		if (c->linger_bytes > LINGER_MAX_BYTES)
+		uint64_t now = mono_ms();
+		if (now >= c->linger_until)
 			conn_free(c);
+		else
+			conn_arm(c, (unsigned)(c->linger_until - now < LINGER_MS ? c->linger_until - now
+			                                                         : LINGER_MS));
 		return;
 	}
 	/* HANDLER, WRITING: later requests wait in the buffer (bounded by the

@@ -34,6 +34,7 @@ struct event_base;
 struct http_request;
 struct http_listener;
 struct tls_ctx;
+struct buf;
 
 struct http_limits {
 	size_t max_header_bytes;   /* request line + headers; over it: 431 */
@@ -85,6 +86,11 @@ struct http_listener_conf {
 	void *router_arg;
 	int reuseport;             /* TCP: SO_REUSEPORT, so each event loop can bind
 	                            * its own listener to the same address */
+	/* Optional: the 413 answer for a body over the limit to `path`, as a
+	 * page a browser can show. Append the body to `out` (at most 64 KiB),
+	 * point *ctype at a static content type and return 0; or return -1 for
+	 * the default problem+json. */
+	int (*too_large)(void *router_arg, const char *path, struct buf *out, const char **ctype);
 };
 
 /* Cap the open connections of all listeners together (0: no cap, the

@@ -366,6 +366,10 @@ struct ib_req {
 	bool counted;
 	bool msg_slot;       /* holds one of a pending report's message slots */
 	bool forget_held;    /* holds the receipt's "forgotten" entry in the pending set */
+	/* the source pages (inbox_run_json, inbox_run_id) */
+	inbox_view_fn view;
+	void *view_arg;
+	bool by_id;          /* the lookup id came from the inbox cookie */
 };
 
 static void
@@ -395,8 +399,11 @@ ib_send(struct ib_req *r)
 {
 	/* Detach first: answering an aborted request releases it. */
 	http_request_set_data(r->req, NULL);
-	http_respond(r->req, r->status, r->ctype, r->answer.data, r->answer.len,
-	             r->extra[0] != '\0' ? r->extra : NULL);
+	if (r->view != NULL)
+		r->view(r->view_arg, r->req, r->status, r->answer.data, r->answer.len);
+	else
+		http_respond(r->req, r->status, r->ctype, r->answer.data, r->answer.len,
+		             r->extra[0] != '\0' ? r->extra : NULL);
 	ib_req_free(r);
 }
 
@@ -882,7 +889,7 @@ ib_on_complete(struct http_request *req)
 		ib_problem(r, 429, "too many attempts; please wait a minute and try again");
 		return;
 	}
-	if (ib_accept(r) != 0)
+	if (!r->by_id && ib_accept(r) != 0)
 		return;
 	switch (pending_get(r->ib, r->k->id, r->report, r->team)) {
 	case PENDING_REPORT:
@@ -982,4 +989,53 @@ inbox_route(struct http_request *req, struct app *app, const char *path)
 	}
 	http_request_set_data(req, r);
 	return &ib_handler;
+}
+
+/* ---- the source pages ---- */
+
+/* Start `op` on a complete request for the pages, with the body or lookup
+ * id already in place; 0, or -1 (nothing started, `r` freed). */
+static int
+ib_run(struct ib_req *r, inbox_view_fn view, void *arg)
+{
+	r->view = view;
+	r->view_arg = arg;
+	http_request_set_data(r->req, r);
+	ib_on_complete(r->req); /* answers through the view, now or later */
+	return 0;
+}
+
+int
+inbox_run_json(struct http_request *req, struct app *app, enum inbox_op op, const uint8_t *body,
+               size_t len, inbox_view_fn view, void *arg)
+{
+	if (app->inbox == NULL)
+		return -1;
+	struct ib_req *r = ib_req_new(req, app, (enum ib_route)op);
+	if (r == NULL)
+		return -1;
+	if (buf_add(&r->body, body, len) != 0) {
+		ib_req_free(r);
+		return -1;
+	}
+	return ib_run(r, view, arg);
+}
+
+int
+inbox_run_id(struct http_request *req, struct app *app, enum inbox_op op,
+             const uint8_t id[RECEIPT_ID_LEN], const char *text, size_t len, inbox_view_fn view,
+             void *arg)
+{
+	if (app->inbox == NULL || op == INBOX_OP_READ)
+		return -1;
+	struct ib_req *r = ib_req_new(req, app, (enum ib_route)op);
+	if (r == NULL)
+		return -1;
+	memcpy(r->k->id, id, RECEIPT_ID_LEN);
+	r->by_id = true;
+	if (op == INBOX_OP_MESSAGE && buf_add(&r->text, text, len) != 0) {
+		ib_req_free(r);
+		return -1;
+	}
+	return ib_run(r, view, arg);
 }

@@ -66,6 +66,26 @@ void inbox_pending_flushed(const uint8_t lookup_id[32], void *arg);
 /* Number of pending lookup ids. */
 size_t inbox_pending_count(struct inbox *ib);
 
+/* The source pages' view of an inbox answer: the status and body the JSON
+ * API would send (200 {"replies"…} or {"status":"pending"…}, 201, 204,
+ * problem+json), after the same checks, limits and minimum delay. It must
+ * answer `req` itself and free `arg`; `body` is valid during the call. */
+typedef void (*inbox_view_fn)(void *arg, struct http_request *req, int status,
+                              const uint8_t *body, size_t len);
+
+/* What the pages ask of the inbox (the API's three routes). */
+enum inbox_op { INBOX_OP_READ, INBOX_OP_MESSAGE, INBOX_OP_FORGET };
+
+/* Run `op` for a complete request of the pages with `len` bytes of the
+ * API's JSON body ({"receipt"} or {"receipt","text"}); `view` answers.
+ * Return 0, or -1 if nothing started (the caller answers). */
+int inbox_run_json(struct http_request *req, struct app *app, enum inbox_op op,
+                   const uint8_t *body, size_t len, inbox_view_fn view, void *arg);
+/* Same for INBOX_OP_MESSAGE (with `len` bytes of checked UTF-8 `text`) or
+ * INBOX_OP_FORGET on the inbox whose lookup id `id` the inbox cookie held. */
+int inbox_run_id(struct http_request *req, struct app *app, enum inbox_op op, const uint8_t id[32],
+                 const char *text, size_t len, inbox_view_fn view, void *arg);
+
 /* Route POST /api/v1/inbox, /inbox/messages, /inbox/forget (`path`):
  * return the handler, or answer (405, 413, 415, 503) and return NULL. */
 const struct http_handler *inbox_route(struct http_request *req, struct app *app,

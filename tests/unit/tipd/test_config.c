@@ -186,3 +186,31 @@ Test(config, audit_section_defaults_values_and_refusals)
 	expect_error(MINIMAL "[audit]\ncheckpoint_entries = many\n", "checkpoint_entries");
 	expect_error(MINIMAL "[audit]\nkey = /x\n", "unknown key 'key' in [audit]");
 }
+
+Test(config, web_section_contacts_and_checks)
+{
+	char err[256] = "";
+	write_conf(MINIMAL "[web]\ndir = /w\nlocales = /l\nteam = demo\n"
+	                   "quick_exit_url = https://example.org/\n"
+	                   "contact = Everywhere | Emergency | 112\n"
+	                   "contact =  Greece |Anti-trafficking hotline|  1109 \n"
+	                   "form_ttl_s = 60\nsession_s = 120\n");
+	struct tipd_config *c = config_load(path, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->n_contacts, 2);
+	cr_assert_str_eq(c->contacts[1].region, "Greece");
+	cr_assert_str_eq(c->contacts[1].name, "Anti-trafficking hotline");
+	cr_assert_str_eq(c->contacts[1].how, "1109");
+	cr_assert_str_eq(c->web_exit_url, "https://example.org/");
+	cr_assert_eq(c->web_form_ttl_s, 60);
+	cr_assert_eq(c->web_session_s, 120);
+	config_free(c);
+	expect_error(MINIMAL "[web]\ndir = /w\n", "[web] dir needs locales");
+	expect_error(MINIMAL "[web]\ndir = /w\nlocales = /l\n", "team");
+	expect_error(MINIMAL "[web]\ncontact = only | two\n", "[web] contact");
+	expect_error(MINIMAL "[web]\ncontact = a | | c\n", "[web] contact");
+	expect_error(MINIMAL "[web]\nquick_exit_url = javascript:alert(1)\n", "quick_exit_url");
+	expect_error(MINIMAL "[web]\nquick_exit_url = https://x/\"><b>\n", "quick_exit_url");
+	expect_error(MINIMAL "[web]\nteam = Not A Team\n", "[web] team");
+	expect_error(MINIMAL "[web]\nform_ttl_s = 0\n", "form_ttl_s");
+}

@@ -113,6 +113,10 @@ Test(pages, every_language_renders_small_with_lang_and_dir)
 			continue;
 		char code[16];
 		snprintf(code, sizeof(code), "%.*s", (int)(n - 3), e->d_name);
+		/* zh_CN.mo is served as /zh-CN/ with lang="zh-CN" (BCP 47) */
+		for (char *u = code; *u != '\0'; u++)
+			if (*u == '_')
+				*u = '-';
 		const char *pages[] = { "/", "/report", "/inbox" };
 		for (int i = 0; i < 3; i++) {
 			snprintf(path, sizeof(path), "/%s%s", code, pages[i]);

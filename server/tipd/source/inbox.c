@@ -1023,8 +1023,8 @@ inbox_run_json(struct http_request *req, struct app *app, enum inbox_op op, cons
 
 int
 inbox_run_id(struct http_request *req, struct app *app, enum inbox_op op,
-             const uint8_t id[RECEIPT_ID_LEN], const char *text, size_t len, inbox_view_fn view,
-             void *arg)
+             const uint8_t id[RECEIPT_ID_LEN], const uint8_t seed[32], const char *text, size_t len,
+             inbox_view_fn view, void *arg)
 {
 	if (app->inbox == NULL || op == INBOX_OP_READ)
 		return -1;
@@ -1032,6 +1032,11 @@ inbox_run_id(struct http_request *req, struct app *app, enum inbox_op op,
 	if (r == NULL)
 		return -1;
 	memcpy(r->k->id, id, RECEIPT_ID_LEN);
+	/* The same key pair receipt_source_sign_key derives from the receipt. */
+	if (op == INBOX_OP_MESSAGE && crypto_sign_seed_keypair(r->k->sign_pk, r->k->sign_sk, seed) != 0) {
+		ib_req_free(r);
+		return -1;
+	}
 	r->by_id = true;
 	if (op == INBOX_OP_MESSAGE && buf_add(&r->text, text, len) != 0) {
 		ib_req_free(r);

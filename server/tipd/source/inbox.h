@@ -82,9 +82,12 @@ enum inbox_op { INBOX_OP_READ, INBOX_OP_MESSAGE, INBOX_OP_FORGET };
 int inbox_run_json(struct http_request *req, struct app *app, enum inbox_op op,
                    const uint8_t *body, size_t len, inbox_view_fn view, void *arg);
 /* Same for INBOX_OP_MESSAGE (with `len` bytes of checked UTF-8 `text`) or
- * INBOX_OP_FORGET on the inbox whose lookup id `id` the inbox cookie held. */
+ * INBOX_OP_FORGET on the inbox whose lookup id `id` and signing-key `seed`
+ * the inbox cookie held (a message is signed with it, as one sent with the
+ * receipt; the caller wipes its copy). */
 int inbox_run_id(struct http_request *req, struct app *app, enum inbox_op op, const uint8_t id[32],
-                 const char *text, size_t len, inbox_view_fn view, void *arg);
+                 const uint8_t seed[32], const char *text, size_t len, inbox_view_fn view,
+                 void *arg);
 
 /* Route POST /api/v1/inbox, /inbox/messages, /inbox/forget (`path`):
  * return the handler, or answer (405, 413, 415, 503) and return NULL. */

@@ -108,9 +108,11 @@ static const struct multipart_callbacks ip_callbacks = {
 
 /* ---- the inbox cookie ---- */
 
-/* Find the inbox cookie in the request and open it into `id`; 0 or -1. */
+/* Find the inbox cookie in the request and open it into `id` and the
+ * signing-key `seed` (the caller wipes both); 0 or -1. */
 static int
-cookie_id(const struct pages *pg, struct http_request *req, uint8_t id[RECEIPT_ID_LEN])
+cookie_id(const struct pages *pg, struct http_request *req, uint8_t id[RECEIPT_ID_LEN],
+          uint8_t seed[32])
 {
 	const char *h = http_request_header(req, "Cookie");
 	static const char key[] = COOKIE_NAME "=";
@@ -120,22 +122,25 @@ cookie_id(const struct pages *pg, struct http_request *req, uint8_t id[RECEIPT_I
 		size_t n = strcspn(h, ";");
 		if (n > sizeof(key) - 1 && memcmp(h, key, sizeof(key) - 1) == 0)
 			return websec_cookie_open(pg->sec, h + sizeof(key) - 1,
-			                          n - (sizeof(key) - 1), time(NULL), id);
+			                          n - (sizeof(key) - 1), time(NULL), id, seed);
 		h += n;
 	}
 	return -1;
 }
 
-/* The Set-Cookie line opening the inbox of `receipt` (as typed). */
+/* The Set-Cookie line opening the inbox of `receipt` (as typed): its lookup
+ * id and the seed of its message-signing key, sealed under the web key. */
 static int
 open_cookie(const struct pages *pg, const char *receipt, char *out, size_t outlen)
 {
 	char digits[RECEIPT_DIGITS], val[WEBSEC_COOKIE_STR];
-	uint8_t id[RECEIPT_ID_LEN];
+	uint8_t id[RECEIPT_ID_LEN], spk[RECEIPT_SIGN_PK_LEN], ssk[RECEIPT_SIGN_SK_LEN];
 	int rc = -1;
+	/* libsodium's Ed25519 secret key is the seed followed by the public key. */
 	if (receipt_normalize(receipt, strlen(receipt), digits) == RECEIPT_OK &&
 	    receipt_lookup_id(pg->app->pepper, digits, id) == 0 &&
-	    websec_cookie_make(pg->sec, id, pg->app->cfg->web_session_s, time(NULL), val) == 0) {
+	    receipt_source_sign_key(pg->app->pepper, digits, spk, ssk) == 0 &&
+	    websec_cookie_make(pg->sec, id, ssk, pg->app->cfg->web_session_s, time(NULL), val) == 0) {
 		int n = snprintf(out, outlen,
 		                 "Set-Cookie: " COOKIE_NAME
 		                 "=%s; Path=/; HttpOnly; SameSite=Strict\r\n",
@@ -144,6 +149,8 @@ open_cookie(const struct pages *pg, const char *receipt, char *out, size_t outle
 	}
 	sodium_memzero(digits, sizeof(digits));
 	sodium_memzero(id, sizeof(id));
+	sodium_memzero(ssk, sizeof(ssk));
+	sodium_memzero(val, sizeof(val));
 	return rc;
 }
 
@@ -248,7 +255,7 @@ check_text(struct inbox_post *ip, const json_t *t)
 static int
 ip_start(struct inbox_post *ip)
 {
-	uint8_t id[RECEIPT_ID_LEN];
+	uint8_t id[RECEIPT_ID_LEN], seed[32];
 	const json_t *text = json_object_get(ip->fields, "text");
 	int rc;
 	if (ip->kind == IP_CLOSE)
@@ -266,14 +273,19 @@ ip_start(struct inbox_post *ip)
 		free(s);
 		return rc == 0 ? 0 : ip_message(ip, 503, "busy", NULL);
 	}
-	if (cookie_id(ip->pg, ip->req, id) != 0)
+	if (cookie_id(ip->pg, ip->req, id, seed) != 0) {
+		sodium_memzero(seed, sizeof(seed));
 		return ip_message(ip, 403, "closed", CLEAR_COOKIE);
-	if (ip->kind == IP_MESSAGE && check_text(ip, text) != 0)
+	}
+	if (ip->kind == IP_MESSAGE && check_text(ip, text) != 0) {
+		sodium_memzero(seed, sizeof(seed));
 		return -1;
+	}
 	rc = inbox_run_id(ip->req, ip->pg->app,
-	                  ip->kind == IP_MESSAGE ? INBOX_OP_MESSAGE : INBOX_OP_FORGET, id,
+	                  ip->kind == IP_MESSAGE ? INBOX_OP_MESSAGE : INBOX_OP_FORGET, id, seed,
 	                  json_string_value(text), json_string_length(text), ip_view, ip);
 	sodium_memzero(id, sizeof(id));
+	sodium_memzero(seed, sizeof(seed));
 	return rc == 0 ? 0 : ip_message(ip, 503, "busy", NULL);
 }
 

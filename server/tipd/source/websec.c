@@ -9,7 +9,7 @@
 #define NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define TOKEN_PT 10  /* version, kind, expiry (8, big-endian) */
-#define COOKIE_PT 41 /* version, lookup id (32), expiry (8) */
+#define COOKIE_PT 73 /* version, lookup id (32), signing seed (32), expiry (8) */
 #define MAX_SEALED (NONCE + COOKIE_PT + TAG)
 
 static const char AD_TOKEN[] = "tipline/v1/form-token";
@@ -159,26 +159,29 @@ websec_token_check(const struct websec *w, enum websec_form kind, const char *to
 }
 
 int
-websec_cookie_make(const struct websec *w, const uint8_t id[32], unsigned ttl_s, time_t now,
-                   char out[WEBSEC_COOKIE_STR])
+websec_cookie_make(const struct websec *w, const uint8_t id[32], const uint8_t seed[32],
+                   unsigned ttl_s, time_t now, char out[WEBSEC_COOKIE_STR])
 {
 	uint8_t pt[COOKIE_PT];
-	pt[0] = 1;
+	pt[0] = 2;
 	memcpy(pt + 1, id, 32);
-	put64(pt + 33, (uint64_t)now + ttl_s);
+	memcpy(pt + 33, seed, 32);
+	put64(pt + 65, (uint64_t)now + ttl_s);
 	int rc = seal_b64(w->cookie_key, AD_COOKIE, pt, sizeof(pt), out, WEBSEC_COOKIE_STR);
 	sodium_memzero(pt, sizeof(pt));
 	return rc;
 }
 
 int
-websec_cookie_open(const struct websec *w, const char *val, size_t len, time_t now, uint8_t id[32])
+websec_cookie_open(const struct websec *w, const char *val, size_t len, time_t now, uint8_t id[32],
+                   uint8_t seed[32])
 {
 	uint8_t pt[COOKIE_PT];
 	int rc = -1;
-	if (open_b64(w->cookie_key, AD_COOKIE, val, len, pt, sizeof(pt)) == 0 && pt[0] == 1 &&
-	    get64(pt + 33) >= (uint64_t)now) {
+	if (open_b64(w->cookie_key, AD_COOKIE, val, len, pt, sizeof(pt)) == 0 && pt[0] == 2 &&
+	    get64(pt + 65) >= (uint64_t)now) {
 		memcpy(id, pt + 1, 32);
+		memcpy(seed, pt + 33, 32);
 		rc = 0;
 	}
 	sodium_memzero(pt, sizeof(pt));

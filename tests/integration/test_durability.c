@@ -4,8 +4,12 @@
  * fsync'd. (A kill -9 test alone cannot show this: the page cache survives
  * the process.) tipd is traced with strace while one report is submitted,
  * and the order of the calls that completed is read back from the trace.
+ * strace -y prints the path behind every descriptor, so the directory fsync
+ * is matched to the spool directory itself and the rename to that directory,
+ * not to any fsync that happens to follow.
  */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +41,7 @@ teardown(void)
 /* A completed system call: its whole text (args and result) and the order
  * in which it completed. */
 struct call {
-	char text[512];
+	char text[1024];
 };
 
 static struct call calls[MAX_LINES];
@@ -48,7 +52,7 @@ static int ncalls;
 static void
 parse_trace(const char *path)
 {
-	static char pending[MAX_PIDS][512];
+	static char pending[MAX_PIDS][1024];
 	static long pids[MAX_PIDS];
 	char line[4096];
 	FILE *f = fopen(path, "r");
@@ -112,7 +116,7 @@ Test(durability, receipt_only_after_file_and_directory_fsync, .init = setup, .fi
 	pid_t st = fork();
 	cr_assert(st >= 0);
 	if (st == 0) {
-		execlp("strace", "strace", "-f", "-qq", "-s", "48", "-e",
+		execlp("strace", "strace", "-f", "-qq", "-y", "-s", "48", "-e",
 		       "trace=openat,fsync,fdatasync,rename,renameat,renameat2,write,writev,sendto,"
 		       "sendmsg",
 		       "-o", trace, "-p", pid, (char *)NULL);
@@ -127,27 +131,40 @@ Test(durability, receipt_only_after_file_and_directory_fsync, .init = setup, .fi
 	waitpid(st, NULL, 0);
 	parse_trace(trace);
 
+	/* strace -y shows a descriptor as N</real/path>. */
+	char spool[PATH_MAX], dir_fd[PATH_MAX + 8], file_fd[PATH_MAX + 64];
+	cr_assert_not_null(realpath(T.spool, spool));
+	snprintf(dir_fd, sizeof(dir_fd), "<%s>", spool);
 	int open_part = find(0, "openat(", ".part\"");
 	cr_assert(open_part >= 0, "the spool file was not opened in the trace");
 	const char *eq = strrchr(calls[open_part].text, '=');
-	int fd = atoi(eq + 1);
-	char fsync_fd[32];
-	snprintf(fsync_fd, sizeof(fsync_fd), "fsync(%d)", fd);
-	int file_sync = find(open_part, fsync_fd, NULL);
+	char *end;
+	long fd = strtol(eq + 1, &end, 10);
+	cr_assert(fd >= 0 && *end == '<', "no descriptor path in %s (strace -y)",
+	          calls[open_part].text);
+	char fsync_fd[PATH_MAX + 80];
+	snprintf(fsync_fd, sizeof(fsync_fd), "fsync(%ld<", fd);
+	int file_sync = find(open_part, fsync_fd, ".part>");
 	if (file_sync < 0) {
-		snprintf(fsync_fd, sizeof(fsync_fd), "fdatasync(%d)", fd);
-		file_sync = find(open_part, fsync_fd, NULL);
+		snprintf(fsync_fd, sizeof(fsync_fd), "fdatasync(%ld<", fd);
+		file_sync = find(open_part, fsync_fd, ".part>");
 	}
+	snprintf(file_fd, sizeof(file_fd), "%s/", spool);
+	cr_assert(strstr(calls[open_part].text, file_fd) != NULL,
+	          "the spool file was not opened in the spool directory: %s", calls[open_part].text);
 	int ren = find(open_part, "rename", ".rep\"");
 	cr_assert(file_sync >= 0, "the spool file was never fsync'd");
 	cr_assert(ren >= 0, "the spool file was never renamed to .rep");
-	int dir_sync = find(ren, "fsync(", NULL);
+	cr_assert(strstr(calls[ren].text, dir_fd) != NULL || strstr(calls[ren].text, file_fd) != NULL,
+	          "the rename is not in the spool directory: %s", calls[ren].text);
+	/* The directory fsync: an fsync whose descriptor is the spool directory. */
+	int dir_sync = find(ren, "fsync(", dir_fd);
 	int answer = -1;
 	for (int i = 0; i < ncalls && answer < 0; i++)
 		if ((strncmp(calls[i].text, "write", 5) == 0 || strncmp(calls[i].text, "send", 4) == 0) &&
 		    strstr(calls[i].text, "HTTP/1.1 201") != NULL)
 			answer = i;
-	cr_assert(dir_sync >= 0, "the spool directory was not fsync'd after the rename");
+	cr_assert(dir_sync >= 0, "the spool directory %s was not fsync'd after the rename", spool);
 	cr_assert(answer >= 0, "the 201 answer is not in the trace");
 	cr_assert(file_sync < ren, "renamed before the file was fsync'd");
 	cr_assert(dir_sync < answer, "the receipt left before the directory fsync");

@@ -3,15 +3,32 @@
  * killed with SIGKILL before it flushes, and after a restart every receipt's
  * report is in PostgreSQL exactly once (checked through the receipt's
  * lookup id, derived with the deployment's pepper).
+ *
+ * The second test does the same under load: client threads submit without
+ * pause while tipd is killed with SIGKILL again and again, with the flusher
+ * running every few milliseconds, so kills land during uploads, sealing,
+ * spool commits and between a flush's COMMIT and the removal of its files.
+ * Afterwards every acknowledged receipt opens its inbox (through the API and
+ * in PostgreSQL, exactly one report), and nothing is stored twice.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "it_common.h"
 #include "receipt.h"
+#include "util.h"
 
 #define N_REPORTS 25
 
@@ -90,4 +107,294 @@ Test(crash, kill9_after_receipts_loses_nothing, .init = setup, .fini = teardown,
 	}
 	PQfinish(c);
 	receipt_pepper_free(pep);
+}
+
+/* ------------------------------------------------------------------ */
+/* Repeated SIGKILL under concurrent load.                            */
+
+#define LOAD_THREADS 4
+#define LOAD_ROUNDS 8
+#define LOAD_MAX 20000
+
+struct load {
+	atomic_int port;      /* the plain source port; 0 while tipd is down */
+	atomic_bool stop;
+	atomic_long sent;     /* requests written whole (tipd may have stored them) */
+	atomic_long refused;  /* answers other than 201 while tipd was up */
+	pthread_mutex_t mu;
+	char (*receipts)[RECEIPT_DIGITS];
+	size_t n;
+	char last_refusal[256];
+};
+
+/* One request on a fresh connection to 127.0.0.1:`port`, "Connection: close".
+ * Return the HTTP status, 0 if no answer came (connection cut), or -1 if the
+ * request could not be written whole. The body goes into `body` (NUL-ended).
+ * Thread-safe; no Criterion assertions (they belong to the main thread). */
+static int
+http_post(int port, const char *path, const char *json, char *body, size_t cap)
+{
+	char req[4096], resp[16384];
+	size_t got = 0;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int n = snprintf(req, sizeof(req),
+	                 "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+	                 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	                 path, strlen(json), json);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || n < 0 || (size_t)n >= sizeof(req))
+		goto unsent;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    util_write_all(fd, req, (size_t)n) != 0)
+		goto unsent;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	while (got + 1 < sizeof(resp) && poll(&pfd, 1, 10000) > 0) {
+		ssize_t r = read(fd, resp + got, sizeof(resp) - 1 - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	resp[got] = '\0';
+	body[0] = '\0';
+	if (got < 12 || memcmp(resp, "HTTP/1.1 ", 9) != 0)
+		return 0;
+	const char *b = strstr(resp, "\r\n\r\n");
+	if (b != NULL)
+		snprintf(body, cap, "%s", b + 4);
+	return (int)strtol(resp + 9, NULL, 10);
+unsent:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* The receipt of a 201 answer, normalized to digits; 0, or -1 if none. */
+static int
+receipt_of_body(const char *body, char digits[RECEIPT_DIGITS])
+{
+	json_error_t e;
+	json_t *doc = json_loads(body, 0, &e);
+	const char *r = json_string_value(json_object_get(doc, "receipt"));
+	int rc = r != NULL && receipt_normalize(r, strlen(r), digits) == RECEIPT_OK ? 0 : -1;
+	json_decref(doc);
+	return rc;
+}
+
+static void *
+load_client(void *arg)
+{
+	struct load *L = arg;
+	const char *json = "{\"team\":\"demo\",\"language\":\"en\",\"answers\":" IT_ANSWERS "}";
+	char body[4096], digits[RECEIPT_DIGITS];
+	while (!atomic_load(&L->stop)) {
+		int port = atomic_load(&L->port);
+		if (port == 0) {
+			usleep(2000);
+			continue;
+		}
+		int st = http_post(port, "/api/v1/reports", json, body, sizeof(body));
+		if (st < 0) {
+			usleep(2000); /* tipd is down: wait for the restart */
+			continue;
+		}
+		atomic_fetch_add(&L->sent, 1);
+		if (st == 0)
+			continue; /* cut by the kill: not acknowledged */
+		pthread_mutex_lock(&L->mu);
+		if (st == 201 && receipt_of_body(body, digits) == 0 && L->n < LOAD_MAX) {
+			memcpy(L->receipts[L->n++], digits, RECEIPT_DIGITS);
+		} else if (atomic_load(&L->port) == port) {
+			atomic_fetch_add(&L->refused, 1);
+			snprintf(L->last_refusal, sizeof(L->last_refusal), "%d %.200s", st, body);
+		}
+		pthread_mutex_unlock(&L->mu);
+	}
+	return NULL;
+}
+
+/* Wait until the spool is empty and the report count has not moved for a
+ * few flush rounds; return the count. */
+static long
+wait_settled(struct th *t, unsigned timeout_ms)
+{
+	long last = -1;
+	int steady = 0;
+	for (unsigned waited = 0; waited < timeout_ms && steady < 5; waited += 100) {
+		long n = th_count(t, "select count(*) from reports");
+		steady = n == last && th_spool_count(t, ".rep") == 0 ? steady + 1 : 0;
+		last = n;
+		usleep(100000);
+	}
+	cr_assert_eq(steady, 5, "the spool did not drain (%d .rep files left)",
+	             th_spool_count(t, ".rep"));
+	return last;
+}
+
+/* Every acknowledged receipt finds exactly one report through its lookup id. */
+static void
+assert_each_receipt_in_db(struct th *t, const struct load *L)
+{
+	char pepper_path[TH_PATH + 16];
+	snprintf(pepper_path, sizeof(pepper_path), "%s/pepper", t->dir);
+	struct receipt_pepper *pep = receipt_pepper_load(pepper_path);
+	cr_assert(pep != NULL);
+	PGconn *c = th_db(t);
+	for (size_t i = 0; i < L->n; i++) {
+		uint8_t id[RECEIPT_ID_LEN];
+		cr_assert(receipt_lookup_id(pep, L->receipts[i], id) == 0);
+		const char *params[1] = { (const char *)id };
+		const int lens[1] = { RECEIPT_ID_LEN };
+		const int fmts[1] = { 1 };
+		PGresult *r = PQexecParams(c,
+		                           "select count(*) from inboxes i join reports r "
+		                           "on r.id = i.report_id where i.lookup_id = $1",
+		                           1, NULL, params, lens, fmts, 0);
+		cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+		cr_assert_str_eq(PQgetvalue(r, 0, 0), "1", "acknowledged receipt %zu of %zu opens %s "
+		                 "reports in PostgreSQL", i, L->n, PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	PQfinish(c);
+	receipt_pepper_free(pep);
+}
+
+/* Inbox opens through the source API, in parallel (tipd holds every inbox
+ * answer until a fixed deadline, so one at a time would take minutes). */
+#define OPEN_THREADS 8
+#define OPEN_MAX 1024
+
+struct opens {
+	const struct load *L;
+	int port;
+	size_t idx[OPEN_MAX];
+	size_t n;
+	atomic_size_t next;
+	atomic_int bad;
+	pthread_mutex_t mu;
+	char first_bad[512];
+};
+
+static void *
+open_client(void *arg)
+{
+	struct opens *o = arg;
+	char json[128], body[4096];
+	size_t k;
+	while ((k = atomic_fetch_add(&o->next, 1)) < o->n) {
+		size_t i = o->idx[k];
+		snprintf(json, sizeof(json), "{\"receipt\":\"%.*s\"}", RECEIPT_DIGITS,
+		         o->L->receipts[i]);
+		int st = http_post(o->port, "/api/v1/inbox", json, body, sizeof(body));
+		if (st == 200 && strstr(body, "pending") == NULL)
+			continue;
+		if (atomic_fetch_add(&o->bad, 1) == 0) {
+			pthread_mutex_lock(&o->mu);
+			snprintf(o->first_bad, sizeof(o->first_bad), "receipt %zu: %d %.300s", i, st,
+			         body);
+			pthread_mutex_unlock(&o->mu);
+		}
+	}
+	return NULL;
+}
+
+/* The acknowledged receipts [from[r], to[r]) for every round r open their
+ * inbox through the API, and it is no longer "pending" (the report reached
+ * PostgreSQL). */
+static void
+assert_inboxes_open(struct th *t, const struct load *L, const size_t *from, const size_t *to,
+                    int rounds)
+{
+	static struct opens o;
+	pthread_t th[OPEN_THREADS];
+	memset(&o, 0, sizeof(o));
+	o.L = L;
+	o.port = t->source_port;
+	cr_assert_eq(pthread_mutex_init(&o.mu, NULL), 0);
+	for (int r = 0; r < rounds; r++)
+		for (size_t i = from[r]; i < to[r] && i < L->n && o.n < OPEN_MAX; i++)
+			o.idx[o.n++] = i;
+	for (int i = 0; i < OPEN_THREADS; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, open_client, &o), 0);
+	for (int i = 0; i < OPEN_THREADS; i++)
+		pthread_join(th[i], NULL);
+	cr_log_info("%zu acknowledged receipts opened their inbox through the API", o.n);
+	cr_assert_eq(atomic_load(&o.bad), 0, "%d of %zu acknowledged receipts do not open their "
+	             "inbox (first: %s)", atomic_load(&o.bad), o.n, o.first_bad);
+	pthread_mutex_destroy(&o.mu);
+}
+
+static void
+setup_load(void)
+{
+	th_setup(&T);
+	T.flush_ms = 20; /* flushes run all the time, so kills land inside them too */
+	th_write_conf(&T);
+}
+
+Test(crash, repeated_kill9_under_load_loses_and_duplicates_nothing, .init = setup_load,
+     .fini = teardown, .timeout = 120)
+{
+	static struct load L;
+	pthread_t th[LOAD_THREADS];
+	memset(&L, 0, sizeof(L));
+	L.receipts = calloc(LOAD_MAX, RECEIPT_DIGITS);
+	cr_assert_not_null(L.receipts);
+	cr_assert_eq(pthread_mutex_init(&L.mu, NULL), 0);
+	for (int i = 0; i < LOAD_THREADS; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, load_client, &L), 0);
+	size_t before[LOAD_ROUNDS], after[LOAD_ROUNDS];
+	for (int round = 0; round < LOAD_ROUNDS; round++) {
+		th_start(&T);
+		atomic_store(&L.port, T.source_port);
+		usleep(300000 + randombytes_uniform(500000)); /* 0.3–0.8 s of load */
+		pthread_mutex_lock(&L.mu);
+		before[round] = L.n;
+		pthread_mutex_unlock(&L.mu);
+		cr_assert_eq(th_stop(&T, SIGKILL), 128 + SIGKILL);
+		atomic_store(&L.port, 0);
+		pthread_mutex_lock(&L.mu);
+		after[round] = L.n;
+		pthread_mutex_unlock(&L.mu);
+	}
+	atomic_store(&L.stop, true);
+	for (int i = 0; i < LOAD_THREADS; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_eq(atomic_load(&L.refused), 0, "%ld submissions were refused while tipd was up "
+	             "(last: %s)", atomic_load(&L.refused), L.last_refusal);
+	for (int round = 1; round < LOAD_ROUNDS; round++)
+		cr_assert(before[round] > before[round - 1], "round %d acknowledged nothing: no load "
+		          "when tipd was killed", round);
+	long flushed_before = th_count(&T, "select count(*) from reports");
+	cr_log_info("under load: %d kills, %ld requests sent, %zu acknowledged, %ld reports in "
+	            "PostgreSQL and %d spooled before the last restart", LOAD_ROUNDS,
+	            atomic_load(&L.sent), L.n, flushed_before, th_spool_count(&T, ".rep"));
+	cr_assert(flushed_before > 0, "nothing was flushed under load: kills never met the flusher");
+	cr_assert(th_spool_count(&T, ".rep") > 0, "nothing was left in the spool: the restart "
+	          "replays nothing");
+
+	time_t t0 = time(NULL);
+	th_start(&T);
+	long stored = wait_settled(&T, 20000);
+	cr_log_info("drained %ld reports in %lds after the restart", stored,
+	            (long)(time(NULL) - t0));
+	/* Nothing stored twice: one inbox per report, one report per inbox. */
+	cr_assert_eq(th_count(&T, "select count(*) from inboxes"), stored);
+	cr_assert_eq(th_count(&T, "select count(distinct lookup_id) from inboxes"), stored);
+	cr_assert_eq(th_count(&T, "select count(distinct report_id) from inboxes"), stored);
+	cr_assert(stored >= (long)L.n, "%ld reports stored for %zu acknowledged receipts", stored,
+	          L.n);
+	cr_assert(stored <= atomic_load(&L.sent), "%ld reports stored for %ld requests sent", stored,
+	          atomic_load(&L.sent));
+	cr_assert_eq(th_spool_count(&T, ".bad"), 0, "spool files were quarantined");
+	assert_each_receipt_in_db(&T, &L);
+	/* Through the API (each open derives keys and queries PostgreSQL: too
+	 * slow for thousands): the receipts acknowledged just before and while
+	 * each kill happened, the ones most at risk. */
+	size_t from[LOAD_ROUNDS];
+	for (int round = 0; round < LOAD_ROUNDS; round++)
+		from[round] = before[round] > 10 ? before[round] - 10 : 0;
+	assert_inboxes_open(&T, &L, from, after, LOAD_ROUNDS);
+	free(L.receipts);
 }

@@ -4,20 +4,32 @@
  * The list of operations comes from tests/openapi/check_openapi.py
  * ("operations": METHOD PATH TAGS per line). Path parameters are filled with
  * real values: a report submitted with an attachment ({id}, {aid}) and the
- * harness's team ({team}). Each operation is sent to the listener of each of
- * its surface tags (source: the plain source listener; review: the TLS review
- * listener, with a live session) and must not answer 404 "no such resource"
- * or 405, nor fail to answer. The converse (every route in the code is
+ * harness's team ({team}). Each operation is sent to every listener of each
+ * of its surface tags (source: the plain and the TLS source listeners;
+ * review: the TLS review listener, with a live session) and must not answer
+ * 404 "no such resource" or 405, nor fail to answer. Where a valid request
+ * body is easy to make (a report, a receipt, a login, a triage change) the
+ * probe sends it, so the success answers are checked too; otherwise "{}".
+ *
+ * Every answer is then checked against the document by the same script
+ * (check-responses): the status must be documented for the operation (never
+ * a 500), the content type documented for that status, and a JSON body
+ * valid against its schema. The converse (every route in the code is
  * documented) is the ctest openapi/coverage, run by the same script.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "identity.h"
 #include "it_common.h"
+#include "util.h"
 
 static struct th T;
 
@@ -48,7 +60,12 @@ struct ids {
 	char report[37];
 	char attachment[37];
 	char token[64];
+	char receipt[64]; /* from the probe of POST /api/v1/reports */
 };
+
+/* The listeners a probe goes to. */
+enum listener { L_SOURCE, L_SOURCE_TLS, L_REVIEW, N_LISTENERS };
+static const char *const listener_names[N_LISTENERS] = { "source", "TLS source", "review" };
 
 /* Read the documented operations through the checker script. */
 static size_t
@@ -129,20 +146,75 @@ detail_of(const struct buf *resp, char *out, size_t cap)
 	json_decref(doc);
 }
 
+/* Send `method` `path` to listener `l` with `body` as application/json
+ * (NULL: no body); the review listener with the session in `ids`. The body
+ * of the answer goes into `resp` and the file `bodyfile`, its content type
+ * into `ctype`. Return the HTTP status (0: no answer). */
+static int
+send_probe(enum listener l, const char *method, const char *path, const char *body,
+           const struct ids *ids, const char *bodyfile, struct buf *resp, char *ctype, size_t cap)
+{
+	char url[600], crt[TH_PATH + 16], auth[128];
+	char *argv[32];
+	int n = 0;
+	int port = l == L_SOURCE ? T.source_port : l == L_SOURCE_TLS ? T.source_tls_port
+	                                                              : T.review_port;
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", l == L_SOURCE ? "http" : "https", port, path);
+	snprintf(crt, sizeof(crt), "%s/tls.crt", T.dir);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", ids->token);
+	const char *fixed[] = { "curl", "-s", "--max-time", "60", "--cacert", crt, "-o", bodyfile,
+		                "-w", "%{http_code} %{content_type}", "-X", method };
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		argv[n++] = (char *)(uintptr_t)fixed[i];
+	if (l == L_REVIEW && ids->token[0] != '\0') {
+		argv[n++] = "-H";
+		argv[n++] = auth;
+	}
+	if (body != NULL) {
+		argv[n++] = "-H";
+		argv[n++] = "Content-Type: application/json";
+		argv[n++] = "--data-binary";
+		argv[n++] = (char *)(uintptr_t)body;
+	}
+	argv[n++] = url;
+	argv[n] = NULL;
+	struct buf out;
+	buf_init(&out, 1024);
+	unlink(bodyfile);
+	int rc = th_run(argv, NULL, 0, &out);
+	int status = 0;
+	ctype[0] = '\0';
+	if (rc == 0) {
+		const char *w = buf_cstr(&out);
+		char *sp;
+		status = (int)strtol(w, &sp, 10);
+		snprintf(ctype, cap, "%s", *sp == ' ' ? sp + 1 : "");
+	}
+	buf_free(&out);
+	size_t len;
+	char *text = util_read_file(bodyfile, 1 << 24, &len);
+	if (text == NULL) { /* no body: an empty file for the checker */
+		int fd = open(bodyfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		cr_assert(fd >= 0);
+		close(fd);
+	}
+	buf_reset(resp);
+	if (text != NULL && buf_add(resp, text, len) != 0)
+		status = 0;
+	free(text);
+	return status;
+}
+
 /* Send `method` `path` to the source listener (review = 0) or the review one,
  * with an empty JSON object as the body if `body`. */
 static int
 send_to(int review, const char *method, const char *path, int body, const struct ids *ids,
         struct buf *resp)
 {
-	if (review)
-		return th_review(&T, method, path, ids->token, body ? "{}" : NULL, resp);
-	char url[512];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", T.source_port, path);
-	char *with[] = { "-X", (char *)(uintptr_t)method, "-H", "Content-Type: application/json",
-		         "--data-binary", "{}", url, NULL };
-	char *without[] = { "-X", (char *)(uintptr_t)method, url, NULL };
-	return th_curl(&T, body ? with : without, resp);
+	char bodyfile[TH_PATH + 16], ctype[128];
+	snprintf(bodyfile, sizeof(bodyfile), "%s/probe-body", T.dir);
+	return send_probe(review ? L_REVIEW : L_SOURCE, method, path, body ? "{}" : NULL, ids,
+	                  bodyfile, resp, ctype, sizeof(ctype));
 }
 
 /* Count an error answer that is not RFC 9457 problem+json with type, title,
@@ -177,25 +249,89 @@ not_served(int status, const struct buf *resp, char *why, size_t cap)
 }
 
 
-/* Probe one operation on each of its surfaces; return how many probes failed. */
-static int
-probe(const struct op *op, const struct ids *ids, int *probes)
+/* A valid request body for the operations where one is easy to make (caller
+ * frees); "{}" for the others, NULL when the operation takes none. */
+static char *
+body_for(const struct op *op, const struct ids *ids)
 {
-	char path[512], why[300];
+	char tmp[1024];
+	if (!op->body)
+		return NULL;
+	if (strcmp(op->method, "POST") == 0 && strcmp(op->path, "/api/v1/reports") == 0)
+		return strdup("{\"team\":\"demo\",\"language\":\"en\",\"answers\":" IT_ANSWERS "}");
+	if (strcmp(op->method, "POST") == 0 && strcmp(op->path, "/api/v1/inbox/messages") == 0 &&
+	    ids->receipt[0] != '\0') {
+		snprintf(tmp, sizeof(tmp), "{\"receipt\":\"%s\",\"text\":\"A question.\"}", ids->receipt);
+		return strdup(tmp);
+	}
+	if (strcmp(op->method, "POST") == 0 && strncmp(op->path, "/api/v1/inbox", 13) == 0 &&
+	    ids->receipt[0] != '\0') {
+		snprintf(tmp, sizeof(tmp), "{\"receipt\":\"%s\"}", ids->receipt);
+		return strdup(tmp);
+	}
+	if (strcmp(op->method, "PATCH") == 0 && strcmp(op->path, "/api/v1/reports/{id}") == 0)
+		return strdup("{\"priority\":\"high\"}");
+	if (strcmp(op->method, "POST") == 0 && strcmp(op->path, "/api/v1/login") == 0) {
+		struct identity *id = NULL;
+		char nonce[64], pin[65];
+		struct buf b;
+		cr_assert_eq(identity_load(T.identity, TH_PASSPHRASE, strlen(TH_PASSPHRASE), &id),
+		             IDENTITY_OK);
+		th_review_nonce(&T, nonce);
+		th_tls_key_hex(&T, pin);
+		buf_init(&b, 4096);
+		th_login_body(identity_ed25519_sk(id), identity_ed25519_pk(id), TH_REVIEW_ORIGIN, pin,
+		              nonce, (long long)time(NULL), &b);
+		identity_free(id);
+		char *s = strdup(buf_cstr(&b));
+		buf_free(&b);
+		return s;
+	}
+	return strdup("{}");
+}
+
+/* Keep the first receipt a report submission answered (for the inbox probes). */
+static void
+keep_receipt(const struct op *op, int st, const struct buf *resp, struct ids *ids)
+{
+	json_error_t e;
+	if (st != 201 || ids->receipt[0] != '\0' || strcmp(op->path, "/api/v1/reports") != 0)
+		return;
+	json_t *doc = json_loadb((const char *)resp->data, resp->len, 0, &e);
+	const char *r = json_string_value(json_object_get(doc, "receipt"));
+	if (r != NULL)
+		snprintf(ids->receipt, sizeof(ids->receipt), "%s", r);
+	json_decref(doc);
+}
+
+/* Probe one operation on every listener of each of its surfaces; each answer
+ * is kept as a file and a line in `manifest` for check-responses. Return
+ * how many probes failed here. */
+static int
+probe(const struct op *op, struct ids *ids, int *probes, FILE *manifest)
+{
+	char path[512], why[300], bodyfile[TH_PATH + 32], ctype[128];
 	int bad = 0;
 	fill_path(op->path, ids, path, sizeof(path));
-	for (int review = 0; review <= 1; review++) {
-		if (strstr(op->tags, review ? "review" : "source") == NULL)
+	for (int l = 0; l < N_LISTENERS; l++) {
+		if (strstr(op->tags, l == L_REVIEW ? "review" : "source") == NULL)
 			continue;
 		struct buf resp;
 		buf_init(&resp, 1 << 24);
-		int st = send_to(review, op->method, path, op->body, ids, &resp);
+		char *body = body_for(op, ids);
+		snprintf(bodyfile, sizeof(bodyfile), "%s/probe-%03d", T.dir, *probes);
+		int st = send_probe((enum listener)l, op->method, path, body, ids, bodyfile, &resp, ctype,
+		                    sizeof(ctype));
+		free(body);
 		(*probes)++;
-		cr_log_info("%s %s on the %s listener: %d", op->method, op->path,
-		            review ? "review" : "source", st);
+		cr_log_info("%s %s on the %s listener: %d %s", op->method, op->path, listener_names[l],
+		            st, ctype);
+		keep_receipt(op, st, &resp, ids);
+		fprintf(manifest, "%s\t%s\t%d\t%s\t%s\t%s %s on the %s listener\n", op->method, op->path,
+		        st, ctype, bodyfile, op->method, op->path, listener_names[l]);
 		if (not_served(st, &resp, why, sizeof(why))) {
 			cr_log_error("documented, not served: %s %s on the %s listener (%s)", op->method,
-			             op->path, review ? "review" : "source", why);
+			             op->path, listener_names[l], why);
 			bad++;
 		}
 		if (bad_problem(st, &resp)) {
@@ -205,6 +341,39 @@ probe(const struct op *op, const struct ids *ids, int *probes)
 		}
 		buf_free(&resp);
 	}
+	return bad;
+}
+
+/* Run check_openapi.py check-responses on `manifest`; return how many
+ * answers it found wrong (each logged). */
+static int
+check_answers(const char *manifest)
+{
+	const char *src = getenv("TIPLINE_SOURCE_DIR");
+	const char *py = getenv("TIPLINE_PYTHON");
+	char script[TH_PATH], doc[TH_PATH];
+	snprintf(script, sizeof(script), "%s/tests/openapi/check_openapi.py", src);
+	snprintf(doc, sizeof(doc), "%s/docs/openapi.yaml", src);
+	char *argv[] = { (char *)(uintptr_t)(py != NULL && py[0] ? py : "python3"), script,
+		         "check-responses", doc, (char *)(uintptr_t)manifest, NULL };
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	int rc = th_run(argv, NULL, 0, &out);
+	int bad = 0;
+	for (char *line = (char *)(uintptr_t)buf_cstr(&out), *nl; *line != '\0'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl == NULL)
+			break;
+		*nl = '\0';
+		if (strncmp(line, "FAIL: ", 6) == 0) {
+			cr_log_error("undocumented answer: %s", line + 6);
+			bad++;
+		} else {
+			cr_log_info("%s", line);
+		}
+	}
+	buf_free(&out);
+	cr_assert(rc == 0 || bad > 0, "check_openapi.py check-responses failed (%d)", rc);
 	return bad;
 }
 
@@ -219,17 +388,27 @@ Test(openapi, every_documented_operation_is_served)
 	it_submit_with_attachment(&T, ids.report, ids.attachment);
 	cr_assert_eq(th_review_login(&T, T.identity, ids.token), 200, "login failed");
 
+	char manifest_path[TH_PATH + 16];
+	snprintf(manifest_path, sizeof(manifest_path), "%s/answers.tsv", T.dir);
+	FILE *manifest = fopen(manifest_path, "w");
+	cr_assert_not_null(manifest);
 	int bad = 0, probes = 0;
 	/* Logout ends the session the others use: probe it last. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < n; i++) {
 			int is_logout = strcmp(ops[i].path, "/api/v1/logout") == 0;
 			if (is_logout == (pass == 1))
-				bad += probe(&ops[i], &ids, &probes);
+				bad += probe(&ops[i], &ids, &probes, manifest);
 		}
 	}
-	cr_log_info("openapi: %zu operations, %d probes, %d not served", n, probes, bad);
+	cr_assert_eq(fclose(manifest), 0);
+	cr_assert(ids.receipt[0] != '\0', "no report submission answered a receipt");
+	int undocumented = check_answers(manifest_path);
+	cr_log_info("openapi: %zu operations, %d probes, %d not served, %d undocumented answers", n,
+	            probes, bad, undocumented);
 	cr_assert_eq(bad, 0, "%d documented operation(s) are not served (see above)", bad);
+	cr_assert_eq(undocumented, 0, "%d answer(s) do not match the document (see above)",
+	             undocumented);
 }
 
 Test(openapi, the_probe_recognises_an_unserved_operation)

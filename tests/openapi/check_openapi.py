@@ -9,6 +9,16 @@
                                           documented operation is routed in the code
   check_openapi.py operations DOC         print "METHOD PATH TAG[,TAG] HASBODY" per operation
                                           (read by tests/integration/test_openapi.c)
+  check_openapi.py check-responses DOC MANIFEST
+                                          check answers a real tipd gave: each line of
+                                          MANIFEST is METHOD<TAB>PATH-TEMPLATE<TAB>STATUS
+                                          <TAB>CONTENT-TYPE<TAB>BODY-FILE<TAB>LABEL; the
+                                          status must be documented for the operation
+                                          (never 500), the content type documented for
+                                          it, the body empty when none is documented and
+                                          valid against the documented schema when JSON
+                                          (read by tests/integration/test_openapi.c;
+                                          problems are printed on stdout)
   check_openapi.py selftest DOC SRCDIR    prove the checks fail when they should
 
 Exit status 0 when everything holds, 1 with one line per problem otherwise.
@@ -393,6 +403,107 @@ def coverage(doc, routes):
 	return problems
 
 
+# ---------------------------------------------------------------- responses
+
+DOC_URI = "urn:tipline:openapi"
+
+
+def _absolute_refs(node):
+	"""A copy of `node` whose local $refs point into the document's URI."""
+	if isinstance(node, dict):
+		return {k: (DOC_URI + v if k == "$ref" and isinstance(v, str) and v.startswith("#")
+		            else _absolute_refs(v)) for k, v in node.items()}
+	if isinstance(node, list):
+		return [_absolute_refs(v) for v in node]
+	return node
+
+
+def schema_validator(doc, schema):
+	"""A Draft 2020-12 validator for `schema`, its $refs resolved in `doc`."""
+	schema = _absolute_refs(schema)
+	try:
+		from referencing import Registry, Resource
+		from referencing.jsonschema import DRAFT202012
+		res = Resource.from_contents(doc, default_specification=DRAFT202012)
+		return Draft202012Validator(schema, registry=Registry().with_resource(DOC_URI, res))
+	except ImportError:  # jsonschema < 4.18 (Debian bookworm)
+		from jsonschema import RefResolver
+		return Draft202012Validator(schema, resolver=RefResolver(DOC_URI, doc))
+
+
+def documented_response(op, status):
+	"""The response object documented for `status` (exact code, then NXX), or None."""
+	responses = op.get("responses") or {}
+	for key in (str(status), "%dXX" % (status // 100), "%dxx" % (status // 100)):
+		if key in responses:
+			return responses[key]
+	return None
+
+
+def media_matches(ctype, documented):
+	if ctype == documented:
+		return True
+	if documented.endswith("/*"):
+		return ctype.split("/")[0] == documented.split("/")[0]
+	return documented == "*/*"
+
+
+def check_response(doc, method, template, status, ctype, body):
+	"""Return the problems with one answer to `method` `template`."""
+	item = (doc.get("paths") or {}).get(template)
+	op = item.get(method.lower()) if item else None
+	if op is None:
+		return ["%s %s is not a documented operation" % (method, template)]
+	if status == 500:
+		return ["answered 500 (an internal error is never a documented answer)"]
+	resp = documented_response(op, status)
+	if resp is None:
+		return ["answered %d, which is not documented for it (documented: %s)" %
+		        (status, ", ".join(sorted(op.get("responses") or {})))]
+	resp = deref(doc, resp)
+	content = resp.get("content") or {}
+	ctype = ctype.split(";")[0].strip().lower()
+	if not content:
+		if body.strip():
+			return ["answered %d with a %d-byte body where none is documented" % (status, len(body))]
+		return []
+	media = [m for m in content if media_matches(ctype, m.lower())]
+	if not media:
+		return ["answered %d as %r, documented as %s" % (status, ctype or "(none)",
+		                                                  ", ".join(sorted(content)))]
+	schema = (content[media[0]] or {}).get("schema")
+	if schema is None or not (ctype == "application/json" or ctype.endswith("+json")):
+		return []
+	try:
+		value = json.loads(body.decode("utf-8"))
+	except (UnicodeDecodeError, ValueError) as e:
+		return ["answered %d as %s but the body is not JSON: %s" % (status, ctype, e)]
+	errors = sorted(schema_validator(doc, schema).iter_errors(value), key=lambda e: list(e.path))
+	return ["answered %d: body does not match its schema at /%s: %s" %
+	        (status, "/".join(str(p) for p in e.absolute_path), e.message[:300]) for e in errors]
+
+
+def check_responses(doc, manifest):
+	"""Check every line of `manifest` (see the usage); return (problems, count)."""
+	problems, n = [], 0
+	with open(manifest, encoding="utf-8") as f:
+		for line in f:
+			line = line.rstrip("\n")
+			if not line:
+				continue
+			parts = line.split("\t")
+			if len(parts) != 6:
+				problems.append("manifest: bad line %r" % line)
+				continue
+			method, template, status, ctype, bodyfile, label = parts
+			with open(bodyfile, "rb") as b:
+				body = b.read()
+			n += 1
+			for p in check_response(doc, method, template, int(status), ctype, body):
+				problems.append("%s: %s" % (label, p))
+	return problems, n
+
+
 # ---------------------------------------------------------------- selftest
 
 def selftest(doc, srcdir, tmp):
@@ -423,6 +534,24 @@ def selftest(doc, srcdir, tmp):
 	d["components"]["schemas"]["Broken"] = {"$ref": "#/components/schemas/Missing"}
 	if len(validate(d)) < 2:
 		problems.append("selftest: a response without description and a dangling $ref went unnoticed")
+	# Answers: an undocumented status, a 500, a wrong content type, a body
+	# where none is documented, and a body against its schema must be caught;
+	# a problem+json body that matches must pass.
+	bad_answers = [
+		("GET", "/healthz", 418, "application/json", b"{}"),
+		("GET", "/healthz", 500, "application/problem+json", b"{}"),
+		("GET", "/healthz", 200, "text/plain", b"ok"),
+		("POST", "/api/v1/logout", 204, "", b"{}"),
+		("GET", "/healthz", 200, "application/json", b"null"),
+		("GET", "/healthz", 405, "application/problem+json", b"{\"status\": \"x\"}"),
+	]
+	for a in bad_answers:
+		if not check_response(doc, *a):
+			problems.append("selftest: answer %s %s %d %s %r went unnoticed" % a)
+	good = b'{"type":"about:blank","title":"Method Not Allowed","status":405,"detail":"x"}'
+	p4 = check_response(doc, "GET", "/healthz", 405, "application/problem+json", good)
+	if p4:
+		problems.append("selftest: a documented problem+json answer was refused: %s" % p4)
 	# A new route in the code: a fresh routes.c with one more strcmp.
 	tree = os.path.join(tmp, "server", "tipd")
 	src_tree = os.path.join(srcdir, "server", "tipd")
@@ -477,6 +606,11 @@ def main(argv):
 				body = "requestBody" in doc["paths"][path][meth.lower()]
 				print("%s %s %s %d" % (meth, path, ",".join(tags), int(body)))
 			return 0
+		elif cmd == "check-responses":
+			problems, n = check_responses(load_doc(argv[2]), argv[3])
+			for p in problems:
+				print("FAIL: %s" % p)
+			note = "%d answers" % n
 		elif cmd == "selftest":
 			import tempfile
 			with tempfile.TemporaryDirectory(prefix="openapi-selftest.") as tmp:

@@ -112,24 +112,25 @@ store_control_in_postgres(struct th *t, const char *control)
 	PQfinish(c);
 }
 
-Test(canary, is_nowhere_at_rest, .init = setup, .fini = teardown, .timeout = 120)
+/* A fresh canary: CANARY<24 hex digits>CANARY. */
+static void
+new_canary(char out[64])
 {
-	const char *pgdata = getenv("TIPLINE_TEST_PGDATA");
-	const char *pglog = getenv("TIPLINE_TEST_PGLOG");
-	cr_assert(pgdata != NULL, "TIPLINE_TEST_PGDATA is not set: run with scripts/test");
-	cr_assert(pglog != NULL, "TIPLINE_TEST_PGLOG is not set: run with scripts/test");
-	static uint8_t block[BLOCK_LEN];
 	uint8_t rnd[12];
-	char hex[25], canary[64], control[64], path[TH_PATH + 64], report[TH_PATH];
-	char freport[TH_PATH + 40], ffile[2 * TH_PATH], url[128], id[37];
+	char hex[25];
 	randombytes_buf(rnd, sizeof(rnd));
 	util_hex(rnd, sizeof(rnd), hex);
-	snprintf(canary, sizeof(canary), "CANARY%sCANARY", hex);
-	randombytes_buf(rnd, sizeof(rnd));
-	util_hex(rnd, sizeof(rnd), hex);
-	snprintf(control, sizeof(control), "CANARY%sCANARY", hex);
+	snprintf(out, 64, "CANARY%sCANARY", hex);
+}
 
-	/* The attachment: the canary among random bytes, and in its name. */
+/* Submit a report with `canary` in two answers, and an attachment of random
+ * bytes holding it, named after it; the files it was made from are removed. */
+static void
+submit_canary_report(const char *canary)
+{
+	static uint8_t block[BLOCK_LEN];
+	char path[TH_PATH + 64], report[TH_PATH], freport[TH_PATH + 40], ffile[2 * TH_PATH];
+	char url[128];
 	snprintf(path, sizeof(path), "%s/upload.bin", T.dir);
 	random_block(block, sizeof(block), canary);
 	write_bytes(path, block, sizeof(block));
@@ -146,6 +147,20 @@ Test(canary, is_nowhere_at_rest, .init = setup, .fini = teardown, .timeout = 120
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/reports", T.source_port);
 	char *args[] = { "-F", freport, "-F", ffile, url, NULL };
 	cr_assert_eq(th_curl(&T, args, NULL), 201);
+	unlink(path);
+	unlink(report);
+}
+
+Test(canary, is_nowhere_at_rest, .init = setup, .fini = teardown, .timeout = 120)
+{
+	const char *pgdata = getenv("TIPLINE_TEST_PGDATA");
+	const char *pglog = getenv("TIPLINE_TEST_PGLOG");
+	cr_assert(pgdata != NULL, "TIPLINE_TEST_PGDATA is not set: run with scripts/test");
+	cr_assert(pglog != NULL, "TIPLINE_TEST_PGLOG is not set: run with scripts/test");
+	char canary[64], control[64], id[37];
+	new_canary(canary);
+	new_canary(control);
+	submit_canary_report(canary);
 	/* While the sealed report sits in the spool, the spool holds no canary. */
 	cr_assert_eq(th_spool_count(&T, ".rep"), 1, "the report is not waiting in the spool");
 	cr_assert(!found_under(T.spool, canary), "canary found in the spool");
@@ -169,8 +184,6 @@ Test(canary, is_nowhere_at_rest, .init = setup, .fini = teardown, .timeout = 120
 	cr_assert(found_under(pglog, control),
 	          "the control canary raised into PostgreSQL's log is not found in %s", pglog);
 
-	unlink(path);
-	unlink(report);
 	cr_assert(!found_under(pgdata, canary), "canary found in the PostgreSQL data directory");
 	cr_assert(!found_under(pglog, canary), "canary found in PostgreSQL's log");
 	cr_assert(!found_under(T.log, canary), "canary found in tipd's log");

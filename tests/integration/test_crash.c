@@ -333,36 +333,47 @@ setup_load(void)
 	th_write_conf(&T);
 }
 
+/* Start the client threads on `L`, then LOAD_ROUNDS times: start tipd, let
+ * them submit for 0.3–0.8 s, kill tipd with SIGKILL. The receipts counted
+ * just before and just after each kill go into `before` and `after`. Return
+ * how many spooled files the kills left, summed over the rounds. */
+static int
+run_kill_rounds(struct load *L, size_t *before, size_t *after)
+{
+	pthread_t th[LOAD_THREADS];
+	int left = 0;
+	cr_assert_eq(pthread_mutex_init(&L->mu, NULL), 0);
+	for (int i = 0; i < LOAD_THREADS; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, load_client, L), 0);
+	for (int round = 0; round < LOAD_ROUNDS; round++) {
+		th_start(&T);
+		atomic_store(&L->port, T.source_port);
+		usleep(300000 + randombytes_uniform(500000));
+		pthread_mutex_lock(&L->mu);
+		before[round] = L->n;
+		pthread_mutex_unlock(&L->mu);
+		cr_assert_eq(th_stop(&T, SIGKILL), 128 + SIGKILL);
+		atomic_store(&L->port, 0);
+		pthread_mutex_lock(&L->mu);
+		after[round] = L->n;
+		pthread_mutex_unlock(&L->mu);
+		left += th_spool_count(&T, ".rep");
+	}
+	atomic_store(&L->stop, true);
+	for (int i = 0; i < LOAD_THREADS; i++)
+		pthread_join(th[i], NULL);
+	return left;
+}
+
 Test(crash, repeated_kill9_under_load_loses_and_duplicates_nothing, .init = setup_load,
      .fini = teardown, .timeout = 120)
 {
 	static struct load L;
-	pthread_t th[LOAD_THREADS];
+	size_t before[LOAD_ROUNDS], after[LOAD_ROUNDS];
 	memset(&L, 0, sizeof(L));
 	L.receipts = calloc(LOAD_MAX, RECEIPT_DIGITS);
 	cr_assert_not_null(L.receipts);
-	cr_assert_eq(pthread_mutex_init(&L.mu, NULL), 0);
-	for (int i = 0; i < LOAD_THREADS; i++)
-		cr_assert_eq(pthread_create(&th[i], NULL, load_client, &L), 0);
-	size_t before[LOAD_ROUNDS], after[LOAD_ROUNDS];
-	int left = 0; /* spooled files found after the kills: what restarts replay */
-	for (int round = 0; round < LOAD_ROUNDS; round++) {
-		th_start(&T);
-		atomic_store(&L.port, T.source_port);
-		usleep(300000 + randombytes_uniform(500000)); /* 0.3–0.8 s of load */
-		pthread_mutex_lock(&L.mu);
-		before[round] = L.n;
-		pthread_mutex_unlock(&L.mu);
-		cr_assert_eq(th_stop(&T, SIGKILL), 128 + SIGKILL);
-		atomic_store(&L.port, 0);
-		pthread_mutex_lock(&L.mu);
-		after[round] = L.n;
-		pthread_mutex_unlock(&L.mu);
-		left += th_spool_count(&T, ".rep");
-	}
-	atomic_store(&L.stop, true);
-	for (int i = 0; i < LOAD_THREADS; i++)
-		pthread_join(th[i], NULL);
+	int left = run_kill_rounds(&L, before, after);
 	cr_assert_eq(atomic_load(&L.refused), 0, "%ld submissions were refused while tipd was up "
 	             "(last: %s)", atomic_load(&L.refused), L.last_refusal);
 	for (int round = 1; round < LOAD_ROUNDS; round++)

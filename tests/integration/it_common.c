@@ -284,3 +284,68 @@ it_make_other_team(struct th *t, char *bob_identity, size_t n)
 	cr_assert_eq(th_run(add, NULL, 0, NULL), 0);
 	buf_free(&out);
 }
+
+char *
+it_b64(const void *p, size_t n)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(cap);
+	cr_assert_not_null(s);
+	sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
+
+char *
+it_header_b64(const uint8_t *x25519_pk)
+{
+	uint8_t fk[AGE_FILE_KEY_LEN], pk[1][AGE_KEY_LEN];
+	struct buf h;
+	buf_init(&h, 4096);
+	age_file_key_new(fk);
+	memcpy(pk[0], x25519_pk, AGE_KEY_LEN);
+	cr_assert_eq(age_header_x25519(fk, (const uint8_t(*)[AGE_KEY_LEN])pk, 1, &h), 0);
+	sodium_memzero(fk, sizeof(fk));
+	char *s = it_b64(h.data, h.len);
+	buf_free(&h);
+	return s;
+}
+
+char *
+it_sealed_body(const char *report, const char *kind, const uint8_t *sk, const char *recipient,
+               const uint8_t *x25519_pk)
+{
+	char id[37];
+	uint8_t payload[64], sig[64], h[32];
+	char hex[65], msg[256];
+	util_uuid(id);
+	randombytes_buf(payload, sizeof(payload));
+	randombytes_buf(sig, sizeof(sig));
+	crypto_hash_sha256(h, payload, sizeof(payload));
+	util_hex(h, sizeof(h), hex);
+	int n = snprintf(msg, sizeof(msg), "tipline/v1/%s\n%s\n%s\n%s\n", kind, id, report, hex);
+	cr_assert(n > 0 && (size_t)n < sizeof(msg));
+	if (sk != NULL)
+		cr_assert_eq(crypto_sign_detached(sig, NULL, (const uint8_t *)msg, (size_t)n, sk), 0);
+	char *p = it_b64(payload, sizeof(payload)), *sg = it_b64(sig, sizeof(sig));
+	char *hd = it_header_b64(x25519_pk);
+	json_t *o = json_pack("{s:s, s:s, s:[{s:s, s:s}], s:s}", "id", id, "payload", p, "headers",
+	                      "recipient", recipient, "header", hd, "signature", sg);
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	free(p);
+	free(sg);
+	free(hd);
+	return s;
+}
+
+char *
+it_headers_body(const char *object, const char *recipient, const uint8_t *x25519_pk)
+{
+	char *hd = it_header_b64(x25519_pk);
+	json_t *o = json_pack("{s:[{s:s, s:s, s:s}]}", "headers", "object", object, "recipient",
+	                      recipient, "header", hd);
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	free(hd);
+	return s;
+}

@@ -67,4 +67,20 @@ void it_submit_with_attachment(struct th *t, char report[37], char attachment[37
  * loaded with `tipd membership add`. */
 void it_make_other_team(struct th *t, char *bob_identity, size_t n);
 
+/* Base64 (standard alphabet, padded) of `n` bytes; caller frees. */
+char *it_b64(const void *p, size_t n);
+/* A fresh age header (one X25519 stanza to the 32-byte key `x25519_pk`, for
+ * a new file key) in base64; caller frees. */
+char *it_header_b64(const uint8_t *x25519_pk);
+/* The JSON body of POST /api/v1/reports/{id}/notes or /replies (`kind`
+ * "note" or "reply") for `report`: a fresh id, 64 random payload bytes, one
+ * header for `recipient` (whose X25519 key is `x25519_pk`), and an Ed25519
+ * signature by `sk` (libsodium form) over the object's signed layout, or
+ * random bytes if `sk` is NULL. Caller frees. */
+char *it_sealed_body(const char *report, const char *kind, const uint8_t *sk,
+                     const char *recipient, const uint8_t *x25519_pk);
+/* The JSON body of POST /api/v1/reports/{id}/headers adding a fresh header
+ * for `recipient` on object `object`. Caller frees. */
+char *it_headers_body(const char *object, const char *recipient, const uint8_t *x25519_pk);
+
 #endif

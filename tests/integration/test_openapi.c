@@ -20,6 +20,7 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "age.h"
 #include "identity.h"
 #include "it_common.h"
 #include "util.h"
@@ -62,6 +64,9 @@ struct ids {
 	char token[64];
 	char receipt[64]; /* from the probe of POST /api/v1/reports */
 	char admin_token[64];
+	uint8_t sk[64];                   /* the investigator's Ed25519 key */
+	uint8_t x25519[32];               /* …and X25519 public key */
+	char rcpt[AGE_RECIPIENT_STR_MAX]; /* …as an age recipient */
 };
 
 /* The listeners a probe goes to. */
@@ -299,6 +304,12 @@ body_for(const struct op *op, const struct ids *ids, int admin)
 	}
 	if (strcmp(op->method, "PATCH") == 0 && strcmp(op->path, "/api/v1/reports/{id}") == 0)
 		return strdup("{\"priority\":\"high\"}");
+	if (strcmp(op->path, "/api/v1/reports/{id}/notes") == 0)
+		return it_sealed_body(ids->report, "note", ids->sk, ids->rcpt, ids->x25519);
+	if (strcmp(op->path, "/api/v1/reports/{id}/replies") == 0) /* signature does not verify */
+		return it_sealed_body(ids->report, "reply", NULL, ids->rcpt, ids->x25519);
+	if (strcmp(op->path, "/api/v1/reports/{id}/headers") == 0)
+		return it_headers_body(ids->report, ids->rcpt, ids->x25519);
 	if (strcmp(op->method, "POST") == 0 && strcmp(op->path, "/api/v1/login") == 0) {
 		struct identity *id = NULL;
 		char nonce[64], pin[65];
@@ -437,6 +448,13 @@ Test(openapi, every_documented_operation_is_served)
 	it_submit_with_attachment(&T, ids.report, ids.attachment);
 	cr_assert_eq(th_review_login(&T, T.identity, ids.token), 200, "login failed");
 	it_admin_login(&T, ids.admin_token);
+	struct identity *alice = NULL;
+	cr_assert_eq(identity_load(T.identity, TH_PASSPHRASE, strlen(TH_PASSPHRASE), &alice),
+	             IDENTITY_OK);
+	memcpy(ids.sk, identity_ed25519_sk(alice), sizeof(ids.sk));
+	memcpy(ids.x25519, identity_x25519_pk(alice), sizeof(ids.x25519));
+	snprintf(ids.rcpt, sizeof(ids.rcpt), "%s", identity_recipient(alice));
+	identity_free(alice);
 
 	char manifest_path[TH_PATH + 16];
 	snprintf(manifest_path, sizeof(manifest_path), "%s/answers.tsv", T.dir);
@@ -459,6 +477,7 @@ Test(openapi, every_documented_operation_is_served)
 	cr_assert_eq(bad, 0, "%d documented operation(s) are not served (see above)", bad);
 	cr_assert_eq(undocumented, 0, "%d answer(s) do not match the document (see above)",
 	             undocumented);
+	sodium_memzero(ids.sk, sizeof(ids.sk));
 }
 
 Test(openapi, the_probe_recognises_an_unserved_operation)

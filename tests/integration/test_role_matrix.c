@@ -148,58 +148,6 @@ make_other_team(void)
 }
 
 
-static char *
-b64(const void *p, size_t n)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(cap);
-	cr_assert_not_null(s);
-	sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
-	return s;
-}
-
-/* A fresh header for alice (one X25519 stanza) in base64; caller frees. */
-static char *
-alice_header(const struct world *w)
-{
-	uint8_t fk[AGE_FILE_KEY_LEN], pk[1][AGE_KEY_LEN];
-	struct buf h;
-	buf_init(&h, 4096);
-	age_file_key_new(fk);
-	memcpy(pk[0], w->alice_x, AGE_KEY_LEN);
-	cr_assert_eq(age_header_x25519(fk, (const uint8_t(*)[AGE_KEY_LEN])pk, 1, &h), 0);
-	char *s = b64(h.data, h.len);
-	buf_free(&h);
-	return s;
-}
-
-/* A sealed object body (note or reply) for the report, signed with `sk`
- * (garbage signature if `sk` is NULL); caller frees. */
-static char *
-sealed_body(const struct world *w, const char *kind, const uint8_t *sk)
-{
-	char id[37];
-	uint8_t payload[1056], sig[64], h[32]; /* an age payload of the smallest padded text */
-	char hex[65], msg[256];
-	util_uuid(id);
-	randombytes_buf(payload, sizeof(payload));
-	randombytes_buf(sig, sizeof(sig));
-	crypto_hash_sha256(h, payload, sizeof(payload));
-	util_hex(h, sizeof(h), hex);
-	int n = snprintf(msg, sizeof(msg), "tipline/v1/%s\n%s\n%s\n%s\n", kind, id, w->report, hex);
-	if (sk != NULL)
-		cr_assert_eq(crypto_sign_detached(sig, NULL, (const uint8_t *)msg, (size_t)n, sk), 0);
-	char *p = b64(payload, sizeof(payload)), *sg = b64(sig, sizeof(sig)), *hd = alice_header(w);
-	json_t *o = json_pack("{s:s, s:s, s:[{s:s, s:s}], s:s}", "id", id, "payload", p, "headers",
-	                      "recipient", w->alice_rcpt, "header", hd, "signature", sg);
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	free(p);
-	free(sg);
-	free(hd);
-	return s;
-}
-
 /* The body of `row` for role `ro`; caller frees (NULL: no body). */
 static char *
 body_for(const struct row *row, enum role ro, const struct world *w)
@@ -230,17 +178,11 @@ body_for(const struct row *row, enum role ro, const struct world *w)
 		buf_free(&b);
 		return s;
 	}
-	case B_NOTE: return sealed_body(w, "note", ro == ANON ? NULL : w->sk[ro]);
-	case B_REPLY: return sealed_body(w, "reply", NULL);
-	case B_HEADERS: {
-		char *hd = alice_header(w);
-		json_t *o = json_pack("{s:[{s:s, s:s, s:s}]}", "headers", "object", w->report,
-		                      "recipient", w->alice_rcpt, "header", hd);
-		char *s = json_dumps(o, JSON_COMPACT);
-		json_decref(o);
-		free(hd);
-		return s;
-	}
+	case B_NOTE:
+		return it_sealed_body(w->report, "note", ro == ANON ? NULL : w->sk[ro], w->alice_rcpt,
+		                      w->alice_x);
+	case B_REPLY: return it_sealed_body(w->report, "reply", NULL, w->alice_rcpt, w->alice_x);
+	case B_HEADERS: return it_headers_body(w->report, w->alice_rcpt, w->alice_x);
 	case B_STATEMENT: {
 		char path[TH_PATH + 32];
 		size_t len;

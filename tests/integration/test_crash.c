@@ -203,8 +203,10 @@ load_client(void *arg)
 		if (st == 0)
 			continue; /* cut by the kill: not acknowledged */
 		pthread_mutex_lock(&L->mu);
-		if (st == 201 && receipt_of_body(body, digits) == 0 && L->n < LOAD_MAX) {
-			memcpy(L->receipts[L->n++], digits, RECEIPT_DIGITS);
+		if (st == 201) {
+			/* No receipt in it: an answer cut by the kill, never seen. */
+			if (receipt_of_body(body, digits) == 0 && L->n < LOAD_MAX)
+				memcpy(L->receipts[L->n++], digits, RECEIPT_DIGITS);
 		} else if (atomic_load(&L->port) == port) {
 			atomic_fetch_add(&L->refused, 1);
 			snprintf(L->last_refusal, sizeof(L->last_refusal), "%d %.200s", st, body);

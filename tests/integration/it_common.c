@@ -315,7 +315,7 @@ it_sealed_body(const char *report, const char *kind, const uint8_t *sk, const ch
                const uint8_t *x25519_pk)
 {
 	char id[37];
-	uint8_t payload[64], sig[64], h[32];
+	uint8_t payload[1056], sig[64], h[32]; /* an age payload of the smallest padded text */
 	char hex[65], msg[256];
 	util_uuid(id);
 	randombytes_buf(payload, sizeof(payload));

@@ -73,7 +73,7 @@ char *it_b64(const void *p, size_t n);
  * a new file key) in base64; caller frees. */
 char *it_header_b64(const uint8_t *x25519_pk);
 /* The JSON body of POST /api/v1/reports/{id}/notes or /replies (`kind`
- * "note" or "reply") for `report`: a fresh id, 64 random payload bytes, one
+ * "note" or "reply") for `report`: a fresh id, 1,056 random payload bytes, one
  * header for `recipient` (whose X25519 key is `x25519_pk`), and an Ed25519
  * signature by `sk` (libsodium form) over the object's signed layout, or
  * random bytes if `sk` is NULL. Caller frees. */

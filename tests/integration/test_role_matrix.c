@@ -95,6 +95,9 @@ static const struct row rows[] = {
 	{ "POST", "/api/v1/admin/invites", B_JSON, "{\"name\":\"for-{role}\",\"teams\":[\"demo\"]}",
 	  { 401, 403, 403, 201 } },
 	{ "GET", "/api/v1/admin/enrollments", B_NONE, NULL, { 401, 403, 403, 200 } },
+	/* {id} is the report's id here: no such enrollment, for the admin. */
+	{ "POST", "/api/v1/admin/enrollments/{id}/reject", B_NONE, NULL, { 401, 403, 403, 404 } },
+	{ "GET", "/api/v1/admin/teams", B_NONE, NULL, { 401, 403, 403, 200 } },
 	{ "POST", "/api/v1/admin/teams/demo/membership", B_STATEMENT, NULL, { 401, 403, 403, 409 } },
 	{ "POST", "/api/v1/admin/labels", B_JSON, "{\"name\":\"by-{role}\"}", { 401, 403, 403, 201 } },
 	{ "DELETE", "/api/v1/admin/labels/minor", B_NONE, NULL, { 401, 403, 403, 204 } },

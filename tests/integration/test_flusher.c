@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -285,6 +286,7 @@ Test(flusher, a_second_tipd_on_the_same_directories_refuses)
 	fprintf(f, "%.*sspool_dir = %s/spool2%s", (int)(line - buf_cstr(&text)), buf_cstr(&text),
 	        T.dir, eol);
 	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(chmod(conf2, 0600), 0); /* tipd refuses a config others can read */
 	st = second_tipd(conf2, &err);
 	cr_assert(st != 0 && st != 124, "the second tipd ran (status %d): %s", st, buf_cstr(&err));
 	cr_assert(strstr(buf_cstr(&err), "another tipd") != NULL, "%s", buf_cstr(&err));

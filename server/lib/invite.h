@@ -1,7 +1,7 @@
 /*
  * invite: the invitation an admin hands to a new investigator (or the
  * operator to the first admin) out of band, and the enrollment message the
- * invitee signs (DESIGN §4, "Key lifecycle").
+ * invitee signs (docs/crypto.md §8 "Key lifecycle", docs/architecture.md §7.1).
  *
  * An invite carries everything the invitee's tipctl must pin before it talks
  * to the server, so that nothing is trusted on first use: the server URL, the

@@ -1,5 +1,5 @@
 /*
- * membership: signed team membership statements (DESIGN §4 "Team membership").
+ * membership: signed team membership statements (docs/crypto.md §8).
  *
  * A statement is a signed note (see note.h) made by an admin whose text is
  * exactly:

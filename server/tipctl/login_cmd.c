@@ -397,8 +397,9 @@ print_logged_in(const struct session *s, const struct buf *body)
 }
 
 /* Print team `team`'s verified membership when it changed since this computer
- * last saw it (DESIGN §4: members notice a rogue member). Return 0, or -1 if
- * the chain does not verify or goes back (printed loudly). */
+ * last saw it (docs/crypto.md §8 "Key lifecycle": members notice a rogue
+ * member). Return 0, or -1 if the chain does not verify or goes back (printed
+ * loudly). */
 static int
 review_team(struct api *a, const char *team)
 {

@@ -1,6 +1,6 @@
 /*
  * login_cmd: `tipctl login` and `tipctl logout` (the review API's login,
- * see DESIGN §4 "Signatures are domain-separated").
+ * see docs/crypto.md §10 and §11 "Domain separation").
  */
 #ifndef TIPCTL_LOGIN_CMD_H
 #define TIPCTL_LOGIN_CMD_H

@@ -1,7 +1,7 @@
 /*
  * report: what tipctl checks and does with a decrypted report or
- * attachment (DESIGN §4 "Context binding", "Padding") before anything of it
- * reaches the investigator's terminal or disk.
+ * attachment (docs/crypto.md §4 "Context line and manifest", §5 "Padding")
+ * before anything of it reaches the investigator's terminal or disk.
  *
  * A report's plaintext is "tipline/v1 report <id> <id>\n" then JSON
  * {"team", "language", "received_on", "source_recipient", "answers",

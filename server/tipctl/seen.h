@@ -2,7 +2,7 @@
  * seen: the highest membership statement tipctl has verified, per server
  * and team, so that a server cannot show an older membership again (one
  * that still lists a revoked member) or a different one with the same
- * sequence number (a fork) — DESIGN §4 "Team membership".
+ * sequence number (a fork) — docs/crypto.md §8 "Membership statements".
  *
  * The file is $TIPLINE_HOME/membership-seen (or
  * ~/.config/tipline/membership-seen), text:

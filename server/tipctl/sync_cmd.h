@@ -1,6 +1,6 @@
 /*
  * sync_cmd: `tipctl sync` — give newcomers the team's history
- * (DESIGN §4 "Per-recipient headers", "Key lifecycle: History").
+ * (docs/crypto.md §3 "One payload, one header per recipient", §8 "Key lifecycle").
  *
  * For each team (--team, or every team of the reports the caller can
  * list), tipctl fetches the membership chain and verifies it against the

@@ -1,6 +1,7 @@
 /*
- * DESIGN §1.1: a unique canary string, sent in an answer, in an attachment
- * and in its file name, is found nowhere at rest: not in the PostgreSQL
+ * Property 1 (docs/architecture.md): a unique canary string, sent in an
+ * answer, in an attachment and in its file name, is found nowhere at rest:
+ * not in the PostgreSQL
  * data directory (tables, WAL), not in PostgreSQL's log, not in the spool,
  * not in tipd's log.
  *

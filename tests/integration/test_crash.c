@@ -1,6 +1,7 @@
 /*
- * DESIGN §1.4: acknowledged means durable. Receipts are returned, tipd is
- * killed with SIGKILL before it flushes, and after a restart every receipt's
+ * Property 4 (docs/architecture.md): acknowledged means durable. Receipts
+ * are returned, tipd is killed with SIGKILL before it flushes, and after a
+ * restart every receipt's
  * report is in PostgreSQL exactly once (checked through the receipt's
  * lookup id, derived with the deployment's pepper).
  *

@@ -1,8 +1,8 @@
 /*
- * DESIGN §1.4, checked at the system-call level: a receipt leaves tipd only
- * after the spool file is fsync'd, renamed to ".rep" and its directory
- * fsync'd. (A kill -9 test alone cannot show this: the page cache survives
- * the process.) tipd is traced with strace while one report is submitted,
+ * Property 4 (docs/architecture.md), checked at the system-call level: a
+ * receipt leaves tipd only after the spool file is fsync'd, renamed to
+ * ".rep" and its directory fsync'd. (A kill -9 test alone cannot show this:
+ * the page cache survives the process.) tipd is traced with strace while one report is submitted,
  * and the order of the calls that completed is read back from the trace.
  * strace -y prints the path behind every descriptor, so the directory fsync
  * is matched to the spool directory itself and the rename to that directory,

@@ -1,5 +1,5 @@
 /*
- * flusher: moves committed spool files into PostgreSQL (DESIGN §6).
+ * flusher: moves committed spool files into PostgreSQL (docs/architecture.md §2).
  *
  * Runs on its own thread with its own event_base and asynchronous database
  * connection. Every interval, on flusher_flush_now() and once more at

@@ -1,6 +1,6 @@
 /*
  * seal: stream one object (report, attachment, message) into a spool
- * submission, sealed to a set of age X25519 recipients as DESIGN §4
+ * submission, sealed to a set of age X25519 recipients as docs/crypto.md §3
  * describes: one fresh file key, one single-stanza header per recipient, one
  * STREAM payload whose plaintext starts with the context line
  * "tipline/v1 <kind> <object uuid> <report uuid>\n".

@@ -45,7 +45,7 @@ struct http_limits {
 	unsigned head_ms;          /* from first byte (or idle end) to complete head */
 	unsigned body_idle_ms;     /* longest gap between body bytes (not chunk framing) */
 	unsigned keepalive_ms;     /* idle time between requests */
-	/* Body progress as a minimum rate (DESIGN §3): once the body has been
+	/* Body progress as a minimum rate (docs/architecture.md §3): once the body has been
 	 * arriving for body_rate_grace_ms, and at least one window has passed,
 	 * the body bytes received in the last body_rate_window_ms must average
 	 * min_body_rate bytes per second. Below it, or past body_total_ms, the

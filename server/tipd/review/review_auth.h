@@ -1,6 +1,6 @@
 /*
  * review_auth: the parts of review login that need no network or database
- * (docs: DESIGN §4 "Signatures are domain-separated").
+ * (docs/crypto.md §10 and §11 "Domain separation").
  *
  *  - login nonces without server state: the issue time, random bytes and an
  *    HMAC-SHA-256 tag under the deployment's nonce key (STATE_DIR/nonce.key,

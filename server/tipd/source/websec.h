@@ -1,6 +1,6 @@
 /*
  * websec: the source pages' only state, carried by the browser and sealed
- * with XChaCha20-Poly1305 under the web key (DESIGN §7, §9):
+ * with XChaCha20-Poly1305 under the web key (docs/api.md "Source pages"):
  *
  *   form token    AEAD(kind ‖ expiry), in a hidden field of every POST form;
  *                 checked before any work, so a post from another site, an

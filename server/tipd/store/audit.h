@@ -1,5 +1,5 @@
 /*
- * audit: the tamper-evident audit log (DESIGN §5, docs/api.md "Audit log").
+ * audit: the tamper-evident audit log (docs/api.md "Audit log").
  *
  * Entries. Every audited action appends one leaf to an RFC 9162 Merkle tree
  * (server/lib/merkle.h) kept in PostgreSQL (schema/0006_audit.sql). An
@@ -17,7 +17,7 @@
  * then an INSERT of index max(idx) + 1. In pipeline mode everything up to
  * the step's Sync is one implicit transaction, so the action and its entry
  * commit or fail together, and the advisory lock serializes appends from
- * every tipd host sharing the database (DESIGN §8) until that commit.
+ * every tipd host sharing the database (docs/architecture.md §8) until that commit.
  *
  * Checkpoints. tipd signs C2SP tlog-checkpoints with its audit key (an
  * Ed25519 signed-note key in STATE_DIR/audit.key, mode 0600, made on first

@@ -8,8 +8,9 @@
  *
  * A source submits through client tor 1's SOCKS port and the investigator
  * decrypts it with tipctl over the review onion through client tor 2 (which
- * holds the client authorization key); client tor 1 cannot even connect to
- * the review onion. Two circuits (SOCKS isolation by user name) are limited
+ * holds the client authorization key), both a JSON report and one posted
+ * through the HTML report form with a file (whose receipt then opens the
+ * inbox page); client tor 1 cannot even connect to the review onion. Two circuits (SOCKS isolation by user name) are limited
  * separately, and no circuit id reaches the database, the spool or the log.
  * Timings go to stderr.
  */
@@ -160,6 +161,167 @@ Test(tor, report_through_the_source_onion_is_read_over_the_review_onion)
 	                       "--identity", T.identity, "--passphrase-file", T.passfile, NULL),
 	             0, "%s", buf_cstr(&err));
 	cr_assert(strstr(buf_cstr(&out), "They took our passports") != NULL, "%s", buf_cstr(&out));
+}
+
+/* GET `path` (fields == NULL) or POST the multipart form `fields` (curl -F
+ * arguments, NULL-terminated, at most 16) to it on the source onion through
+ * client tor 1, on the circuit of SOCKS user `circuit`. Return the HTTP
+ * status (0: curl failed); the page in `resp` (reset first). */
+static int
+onion_form(const char *circuit, const char *path, char *const fields[], struct buf *resp)
+{
+	char proxy[128], url[256];
+	char *args[40];
+	int n = 0;
+	snprintf(proxy, sizeof(proxy), "socks5h://%s:x@127.0.0.1:%s", circuit, net("TORNET_SOCKS"));
+	snprintf(url, sizeof(url), "http://%s%s", net("TORNET_SOURCE_ONION"), path);
+	args[n++] = "--proxy";
+	args[n++] = proxy;
+	for (int i = 0; fields != NULL && fields[i] != NULL && i < 16; i++) {
+		args[n++] = "-F";
+		args[n++] = fields[i];
+	}
+	args[n++] = url;
+	args[n] = NULL;
+	buf_reset(resp);
+	return th_curl(&T, args, resp);
+}
+
+/* From the page in `resp`: the form holding the first hidden "token" field,
+ * as "token=VALUE" in `tok` and its action (a path) in `action`. */
+static void
+form_of(struct buf *resp, char tok[160], char action[64])
+{
+	const char *page = buf_cstr(resp);
+	const char *t = strstr(page, "name=\"token\" value=\"");
+	cr_assert(t != NULL, "no form token on the page:\n%.2000s", page);
+	t += strlen("name=\"token\" value=\"");
+	int tn = (int)strcspn(t, "\"");
+	cr_assert(tn > 0 && tn < 150, "a token of %d bytes", tn);
+	snprintf(tok, 160, "token=%.*s", tn, t);
+	const char *a = NULL;
+	for (const char *f = page; (f = strstr(f, "<form ")) != NULL && f < t; f++)
+		a = strstr(f, "action=\"");
+	cr_assert(a != NULL && a < t, "the token is in no form with an action");
+	a += strlen("action=\"");
+	int an = (int)strcspn(a, "\"");
+	cr_assert(an > 1 && an < 64 && a[0] == '/', "action \"%.*s\"", an, a);
+	snprintf(action, 64, "%.*s", an, a);
+}
+
+#define FORM_TEXT "They keep our passports at the farm. (onion form)"
+#define FORM_FILE "a small photo, standing in for one\n"
+
+/* Fetch /en/report on `circuit`, post it to its action with the required
+ * answers and the file `file` attached; assert the receipt page and write
+ * the receipt read off it into `receipt`. Return seconds taken. */
+static double
+form_submit(const char *circuit, const char *file, char receipt[64])
+{
+	char tok[160], action[64], ffield[TH_PATH + 128];
+	struct buf page;
+	buf_init(&page, 1 << 20);
+	snprintf(ffield, sizeof(ffield), "file=@%s;filename=evidence.txt;type=text/plain", file);
+	double t0 = now_s();
+	int st = onion_form(circuit, "/en/report", NULL, &page);
+	cr_assert_eq(st, 200, "GET /en/report: %d", st);
+	form_of(&page, tok, action);
+	char *fields[] = { tok,
+		           "what_happened=" FORM_TEXT,
+		           "exploitation=labour",
+		           "exploitation=debt_bondage",
+		           "affected_person=me",
+		           "safe_now=no",
+		           ffield,
+		           NULL };
+	st = onion_form(circuit, action, fields, &page);
+	double dt = now_s() - t0;
+	cr_assert_eq(st, 200, "POST %s: %d\n%.2000s", action, st, buf_cstr(&page));
+	const char *r = strstr(buf_cstr(&page), "<bdi dir=\"ltr\" id=\"receipt\">");
+	cr_assert(r != NULL, "no receipt on the page:\n%.2000s", buf_cstr(&page));
+	r += strlen("<bdi dir=\"ltr\" id=\"receipt\">");
+	size_t n = strcspn(r, "<");
+	char digits[RECEIPT_DIGITS];
+	cr_assert(n < 64 && receipt_normalize(r, n, digits) == RECEIPT_OK, "receipt %.40s", r);
+	snprintf(receipt, 64, "%.*s", (int)n, r);
+	buf_free(&page);
+	return dt;
+}
+
+/* Open the inbox page with `receipt` on `circuit` (GET /en/inbox, post its
+ * form); assert it shows the (empty) replies. Return seconds taken. */
+static double
+form_inbox(const char *circuit, const char *receipt)
+{
+	char tok[160], action[64], rfield[96];
+	struct buf page;
+	buf_init(&page, 1 << 20);
+	double t0 = now_s();
+	int st = onion_form(circuit, "/en/inbox", NULL, &page);
+	cr_assert_eq(st, 200, "GET /en/inbox: %d", st);
+	form_of(&page, tok, action);
+	snprintf(rfield, sizeof(rfield), "receipt=%s", receipt);
+	char *open[] = { tok, rfield, NULL };
+	st = onion_form(circuit, action, open, &page);
+	double dt = now_s() - t0;
+	cr_assert_eq(st, 200, "POST %s: %d\n%.2000s", action, st, buf_cstr(&page));
+	cr_assert(strstr(buf_cstr(&page), "<h2 id=\"replies-title\">") != NULL &&
+	                  strstr(buf_cstr(&page), "No answers yet.") != NULL,
+	          "not the inbox page:\n%.2000s", buf_cstr(&page));
+	buf_free(&page);
+	return dt;
+}
+
+/* Tor Browser's path, JavaScript off: the report form is fetched and posted
+ * through the source onion (multipart, a file attached), the receipt read
+ * off the page opens the inbox page, and the investigator decrypts the
+ * report and the file with tipctl over the review onion. */
+Test(tor, html_form_through_the_source_onion_is_read_over_the_review_onion)
+{
+	char file[TH_PATH + 32], receipt[64], proxy[32], id[64], dir[TH_PATH];
+	snprintf(file, sizeof(file), "%s/evidence.txt", T.dir);
+	FILE *fp = fopen(file, "w");
+	cr_assert(fp != NULL);
+	cr_assert(fputs(FORM_FILE, fp) >= 0 && fclose(fp) == 0);
+	fprintf(stderr, "tor: report form fetched and posted over a new circuit %.3f s\n",
+	        form_submit("form", file, receipt));
+	cr_assert_eq(th_wait_reports(&T, 1, 20000), 1, "the report did not reach PostgreSQL");
+	fprintf(stderr, "tor: inbox page opened over the same circuit %.3f s\n",
+	        form_inbox("form", receipt));
+
+	cr_assert_eq(onion_login(net("TORNET_AUTH_SOCKS")), 0, "%s", buf_cstr(&err));
+	snprintf(proxy, sizeof(proxy), "127.0.0.1:%s", net("TORNET_AUTH_SOCKS"));
+	cr_assert_eq(it_tipctl(&T, NULL, NULL, &out, &err, "--socks5", proxy, "tips", "list",
+	                       "--json", NULL),
+	             0, "%s", buf_cstr(&err));
+	json_t *arr = json_loads(buf_cstr(&out), 0, NULL);
+	cr_assert_eq(json_array_size(arr), 1, "%s", buf_cstr(&out));
+	json_t *row = json_array_get(arr, 0);
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(row, "id")));
+	cr_assert_eq(json_integer_value(json_object_get(row, "attachments")), 1, "%s",
+	             buf_cstr(&out));
+	json_decref(arr);
+	cr_assert_eq(it_tipctl(&T, NULL, NULL, &out, &err, "--socks5", proxy, "tips", "show", id,
+	                       "--json", "--identity", T.identity, "--passphrase-file", T.passfile,
+	                       NULL),
+	             0, "%s", buf_cstr(&err));
+	json_t *doc = json_loads(buf_cstr(&out), 0, NULL);
+	json_t *ans = json_object_get(doc, "answers");
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "language")), "en");
+	cr_assert_str_eq(json_string_value(json_object_get(ans, "what_happened")), FORM_TEXT);
+	cr_assert_eq(json_array_size(json_object_get(ans, "exploitation")), 2, "%s", buf_cstr(&out));
+	cr_assert_str_eq(json_string_value(json_object_get(ans, "safe_now")), "no");
+	json_decref(doc);
+	snprintf(dir, sizeof(dir), "%s/got", T.dir);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	cr_assert_eq(it_tipctl(&T, NULL, NULL, &out, &err, "--socks5", proxy, "tips", "get", id,
+	                       "--out", dir, "--identity", T.identity, "--passphrase-file",
+	                       T.passfile, NULL),
+	             0, "%s", buf_cstr(&err));
+	snprintf(file, sizeof(file), "%s/evidence.txt", dir);
+	it_slurp(file, &out);
+	cr_assert(out.len == strlen(FORM_FILE) && memcmp(out.data, FORM_FILE, out.len) == 0,
+	          "the attachment differs: %s", buf_cstr(&out));
 }
 
 /* Client tor 1 cannot reach the review onion at all, not even a TCP stream:

@@ -52,6 +52,7 @@ struct inbox {
 	pthread_mutex_t mu;
 	struct pending *buckets[INBOX_BUCKETS];
 	size_t npending;
+	bool full_warned;    /* "pending set full" logged since it last had room */
 	struct once *warned; /* reply ids already logged as not opening */
 };
 
@@ -88,10 +89,17 @@ pending_put(struct inbox *ib, const uint8_t lookup_id[32], const char *report_uu
 	snprintf(p->team, sizeof(p->team), "%s", team);
 	p->forgotten = forgotten;
 	pthread_mutex_lock(&ib->mu);
-	if (ib->npending >= INBOX_PENDING_MAX ||
-	    (unique && pending_find_locked(ib, lookup_id) != NULL)) {
+	bool full = ib->npending >= INBOX_PENDING_MAX;
+	if (full || (unique && pending_find_locked(ib, lookup_id) != NULL)) {
+		/* Once per time it fills, not per submission: a line per refused
+		 * id would record when each source acted. */
+		bool warn = full && !ib->full_warned;
+		ib->full_warned = ib->full_warned || full;
 		pthread_mutex_unlock(&ib->mu);
 		free(p);
+		if (warn)
+			log_warn("inbox: pending set full (%d); new receipts may show nothing until "
+			         "delivered", INBOX_PENDING_MAX);
 		return -1;
 	}
 	size_t b = bucket_of(lookup_id);
@@ -148,6 +156,8 @@ inbox_pending_drop(struct inbox *ib, const uint8_t lookup_id[32])
 			struct pending *p = *pp;
 			*pp = p->next;
 			ib->npending--;
+			if (ib->npending < INBOX_PENDING_MAX / 10 * 9)
+				ib->full_warned = false;
 			sodium_memzero(p, sizeof(*p));
 			free(p);
 			break;

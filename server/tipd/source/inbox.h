@@ -55,7 +55,9 @@ void inbox_free(struct inbox *ib);
  * (start-up, before the flusher starts). Return the number added, or -1. */
 int inbox_pending_rebuild(struct inbox *ib, struct spool *spool);
 /* Remember a spooled report's lookup id (and its report uuid and team, for
- * messages sent before it is flushed). Thread-safe. Return 0 or -1. */
+ * messages sent before it is flushed). Thread-safe. Return 0 or -1 (out of
+ * memory, or the set holds INBOX_PENDING_MAX ids: logged once until it has
+ * room again, never per call, so the log records no submission times). */
 int inbox_pending_add(struct inbox *ib, const uint8_t lookup_id[32], const char *report_uuid,
                       const char *team);
 /* Forget a lookup id (flushed, or its commit failed; also a flushed

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "inbox.h"
 #include "inbox_open.h"
+#include "log.h"
 #include "pad.h"
 #include "receipt.h"
 #include "spool.h"
@@ -316,4 +317,57 @@ Test(inbox, pending_set_is_rebuilt_from_the_spool)
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
+}
+
+/* Count the lines of `path` that contain `what`. */
+static int
+count_lines(const char *path, const char *what)
+{
+	FILE *f = fopen(path, "r");
+	cr_assert(f != NULL);
+	char line[512];
+	int n = 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, what) != NULL;
+	fclose(f);
+	return n;
+}
+
+Test(inbox, a_full_pending_set_is_logged_once_not_per_submission)
+{
+	struct app app;
+	struct tipd_config cfg;
+	struct inbox *ib = new_inbox(&app, &cfg);
+	char logpath[] = "/tmp/tipline-inbox-log.XXXXXX";
+	int fd = mkstemp(logpath);
+	cr_assert(fd >= 0);
+	int saved = dup(STDERR_FILENO);
+	cr_assert(dup2(fd, STDERR_FILENO) >= 0);
+	log_init("test", LOG_LVL_INFO);
+	uint8_t id[32], first[32];
+	for (uint32_t i = 0; i < INBOX_PENDING_MAX; i++) {
+		memset(id, 0, sizeof(id));
+		memcpy(id, &i, sizeof(i));
+		id[31] = 1;
+		cr_assert_eq(inbox_pending_add(ib, id, "r", "demo"), 0);
+	}
+	memcpy(first, id, 32);
+	/* Full: each later submission is refused, and logged once only. */
+	for (int i = 0; i < 50; i++) {
+		randombytes_buf(id, sizeof(id));
+		cr_assert_eq(inbox_pending_add(ib, id, "r", "demo"), -1);
+	}
+	fflush(stderr);
+	cr_assert_eq(count_lines(logpath, "pending set full"), 1, "logged per submission");
+	/* Once it has room again and fills up again, it says so once more. */
+	inbox_pending_drop(ib, first);
+	cr_assert_eq(inbox_pending_add(ib, first, "r", "demo"), 0);
+	cr_assert_eq(inbox_pending_add(ib, id, "r", "demo"), -1);
+	fflush(stderr);
+	cr_assert_eq(count_lines(logpath, "pending set full"), 1, "a drop of one is not room");
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	unlink(logpath);
+	inbox_free(ib);
 }

@@ -490,6 +490,22 @@ th_spool_count(struct th *t, const char *sfx)
 	return n;
 }
 
+/* Wait up to `timeout_ms` for the spool to hold exactly `n` files ending in
+ * `sfx`: a flush commits before it unlinks, so the database can show a report
+ * a moment before its spool file is gone. Returns the last count seen. */
+int
+th_wait_spool(struct th *t, const char *sfx, int n, unsigned timeout_ms)
+{
+	int seen = -1;
+	for (unsigned waited = 0; waited <= timeout_ms; waited += 50) {
+		seen = th_spool_count(t, sfx);
+		if (seen == n)
+			break;
+		usleep(50000);
+	}
+	return seen;
+}
+
 int
 th_review(struct th *t, const char *method, const char *path, const char *token,
           const char *body, struct buf *resp)

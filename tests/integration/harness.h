@@ -114,5 +114,6 @@ long th_wait_reports(struct th *t, long n, unsigned timeout_ms);
 int th_age_decrypt(struct th *t, const char *object_id, int attachment, struct buf *out);
 /* Count files in the spool directory with suffix `sfx`. */
 int th_spool_count(struct th *t, const char *sfx);
+int th_wait_spool(struct th *t, const char *sfx, int n, unsigned timeout_ms);
 
 #endif

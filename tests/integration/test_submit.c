@@ -42,7 +42,7 @@ check_round_trip(int tls)
 	cr_assert_eq(it_post_json(&T, tls, body, &resp), 201, "answer: %s", buf_cstr(&resp));
 	it_assert_receipt(&resp);
 	cr_assert_eq(th_wait_reports(&T, 1, 10000), 1, "the report did not reach PostgreSQL");
-	cr_assert_eq(th_spool_count(&T, ".rep"), 0, "the flushed report is still in the spool");
+	cr_assert_eq(th_wait_spool(&T, ".rep", 0, 5000), 0, "the flushed report is still in the spool");
 	it_only_report(&T, id);
 
 	json_t *doc = it_open_report(&T, id);

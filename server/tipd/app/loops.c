@@ -190,15 +190,29 @@ loops_stop_accepting(struct loops *ls)
 	}
 }
 
+static void
+break_loop(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+/* Stop every loop thread and wait for it. The break is queued as an event on
+ * the loop rather than sent with event_base_loopbreak from here: a thread that
+ * has not yet entered event_base_loop would clear that flag on entry and run
+ * forever, while a queued event waits for the loop to run it. */
 void
 loops_stop(struct loops *ls)
 {
+	static const struct timeval now = { 0, 0 };
 	if (ls == NULL)
 		return;
 	for (unsigned i = 1; i < ls->n; i++) {
 		if (!ls->v[i].running)
 			continue;
-		event_base_loopbreak(ls->v[i].base);
+		if (event_base_once(ls->v[i].base, -1, EV_TIMEOUT, break_loop, ls->v[i].base, &now) != 0)
+			event_base_loopbreak(ls->v[i].base);
 		pthread_join(ls->v[i].thread, NULL);
 		ls->v[i].running = 0;
 	}

@@ -905,6 +905,8 @@ flusher_start(struct flusher *f)
 		flusher_teardown(f);
 		return -1;
 	}
+	/* Named for ps and the benchmark's per-thread CPU figures. */
+	(void)pthread_setname_np(f->thread, "tipd-flusher");
 	f->started = true;
 	return 0;
 }

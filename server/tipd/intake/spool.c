@@ -878,6 +878,7 @@ commit_enqueue(struct spool *s, struct spool_txn *t)
 			pthread_mutex_unlock(&s->mu);
 			return -1;
 		}
+		(void)pthread_setname_np(s->committer, "tipd-committer");
 		s->committer_running = true;
 	}
 	t->next = s->queue;

@@ -2,20 +2,23 @@
  * bench_seal: the compute ceiling for report intake.
  *
  * Does, in a tight loop on one core, the CPU work tipd does for each report
- * submitted as JSON (submit.c): parse and validate the body against the
- * questionnaire, build the report document, pad it, seal it to N X25519
- * recipients (one single-stanza age header each, one STREAM payload that
- * starts with the context line) and derive the receipt's lookup id and
- * source key. No HTTP, no TLS, no disk: what is left is the ceiling that
- * sealing alone puts on reports per second per core.
+ * submitted as JSON, through tipd's own code: parse and validate the body
+ * against the questionnaire (as submit.c does), open a spool transaction,
+ * and seal_report() (seal_report.c, which submit.c calls too): the receipt
+ * and the source's keys, the report document, padding, one single-stanza age
+ * header per recipient and the STREAM payload, written as spool records with
+ * their BLAKE2b checksum, and the inbox record. Each transaction is then
+ * aborted instead of fsync'd and renamed: no HTTP, no TLS, no durable write.
+ * What is left is the ceiling that this work puts on reports per second per
+ * core.
  *
  * With --mlock it first hardens the process as tipd does with its default
  * "mlock = auto" (secmem_harden_process: mlockall of current and future
  * pages), so that the ceiling pays the same price for locked memory.
  *
- * With --spool-sample DIR it also writes one real spool file through seal.h
- * and spool_commit_sync() and prints its size, so that the disk ceiling
- * (bench_disk) appends files of exactly that size.
+ * The first report is committed durably into --spool DIR, and its file's
+ * size is printed, so that the disk ceiling (bench_disk) writes files of
+ * exactly that size.
  *
  * Prints one JSON object on stdout.
  */
@@ -31,11 +34,10 @@
 #include <time.h>
 
 #include "age.h"
-#include "buf.h"
-#include "pad.h"
 #include "questionnaire.h"
 #include "receipt.h"
 #include "seal.h"
+#include "seal_report.h"
 #include "secmem.h"
 #include "spool.h"
 #include "util.h"
@@ -51,8 +53,8 @@ struct bench {
 	size_t n;
 	uint8_t (*pks)[AGE_KEY_LEN];
 	char **strs;
-	uint64_t pt_bytes;  /* plaintext sealed by the last report */
-	uint64_t ct_bytes;  /* headers + payload of the last report */
+	struct seal_recipients r;
+	struct spool *spool;
 };
 
 /* Return the monotonic clock in seconds. */
@@ -83,163 +85,65 @@ make_recipients(struct bench *b)
 	return 0;
 }
 
-/* Parse, validate and build the padded report plaintext into `pt` (as
- * submit.c does). Return 0 or -1. */
+/* Parse and validate the body against the questionnaire, as submit.c does
+ * for every report. `*report` is the parsed report. Return 0 or -1. */
 static int
-build_plaintext(struct bench *b, const char *date, struct buf *pt)
+parse_report(struct bench *b, json_t **report)
 {
-	json_t *report = NULL, *doc = NULL, *manifest = NULL;
 	char why[128], qid[128];
-	int rc = -1;
-
-	if (questionnaire_parse_report(b->body, b->body_len, &report, why, sizeof(why)) !=
+	if (questionnaire_parse_report(b->body, b->body_len, report, why, sizeof(why)) !=
 	    QUESTIONNAIRE_REPORT_OK) {
 		fprintf(stderr, "bench_seal: the body is not a valid report: %s\n", why);
 		return -1;
 	}
-	if (questionnaire_validate(b->q, json_object_get(report, "answers"), qid, sizeof(qid)) !=
+	if (questionnaire_validate(b->q, json_object_get(*report, "answers"), qid, sizeof(qid)) !=
 	    QUESTIONNAIRE_OK) {
 		fprintf(stderr, "bench_seal: answer %s is not valid\n", qid);
-		goto fail;
+		json_decref(*report);
+		*report = NULL;
+		return -1;
 	}
-	manifest = json_array();
-	/* The same fields as submit.c's report, with a stand-in for the source's
-	 * reply key (a recipient string of the real length). */
-	doc = json_pack("{s:O, s:O, s:s, s:s, s:O, s:O}", "team", json_object_get(report, "team"),
-	                "language", json_object_get(report, "language"), "received_on", date,
-	                "source_recipient",
-	                "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq",
-	                "answers", json_object_get(report, "answers"), "attachments", manifest);
-	if (doc == NULL)
+	return 0;
+}
+
+/* One whole report's CPU work, through tipd's own code: parse and validate,
+ * open a spool transaction, seal_report() (receipt, source keys, document,
+ * padding, sealing, spool records with their checksum, inbox record), then
+ * commit it with `durable` (1: fsync'd, as tipd does; 0: aborted, so that only
+ * the CPU work is measured and nothing reaches the disk but page cache).
+ * Return 0 or -1. */
+static int
+one_report(struct bench *b, int durable)
+{
+	char uuid[UUID_STR_LEN], date[11], receipt[RECEIPT_STR_LEN];
+	uint8_t id[RECEIPT_ID_LEN];
+	json_t *report = NULL, *manifest = NULL;
+	struct spool_txn *t = NULL;
+	int rc = -1;
+
+	util_uuid(uuid);
+	util_today(date);
+	if (parse_report(b, &report) != 0 || (manifest = json_array()) == NULL ||
+	    (t = spool_begin(b->spool, uuid, "bench", date)) == NULL)
 		goto fail;
-	size_t need = json_dumpb(doc, NULL, 0, JSON_COMPACT);
-	if (need == 0 || buf_reserve(pt, need) != 0 ||
-	    json_dumpb(doc, (char *)pt->data + pt->len, need, JSON_COMPACT) != need)
+	const struct seal_report_in in = {
+		.pepper = b->pepper, .recipients = &b->r, .report_uuid = uuid, .date = date,
+		.report = report, .manifest = manifest, .max_json = MAX_BODY,
+	};
+	if (seal_report(t, &in, id, receipt) != 0)
 		goto fail;
-	pt->len += need;
-	rc = pad_text(pt);
+	if (durable) {
+		rc = spool_commit_sync(t);
+		t = NULL;
+	} else {
+		rc = 0;
+	}
 fail:
-	json_decref(doc);
+	spool_abort(t);
 	json_decref(manifest);
 	json_decref(report);
+	sodium_memzero(receipt, sizeof(receipt));
 	return rc;
-}
-
-/* Seal `pt` to every recipient with age.h; count the bytes. Return 0 or -1. */
-static int
-seal_direct(struct bench *b, const char *uuid, const struct buf *pt)
-{
-	uint8_t key[AGE_FILE_KEY_LEN];
-	char line[128];
-	struct buf hdr, out;
-	struct age_enc *enc = NULL;
-	int rc = -1;
-
-	buf_init(&hdr, AGE_MAX_HEADER);
-	buf_init(&out, 4 * AGE_CHUNK_SIZE);
-	age_file_key_new(key);
-	b->ct_bytes = 0;
-	for (size_t i = 0; i < b->n; i++) {
-		buf_reset(&hdr);
-		if (age_header_x25519(key, &b->pks[i], 1, &hdr) != 0)
-			goto fail;
-		b->ct_bytes += hdr.len;
-	}
-	int n = snprintf(line, sizeof(line), "tipline/v1 report %s %s\n", uuid, uuid);
-	if (n < 0 || (size_t)n >= sizeof(line) || (enc = age_enc_new(key)) == NULL ||
-	    age_enc_update(enc, (const uint8_t *)line, (size_t)n, &out) != 0)
-		goto fail;
-	for (size_t off = 0; off < pt->len; off += AGE_CHUNK_SIZE) {
-		size_t step = pt->len - off < AGE_CHUNK_SIZE ? pt->len - off : AGE_CHUNK_SIZE;
-		if (age_enc_update(enc, pt->data + off, step, &out) != 0)
-			goto fail;
-	}
-	if (age_enc_final(enc, &out) != 0)
-		goto fail;
-	b->ct_bytes += out.len;
-	b->pt_bytes = (uint64_t)n + pt->len;
-	rc = 0;
-fail:
-	sodium_memzero(key, sizeof(key));
-	age_enc_free(enc);
-	buf_free(&hdr);
-	buf_free(&out);
-	return rc;
-}
-
-/* Derive the receipt as submit.c does. Return 0 or -1. */
-static int
-make_receipt(struct bench *b)
-{
-	char digits[RECEIPT_DIGITS], text[RECEIPT_STR_LEN];
-	uint8_t id[RECEIPT_ID_LEN], pk[RECEIPT_KEY_LEN], sk[RECEIPT_KEY_LEN];
-	int rc = -1;
-	receipt_new(digits);
-	if (receipt_lookup_id(b->pepper, digits, id) == 0 &&
-	    receipt_source_key(b->pepper, digits, pk, sk) == 0) {
-		receipt_format(digits, text);
-		rc = 0;
-	}
-	sodium_memzero(digits, sizeof(digits));
-	sodium_memzero(sk, sizeof(sk));
-	sodium_memzero(text, sizeof(text));
-	return rc;
-}
-
-/* One whole report's CPU work. Return 0 or -1. */
-static int
-one_report(struct bench *b)
-{
-	char uuid[UUID_STR_LEN], date[11];
-	struct buf pt;
-	int rc = -1;
-	buf_init_secure(&pt, 2 * MAX_BODY + 65536);
-	util_uuid(uuid);
-	util_today(date);
-	if (build_plaintext(b, date, &pt) == 0 && seal_direct(b, uuid, &pt) == 0 &&
-	    make_receipt(b) == 0)
-		rc = 0;
-	buf_free(&pt);
-	return rc;
-}
-
-/* Write one real spool file for a report into `dir`; print nothing, return
- * its size in bytes or 0 on error. */
-static uint64_t
-spool_sample(struct bench *b, const char *dir)
-{
-	char uuid[UUID_STR_LEN], date[11];
-	uint8_t id[RECEIPT_ID_LEN] = { 1 }, pk[RECEIPT_KEY_LEN] = { 2 };
-	struct buf pt;
-	struct seal_recipients r = { b->n, (const char *const *)b->strs,
-		                     (const uint8_t(*)[32])b->pks };
-	struct spool *s = spool_open(dir, 1u << 30);
-	struct spool_txn *t = NULL;
-	struct seal_object *o = NULL;
-	uint64_t size = 0;
-
-	buf_init_secure(&pt, 2 * MAX_BODY + 65536);
-	util_uuid(uuid);
-	util_today(date);
-	if (s == NULL || build_plaintext(b, date, &pt) != 0 ||
-	    (t = spool_begin(s, uuid, "bench", date)) == NULL ||
-	    (o = seal_begin(t, SPOOL_REPORT, uuid, uuid, &r)) == NULL ||
-	    seal_write(o, pt.data, pt.len) != 0)
-		goto fail;
-	int rc = seal_finish(o);
-	o = NULL;
-	if (rc != 0 || spool_inbox(t, id, pk) != 0)
-		goto fail;
-	rc = spool_commit_sync(t);
-	t = NULL;
-	if (rc == 0)
-		size = spool_used(s);
-fail:
-	seal_free(o);
-	spool_abort(t);
-	spool_free(s);
-	buf_free(&pt);
-	return size;
 }
 
 static int
@@ -257,7 +161,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_seal --questionnaire FILE --body FILE --recipients N "
-	                "--seconds S [--mlock] [--spool-sample DIR]\n");
+	                "--seconds S --spool DIR [--mlock]\n");
 }
 
 int
@@ -268,12 +172,12 @@ main(int argc, char **argv)
 		{ "body", required_argument, NULL, 'b' },
 		{ "recipients", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 's' },
-		{ "spool-sample", required_argument, NULL, 'p' },
+		{ "spool", required_argument, NULL, 'p' },
 		{ "mlock", no_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench b = { 0 };
-	const char *qpath = NULL, *body = NULL, *sample = NULL;
+	const char *qpath = NULL, *body = NULL, *spool_dir = NULL;
 	uint64_t n = 0, secs = 0;
 	uint8_t pep[RECEIPT_PEPPER_LEN];
 	char err[256];
@@ -287,12 +191,12 @@ main(int argc, char **argv)
 		case 'b': body = optarg; break;
 		case 'n': if (util_parse_u64(optarg, MAX_RECIPIENTS, &n) != 0) n = 0; break;
 		case 's': if (util_parse_u64(optarg, 3600, &secs) != 0) secs = 0; break;
-		case 'p': sample = optarg; break;
+		case 'p': spool_dir = optarg; break;
 		case 'm': lock = 1; break;
 		default: usage(); return 2;
 		}
 	}
-	if (qpath == NULL || body == NULL || n == 0 || secs == 0) {
+	if (qpath == NULL || body == NULL || spool_dir == NULL || n == 0 || secs == 0) {
 		usage();
 		return 2;
 	}
@@ -307,16 +211,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_seal: set-up failed %s\n", b.q == NULL ? err : "");
 		return 1;
 	}
-	uint64_t spool_bytes = sample != NULL ? spool_sample(&b, sample) : 0;
-	if (sample != NULL && spool_bytes == 0) {
-		fprintf(stderr, "bench_seal: could not write a spool sample in %s\n", sample);
+	b.r = (struct seal_recipients){ b.n, (const char *const *)b.strs,
+		                        (const uint8_t(*)[AGE_KEY_LEN])b.pks };
+	/* One durable report first: its spool file's size is what the disk
+	 * ceiling (bench_disk) writes. */
+	if ((b.spool = spool_open(spool_dir, 1u << 30)) == NULL || one_report(&b, 1) != 0) {
+		fprintf(stderr, "bench_seal: could not spool a report in %s\n", spool_dir);
 		return 1;
 	}
+	uint64_t spool_bytes = spool_used(b.spool);
 	uint64_t count = 0;
 	double t0 = now_s(), t1 = t0;
 	/* Bounded in time and in count. */
 	while (t1 - t0 < (double)secs && count < 100000000u) {
-		if (one_report(&b) != 0) {
+		if (one_report(&b, 0) != 0) {
 			fprintf(stderr, "bench_seal: sealing failed\n");
 			return 1;
 		}
@@ -325,10 +233,10 @@ main(int argc, char **argv)
 			t1 = now_s();
 	}
 	t1 = now_s();
+	spool_free(b.spool);
 	printf("{\"mlock\":%d,\"recipients\":%zu,\"reports\":%llu,\"seconds\":%.3f,\"per_sec\":%.1f,"
-	       "\"plaintext_bytes\":%llu,\"sealed_bytes\":%llu,\"spool_file_bytes\":%llu}\n",
+	       "\"spool_file_bytes\":%llu}\n",
 	       lock, b.n, (unsigned long long)count, t1 - t0, (double)count / (t1 - t0),
-	       (unsigned long long)b.pt_bytes, (unsigned long long)b.ct_bytes,
 	       (unsigned long long)spool_bytes);
 	return 0;
 }

@@ -167,8 +167,9 @@ loops_start(struct loops *ls)
 		/* Named for ps and the benchmark's per-thread CPU figures (loop 0
 		 * is the main thread, named tipd). Set from here, through /proc,
 		 * because the sandbox is already in place and forbids prctl. */
-		char name[16];
+		char name[32];
 		snprintf(name, sizeof(name), "tipd-loop%u", i);
+		name[15] = '\0'; /* the kernel's limit for a thread name */
 		(void)pthread_setname_np(ls->v[i].thread, name);
 	}
 	return 0;

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "age.h"
 #include "app.h"
 #include "buf.h"
 #include "inbox.h"
@@ -19,6 +18,7 @@
 #include "questionnaire.h"
 #include "receipt.h"
 #include "seal.h"
+#include "seal_report.h"
 #include "secmem.h"
 #include "spool.h"
 #include "teams.h"
@@ -400,79 +400,21 @@ submit_on_body(struct http_request *req, const uint8_t *p, size_t n)
 	return rc;
 }
 
-/* The report plaintext after its context line: JSON padded to a bucket. It
- * carries the source's reply recipient `src` (age1...), so that tipctl seals
- * replies only to the key derived at submission, not to one the database
- * names later (docs/threat-model.md §5 item 7), and the source's Ed25519
- * public key `sig_pk` (base64), against which tipctl checks every later
- * message from the source (docs/crypto.md §9). */
-static int
-submit_report_json(struct submit *s, const char *src, const char *sig_pk, struct buf *out)
-{
-	json_t *doc = json_pack("{s:O, s:O, s:s, s:s, s:s, s:O, s:O}", "team",
-	                        json_object_get(s->report, "team"), "language",
-	                        json_object_get(s->report, "language"), "received_on", s->date,
-	                        "source_recipient", src, "source_signing_key", sig_pk, "answers",
-	                        json_object_get(s->report, "answers"), "attachments", s->manifest);
-	if (doc == NULL)
-		return -1;
-	/* json_dumpb writes into our secure buffer: no unwiped copy. */
-	size_t need = json_dumpb(doc, NULL, 0, JSON_COMPACT);
-	int rc = -1;
-	/* Reserve the padded size at once: one secure block, no regrowth. */
-	if (need > 0 && buf_reserve(out, pad_text_bucket(out->len + need) - out->len) == 0 &&
-	    json_dumpb(doc, (char *)out->data + out->len, need, JSON_COMPACT) == need) {
-		out->len += need;
-		rc = pad_text(out);
-	}
-	json_decref(doc);
-	return rc;
-}
-
-/* Draw the receipt, derive its lookup id and the source's key pairs (the
- * secret halves are wiped at once), seal the report with the source's
- * recipient and signing key inside, and record the inbox in the spool
- * transaction. */
+/* Seal the report itself (seal_report.c: the receipt, the source's keys, the
+ * padded document) and keep the receipt and lookup id for the answer. */
 static int
 submit_seal_report(struct submit *s)
 {
-	struct buf pt;
-	struct seal_object *o = NULL;
-	char digits[RECEIPT_DIGITS], src[AGE_RECIPIENT_STR_MAX];
-	char sig_b64[sodium_base64_ENCODED_LEN(RECEIPT_SIGN_PK_LEN, sodium_base64_VARIANT_ORIGINAL)];
-	uint8_t id[RECEIPT_ID_LEN], pk[RECEIPT_KEY_LEN], sk[RECEIPT_KEY_LEN];
-	uint8_t sig_pk[RECEIPT_SIGN_PK_LEN], sig_sk[RECEIPT_SIGN_SK_LEN];
-	int rc = -1;
-
-	buf_init_secure(&pt, 2 * SUBMIT_MAX_REPORT_JSON + 65536);
-	receipt_new(digits);
-	if (receipt_lookup_id(s->app->pepper, digits, id) != 0 ||
-	    receipt_source_key(s->app->pepper, digits, pk, sk) != 0 ||
-	    receipt_source_sign_key(s->app->pepper, digits, sig_pk, sig_sk) != 0)
-		goto fail;
-	sodium_memzero(sk, sizeof(sk));
-	sodium_memzero(sig_sk, sizeof(sig_sk));
-	sodium_bin2base64(sig_b64, sizeof(sig_b64), sig_pk, sizeof(sig_pk),
-	                  sodium_base64_VARIANT_ORIGINAL);
-	if (age_recipient_encode(pk, src, sizeof(src)) != 0 ||
-	    submit_report_json(s, src, sig_b64, &pt) != 0)
-		goto fail;
-	o = seal_begin(s->txn, SPOOL_REPORT, s->report_uuid, s->report_uuid, &s->team->recipients);
-	if (o == NULL || seal_write(o, pt.data, pt.len) != 0)
-		goto fail;
-	rc = seal_finish(o);
-	o = NULL;
-	if (rc != 0 || (rc = spool_inbox(s->txn, id, pk)) != 0)
-		goto fail;
-	memcpy(s->lookup_id, id, sizeof(id));
-	receipt_format(digits, s->receipt);
-fail:
-	seal_free(o);
-	buf_free(&pt);
-	sodium_memzero(digits, sizeof(digits));
-	sodium_memzero(sk, sizeof(sk));
-	sodium_memzero(sig_sk, sizeof(sig_sk));
-	return rc;
+	const struct seal_report_in in = {
+		.pepper = s->app->pepper,
+		.recipients = &s->team->recipients,
+		.report_uuid = s->report_uuid,
+		.date = s->date,
+		.report = s->report,
+		.manifest = s->manifest,
+		.max_json = SUBMIT_MAX_REPORT_JSON,
+	};
+	return seal_report(s->txn, &in, s->lookup_id, s->receipt);
 }
 
 static void

@@ -120,6 +120,10 @@ static const char SQL_INBOX[] =
 	"VALUES ($1, $2::uuid, $3) ON CONFLICT DO NOTHING";
 static const char SQL_FORGET[] = "DELETE FROM inboxes WHERE lookup_id = $1";
 
+const char *const flusher_sql_report = SQL_REPORT;
+const char *const flusher_sql_header = SQL_HEADER;
+const char *const flusher_sql_inbox = SQL_INBOX;
+
 static void flusher_start_batch(struct flusher *f);
 
 /* --- batch memory --- */

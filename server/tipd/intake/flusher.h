@@ -70,4 +70,11 @@ void flusher_free(struct flusher *f);
 /* Copy the counters (any thread). */
 void flusher_get_stats(const struct flusher *f, struct flusher_stats *out);
 
+/* The flusher's INSERT statements for a report, its headers and its inbox,
+ * for the benchmark's database reference (tests/bench/bench_pg.c), which
+ * sends exactly these. */
+extern const char *const flusher_sql_report;
+extern const char *const flusher_sql_header;
+extern const char *const flusher_sql_inbox;
+
 #endif

@@ -176,6 +176,30 @@ def main():
     p("   loop CPU = each event-loop thread of tipd, loop 0 first)")
     p("")
 
+    # --- OnionShare, a peer in the same run ---
+    peers = []
+    for r in recs:
+        if r["kind"] != "onionshare":
+            continue
+        f = wrk_figures(r)
+        mine = next((x for x in intake if x["team"] == 5 and x["transport"] == "plain"
+                     and x["clients"] == r["clients"]), None)
+        f.update({"clients": r["clients"], "tipd_per_sec": mine["per_sec"] if mine else None,
+                  "tipd_over_onionshare": ratio(mine["per_sec"], f["per_sec"]) if mine else None})
+        peers.append(f)
+    out["onionshare"] = peers
+    if peers:
+        p("Peer: OnionShare receive mode (onionshare-cli --local-only), the same report as its form's text, plain HTTP")
+        p(f"  {'clients':>7}  {'messages/s':>10}  {'p50 ms':>7}  {'p99 ms':>7}  {'errors':>6}  "
+          f"{'CPU us/msg':>10}  {'tipd reports/s':>14}  {'tipd / OnionShare':>17}")
+        for f in peers:
+            p(f"  {f['clients']:>7}  {f['per_sec']:>10,.0f}  {f['p50_ms']:>7.1f}  {f['p99_ms']:>7.1f}  "
+              f"{f['errors']:>6}  {fmt(f['server_cpu_us_per_req']):>10}  {fmt(f['tipd_per_sec']):>14}  "
+              f"{fmt(f['tipd_over_onionshare'], pct=True):>17}")
+        p("  (OnionShare writes each message to a file, unsealed and without fsync; tipd seals to 5 "
+          "recipients and fsyncs)")
+        p("")
+
     # --- group commit ---
     fs = next((r for r in recs if r["kind"] == "fsync"), None)
     fsync_per_report = None

@@ -178,6 +178,8 @@ IDIOMS = {
 	# match_team(path, ...) == 0: a helper with pre[] = "/a/", post[] = "/b".
 	"helper": re.compile(r"\b(match_\w+)\s*\(\s*path\s*,\s*[A-Za-z_][\w>.-]*\s*\)\s*==\s*0"),
 }
+# A row of a route table: { "GET", "/api/v1/reports/{id}", ... } (review.c).
+RE_TABLE_ROW = re.compile(r'\{\s*"([A-Z]+)"\s*,\s*' + LIT + r'\s*,')
 RE_HELPER_PARTS = re.compile(r"\bpre\[\]\s*=\s*" + LIT + r"(?:\s*,\s*post\[\]\s*=\s*" + LIT + r")?")
 RE_METHOD_VAR = re.compile(r"(?<![\w>.])(get|post|patch|put|delete)\b(?!\s*\()")
 RE_METHOD_LIT = re.compile(r'strcmp\s*\(\s*(?:method|http_request_method\s*\(\s*req\s*\))\s*,\s*"([A-Z]+)"\s*\)\s*==\s*0')
@@ -274,6 +276,13 @@ def extract_file(fname, routes, problems):
 	consumed = set()  # offsets of path literals accounted for
 	for m in RE_CHARSET_USE.finditer(text):
 		consumed.add(m.start(1) - 1)
+	for m in RE_TABLE_ROW.finditer(text):
+		surf = surface_of(fname, "")
+		if surf is None:
+			problems.append("%s: a route table of no known surface" % os.path.basename(fname))
+			continue
+		routes.add((m.group(1), norm(m.group(2)), surf))
+		consumed.add(m.start(2) - 1)
 	helpers = {}
 	for name, a, b in functions(text):
 		hm = RE_HELPER_PARTS.search(text, a, b)

@@ -6,6 +6,7 @@
 #include "app.h"
 #include "config.h"
 #include "inbox.h"
+#include "loops.h"
 #include "pages.h"
 #include "review.h"
 #include "submit.h"
@@ -124,7 +125,8 @@ routes_review(struct http_request *req, void *arg)
 	if (h != NULL)
 		return h;
 	if (strncmp(path, "/api/v1/", 8) == 0)
-		return review_route(req, arg);
+		return review_route(req, arg, loops_db(((struct app *)arg)->loops,
+		                                       http_request_base(req)));
 	return not_found(req);
 }
 

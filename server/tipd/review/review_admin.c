@@ -21,25 +21,15 @@
 #include "invite.h"
 #include "log.h"
 #include "membership.h"
-#include "review.h"
 #include "review_reports.h"
+#include "review_req.h"
 #include "teams.h"
 #include "util.h"
 
 #define AD_INVITE_TTL_H 72
 #define AD_INVITE_TTL_MAX_H 720
 #define AD_PENDING_MAX 100
-#define AD_SYNC_PAGE 100
 #define AD_ARRAY_MAX 32768 /* a PostgreSQL array literal of uuids, recipients or keys */
-
-/* The objects (report, attachments, messages, replies, notes) of report
- * $1; used by the header routes. */
-#define AD_REPORT_OBJECTS                                                        \
-	"select id from reports where id = $1::uuid "                            \
-	"union all select id from attachments where report_id = $1::uuid "      \
-	"union all select id from messages where report_id = $1::uuid "         \
-	"union all select id from replies where report_id = $1::uuid "          \
-	"union all select id from notes where report_id = $1::uuid"
 
 struct ad_ctx {
 	json_t *body;
@@ -71,16 +61,12 @@ struct ad_ctx {
 	struct membership *prev; /* the head the uploaded statement follows */
 	/* labels */
 	char label[65];
-	/* header upload */
-	char report_team[MEMBERSHIP_TEAM_MAX + 1];
-	json_t *headers;
-	size_t added;
 };
 
 static struct ad_ctx *
 ctx(struct rv_req *r)
 {
-	return r->actx;
+	return r->ctx;
 }
 
 /* Parse the request body as a JSON object into the context. Return 0, or -1
@@ -88,38 +74,7 @@ ctx(struct rv_req *r)
 static int
 body_object(struct rv_req *r, const char *shape)
 {
-	json_error_t e;
-	ctx(r)->body = json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &e);
-	if (json_is_object(ctx(r)->body))
-		return 0;
-	rv_problem(r, 400, shape);
-	return -1;
-}
-
-/* Return 1 if `o` has no member but those in the NULL-terminated `keys`. */
-static int
-only_keys(json_t *o, const char *const *keys)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach(o, k, v) {
-		int ok = 0;
-		for (size_t i = 0; keys[i] != NULL && !ok; i++)
-			ok = strcmp(k, keys[i]) == 0;
-		if (!ok)
-			return 0;
-	}
-	return 1;
-}
-
-/* The string member `key` of `o`, or NULL if absent, not a string or with a NUL. */
-static const char *
-str_of(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-		return NULL;
-	return json_string_value(v);
+	return (ctx(r)->body = rv_body_object(r, shape)) != NULL ? 0 : -1;
 }
 
 /* Decode base64 `s` into exactly `n` bytes. Return 0 or -1. */
@@ -129,22 +84,6 @@ b64_exact(const char *s, uint8_t *out, size_t n, int variant)
 	size_t got = 0;
 	return s != NULL && util_base64_decode(s, strlen(s), out, n, &got, variant) == 0 && got == n
 	               ? 0 : -1;
-}
-
-/* Append `s` to the PostgreSQL array literal `arr` (`cap` bytes). Only for
- * values already checked to hold no quote, backslash, comma or brace. */
-static int
-array_add(char *arr, size_t cap, const char *s)
-{
-	size_t n = strlen(arr);
-	if (n == 0) {
-		if (cap < 3)
-			return -1;
-		memcpy(arr, "{}", 3);
-		n = 2;
-	}
-	int w = snprintf(arr + n - 1, cap - n + 1, "%s%s}", n > 2 ? "," : "", s);
-	return w < 0 || (size_t)w >= cap - n + 1 ? -1 : 0;
 }
 
 /* ---- POST /api/v1/enroll ---- */
@@ -286,12 +225,12 @@ enroll_start(struct rv_req *r)
 	}
 	if (body_object(r, shape) != 0)
 		return;
-	const char *id = str_of(c->body, "invite"), *rc = str_of(c->body, "recipient");
-	if (!only_keys(c->body, keys) || id == NULL || !util_uuid_valid(id) ||
-	    b64_exact(str_of(c->body, "secret"), secret, sizeof(secret),
+	const char *id = rv_str_of(c->body, "invite"), *rc = rv_str_of(c->body, "recipient");
+	if (!rv_only_keys(c->body, keys) || id == NULL || !util_uuid_valid(id) ||
+	    b64_exact(rv_str_of(c->body, "secret"), secret, sizeof(secret),
 	              sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    b64_exact(str_of(c->body, "ed25519"), c->pk, RV_PK_LEN, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    b64_exact(str_of(c->body, "signature"), c->sig, RV_SIG_LEN,
+	    b64_exact(rv_str_of(c->body, "ed25519"), c->pk, RV_PK_LEN, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    b64_exact(rv_str_of(c->body, "signature"), c->sig, RV_SIG_LEN,
 	              sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    (json_object_get(c->body, "recipient") != NULL &&
 	     (rc == NULL || strlen(rc) >= sizeof(c->recipient) || age_recipient_decode(rc, xpk) != 0))) {
@@ -334,7 +273,7 @@ teams_literal(json_t *teams, char *arr, size_t cap)
 	json_array_foreach(teams, i, t) {
 		const char *s = json_string_value(t);
 		if (s == NULL || strlen(s) != json_string_length(t) || !membership_team_valid(s) ||
-		    array_add(arr, cap, s) != 0)
+		    rv_array_add(arr, cap, s) != 0)
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(s, json_string_value(json_array_get(teams, j))) == 0)
@@ -355,10 +294,10 @@ invite_start(struct rv_req *r)
 	char secret64[INVITE_SECRET_B64];
 	if (body_object(r, shape) != 0)
 		return;
-	const char *name = str_of(c->body, "name");
+	const char *name = rv_str_of(c->body, "name");
 	json_t *ttl = json_object_get(c->body, "ttl_hours");
 	json_int_t hours = ttl == NULL ? AD_INVITE_TTL_H : json_integer_value(ttl);
-	if (!only_keys(c->body, keys) || name == NULL || !invite_name_valid(name) ||
+	if (!rv_only_keys(c->body, keys) || name == NULL || !invite_name_valid(name) ||
 	    teams_literal(json_object_get(c->body, "teams"), arr, sizeof(arr)) != 0 ||
 	    (ttl != NULL && !json_is_integer(ttl)) || hours < 1 || hours > AD_INVITE_TTL_MAX_H) {
 		rv_problem(r, 422, shape);
@@ -394,7 +333,7 @@ pending_rows(struct rv_req *r, const PGresult *res)
 {
 	json_t *arr = json_array();
 	if (arr == NULL || json_object_set_new(r->out, "enrollments", arr) != 0) {
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 		return;
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -402,7 +341,7 @@ pending_rows(struct rv_req *r, const PGresult *res)
 		char fp[17], pk64[sodium_base64_ENCODED_LEN(RV_PK_LEN, sodium_base64_VARIANT_ORIGINAL)];
 		json_error_t e;
 		if (sodium_hex2bin(pk, sizeof(pk), PQgetvalue(res, i, 4), 64, NULL, NULL, NULL) != 0) {
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 			return;
 		}
 		membership_fingerprint(pk, fp);
@@ -414,7 +353,7 @@ pending_rows(struct rv_req *r, const PGresult *res)
 		                      "signature", PQgetvalue(res, i, 5), "enrolled_at",
 		                      (json_int_t)strtoll(PQgetvalue(res, i, 6), NULL, 10));
 		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 			return;
 		}
 	}
@@ -450,7 +389,7 @@ teams_rows(struct rv_req *r, const PGresult *res)
 	const struct rv_member *ms[MEMBERSHIP_MAX_MEMBERS];
 	json_t *arr = json_array();
 	if (arr == NULL || json_object_set_new(r->out, "teams", arr) != 0) {
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 		return;
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -460,7 +399,7 @@ teams_rows(struct rv_req *r, const PGresult *res)
 		                      (json_int_t)strtoll(PQgetvalue(res, i, 1), NULL, 10), "members",
 		                      (json_int_t)n);
 		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 			return;
 		}
 	}
@@ -686,9 +625,9 @@ removed_fill(struct rv_req *r)
 			continue;
 		char hex[2 * RV_PK_LEN + 1];
 		sodium_bin2hex(hex, sizeof(hex), old->ed25519_pk, RV_PK_LEN);
-		if ((!kept_rcpt && array_add(c->rcpts_lit, sizeof(c->rcpts_lit),
+		if ((!kept_rcpt && rv_array_add(c->rcpts_lit, sizeof(c->rcpts_lit),
 		                             old->recipient) != 0) ||
-		    (!kept_key && array_add(c->ids_lit, sizeof(c->ids_lit), hex) != 0) ||
+		    (!kept_key && rv_array_add(c->ids_lit, sizeof(c->ids_lit), hex) != 0) ||
 		    json_array_append_new(c->removed, json_string(old->name)) != 0)
 			return -1;
 		if (!kept_key)
@@ -710,8 +649,8 @@ statement_start(struct rv_req *r)
 	struct ad_ctx *c = ctx(r);
 	if (body_object(r, shape) != 0)
 		return;
-	const char *text = str_of(c->body, "statement"), *en = str_of(c->body, "enrollment");
-	if (!only_keys(c->body, keys) || text == NULL ||
+	const char *text = rv_str_of(c->body, "statement"), *en = rv_str_of(c->body, "enrollment");
+	if (!rv_only_keys(c->body, keys) || text == NULL ||
 	    (json_object_get(c->body, "enrollment") != NULL && (en == NULL || !util_uuid_valid(en)))) {
 		rv_problem(r, 400, shape);
 		return;
@@ -774,8 +713,8 @@ label_start(struct rv_req *r)
 	if (r->route == RV_ADMIN_LABEL_ADD) {
 		if (body_object(r, "send {\"name\": label}") != 0)
 			return;
-		const char *name = str_of(c->body, "name");
-		if (!only_keys(c->body, keys) || name == NULL || !rv_label_valid(name)) {
+		const char *name = rv_str_of(c->body, "name");
+		if (!rv_only_keys(c->body, keys) || name == NULL || !rv_label_valid(name)) {
 			rv_problem(r, 422, "a label is 1 to 64 of a-z, 0-9, '.', '_', '-', starting "
 			                   "with a letter or digit");
 			return;
@@ -798,253 +737,27 @@ label_start(struct rv_req *r)
 	rv_run(r, label_done);
 }
 
-/* ---- GET /api/v1/teams/{team}/missing-headers (history sync) ---- */
+/* ---- the routes (review.c's table) ---- */
 
 static void
-missing_rows(struct rv_req *r, const PGresult *res)
+ad_ctx_free(void *p)
 {
-	json_t *arr = json_array();
-	if (arr == NULL || json_object_set_new(r->out, "objects", arr) != 0) {
-		r->failed = true;
-		return;
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		json_error_t e;
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", PQgetvalue(res, i, 0),
-		                      "report", PQgetvalue(res, i, 1), "kind", PQgetvalue(res, i, 2),
-		                      "header", PQgetvalue(res, i, 3), "missing",
-		                      json_loads(PQgetvalue(res, i, 4), 0, &e));
-		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			r->failed = true;
-			return;
-		}
-	}
-}
-
-static void
-missing_done(struct rv_req *r)
-{
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
-}
-
-static void
-missing_start(struct rv_req *r)
-{
-	struct ad_ctx *c = ctx(r);
-	const struct rv_member *me = rv_caller_team(&r->caller, r->team);
-	const struct rv_member *ms[MEMBERSHIP_MAX_MEMBERS];
-	char after[37] = "00000000-0000-0000-0000-000000000000", lim[16];
-	const char *q = http_request_query(r->req);
-	if (me == NULL) {
-		rv_problem(r, 404, "no such team");
-		return;
-	}
-	if (q != NULL && q[0] != '\0' &&
-	    (strncmp(q, "after=", 6) != 0 || !util_uuid_valid(q + 6))) {
-		rv_problem(r, 400, "the only parameter is after=<object uuid>");
-		return;
-	}
-	if (q != NULL && q[0] != '\0')
-		snprintf(after, sizeof(after), "%s", q + 6);
-	size_t n = rv_team_members(r, r->team, ms, MEMBERSHIP_MAX_MEMBERS);
-	c->rcpts_lit[0] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (array_add(c->rcpts_lit, sizeof(c->rcpts_lit), ms[i]->recipient) != 0) {
-			rv_problem(r, 500, "team too large");
-			return;
-		}
-	snprintf(lim, sizeof(lim), "%d", AD_SYNC_PAGE);
-	const char *v[5] = { r->team, c->rcpts_lit, me->recipient, after, lim };
-	r->out = json_object();
-	rv_q(r, "select o.oid, o.rid, o.kind, translate(encode(mine.header, 'base64'), E'\\n', ''), "
-	        "array_to_json(array_agg(w.recipient order by w.recipient)) "
-	        "from (" TEAMS_OBJECTS_SQL ") o "
-	        "join object_headers mine on mine.object_id = o.oid and mine.recipient = $3 "
-	        "cross join unnest($2::text[]) as w(recipient) "
-	        "where o.oid > $4::uuid and not exists (select 1 from object_headers h "
-	        "where h.object_id = o.oid and h.recipient = w.recipient) "
-	        "group by o.oid, o.rid, o.kind, mine.header order by o.oid limit $5::int",
-	     5, v, NULL, NULL, missing_rows);
-	rv_run(r, missing_done);
-}
-
-/* ---- POST /api/v1/reports/{id}/headers (history sync) ---- */
-
-static void
-headers_added_row(struct rv_req *r, const PGresult *res)
-{
-	ctx(r)->added = (size_t)PQntuples(res);
-}
-
-static void
-headers_added(struct rv_req *r)
-{
-	struct ad_ctx *c = ctx(r);
-	log_info("review: %zu headers added for newcomers", c->added);
-	rv_answer_json(r, 200, json_pack("{s:I, s:I}", "added", (json_int_t)c->added, "skipped",
-	                                 (json_int_t)(json_array_size(c->headers) - c->added)));
-}
-
-/* Check every {"object","recipient","header"}: a uuid, a current member of
- * the report's team, an age header with exactly one X25519 stanza. Build
- * the three array literals. Return NULL if fine, else the problem. */
-static const char *
-headers_check(struct rv_req *r, char *objs, char *rcpts, struct buf *hdrs)
-{
-	struct ad_ctx *c = ctx(r);
-	const struct rv_member *ms[MEMBERSHIP_MAX_MEMBERS];
-	size_t n = rv_team_members(r, c->report_team, ms, MEMBERSHIP_MAX_MEMBERS), i;
-	json_t *h;
-	json_array_foreach(c->headers, i, h) {
-		static const char *const keys[] = { "object", "recipient", "header", NULL };
-		const char *o = str_of(h, "object"), *rc = str_of(h, "recipient"),
-		           *hd = str_of(h, "header");
-		uint8_t raw[4096];
-		size_t rl = 0, hl = 0;
-		int nx = 0, ns = 0, no = 0, member = 0;
-		if (!json_is_object(h) || !only_keys(h, keys) || o == NULL || !util_uuid_valid(o) ||
-		    rc == NULL || hd == NULL)
-			return "each header is {\"object\": uuid, \"recipient\": \"age1…\", \"header\": base64}";
-		for (size_t j = 0; j < n && !member; j++)
-			member = strcmp(ms[j]->recipient, rc) == 0;
-		if (!member)
-			return "a recipient is not a member of the report's team";
-		if (util_base64_decode(hd, strlen(hd), raw, sizeof(raw), &rl,
-		                       sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		    age_header_inspect(raw, rl, &hl, &nx, &ns, &no) != AGE_OK || hl != rl || nx != 1 ||
-		    ns != 0 || no != 0)
-			return "each header must be an age header with exactly one X25519 stanza";
-		if (array_add(objs, AD_ARRAY_MAX, o) != 0 || array_add(rcpts, AD_ARRAY_MAX, rc) != 0 ||
-		    buf_printf(hdrs, "%s%s", i ? "," : "{", hd) != 0)
-			return "too many headers in one request";
-	}
-	if (buf_adds(hdrs, "}") != 0)
-		return "too many headers in one request";
-	return NULL;
-}
-
-static void
-headers_team_row(struct rv_req *r, const PGresult *res)
-{
-	if (PQntuples(res) == 1) {
-		snprintf(ctx(r)->report_team, sizeof(ctx(r)->report_team), "%s", PQgetvalue(res, 0, 0));
-		r->found = 1;
-	}
-}
-
-static void
-headers_store(struct rv_req *r)
-{
-	struct ad_ctx *c = ctx(r);
-	const struct rv_member *me;
-	char *objs = c->ids_lit, *rcpts = c->rcpts_lit;
-	struct buf hdrs;
-	if (!r->found || (me = rv_caller_team(&r->caller, c->report_team)) == NULL) {
-		rv_problem(r, 404, "no such report");
-		return;
-	}
-	r->found = 0;
-	objs[0] = rcpts[0] = '\0';
-	buf_init(&hdrs, RV_HEADERS_MAX_BODY);
-	const char *bad = headers_check(r, objs, rcpts, &hdrs);
-	if (bad != NULL) {
-		buf_free(&hdrs);
-		rv_problem(r, 422, bad);
-		return;
-	}
-	const char *v[5] = { r->id, objs, rcpts, buf_cstr(&hdrs), me->recipient };
-	rv_q(r, "insert into object_headers (object_id, recipient, header) "
-	        "select i.oid, i.rcpt, decode(i.hdr, 'base64') "
-	        "from unnest($2::uuid[], $3::text[], $4::text[]) as i(oid, rcpt, hdr) "
-	        "where i.oid in (" AD_REPORT_OBJECTS ") and exists (select 1 from object_headers m "
-	        "where m.object_id = i.oid and m.recipient = $5) "
-	        "on conflict do nothing returning object_id", 5, v, NULL, NULL, headers_added_row);
-	buf_free(&hdrs);
-	/* one entry per newcomer served (recipients are fixed-length bech32, so a
-	 * substring of the literal is a whole element) */
-	const struct rv_member *ms[MEMBERSHIP_MAX_MEMBERS];
-	uint8_t (*subjects)[32] = calloc(MEMBERSHIP_MAX_MEMBERS, 32);
-	size_t n = rv_team_members(r, c->report_team, ms, MEMBERSHIP_MAX_MEMBERS), ns = 0;
-	if (subjects == NULL) {
-		rv_fail_step(r);
-	} else {
-		for (size_t j = 0; j < n; j++)
-			if (strstr(rcpts, ms[j]->recipient) != NULL)
-				memcpy(subjects[ns++], ms[j]->ed25519, 32);
-		rv_audit_many(r, AUDIT_HEADERS_ADD, c->report_team, r->id,
-		              (const uint8_t(*)[32])subjects, ns);
-		free(subjects);
-	}
-	rv_run(r, headers_added);
-}
-
-static void
-headers_start(struct rv_req *r)
-{
-	struct ad_ctx *c = ctx(r);
-	static const char *const keys[] = { "headers", NULL };
-	static const char shape[] = "send {\"headers\": [{\"object\", \"recipient\", \"header\"}]}";
-	if (body_object(r, shape) != 0)
-		return;
-	c->headers = json_object_get(c->body, "headers");
-	if (!only_keys(c->body, keys) || !json_is_array(c->headers) ||
-	    json_array_size(c->headers) == 0 || json_array_size(c->headers) > RV_HEADERS_MAX) {
-		rv_problem(r, 400, shape);
-		return;
-	}
-	const char *v[1] = { r->id };
-	rv_q(r, "select team_id from reports where id = $1::uuid", 1, v, NULL, NULL, headers_team_row);
-	rv_run(r, headers_store);
-}
-
-/* ---- dispatch ---- */
-
-void
-rv_admin_start(struct rv_req *r)
-{
-	if ((r->actx = calloc(1, sizeof(struct ad_ctx))) == NULL) {
-		rv_problem(r, 500, "out of memory");
-		return;
-	}
-	int admin_route = r->route == RV_ADMIN_INVITE || r->route == RV_ADMIN_ENROLLMENTS ||
-	                  r->route == RV_ADMIN_MEMBERSHIP || r->route == RV_ADMIN_LABEL_ADD ||
-	                  r->route == RV_ADMIN_LABEL_DEL || r->route == RV_ADMIN_TEAMS ||
-	                  r->route == RV_ADMIN_REJECT;
-	if (admin_route && !r->caller.admin) {
-		rv_problem_code(r, 403, "admin_required",
-		                "this needs an admin login (tipctl login --admin)", NULL);
-		return;
-	}
-	switch (r->route) {
-	case RV_ENROLL: enroll_start(r); break;
-	case RV_ADMIN_INVITE: invite_start(r); break;
-	case RV_ADMIN_ENROLLMENTS: pending_start(r); break;
-	case RV_ADMIN_TEAMS: teams_start(r); break;
-	case RV_ADMIN_REJECT: reject_start(r); break;
-	case RV_ADMIN_MEMBERSHIP: statement_start(r); break;
-	case RV_ADMIN_LABEL_ADD:
-	case RV_ADMIN_LABEL_DEL: label_start(r); break;
-	case RV_MISSING_HEADERS: missing_start(r); break;
-	case RV_HEADERS: headers_start(r); break;
-	default: rv_problem(r, 404, "no such resource"); break;
-	}
-}
-
-void
-rv_admin_free(struct rv_req *r)
-{
-	struct ad_ctx *c = r->actx;
-	if (c == NULL)
-		return;
+	struct ad_ctx *c = p;
 	json_decref(c->body);
 	json_decref(c->teams);
 	json_decref(c->removed);
 	membership_free(c->stmt);
 	membership_free(c->prev);
 	free(c->removed_pks);
-	sodium_memzero(c, sizeof(*c));
-	free(c);
-	r->actx = NULL;
 }
+
+#define AD_OPS(name, fn)                                                                      \
+	const struct rv_ops name = { .start = fn, .ctx_size = sizeof(struct ad_ctx),             \
+		                     .ctx_free = ad_ctx_free }
+AD_OPS(rv_enroll_ops, enroll_start);
+AD_OPS(rv_invite_ops, invite_start);
+AD_OPS(rv_enrollments_ops, pending_start);
+AD_OPS(rv_admin_teams_ops, teams_start);
+AD_OPS(rv_reject_ops, reject_start);
+AD_OPS(rv_statement_ops, statement_start);
+AD_OPS(rv_label_ops, label_start);

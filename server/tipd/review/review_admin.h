@@ -1,6 +1,6 @@
 /*
- * review_admin: enrollment, the admin routes and history sync on the review
- * listener (docs/api.md, "Enrollment and administration").
+ * review_admin: enrollment and the admin routes on the review listener
+ * (docs/api.md, "Enrollment and administration").
  *
  *  POST   /api/v1/enroll                          (no session: an invite's secret)
  *  POST   /api/v1/admin/invites                   (admin)
@@ -8,8 +8,6 @@
  *  POST   /api/v1/admin/teams/{team}/membership   (admin: approve, revoke)
  *  POST   /api/v1/admin/labels                    (admin)
  *  DELETE /api/v1/admin/labels/{name}             (admin)
- *  GET    /api/v1/teams/{team}/missing-headers    (member: history sync)
- *  POST   /api/v1/reports/{id}/headers            (member: history sync)
  *
  * Enrollment: the invitee proves possession of the Ed25519 key it enrolls by
  * signing the message of invite.h over this server's own origin and TLS key
@@ -24,25 +22,23 @@
  * from then on. Members it removes lose their headers on the team's objects
  * and their sessions in the same transaction.
  *
- * History sync: a member lists the objects of a team that some current
- * member has no header for (with the caller's own header), makes the missing
- * headers locally from the file key, and uploads them; tipd stores only
- * headers with one X25519 stanza, for current members of the report's team,
- * on objects of that report that the caller can open.
+ * History sync is review_sync.h.
  */
 #ifndef TIPD_REVIEW_ADMIN_H
 #define TIPD_REVIEW_ADMIN_H
 
-struct rv_req;
+struct rv_ops;
 
 #define RV_ADMIN_MAX_BODY (256u * 1024) /* a statement of 256 members, in JSON */
 #define RV_ENROLL_MAX_BODY 4096
-#define RV_HEADERS_MAX 128               /* headers in one upload */
-#define RV_HEADERS_MAX_BODY (128u * 1024)
 
-/* Run an enrollment, admin or sync route (r->route); answers. */
-void rv_admin_start(struct rv_req *r);
-/* Release the route state of `r`. */
-void rv_admin_free(struct rv_req *r);
+/* The handler ops of the table's rows (review.c). */
+extern const struct rv_ops rv_enroll_ops;
+extern const struct rv_ops rv_invite_ops;
+extern const struct rv_ops rv_enrollments_ops;
+extern const struct rv_ops rv_admin_teams_ops;
+extern const struct rv_ops rv_reject_ops;
+extern const struct rv_ops rv_statement_ops;
+extern const struct rv_ops rv_label_ops; /* add and delete */
 
 #endif

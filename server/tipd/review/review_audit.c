@@ -10,7 +10,7 @@
 #include "http.h"
 #include "log.h"
 #include "merkle.h"
-#include "review.h"
+#include "review_req.h"
 #include "util.h"
 
 int
@@ -114,7 +114,7 @@ size_row(struct rv_req *r, const PGresult *res)
 	uint64_t n;
 	if (PQntuples(res) != 1 || util_parse_u64(PQgetvalue(res, 0, 0), INT64_MAX, &n) != 0 ||
 	    json_object_set_new(r->out, "size", json_integer((json_int_t)n)) != 0)
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 }
 
 /* Return 1 if the caller may read the entry at row `i` (columns idx, leaf, entry). */
@@ -166,7 +166,7 @@ range_rows(struct rv_req *r, const PGresult *res)
 	util_hex(h, sizeof(h), me);
 	for (int i = 0; i < PQntuples(res); i++)
 		if (entry_add(r, arr, res, i, me) != 0) {
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 			return;
 		}
 }
@@ -292,7 +292,7 @@ log_size_row(struct rv_req *r, const PGresult *res)
 {
 	uint64_t n;
 	if (PQntuples(res) != 1 || util_parse_u64(PQgetvalue(res, 0, 0), INT64_MAX, &n) != 0)
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 	else
 		r->found = (uint64_t)json_integer_value(json_object_get(r->out, r->route ==
 		            RV_AUDIT_INCLUSION ? "size" : "new")) <= n ? 1 : 0;
@@ -317,7 +317,7 @@ nodes_rows(struct rv_req *r, const PGresult *res)
 	}
 	if (!ok || proof_compute(r, node_lookup, s) != 0) {
 		log_error("review: an audit proof cannot be computed from the stored subtrees");
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 	}
 	free(s);
 }
@@ -398,15 +398,8 @@ proof_start(struct rv_req *r)
 	rv_run(r, proof_done);
 }
 
-void
-rv_auditlog_start(struct rv_req *r)
-{
-	switch (r->route) {
-	case RV_AUDIT_CHECKPOINT: checkpoint_start(r); break;
-	case RV_AUDIT_LEAVES:
-	case RV_AUDIT_ENTRIES: range_start(r); break;
-	case RV_AUDIT_INCLUSION:
-	case RV_AUDIT_CONSISTENCY: proof_start(r); break;
-	default: rv_problem(r, 404, "no such resource"); break;
-	}
-}
+/* ---- the routes (review.c's table) ---- */
+
+const struct rv_ops rv_checkpoint_ops = { .start = checkpoint_start };
+const struct rv_ops rv_audit_range_ops = { .start = range_start };
+const struct rv_ops rv_audit_proof_ops = { .start = proof_start };

@@ -24,14 +24,16 @@
 #ifndef TIPD_REVIEW_AUDIT_H
 #define TIPD_REVIEW_AUDIT_H
 
-struct rv_req;
+struct rv_ops;
 
 #define RV_AUDIT_RANGE_MAX 1000
 #define RV_AUDIT_PROOF_MAX (1ull << 40)
 #define RV_AUDIT_NODES_MAX 4096 /* subtrees one proof may read */
 
-/* Run the audit route r->route (one of RV_AUDIT_*) for an authenticated caller. */
-void rv_auditlog_start(struct rv_req *r);
+/* The handler ops of the table's rows (review.c). */
+extern const struct rv_ops rv_checkpoint_ops;
+extern const struct rv_ops rv_audit_range_ops; /* leaves and entries */
+extern const struct rv_ops rv_audit_proof_ops; /* inclusion and consistency */
 
 /*
  * Parse the query `q` ("k=v&k=v") holding only the `n` keys `keys`, each a

@@ -7,8 +7,7 @@
  *    the same file on every review host), so any host checks any nonce and
  *    a flood of nonce requests evicts nothing; single use is recorded in
  *    PostgreSQL at login (login_nonces, review.c);
- *  - a failed-login limiter: at most `per_key` failures per public key and
- *    `total` failures overall in a sliding window (mutex);
+ *  - (the failed-login limiter is net/limiter.h, shared with the inbox);
  *  - the strict login body parser, signature checking (over the login
  *    message of proto.h),
  *    session tokens and the Bearer header.
@@ -22,6 +21,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "limiter.h"
 
 #define RV_NONCE_LEN 32
 #define RV_B64URL_32 44 /* base64url without padding of 32 bytes, with its NUL */
@@ -40,7 +40,6 @@
 #define RV_LOGIN_MAX_BODY 4096
 
 struct rv_nonces;
-struct rv_limiter;
 
 /* Make a nonce maker and checker under the `RV_NONCE_KEY_LEN`-byte `key`
  * (copied into locked memory). NULL on error. */
@@ -65,15 +64,13 @@ int rv_nonce_check(const struct rv_nonces *n, const char *s, int64_t now,
                    uint8_t raw[RV_NONCE_LEN], int64_t *expires)
 	__attribute__((warn_unused_result));
 
-/* Make a limiter of `per_key` failures per key and `total` overall in any
- * `window_s` seconds (all > 0). NULL on error. */
-struct rv_limiter *rv_limiter_new(unsigned per_key, unsigned total, unsigned window_s);
-void rv_limiter_free(struct rv_limiter *l);
-/* Return 0 if a login attempt by `pk` (NULL: unknown key) may be tried at
- * `now`, else the number of seconds to wait (>= 1). Thread-safe. */
-unsigned rv_limiter_check(struct rv_limiter *l, const uint8_t *pk, int64_t now);
-/* Record a failed login by `pk` (NULL: unknown key) at `now`. Thread-safe. */
-void rv_limiter_fail(struct rv_limiter *l, const uint8_t *pk, int64_t now);
+/* The failed-login limiter is net/limiter.h's, shared with the source
+ * inbox; the review side's older names for it. */
+#define rv_limiter limiter
+#define rv_limiter_new limiter_new
+#define rv_limiter_free limiter_free
+#define rv_limiter_check limiter_check
+#define rv_limiter_fail limiter_fail
 
 /* A parsed login request body. */
 struct rv_login {

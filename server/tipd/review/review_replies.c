@@ -14,7 +14,7 @@
 #include "membership.h"
 #include "pad.h"
 #include "proto.h"
-#include "review.h"
+#include "review_req.h"
 #include "teams.h"
 #include "util.h"
 
@@ -193,7 +193,7 @@ kind_of(const struct rv_req *r)
 static void
 post_report(struct rv_req *r, const PGresult *res)
 {
-	struct rp_ctx *c = r->rctx;
+	struct rp_ctx *c = r->ctx;
 	uint8_t pk[AGE_KEY_LEN];
 	if (PQntuples(res) != 1)
 		return;
@@ -204,21 +204,21 @@ post_report(struct rv_req *r, const PGresult *res)
 		if (PQgetlength(res, 0, 1) != 64 ||
 		    sodium_hex2bin(pk, sizeof(pk), PQgetvalue(res, 0, 1), 64, NULL, NULL, NULL) != 0 ||
 		    age_recipient_encode(pk, c->source, sizeof(c->source)) != 0)
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 	}
 }
 
 static void
 post_inserted(struct rv_req *r, const PGresult *res)
 {
-	struct rp_ctx *c = r->rctx;
+	struct rp_ctx *c = r->ctx;
 	c->inserted = PQntuples(res) > 0;
 }
 
 static void
 post_done(struct rv_req *r)
 {
-	struct rp_ctx *c = r->rctx;
+	struct rp_ctx *c = r->ctx;
 	if (!c->inserted) {
 		rv_problem(r, 409, "an object with this id exists");
 		return;
@@ -232,7 +232,7 @@ post_done(struct rv_req *r)
 static int
 recipients_exact(struct rv_req *r)
 {
-	struct rp_ctx *c = r->rctx;
+	struct rp_ctx *c = r->ctx;
 	const struct rv_member *ms[MEMBERSHIP_MAX_MEMBERS];
 	size_t n = rv_team_members(r, c->team, ms, MEMBERSHIP_MAX_MEMBERS);
 	size_t want = n + (r->route == RV_REPLY && c->source[0] != '\0');
@@ -253,7 +253,7 @@ recipients_exact(struct rv_req *r)
 static void
 post_checked(struct rv_req *r)
 {
-	struct rp_ctx *c = r->rctx;
+	struct rp_ctx *c = r->ctx;
 	if (!r->found || rv_caller_team(&r->caller, c->team) == NULL) {
 		rv_problem(r, 404, "no such report");
 		return;
@@ -303,7 +303,7 @@ post_checked(struct rv_req *r)
 static void
 post_start(struct rv_req *r)
 {
-	struct rp_ctx *c = r->rctx;
+	struct rp_ctx *c = r->ctx;
 	char teams[RV_MAX_TEAMS * (MEMBERSHIP_TEAM_MAX + 1) + 3];
 	switch (rv_sealed_parse(r->body.data, r->body.len, &c->s)) {
 	case RV_SEALED_OK: break;
@@ -353,7 +353,7 @@ membership_rows(struct rv_req *r, const PGresult *res)
 	json_t *arr = json_object_get(r->out, "statements");
 	for (int i = 0; arr != NULL && i < PQntuples(res); i++)
 		if (json_array_append_new(arr, json_string(PQgetvalue(res, i, 0))) != 0)
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 }
 
 static void
@@ -387,31 +387,19 @@ membership_start(struct rv_req *r)
 	rv_run(r, membership_done);
 }
 
-void
-rv_replies_start(struct rv_req *r)
+static void
+rp_ctx_free(void *p)
 {
-	if ((r->rctx = calloc(1, sizeof(struct rp_ctx))) == NULL) {
-		rv_problem(r, 500, "out of memory");
-		return;
-	}
-	switch (r->route) {
-	case RV_REPLY:
-	case RV_NOTE: post_start(r); break;
-	case RV_MEMBERSHIP: membership_start(r); break;
-	default: rv_problem(r, 404, "no such resource"); break;
-	}
+	struct rp_ctx *c = p;
+	rv_sealed_free(&c->s);
 }
 
-void
-rv_replies_free(struct rv_req *r)
-{
-	struct rp_ctx *c = r->rctx;
-	if (c == NULL)
-		return;
-	rv_sealed_free(&c->s);
-	free(c);
-	r->rctx = NULL;
-}
+/* Replies and notes share one handler (r->route tells them apart). */
+const struct rv_ops rv_sealed_ops = { .start = post_start, .ctx_size = sizeof(struct rp_ctx),
+	                              .ctx_free = rp_ctx_free };
+const struct rv_ops rv_membership_ops = { .start = membership_start,
+	                                  .ctx_size = sizeof(struct rp_ctx),
+	                                  .ctx_free = rp_ctx_free };
 
 /* ---- GET /reports/{id}: source recipient, replies, notes, messages ---- */
 
@@ -427,13 +415,13 @@ fetch_source(struct rv_req *r, const PGresult *res)
 		if (PQgetlength(res, 0, 0) != 64 ||
 		    sodium_hex2bin(pk, sizeof(pk), PQgetvalue(res, 0, 0), 64, NULL, NULL, NULL) != 0 ||
 		    age_recipient_encode(pk, rc, sizeof(rc)) != 0) {
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 			return;
 		}
 		v = json_string(rc);
 	}
 	if (json_object_set_new(r->out, "source_recipient", v) != 0)
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 }
 
 /* Rows: id, sent_on, author hex, signature, header, payload, team. */
@@ -445,7 +433,7 @@ fetch_signed(struct rv_req *r, const PGresult *res, const char *key)
 		return;
 	json_t *arr = json_array();
 	if (arr == NULL || json_object_set_new(r->out, key, arr) != 0) {
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 		return;
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -462,7 +450,7 @@ fetch_signed(struct rv_req *r, const PGresult *res, const char *key)
 		                      pk64, "signature", PQgetvalue(res, i, 3), "header",
 		                      PQgetvalue(res, i, 4), "payload", PQgetvalue(res, i, 5));
 		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 			return;
 		}
 	}
@@ -487,7 +475,7 @@ fetch_messages(struct rv_req *r, const PGresult *res)
 		return;
 	json_t *arr = json_array();
 	if (arr == NULL || json_object_set_new(r->out, "messages", arr) != 0) {
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 		return;
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -495,7 +483,7 @@ fetch_messages(struct rv_req *r, const PGresult *res)
 		                      PQgetvalue(res, i, 1), "header", PQgetvalue(res, i, 2),
 		                      "payload", PQgetvalue(res, i, 3));
 		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 			return;
 		}
 	}

@@ -28,6 +28,7 @@
 #include "buf.h"
 
 struct rv_req;
+struct rv_ops;
 
 #define RV_REPLY_PAYLOAD_MAX (1u << 20)  /* largest sealed payload */
 #define RV_REPLY_MAX_BODY (2u << 20)     /* largest request body */
@@ -65,10 +66,9 @@ void rv_sealed_free(struct rv_sealed *s);
 int rv_sealed_verify(const struct rv_sealed *s, const char *kind, const char *rid,
                      const uint8_t pk[32]) __attribute__((warn_unused_result));
 
-/* Run a reply, note or membership route of `r` (caller authenticated). */
-void rv_replies_start(struct rv_req *r);
-/* Free the route state of `r` (called when `r` is freed). */
-void rv_replies_free(struct rv_req *r);
+/* The handler ops of the table's rows (review.c). */
+extern const struct rv_ops rv_sealed_ops; /* replies and notes */
+extern const struct rv_ops rv_membership_ops;
 /* Queue the queries that add "source_recipient", "replies", "notes" and
  * "messages" to a fetched report (r->out, if the report was found); `teams`
  * and `rcpts` are the caller's teams and recipients as array literals. */

@@ -10,8 +10,8 @@
 #include "buf.h"
 #include "http.h"
 #include "membership.h"
-#include "review.h"
 #include "review_replies.h"
+#include "review_req.h"
 #include "util.h"
 
 /* Route state, one per request. */
@@ -362,7 +362,7 @@ list_rows(struct rv_req *r, const PGresult *res)
 	for (int i = 0; i < n && i < (int)c->f.limit; i++) {
 		json_t *s = summary_row(res, i);
 		if (s == NULL || json_array_append_new(arr, s) != 0) {
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 			return;
 		}
 		snprintf(c->last_date, sizeof(c->last_date), "%s", PQgetvalue(res, i, 2));
@@ -429,7 +429,7 @@ fetch_report(struct rv_req *r, const PGresult *res)
 	    json_object_set_new(s, "payload", json_string(PQgetvalue(res, 0, 9))) != 0 ||
 	    json_object_set_new(s, "attachments", json_array()) != 0) {
 		json_decref(s);
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 		return;
 	}
 	r->out = s;
@@ -446,7 +446,7 @@ fetch_attachments(struct rv_req *r, const PGresult *res)
 		    json_array_append_new(arr, json_pack("{s:s, s:s, s:I}", "id", PQgetvalue(res, i, 0),
 		                                         "header", PQgetvalue(res, i, 1), "size",
 		                                         (json_int_t)size)) != 0) {
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 			return;
 		}
 	}
@@ -522,7 +522,7 @@ attachment_row(struct rv_req *r, const PGresult *res)
 		c->file_len = hl + pl;
 		r->found = 1;
 	} else {
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 	}
 	PQfreemem(h);
 	PQfreemem(p);
@@ -591,7 +591,7 @@ patch_labels_known(struct rv_req *r, const PGresult *res)
 	struct rv_ctx *c = r->ctx;
 	uint64_t n = 1;
 	if (PQntuples(res) != 1 || util_parse_u64(PQgetvalue(res, 0, 0), 1000, &n) != 0)
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 	c->unknown_labels = (long)n;
 }
 
@@ -661,7 +661,7 @@ labels_rows(struct rv_req *r, const PGresult *res)
 	json_t *arr = json_object_get(r->out, "labels");
 	for (int i = 0; i < PQntuples(res); i++)
 		if (json_array_append_new(arr, json_string(PQgetvalue(res, i, 0))) != 0)
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 }
 
 static void
@@ -680,30 +680,20 @@ labels_start(struct rv_req *r)
 	rv_run(r, labels_done);
 }
 
-void
-rv_reports_start(struct rv_req *r)
+/* ---- the routes (review.c's table) ---- */
+
+static void
+rv_ctx_free(void *p)
 {
-	if ((r->ctx = calloc(1, sizeof(struct rv_ctx))) == NULL) {
-		rv_problem(r, 500, "out of memory");
-		return;
-	}
-	switch (r->route) {
-	case RV_LIST: list_start(r); break;
-	case RV_FETCH: fetch_start(r); break;
-	case RV_ATTACHMENT: attachment_start(r); break;
-	case RV_PATCH: patch_start(r); break;
-	case RV_LABELS: labels_start(r); break;
-	default: rv_problem(r, 404, "no such resource"); break;
-	}
+	struct rv_ctx *c = p;
+	free(c->file);
 }
 
-void
-rv_reports_free(struct rv_req *r)
-{
-	struct rv_ctx *c = r->ctx;
-	if (c == NULL)
-		return;
-	free(c->file);
-	free(c);
-	r->ctx = NULL;
-}
+#define RP_OPS(name, fn)                                                                      \
+	const struct rv_ops name = { .start = fn, .ctx_size = sizeof(struct rv_ctx),             \
+		                     .ctx_free = rv_ctx_free }
+RP_OPS(rv_list_ops, list_start);
+RP_OPS(rv_fetch_ops, fetch_start);
+RP_OPS(rv_attachment_ops, attachment_start);
+RP_OPS(rv_patch_ops, patch_start);
+RP_OPS(rv_labels_ops, labels_start);

@@ -12,17 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct rv_req;
+struct rv_ops;
 
 #define RV_LIST_DEFAULT 50
 #define RV_LIST_MAX 200
 #define RV_LABELS_MAX 32
+#define RV_PATCH_MAX_BODY 16384
 
-/* Run the route of `r`, whose caller is authenticated; it answers (now or
- * after its queries). */
-void rv_reports_start(struct rv_req *r);
-/* Free the route state of `r` (called when `r` is freed). */
-void rv_reports_free(struct rv_req *r);
+/* The handler ops of the table's rows (review.c). */
+extern const struct rv_ops rv_list_ops;
+extern const struct rv_ops rv_fetch_ops;
+extern const struct rv_ops rv_attachment_ops;
+extern const struct rv_ops rv_patch_ops;
+extern const struct rv_ops rv_labels_ops;
 
 /* Filters of GET /api/v1/reports, parsed from the query string. Pointers
  * point into `buf`. */

@@ -18,13 +18,13 @@
 #include "db.h"
 #include "http.h"
 #include "inbox_open.h"
+#include "limiter.h"
 #include "log.h"
 #include "loops.h"
 #include "membership.h"
 #include "note.h"
 #include "once.h"
 #include "receipt.h"
-#include "review_auth.h"
 #include "seal.h"
 #include "spool.h"
 #include "teams.h"
@@ -48,7 +48,7 @@ enum pending_state { PENDING_NONE, PENDING_REPORT, PENDING_FORGOTTEN };
 
 struct inbox {
 	struct app *app;
-	struct rv_limiter *limiter;
+	struct limiter *limiter;
 	pthread_mutex_t mu;
 	struct pending *buckets[INBOX_BUCKETS];
 	size_t npending;
@@ -295,7 +295,7 @@ inbox_new(struct app *app, char *err, size_t errlen)
 		return NULL;
 	}
 	ib->app = app;
-	ib->limiter = rv_limiter_new(INBOX_FAIL_PER_CIRCUIT, INBOX_FAIL_TOTAL, INBOX_FAIL_WINDOW);
+	ib->limiter = limiter_new(INBOX_FAIL_PER_CIRCUIT, INBOX_FAIL_TOTAL, INBOX_FAIL_WINDOW);
 	ib->warned = once_new(INBOX_WARNED_MAX);
 	if (ib->limiter == NULL || ib->warned == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -321,7 +321,7 @@ inbox_free(struct inbox *ib)
 			p = next;
 		}
 	}
-	rv_limiter_free(ib->limiter);
+	limiter_free(ib->limiter);
 	once_free(ib->warned);
 	pthread_mutex_destroy(&ib->mu);
 	free(ib);
@@ -349,7 +349,6 @@ struct ib_req {
 	struct app *app;
 	struct inbox *ib;
 	struct http_request *req;
-	struct db *db;
 	enum ib_route route;
 	struct buf body;     /* secure: holds the receipt */
 	struct buf text;     /* secure: a message's text */
@@ -363,9 +362,9 @@ struct ib_req {
 	char team[64];
 	json_t *replies;
 	/* the query in flight */
+	struct db_step step;
 	ib_row_cb row;
 	ib_step next;
-	bool qdone, synced, lost, failed;
 	/* the answer, held until the deadline */
 	struct timespec deadline;
 	struct event *timer;
@@ -492,26 +491,25 @@ ib_json(struct ib_req *r, int status, json_t *doc)
 static void
 ib_not_found(struct ib_req *r)
 {
-	rv_limiter_fail(r->ib->limiter, r->has_circuit ? r->circuit : NULL, time(NULL));
+	limiter_fail(r->ib->limiter, r->has_circuit ? r->circuit : NULL, time(NULL));
 	ib_problem(r, 404, INBOX_NOT_FOUND);
 }
 
 /* ---- one query at a time on the request's loop ---- */
 
+/* The step ended: run the next one, or answer 503 (database unavailable)
+ * or 500 (a statement failed). */
 static void
-iq_maybe_finish(struct ib_req *r)
+iq_done(void *arg, enum db_step_end end)
 {
-	if (!r->qdone || !r->synced)
-		return;
+	struct ib_req *r = arg;
 	ib_step next = r->next;
-	bool lost = r->lost, failed = r->failed;
-	r->qdone = r->synced = r->lost = r->failed = false;
 	r->next = NULL;
 	r->row = NULL;
-	if (lost) {
+	if (end == DB_STEP_LOST) {
 		snprintf(r->extra, sizeof(r->extra), "Retry-After: 5\r\n");
 		ib_problem(r, 503, "the service is unavailable; please try again shortly");
-	} else if (failed || next == NULL) {
+	} else if (end == DB_STEP_FAILED || next == NULL) {
 		ib_problem(r, 500, "the request could not be completed");
 	} else {
 		next(r);
@@ -519,53 +517,25 @@ iq_maybe_finish(struct ib_req *r)
 }
 
 static void
-iq_query_cb(const PGresult *res, void *arg)
+iq_row(void *arg, unsigned i, const PGresult *res)
 {
 	struct ib_req *r = arg;
-	r->qdone = true;
-	if (res == NULL) {
-		r->lost = true;
-	} else if (!db_result_ok(res)) {
-		if (PQresultStatus(res) != PGRES_PIPELINE_ABORTED)
-			db_log_result("inbox", res);
-		r->failed = true;
-	} else if (r->row != NULL) {
+	(void)i;
+	if (r->row != NULL)
 		r->row(r, res);
-	}
-	iq_maybe_finish(r);
 }
 
-static void
-iq_sync_cb(const PGresult *res, void *arg)
-{
-	struct ib_req *r = arg;
-	r->synced = true;
-	if (res == NULL)
-		r->lost = true;
-	else if (PQresultStatus(res) != PGRES_PIPELINE_SYNC)
-		r->failed = true;
-	iq_maybe_finish(r);
-}
-
-/* Run one statement; `row` sees its result if it succeeds, then `next` runs
- * (or the request is answered 503/500). */
+/* Run one statement as a step of its own (store/db.h); `row` sees its
+ * result if it succeeds, then `next` runs (or the request is answered
+ * 503/500). */
 static void
 iq_run(struct ib_req *r, const char *sql, int n, const char *const *values, const int *lengths,
        const int *formats, ib_row_cb row, ib_step next)
 {
 	r->row = row;
 	r->next = next;
-	if (r->db == NULL ||
-	    db_query(r->db, sql, n, values, lengths, formats, iq_query_cb, r) != 0) {
-		r->qdone = r->synced = r->lost = true;
-		iq_maybe_finish(r);
-		return;
-	}
-	if (db_sync(r->db, iq_sync_cb, r) != 0) {
-		/* The query's result still comes back (NULL if dropped). */
-		r->synced = r->lost = true;
-		iq_maybe_finish(r);
-	}
+	db_step_q(&r->step, sql, n, values, lengths, formats);
+	db_step_run(&r->step);
 }
 
 /* ---- reading replies ---- */
@@ -626,7 +596,7 @@ reply_row(struct ib_req *r, const PGresult *res, int i, const uint8_t (*signers)
 		goto out;
 	}
 	if (json_array_append_new(r->replies, e) != 0)
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 out:
 	for (int c = 0; c < 4; c++)
 		if (b[c] != NULL)
@@ -640,10 +610,10 @@ replies_rows(struct ib_req *r, const PGresult *res)
 	size_t ns = 0;
 	uint8_t (*signers)[32] = team_signers(r->ib, r->team, &ns);
 	if (signers == NULL) {
-		r->failed = true;
+		db_step_mark_failed(&r->step);
 		return;
 	}
-	for (int i = 0; i < PQntuples(res) && !r->failed; i++)
+	for (int i = 0; i < PQntuples(res) && !r->step.failed; i++)
 		reply_row(r, res, i, (const uint8_t(*)[32])signers, ns);
 	free(signers);
 }
@@ -829,11 +799,11 @@ ib_accept(struct ib_req *r)
 	case INBOX_PARSE_OK:
 		break;
 	case INBOX_PARSE_TYPO:
-		rv_limiter_fail(r->ib->limiter, r->has_circuit ? r->circuit : NULL, time(NULL));
+		limiter_fail(r->ib->limiter, r->has_circuit ? r->circuit : NULL, time(NULL));
 		ib_problem(r, 400, "this receipt number has a typo");
 		return -1;
 	case INBOX_PARSE_RECEIPT:
-		rv_limiter_fail(r->ib->limiter, r->has_circuit ? r->circuit : NULL, time(NULL));
+		limiter_fail(r->ib->limiter, r->has_circuit ? r->circuit : NULL, time(NULL));
 		ib_problem(r, 400, "this is not a receipt number");
 		return -1;
 	case INBOX_PARSE_TEXT:
@@ -892,7 +862,7 @@ ib_on_complete(struct http_request *req)
 	r->deadline.tv_sec += r->deadline.tv_nsec / 1000000000L;
 	r->deadline.tv_nsec %= 1000000000L;
 	r->started = true;
-	unsigned wait = rv_limiter_check(r->ib->limiter, r->has_circuit ? r->circuit : NULL,
+	unsigned wait = limiter_check(r->ib->limiter, r->has_circuit ? r->circuit : NULL,
 	                                 time(NULL));
 	if (wait > 0) {
 		snprintf(r->extra, sizeof(r->extra), "Retry-After: %u\r\n", wait);
@@ -950,7 +920,7 @@ ib_req_new(struct http_request *req, struct app *app, enum ib_route route)
 	r->ib = app->inbox;
 	r->req = req;
 	r->route = route;
-	r->db = loops_db(app->loops, http_request_base(req));
+	db_step_init(&r->step, loops_db(app->loops, http_request_base(req)), "inbox", iq_row, iq_done, r);
 	buf_init_secure(&r->body, route == IB_MESSAGE ? INBOX_MAX_MESSAGE_BODY : INBOX_MAX_BODY);
 	buf_init_secure(&r->text, INBOX_MAX_TEXT);
 	buf_init_secure(&r->answer, 4 * INBOX_MAX_REPLIES * INBOX_MAX_REPLY_TEXT + 65536);

@@ -18,7 +18,6 @@
 #include "membership.h"
 #include "merkle.h"
 #include "note.h"
-#include "review.h"
 #include "util.h"
 
 #define AUDIT_MAGIC "tipline/v1/audit"
@@ -170,47 +169,13 @@ fail:
 
 /* ---- appends ---- */
 
-#define SQL_LOCK "select pg_advisory_xact_lock(" AUDIT_LOCK ")"
-#define SQL_APPEND                                                                            \
-	"insert into audit_entries (idx, entry, leaf_sha256) "                                 \
-	"select coalesce(max(idx) + 1, 0), $1::bytea, $2::bytea from audit_entries"
-/* The entry is built in SQL from a prefix, a looked-up field and a suffix. */
-#define SQL_APPEND_FROM(expr, from)                                                           \
-	"with e as (select convert_to($1 || " expr " || $3, 'UTF8') b" from ") "               \
-	"insert into audit_entries (idx, entry, leaf_sha256) "                                 \
-	"select (select coalesce(max(idx) + 1, 0) from audit_entries), b, "                    \
-	"sha256('\\x00'::bytea || b) from e"
-
-void
-rv_audit(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
-         const uint8_t *subject_ed25519)
-{
-	struct buf e;
-	uint8_t leaf[MERKLE_HASH_LEN];
-	buf_init(&e, AUDIT_ENTRY_MAX);
-	if (audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team, object_uuid,
-	                       subject_ed25519) != 0) {
-		log_error("audit: cannot format a %s entry", audit_action_code(a) ? audit_action_code(a) : "?");
-		rv_fail_step(r);
-		buf_free(&e);
-		return;
-	}
-	merkle_leaf_hash(e.data, e.len, leaf);
-	const char *v[2] = { (const char *)e.data, (const char *)leaf };
-	const int lens[2] = { (int)e.len, MERKLE_HASH_LEN }, fmts[2] = { 1, 1 };
-	rv_q(r, SQL_LOCK, 0, NULL, NULL, NULL, NULL);
-	rv_q(r, SQL_APPEND, 2, v, lens, fmts, NULL);
-	buf_free(&e);
-}
-
 /*
- * Write the entry of action `a` split around the one field SQL fills in:
- * the team (lookup_actor false; `actor` is the caller) or the actor
- * (lookup_actor true; team, object and subject are "-"). Return 0, or -1.
+ * Write the entry of action `a` split around the one field SQL fills in
+ * (audit.h).
  */
-static int
-entry_parts(enum audit_action a, const uint8_t *actor, bool lookup_actor, const char *object,
-            const uint8_t *subject, struct buf *pre, struct buf *post)
+int
+audit_entry_parts(enum audit_action a, const uint8_t *actor, bool lookup_actor, const char *object,
+                  const uint8_t *subject, struct buf *pre, struct buf *post)
 {
 	char ahex[65], shex[65] = "-";
 	const char *code = audit_action_code(a);
@@ -226,123 +191,6 @@ entry_parts(enum audit_action a, const uint8_t *actor, bool lookup_actor, const 
 	return buf_printf(pre, AUDIT_MAGIC " %lld %s %s ", (long long)time(NULL), code, ahex) == 0 &&
 	       buf_printf(post, " %s %s", object != NULL ? object : "-", shex) == 0 &&
 	       buf_cstr(pre) != NULL && buf_cstr(post) != NULL ? 0 : -1;
-}
-
-void
-rv_audit_when(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
-              const uint8_t *subject_ed25519, const char *cond, const char *cond_param)
-{
-	struct buf e;
-	buf_init(&e, AUDIT_ENTRY_MAX);
-	if (audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team, object_uuid,
-	                       subject_ed25519) != 0 || buf_cstr(&e) == NULL) {
-		rv_fail_step(r);
-		buf_free(&e);
-		return;
-	}
-	char sql[1024];
-	int n = snprintf(sql, sizeof(sql),
-	                 "insert into audit_entries (idx, entry, leaf_sha256) "
-	                 "select m.i, convert_to($1, 'UTF8'), sha256('\\x00'::bytea || "
-	                 "convert_to($1, 'UTF8')) from (select coalesce(max(idx) + 1, 0) i "
-	                 "from audit_entries) m where %s", cond);
-	if (n < 0 || (size_t)n >= sizeof(sql)) {
-		rv_fail_step(r);
-	} else {
-		const char *v[2] = { buf_cstr(&e), cond_param };
-		rv_q(r, SQL_LOCK, 0, NULL, NULL, NULL, NULL);
-		rv_q(r, sql, 2, v, NULL, NULL, NULL);
-	}
-	buf_free(&e);
-}
-
-void
-rv_audit_many(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
-              const uint8_t (*subjects)[32], size_t n)
-{
-	rv_audit_many_when(r, a, team, object_uuid, subjects, n, "true", "");
-}
-
-void
-rv_audit_many_when(struct rv_req *r, enum audit_action a, const char *team,
-                   const char *object_uuid, const uint8_t (*subjects)[32], size_t n,
-                   const char *cond, const char *cond_param)
-{
-	struct buf e, arr;
-	if (n == 0)
-		return;
-	buf_init(&e, AUDIT_ENTRY_MAX);
-	buf_init(&arr, (n + 1) * (AUDIT_ENTRY_MAX + 4));
-	int bad = buf_adds(&arr, "{") != 0;
-	for (size_t i = 0; i < n && !bad; i++) {
-		buf_reset(&e);
-		/* entries hold codes, hex, uuids and team ids: no quote or backslash */
-		bad = audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team, object_uuid,
-		                         subjects[i]) != 0 ||
-		      buf_printf(&arr, "%s\"%.*s\"", i ? "," : "", (int)e.len, (const char *)e.data) != 0;
-	}
-	if (bad || buf_adds(&arr, "}") != 0 || buf_cstr(&arr) == NULL) {
-		rv_fail_step(r);
-	} else {
-		char sql[1024];
-		int w = snprintf(sql, sizeof(sql),
-		                 "insert into audit_entries (idx, entry, leaf_sha256) "
-		                 "select m.i + o.n - 1, convert_to(o.e, 'UTF8'), "
-		                 "sha256('\\x00'::bytea || convert_to(o.e, 'UTF8')) "
-		                 "from (select coalesce(max(idx) + 1, 0) i from audit_entries) m, "
-		                 "unnest($1::text[]) with ordinality o(e, n) "
-		                 "where (%s) and $2::text is not null", cond);
-		const char *v[2] = { buf_cstr(&arr), cond_param };
-		if (w < 0 || (size_t)w >= sizeof(sql)) {
-			rv_fail_step(r);
-		} else {
-			rv_q(r, SQL_LOCK, 0, NULL, NULL, NULL, NULL);
-			rv_q(r, sql, 2, v, NULL, NULL, NULL);
-		}
-	}
-	buf_free(&e);
-	buf_free(&arr);
-}
-
-void
-rv_audit_report(struct rv_req *r, enum audit_action a, const char *report_uuid,
-                const char *object_uuid, const uint8_t *subject_ed25519)
-{
-	struct buf pre, post;
-	buf_init(&pre, AUDIT_ENTRY_MAX);
-	buf_init(&post, AUDIT_ENTRY_MAX);
-	if (!util_uuid_valid(report_uuid) ||
-	    entry_parts(a, r->caller.ed25519, false, object_uuid != NULL ? object_uuid : report_uuid,
-	                subject_ed25519, &pre, &post) != 0) {
-		rv_fail_step(r);
-	} else {
-		const char *v[3] = { buf_cstr(&pre), report_uuid, buf_cstr(&post) };
-		rv_q(r, SQL_LOCK, 0, NULL, NULL, NULL, NULL);
-		rv_q(r, SQL_APPEND_FROM("coalesce((select team_id from reports where id = $2::uuid), '-')", ""),
-		     3, v, NULL, NULL, NULL);
-	}
-	buf_free(&pre);
-	buf_free(&post);
-}
-
-void
-rv_audit_session(struct rv_req *r, enum audit_action a)
-{
-	struct buf pre, post;
-	buf_init(&pre, AUDIT_ENTRY_MAX);
-	buf_init(&post, AUDIT_ENTRY_MAX);
-	if (entry_parts(a, NULL, true, NULL, NULL, &pre, &post) != 0) {
-		rv_fail_step(r);
-	} else {
-		const char *v[3] = { buf_cstr(&pre), (const char *)r->token_sha, buf_cstr(&post) };
-		const int lens[3] = { 0, 32, 0 }, fmts[3] = { 0, 1, 0 };
-		rv_q(r, SQL_LOCK, 0, NULL, NULL, NULL, NULL);
-		rv_q(r, SQL_APPEND_FROM("encode(sha256(s.ed25519), 'hex')",
-		                        " from sessions s where s.token_sha256 = $2"),
-		     3, v, lens, fmts, NULL);
-	}
-	buf_free(&pre);
-	buf_free(&post);
 }
 
 static int
@@ -370,9 +218,9 @@ audit_append_in(PGconn *c, enum audit_action a, const char *team, const char *ob
 	merkle_leaf_hash(e.data, e.len, leaf);
 	const char *v[2] = { (const char *)e.data, (const char *)leaf };
 	const int lens[2] = { (int)e.len, MERKLE_HASH_LEN }, fmts[2] = { 1, 1 };
-	if (exec_ok(c, SQL_LOCK) != 0)
+	if (exec_ok(c, AUDIT_SQL_LOCK) != 0)
 		goto out;
-	PGresult *res = PQexecParams(c, SQL_APPEND, 2, NULL, v, lens, fmts, 0);
+	PGresult *res = PQexecParams(c, AUDIT_SQL_APPEND, 2, NULL, v, lens, fmts, 0);
 	rc = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
 	if (rc != 0)
 		log_error("audit: append failed (%s)",
@@ -687,7 +535,7 @@ audit_checkpoint_now(struct audit *a, PGconn *c)
 	int have = 0, rc = -1;
 	if (exec_ok(c, "BEGIN") != 0)
 		return -1;
-	if (exec_ok(c, SQL_LOCK) != 0 || leaves_sync(a, c) != 0 ||
+	if (exec_ok(c, AUDIT_SQL_LOCK) != 0 || leaves_sync(a, c) != 0 ||
 	    last_checkpoint(a, c, &last, &have) != 0 || (have && extends(a, &last) != 0))
 		goto out;
 	if (have && last.size == a->nleaves) {

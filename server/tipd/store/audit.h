@@ -12,7 +12,7 @@
  * "operator" for tipd's own subcommands. Never report content, names,
  * addresses or anything a source sent.
  *
- * Appends. rv_audit() queues the append into the request's current step,
+ * Appends. review_req.c's rv_audit() queues the append into the request's current step,
  * after the action's statements: `select pg_advisory_xact_lock(AUDIT_LOCK)`
  * then an INSERT of index max(idx) + 1. In pipeline mode everything up to
  * the step's Sync is one implicit transaction, so the action and its entry
@@ -37,13 +37,13 @@
 #define TIPD_AUDIT_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
 
 struct tipd_config;
-struct rv_req;
 struct audit;
 
 /* The transaction-level advisory lock key of the audit log's single writer. */
@@ -107,36 +107,31 @@ int audit_entry_parse(const char *p, size_t len, struct audit_fields *f)
 	__attribute__((warn_unused_result));
 
 /*
- * Queue the audit append of action `a` by the request's caller
- * (r->caller.ed25519) into the request's current step (see above). `team`,
- * `object_uuid` and `subject_ed25519` (32 bytes) may be NULL. A malformed
- * field fails the step (the request answers 500 and nothing commits).
+ * The statements an append queues into a step (review/review_req.c's
+ * rv_audit*) or runs on a blocking connection: the lock, then the insert of
+ * an entry ($1 bytea) with its leaf hash ($2 bytea), or of an entry built in
+ * SQL from a prefix ($1), a looked-up field `expr` (from `from`, which may
+ * use $2) and a suffix ($3).
  */
-void rv_audit(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
-              const uint8_t *subject_ed25519);
-/* Same, but the entry is written only if the SQL boolean expression `cond`
- * holds when the step runs (it may use $2, bound to the text `cond_param`).
- * Queue it before the action's own statements: `cond` sees the state before
- * the action (e.g. "the invite is still unused"). */
-void rv_audit_when(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
-                   const uint8_t *subject_ed25519, const char *cond, const char *cond_param);
-/* One entry per subject key (`n` of them) in one statement, so that a step
- * stays within RV_MAX_QUERIES however many subjects an action has. */
-void rv_audit_many(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
-                   const uint8_t (*subjects)[32], size_t n);
-/* rv_audit_many, written only if `cond` holds (as in rv_audit_when; $2 is
- * the text `cond_param`). */
-void rv_audit_many_when(struct rv_req *r, enum audit_action a, const char *team,
-                        const char *object_uuid, const uint8_t (*subjects)[32], size_t n,
-                        const char *cond, const char *cond_param);
-/* Same, for an action on report `report_uuid` (and `object_uuid` in it, or
- * NULL for the report itself): the team is the report's, looked up in the
- * same statement ("-" if there is no such report). */
-void rv_audit_report(struct rv_req *r, enum audit_action a, const char *report_uuid,
-                     const char *object_uuid, const uint8_t *subject_ed25519);
-/* Same, for an action whose actor is the owner of the session the request's
- * bearer token names (queue it before deleting the session: logout). */
-void rv_audit_session(struct rv_req *r, enum audit_action a);
+#define AUDIT_SQL_LOCK "select pg_advisory_xact_lock(" AUDIT_LOCK ")"
+#define AUDIT_SQL_APPEND                                                                      \
+	"insert into audit_entries (idx, entry, leaf_sha256) "                                 \
+	"select coalesce(max(idx) + 1, 0), $1::bytea, $2::bytea from audit_entries"
+#define AUDIT_SQL_APPEND_FROM(expr, from)                                                     \
+	"with e as (select convert_to($1 || " expr " || $3, 'UTF8') b" from ") "               \
+	"insert into audit_entries (idx, entry, leaf_sha256) "                                 \
+	"select (select coalesce(max(idx) + 1, 0) from audit_entries), b, "                    \
+	"sha256('\\x00'::bytea || b) from e"
+
+/*
+ * Write the entry of action `a` split around the one field SQL fills in:
+ * the team (lookup_actor false; `actor` is the caller; `object` and
+ * `subject` may be NULL) or the actor (lookup_actor true; team, object and
+ * subject are "-"), into `pre` and `post` (NUL-terminated). Return 0, or -1.
+ */
+int audit_entry_parts(enum audit_action a, const uint8_t *actor, bool lookup_actor,
+                      const char *object, const uint8_t *subject, struct buf *pre,
+                      struct buf *post) __attribute__((warn_unused_result));
 
 /*
  * Append one entry by "operator" on the blocking connection `c` in its own

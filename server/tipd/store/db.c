@@ -645,3 +645,113 @@ db_log_result(const char *what, const PGresult *res)
 	         column != NULL ? column : "", cons != NULL ? " constraint " : "",
 	         cons != NULL ? cons : "");
 }
+
+/* ---- steps ---- */
+
+void
+db_step_init(struct db_step *s, struct db *db, const char *what, db_step_row_fn row,
+             db_step_done_fn done, void *arg)
+{
+	memset(s, 0, sizeof(*s));
+	s->db = db;
+	s->what = what;
+	s->row = row;
+	s->done = done;
+	s->arg = arg;
+}
+
+/* Once every result and the Sync are in: reset the step and say how it ended. */
+static void
+step_maybe_finish(struct db_step *s)
+{
+	if (s->qdone < s->qn || !s->synced)
+		return;
+	enum db_step_end end = s->lost ? DB_STEP_LOST : s->failed ? DB_STEP_FAILED : DB_STEP_OK;
+	s->qn = s->qdone = 0;
+	s->synced = s->lost = s->failed = false;
+	s->done(s->arg, end);
+}
+
+static void
+step_query_cb(const PGresult *res, void *arg)
+{
+	struct db_step *s = arg;
+	unsigned i = s->qdone++;
+	if (res == NULL) {
+		s->lost = true;
+	} else if (!db_result_ok(res)) {
+		if (PQresultStatus(res) != PGRES_PIPELINE_ABORTED)
+			db_log_result(s->what, res);
+		s->failed = true;
+	} else if (s->row != NULL && !s->failed && !s->lost) {
+		s->row(s->arg, i, res);
+	}
+	step_maybe_finish(s);
+}
+
+static void
+step_sync_cb(const PGresult *res, void *arg)
+{
+	struct db_step *s = arg;
+	s->synced = true;
+	if (res == NULL)
+		s->lost = true;
+	else if (PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		s->failed = true;
+	step_maybe_finish(s);
+}
+
+void
+db_step_fail(struct db_step *s)
+{
+	if (s->lost || s->failed)
+		return;
+	s->failed = true;
+	/* The last slot is kept for this: an error that aborts the step's
+	 * implicit transaction, so nothing it queued commits at the Sync. */
+	s->qn++;
+	if (s->db == NULL || db_query(s->db, "select 1 / 0 -- the step failed; roll it back", 0,
+	                              NULL, NULL, NULL, step_query_cb, s) != 0) {
+		s->qn--;
+		s->lost = true;
+	}
+}
+
+void
+db_step_mark_failed(struct db_step *s)
+{
+	s->failed = true;
+}
+
+void
+db_step_q(struct db_step *s, const char *sql, int n, const char *const *values,
+          const int *lengths, const int *formats)
+{
+	if (s->lost || s->failed)
+		return;
+	if (s->qn == DB_STEP_MAX - 1) {
+		log_error("%s: a step queued more than %d statements", s->what, DB_STEP_MAX - 1);
+		db_step_fail(s);
+		return;
+	}
+	s->qn++;
+	if (s->db == NULL || db_query(s->db, sql, n, values, lengths, formats, step_query_cb, s) != 0) {
+		s->qn--;
+		s->lost = true;
+	}
+}
+
+void
+db_step_run(struct db_step *s)
+{
+	/* Sync even after a failure: the statements already queued must end
+	 * (an error among them rolls them all back). */
+	if (s->lost || s->db == NULL || db_sync(s->db, step_sync_cb, s) != 0) {
+		/* Results already queued still come back (NULL if the connection
+		 * is dropped); finish when the last one is in. */
+		if (!s->failed)
+			s->lost = true;
+		s->synced = true;
+		step_maybe_finish(s);
+	}
+}

@@ -19,6 +19,7 @@
 #define TIPD_DB_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 
 struct event_base;
 struct db;
@@ -78,5 +79,49 @@ int db_result_ok(const PGresult *res);
 /* Log a failed result at warn level: SQLSTATE, table, column and constraint
  * names only (messages and DETAIL can quote row values). */
 void db_log_result(const char *what, const PGresult *res);
+
+/*
+ * Steps: the one asynchronous "pipelined step" engine of tipd's request
+ * surfaces (the review API and the source inbox). A step is up to
+ * DB_STEP_MAX - 1 statements queued with db_step_q and closed by
+ * db_step_run with one Sync, so they commit or fail together. `row` sees
+ * each statement's result (by the order it was queued) if it succeeded and
+ * the step has not failed; once every result and the Sync are in, the step
+ * is reset and `done` gets how it ended: DB_STEP_LOST (the connection was
+ * down or went away: answer 503), DB_STEP_FAILED (a statement failed, or
+ * db_step_fail or db_step_mark_failed: answer 500), or DB_STEP_OK. `done`
+ * may queue the next step on the same struct.
+ */
+#define DB_STEP_MAX 12
+enum db_step_end { DB_STEP_OK, DB_STEP_LOST, DB_STEP_FAILED };
+typedef void (*db_step_row_fn)(void *arg, unsigned i, const PGresult *res);
+typedef void (*db_step_done_fn)(void *arg, enum db_step_end end);
+struct db_step {
+	struct db *db;    /* NULL: every step is lost */
+	const char *what; /* the log prefix of failed statements */
+	db_step_row_fn row;
+	db_step_done_fn done;
+	void *arg;
+	unsigned qn, qdone;
+	bool synced, lost, failed;
+};
+
+/* Set up `s` on `db` (may be NULL) with its callbacks. */
+void db_step_init(struct db_step *s, struct db *db, const char *what, db_step_row_fn row,
+                  db_step_done_fn done, void *arg);
+/* Queue a statement of the current step (parameters as in db_query); the
+ * DB_STEP_MAX - 1st fails the step. Nothing is queued once the step failed
+ * or was lost. */
+void db_step_q(struct db_step *s, const char *sql, int n, const char *const *values,
+               const int *lengths, const int *formats);
+/* Fail the current step before its Sync: an error is queued into it, so
+ * nothing it queued commits. */
+void db_step_fail(struct db_step *s);
+/* Mark the step failed (e.g. a result that cannot be used); what it queued
+ * still commits unless a later statement fails. */
+void db_step_mark_failed(struct db_step *s);
+/* Close the step with a Sync (even after a failure: what was queued must
+ * end); `done` runs once every result is in. */
+void db_step_run(struct db_step *s);
 
 #endif

@@ -45,7 +45,8 @@ limiter_new(unsigned per_key, unsigned total, unsigned window_s)
 	l->window_s = window_s;
 	l->all = (struct lim_window){ l->store, total, 0 };
 	for (unsigned i = 0; i < LIMITER_KEYS; i++)
-		l->keys[i].w = (struct lim_window){ l->store + total + (size_t)i * per_key, per_key, 0 };
+		l->keys[i].w =
+			(struct lim_window){ l->store + total + (size_t)i * per_key, per_key, 0 };
 	return l;
 }
 

@@ -33,6 +33,7 @@ static const struct rv_ops questionnaire_ops = { .start = questionnaire_start };
 
 /* The review API (docs/api.md, docs/openapi.yaml). First match wins; a
  * method a path does not take is no route (404). */
+/* clang-format off */
 static const struct rv_row routes[] = {
 	/* method  pattern                                  who         body limit          id                  handler */
 	{ "POST", "/api/v1/login/nonce",                    RV_ANYONE,  0,                  RV_NONCE,            &rv_nonce_ops },
@@ -63,6 +64,7 @@ static const struct rv_row routes[] = {
 	{ "POST", "/api/v1/reports/{id}/notes",             RV_MEMBER,  RV_REPLY_MAX_BODY,  RV_NOTE,             &rv_sealed_ops },
 	{ "POST", "/api/v1/reports/{id}/headers",           RV_MEMBER,  RV_HEADERS_MAX_BODY, RV_HEADERS,         &rv_headers_ops },
 };
+/* clang-format on */
 
 /* GET /api/v1/questionnaire: the questionnaire file as loaded. */
 static void
@@ -200,9 +202,11 @@ param(struct rv_req *r, const char *name, size_t len, const char **p)
 		return segment(p, r->aid, sizeof(r->aid)) == 0 && util_uuid_valid(r->aid) ? 0 : -1;
 	if (len == 4 && strncmp(name, "team", 4) == 0)
 		return segment(p, r->team, sizeof(r->team)) == 0 && membership_team_valid(r->team)
-		               ? 0 : -1;
+			? 0
+			: -1;
 	if (len == 5 && strncmp(name, "label", 5) == 0)
-		return segment(p, r->label, sizeof(r->label)) == 0 && rv_label_valid(r->label) ? 0 : -1;
+		return segment(p, r->label, sizeof(r->label)) == 0 && rv_label_valid(r->label) ? 0
+											       : -1;
 	return -1;
 }
 

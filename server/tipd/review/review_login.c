@@ -41,8 +41,8 @@ login_stored(struct rv_req *r)
 	                        (json_int_t)c->review_idle_s, "member",
 	                        r->caller.n > 0 ? r->caller.m[0]->name : "admin", "teams", teams,
 	                        "role", r->caller.admin ? "admin" : "member");
-	log_info("review: login by %s of %zu team(s)", r->caller.admin ? "an admin, member" : "a member",
-	         r->caller.n);
+	log_info("review: login by %s of %zu team(s)",
+	         r->caller.admin ? "an admin, member" : "a member", r->caller.n);
 	rv_answer_json(r, 200, doc);
 }
 
@@ -70,14 +70,19 @@ login_store(struct rv_req *r)
 	snprintf(idle, sizeof(idle), "%u", c->review_idle_s);
 	snprintf(expires, sizeof(expires), "%lld", (long long)(t + c->review_lifetime_s));
 	const char *gc[2] = { now, idle };
-	rv_q(r, "delete from sessions where expires_at <= $1::bigint "
-	        "or last_used_at <= $1::bigint - $2::bigint", 2, gc, NULL, NULL, NULL);
-	rv_q(r, "delete from ended_sessions where expires_at <= $1::bigint", 1, gc, NULL, NULL, NULL);
+	rv_q(r,
+	     "delete from sessions where expires_at <= $1::bigint "
+	     "or last_used_at <= $1::bigint - $2::bigint",
+	     2, gc, NULL, NULL, NULL);
+	rv_q(r, "delete from ended_sessions where expires_at <= $1::bigint", 1, gc, NULL, NULL,
+	     NULL);
 	const char *v[4] = { (const char *)r->token_sha, (const char *)r->caller.ed25519, now,
 		             expires };
 	const int lens[4] = { 32, RV_PK_LEN, 0, 0 }, fmts[4] = { 1, 1, 0, 0 };
-	rv_q(r, "insert into sessions (token_sha256, ed25519, created_at, last_used_at, expires_at) "
-	        "values ($1, $2, $3::bigint, $3::bigint, $4::bigint)", 4, v, lens, fmts, NULL);
+	rv_q(r,
+	     "insert into sessions (token_sha256, ed25519, created_at, last_used_at, expires_at) "
+	     "values ($1, $2, $3::bigint, $3::bigint, $4::bigint)",
+	     4, v, lens, fmts, NULL);
 	rv_audit(r, AUDIT_LOGIN, NULL, NULL, NULL);
 	rv_run(r, login_stored);
 }
@@ -106,8 +111,10 @@ nonce_record(struct rv_req *r, const uint8_t nonce[RV_NONCE_LEN], int64_t expire
 	     NULL, NULL);
 	const char *v[2] = { (const char *)nonce, exp };
 	const int lens[2] = { RV_NONCE_LEN, 0 }, fmts[2] = { 1, 0 };
-	rv_q(r, "insert into login_nonces (nonce, expires_at) values ($1, $2::bigint) "
-	        "on conflict do nothing returning 1", 2, v, lens, fmts, nonce_row);
+	rv_q(r,
+	     "insert into login_nonces (nonce, expires_at) values ($1, $2::bigint) "
+	     "on conflict do nothing returning 1",
+	     2, v, lens, fmts, nonce_row);
 	rv_run(r, next);
 }
 
@@ -128,20 +135,24 @@ login_not_member_done(struct rv_req *r)
 	case 1:
 		rv_problem_code(r, 401, "enrollment_pending",
 		                "your enrollment waits for an admin's approval: read them your "
-		                "fingerprint over a channel you trust", NULL);
+		                "fingerprint over a channel you trust",
+		                NULL);
 		break;
 	case 2:
 		rv_problem_code(r, 401, "membership_ended",
-		                "this key is no longer a member of any team: an admin removed it", NULL);
+		                "this key is no longer a member of any team: an admin removed it",
+		                NULL);
 		break;
 	case 3:
-		rv_problem_code(r, 401, "enrollment_rejected",
-		                "an admin rejected this key's enrollment: ask them for a new invite", NULL);
+		rv_problem_code(
+			r, 401, "enrollment_rejected",
+			"an admin rejected this key's enrollment: ask them for a new invite", NULL);
 		break;
 	default:
 		rv_problem_code(r, 401, "not_a_member",
 		                "this key is not a member of any team: enroll with an invite from "
-		                "your admin", NULL);
+		                "your admin",
+		                NULL);
 		break;
 	}
 }
@@ -153,7 +164,8 @@ login_not_member(struct rv_req *r, const uint8_t *pk)
 	const char *v[1] = { (const char *)pk };
 	const int lens[1] = { RV_PK_LEN }, fmts[1] = { 1 };
 	r->found = 0;
-	rv_q(r, "select status from enrollments where ed25519 = $1 order by enrolled_at desc limit 1",
+	rv_q(r,
+	     "select status from enrollments where ed25519 = $1 order by enrolled_at desc limit 1",
 	     1, v, lens, fmts, login_status_row);
 	rv_run(r, login_not_member_done);
 }
@@ -209,7 +221,7 @@ login_start(struct rv_req *r)
 	/* Stateless: our tag and fresh. Whether it was used is asked of the
 	 * database (nonce_record), which also burns it. */
 	int genuine = l.nonce[0] != '\0' &&
-	              rv_nonce_check(rv->nonces, l.nonce, now, nonce, &expires) == 0;
+		rv_nonce_check(rv->nonces, l.nonce, now, nonce, &expires) == 0;
 	ok = genuine && ok;
 	unsigned wait = limiter_check(rv->limiter, l.have_pk ? l.pk : NULL, now);
 	if (wait > 0) {
@@ -218,7 +230,8 @@ login_start(struct rv_req *r)
 		rv_problem_code(r, 429, NULL, "too many failed logins; try again later", extra);
 		return;
 	}
-	ok = ok && rv_tls_hex(r, hex) == 0 && rv_login_verify(&l, r->app->cfg->review_origin, hex) == 0;
+	ok = ok && rv_tls_hex(r, hex) == 0 &&
+		rv_login_verify(&l, r->app->cfg->review_origin, hex) == 0;
 	sodium_memzero(&l.sig, sizeof(l.sig));
 	int in_time = l.time >= now - RV_TIME_SKEW && l.time <= now + RV_TIME_SKEW;
 	int member = ok && in_time && (rv_caller_fill(r, l.pk) > 0 || r->caller.admin);
@@ -266,10 +279,12 @@ auth_ended_done(struct rv_req *r)
 {
 	if (r->found)
 		rv_problem_code(r, 401, "membership_ended",
-		                "an admin removed this key from its team: the session has ended", NULL);
+		                "an admin removed this key from its team: the session has ended",
+		                NULL);
 	else
 		rv_problem_code(r, 401, "session_expired",
-		                "no such session: it expired, or you logged out: log in again", NULL);
+		                "no such session: it expired, or you logged out: log in again",
+		                NULL);
 }
 
 static void
@@ -289,7 +304,8 @@ auth_done(struct rv_req *r)
 	/* A key that no longer belongs to any team (and is no admin key) sees nothing. */
 	if (rv_caller_fill(r, pk) == 0 && !r->caller.admin) {
 		rv_problem_code(r, 401, "membership_ended",
-		                "this key is no longer a member of any team: an admin removed it", NULL);
+		                "this key is no longer a member of any team: an admin removed it",
+		                NULL);
 		return;
 	}
 	rv_req_start(r);
@@ -303,9 +319,11 @@ rv_session_check(struct rv_req *r)
 	snprintf(idle, sizeof(idle), "%u", r->app->cfg->review_idle_s);
 	const char *v[3] = { (const char *)r->token_sha, now, idle };
 	const int lens[3] = { 32, 0, 0 }, fmts[3] = { 1, 0, 0 };
-	rv_q(r, "update sessions set last_used_at = $2::bigint where token_sha256 = $1 "
-	        "and expires_at > $2::bigint and last_used_at > $2::bigint - $3::bigint "
-	        "returning encode(ed25519, 'hex')", 3, v, lens, fmts, auth_row);
+	rv_q(r,
+	     "update sessions set last_used_at = $2::bigint where token_sha256 = $1 "
+	     "and expires_at > $2::bigint and last_used_at > $2::bigint - $3::bigint "
+	     "returning encode(ed25519, 'hex')",
+	     3, v, lens, fmts, auth_row);
 	rv_run(r, auth_done);
 }
 
@@ -333,9 +351,10 @@ logout_start(struct rv_req *r)
 	const char *v[3] = { (const char *)r->token_sha, now, idle };
 	const int lens[3] = { 32, 0, 0 }, fmts[3] = { 1, 0, 0 };
 	rv_audit_session(r, AUDIT_LOGOUT); /* before the session goes: it names the actor */
-	rv_q(r, "with d as (delete from sessions where token_sha256 = $1 "
-	        "returning expires_at, last_used_at) select count(*) from d "
-	        "where expires_at > $2::bigint and last_used_at > $2::bigint - $3::bigint",
+	rv_q(r,
+	     "with d as (delete from sessions where token_sha256 = $1 "
+	     "returning expires_at, last_used_at) select count(*) from d "
+	     "where expires_at > $2::bigint and last_used_at > $2::bigint - $3::bigint",
 	     3, v, lens, fmts, logout_row);
 	rv_run(r, logout_done);
 }

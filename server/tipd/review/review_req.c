@@ -110,8 +110,7 @@ static void step_row(void *arg, unsigned i, const PGresult *res);
 static void step_done(void *arg, enum db_step_end end);
 
 struct rv_req *
-rv_req_new(struct review *rv, const struct rv_row *row, struct http_request *req,
-           struct db *db)
+rv_req_new(struct review *rv, const struct rv_row *row, struct http_request *req, struct db *db)
 {
 	struct rv_req *r = calloc(1, sizeof(*r));
 	if (r == NULL)
@@ -176,7 +175,8 @@ rv_problem_code(struct rv_req *r, int status, const char *code, const char *deta
 {
 	json_t *doc = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
 	                        http_status_text(status), "status", status, "detail", detail);
-	if (doc != NULL && code != NULL && json_object_set_new(doc, "code", json_string(code)) != 0) {
+	if (doc != NULL && code != NULL &&
+	    json_object_set_new(doc, "code", json_string(code)) != 0) {
 		json_decref(doc);
 		doc = NULL;
 	}
@@ -213,7 +213,7 @@ static void
 rv_unavailable(struct rv_req *r)
 {
 	rv_problem_code(r, 503, NULL, "the database is unavailable; try again shortly",
-	                 "Retry-After: 5\r\n");
+	                "Retry-After: 5\r\n");
 }
 
 /* ---- request bodies ---- */
@@ -235,7 +235,8 @@ rv_only_keys(json_t *o, const char *const *keys)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		int ok = 0;
 		for (size_t i = 0; keys[i] != NULL && !ok; i++)
 			ok = strcmp(k, keys[i]) == 0;
@@ -349,8 +350,7 @@ rv_team_has_member(const struct rv_req *r, const char *team, const char *name)
 }
 
 size_t
-rv_team_members(const struct rv_req *r, const char *team, const struct rv_member **out,
-                size_t max)
+rv_team_members(const struct rv_req *r, const char *team, const struct rv_member **out, size_t max)
 {
 	const struct rv_members *ms = r->members;
 	size_t n = 0;
@@ -406,7 +406,8 @@ rv_audit(struct rv_req *r, enum audit_action a, const char *team, const char *ob
 	buf_init(&e, AUDIT_ENTRY_MAX);
 	if (audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team, object_uuid,
 	                       subject_ed25519) != 0) {
-		log_error("audit: cannot format a %s entry", audit_action_code(a) ? audit_action_code(a) : "?");
+		log_error("audit: cannot format a %s entry",
+		          audit_action_code(a) ? audit_action_code(a) : "?");
 		rv_fail_step(r);
 		buf_free(&e);
 		return;
@@ -426,7 +427,8 @@ rv_audit_when(struct rv_req *r, enum audit_action a, const char *team, const cha
 	struct buf e;
 	buf_init(&e, AUDIT_ENTRY_MAX);
 	if (audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team, object_uuid,
-	                       subject_ed25519) != 0 || buf_cstr(&e) == NULL) {
+	                       subject_ed25519) != 0 ||
+	    buf_cstr(&e) == NULL) {
 		rv_fail_step(r);
 		buf_free(&e);
 		return;
@@ -436,7 +438,8 @@ rv_audit_when(struct rv_req *r, enum audit_action a, const char *team, const cha
 	                 "insert into audit_entries (idx, entry, leaf_sha256) "
 	                 "select m.i, convert_to($1, 'UTF8'), sha256('\\x00'::bytea || "
 	                 "convert_to($1, 'UTF8')) from (select coalesce(max(idx) + 1, 0) i "
-	                 "from audit_entries) m where %s", cond);
+	                 "from audit_entries) m where %s",
+	                 cond);
 	if (n < 0 || (size_t)n >= sizeof(sql)) {
 		rv_fail_step(r);
 	} else {
@@ -455,9 +458,9 @@ rv_audit_many(struct rv_req *r, enum audit_action a, const char *team, const cha
 }
 
 void
-rv_audit_many_when(struct rv_req *r, enum audit_action a, const char *team,
-                   const char *object_uuid, const uint8_t (*subjects)[32], size_t n,
-                   const char *cond, const char *cond_param)
+rv_audit_many_when(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
+                   const uint8_t (*subjects)[32], size_t n, const char *cond,
+                   const char *cond_param)
 {
 	struct buf e, arr;
 	if (n == 0)
@@ -470,7 +473,8 @@ rv_audit_many_when(struct rv_req *r, enum audit_action a, const char *team,
 		/* entries hold codes, hex, uuids and team ids: no quote or backslash */
 		bad = audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team, object_uuid,
 		                         subjects[i]) != 0 ||
-		      buf_printf(&arr, "%s\"%.*s\"", i ? "," : "", (int)e.len, (const char *)e.data) != 0;
+			buf_printf(&arr, "%s\"%.*s\"", i ? "," : "", (int)e.len,
+		                   (const char *)e.data) != 0;
 	}
 	if (bad || buf_adds(&arr, "}") != 0 || buf_cstr(&arr) == NULL) {
 		rv_fail_step(r);
@@ -482,7 +486,8 @@ rv_audit_many_when(struct rv_req *r, enum audit_action a, const char *team,
 		                 "sha256('\\x00'::bytea || convert_to(o.e, 'UTF8')) "
 		                 "from (select coalesce(max(idx) + 1, 0) i from audit_entries) m, "
 		                 "unnest($1::text[]) with ordinality o(e, n) "
-		                 "where (%s) and $2::text is not null", cond);
+		                 "where (%s) and $2::text is not null",
+		                 cond);
 		const char *v[2] = { buf_cstr(&arr), cond_param };
 		if (w < 0 || (size_t)w >= sizeof(sql)) {
 			rv_fail_step(r);
@@ -503,13 +508,17 @@ rv_audit_report(struct rv_req *r, enum audit_action a, const char *report_uuid,
 	buf_init(&pre, AUDIT_ENTRY_MAX);
 	buf_init(&post, AUDIT_ENTRY_MAX);
 	if (!util_uuid_valid(report_uuid) ||
-	    audit_entry_parts(a, r->caller.ed25519, false, object_uuid != NULL ? object_uuid : report_uuid,
-	                subject_ed25519, &pre, &post) != 0) {
+	    audit_entry_parts(a, r->caller.ed25519, false,
+	                      object_uuid != NULL ? object_uuid : report_uuid, subject_ed25519,
+	                      &pre, &post) != 0) {
 		rv_fail_step(r);
 	} else {
 		const char *v[3] = { buf_cstr(&pre), report_uuid, buf_cstr(&post) };
 		rv_q(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, NULL);
-		rv_q(r, AUDIT_SQL_APPEND_FROM("coalesce((select team_id from reports where id = $2::uuid), '-')", ""),
+		rv_q(r,
+		     AUDIT_SQL_APPEND_FROM(
+			     "coalesce((select team_id from reports where id = $2::uuid), '-')",
+			     ""),
 		     3, v, NULL, NULL, NULL);
 	}
 	buf_free(&pre);
@@ -528,11 +537,11 @@ rv_audit_session(struct rv_req *r, enum audit_action a)
 		const char *v[3] = { buf_cstr(&pre), (const char *)r->token_sha, buf_cstr(&post) };
 		const int lens[3] = { 0, 32, 0 }, fmts[3] = { 0, 1, 0 };
 		rv_q(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, NULL);
-		rv_q(r, AUDIT_SQL_APPEND_FROM("encode(sha256(s.ed25519), 'hex')",
-		                        " from sessions s where s.token_sha256 = $2"),
+		rv_q(r,
+		     AUDIT_SQL_APPEND_FROM("encode(sha256(s.ed25519), 'hex')",
+		                           " from sessions s where s.token_sha256 = $2"),
 		     3, v, lens, fmts, NULL);
 	}
 	buf_free(&pre);
 	buf_free(&post);
 }
-

@@ -44,9 +44,9 @@ struct rv_members;
 struct review {
 	struct app *app;
 	struct rv_nonces *nonces;
-	struct limiter *limiter;      /* failed logins and enrollments */
-	pthread_mutex_t mu;           /* guards `members` */
-	struct rv_members *members;   /* built from the latest teams view */
+	struct limiter *limiter;    /* failed logins and enrollments */
+	pthread_mutex_t mu;         /* guards `members` */
+	struct rv_members *members; /* built from the latest teams view */
 	char *questionnaire;
 	size_t qlen;
 };
@@ -164,7 +164,7 @@ struct rv_req {
 	/* what the steps found */
 	int found;
 	json_t *out;
-	void *ctx; /* the route's state: row->ops->ctx_size bytes */
+	void *ctx;                  /* the route's state: row->ops->ctx_size bytes */
 	struct rv_members *members; /* the membership this request runs under */
 };
 
@@ -182,8 +182,8 @@ void rv_req_start(struct rv_req *r);
 
 /* Queue a statement of the current step; `cb` (may be NULL) sees its result
  * if it succeeds. Binary parameters as in db_query. */
-void rv_q(struct rv_req *r, const char *sql, int n, const char *const *values,
-          const int *lengths, const int *formats, rv_row_cb cb);
+void rv_q(struct rv_req *r, const char *sql, int n, const char *const *values, const int *lengths,
+          const int *formats, rv_row_cb cb);
 /* Fail the current step before its Sync: whatever it queued is rolled back
  * and the request answers 500. For a step that cannot be completed after
  * some of its statements were queued (e.g. an entry that cannot be built). */
@@ -195,8 +195,8 @@ void rv_run(struct rv_req *r, rv_step next);
 /* --- answers (each frees `r`) --- */
 
 /* Answer and free `r`. */
-void rv_answer(struct rv_req *r, int status, const char *content_type, const void *body,
-               size_t len, const char *extra_headers);
+void rv_answer(struct rv_req *r, int status, const char *content_type, const void *body, size_t len,
+               const char *extra_headers);
 /* Answer with problem+json and free `r`. */
 void rv_problem(struct rv_req *r, int status, const char *detail);
 /* The same with a machine-readable "code" member (NULL: none; the codes are

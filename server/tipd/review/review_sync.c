@@ -20,11 +20,11 @@
 
 /* The objects (report, attachments, messages, replies, notes) of report
  * $1; used by the header routes. */
-#define SY_REPORT_OBJECTS                                                        \
-	"select id from reports where id = $1::uuid "                            \
-	"union all select id from attachments where report_id = $1::uuid "      \
-	"union all select id from messages where report_id = $1::uuid "         \
-	"union all select id from replies where report_id = $1::uuid "          \
+#define SY_REPORT_OBJECTS                                                  \
+	"select id from reports where id = $1::uuid "                      \
+	"union all select id from attachments where report_id = $1::uuid " \
+	"union all select id from messages where report_id = $1::uuid "    \
+	"union all select id from replies where report_id = $1::uuid "     \
 	"union all select id from notes where report_id = $1::uuid"
 
 struct sy_ctx {
@@ -51,9 +51,9 @@ missing_rows(struct rv_req *r, const PGresult *res)
 	for (int i = 0; i < PQntuples(res); i++) {
 		json_error_t e;
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", PQgetvalue(res, i, 0),
-		                      "report", PQgetvalue(res, i, 1), "kind", PQgetvalue(res, i, 2),
-		                      "header", PQgetvalue(res, i, 3), "missing",
-		                      json_loads(PQgetvalue(res, i, 4), 0, &e));
+		                      "report", PQgetvalue(res, i, 1), "kind",
+		                      PQgetvalue(res, i, 2), "header", PQgetvalue(res, i, 3),
+		                      "missing", json_loads(PQgetvalue(res, i, 4), 0, &e));
 		if (o == NULL || json_array_append_new(arr, o) != 0) {
 			db_step_mark_failed(&r->step);
 			return;
@@ -98,14 +98,15 @@ missing_start(struct rv_req *r)
 	snprintf(lim, sizeof(lim), "%d", SY_PAGE);
 	const char *v[5] = { r->team, c->rcpts_lit, me->recipient, after, lim };
 	r->out = json_object();
-	rv_q(r, "select o.oid, o.rid, o.kind, translate(encode(mine.header, 'base64'), E'\\n', ''), "
-	        "array_to_json(array_agg(w.recipient order by w.recipient)) "
-	        "from (" TEAMS_OBJECTS_SQL ") o "
-	        "join object_headers mine on mine.object_id = o.oid and mine.recipient = $3 "
-	        "cross join unnest($2::text[]) as w(recipient) "
-	        "where o.oid > $4::uuid and not exists (select 1 from object_headers h "
-	        "where h.object_id = o.oid and h.recipient = w.recipient) "
-	        "group by o.oid, o.rid, o.kind, mine.header order by o.oid limit $5::int",
+	rv_q(r,
+	     "select o.oid, o.rid, o.kind, translate(encode(mine.header, 'base64'), E'\\n', ''), "
+	     "array_to_json(array_agg(w.recipient order by w.recipient)) "
+	     "from (" TEAMS_OBJECTS_SQL ") o "
+	     "join object_headers mine on mine.object_id = o.oid and mine.recipient = $3 "
+	     "cross join unnest($2::text[]) as w(recipient) "
+	     "where o.oid > $4::uuid and not exists (select 1 from object_headers h "
+	     "where h.object_id = o.oid and h.recipient = w.recipient) "
+	     "group by o.oid, o.rid, o.kind, mine.header order by o.oid limit $5::int",
 	     5, v, NULL, NULL, missing_rows);
 	rv_run(r, missing_done);
 }
@@ -123,8 +124,9 @@ headers_added(struct rv_req *r)
 {
 	struct sy_ctx *c = r->ctx;
 	log_info("review: %zu headers added for newcomers", c->added);
-	rv_answer_json(r, 200, json_pack("{s:I, s:I}", "added", (json_int_t)c->added, "skipped",
-	                                 (json_int_t)(json_array_size(c->headers) - c->added)));
+	rv_answer_json(r, 200,
+	               json_pack("{s:I, s:I}", "added", (json_int_t)c->added, "skipped",
+	                         (json_int_t)(json_array_size(c->headers) - c->added)));
 }
 
 /* Check every {"object","recipient","header"}: a uuid, a current member of
@@ -137,26 +139,29 @@ headers_check(struct rv_req *r, char *objs, char *rcpts, struct buf *hdrs)
 	const struct rv_member *ms[MEMBERSHIP_MAX_MEMBERS];
 	size_t n = rv_team_members(r, c->report_team, ms, MEMBERSHIP_MAX_MEMBERS), i;
 	json_t *h;
-	json_array_foreach(c->headers, i, h) {
+	json_array_foreach(c->headers, i, h)
+	{
 		static const char *const keys[] = { "object", "recipient", "header", NULL };
 		const char *o = rv_str_of(h, "object"), *rc = rv_str_of(h, "recipient"),
-		           *hd = rv_str_of(h, "header");
+			   *hd = rv_str_of(h, "header");
 		uint8_t raw[4096];
 		size_t rl = 0, hl = 0;
 		int nx = 0, ns = 0, no = 0, member = 0;
-		if (!json_is_object(h) || !rv_only_keys(h, keys) || o == NULL || !util_uuid_valid(o) ||
-		    rc == NULL || hd == NULL)
-			return "each header is {\"object\": uuid, \"recipient\": \"age1…\", \"header\": base64}";
+		if (!json_is_object(h) || !rv_only_keys(h, keys) || o == NULL ||
+		    !util_uuid_valid(o) || rc == NULL || hd == NULL)
+			return "each header is {\"object\": uuid, \"recipient\": \"age1…\", "
+			       "\"header\": base64}";
 		for (size_t j = 0; j < n && !member; j++)
 			member = strcmp(ms[j]->recipient, rc) == 0;
 		if (!member)
 			return "a recipient is not a member of the report's team";
 		if (util_base64_decode(hd, strlen(hd), raw, sizeof(raw), &rl,
 		                       sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		    age_header_inspect(raw, rl, &hl, &nx, &ns, &no) != AGE_OK || hl != rl || nx != 1 ||
-		    ns != 0 || no != 0)
+		    age_header_inspect(raw, rl, &hl, &nx, &ns, &no) != AGE_OK || hl != rl ||
+		    nx != 1 || ns != 0 || no != 0)
 			return "each header must be an age header with exactly one X25519 stanza";
-		if (rv_array_add(objs, SY_ARRAY_MAX, o) != 0 || rv_array_add(rcpts, SY_ARRAY_MAX, rc) != 0 ||
+		if (rv_array_add(objs, SY_ARRAY_MAX, o) != 0 ||
+		    rv_array_add(rcpts, SY_ARRAY_MAX, rc) != 0 ||
 		    buf_printf(hdrs, "%s%s", i ? "," : "{", hd) != 0)
 			return "too many headers in one request";
 	}
@@ -169,7 +174,9 @@ static void
 headers_team_row(struct rv_req *r, const PGresult *res)
 {
 	if (PQntuples(res) == 1) {
-		snprintf(((struct sy_ctx *)r->ctx)->report_team, sizeof(((struct sy_ctx *)r->ctx)->report_team), "%s", PQgetvalue(res, 0, 0));
+		snprintf(((struct sy_ctx *)r->ctx)->report_team,
+		         sizeof(((struct sy_ctx *)r->ctx)->report_team), "%s",
+		         PQgetvalue(res, 0, 0));
 		r->found = 1;
 	}
 }
@@ -195,17 +202,19 @@ headers_store(struct rv_req *r)
 		return;
 	}
 	const char *v[5] = { r->id, objs, rcpts, buf_cstr(&hdrs), me->recipient };
-	rv_q(r, "insert into object_headers (object_id, recipient, header) "
-	        "select i.oid, i.rcpt, decode(i.hdr, 'base64') "
-	        "from unnest($2::uuid[], $3::text[], $4::text[]) as i(oid, rcpt, hdr) "
-	        "where i.oid in (" SY_REPORT_OBJECTS ") and exists (select 1 from object_headers m "
-	        "where m.object_id = i.oid and m.recipient = $5) "
-	        "on conflict do nothing returning object_id", 5, v, NULL, NULL, headers_added_row);
+	rv_q(r,
+	     "insert into object_headers (object_id, recipient, header) "
+	     "select i.oid, i.rcpt, decode(i.hdr, 'base64') "
+	     "from unnest($2::uuid[], $3::text[], $4::text[]) as i(oid, rcpt, hdr) "
+	     "where i.oid in (" SY_REPORT_OBJECTS ") and exists (select 1 from object_headers m "
+	     "where m.object_id = i.oid and m.recipient = $5) "
+	     "on conflict do nothing returning object_id",
+	     5, v, NULL, NULL, headers_added_row);
 	buf_free(&hdrs);
 	/* one entry per newcomer served (recipients are fixed-length bech32, so a
 	 * substring of the literal is a whole element) */
 	const struct rv_member *ms[MEMBERSHIP_MAX_MEMBERS];
-	uint8_t (*subjects)[32] = calloc(MEMBERSHIP_MAX_MEMBERS, 32);
+	uint8_t(*subjects)[32] = calloc(MEMBERSHIP_MAX_MEMBERS, 32);
 	size_t n = rv_team_members(r, c->report_team, ms, MEMBERSHIP_MAX_MEMBERS), ns = 0;
 	if (subjects == NULL) {
 		rv_fail_step(r);
@@ -235,7 +244,8 @@ headers_start(struct rv_req *r)
 		return;
 	}
 	const char *v[1] = { r->id };
-	rv_q(r, "select team_id from reports where id = $1::uuid", 1, v, NULL, NULL, headers_team_row);
+	rv_q(r, "select team_id from reports where id = $1::uuid", 1, v, NULL, NULL,
+	     headers_team_row);
 	rv_run(r, headers_store);
 }
 

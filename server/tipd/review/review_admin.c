@@ -74,7 +74,7 @@ ctx(struct rv_req *r)
 static int
 body_object(struct rv_req *r, const char *shape)
 {
-	return (ctx(r)->body = rv_body_object(r, shape)) != NULL ? 0 : -1;
+	return rv_body_object(r, shape, &ctx(r)->body);
 }
 
 /* Decode base64 `s` into exactly `n` bytes. Return 0 or -1. */

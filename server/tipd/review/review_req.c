@@ -218,16 +218,15 @@ rv_unavailable(struct rv_req *r)
 
 /* ---- request bodies ---- */
 
-json_t *
-rv_body_object(struct rv_req *r, const char *shape)
+int
+rv_body_object(struct rv_req *r, const char *shape, json_t **slot)
 {
 	json_error_t e;
-	json_t *o = json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &e);
-	if (json_is_object(o))
-		return o;
-	json_decref(o);
+	*slot = json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &e);
+	if (json_is_object(*slot))
+		return 0;
 	rv_problem(r, 400, shape);
-	return NULL;
+	return -1;
 }
 
 int

@@ -208,10 +208,12 @@ void rv_answer_json(struct rv_req *r, int status, json_t *doc);
 
 /* --- request bodies --- */
 
-/* Parse the body of `r` as a JSON object (duplicate keys refused) and
- * return it (the caller owns it), or answer 400 with `shape` and return
- * NULL. */
-json_t *rv_body_object(struct rv_req *r, const char *shape);
+/* Parse the body of `r` as a JSON object (duplicate keys refused) into
+ * `*slot`, which must be in the route's state (r->ctx) and released by its
+ * ctx_free. Return 0, or -1 after answering 400 with `shape` (which frees
+ * `r`: touch neither it nor its state after -1). */
+int rv_body_object(struct rv_req *r, const char *shape, json_t **slot)
+	__attribute__((warn_unused_result));
 /* Return 1 if object `o` has no member but those in the NULL-terminated `keys`. */
 int rv_only_keys(json_t *o, const char *const *keys);
 /* The string member `key` of `o`, or NULL if absent, not a string or with a NUL. */

@@ -235,7 +235,7 @@ headers_start(struct rv_req *r)
 	struct sy_ctx *c = r->ctx;
 	static const char *const keys[] = { "headers", NULL };
 	static const char shape[] = "send {\"headers\": [{\"object\", \"recipient\", \"header\"}]}";
-	if ((c->body = rv_body_object(r, shape)) == NULL)
+	if (rv_body_object(r, shape, &c->body) != 0)
 		return;
 	c->headers = json_object_get(c->body, "headers");
 	if (!rv_only_keys(c->body, keys) || !json_is_array(c->headers) ||

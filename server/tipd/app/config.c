@@ -32,7 +32,7 @@ static const struct {
 	            "body_rate_grace_ms keepalive_timeout_ms flush_list_max pending_messages_max" },
 	{ "audit", "checkpoint_entries checkpoint_interval_s" },
 	{ "database", "conninfo migrate_conninfo" },
-	{ "admins", "admin_key" },
+	{ "admins", "admin_key quorum" },
 	{ "web", "dir locales key team quick_exit_url form_ttl_s session_s contact" },
 };
 
@@ -258,6 +258,8 @@ value_hint(const char *section, const char *name)
 		return "HOST:PORT with an IP address and a port 0-65535 ([v6]:PORT, or unix:/path)";
 	if (strcmp(name, "admin_key") == 0)
 		return "a verifier key as `tipctl admin keygen` prints it (NAME+HASH+BASE64)";
+	if (strcmp(name, "quorum") == 0)
+		return "1 to the number of admin keys";
 	if (strcmp(name, "origin") == 0)
 		return "https://HOST as investigators reach it";
 	if (strcmp(name, "proxy_protocol") == 0 || strcmp(name, "submissions") == 0)
@@ -389,6 +391,10 @@ config_handler(void *user, const char *section, const char *name, const char *va
 	} else if (strcmp(section, "admins") == 0 && strcmp(name, "admin_key") == 0) {
 		if ((rc = config_admin_key(p, value)) == 1)
 			return 0;
+	} else if (strcmp(section, "admins") == 0 && strcmp(name, "quorum") == 0) {
+		rc = set_uint(&c->admin_quorum, value, CONFIG_MAX_ADMIN_KEYS);
+		if (rc == 0 && c->admin_quorum == 0)
+			rc = -1;
 	}
 	if (rc == -2)
 		config_unknown(p, section, name);
@@ -416,6 +422,7 @@ config_defaults(struct tipd_config *c)
 	c->audit_checkpoint_interval_s = 60;
 	c->web_form_ttl_s = 3600;
 	c->web_session_s = 900;
+	c->admin_quorum = 1;
 }
 
 static int
@@ -442,6 +449,11 @@ config_check(const struct tipd_config *c, char *err, size_t errlen)
 	}
 	if (c->source_tls.listen && (!c->source_tls.tls_cert || !c->source_tls.tls_key)) {
 		snprintf(err, errlen, "%s: [source_tls] needs tls_cert and tls_key", c->path);
+		return -1;
+	}
+	if (c->admin_quorum > c->n_admin_keys) {
+		snprintf(err, errlen, "%s: [admins] quorum %u is more than the %u admin keys", c->path,
+		         c->admin_quorum, c->n_admin_keys);
 		return -1;
 	}
 	if (c->review.listen && (!c->review.tls_cert || !c->review.tls_key)) {

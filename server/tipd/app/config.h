@@ -62,6 +62,7 @@ struct tipd_config {
 	unsigned audit_checkpoint_interval_s; /* [audit] or after this long if the log grew */
 	char *admin_keys[CONFIG_MAX_ADMIN_KEYS]; /* pinned admin verifier keys */
 	unsigned n_admin_keys;
+	unsigned admin_quorum; /* [admins] quorum: signatures an admin change needs (default 1) */
 	/* [web]: the source pages (off while web_dir is unset) */
 	char *web_dir;            /* templates/ and static/ */
 	char *web_locales;        /* compiled catalogues, one LANG.mo each */

@@ -108,7 +108,7 @@ app_load(struct app *app, char *err, size_t errlen)
 		         "(64 hex characters, mode 0600)", c->receipt_pepper, c->path);
 		return -1;
 	}
-	app->teams = teams_new(c->admin_keys, c->n_admin_keys, err, errlen);
+	app->teams = teams_new(c->admin_keys, c->n_admin_keys, c->admin_quorum, err, errlen);
 	if (app->teams == NULL)
 		return -1;
 	if (c->source_tls.listen != NULL &&
@@ -420,7 +420,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (argc == 3 && strcmp(argv[0], "membership") == 0 && strcmp(argv[1], "add") == 0) {
-		app.teams = teams_new(app.cfg->admin_keys, app.cfg->n_admin_keys, err, sizeof(err));
+		app.teams = teams_new(app.cfg->admin_keys, app.cfg->n_admin_keys,
+		                      app.cfg->admin_quorum, err, sizeof(err));
 		if (app.teams == NULL)
 			fprintf(stderr, "tipd: %s\n", err);
 		else

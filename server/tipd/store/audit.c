@@ -43,6 +43,9 @@ static const char *const action_codes[AUDIT_ACTION_COUNT] = {
 	[AUDIT_OPERATOR_INVITE] = "operator_invite",
 	[AUDIT_MEMBERSHIP_FETCH] = "membership_fetch",
 	[AUDIT_ENROLL_REJECT] = "enroll_reject",
+	[AUDIT_ADMIN_ADD] = "admin_add",
+	[AUDIT_ADMIN_REMOVE] = "admin_remove",
+	[AUDIT_ADMINS_FETCH] = "admins_fetch",
 };
 
 struct audit {

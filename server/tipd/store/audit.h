@@ -73,6 +73,9 @@ enum audit_action {
 	AUDIT_OPERATOR_INVITE,
 	AUDIT_MEMBERSHIP_FETCH,
 	AUDIT_ENROLL_REJECT, /* an admin rejected a pending enrollment */
+	AUDIT_ADMIN_ADD,     /* an admin statement added the subject key */
+	AUDIT_ADMIN_REMOVE,  /* an admin statement removed the subject key */
+	AUDIT_ADMINS_FETCH,  /* the admin chain was read */
 	AUDIT_ACTION_COUNT
 };
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "adminchain.h"
 #include "audit.h"
 #include "buf.h"
 #include "log.h"
@@ -48,8 +49,7 @@ struct teams_view {
 #define TEAMS_MAX_REFUSED 256
 
 struct teams {
-	struct note_verifier **admins;
-	size_t nadmins;
+	struct adminchain *ac; /* the admins whose statements count (owned) */
 	pthread_mutex_t mu; /* guards cur, refused and the state files */
 	struct teams_view *cur;
 	char *refused[TEAMS_MAX_REFUSED]; /* teams whose chain was refused */
@@ -133,41 +133,58 @@ view_swap(struct teams *t, struct teams_view *v)
 }
 
 struct teams *
-teams_new(char *const *admin_keys, size_t n, char *err, size_t errlen)
+teams_new(char *const *admin_keys, size_t n, unsigned quorum, char *err, size_t errlen)
 {
 	struct teams *t = calloc(1, sizeof(*t));
-	if (t == NULL || (t->admins = calloc(n ? n : 1, sizeof(*t->admins))) == NULL ||
-	    (t->cur = view_new()) == NULL || pthread_mutex_init(&t->mu, NULL) != 0 ||
+	if (t == NULL || (t->cur = view_new()) == NULL || pthread_mutex_init(&t->mu, NULL) != 0 ||
 	    pthread_cond_init(&t->wake, NULL) != 0) {
 		snprintf(err, errlen, "out of memory");
-		if (t != NULL) {
-			free(t->admins);
+		if (t != NULL)
 			free(t->cur);
-		}
 		free(t);
 		return NULL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		t->admins[i] = note_verifier_parse(admin_keys[i], strlen(admin_keys[i]));
-		if (t->admins[i] == NULL) {
-			snprintf(err, errlen, "[admins] admin_key #%zu is not a valid verifier key "
-			         "(NAME+HASH+BASE64, as printed by tipctl admin keygen)", i + 1);
-			t->nadmins = i;
-			teams_free(t);
-			return NULL;
-		}
+	if ((t->ac = adminchain_new(admin_keys, n, quorum, err, errlen)) == NULL) {
+		teams_free(t);
+		return NULL;
 	}
-	t->nadmins = n;
 	return t;
 }
 
 int
 teams_is_admin(const struct teams *t, const uint8_t pk[32])
 {
-	for (size_t i = 0; i < t->nadmins; i++)
-		if (sodium_memcmp(note_verifier_pk(t->admins[i]), pk, 32) == 0)
-			return 1;
-	return 0;
+	return adminchain_is_current(t->ac, pk);
+}
+
+struct adminchain *
+teams_admins(struct teams *t)
+{
+	return t->ac;
+}
+
+/* Open `text` against every admin the admin chain has ever named: a link of
+ * a team's chain made by an admin since removed stays valid. */
+static enum membership_result
+open_stmt(const struct teams *t, const char *text, size_t len, struct membership **m)
+{
+	size_t n;
+	const struct note_verifier *const *ever = adminchain_ever(t->ac, &n);
+	return membership_open(text, len, ever, n, m);
+}
+
+/* Open `text` as a team's head: it must also carry a current admin's
+ * signature, so that a removed admin cannot make the next statement. */
+static enum membership_result
+open_head(const struct teams *t, const char *text, size_t len, struct membership **m)
+{
+	enum membership_result mr = open_stmt(t, text, len, m);
+	if (mr == MEMBERSHIP_OK && !adminchain_signed_by_current(t->ac, text, len)) {
+		membership_free(*m);
+		*m = NULL;
+		mr = MEMBERSHIP_ERR_UNSIGNED;
+	}
+	return mr;
 }
 
 static void
@@ -236,9 +253,7 @@ teams_free(struct teams *t)
 	teams_watch_stop(t);
 	view_unref(t->cur);
 	refused_clear(t);
-	for (size_t i = 0; i < t->nadmins; i++)
-		note_verifier_free(t->admins[i]);
-	free(t->admins);
+	adminchain_free(t->ac);
 	free(t->state_dir);
 	free(t->conninfo);
 	pthread_cond_destroy(&t->wake);
@@ -280,8 +295,7 @@ static struct membership *
 entry_copy(const struct teams *t, const struct team_entry *e)
 {
 	struct membership *m = NULL;
-	if (membership_open(e->text, e->len, (const struct note_verifier *const *)t->admins,
-	                    t->nadmins, &m) != MEMBERSHIP_OK)
+	if (open_stmt(t, e->text, e->len, &m) != MEMBERSHIP_OK)
 		return NULL;
 	return m;
 }
@@ -395,17 +409,18 @@ db_connect(const char *conninfo)
 	return c;
 }
 
-/* Verify one team's chain (rows [from, to) of `r`, ordered by seq). Return
- * the latest statement, or NULL if any link fails (logged). */
+/* Verify one team's chain (rows [from, to) of `r`, ordered by seq), its
+ * head by a current admin if `head_current`. Return the latest statement,
+ * or NULL if any link fails (logged). */
 static struct membership *
-verify_chain(struct teams *t, PGresult *r, int from, int to)
+verify_chain(struct teams *t, PGresult *r, int from, int to, int head_current)
 {
 	struct membership *prev = NULL, *cur = NULL;
 	for (int i = from; i < to; i++) {
 		const char *text = PQgetvalue(r, i, 1);
-		enum membership_result mr = membership_open(text, (size_t)PQgetlength(r, i, 1),
-		                                            (const struct note_verifier *const *)t->admins,
-		                                            t->nadmins, &cur);
+		size_t len = (size_t)PQgetlength(r, i, 1);
+		enum membership_result mr = i + 1 < to || !head_current ? open_stmt(t, text, len, &cur)
+		                                                        : open_head(t, text, len, &cur);
 		if (mr == MEMBERSHIP_OK)
 			mr = membership_check_next(prev, cur);
 		if (mr == MEMBERSHIP_OK && strcmp(membership_team(cur), PQgetvalue(r, i, 0)) != 0)
@@ -564,7 +579,7 @@ teams_from_db(struct teams *t, struct teams_view *v, const char *conninfo)
 	for (int i = 0, j; i < rows; i = j) {
 		for (j = i + 1; j < rows && strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)) == 0; j++)
 			;
-		struct membership *m = verify_chain(t, r, i, j);
+		struct membership *m = verify_chain(t, r, i, j, 1);
 		if (m == NULL) {
 			teams_refuse(t, PQgetvalue(r, i, 0));
 			continue;
@@ -614,8 +629,7 @@ heads_load(struct teams *t, struct teams_view *v, const char *state_dir)
 		char *text = util_read_file(path, TEAMS_MAX_STATEMENT, &len);
 		struct membership *m = NULL;
 		if (text == NULL ||
-		    membership_open(text, len, (const struct note_verifier *const *)t->admins,
-		                    t->nadmins, &m) != MEMBERSHIP_OK ||
+		    open_head(t, text, len, &m) != MEMBERSHIP_OK ||
 		    strncmp(membership_team(m), e->d_name, nl - 5) != 0 ||
 		    strlen(membership_team(m)) != nl - 5) {
 			log_error("%s: not a valid membership statement; ignored", path);
@@ -662,6 +676,8 @@ teams_load(struct teams *t, const char *conninfo, const char *state_dir)
 	free(t->state_dir);
 	t->state_dir = state_dir != NULL ? strdup(state_dir) : NULL;
 	if (state_dir != NULL && t->state_dir == NULL)
+		goto fail;
+	if (adminchain_load(t->ac, conninfo, state_dir) != 0)
 		goto fail;
 	pthread_mutex_lock(&t->mu);
 	refused_clear(t);
@@ -734,9 +750,7 @@ teams_check_next(struct teams *t, const char *text, size_t len, struct membershi
                  struct membership **prev)
 {
 	struct membership *m = NULL, *head = NULL;
-	enum membership_result mr = membership_open(text, len,
-	                                            (const struct note_verifier *const *)t->admins,
-	                                            t->nadmins, &m);
+	enum membership_result mr = open_head(t, text, len, &m);
 	if (mr == MEMBERSHIP_OK && teams_refused(t, membership_team(m)))
 		mr = MEMBERSHIP_ERR_SEQUENCE; /* its chain is in doubt: the operator must look */
 	if (mr == MEMBERSHIP_OK) {
@@ -785,6 +799,31 @@ teams_adopt(struct teams *t, struct membership *m, const char *text, size_t len)
 	return rc;
 }
 
+void
+teams_admins_changed(struct teams *t)
+{
+	pthread_mutex_lock(&t->mu);
+	struct teams_view *v = view_new();
+	for (size_t i = 0; v != NULL && i < t->cur->n; i++) {
+		const struct team_entry *e = &t->cur->v[i];
+		struct membership *m = NULL;
+		if (!adminchain_signed_by_current(t->ac, e->text, e->len)) {
+			log_error("team %s: its latest membership statement was signed by an admin who "
+			          "is no longer one: the team gets no reports until a current admin "
+			          "signs the next statement", membership_team(e->latest));
+			refuse_locked(t, membership_team(e->latest));
+			continue;
+		}
+		if ((m = entry_copy(t, e)) == NULL || view_put(v, m, e->text, e->len) != 0) {
+			view_unref(v);
+			v = NULL;
+		}
+	}
+	if (v != NULL)
+		view_swap(t, v);
+	pthread_mutex_unlock(&t->mu);
+}
+
 const struct team_keys *
 teams_find(struct teams *t, const char *id)
 {
@@ -823,6 +862,8 @@ watch_main(void *arg)
 		if (t->stop)
 			break;
 		pthread_mutex_unlock(&t->mu);
+		if (adminchain_refresh(t->ac, t->conninfo) == 1)
+			teams_admins_changed(t);
 		if (teams_refresh(t, t->conninfo) < 0)
 			log_debug("membership: cannot check the database now; will retry");
 		pthread_mutex_lock(&t->mu);
@@ -953,7 +994,7 @@ store_statement(struct teams *t, PGconn *c, const struct membership *m, const ch
 		fprintf(stderr, "tipd: database error: %s", PQerrorMessage(c));
 		goto fail;
 	}
-	if (PQntuples(r) > 0 && (prev = verify_chain(t, r, 0, PQntuples(r))) == NULL) {
+	if (PQntuples(r) > 0 && (prev = verify_chain(t, r, 0, PQntuples(r), 0)) == NULL) {
 		fprintf(stderr, "tipd: team %s: the stored chain does not verify; refusing\n", team);
 		goto fail;
 	}
@@ -994,9 +1035,12 @@ teams_add_statement(struct teams *t, const char *conninfo, const char *path)
 		fprintf(stderr, "tipd: %s: cannot read (missing, not a file, or over 64 KiB)\n", path);
 		return -1;
 	}
-	enum membership_result mr = membership_open(text, len,
-	                                            (const struct note_verifier *const *)t->admins,
-	                                            t->nadmins, &m);
+	if (adminchain_load(t->ac, conninfo, NULL) != 0) {
+		fprintf(stderr, "tipd: the admin chain does not verify: refusing\n");
+		free(text);
+		return -1;
+	}
+	enum membership_result mr = open_head(t, text, len, &m);
 	if (mr != MEMBERSHIP_OK) {
 		fprintf(stderr, "tipd: %s: refused: %s\n", path, membership_strerror(mr));
 		goto fail;

@@ -2,8 +2,10 @@
  * teams: the verified membership of every team, as tipd seals to it.
  *
  * At start-up every team's chain of signed membership statements is read
- * from PostgreSQL and verified from sequence 1 against the admin keys pinned
- * in the configuration; only the latest statement of a valid chain is used.
+ * from PostgreSQL and verified from sequence 1 against the admins of the
+ * admin chain (adminchain.h, from the keys pinned in the configuration):
+ * every statement by an admin it ever named, the latest by a current admin;
+ * only the latest statement of a valid chain is used.
  * A team whose chain does not verify is left out (and logged), so no report
  * is ever sealed to keys that no pinned admin signed.
  *
@@ -33,8 +35,12 @@ struct team_keys {
 	struct seal_recipients recipients;
 };
 
-/* Parse the pinned admin verifier keys; NULL and a message in `err` on error. */
-struct teams *teams_new(char *const *admin_keys, size_t n, char *err, size_t errlen);
+struct adminchain;
+
+/* Parse the pinned admin verifier keys, of which `quorum` sign the first
+ * admin statement (adminchain.h); NULL and a message in `err` on error. */
+struct teams *teams_new(char *const *admin_keys, size_t n, unsigned quorum, char *err,
+                        size_t errlen);
 void teams_free(struct teams *t);
 
 /* Load and verify every team's chain with the blocking libpq API (start-up
@@ -100,8 +106,14 @@ int teams_adopt(struct teams *t, struct membership *m, const char *text, size_t 
 	"union all select x.id, x.report_id, 'note' from notes x "                             \
 	"join reports r on r.id = x.report_id where r.team_id = $1"
 
-/* Return 1 if `pk` is one of the pinned admin keys, else 0. */
+/* Return 1 if `pk` is a current admin key (adminchain.h), else 0. */
 int teams_is_admin(const struct teams *t, const uint8_t pk[32]);
+/* The admin chain the teams are verified against (owned by `t`). */
+struct adminchain *teams_admins(struct teams *t);
+/* After the admin set changed: refuse every team whose latest statement no
+ * current admin signed (a removed admin's), until a current admin signs the
+ * next one. */
+void teams_admins_changed(struct teams *t);
 
 /* Find a team with at least one member; NULL if unknown. The result is a
  * new reference: release it with team_keys_release(). */

@@ -10,6 +10,7 @@
 #include "admin_cmd.h"
 #include "admin_online.h"
 #include "admin_teams.h"
+#include "admins_view.h"
 #include "audit_cmd.h"
 #include "cli.h"
 #include "client.h"
@@ -50,6 +51,10 @@ static const char main_usage[] =
 	"  admin reject     reject an enrollment nobody should approve\n"
 	"  admin revoke     remove a member from a team\n"
 	"  admin label      add or remove a triage label\n"
+	"  admin list       show the admin chain and the current admins\n"
+	"  admin add        add an admin (signed admin statement)\n"
+	"  admin remove     remove an admin (signed admin statement)\n"
+	"  admin cosign     add your signature to an admin statement that needs a quorum\n"
 	"\n"
 	"Run `tipctl COMMAND --help` for a command's options.\n"
 	"\n"
@@ -68,6 +73,10 @@ static const char admin_usage[] =
 	"  reject      reject an enrollment nobody should approve (admin session)\n"
 	"  revoke      remove a member from a team (admin session)\n"
 	"  label       add or remove a triage label (admin session)\n"
+	"  list        show the admin chain and the current admins\n"
+	"  add         add an admin (admin session)\n"
+	"  remove      remove an admin (admin session)\n"
+	"  cosign      sign an admin statement that needs more signatures (admin session)\n"
 	"\n"
 	"Run `tipctl admin SUBCOMMAND --help` for its options.\n";
 
@@ -134,6 +143,14 @@ admin_main(int argc, char **argv)
 		return admin_teams_reject(argc - 1, argv + 1);
 	if (strcmp(argv[1], "label") == 0)
 		return admin_online_label(argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return admins_cmd_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "add") == 0)
+		return admins_cmd_add(argc - 1, argv + 1);
+	if (strcmp(argv[1], "remove") == 0)
+		return admins_cmd_remove(argc - 1, argv + 1);
+	if (strcmp(argv[1], "cosign") == 0)
+		return admins_cmd_cosign(argc - 1, argv + 1);
 	cli_error("unknown admin command '%s'", argv[1]);
 	fputs(admin_usage, stderr);
 	return CLI_USAGE;

@@ -173,18 +173,16 @@ out:
  * `path` (PATH.new, fsync'd, renamed, directory fsync'd). Return SEEN_OK or
  * SEEN_ERR_IO (printed). */
 static int
-seen_write(const char *path, const struct buf *rest, const char *server,
-           const struct membership *head)
+seen_write(const char *path, const struct buf *rest, const char *server, const char *team,
+           uint64_t seq, const char *hex)
 {
 	struct buf text, tmp;
-	char hex[65], *slash;
+	char *slash;
 	int rc = SEEN_ERR_IO, dfd;
 	buf_init(&text, SEEN_FILE_MAX + 1024);
 	buf_init(&tmp, 4200);
-	util_hex(membership_hash(head), MEMBERSHIP_HASH_LEN, hex);
 	if (buf_adds(&text, SEEN_MAGIC) != 0 || buf_add(&text, rest->data, rest->len) != 0 ||
-	    buf_printf(&text, "%s %s %llu %s\n", server, membership_team(head),
-	               (unsigned long long)membership_seq(head), hex) != 0 ||
+	    buf_printf(&text, "%s %s %llu %s\n", server, team, (unsigned long long)seq, hex) != 0 ||
 	    buf_printf(&tmp, "%s.new", path) != 0 || buf_cstr(&tmp) == NULL) {
 		cli_error("cannot remember the membership: %s would be too large", path);
 		goto out;
@@ -249,16 +247,19 @@ seen_lock(const char *path)
 	return fd;
 }
 
-int
-seen_check_file(const char *path, const char *server, const struct membership *head)
+/* Check (team, seq, 32-byte hash) against the file at `path` and remember
+ * it if newer; *had_seq is the sequence remembered before (0: none). */
+static int
+seen_check_entry(const char *path, const char *server, const char *team, uint64_t seq,
+                 const uint8_t *hash, uint64_t *had_seq)
 {
 	struct buf text, rest;
 	struct seen_line had;
 	bool have = false;
 	char hex[65];
 	int rc = SEEN_ERR_IO, lk = -1;
-	if (path == NULL || server == NULL || head == NULL ||
-	    !seen_server_ok(server, strlen(server))) {
+	*had_seq = 0;
+	if (path == NULL || server == NULL || !seen_server_ok(server, strlen(server))) {
 		cli_error("cannot remember the membership: bad server name");
 		return SEEN_ERR_IO;
 	}
@@ -266,25 +267,69 @@ seen_check_file(const char *path, const char *server, const struct membership *h
 	buf_init(&rest, SEEN_FILE_MAX);
 	if ((lk = seen_lock(path)) < 0 || (rc = seen_read(path, &text)) != SEEN_OK)
 		goto out;
-	rc = seen_scan((const char *)text.data, text.len, server, membership_team(head), &had, &have,
-	               &rest);
+	rc = seen_scan((const char *)text.data, text.len, server, team, &had, &have, &rest);
 	if (rc != SEEN_OK)
 		goto out;
-	util_hex(membership_hash(head), MEMBERSHIP_HASH_LEN, hex);
-	if (have && membership_seq(head) < had.seq)
+	*had_seq = have ? had.seq : 0;
+	if (seq == 0 || hash == NULL) { /* nothing to remember: only never go back */
+		rc = have ? SEEN_ERR_ROLLED_BACK : SEEN_OK;
+		goto out;
+	}
+	util_hex(hash, MEMBERSHIP_HASH_LEN, hex);
+	if (have && seq < had.seq)
 		rc = SEEN_ERR_ROLLED_BACK;
-	else if (have && membership_seq(head) == had.seq)
+	else if (have && seq == had.seq)
 		rc = strcmp(hex, had.hash) == 0 ? SEEN_OK : SEEN_ERR_FORKED;
-	else if ((rc = seen_write(path, &rest, server, head)) == SEEN_OK && have)
-		fprintf(stderr, "team %s: the membership changed (statement %llu, was %llu); "
-		        "`tipctl login` shows who is in it now\n", membership_team(head),
-		        (unsigned long long)membership_seq(head), (unsigned long long)had.seq);
+	else
+		rc = seen_write(path, &rest, server, team, seq, hex);
 out:
-	seen_complain(rc, membership_team(head), membership_seq(head), have ? had.seq : 0, path);
 	if (lk >= 0)
 		close(lk); /* releases the lock */
 	buf_free(&text);
 	buf_free(&rest);
+	return rc;
+}
+
+int
+seen_check_file(const char *path, const char *server, const struct membership *head)
+{
+	uint64_t had = 0;
+	if (head == NULL)
+		return SEEN_ERR_IO;
+	int rc = seen_check_entry(path, server, membership_team(head), membership_seq(head),
+	                          membership_hash(head), &had);
+	if (rc == SEEN_OK && had != 0 && had < membership_seq(head))
+		fprintf(stderr, "team %s: the membership changed (statement %llu, was %llu); "
+		        "`tipctl login` shows who is in it now\n", membership_team(head),
+		        (unsigned long long)membership_seq(head), (unsigned long long)had);
+	seen_complain(rc, membership_team(head), membership_seq(head), had, path);
+	return rc;
+}
+
+int
+seen_check_admins(const char *server, uint64_t seq, const uint8_t hash[32])
+{
+	struct buf p;
+	uint64_t had = 0;
+	int rc = SEEN_ERR_IO;
+	buf_init(&p, 4096);
+	if (cli_default_file(SEEN_ADMINS_FILE_NAME, &p, true) == 0 && buf_cstr(&p) != NULL)
+		rc = seen_check_entry(buf_cstr(&p), server, "admins", seq, hash, &had);
+	if (rc == SEEN_ERR_ROLLED_BACK)
+		cli_error("the server showed an older admin chain (statement %llu) than this computer "
+		          "has already seen (%llu): refusing; tell your admins", (unsigned long long)seq,
+		          (unsigned long long)had);
+	else if (rc == SEEN_ERR_FORKED)
+		cli_error("the server showed a different admin statement %llu than the one this "
+		          "computer has already seen: refusing; tell your admins",
+		          (unsigned long long)seq);
+	else if (rc == SEEN_ERR_CORRUPT)
+		cli_error("%s is damaged or unsafe: refusing to trust any admin chain until you check it",
+		          buf_cstr(&p) != NULL ? buf_cstr(&p) : SEEN_ADMINS_FILE_NAME);
+	else if (rc == SEEN_OK && had != 0 && had < seq)
+		fprintf(stderr, "the admins changed (admin statement %llu, was %llu); `tipctl admin "
+		        "list` shows them\n", (unsigned long long)seq, (unsigned long long)had);
+	buf_free(&p);
 	return rc;
 }
 

@@ -24,6 +24,7 @@
 #include "membership.h"
 
 #define SEEN_FILE_NAME "membership-seen"
+#define SEEN_ADMINS_FILE_NAME "admins-seen" /* same format, team "admins" */
 #define SEEN_FILE_MAX (1u << 20) /* largest file read */
 #define SEEN_SERVER_MAX 511      /* longest server URL remembered */
 #define SEEN_MAX_ENTRIES 4096    /* most (server, team) lines */
@@ -50,6 +51,12 @@ int seen_check_file(const char *path, const char *server, const struct membershi
 
 /* Same, with the default file (cli_default_file(SEEN_FILE_NAME)). */
 int seen_check_and_update(const char *server, const struct membership *head)
+	__attribute__((warn_unused_result));
+
+/* The same for the admin chain (admins.h): its head's sequence `seq` and
+ * hash `hash`, in $TIPLINE_HOME/admins-seen (team field "admins"); an empty
+ * chain is not checked. Prints why on every error. */
+int seen_check_admins(const char *server, uint64_t seq, const uint8_t hash[32])
 	__attribute__((warn_unused_result));
 
 /* Store in *seq the statement remembered for `team` at `server` (0 if none).

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admins_view.h"
 #include "age.h"
 #include "api.h"
 #include "cli.h"
@@ -210,12 +211,13 @@ sy_signers(const char *stmt, struct note_verifier *const *admins, size_t n, char
 static int
 sy_fetch_chain(struct api *a, struct sy_team *t)
 {
-	struct note_verifier *admins[SESSION_ADMIN_MAX] = { NULL };
+	struct admins_view av;
 	const char *stmts[TIPS_CHAIN_MAX];
 	json_t *doc = NULL, *arr, *v;
 	char path[160];
-	size_t i, n = a->s->n_admin_keys;
+	size_t i;
 	int rc = -1;
+	memset(&av, 0, sizeof(av));
 	snprintf(path, sizeof(path), "/api/v1/teams/%s/membership", t->team);
 	if (api_get_json(a, path, "the team's membership", &doc) != 0)
 		goto out;
@@ -226,22 +228,28 @@ sy_fetch_chain(struct api *a, struct sy_team *t)
 		if ((stmts[i] = json_string_value(v)) == NULL)
 			goto bad;
 	}
-	for (i = 0; i < n; i++)
-		if ((admins[i] = note_verifier_parse(a->s->admin_keys[i],
-		                                     strlen(a->s->admin_keys[i]))) == NULL)
-			goto bad;
+	/* Links by any admin the admin chain ever named; the head by a current one. */
+	if (admins_view_load(a, &av) != 0)
+		goto out;
 	if (tips_reply_verify_chain(stmts, json_array_size(arr), t->team,
-	                            (const struct note_verifier *const *)admins, n, &t->m) != 0)
+	                            (const struct note_verifier *const *)av.ever, av.never,
+	                            &t->m) != 0)
 		goto bad;
-	sy_signers(stmts[json_array_size(arr) - 1], admins, n, t->signers, sizeof(t->signers));
+	if (!admins_view_signed_by_current(&av, stmts[json_array_size(arr) - 1],
+	                                   strlen(stmts[json_array_size(arr) - 1]))) {
+		membership_free(t->m);
+		t->m = NULL;
+		goto bad;
+	}
+	sy_signers(stmts[json_array_size(arr) - 1], av.ever, av.never, t->signers,
+	           sizeof(t->signers));
 	rc = 0;
 	goto out;
 bad:
 	cli_error("team %s: its membership statements do not verify against your pinned admin "
 	          "keys: refusing", t->team);
 out:
-	for (i = 0; i < n; i++)
-		note_verifier_free(admins[i]);
+	admins_view_clear(&av);
 	json_decref(doc);
 	return rc;
 }

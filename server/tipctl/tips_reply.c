@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admins_view.h"
 #include "age.h"
 #include "api.h"
 #include "cli.h"
@@ -543,12 +544,13 @@ tips_reply_sig_message(const char *kind, const char *id, const char *rid, const 
 int
 tips_reply_fetch_chain(struct api *a, const char *team, int allow_empty, struct membership **m)
 {
-	struct note_verifier *admins[SESSION_ADMIN_MAX] = { NULL };
+	struct admins_view av;
 	const char *stmts[TIPS_CHAIN_MAX];
 	json_t *chain = NULL, *v;
 	char path[160];
-	size_t i, n = a->s->n_admin_keys;
+	size_t i;
 	int rc = -1;
+	memset(&av, 0, sizeof(av));
 	snprintf(path, sizeof(path), "/api/v1/teams/%s/membership", team);
 	if (api_get_json(a, path, "the team's membership", &chain) != 0)
 		goto out;
@@ -574,13 +576,18 @@ tips_reply_fetch_chain(struct api *a, const char *team, int allow_empty, struct 
 		if ((stmts[i] = json_string_value(v)) == NULL)
 			goto bad;
 	}
-	for (i = 0; i < n; i++)
-		if ((admins[i] = note_verifier_parse(a->s->admin_keys[i],
-		                                     strlen(a->s->admin_keys[i]))) == NULL)
-			goto bad;
+	/* Links by any admin the admin chain ever named; the head by a current one. */
+	if (admins_view_load(a, &av) != 0)
+		goto out;
 	if (tips_reply_verify_chain(stmts, json_array_size(arr), team,
-	                            (const struct note_verifier *const *)admins, n, m) != 0)
+	                            (const struct note_verifier *const *)av.ever, av.never, m) != 0)
 		goto bad;
+	if (!admins_view_signed_by_current(&av, stmts[json_array_size(arr) - 1],
+	                                   strlen(stmts[json_array_size(arr) - 1]))) {
+		membership_free(*m);
+		*m = NULL;
+		goto bad;
+	}
 	/* Never older than (or beside) what this computer already verified: seen.h. */
 	if (seen_check_and_update(a->s->server, *m) != SEEN_OK) {
 		membership_free(*m);
@@ -592,8 +599,7 @@ tips_reply_fetch_chain(struct api *a, const char *team, int allow_empty, struct 
 bad:
 	cli_error(CHAIN_ERROR);
 out:
-	for (i = 0; i < n; i++)
-		note_verifier_free(admins[i]);
+	admins_view_clear(&av);
 	json_decref(chain);
 	return rc;
 }

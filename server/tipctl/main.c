@@ -11,6 +11,7 @@
 #include "admin_online.h"
 #include "admin_teams.h"
 #include "admins_view.h"
+#include "keys_check.h"
 #include "audit_cmd.h"
 #include "cli.h"
 #include "client.h"
@@ -41,6 +42,7 @@ static const char main_usage[] =
 	"  audit log        show the audit log\n"
 	"  audit verify     check the audit log's signed checkpoints and proofs\n"
 	"  sync             give newcomers access to the team's older reports\n"
+	"  keys check       list keys, headers and statements no admin signed (admin)\n"
 	"\n"
 	"Admin commands:\n"
 	"  admin keygen     make an admin signing key (offline)\n"
@@ -199,6 +201,8 @@ main(int argc, char **argv)
 		return sync_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "admin") == 0)
 		return admin_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "keys") == 0 && argc >= 2 && strcmp(argv[1], "check") == 0)
+		return keys_check_main(argc - 2, argv + 2);
 	cli_error("unknown command '%s'", cmd);
 	fputs(main_usage, stderr);
 	return CLI_USAGE;

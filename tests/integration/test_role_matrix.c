@@ -101,6 +101,12 @@ static const struct row rows[] = {
 	{ "POST", "/api/v1/admin/teams/demo/membership", B_STATEMENT, NULL, { 401, 403, 403, 409 } },
 	{ "POST", "/api/v1/admin/labels", B_JSON, "{\"name\":\"by-{role}\"}", { 401, 403, 403, 201 } },
 	{ "DELETE", "/api/v1/admin/labels/minor", B_NONE, NULL, { 401, 403, 403, 204 } },
+	{ "GET", "/api/v1/admins", B_NONE, NULL, { 401, 200, 200, 200 } },
+	/* Not an admin statement: 422 for the admin, refused by role for the others. */
+	{ "POST", "/api/v1/admin/admins", B_JSON, "{\"statement\":\"x\\n\"}",
+	  { 401, 403, 403, 422 } },
+	/* Key inventory: statements and header recipients, never a payload. */
+	{ "GET", "/api/v1/admin/keys", B_NONE, NULL, { 401, 403, 403, 200 } },
 	/* A method a path does not take is no route, for everyone. */
 	{ "GET", "/api/v1/admin/invites", B_NONE, NULL, { 404, 404, 404, 404 } },
 	{ "DELETE", "/api/v1/reports/{id}", B_NONE, NULL, { 404, 404, 404, 404 } },

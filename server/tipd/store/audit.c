@@ -46,6 +46,7 @@ static const char *const action_codes[AUDIT_ACTION_COUNT] = {
 	[AUDIT_ADMIN_ADD] = "admin_add",
 	[AUDIT_ADMIN_REMOVE] = "admin_remove",
 	[AUDIT_ADMINS_FETCH] = "admins_fetch",
+	[AUDIT_KEYS_CHECK] = "keys_check",
 };
 
 struct audit {

@@ -76,6 +76,7 @@ enum audit_action {
 	AUDIT_ADMIN_ADD,     /* an admin statement added the subject key */
 	AUDIT_ADMIN_REMOVE,  /* an admin statement removed the subject key */
 	AUDIT_ADMINS_FETCH,  /* the admin chain was read */
+	AUDIT_KEYS_CHECK,    /* a page of the key inventory was read */
 	AUDIT_ACTION_COUNT
 };
 

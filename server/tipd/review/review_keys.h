@@ -1,0 +1,24 @@
+/*
+ * review_keys: what `tipctl keys check` reads (docs/api.md, "Checking keys").
+ *
+ *  GET /api/v1/admin/keys[?after=<report uuid>]   (admin)
+ *
+ * The raw rows, unverified, exactly as the database holds them: every admin
+ * statement, every team's membership statements (with the day each was
+ * stored) on the first page, and a page of reports (by id) with every
+ * object's header recipients. tipd verifies none of it here on purpose:
+ * tipctl checks it against the admin keys it pinned itself and reports
+ * every key, header or statement that no admin signed. No payload and no
+ * header bytes leave: recipients only.
+ */
+#ifndef TIPD_REVIEW_KEYS_H
+#define TIPD_REVIEW_KEYS_H
+
+struct rv_req;
+
+#define RV_KEYS_PAGE 200 /* reports per page */
+
+/* Run RV_ADMIN_KEYS; answers. */
+void rv_keys_start(struct rv_req *r);
+
+#endif

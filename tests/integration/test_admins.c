@@ -1,0 +1,346 @@
+/*
+ * Several admins, and changing them (issue 9, item 1), against the real
+ * tipd, PostgreSQL and tipctl:
+ *
+ *  - a second admin added by the first (`tipctl admin add`) enrolls, logs in
+ *    and approves a member; once removed (`tipctl admin remove`, which first
+ *    re-signs the team the leaving admin signed last) their session is no
+ *    admin's and a membership statement they sign is refused by tipd;
+ *  - a replayed older admin statement is refused by tipd (409), an admin
+ *    chain rolled back in the database is refused by tipctl (admins-seen)
+ *    and by a restarting tipd (STATE_DIR/admins-seen);
+ *  - every change is exactly one audit entry (admin_add, admin_remove);
+ *  - a membership statement and a header written into the database as a
+ *    superuser are never sealed to and are listed by `tipctl keys check`
+ *    (which lists nothing on a clean database);
+ *  - an admin who is in no team reads no report through any route.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "age.h"
+#include "invite.h"
+#include "note.h"
+#include "it_common.h"
+#include "util.h"
+
+static struct th T;
+static struct buf out, err;
+
+/* The TIPLINE_HOME of `who`, made if need be (static buffer, until the next call). */
+static const char *
+home_of(const char *who)
+{
+	static char home[TH_PATH + 32];
+	snprintf(home, sizeof(home), "%s/home-%s", T.dir, who);
+	(void)mkdir(home, 0700);
+	return home;
+}
+
+#define tipctl(who, ...) it_tipctl(&T, home_of(who), NULL, &out, &err, __VA_ARGS__)
+
+/* The first invite printed in `out`, into `inv`. */
+static void
+take_invite(char *inv, size_t cap)
+{
+	const char *p = strstr(buf_cstr(&out), INVITE_PREFIX);
+	cr_assert_not_null(p, "no invite printed: %s / %s", buf_cstr(&out), buf_cstr(&err));
+	size_t n = strcspn(p, "\n");
+	cr_assert(n < cap);
+	memcpy(inv, p, n);
+	inv[n] = '\0';
+}
+
+/* `who` enrolls as an admin with `key` through an operator's admin invite, and logs in. */
+static void
+admin_enroll(const char *who, const char *key)
+{
+	char server[64], inv[INVITE_TEXT_MAX];
+	snprintf(server, sizeof(server), "https://127.0.0.1:%d", T.review_port);
+	char *op[] = { T.tipd_bin, "-c", T.conf, "invite", "--admin", "--server", server, NULL };
+	cr_assert_eq(it_exec(&T, home_of(who), NULL, op, &out, &err), 0, "%s", buf_cstr(&err));
+	take_invite(inv, sizeof(inv));
+	cr_assert_eq(tipctl(who, "enroll", "--admin-key", key, "--passphrase-file", T.passfile, inv,
+	                    NULL),
+	             0, "%s enroll: %s", who, buf_cstr(&err));
+	cr_assert_eq(tipctl(who, "login", "--admin", "--passphrase-file", T.passfile, NULL), 0,
+	             "%s login: %s", who, buf_cstr(&err));
+}
+
+/* Make admin key `name` in `path`; its verifier key into `vkey`. */
+static void
+admin_keygen(const char *name, const char *path, char *vkey, size_t cap)
+{
+	cr_assert_eq(tipctl(name, "admin", "keygen", "--name", name, "--out", path,
+	                    "--passphrase-file", T.passfile, NULL),
+	             0, "keygen: %s", buf_cstr(&err));
+	const char *p = strstr(buf_cstr(&out), "admin_key = ");
+	cr_assert_not_null(p);
+	p += strlen("admin_key = ");
+	size_t n = strcspn(p, "\n");
+	cr_assert(n < cap);
+	memcpy(vkey, p, n);
+	vkey[n] = '\0';
+}
+
+/* Audit entries of action `action`. */
+static long
+audited(const char *action)
+{
+	char sql[256];
+	snprintf(sql, sizeof(sql), "select count(*) from audit_entries where "
+	         "convert_from(entry, 'UTF8') like '%% %s %%'", action);
+	return th_count(&T, sql);
+}
+
+static void
+setup(void)
+{
+	th_setup(&T);
+	th_start(&T);
+	buf_init(&out, 1 << 20);
+	buf_init(&err, 1 << 16);
+	admin_enroll("admin", T.admin_key);
+}
+
+static void
+teardown(void)
+{
+	buf_free(&out);
+	buf_free(&err);
+	th_teardown(&T);
+}
+
+TestSuite(admins, .init = setup, .fini = teardown, .timeout = 240);
+
+/* The first admin adds admin2; returns admin2's key file in `key2`. */
+static void
+add_second(char *key2, size_t cap, char *vkey2, size_t vcap)
+{
+	snprintf(key2, cap, "%s/admin2.key", T.dir);
+	admin_keygen("admin2", key2, vkey2, vcap);
+	cr_assert_eq(tipctl("admin", "admin", "add", vkey2, "--yes", "--passphrase-file", T.passfile,
+	                    NULL),
+	             0, "admin add: %s", buf_cstr(&err));
+	cr_assert_eq(audited("admin_add"), 1);
+}
+
+/* admin2 invites carol to demo, carol enrolls, admin2 approves her. */
+static void
+second_approves_carol(void)
+{
+	char inv[INVITE_TEXT_MAX];
+	cr_assert_eq(tipctl("admin2", "admin", "invite", "--name", "carol", "--team", "demo", NULL), 0,
+	             "admin2 invite: %s", buf_cstr(&err));
+	take_invite(inv, sizeof(inv));
+	cr_assert_eq(tipctl("carol", "enroll", "--passphrase-file", T.passfile, inv, NULL), 0, "%s",
+	             buf_cstr(&err));
+	cr_assert_eq(tipctl("admin2", "admin", "approve", "--yes", "--passphrase-file", T.passfile,
+	                    "carol", NULL),
+	             0, "admin2 approve: %s / %s", buf_cstr(&out), buf_cstr(&err));
+	cr_assert_eq(th_count(&T, "select count(*) from membership_statements where team_id = 'demo' "
+	                          "and statement like '%member carol %'"),
+	             1);
+}
+
+Test(admins, second_admin_approves_removed_admin_cannot)
+{
+	char key2[TH_PATH], vkey2[256], path[TH_PATH + 32];
+	add_second(key2, sizeof(key2), vkey2, sizeof(vkey2));
+	admin_enroll("admin2", key2);
+	second_approves_carol();
+	cr_assert_eq(tipctl("admin", "admin", "list", NULL), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "admin2") != NULL, "%s", buf_cstr(&out));
+
+	/* The first admin removes admin2: demo's head (signed by admin2) is re-signed first. */
+	cr_assert_eq(tipctl("admin", "admin", "remove", "admin2", "--yes", "--passphrase-file",
+	                    T.passfile, NULL),
+	             0, "admin remove: %s / %s", buf_cstr(&out), buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "team demo: re-signed") != NULL, "%s", buf_cstr(&out));
+	cr_assert_eq(audited("admin_remove"), 1);
+	cr_assert_eq(audited("admin_add"), 1);
+
+	/* admin2's session no longer passes as an admin's. */
+	cr_assert_neq(tipctl("admin2", "admin", "revoke", "carol", "--team", "demo", "--yes",
+	                     "--passphrase-file", T.passfile, NULL),
+	              0, "a removed admin revoked a member: %s", buf_cstr(&out));
+	/* A statement admin2 signs offline is refused by tipd (operator path too). */
+	char prev[TH_PATH + 32];
+	snprintf(prev, sizeof(prev), "%s/demo-head.note", T.dir);
+	PGconn *db = th_db(&T);
+	PGresult *r = PQexec(db, "select statement from membership_statements where team_id = 'demo' "
+	                         "order by seq desc limit 1");
+	cr_assert_eq(PQntuples(r), 1);
+	FILE *f = fopen(prev, "w");
+	cr_assert_not_null(f);
+	fputs(PQgetvalue(r, 0, 0), f);
+	fclose(f);
+	PQclear(r);
+	PQfinish(db);
+	snprintf(path, sizeof(path), "%s/by-admin2.note", T.dir);
+	cr_assert_eq(tipctl("admin2", "admin", "membership", "--key", key2, "--passphrase-file",
+	                    T.passfile, "--team", "demo", "--prev", prev, "--trust", T.admin_pub,
+	                    "--out", path, NULL),
+	             0, "admin membership: %s", buf_cstr(&err));
+	char *op[] = { T.tipd_bin, "-c", T.conf, "membership", "add", path, NULL };
+	cr_assert_neq(it_exec(&T, NULL, NULL, op, &out, &err), 0, "tipd stored a removed admin's "
+	              "statement");
+	cr_assert(strstr(buf_cstr(&err), "not signed") != NULL, "%s", buf_cstr(&err));
+}
+
+/* Submit one report to demo over the plain source listener; wait for `n` reports. */
+static void
+submit(long n)
+{
+	struct buf resp;
+	buf_init(&resp, 1 << 16);
+	const char *body = "{\"team\":\"demo\",\"language\":\"en\",\"answers\":" IT_ANSWERS "}";
+	cr_assert_eq(it_post_json(&T, 0, body, &resp), 201, "answer: %s", buf_cstr(&resp));
+	cr_assert_eq(th_wait_reports(&T, n, 20000), n, "the report did not reach PostgreSQL");
+	buf_free(&resp);
+}
+
+/* Write into the database, as a superuser, a membership statement 2 of demo
+ * signed by a key no admin holds, adding member "rogue" with recipient
+ * `rogue` (written), and a header for `rogue` on report `report`. */
+static void
+insert_rogue(const char *report, char rogue[AGE_RECIPIENT_STR_MAX])
+{
+	uint8_t xpk[32], xsk[32], epk[32], esk[64];
+	char b64[64], line[1024], sql[256];
+	struct buf st, vt, text, note;
+	buf_init_secure(&st, 512);
+	buf_init(&vt, 512);
+	buf_init(&text, 8192);
+	buf_init(&note, 16384);
+	cr_assert_eq(note_keygen("rogue-admin", &st, &vt), 0);
+	struct note_signer *s = note_signer_parse((const char *)st.data, st.len);
+	cr_assert_not_null(s);
+	cr_assert_eq(age_keygen(xpk, xsk), 0);
+	cr_assert_eq(age_recipient_encode(xpk, rogue, AGE_RECIPIENT_STR_MAX), 0);
+	cr_assert_eq(crypto_sign_keypair(epk, esk), 0);
+	sodium_bin2base64(b64, sizeof(b64), epk, 32, sodium_base64_VARIANT_ORIGINAL);
+	PGconn *db = th_db(&T);
+	PGresult *r = PQexec(db, "select encode(sha256, 'hex') from membership_statements "
+	                         "where team_id = 'demo' and seq = 1");
+	cr_assert_eq(PQntuples(r), 1);
+	snprintf(line, sizeof(line), "tipline/v1/membership\nteam demo\nseq 2\nprev %s\n"
+	         "member %s\nmember rogue %s %s\n", PQgetvalue(r, 0, 0), T.member_line, rogue, b64);
+	PQclear(r);
+	cr_assert_eq(note_sign(s, line, strlen(line), &note), 0);
+	const char *v[1] = { buf_cstr(&note) };
+	r = PQexecParams(db, "insert into membership_statements (team_id, seq, sha256, statement) "
+	                     "values ('demo', 2, sha256(convert_to($1, 'UTF8')), $1)",
+	                 1, NULL, v, NULL, NULL, 0);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
+	PQclear(r);
+	snprintf(sql, sizeof(sql), "insert into object_headers (object_id, recipient, header) "
+	         "values ('%s', '%s', '\\x00')", report, rogue);
+	r = PQexec(db, sql);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
+	PQclear(r);
+	PQfinish(db);
+	note_signer_free(s);
+	buf_free(&st);
+	buf_free(&vt);
+	buf_free(&text);
+	buf_free(&note);
+}
+
+Test(admins, a_key_written_into_the_database_is_never_sealed_to_and_is_flagged)
+{
+	char report[37], rogue[AGE_RECIPIENT_STR_MAX], sql[512];
+	submit(1);
+	it_only_report(&T, report);
+	/* Positive control: a clean database has nothing to list. */
+	cr_assert_eq(tipctl("admin", "keys", "check", NULL), 0, "keys check on a clean database: "
+	             "%s / %s", buf_cstr(&out), buf_cstr(&err));
+	insert_rogue(report, rogue);
+	/* Past a membership poll (5 s by default): tipd has read the database again. */
+	usleep(5500 * 1000);
+	submit(2);
+	snprintf(sql, sizeof(sql), "select count(*) from object_headers where recipient = '%s'",
+	         rogue);
+	cr_assert_eq(th_count(&T, sql), 1, "tipd sealed to a key no admin signed");
+	snprintf(sql, sizeof(sql), "select count(*) from reports r join object_headers h on "
+	         "h.object_id = r.id and h.recipient = '%s' where r.id <> '%s'", T.recipient, report);
+	cr_assert_eq(th_count(&T, sql), 1, "the second report is not sealed to the team");
+	cr_assert_eq(tipctl("admin", "keys", "check", NULL), 1, "keys check: %s / %s",
+	             buf_cstr(&out), buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "team demo: membership statement 2: no admin signed") !=
+	                  NULL, "%s", buf_cstr(&out));
+	char want[256];
+	snprintf(want, sizeof(want), "header for %s, a key no admin signed", rogue);
+	cr_assert(strstr(buf_cstr(&out), want) != NULL, "%s", buf_cstr(&out));
+	snprintf(want, sizeof(want), "key %s", rogue);
+	cr_assert(strstr(buf_cstr(&out), want) != NULL, "%s", buf_cstr(&out));
+}
+
+/* Admin statement `seq` as stored, into `b` (reset first). */
+static void
+stored_admin_statement(int seq, struct buf *b)
+{
+	char sql[128];
+	PGconn *db = th_db(&T);
+	snprintf(sql, sizeof(sql), "select statement from admin_statements where seq = %d", seq);
+	PGresult *r = PQexec(db, sql);
+	cr_assert_eq(PQntuples(r), 1);
+	buf_reset(b);
+	cr_assert_eq(buf_add(b, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0)), 0);
+	PQclear(r);
+	PQfinish(db);
+}
+
+Test(admins, a_replayed_or_rolled_back_admin_chain_is_refused)
+{
+	char key2[TH_PATH], vkey2[256], token[64];
+	struct buf first, resp;
+	buf_init(&first, 1 << 16);
+	buf_init(&resp, 1 << 16);
+	add_second(key2, sizeof(key2), vkey2, sizeof(vkey2));
+	cr_assert_eq(tipctl("admin", "admin", "remove", "admin2", "--yes", "--passphrase-file",
+	                    T.passfile, NULL),
+	             0, "admin remove: %s", buf_cstr(&err));
+	cr_assert_eq(audited("admin_add"), 1);
+	cr_assert_eq(audited("admin_remove"), 1);
+
+	/* tipd: statement 1 again, after 2, is a replay. */
+	stored_admin_statement(1, &first);
+	json_t *o = json_pack("{s:s%}", "statement", (const char *)first.data, first.len);
+	char *body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	it_admin_login(&T, token);
+	cr_assert_eq(th_review(&T, "POST", "/api/v1/admin/admins", token, body, &resp), 409, "%s",
+	             buf_cstr(&resp));
+	free(body);
+	cr_assert_eq(th_count(&T, "select count(*) from admin_statements"), 2);
+	cr_assert_eq(audited("admin_add"), 1, "a refused statement was audited as a change");
+
+	/* tipctl: the database loses statement 2, so the server shows the chain
+	 * ending at 1, which this tipctl has seen superseded. */
+	PGconn *db = th_db(&T);
+	PQclear(PQexec(db, "delete from admin_statements where seq = 2"));
+	PQfinish(db);
+	cr_assert_neq(tipctl("admin", "admin", "list", NULL), 0, "tipctl took a rolled-back chain");
+	cr_assert(strstr(buf_cstr(&err), "older admin chain") != NULL, "%s", buf_cstr(&err));
+
+	/* tipd: a restart refuses the rolled-back chain (STATE_DIR/admins-seen). */
+	cr_assert_eq(th_stop(&T, SIGTERM), 0);
+	char *run[] = { "/usr/bin/timeout", "30", T.tipd_bin, "-c", T.conf, NULL };
+	int st = it_exec(&T, NULL, NULL, run, &out, &err);
+	cr_assert(st != 0 && st != 124, "tipd started on a rolled-back admin chain (status %d)", st);
+	struct buf log;
+	buf_init(&log, 1 << 20);
+	it_slurp(T.log, &log);
+	cr_assert(strstr(buf_cstr(&log), "ends before the admin statement") != NULL ||
+	                  strstr(buf_cstr(&err), "ends before the admin statement") != NULL,
+	          "%s", buf_cstr(&err));
+	buf_free(&log);
+	buf_free(&first);
+	buf_free(&resp);
+}

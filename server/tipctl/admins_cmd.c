@@ -13,6 +13,7 @@
 #include "api.h"
 #include "cli.h"
 #include "membership.h"
+#include "seen.h"
 #include "tips_reply.h"
 #include "util.h"
 
@@ -100,6 +101,14 @@ upload(struct api *a, const char *note, size_t len)
 	if (body == NULL || api_call(a, "POST", "/api/v1/admin/admins", body, &r, "the admin chain") != 0)
 		goto out;
 	ans = json_loadb((const char *)r.body.data, r.body.len, 0, &e);
+	/* The server took it: remember it, so that it cannot show us less. */
+	struct admins *st = NULL;
+	if (admins_parse(note, len, &st) != ADMINS_OK ||
+	    seen_check_admins(a->s->server, admins_seq(st), admins_hash(st)) != SEEN_OK) {
+		admins_free(st);
+		goto out;
+	}
+	admins_free(st);
 	printf("admin statement %lld stored: %lld admin%s now\n",
 	       (long long)json_integer_value(json_object_get(ans, "seq")),
 	       (long long)json_integer_value(json_object_get(ans, "admins")),

@@ -201,7 +201,7 @@ main(int argc, char **argv)
 		return sync_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "admin") == 0)
 		return admin_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "keys") == 0 && argc >= 2 && strcmp(argv[1], "check") == 0)
+	if (strcmp(cmd, "keys") == 0 && argc >= 3 && strcmp(argv[2], "check") == 0)
 		return keys_check_main(argc - 2, argv + 2);
 	cli_error("unknown command '%s'", cmd);
 	fputs(main_usage, stderr);

@@ -129,3 +129,78 @@ checkpoint_open(const char *note, size_t len, const struct note_verifier *v, con
 	}
 	return NOTE_OK;
 }
+
+int
+checkpoint_handover_sign(const struct note_signer *old, const struct note_signer *next,
+                         const struct checkpoint *c, struct buf *out)
+{
+	struct buf body, once, vt;
+	struct note_verifier *nv = note_signer_verifier(next);
+	int rc = -1;
+	buf_init(&body, CHECKPOINT_ORIGIN_MAX + 1024);
+	buf_init(&once, NOTE_MAX_LEN);
+	buf_init(&vt, 1024);
+	if (nv == NULL || checkpoint_format(c, &body) != 0 || note_verifier_text(nv, &vt) != 0 ||
+	    buf_printf(&body, "%s%.*s\n", CHECKPOINT_HANDOVER_PREFIX, (int)vt.len,
+	               (const char *)vt.data) != 0 ||
+	    note_sign(old, (const char *)body.data, body.len, &once) != 0 ||
+	    note_cosign(next, (const char *)once.data, once.len, out) != 0)
+		goto out;
+	rc = 0;
+out:
+	note_verifier_free(nv);
+	buf_free(&body);
+	buf_free(&once);
+	buf_free(&vt);
+	return rc;
+}
+
+/* Find the one handover line in the checkpoint body [text, text + n): its
+ * key text into `key`/`klen`. Return 0, or -1 if there is none or several. */
+static int
+handover_line(const char *text, size_t n, const char **key, size_t *klen)
+{
+	size_t pl = strlen(CHECKPOINT_HANDOVER_PREFIX), found = 0;
+	for (size_t pos = 0, line = 0; pos < n; line++) {
+		const char *eol = memchr(text + pos, '\n', n - pos);
+		size_t ll = eol != NULL ? (size_t)(eol - (text + pos)) : n - pos;
+		if (line >= 3 && ll > pl && memcmp(text + pos, CHECKPOINT_HANDOVER_PREFIX, pl) == 0) {
+			*key = text + pos + pl;
+			*klen = ll - pl;
+			found++;
+		}
+		pos += ll + 1;
+	}
+	return found == 1 ? 0 : -1;
+}
+
+enum note_result
+checkpoint_handover_open(const char *note, size_t len, const struct note_verifier *old,
+                         struct note_verifier **next, struct checkpoint *c)
+{
+	const struct note_verifier *vs[1] = { old };
+	struct checkpoint again;
+	const char *key = NULL;
+	size_t tl = 0, kl = 0;
+	*next = NULL;
+	enum note_result r = checkpoint_open(note, len, old, NULL, c);
+	if (r != NOTE_OK)
+		return r;
+	if ((r = note_open(note, len, vs, 1, &tl, NULL)) != NOTE_OK)
+		return r;
+	if (handover_line(note, tl, &key, &kl) != 0 ||
+	    (*next = note_verifier_parse(key, kl)) == NULL ||
+	    strcmp(note_verifier_name(*next), note_verifier_name(old)) != 0 ||
+	    sodium_memcmp(note_verifier_pk(*next), note_verifier_pk(old), NOTE_PK_LEN) == 0)
+		r = NOTE_ERR_FORMAT;
+	else
+		r = checkpoint_open(note, len, *next, NULL, &again);
+	if (r == NOTE_OK && (again.size != c->size || memcmp(again.root, c->root, 32) != 0))
+		r = NOTE_ERR_FORMAT;
+	if (r != NOTE_OK) {
+		note_verifier_free(*next);
+		*next = NULL;
+		memset(c, 0, sizeof(*c));
+	}
+	return r;
+}

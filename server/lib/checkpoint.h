@@ -60,4 +60,30 @@ enum note_result checkpoint_open(const char *note, size_t len, const struct note
                                  const char *origin, struct checkpoint *c)
 	__attribute__((warn_unused_result));
 
+/*
+ * Audit key handover. When the audit signing key changes, the old key and
+ * the next one both sign one checkpoint whose body carries the extension line
+ *
+ *   tipline-audit-handover <verifier key text of the next key>
+ *
+ * (same key name, so the origin stays). A reader that trusts the old key
+ * trusts the next one from that checkpoint on.
+ */
+#define CHECKPOINT_HANDOVER_PREFIX "tipline-audit-handover "
+
+/* Sign the handover checkpoint `c` with `old`, then `next`, naming `next`;
+ * append the note to `out`. Return 0, or -1. */
+int checkpoint_handover_sign(const struct note_signer *old, const struct note_signer *next,
+                             const struct checkpoint *c, struct buf *out)
+	__attribute__((warn_unused_result));
+
+/* Open the handover checkpoint `note` with the trusted `old` key: one
+ * handover line naming a different key of the same name, which also signed
+ * it. On NOTE_OK store the checkpoint in `c` and the next key in *next
+ * (caller frees). Otherwise a note_open error or NOTE_ERR_FORMAT. */
+enum note_result checkpoint_handover_open(const char *note, size_t len,
+                                          const struct note_verifier *old,
+                                          struct note_verifier **next, struct checkpoint *c)
+	__attribute__((warn_unused_result));
+
 #endif

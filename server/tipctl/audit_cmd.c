@@ -163,7 +163,8 @@ fetch_leaves(struct api *a, uint64_t n)
  * one, 0 if none, -1 if it is unreadable or does not verify (printed).
  */
 static int
-load_remembered(const char *path, const struct note_verifier *v, struct checkpoint *old)
+load_remembered(const char *path, struct note_verifier *const *keys, size_t nkeys,
+                struct checkpoint *old)
 {
 	struct buf b;
 	int rc = -1;
@@ -172,12 +173,14 @@ load_remembered(const char *path, const struct note_verifier *v, struct checkpoi
 	buf_init(&b, CLI_FILE_MAX);
 	if (cli_read_file(path, &b) != 0)
 		goto out;
-	if (checkpoint_open((const char *)b.data, b.len, v, NULL, old) != NOTE_OK) {
-		cli_error("the remembered checkpoint %s does not verify with the pinned audit key; "
-		          "if the key was rotated on purpose, move the file away", path);
-		goto out;
-	}
-	rc = 1;
+	/* Signed by the pinned key or by one it handed over to. */
+	for (size_t i = 0; i < nkeys && rc < 0; i++)
+		if (checkpoint_open((const char *)b.data, b.len, keys[i], NULL, old) == NOTE_OK)
+			rc = 1;
+	if (rc < 0)
+		cli_error("the remembered checkpoint %s does not verify with the pinned audit key or "
+		          "any key it handed over to; if the key was replaced without a handover, move "
+		          "the file away", path);
 out:
 	buf_free(&b);
 	return rc;
@@ -263,8 +266,72 @@ out:
 }
 
 /* Check the tree against `cp` and the remembered checkpoint. Return 0, or -1 (printed). */
+/* The audit key handovers followed from the pinned key. */
+struct handovers {
+	struct note_verifier *keys[AUDIT_CMD_MAX_KEYS]; /* [0] the pinned key (owned) */
+	size_t nkeys;
+	struct checkpoint cp[AUDIT_CMD_MAX_KEYS]; /* cp[i] handed keys[i] to keys[i + 1] */
+};
+
+/*
+ * Follow every handover checkpoint the server holds, oldest first, from the
+ * pinned key h->keys[0]: each must be signed by the key trusted so far and
+ * by the next one it names. Return 0, or -1 (printed).
+ */
 static int
-verify_tree(struct api *a, const struct note_verifier *v, const struct checkpoint *cp,
+follow_handovers(struct api *a, struct handovers *h)
+{
+	json_t *doc = NULL, *n;
+	size_t i;
+	int rc = -1;
+	if (api_get_json(a, "/api/v1/audit/handovers", "the audit key handovers", &doc) != 0)
+		return -1;
+	json_array_foreach(json_object_get(doc, "handovers"), i, n) {
+		struct note_verifier *next = NULL;
+		if (h->nkeys == AUDIT_CMD_MAX_KEYS || !json_is_string(n) ||
+		    checkpoint_handover_open(json_string_value(n), json_string_length(n),
+		                             h->keys[h->nkeys - 1], &next, &h->cp[h->nkeys - 1]) !=
+		            NOTE_OK) {
+			cli_error("ALERT: audit key handover %zu does not verify with the audit key you "
+			          "trust (the pinned one, or the one it handed over to)", i + 1);
+			goto out;
+		}
+		h->keys[h->nkeys++] = next;
+	}
+	if (h->nkeys > 1)
+		printf("followed %zu audit key handover%s from the pinned key\n", h->nkeys - 1,
+		       h->nkeys == 2 ? "" : "s");
+	rc = 0;
+out:
+	json_decref(doc);
+	return rc;
+}
+
+/* Check each handover checkpoint against the leaves of the tree `cp` signs. */
+static int
+check_handovers(const struct handovers *h, const struct checkpoint *cp, const hash_t *leaves)
+{
+	hash_t root;
+	for (size_t i = 0; i + 1 < h->nkeys; i++) {
+		if (h->cp[i].size > cp->size) {
+			cli_error("ALERT: the server's newest checkpoint covers fewer entries (%llu) than "
+			          "an audit key handover (%llu): the log was rolled back",
+			          (unsigned long long)cp->size, (unsigned long long)h->cp[i].size);
+			return -1;
+		}
+		merkle_root(leaves, h->cp[i].size, root);
+		if (sodium_memcmp(root, h->cp[i].root, MERKLE_HASH_LEN) != 0) {
+			cli_error("ALERT: the first %llu audit entries do not match the handover "
+			          "checkpoint signed by both keys", (unsigned long long)h->cp[i].size);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Check the tree against `cp` and the remembered checkpoint. Return 0, or -1 (printed). */
+static int
+verify_tree(struct api *a, const struct handovers *h, const struct checkpoint *cp,
             const char *state, uint64_t *old_size, int *had_old)
 {
 	struct checkpoint old;
@@ -279,7 +346,9 @@ verify_tree(struct api *a, const struct note_verifier *v, const struct checkpoin
 		          "entries", (unsigned long long)cp->size);
 		goto out;
 	}
-	if ((*had_old = load_remembered(state, v, &old)) < 0)
+	if (check_handovers(h, cp, (const hash_t *)leaves) != 0)
+		goto out;
+	if ((*had_old = load_remembered(state, h->keys, h->nkeys, &old)) < 0)
 		goto out;
 	if (*had_old && check_history(a, &old, cp, (const hash_t *)leaves) != 0)
 		goto out;
@@ -295,7 +364,7 @@ audit_verify(int argc, char **argv)
 {
 	struct api a;
 	struct checkpoint cp;
-	struct note_verifier *v = NULL;
+	struct handovers h;
 	struct buf state, note;
 	uint64_t old_size = 0;
 	int rc = CLI_ERR, had_old = 0;
@@ -305,6 +374,7 @@ audit_verify(int argc, char **argv)
 		fputs(verify_usage, help ? stdout : stderr);
 		return help ? CLI_OK : CLI_USAGE;
 	}
+	memset(&h, 0, sizeof(h));
 	buf_init(&state, 4096);
 	buf_init(&note, NOTE_MAX_LEN);
 	if (api_open(&a) != 0)
@@ -313,14 +383,15 @@ audit_verify(int argc, char **argv)
 		cli_error("no audit key pinned: log in with --audit-key (it is in your invite)");
 		goto out;
 	}
-	v = note_verifier_parse(a.s->audit_key, strlen(a.s->audit_key));
-	if (v == NULL) {
+	h.keys[0] = note_verifier_parse(a.s->audit_key, strlen(a.s->audit_key));
+	if ((h.nkeys = h.keys[0] != NULL) == 0) {
 		cli_error("the pinned audit key is malformed: log in again with --audit-key");
 		goto out;
 	}
 	if (cli_default_file(AUDIT_CMD_STATE, &state, true) != 0 || buf_cstr(&state) == NULL ||
-	    fetch_checkpoint(&a, v, &cp, &note) != 0 ||
-	    verify_tree(&a, v, &cp, buf_cstr(&state), &old_size, &had_old) != 0 ||
+	    follow_handovers(&a, &h) != 0 ||
+	    fetch_checkpoint(&a, h.keys[h.nkeys - 1], &cp, &note) != 0 ||
+	    verify_tree(&a, &h, &cp, buf_cstr(&state), &old_size, &had_old) != 0 ||
 	    remember(buf_cstr(&state), &note) != 0)
 		goto out;
 	uint64_t total = 0;
@@ -340,7 +411,8 @@ audit_verify(int argc, char **argv)
 		printf("first verification: this checkpoint is remembered in %s\n", buf_cstr(&state));
 	rc = CLI_OK;
 out:
-	note_verifier_free(v);
+	for (size_t i = 0; i < h.nkeys; i++)
+		note_verifier_free(h.keys[i]);
 	api_close(&a);
 	buf_free(&state);
 	buf_free(&note);

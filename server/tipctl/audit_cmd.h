@@ -22,6 +22,7 @@
 #define AUDIT_CMD_PAGE 1000          /* leaves or entries asked for per request */
 #define AUDIT_CMD_MAX_LEAVES (1u << 24)
 #define AUDIT_CMD_STATE "audit-checkpoint"
+#define AUDIT_CMD_MAX_KEYS 16        /* the pinned audit key and the keys it handed over to */
 
 /* Dispatch `tipctl audit SUBCOMMAND ...`. */
 int audit_cmd_main(int argc, char **argv);

@@ -344,3 +344,88 @@ Test(admins, a_replayed_or_rolled_back_admin_chain_is_refused)
 	buf_free(&first);
 	buf_free(&resp);
 }
+
+/* ---- the audit key handover ---- */
+
+static void
+audit_setup(void)
+{
+	th_setup(&T);
+	snprintf(T.review_conf, sizeof(T.review_conf),
+	         "[audit]\ncheckpoint_entries = 1\ncheckpoint_interval_s = 1\n[review]\n");
+	th_write_conf(&T);
+	th_start(&T);
+	buf_init(&out, 1 << 20);
+	buf_init(&err, 1 << 16);
+	admin_enroll("admin", T.admin_key);
+}
+
+/* Wait until a checkpoint covers the whole log (tipd signs within a second). */
+static void
+wait_signed(void)
+{
+	for (int i = 0; i < 100; i++) {
+		if (th_count(&T, "select count(*) from audit_checkpoints where size = "
+		                 "(select count(*) from audit_entries)") == 1)
+			return;
+		usleep(100 * 1000);
+	}
+	cr_assert_fail("no checkpoint of the whole log");
+}
+
+TestSuite(audit_handover, .init = audit_setup, .fini = teardown, .timeout = 240);
+
+Test(audit_handover, tipctl_audit_verify_follows_a_handover_signed_by_both_keys)
+{
+	cr_assert_eq(tipctl("admin", "admin", "list", NULL), 0, "%s", buf_cstr(&err));
+	wait_signed();
+	cr_assert_eq(tipctl("admin", "audit", "verify", NULL), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "first verification") != NULL, "%s", buf_cstr(&out));
+
+	/* The operator rotates the key with tipd stopped: one audit entry, one handover. */
+	cr_assert_eq(th_stop(&T, SIGTERM), 0);
+	char *rot[] = { T.tipd_bin, "-c", T.conf, "audit-key", "rotate", NULL };
+	cr_assert_eq(it_exec(&T, NULL, NULL, rot, &out, &err), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "new audit verifier key: ") != NULL, "%s", buf_cstr(&out));
+	cr_assert_eq(audited("audit_key_rotate"), 1);
+	cr_assert_eq(th_count(&T, "select count(*) from audit_key_handovers"), 1);
+	/* The same review port again: the session names it. */
+	snprintf(T.review_listen, sizeof(T.review_listen), "127.0.0.1:%d", T.review_port);
+	th_write_conf(&T);
+	th_start(&T);
+
+	/* The log grows under the new key; tipctl, which pinned the old key, follows. */
+	cr_assert_eq(tipctl("admin", "admin", "list", NULL), 0, "%s", buf_cstr(&err));
+	wait_signed();
+	cr_assert_eq(tipctl("admin", "audit", "verify", NULL), 0, "%s / %s", buf_cstr(&out),
+	             buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "followed 1 audit key handover") != NULL, "%s",
+	          buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&out), "it extends the checkpoint of") != NULL, "%s",
+	          buf_cstr(&out));
+
+	/* A handover signed by a key nobody trusts is an alarm, not a new key. */
+	struct buf st, vt, note;
+	buf_init_secure(&st, 512);
+	buf_init(&vt, 512);
+	buf_init(&note, 8192);
+	cr_assert_eq(note_keygen("tipline-review.test/audit", &st, &vt), 0);
+	struct note_signer *rogue = note_signer_parse((const char *)st.data, st.len);
+	cr_assert_not_null(rogue);
+	cr_assert_eq(note_sign(rogue, "tipline-review.test/audit\n1000\n"
+	                              "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 76, &note), 0);
+	PGconn *db = th_db(&T);
+	const char *v[1] = { buf_cstr(&note) };
+	PGresult *r = PQexecParams(db, "insert into audit_key_handovers (size, note) values (1000, $1)",
+	                           1, NULL, v, NULL, NULL, 0);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
+	PQclear(r);
+	PQfinish(db);
+	cr_assert_eq(tipctl("admin", "audit", "verify", NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "ALERT: audit key handover 2 does not verify") != NULL, "%s",
+	          buf_cstr(&err));
+	note_signer_free(rogue);
+	buf_free(&st);
+	buf_free(&vt);
+	buf_free(&note);
+}

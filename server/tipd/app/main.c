@@ -21,6 +21,7 @@
 #include "config.h"
 #include "flusher.h"
 #include "inbox.h"
+#include "auditkey_cmd.h"
 #include "invite_cmd.h"
 #include "http.h"
 #include "log.h"
@@ -48,6 +49,7 @@ usage(FILE *f)
 	        "       tipd [-c FILE] migrate              apply database migrations\n"
 	        "       tipd [-c FILE] membership add FILE  verify and load a signed membership statement\n"
 	        "       tipd [-c FILE] invite --admin ...   make the first admin's invite (invite --help)\n"
+	        "       tipd [-c FILE] audit-key rotate     hand the audit log over to a new key\n"
 	        "\n"
 	        "  -c, --config FILE  configuration file (default " TIPD_DEFAULT_CONFIG ")\n"
 	        "  -n, --check        check the configuration and its files, then exit\n"
@@ -430,6 +432,10 @@ main(int argc, char **argv)
 	}
 	if (argc >= 1 && strcmp(argv[0], "invite") == 0) {
 		rc = invite_cmd(app.cfg, argc, argv);
+		goto out;
+	}
+	if (argc >= 1 && strcmp(argv[0], "audit-key") == 0) {
+		rc = auditkey_cmd(app.cfg, argc, argv);
 		goto out;
 	}
 	if (argc != 0) {

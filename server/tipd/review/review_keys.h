@@ -2,6 +2,7 @@
  * review_keys: what `tipctl keys check` reads (docs/api.md, "Checking keys").
  *
  *  GET /api/v1/admin/keys[?after=<report uuid>]   (admin)
+ *  GET /api/v1/audit/handovers                     (any session)
  *
  * The raw rows, unverified, exactly as the database holds them: every admin
  * statement, every team's membership statements (with the day each was
@@ -10,6 +11,9 @@
  * tipctl checks it against the admin keys it pinned itself and reports
  * every key, header or statement that no admin signed. No payload and no
  * header bytes leave: recipients only.
+ *
+ * The audit key handovers (checkpoint.h, `tipd audit-key rotate`) are part
+ * of the audit log and are served to every session.
  */
 #ifndef TIPD_REVIEW_KEYS_H
 #define TIPD_REVIEW_KEYS_H
@@ -20,5 +24,8 @@ struct rv_req;
 
 /* Run RV_ADMIN_KEYS; answers. */
 void rv_keys_start(struct rv_req *r);
+/* Run RV_AUDIT_HANDOVERS: every audit key handover checkpoint, oldest first
+ * (`tipctl audit verify` follows them from the key it pinned); answers. */
+void rv_handovers_start(struct rv_req *r);
 
 #endif

@@ -47,6 +47,7 @@ static const char *const action_codes[AUDIT_ACTION_COUNT] = {
 	[AUDIT_ADMIN_REMOVE] = "admin_remove",
 	[AUDIT_ADMINS_FETCH] = "admins_fetch",
 	[AUDIT_KEYS_CHECK] = "keys_check",
+	[AUDIT_KEY_ROTATE] = "audit_key_rotate",
 };
 
 struct audit {
@@ -560,6 +561,67 @@ out:
 	if (rc == 1)
 		log_info("audit: signed the checkpoint of %llu entries", (unsigned long long)a->nleaves);
 	return rc;
+}
+
+/* Sign the handover checkpoint to `next` (after the key_rotate entry) and
+ * store it as a checkpoint and a handover. Call inside the transaction,
+ * holding the lock. Return 0, or -1 (logged). */
+static int
+store_handover(struct audit *a, PGconn *c, const struct note_signer *next)
+{
+	struct checkpoint cp = { .size = a->nleaves };
+	struct buf note;
+	char size[24];
+	int rc = -1;
+	buf_init(&note, NOTE_MAX_LEN);
+	snprintf(cp.origin, sizeof(cp.origin), "%s", note_verifier_name(a->verifier));
+	merkle_root((const uint8_t(*)[MERKLE_HASH_LEN])a->leaves, cp.size, cp.root);
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)cp.size);
+	if (checkpoint_handover_sign(a->signer, next, &cp, &note) != 0 || buf_cstr(&note) == NULL) {
+		log_error("audit: cannot sign the handover checkpoint");
+		goto out;
+	}
+	const char *v[3] = { size, (const char *)cp.root, buf_cstr(&note) };
+	const int lens[3] = { 0, MERKLE_HASH_LEN, 0 }, fmts[3] = { 0, 1, 0 };
+	PGresult *res = PQexecParams(c, "insert into audit_checkpoints (size, root, note) "
+	                                "values ($1::bigint, $2, $3)", 3, NULL, v, lens, fmts, 0);
+	rc = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+	PQclear(res);
+	if (rc == 0) {
+		const char *hv[2] = { size, buf_cstr(&note) };
+		res = PQexecParams(c, "insert into audit_key_handovers (size, note) "
+		                      "values ($1::bigint, $2)", 2, NULL, hv, NULL, NULL, 0);
+		rc = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+		PQclear(res);
+	}
+	if (rc != 0)
+		log_error("audit: cannot store the handover checkpoint: %s", PQerrorMessage(c));
+out:
+	buf_free(&note);
+	return rc;
+}
+
+int
+audit_handover(struct audit *a, PGconn *c, const struct note_signer *next)
+{
+	struct checkpoint last;
+	int have = 0;
+	if (exec_ok(c, "BEGIN") != 0)
+		return -1;
+	if (audit_append_in(c, AUDIT_KEY_ROTATE, NULL, NULL, note_signer_pk(next)) != 0 ||
+	    leaves_sync(a, c) != 0 || last_checkpoint(a, c, &last, &have) != 0 ||
+	    (have && extends(a, &last) != 0) || store_handover(a, c, next) != 0 ||
+	    exec_ok(c, "COMMIT") != 0) {
+		PQclear(PQexec(c, "ROLLBACK"));
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+audit_key_path(const struct audit *a)
+{
+	return a->key_path;
 }
 
 /* The log's size now, or -1. */

@@ -45,6 +45,7 @@
 
 struct tipd_config;
 struct audit;
+struct note_signer;
 
 /* The transaction-level advisory lock key of the audit log's single writer. */
 #define AUDIT_LOCK "7461756469740001"
@@ -77,6 +78,7 @@ enum audit_action {
 	AUDIT_ADMIN_REMOVE,  /* an admin statement removed the subject key */
 	AUDIT_ADMINS_FETCH,  /* the admin chain was read */
 	AUDIT_KEYS_CHECK,    /* a page of the key inventory was read */
+	AUDIT_KEY_ROTATE,    /* the audit signing key was handed over (subject: the next key) */
 	AUDIT_ACTION_COUNT
 };
 
@@ -172,5 +174,19 @@ const char *audit_origin(const struct audit *a);
  * (logged; a failed consistency check is an error).
  */
 int audit_checkpoint_now(struct audit *a, PGconn *c) __attribute__((warn_unused_result));
+
+/*
+ * Hand the log over to the signing key `next` (tipd stopped: `tipd
+ * audit-key rotate`): in one transaction, append the audit_key_rotate entry
+ * (subject: the next key), check that the log extends the newest stored
+ * checkpoint, and store the checkpoint of the whole log signed by the
+ * current key and by `next`, naming `next` (checkpoint.h), in
+ * audit_checkpoints and audit_key_handovers. Return 0, or -1 (logged;
+ * nothing changed).
+ */
+int audit_handover(struct audit *a, PGconn *c, const struct note_signer *next)
+	__attribute__((warn_unused_result));
+/* The path of the key file (STATE_DIR/audit.key). */
+const char *audit_key_path(const struct audit *a);
 
 #endif

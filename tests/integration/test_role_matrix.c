@@ -102,6 +102,7 @@ static const struct row rows[] = {
 	{ "POST", "/api/v1/admin/labels", B_JSON, "{\"name\":\"by-{role}\"}", { 401, 403, 403, 201 } },
 	{ "DELETE", "/api/v1/admin/labels/minor", B_NONE, NULL, { 401, 403, 403, 204 } },
 	{ "GET", "/api/v1/admins", B_NONE, NULL, { 401, 200, 200, 200 } },
+	{ "GET", "/api/v1/audit/handovers", B_NONE, NULL, { 401, 200, 200, 200 } },
 	/* Not an admin statement: 422 for the admin, refused by role for the others. */
 	{ "POST", "/api/v1/admin/admins", B_JSON, "{\"statement\":\"x\\n\"}",
 	  { 401, 403, 403, 422 } },

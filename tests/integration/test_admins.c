@@ -118,6 +118,8 @@ teardown(void)
 
 TestSuite(admins, .init = setup, .fini = teardown, .timeout = 240);
 
+static void submit(long n);
+
 /* The first admin adds admin2; returns admin2's key file in `key2`. */
 static void
 add_second(char *key2, size_t cap, char *vkey2, size_t vcap)
@@ -190,7 +192,17 @@ Test(admins, second_admin_approves_removed_admin_cannot)
 	char *op[] = { T.tipd_bin, "-c", T.conf, "membership", "add", path, NULL };
 	cr_assert_neq(it_exec(&T, NULL, NULL, op, &out, &err), 0, "tipd stored a removed admin's "
 	              "statement");
-	cr_assert(strstr(buf_cstr(&err), "not signed") != NULL, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&err), "signed only by an admin who is no longer one") != NULL,
+	          "%s", buf_cstr(&err));
+
+	/* After a restart, the links admin2 signed while an admin still verify:
+	 * the next report is sealed to both members of demo, carol included. */
+	cr_assert_eq(th_stop(&T, SIGTERM), 0);
+	th_start(&T);
+	submit(1);
+	cr_assert_eq(th_count(&T, "select count(*) from object_headers h join reports r on "
+	                          "r.id = h.object_id"),
+	             2, "the report is not sealed to demo's two members after a restart");
 }
 
 /* Submit one report to demo over the plain source listener; wait for `n` reports. */

@@ -174,6 +174,32 @@ publish(struct adminchain *ac, struct admins *head)
 	ac->head = head;
 }
 
+/* Add the keys of every statement of `l` (verified) to the keys ever named:
+ * a link of a team's chain signed by an admin since removed stays valid
+ * after a restart too. Call with ac->mu held. */
+static void
+ever_add_list(struct adminchain *ac, const struct ac_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct admins *a = NULL;
+		if (admins_parse(l->texts[i], l->lens[i], &a) != ADMINS_OK)
+			continue;
+		size_t n = atomic_load(&ac->never);
+		for (size_t j = 0; j < admins_count(a) && n < ADMINCHAIN_EVER_MAX; j++) {
+			const uint8_t *pk = note_verifier_pk(admins_at(a, j));
+			int known = 0;
+			for (size_t k = 0; k < n && !known; k++)
+				known = sodium_memcmp(note_verifier_pk(ac->ever[k]), pk, NOTE_PK_LEN) == 0;
+			const char *t = admins_key_text(a, j);
+			if (known || (ac->ever[n] = note_verifier_parse(t, strlen(t))) == NULL)
+				continue;
+			atomic_store(&ac->current[n], false);
+			atomic_store(&ac->never, ++n);
+		}
+		admins_free(a);
+	}
+}
+
 /* Read every statement from PostgreSQL into `l`. Return 0, or -1 (logged). */
 static int
 read_db(const char *conninfo, struct ac_list *l)
@@ -343,6 +369,7 @@ adminchain_load(struct adminchain *ac, const char *conninfo, const char *state_d
 	}
 	pthread_mutex_lock(&ac->mu);
 	rc = chain_set(ac, &l);
+	ever_add_list(ac, &l);
 	publish(ac, head);
 	head = NULL;
 	if (rc == 0 && from_db)
@@ -380,6 +407,7 @@ adminchain_refresh(struct adminchain *ac, const char *conninfo)
 		if (have > 0 && memcmp(h, admins_hash(ac->head), 32) != 0) {
 			log_error("the admin chain in the database forks from the one in use: ignored");
 		} else if (chain_set(ac, &l) == 0) {
+			ever_add_list(ac, &l);
 			publish(ac, head);
 			head = NULL;
 			(void)state_write(ac);

@@ -1040,7 +1040,12 @@ teams_add_statement(struct teams *t, const char *conninfo, const char *path)
 		free(text);
 		return -1;
 	}
-	enum membership_result mr = open_head(t, text, len, &m);
+	enum membership_result mr = open_stmt(t, text, len, &m);
+	if (mr == MEMBERSHIP_OK && !adminchain_signed_by_current(t->ac, text, len)) {
+		fprintf(stderr, "tipd: %s: refused: signed only by an admin who is no longer one\n",
+		        path);
+		goto fail;
+	}
 	if (mr != MEMBERSHIP_OK) {
 		fprintf(stderr, "tipd: %s: refused: %s\n", path, membership_strerror(mr));
 		goto fail;

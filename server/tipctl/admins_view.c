@@ -72,9 +72,10 @@ ever_add(struct admins_view *v, const char *key)
 	return 0;
 }
 
-/* Verify the statements of `arr` from the `npinned` first keys of v->ever. */
+/* Verify the statements of `arr` from the `npinned` first keys of v->ever,
+ * `quorum0` of which must sign the first. */
 static int
-view_verify(struct admins_view *v, size_t npinned, json_t *arr)
+view_verify(struct admins_view *v, size_t npinned, unsigned quorum0, json_t *arr)
 {
 	struct admins *prev = NULL, *cur = NULL;
 	json_t *s;
@@ -86,7 +87,7 @@ view_verify(struct admins_view *v, size_t npinned, json_t *arr)
 		enum admins_result r =
 			t == NULL ? ADMINS_ERR_FORMAT
 			          : admins_open_next(prev, (const struct note_verifier *const *)v->ever,
-			                             npinned, 0, t, json_string_length(s), &cur);
+			                             npinned, quorum0, t, json_string_length(s), &cur);
 		admins_free(prev);
 		prev = NULL;
 		if (r != ADMINS_OK) {
@@ -121,8 +122,13 @@ admins_view_load(struct api *a, struct admins_view *v)
 		cli_error("no admin key is pinned in this session: log in again with --admin-key");
 		goto fail;
 	}
-	if (api_get_json(a, "/api/v1/admins", "the admin chain", &doc) != 0 ||
-	    view_verify(v, npinned, json_object_get(doc, "statements")) != 0)
+	if (api_get_json(a, "/api/v1/admins", "the admin chain", &doc) != 0)
+		goto fail;
+	/* The configured quorum for the first statement is the server's word
+	 * (docs/threat-model.md §3.7): at least one pinned key, at most all. */
+	json_int_t q0 = json_integer_value(json_object_get(doc, "quorum"));
+	unsigned quorum0 = q0 < 1 ? 1 : q0 > (json_int_t)npinned ? (unsigned)npinned : (unsigned)q0;
+	if (view_verify(v, npinned, quorum0, json_object_get(doc, "statements")) != 0)
 		goto fail;
 	if (seen_check_admins(a->s->server, v->head != NULL ? admins_seq(v->head) : 0,
 	                      v->head != NULL ? admins_hash(v->head) : NULL) != SEEN_OK)

@@ -6,6 +6,8 @@
  *    and approves a member; once removed (`tipctl admin remove`, which first
  *    re-signs the team the leaving admin signed last) their session is no
  *    admin's and a membership statement they sign is refused by tipd;
+ *  - with a quorum of two, one signature changes nothing (tipd: 422) and a
+ *    second admin's `tipctl admin cosign` uploads the statement;
  *  - a replayed older admin statement is refused by tipd (409), an admin
  *    chain rolled back in the database is refused by tipctl (admins-seen)
  *    and by a restarting tipd (STATE_DIR/admins-seen);
@@ -440,4 +442,52 @@ Test(audit_handover, tipctl_audit_verify_follows_a_handover_signed_by_both_keys)
 	buf_free(&st);
 	buf_free(&vt);
 	buf_free(&note);
+}
+
+Test(admins, a_quorum_of_two_needs_a_second_signature)
+{
+	char key2[TH_PATH], vkey2[256], key3[TH_PATH], vkey3[256], change[TH_PATH + 32];
+	snprintf(key2, sizeof(key2), "%s/admin2.key", T.dir);
+	admin_keygen("admin2", key2, vkey2, sizeof(vkey2));
+	/* Statement 1 (by the pinned admin, quorum 1) sets the quorum to 2. */
+	cr_assert_eq(tipctl("admin", "admin", "add", vkey2, "--quorum", "2", "--yes",
+	                    "--passphrase-file", T.passfile, NULL),
+	             0, "admin add: %s", buf_cstr(&err));
+	admin_enroll("admin2", key2);
+	snprintf(key3, sizeof(key3), "%s/admin3.key", T.dir);
+	admin_keygen("admin3", key3, vkey3, sizeof(vkey3));
+	/* One signature is not enough: without --out nothing is sent, with it a file. */
+	cr_assert_neq(tipctl("admin", "admin", "add", vkey3, "--yes", "--passphrase-file",
+	                     T.passfile, NULL),
+	              0);
+	cr_assert(strstr(buf_cstr(&err), "needs 2 admin signatures and has 1") != NULL, "%s",
+	          buf_cstr(&err));
+	snprintf(change, sizeof(change), "%s/change.note", T.dir);
+	cr_assert_eq(tipctl("admin", "admin", "add", vkey3, "--yes", "--passphrase-file",
+	                    T.passfile, "--out", change, NULL),
+	             0, "%s", buf_cstr(&err));
+	cr_assert_eq(th_count(&T, "select count(*) from admin_statements"), 1);
+	/* A statement with one signature, uploaded by hand, is refused. */
+	struct buf one, resp;
+	char token[64];
+	buf_init(&one, 1 << 16);
+	buf_init(&resp, 1 << 16);
+	it_slurp(change, &one);
+	json_t *o = json_pack("{s:s%}", "statement", (const char *)one.data, one.len);
+	char *body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	it_admin_login(&T, token);
+	cr_assert_eq(th_review(&T, "POST", "/api/v1/admin/admins", token, body, &resp), 422, "%s",
+	             buf_cstr(&resp));
+	free(body);
+	/* admin2's signature completes the quorum and uploads it. */
+	cr_assert_eq(tipctl("admin2", "admin", "cosign", change, "--yes", "--passphrase-file",
+	                    T.passfile, NULL),
+	             0, "cosign: %s / %s", buf_cstr(&out), buf_cstr(&err));
+	cr_assert_eq(th_count(&T, "select count(*) from admin_statements"), 2);
+	cr_assert_eq(audited("admin_add"), 2);
+	cr_assert_eq(tipctl("admin", "admin", "list", NULL), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "* admin3") != NULL, "%s", buf_cstr(&out));
+	buf_free(&one);
+	buf_free(&resp);
 }

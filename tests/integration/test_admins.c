@@ -15,7 +15,12 @@
  *  - a membership statement and a header written into the database as a
  *    superuser are never sealed to and are listed by `tipctl keys check`
  *    (which lists nothing on a clean database);
- *  - an admin who is in no team reads no report through any route.
+ *  - `tipd audit-key rotate` writes a handover checkpoint signed by both
+ *    keys (one audit_key_rotate entry) that `tipctl audit verify` follows
+ *    from the key it pinned; a handover signed by another key is an alarm.
+ *
+ * That an admin who is in no team reads no report through any route, the
+ * routes added here included, is test_role_matrix's "admin in no team" column.
  */
 #include <criterion/criterion.h>
 #include <signal.h>

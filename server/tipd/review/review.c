@@ -19,8 +19,10 @@
 #include "limiter.h"
 #include "membership.h"
 #include "review_admin.h"
+#include "review_admins.h"
 #include "review_audit.h"
 #include "review_auth.h"
+#include "review_keys.h"
 #include "review_login.h"
 #include "review_replies.h"
 #include "review_reports.h"
@@ -57,6 +59,10 @@ static const struct rv_row routes[] = {
 	{ "POST", "/api/v1/admin/teams/{team}/membership",  RV_ADMIN,   RV_ADMIN_MAX_BODY,  RV_ADMIN_MEMBERSHIP, &rv_statement_ops },
 	{ "POST", "/api/v1/admin/labels",                   RV_ADMIN,   RV_ENROLL_MAX_BODY, RV_ADMIN_LABEL_ADD,  &rv_label_ops },
 	{ "DELETE", "/api/v1/admin/labels/{label}",         RV_ADMIN,   0,                  RV_ADMIN_LABEL_DEL,  &rv_label_ops },
+	{ "GET",  "/api/v1/admins",                         RV_MEMBER,  0,                  RV_ADMINS,           &rv_admins_chain_ops },
+	{ "POST", "/api/v1/admin/admins",                   RV_ADMIN,   RV_ADMINS_MAX_BODY, RV_ADMIN_ADMINS,     &rv_admins_post_ops },
+	{ "GET",  "/api/v1/admin/keys",                     RV_ADMIN,   0,                  RV_ADMIN_KEYS,       &rv_keys_ops },
+	{ "GET",  "/api/v1/audit/handovers",                RV_MEMBER,  0,                  RV_AUDIT_HANDOVERS,  &rv_handovers_ops },
 	{ "GET",  "/api/v1/reports/{id}",                   RV_MEMBER,  0,                  RV_FETCH,            &rv_fetch_ops },
 	{ "PATCH", "/api/v1/reports/{id}",                  RV_MEMBER,  RV_PATCH_MAX_BODY,  RV_PATCH,            &rv_patch_ops },
 	{ "GET",  "/api/v1/reports/{id}/attachments/{aid}", RV_MEMBER,  0,                  RV_ATTACHMENT,       &rv_attachment_ops },

@@ -16,7 +16,7 @@
 #include "audit.h"
 #include "config.h"
 #include "log.h"
-#include "review.h"
+#include "review_req.h"
 #include "teams.h"
 
 struct ads_ctx {
@@ -31,7 +31,7 @@ struct ads_ctx {
 static struct ads_ctx *
 ctx(struct rv_req *r)
 {
-	return r->adctx;
+	return r->ctx;
 }
 
 /* ---- GET /api/v1/admins ---- */
@@ -43,7 +43,7 @@ chain_rows(struct rv_req *r, const PGresult *res)
 	for (int i = 0; i < PQntuples(res); i++)
 		if (json_array_append_new(arr, json_stringn(PQgetvalue(res, i, 0),
 		                                            (size_t)PQgetlength(res, i, 0))) != 0)
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 }
 
 static void
@@ -130,11 +130,12 @@ static void
 post_start(struct rv_req *r)
 {
 	static const char shape[] = "send {\"statement\": the next signed admin statement}";
+	static const char *const keys[] = { "statement", NULL };
 	struct ads_ctx *c = ctx(r);
-	json_error_t e;
 	json_t *st;
-	c->body = json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &e);
-	if (!json_is_object(c->body) || json_object_size(c->body) != 1 ||
+	if (rv_body_object(r, shape, &c->body) != 0)
+		return; /* answered 400 */
+	if (!rv_only_keys(c->body, keys) ||
 	    !json_is_string(st = json_object_get(c->body, "statement")) ||
 	    strlen(json_string_value(st)) != json_string_length(st)) {
 		rv_problem(r, 400, shape);
@@ -157,33 +158,16 @@ post_start(struct rv_req *r)
 	store(r);
 }
 
-void
-rv_admins_start(struct rv_req *r)
+/* Release the route state (not the state itself). */
+static void
+ads_free(void *p)
 {
-	if ((r->adctx = calloc(1, sizeof(struct ads_ctx))) == NULL) {
-		rv_problem(r, 500, "out of memory");
-		return;
-	}
-	if (r->route == RV_ADMINS) {
-		chain_start(r);
-		return;
-	}
-	if (!r->caller.admin) {
-		rv_problem_code(r, 403, "admin_required",
-		                "this needs an admin login (tipctl login --admin)", NULL);
-		return;
-	}
-	post_start(r);
-}
-
-void
-rv_admins_free(struct rv_req *r)
-{
-	struct ads_ctx *c = r->adctx;
-	if (c == NULL)
-		return;
+	struct ads_ctx *c = p;
 	json_decref(c->body);
 	admins_free(c->stmt);
-	free(c);
-	r->adctx = NULL;
 }
+
+const struct rv_ops rv_admins_chain_ops = { .start = chain_start };
+const struct rv_ops rv_admins_post_ops = { .start = post_start,
+	                                   .ctx_size = sizeof(struct ads_ctx),
+	                                   .ctx_free = ads_free };

@@ -17,13 +17,12 @@
 #ifndef TIPD_REVIEW_ADMINS_H
 #define TIPD_REVIEW_ADMINS_H
 
-struct rv_req;
+struct rv_ops;
 
 #define RV_ADMINS_MAX_BODY (64u * 1024)
 
-/* Run RV_ADMINS or RV_ADMIN_ADMINS (r->route); answers. */
-void rv_admins_start(struct rv_req *r);
-/* Release the route state of `r`. */
-void rv_admins_free(struct rv_req *r);
+/* The handler ops of the table's rows (review.c). */
+extern const struct rv_ops rv_admins_chain_ops; /* GET /api/v1/admins */
+extern const struct rv_ops rv_admins_post_ops;  /* POST /api/v1/admin/admins */
 
 #endif

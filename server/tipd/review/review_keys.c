@@ -7,7 +7,7 @@
 
 #include "audit.h"
 #include "http.h"
-#include "review.h"
+#include "review_req.h"
 #include "util.h"
 
 /* The objects of the page's reports (CTE r) with their kinds. */
@@ -28,7 +28,7 @@ admin_rows(struct rv_req *r, const PGresult *res)
 		if (json_array_append_new(arr, json_pack("{s:s, s:s%}", "seq", PQgetvalue(res, i, 0),
 		                                         "statement", PQgetvalue(res, i, 1),
 		                                         (size_t)PQgetlength(res, i, 1))) != 0)
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 }
 
 static void
@@ -42,7 +42,7 @@ stmt_rows(struct rv_req *r, const PGresult *res)
 		                                         PQgetvalue(res, i, 2), "statement",
 		                                         PQgetvalue(res, i, 3),
 		                                         (size_t)PQgetlength(res, i, 3))) != 0)
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 }
 
 /* One row per object: report, team, day, object, kind, recipients (JSON). */
@@ -61,7 +61,7 @@ object_rows(struct rv_req *r, const PGresult *res)
 		                                         PQgetvalue(res, i, 2), "object",
 		                                         PQgetvalue(res, i, 3), "kind",
 		                                         PQgetvalue(res, i, 4), "recipients", rc)) != 0)
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 	}
 }
 
@@ -81,16 +81,11 @@ keys_done(struct rv_req *r)
 	rv_answer_json(r, 200, doc);
 }
 
-void
-rv_keys_start(struct rv_req *r)
+static void
+keys_start(struct rv_req *r)
 {
 	char after[37] = "00000000-0000-0000-0000-000000000000", lim[16];
 	const char *q = http_request_query(r->req);
-	if (!r->caller.admin) {
-		rv_problem_code(r, 403, "admin_required",
-		                "this needs an admin login (tipctl login --admin)", NULL);
-		return;
-	}
 	if (q != NULL && q[0] != '\0' && (strncmp(q, "after=", 6) != 0 || !util_uuid_valid(q + 6))) {
 		rv_problem(r, 400, "the only parameter is after=<report uuid>");
 		return;
@@ -134,11 +129,11 @@ handover_rows(struct rv_req *r, const PGresult *res)
 	for (int i = 0; i < PQntuples(res); i++)
 		if (json_array_append_new(arr, json_stringn(PQgetvalue(res, i, 0),
 		                                            (size_t)PQgetlength(res, i, 0))) != 0)
-			r->failed = true;
+			db_step_mark_failed(&r->step);
 }
 
-void
-rv_handovers_start(struct rv_req *r)
+static void
+handovers_start(struct rv_req *r)
 {
 	if ((r->out = json_pack("{s:[]}", "handovers")) == NULL) {
 		rv_problem(r, 500, "out of memory");
@@ -149,3 +144,6 @@ rv_handovers_start(struct rv_req *r)
 	     handover_rows);
 	rv_run(r, keys_done);
 }
+
+const struct rv_ops rv_keys_ops = { .start = keys_start };
+const struct rv_ops rv_handovers_ops = { .start = handovers_start };

@@ -18,14 +18,14 @@
 #ifndef TIPD_REVIEW_KEYS_H
 #define TIPD_REVIEW_KEYS_H
 
-struct rv_req;
+struct rv_ops;
 
 #define RV_KEYS_PAGE 200 /* reports per page */
 
-/* Run RV_ADMIN_KEYS; answers. */
-void rv_keys_start(struct rv_req *r);
-/* Run RV_AUDIT_HANDOVERS: every audit key handover checkpoint, oldest first
- * (`tipctl audit verify` follows them from the key it pinned); answers. */
-void rv_handovers_start(struct rv_req *r);
+/* The handler ops of the table's rows (review.c): the key inventory
+ * (admin), and every audit key handover checkpoint, oldest first, which
+ * `tipctl audit verify` follows from the key it pinned (any session). */
+extern const struct rv_ops rv_keys_ops;
+extern const struct rv_ops rv_handovers_ops;
 
 #endif

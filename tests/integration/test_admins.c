@@ -14,7 +14,8 @@
  *  - every change is exactly one audit entry (admin_add, admin_remove);
  *  - a membership statement and a header written into the database as a
  *    superuser are never sealed to and are listed by `tipctl keys check`
- *    (which lists nothing on a clean database);
+ *    (which lists nothing on a clean database), and so is a report that
+ *    lost the header of a member it arrived under;
  *  - `tipd audit-key rotate` writes a handover checkpoint signed by both
  *    keys (one audit_key_rotate entry) that `tipctl audit verify` follows
  *    from the key it pinned; a handover signed by another key is an alarm.
@@ -298,6 +299,16 @@ Test(admins, a_key_written_into_the_database_is_never_sealed_to_and_is_flagged)
 	cr_assert(strstr(buf_cstr(&out), want) != NULL, "%s", buf_cstr(&out));
 	snprintf(want, sizeof(want), "key %s", rogue);
 	cr_assert(strstr(buf_cstr(&out), want) != NULL, "%s", buf_cstr(&out));
+	/* A report that lost the header of a member it arrived under is listed too. */
+	snprintf(sql, sizeof(sql), "delete from object_headers where object_id = '%s' and "
+	         "recipient = '%s'", report, T.recipient);
+	PGconn *db = th_db(&T);
+	PQclear(PQexec(db, sql));
+	PQfinish(db);
+	cr_assert_eq(tipctl("admin", "keys", "check", NULL), 1);
+	snprintf(want, sizeof(want), "report %s (arrived ", report);
+	cr_assert(strstr(buf_cstr(&out), want) != NULL && strstr(buf_cstr(&out), "no header for") !=
+	                  NULL, "%s", buf_cstr(&out));
 }
 
 /* Admin statement `seq` as stored, into `b` (reset first). */

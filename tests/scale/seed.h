@@ -42,6 +42,7 @@ struct seed {
 	const char *audit_key_path;
 	const char *admin_key;      /* the admin's verifier key: statements must verify */
 	const char *receipts_path;  /* where the first receipts are written, or NULL */
+	char *answers;              /* the answers object (JSON) every report carries */
 	uint64_t reports, audit, checkpoint_every;
 	unsigned workers, batch, days, big_share, receipts_count;
 	/* state */

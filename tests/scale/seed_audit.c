@@ -15,61 +15,34 @@
 
 #define SEED_AUDIT_BATCH 200000
 
-/* The roots of the complete subtrees the log's leaves so far make, left to
- * right (RFC 9162: the tree of n leaves is these, folded from the right). */
-struct frontier {
-	uint8_t h[64][MERKLE_HASH_LEN];
-	unsigned lvl[64];
-	int n;
-};
-
 struct audit_run {
 	struct seed *s;
 	PGconn *c;
 	struct note_signer *signer;
-	struct frontier f;
+	struct merkle_frontier f;
 	struct buf ent, nodes, e;
 	uint64_t size, rng, nnodes;
+	int bad;
 	int64_t t0, span;
 };
 
-/* The root of the tree the frontier stands for. */
+/* The frontier's callback: COPY each subtree node a new leaf completes. */
 static void
-frontier_root(const struct frontier *f, uint8_t out[MERKLE_HASH_LEN])
+node_done(void *arg, unsigned level, uint64_t idx, const uint8_t hash[MERKLE_HASH_LEN])
 {
-	if (f->n == 0) {
-		crypto_hash_sha256(out, NULL, 0);
-		return;
-	}
-	memcpy(out, f->h[f->n - 1], MERKLE_HASH_LEN);
-	for (int i = f->n - 2; i >= 0; i--)
-		merkle_node_hash(f->h[i], out, out);
-}
-
-/* Add leaf `k`; COPY every subtree node it completes into `nodes`. Return 0, or -1. */
-static int
-frontier_push(struct audit_run *a, uint64_t k, const uint8_t leaf[MERKLE_HASH_LEN])
-{
-	struct frontier *f = &a->f;
-	memcpy(f->h[f->n], leaf, MERKLE_HASH_LEN);
-	f->lvl[f->n++] = 0;
-	while (f->n >= 2 && f->lvl[f->n - 1] == f->lvl[f->n - 2]) {
-		merkle_node_hash(f->h[f->n - 2], f->h[f->n - 1], f->h[f->n - 2]);
-		unsigned l = ++f->lvl[f->n - 2];
-		f->n--;
-		if (seed_copy_tuple(&a->nodes, 3) != 0 || seed_copy_i16(&a->nodes, (int16_t)l) != 0 ||
-		    seed_copy_i64(&a->nodes, (int64_t)(k >> l)) != 0 ||
-		    seed_copy_field(&a->nodes, f->h[f->n - 1], MERKLE_HASH_LEN) != 0)
-			return -1;
-		a->nnodes++;
-	}
-	return 0;
+	struct audit_run *a = arg;
+	if (seed_copy_tuple(&a->nodes, 3) != 0 || seed_copy_i16(&a->nodes, (int16_t)level) != 0 ||
+	    seed_copy_i64(&a->nodes, (int64_t)idx) != 0 ||
+	    seed_copy_field(&a->nodes, hash, MERKLE_HASH_LEN) != 0)
+		a->bad = 1;
+	a->nnodes++;
 }
 
 /* Read the stored root of subtree (lvl, idx) into `out`. Return 0, or -1. */
 static int
-stored_node(PGconn *c, unsigned lvl, uint64_t idx, uint8_t out[MERKLE_HASH_LEN])
+stored_node(void *arg, unsigned lvl, uint64_t idx, uint8_t out[MERKLE_HASH_LEN])
 {
+	PGconn *c = arg;
 	char l[8], i[24];
 	snprintf(l, sizeof(l), "%u", lvl);
 	snprintf(i, sizeof(i), "%" PRIu64, idx);
@@ -88,22 +61,6 @@ stored_node(PGconn *c, unsigned lvl, uint64_t idx, uint8_t out[MERKLE_HASH_LEN])
 		fprintf(stderr, "seed: the audit log lacks subtree (%u, %" PRIu64 ")\n", lvl, idx);
 	PQclear(res);
 	return ok ? 0 : -1;
-}
-
-/* The frontier of the `n` entries already in the log, from stored nodes. */
-static int
-frontier_load(struct audit_run *a, uint64_t n)
-{
-	uint64_t start = 0;
-	for (int l = 63; l >= 0; l--) {
-		if (!(n >> l & 1))
-			continue;
-		if (stored_node(a->c, (unsigned)l, start >> l, a->f.h[a->f.n]) != 0)
-			return -1;
-		a->f.lvl[a->f.n++] = (unsigned)l;
-		start += (uint64_t)1 << l;
-	}
-	return 0;
 }
 
 /* The log's size now (call under the audit lock). Return 0, or -1. */
@@ -145,10 +102,12 @@ one_entry(struct audit_run *a, uint64_t j)
 	if (rc != 0)
 		return -1;
 	merkle_leaf_hash(a->e.data, a->e.len, leaf);
-	return seed_copy_tuple(&a->ent, 3) == 0 && seed_copy_i64(&a->ent, (int64_t)a->size) == 0 &&
-	       seed_copy_field(&a->ent, a->e.data, a->e.len) == 0 &&
-	       seed_copy_field(&a->ent, leaf, MERKLE_HASH_LEN) == 0 &&
-	       frontier_push(a, a->size, leaf) == 0 ? 0 : -1;
+	if (seed_copy_tuple(&a->ent, 3) != 0 || seed_copy_i64(&a->ent, (int64_t)a->size) != 0 ||
+	    seed_copy_field(&a->ent, a->e.data, a->e.len) != 0 ||
+	    seed_copy_field(&a->ent, leaf, MERKLE_HASH_LEN) != 0)
+		return -1;
+	merkle_frontier_push(&a->f, leaf, node_done, a);
+	return a->bad ? -1 : 0;
 }
 
 /* Sign the checkpoint of the log as it stands and insert it. Return 0, or -1. */
@@ -164,7 +123,7 @@ sign_checkpoint(struct audit_run *a)
 	if (v == NULL)
 		goto out;
 	snprintf(cp.origin, sizeof(cp.origin), "%s", note_verifier_name(v));
-	frontier_root(&a->f, cp.root);
+	merkle_frontier_root(&a->f, cp.root);
 	snprintf(size, sizeof(size), "%" PRIu64, a->size);
 	if (checkpoint_sign(a->signer, &cp, &note) != 0 || buf_cstr(&note) == NULL)
 		goto out;
@@ -282,7 +241,8 @@ seed_audit(struct seed *s)
 	    seed_exec(a.c, "BEGIN", "begin") != 0)
 		goto out;
 	int bad = seed_exec(a.c, "select pg_advisory_xact_lock(" AUDIT_LOCK ")", "audit lock") != 0 ||
-	          log_size(a.c, &a.size) != 0 || frontier_load(&a, a.size) != 0;
+	          log_size(a.c, &a.size) != 0 ||
+	          merkle_frontier_from_nodes(&a.f, a.size, stored_node, a.c) != 0;
 	PQclear(PQexec(a.c, "ROLLBACK"));
 	if (!bad && audit_all(&a) == 0)
 		rc = 0;

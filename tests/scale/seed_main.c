@@ -4,11 +4,13 @@
  *   scale_seed --conninfo STR --pepper FILE --audit-key FILE --admin-key VKEY
  *              [--reports N] [--audit M] [--workers W] [--batch B] [--days D]
  *              [--big-share P] [--checkpoint-every K] [--receipts FILE [--receipts-count C]]
+ *              [--answers REPORT_JSON]
  */
 #include "seed.h"
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@ static const char usage[] =
 	"                  [--reports N (1000000)] [--audit M (10000000)] [--workers W (cores)]\n"
 	"                  [--batch B (1000)] [--days D (1095)] [--big-share P (10)]\n"
 	"                  [--checkpoint-every K (1000000)] [--receipts FILE [--receipts-count C (5)]]\n"
+	"                  [--answers REPORT_JSON (its \"answers\" go in every report)]\n"
 	"\n"
 	"Seal N reports to the teams that have a membership statement (P % of them to the\n"
 	"first team by id, the rest spread evenly), received over the last D days, with their\n"
@@ -39,6 +42,21 @@ count_opt(const char *name, const char *v, uint64_t max, uint64_t *out)
 	return -1;
 }
 
+/* Take the "answers" object of the report body in `path` for every report. Return 0, or -1. */
+static int
+load_answers(struct seed *s, const char *path)
+{
+	json_error_t je;
+	json_t *doc = json_load_file(path, 0, &je);
+	json_t *ans = json_object_get(doc, "answers");
+	free(s->answers);
+	s->answers = json_is_object(ans) ? json_dumps(ans, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (s->answers == NULL)
+		fprintf(stderr, "scale_seed: %s: no \"answers\" object\n", path);
+	return s->answers != NULL ? 0 : -1;
+}
+
 static int
 parse(struct seed *s, int argc, char **argv)
 {
@@ -47,7 +65,8 @@ parse(struct seed *s, int argc, char **argv)
 		{ "admin-key", 1, 0, 'a' }, { "reports", 1, 0, 'n' }, { "audit", 1, 0, 'm' },
 		{ "workers", 1, 0, 'w' }, { "batch", 1, 0, 'b' }, { "days", 1, 0, 'd' },
 		{ "big-share", 1, 0, 'B' }, { "checkpoint-every", 1, 0, 'K' },
-		{ "receipts", 1, 0, 'r' }, { "receipts-count", 1, 0, 'R' }, { "help", 0, 0, 'h' },
+		{ "receipts", 1, 0, 'r' }, { "receipts-count", 1, 0, 'R' }, { "answers", 1, 0, 'j' },
+		{ "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
 	uint64_t v;
@@ -59,6 +78,7 @@ parse(struct seed *s, int argc, char **argv)
 		case 'k': s->audit_key_path = optarg; break;
 		case 'a': s->admin_key = optarg; break;
 		case 'r': s->receipts_path = optarg; break;
+		case 'j': if (load_answers(s, optarg) != 0) return -1; break;
 		case 'n': if (count_opt("reports", optarg, INT64_MAX, &s->reports)) return -1; break;
 		case 'm': if (count_opt("audit", optarg, INT64_MAX, &s->audit)) return -1; break;
 		case 'K':
@@ -149,5 +169,6 @@ out:
 	if (s.receipts != NULL && fclose(s.receipts) != 0)
 		rc = 1;
 	receipt_pepper_free(s.pepper);
+	free(s.answers);
 	return rc;
 }

@@ -210,7 +210,7 @@ worker_init(struct seed *s, struct worker *w)
 	buf_init(&w->inb, (size_t)1 << 28);
 	buf_init(&w->pt, (size_t)1 << 20);
 	buf_init(&w->one, (size_t)1 << 22);
-	w->answers = json_loads(SEED_ANSWERS, 0, &je);
+	w->answers = json_loads(s->answers != NULL ? s->answers : SEED_ANSWERS, 0, &je);
 	w->c = PQconnectdb(s->conninfo);
 	if (w->answers == NULL || PQstatus(w->c) != CONNECTION_OK) {
 		fprintf(stderr, "seed: connecting: %s", PQerrorMessage(w->c));

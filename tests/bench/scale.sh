@@ -139,7 +139,20 @@ scale_explain() {
 			select r.id from reports r where r.team_id = any('{$(for k in $(seq 1 4 "$SCALE_TEAMS"); do printf "scale%02d," "$k"; done | sed 's/,$//')}'::text[])
 			and (r.received_on, r.id) < ('${last%,*}'::date, '${last#*,}'::uuid)
 			order by r.received_on desc, r.id desc limit 201"
+		local id
+		id=$(tipline_psql "$PGDIR" "$PG_PORT" tipline -Atc "select id from reports where team_id = 'scale01' limit 1")
+		echo "# the fetch's report query (GET /api/v1/reports/{id})"
+		tipline_psql "$PGDIR" "$PG_PORT" tipline -c "explain (analyze, buffers)
+			select r.id, h.header, r.payload from reports r
+			join unnest('{scale01}'::text[], '{$(awk '{ print $2 }' "$PEOPLE/member-1.txt")}'::text[]) v(team, recipient)
+			on r.team_id = v.team join object_headers h on h.object_id = r.id and h.recipient = v.recipient
+			where r.id = '$id'::uuid"
 	} >"$OUT/scale-explain.txt" 2>&1 || true
+	# Every review read appends an audit entry and commits: the WAL flush is
+	# a floor under each request's latency.
+	"$PG_BIN/pg_test_fsync" -s 2 -f "$RUN/pg_test_fsync.tmp" >"$RUN/pg_test_fsync.out" 2>&1 || true
+	rm -f "$RUN/pg_test_fsync.tmp"
+	emit "{\"kind\": \"scale_fsync\", \"fdatasync_per_s\": $(awk '$1 == "fdatasync" && $3 == "ops/sec" { print $2; exit }' "$RUN/pg_test_fsync.out" | tr -d , | grep . || echo null)}"
 }
 
 scale_tipctl() {

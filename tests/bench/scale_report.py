@@ -35,6 +35,10 @@ def main():
                      f"{size['audit_bytes'] / max(size['audit_entries'], 1):,.0f} bytes per audit entry; "
                      f"database {size['database_bytes'] / 2**30:.2f} GiB")
         out["bytes_per_report"] = round(per)
+    for r in by("scale_fsync"):
+        if r.get("fdatasync_per_s"):
+            lines.append(f"Disk: pg_test_fsync fdatasync {r['fdatasync_per_s']:,.0f}/s = "
+                         f"{1000 / r['fdatasync_per_s']:.1f} ms per WAL flush (each review read commits one)")
     for r in by("scale_start"):
         lines.append(f"tipd start on the seeded database: {fmt(r['seconds'], 2)} s")
     lines.append("")

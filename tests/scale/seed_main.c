@@ -170,5 +170,10 @@ out:
 		rc = 1;
 	receipt_pepper_free(s.pepper);
 	free(s.answers);
+	for (size_t i = 0; i < SEED_TEAMS_MAX; i++) { /* unused entries are NULL */
+		free(s.teams[i].recipients);
+		free(s.teams[i].x25519);
+		free(s.teams[i].ed25519);
+	}
 	return rc;
 }

@@ -299,3 +299,60 @@ merkle_consistency_proof_nodes(merkle_node_fn f, void *arg, uint64_t old_size, u
 		return 0;
 	return subproof_nodes(f, arg, 0, new_size, old_size, 1, proof, plen);
 }
+
+/* ---- frontiers ---- */
+
+void
+merkle_frontier_init(struct merkle_frontier *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+void
+merkle_frontier_push(struct merkle_frontier *f, const uint8_t leaf[MERKLE_HASH_LEN],
+                     void (*done)(void *arg, unsigned level, uint64_t idx,
+                                  const uint8_t hash[MERKLE_HASH_LEN]),
+                     void *arg)
+{
+	uint64_t k = f->size++;
+	memcpy(f->hash[f->n], leaf, MERKLE_HASH_LEN);
+	f->level[f->n++] = 0;
+	/* the new leaf completes one subtree for each trailing 1 bit of k */
+	while (f->n >= 2 && f->level[f->n - 1] == f->level[f->n - 2]) {
+		merkle_node_hash(f->hash[f->n - 2], f->hash[f->n - 1], f->hash[f->n - 2]);
+		unsigned l = ++f->level[f->n - 2];
+		f->n--;
+		if (done != NULL)
+			done(arg, l, k >> l, f->hash[f->n - 1]);
+	}
+}
+
+void
+merkle_frontier_root(const struct merkle_frontier *f, uint8_t out[MERKLE_HASH_LEN])
+{
+	if (f->n == 0) {
+		merkle_root(NULL, 0, out);
+		return;
+	}
+	memcpy(out, f->hash[f->n - 1], MERKLE_HASH_LEN);
+	for (unsigned i = f->n - 1; i-- > 0;)
+		merkle_node_hash(f->hash[i], out, out);
+}
+
+int
+merkle_frontier_from_nodes(struct merkle_frontier *f, uint64_t size, merkle_node_fn node,
+                           void *arg)
+{
+	uint64_t start = 0;
+	merkle_frontier_init(f);
+	for (int l = 63; l >= 0; l--) {
+		if (!((size >> l) & 1))
+			continue;
+		if (node(arg, (unsigned)l, start >> l, f->hash[f->n]) != 0)
+			return -1;
+		f->level[f->n++] = (uint8_t)l;
+		start += (uint64_t)1 << l;
+	}
+	f->size = size;
+	return 0;
+}

@@ -90,4 +90,33 @@ int merkle_consistency_proof_nodes(merkle_node_fn f, void *arg, uint64_t old_siz
                                    uint64_t new_size, uint8_t (*proof)[MERKLE_HASH_LEN],
                                    size_t *plen) __attribute__((warn_unused_result));
 
+/*
+ * A frontier: the roots of the complete subtrees that the first `size`
+ * leaves make, largest first (one per set bit of size), which is all that
+ * is needed to compute the root of the tree and to keep appending leaves.
+ * A log of any size is verified in O(log n) memory by pushing its leaves
+ * through one, and a later, larger tree by pushing only the new leaves.
+ */
+struct merkle_frontier {
+	uint64_t size;
+	unsigned n;                                 /* subtrees held */
+	uint8_t level[64];                          /* subtree i covers 2^level[i] leaves */
+	uint8_t hash[64][MERKLE_HASH_LEN];
+};
+
+/* The empty frontier (size 0). */
+void merkle_frontier_init(struct merkle_frontier *f);
+/* Append leaf hash `leaf`. If `done` is not NULL, it is called for each
+ * subtree the leaf completes (level >= 1, its index at that level, its root). */
+void merkle_frontier_push(struct merkle_frontier *f, const uint8_t leaf[MERKLE_HASH_LEN],
+                          void (*done)(void *arg, unsigned level, uint64_t idx,
+                                       const uint8_t hash[MERKLE_HASH_LEN]),
+                          void *arg);
+/* Store the root of the tree of f->size leaves in `out`. */
+void merkle_frontier_root(const struct merkle_frontier *f, uint8_t out[MERKLE_HASH_LEN]);
+/* Set `f` to the frontier of `size` leaves from stored subtree roots
+ * (`node` as for merkle_root_nodes). Return 0, or -1 if one is missing. */
+int merkle_frontier_from_nodes(struct merkle_frontier *f, uint64_t size, merkle_node_fn node,
+                               void *arg) __attribute__((warn_unused_result));
+
 #endif

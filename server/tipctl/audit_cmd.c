@@ -105,12 +105,13 @@ out:
 	return rc;
 }
 
-/* Append the leaves [start, end) to `l`. Return 0, or -1 (printed). */
+/* Push the leaves [start, end) onto `f`. Return 0, or -1 (printed). */
 static int
-fetch_leaves_page(struct api *a, uint64_t start, uint64_t end, hash_t *l)
+fetch_leaves_page(struct api *a, uint64_t start, uint64_t end, struct merkle_frontier *f)
 {
 	char path[128];
 	json_t *doc = NULL, *arr, *v;
+	hash_t leaf;
 	size_t i;
 	int rc = -1;
 	snprintf(path, sizeof(path), "/api/v1/audit/leaves?start=%llu&end=%llu",
@@ -123,10 +124,11 @@ fetch_leaves_page(struct api *a, uint64_t start, uint64_t end, hash_t *l)
 		goto out;
 	}
 	json_array_foreach(arr, i, v) {
-		if (hash_of(v, l[start + i]) != 0) {
+		if (hash_of(v, leaf) != 0) {
 			cli_error("bad answer from the server: a leaf hash is malformed");
 			goto out;
 		}
+		merkle_frontier_push(f, leaf, NULL, NULL);
 	}
 	rc = 0;
 out:
@@ -134,28 +136,34 @@ out:
 	return rc;
 }
 
-/* Fetch all `n` leaves into a new array (caller frees). NULL on error (printed). */
-static hash_t *
-fetch_leaves(struct api *a, uint64_t n)
+/*
+ * Push the leaves from f->size up to `n` onto `f`, a page at a time, in
+ * O(log n) memory whatever the log's size. When the frontier passes
+ * `check_size` (a checkpoint verified before), its root there must be
+ * `check_root`. Return 0, or -1 (printed).
+ */
+static int
+fetch_leaves(struct api *a, struct merkle_frontier *f, uint64_t n, uint64_t check_size,
+             const uint8_t *check_root)
 {
-	if (n > AUDIT_CMD_MAX_LEAVES) {
-		cli_error("the audit log has more than %u entries: too large to verify here",
-		          AUDIT_CMD_MAX_LEAVES);
-		return NULL;
-	}
-	hash_t *l = malloc((n ? n : 1) * sizeof(hash_t));
-	if (l == NULL) {
-		cli_error("out of memory");
-		return NULL;
-	}
-	for (uint64_t s = 0; s < n; s += AUDIT_CMD_PAGE) {
-		uint64_t e = n - s > AUDIT_CMD_PAGE ? s + AUDIT_CMD_PAGE : n;
-		if (fetch_leaves_page(a, s, e, l) != 0) {
-			free(l);
-			return NULL;
+	hash_t root;
+	while (f->size < n) {
+		uint64_t e = n - f->size > AUDIT_CMD_LEAF_PAGE ? f->size + AUDIT_CMD_LEAF_PAGE : n;
+		if (check_root != NULL && f->size < check_size && e > check_size)
+			e = check_size;
+		if (fetch_leaves_page(a, f->size, e, f) != 0)
+			return -1;
+		if (check_root != NULL && f->size == check_size) {
+			merkle_frontier_root(f, root);
+			if (sodium_memcmp(root, check_root, MERKLE_HASH_LEN) != 0) {
+				cli_error("ALERT: the first %llu audit entries changed since you verified "
+				          "them: the audit log was forked or rewritten",
+				          (unsigned long long)check_size);
+				return -1;
+			}
 		}
 	}
-	return l;
+	return 0;
 }
 
 /*
@@ -222,27 +230,6 @@ bad:
 	return -1;
 }
 
-/* Compare the remembered checkpoint with the new one and its leaves. Return 0, or -1. */
-static int
-check_history(struct api *a, const struct checkpoint *old, const struct checkpoint *cp,
-              const hash_t *leaves)
-{
-	hash_t root;
-	if (old->size > cp->size) {
-		cli_error("ALERT: the audit log was rolled back: you verified %llu entries before, "
-		          "the server's signed checkpoint now covers only %llu",
-		          (unsigned long long)old->size, (unsigned long long)cp->size);
-		return -1;
-	}
-	merkle_root(leaves, old->size, root);
-	if (sodium_memcmp(root, old->root, MERKLE_HASH_LEN) != 0) {
-		cli_error("ALERT: the first %llu audit entries changed since you verified them: the "
-		          "audit log was forked or rewritten", (unsigned long long)old->size);
-		return -1;
-	}
-	return check_consistency(a, old, cp);
-}
-
 /* Store the verified checkpoint `note` in `path` (new file, then rename). Return 0, or -1. */
 static int
 remember(const char *path, const struct buf *note)
@@ -265,7 +252,6 @@ out:
 	return rc;
 }
 
-/* Check the tree against `cp` and the remembered checkpoint. Return 0, or -1 (printed). */
 /* The audit key handovers followed from the pinned key. */
 struct handovers {
 	struct note_verifier *keys[AUDIT_CMD_MAX_KEYS]; /* [0] the pinned key (owned) */
@@ -307,56 +293,165 @@ out:
 	return rc;
 }
 
-/* Check each handover checkpoint against the leaves of the tree `cp` signs. */
-static int
-check_handovers(const struct handovers *h, const struct checkpoint *cp, const hash_t *leaves)
+/* The path of the frontier file kept next to the remembered checkpoint. */
+static void
+frontier_path(const char *state, char *out, size_t n)
 {
+	snprintf(out, n, "%s%s", state, AUDIT_CMD_FRONTIER);
+}
+
+/*
+ * Load the frontier remembered with checkpoint `old`: "tipline-audit-frontier
+ * v1", "size N", then one "LEVEL BASE64" line per complete subtree, largest
+ * first. It is unsigned, so it is used only if it has the right shape and
+ * its root is the remembered (signed) checkpoint's; otherwise every leaf is
+ * fetched again. Return 0 and fill `f`, or -1 if absent or unusable.
+ */
+static int
+load_frontier(const char *state, const struct checkpoint *old, struct merkle_frontier *f)
+{
+	char path[4200], line[160], b64[100];
+	unsigned long long size = 0;
+	unsigned lvl;
 	hash_t root;
+	frontier_path(state, path, sizeof(path));
+	FILE *fp = fopen(path, "re");
+	merkle_frontier_init(f);
+	if (fp == NULL)
+		return -1;
+	int ok = fgets(line, sizeof(line), fp) != NULL &&
+	         strcmp(line, "tipline-audit-frontier v1\n") == 0 && fgets(line, sizeof(line), fp) &&
+	         sscanf(line, "size %llu", &size) == 1 && size == old->size;
+	uint64_t covered = 0;
+	while (ok && fgets(line, sizeof(line), fp) != NULL) {
+		json_t *j = NULL;
+		ok = f->n < 64 && sscanf(line, "%u %99s", &lvl, b64) == 2 && lvl < 64 &&
+		     (f->n == 0 || lvl < f->level[f->n - 1]) && (j = json_string(b64)) != NULL &&
+		     hash_of(j, f->hash[f->n]) == 0;
+		json_decref(j);
+		if (ok) {
+			f->level[f->n++] = (uint8_t)lvl;
+			covered += (uint64_t)1 << lvl;
+		}
+	}
+	fclose(fp);
+	f->size = covered;
+	if (ok && covered == size) {
+		merkle_frontier_root(f, root);
+		if (sodium_memcmp(root, old->root, MERKLE_HASH_LEN) == 0)
+			return 0;
+	}
+	merkle_frontier_init(f);
+	return -1;
+}
+
+/* Store frontier `f` next to the remembered checkpoint (new file, then rename). */
+static int
+save_frontier(const char *state, const struct merkle_frontier *f)
+{
+	char path[4200];
+	struct buf b, tmp;
+	int rc = -1;
+	buf_init(&b, 8192);
+	buf_init(&tmp, 4300);
+	frontier_path(state, path, sizeof(path));
+	if (buf_printf(&b, "tipline-audit-frontier v1\nsize %llu\n", (unsigned long long)f->size) != 0)
+		goto out;
+	for (unsigned i = 0; i < f->n; i++) {
+		char h[45];
+		root_b64(f->hash[i], h);
+		if (buf_printf(&b, "%u %s\n", (unsigned)f->level[i], h) != 0)
+			goto out;
+	}
+	if (buf_printf(&tmp, "%s.new", path) != 0 || buf_cstr(&tmp) == NULL)
+		goto out;
+	(void)unlink(buf_cstr(&tmp));
+	if (cli_write_new(buf_cstr(&tmp), b.data, b.len) != 0 || rename(buf_cstr(&tmp), path) != 0) {
+		cli_error("cannot write %s: %s", path, strerror(errno));
+		(void)unlink(buf_cstr(&tmp));
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&b);
+	buf_free(&tmp);
+	return rc;
+}
+
+/*
+ * Check each handover checkpoint against the tree `cp` signs, whose root the
+ * leaves have just confirmed: a handover covers no more entries than `cp`,
+ * and the server's consistency proof from it to `cp` holds (so its root is
+ * the root of the log's first entries, without keeping any leaf in memory).
+ * Return 0, or -1 (printed).
+ */
+static int
+check_handovers(struct api *a, const struct handovers *h, const struct checkpoint *cp)
+{
 	for (size_t i = 0; i + 1 < h->nkeys; i++) {
-		if (h->cp[i].size > cp->size) {
+		const struct checkpoint *hc = &h->cp[i];
+		if (hc->size > cp->size) {
 			cli_error("ALERT: the server's newest checkpoint covers fewer entries (%llu) than "
 			          "an audit key handover (%llu): the log was rolled back",
-			          (unsigned long long)cp->size, (unsigned long long)h->cp[i].size);
+			          (unsigned long long)cp->size, (unsigned long long)hc->size);
 			return -1;
 		}
-		merkle_root(leaves, h->cp[i].size, root);
-		if (sodium_memcmp(root, h->cp[i].root, MERKLE_HASH_LEN) != 0) {
+		if (hc->size == cp->size ? sodium_memcmp(hc->root, cp->root, MERKLE_HASH_LEN) != 0
+		                         : hc->size > 0 && check_consistency(a, hc, cp) != 0) {
 			cli_error("ALERT: the first %llu audit entries do not match the handover "
-			          "checkpoint signed by both keys", (unsigned long long)h->cp[i].size);
+			          "checkpoint signed by both keys", (unsigned long long)hc->size);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-/* Check the tree against `cp` and the remembered checkpoint. Return 0, or -1 (printed). */
+/*
+ * Check the tree against `cp` and the remembered checkpoint. With a usable
+ * remembered frontier only the leaves since it are fetched (incremental);
+ * otherwise every leaf, checking the remembered root on the way. The
+ * server's consistency proof is checked too. On success `f` is the
+ * frontier of cp->size leaves. Return 0, or -1 (printed).
+ */
 static int
 verify_tree(struct api *a, const struct handovers *h, const struct checkpoint *cp,
-            const char *state, uint64_t *old_size, int *had_old)
+            const char *state, uint64_t *old_size, int *had_old, int *incremental,
+            struct merkle_frontier *f)
 {
 	struct checkpoint old;
 	hash_t root;
-	int rc = -1;
-	hash_t *leaves = fetch_leaves(a, cp->size);
-	if (leaves == NULL)
-		return -1;
-	merkle_root((const hash_t *)leaves, cp->size, root);
-	if (sodium_memcmp(root, cp->root, MERKLE_HASH_LEN) != 0) {
-		cli_error("ALERT: the audit log's leaves do not match its signed checkpoint of %llu "
-		          "entries", (unsigned long long)cp->size);
-		goto out;
-	}
-	if (check_handovers(h, cp, (const hash_t *)leaves) != 0)
-		goto out;
+	merkle_frontier_init(f);
+	*incremental = 0;
 	if ((*had_old = load_remembered(state, h->keys, h->nkeys, &old)) < 0)
-		goto out;
-	if (*had_old && check_history(a, &old, cp, (const hash_t *)leaves) != 0)
-		goto out;
+		return -1;
+	if (*had_old && old.size > cp->size) {
+		cli_error("ALERT: the audit log was rolled back: you verified %llu entries before, "
+		          "the server's signed checkpoint now covers only %llu",
+		          (unsigned long long)old.size, (unsigned long long)cp->size);
+		return -1;
+	}
+	if (*had_old)
+		*incremental = load_frontier(state, &old, f) == 0;
+	if (fetch_leaves(a, f, cp->size, *had_old ? old.size : 0, *had_old ? old.root : NULL) != 0)
+		return -1;
+	merkle_frontier_root(f, root);
+	if (sodium_memcmp(root, cp->root, MERKLE_HASH_LEN) != 0) {
+		if (*incremental)
+			cli_error("ALERT: the audit entries since the checkpoint of %llu you verified "
+			          "before do not lead to the signed checkpoint of %llu: the audit log was "
+			          "forked or rewritten", (unsigned long long)old.size,
+			          (unsigned long long)cp->size);
+		else
+			cli_error("ALERT: the audit log's leaves do not match its signed checkpoint of %llu "
+			          "entries", (unsigned long long)cp->size);
+		return -1;
+	}
+	if (*had_old && check_consistency(a, &old, cp) != 0)
+		return -1;
+	if (check_handovers(a, h, cp) != 0)
+		return -1;
 	*old_size = *had_old ? old.size : 0;
-	rc = 0;
-out:
-	free(leaves);
-	return rc;
+	return 0;
 }
 
 static int
@@ -367,7 +462,8 @@ audit_verify(int argc, char **argv)
 	struct handovers h;
 	struct buf state, note;
 	uint64_t old_size = 0;
-	int rc = CLI_ERR, had_old = 0;
+	struct merkle_frontier fr;
+	int rc = CLI_ERR, had_old = 0, incremental = 0;
 	char root[45];
 	if (argc > 1) {
 		int help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
@@ -391,8 +487,8 @@ audit_verify(int argc, char **argv)
 	if (cli_default_file(AUDIT_CMD_STATE, &state, true) != 0 || buf_cstr(&state) == NULL ||
 	    follow_handovers(&a, &h) != 0 ||
 	    fetch_checkpoint(&a, h.keys[h.nkeys - 1], &cp, &note) != 0 ||
-	    verify_tree(&a, &h, &cp, buf_cstr(&state), &old_size, &had_old) != 0 ||
-	    remember(buf_cstr(&state), &note) != 0)
+	    verify_tree(&a, &h, &cp, buf_cstr(&state), &old_size, &had_old, &incremental, &fr) != 0 ||
+	    remember(buf_cstr(&state), &note) != 0 || save_frontier(buf_cstr(&state), &fr) != 0)
 		goto out;
 	uint64_t total = 0;
 	if (log_size(&a, &total) != 0)
@@ -405,8 +501,9 @@ audit_verify(int argc, char **argv)
 		printf("the newest %llu entries are not in a signed checkpoint yet: run it again in a "
 		       "minute to check them\n", (unsigned long long)(total - cp.size));
 	if (had_old)
-		printf("it extends the checkpoint of %llu entries you verified before\n",
-		       (unsigned long long)old_size);
+		printf("it extends the checkpoint of %llu entries you verified before (%s)\n",
+		       (unsigned long long)old_size,
+		       incremental ? "only the entries since then were fetched" : "every leaf was fetched");
 	else
 		printf("first verification: this checkpoint is remembered in %s\n", buf_cstr(&state));
 	rc = CLI_OK;

@@ -20,7 +20,7 @@
 #define TIPCTL_SYNC_CMD_H
 
 #define SYNC_TEAMS_MAX 64         /* most teams in one run */
-#define SYNC_OBJECTS_MAX 50000    /* most objects collected per team in one run */
+#define SYNC_OBJECTS_MAX 200000   /* most objects collected per team in one run */
 #define SYNC_PAGE 100             /* objects per missing-headers page (the server's) */
 #define SYNC_BATCH 128            /* headers per upload (RV_HEADERS_MAX) */
 #define SYNC_REPORT_PAGES 1000    /* most report-list pages read to find the teams */

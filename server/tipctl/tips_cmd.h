@@ -6,7 +6,7 @@
 #define TIPCTL_TIPS_CMD_H
 
 #define TIPS_LIST_PAGE 200   /* reports asked for per page */
-#define TIPS_LIST_PAGES 500  /* most pages followed (100,000 reports) */
+#define TIPS_LIST_PAGES 50000 /* most pages followed (10,000,000 reports) */
 #define TIPS_MAX_LABELS 64
 
 /* Dispatch `tipctl tips SUBCOMMAND ...`. */

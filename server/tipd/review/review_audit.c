@@ -178,14 +178,17 @@ range_start(struct rv_req *r)
 	unsigned long long v[2] = { 0, 0 };
 	int seen[2];
 	char s[24], e[24];
+	int leaves = r->route == RV_AUDIT_LEAVES;
+	/* leaf hashes are 32 bytes each: a verifier reading a long log takes more a page */
+	unsigned long long max = leaves ? RV_AUDIT_LEAVES_MAX : RV_AUDIT_RANGE_MAX;
 	if (rv_audit_query(http_request_query(r->req), keys, v, seen, 2) != 0 ||
-	    (seen[1] && (v[1] <= v[0] || v[1] - v[0] > RV_AUDIT_RANGE_MAX))) {
-		rv_problem(r, 400, "want start and end: 0 <= start < end, at most 1000 entries");
+	    (seen[1] && (v[1] <= v[0] || v[1] - v[0] > max))) {
+		rv_problem(r, 400, leaves ? "want start and end: 0 <= start < end, at most 10000 leaves"
+		                          : "want start and end: 0 <= start < end, at most 1000 entries");
 		return;
 	}
 	if (!seen[1])
-		v[1] = v[0] + RV_AUDIT_RANGE_MAX;
-	int leaves = r->route == RV_AUDIT_LEAVES;
+		v[1] = v[0] + max;
 	r->out = json_pack("{s:I, s:[]}", "start", (json_int_t)v[0], leaves ? "leaves" : "entries");
 	snprintf(s, sizeof(s), "%llu", v[0]);
 	snprintf(e, sizeof(e), "%llu", v[1]);

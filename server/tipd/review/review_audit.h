@@ -26,7 +26,8 @@
 
 struct rv_ops;
 
-#define RV_AUDIT_RANGE_MAX 1000
+#define RV_AUDIT_RANGE_MAX 1000   /* entries per GET /api/v1/audit/entries */
+#define RV_AUDIT_LEAVES_MAX 10000 /* leaf hashes per GET /api/v1/audit/leaves */
 #define RV_AUDIT_PROOF_MAX (1ull << 40)
 #define RV_AUDIT_NODES_MAX 4096 /* subtrees one proof may read */
 

@@ -406,11 +406,16 @@ list_start(struct rv_req *r)
 	const char *v[10] = { teams, f->status, f->priority, f->assignee, f->label, f->since,
 		              f->has_cursor ? f->cursor_date : NULL,
 		              f->has_cursor ? f->cursor_id : NULL, limit };
-	rv_q(r, "select " SUMMARY_COLS " from reports r where r.team_id = any($1::text[]) "
+	/* One page per team, each an index range scan on (team_id, received_on,
+	 * id) from the cursor on (schema 0013), then the newest of those: the
+	 * cost is the page size times the teams, at any depth. */
+	rv_q(r, "select " SUMMARY_COLS " from unnest($1::text[]) t(team) cross join lateral ("
+	        "select * from reports r where r.team_id = t.team "
 	        "and ($2::text is null or r.status = $2) and ($3::text is null or r.priority = $3) "
 	        "and ($4::text is null or r.assignee = $4) and ($5::text is null or $5 = any(r.labels)) "
 	        "and ($6::date is null or r.received_on >= $6::date) "
 	        "and ($7::date is null or (r.received_on, r.id) < ($7::date, $8::uuid)) "
+	        "order by r.received_on desc, r.id desc limit $9::int) r "
 	        "order by r.received_on desc, r.id desc limit $9::int",
 	     9, v, NULL, NULL, list_rows);
 	rv_audit(r, AUDIT_REPORT_LIST, f->team, NULL, NULL);

@@ -22,7 +22,7 @@
 
 #define AUDIT_MAGIC "tipline/v1/audit"
 #define AUDIT_KEY_MAX 1024
-#define AUDIT_LEAVES_MAX (1u << 24) /* leaves the signer keeps in memory (512 MiB) */
+#define AUDIT_SYNC_PAGE 100000 /* leaf hashes the signer reads per query */
 
 static const char *const action_codes[AUDIT_ACTION_COUNT] = {
 	[AUDIT_LOGIN] = "login",
@@ -58,9 +58,13 @@ struct audit {
 	char *vkey;
 	unsigned every;       /* sign after this many new entries */
 	unsigned interval_s;  /* or after this long, if the log grew */
-	/* the signer thread's view of the log */
-	uint8_t (*leaves)[MERKLE_HASH_LEN];
-	uint64_t nleaves, cap;
+	/* the signer thread's view of the log: the frontier of the leaves read
+	 * so far (O(log n) memory), and the newest checkpoint checked against
+	 * them (signed by us, or by another host and found to match) */
+	struct merkle_frontier f;
+	uint64_t checked_size;
+	uint8_t checked_root[MERKLE_HASH_LEN];
+	bool have_checked;
 	uint64_t signed_size;
 	bool have_signed;
 	time_t signed_at;
@@ -415,48 +419,76 @@ log_sqlstate(const char *what, const PGresult *res)
 	          ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : "no result");
 }
 
-/* Append the leaves past the ones already held. Return 0, or -1 (logged). */
+/* Check the root of the leaves held against checkpoint `last` (whose size
+ * they reach now). Return 0, or -1 (logged loudly). */
 static int
-leaves_sync(struct audit *a, PGconn *c)
+check_at(struct audit *a, const struct checkpoint *last)
 {
-	char from[24];
+	uint8_t root[MERKLE_HASH_LEN];
+	merkle_frontier_root(&a->f, root);
+	if (sodium_memcmp(root, last->root, MERKLE_HASH_LEN) != 0) {
+		log_error("audit: ALERT: the log's first %llu entries do not match the stored "
+		          "checkpoint: entries were changed; refusing to sign",
+		          (unsigned long long)last->size);
+		return -1;
+	}
+	return 0;
+}
+
+/* Read one page of leaves from a->f.size on into the frontier, checking
+ * `last` (may be NULL) when its size is passed; *n is the rows read.
+ * Return 0, or -1 (logged). */
+static int
+leaves_page(struct audit *a, PGconn *c, const struct checkpoint *last, int *n)
+{
+	char from[24], lim[24];
 	int rc = -1;
-	snprintf(from, sizeof(from), "%llu", (unsigned long long)a->nleaves);
-	const char *v[1] = { from };
-	PGresult *res = PQexecParams(c, "select idx, encode(leaf_sha256, 'hex') from audit_entries "
-	                                "where idx >= $1::bigint order by idx", 1, NULL, v, NULL, NULL, 0);
+	snprintf(from, sizeof(from), "%llu", (unsigned long long)a->f.size);
+	snprintf(lim, sizeof(lim), "%d", AUDIT_SYNC_PAGE);
+	const char *v[2] = { from, lim };
+	PGresult *res = PQexecParams(c, "select idx::text, leaf_sha256 from audit_entries "
+	                                "where idx >= $1::bigint order by idx limit $2::int",
+	                             2, NULL, v, NULL, NULL, 1);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_sqlstate("reading the leaves", res);
 		goto out;
 	}
-	uint64_t need = a->nleaves + (uint64_t)PQntuples(res);
-	if (need > AUDIT_LEAVES_MAX) {
-		log_error("audit: the log has more than %u entries; checkpoints stop", AUDIT_LEAVES_MAX);
-		goto out;
-	}
-	if (need > a->cap) {
-		uint64_t cap = need + need / 2 + 64;
-		void *p = realloc(a->leaves, cap * MERKLE_HASH_LEN);
-		if (p == NULL)
-			goto out;
-		a->leaves = p;
-		a->cap = cap;
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
+	*n = PQntuples(res);
+	for (int i = 0; i < *n; i++) {
 		uint64_t idx;
-		if (util_parse_u64(PQgetvalue(res, i, 0), INT64_MAX, &idx) != 0 || idx != a->nleaves ||
-		    sodium_hex2bin(a->leaves[a->nleaves], MERKLE_HASH_LEN, PQgetvalue(res, i, 1),
-		                   (size_t)PQgetlength(res, i, 1), NULL, NULL, NULL) != 0) {
-			log_error("audit: the log has a gap or a bad leaf at index %llu; not signing",
-			          (unsigned long long)a->nleaves);
+		char t[24];
+		int len = PQgetlength(res, i, 0);
+		if (len <= 0 || len >= (int)sizeof(t))
+			goto gap;
+		memcpy(t, PQgetvalue(res, i, 0), (size_t)len);
+		t[len] = '\0';
+		if (util_parse_u64(t, INT64_MAX, &idx) != 0 || idx != a->f.size ||
+		    PQgetlength(res, i, 1) != MERKLE_HASH_LEN)
+			goto gap;
+		merkle_frontier_push(&a->f, (const uint8_t *)PQgetvalue(res, i, 1), NULL, NULL);
+		if (last != NULL && a->f.size == last->size && check_at(a, last) != 0)
 			goto out;
-		}
-		a->nleaves++;
 	}
 	rc = 0;
+	goto out;
+gap:
+	log_error("audit: the log has a gap or a bad leaf at index %llu; not signing",
+	          (unsigned long long)a->f.size);
 out:
 	PQclear(res);
 	return rc;
+}
+
+/* Read the leaves past the ones already held, a page at a time, checking
+ * `last` (may be NULL) when its size is passed. Return 0, or -1 (logged). */
+static int
+leaves_sync(struct audit *a, PGconn *c, const struct checkpoint *last)
+{
+	int n = AUDIT_SYNC_PAGE;
+	while (n == AUDIT_SYNC_PAGE)
+		if (leaves_page(a, c, last, &n) != 0)
+			return -1;
+	return 0;
 }
 
 /* Read the newest stored checkpoint into `last` (*have = 0 if none). Return 0, or -1. */
@@ -491,7 +523,7 @@ store_checkpoint(struct audit *a, PGconn *c, uint64_t n)
 	int rc = -1;
 	buf_init(&note, NOTE_MAX_LEN);
 	snprintf(cp.origin, sizeof(cp.origin), "%s", note_verifier_name(a->verifier));
-	merkle_root((const uint8_t(*)[MERKLE_HASH_LEN])a->leaves, n, cp.root);
+	merkle_frontier_root(&a->f, cp.root);
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)n);
 	if (checkpoint_sign(a->signer, &cp, &note) != 0 || buf_cstr(&note) == NULL) {
 		log_error("audit: cannot sign a checkpoint");
@@ -512,22 +544,34 @@ out:
 	return rc;
 }
 
-/* Check that the leaves held extend `last`. Return 0, or -1 (logged loudly). */
+/*
+ * Bring the leaves held up to the log's end, checking that they extend
+ * `last` (the newest stored checkpoint): at its size their root must be its
+ * root. A checkpoint older than the leaves held must be the one checked
+ * last (the newest checkpoint never goes back: every signer signs the whole
+ * log under the lock). Return 0, or -1 (logged loudly).
+ */
 static int
-extends(struct audit *a, const struct checkpoint *last)
+sync_and_check(struct audit *a, PGconn *c, const struct checkpoint *last)
 {
-	uint8_t root[MERKLE_HASH_LEN];
-	if (last->size > a->nleaves) {
-		log_error("audit: ALERT: a stored checkpoint covers %llu entries but the log has %llu: "
-		          "entries were removed; refusing to sign",
-		          (unsigned long long)last->size, (unsigned long long)a->nleaves);
+	if (last != NULL && last->size < a->f.size) {
+		if (a->have_checked && last->size == a->checked_size &&
+		    sodium_memcmp(last->root, a->checked_root, MERKLE_HASH_LEN) == 0)
+			return leaves_sync(a, c, NULL);
+		log_error("audit: ALERT: the newest stored checkpoint (%llu entries) is older than the "
+		          "%llu entries already checked, or differs: checkpoints were removed or "
+		          "changed; refusing to sign",
+		          (unsigned long long)last->size, (unsigned long long)a->f.size);
 		return -1;
 	}
-	merkle_root((const uint8_t(*)[MERKLE_HASH_LEN])a->leaves, last->size, root);
-	if (sodium_memcmp(root, last->root, MERKLE_HASH_LEN) != 0) {
-		log_error("audit: ALERT: the log's first %llu entries do not match the stored "
-		          "checkpoint: entries were changed; refusing to sign",
-		          (unsigned long long)last->size);
+	if (last != NULL && last->size == a->f.size && check_at(a, last) != 0)
+		return -1;
+	if (leaves_sync(a, c, last) != 0)
+		return -1;
+	if (last != NULL && last->size > a->f.size) {
+		log_error("audit: ALERT: a stored checkpoint covers %llu entries but the log has %llu: "
+		          "entries were removed; refusing to sign",
+		          (unsigned long long)last->size, (unsigned long long)a->f.size);
 		return -1;
 	}
 	return 0;
@@ -540,12 +584,12 @@ audit_checkpoint_now(struct audit *a, PGconn *c)
 	int have = 0, rc = -1;
 	if (exec_ok(c, "BEGIN") != 0)
 		return -1;
-	if (exec_ok(c, AUDIT_SQL_LOCK) != 0 || leaves_sync(a, c) != 0 ||
-	    last_checkpoint(a, c, &last, &have) != 0 || (have && extends(a, &last) != 0))
+	if (exec_ok(c, AUDIT_SQL_LOCK) != 0 || last_checkpoint(a, c, &last, &have) != 0 ||
+	    sync_and_check(a, c, have ? &last : NULL) != 0)
 		goto out;
-	if (have && last.size == a->nleaves) {
+	if (have && last.size == a->f.size) {
 		rc = 0;
-	} else if (store_checkpoint(a, c, a->nleaves) == 0) {
+	} else if (store_checkpoint(a, c, a->f.size) == 0) {
 		rc = 1;
 	}
 	if (rc >= 0 && exec_ok(c, "COMMIT") != 0)
@@ -554,12 +598,15 @@ out:
 	if (rc < 0)
 		PQclear(PQexec(c, "ROLLBACK"));
 	if (rc >= 0) {
-		a->signed_size = a->nleaves;
+		a->signed_size = a->f.size;
 		a->have_signed = true;
 		a->signed_at = time(NULL);
+		a->checked_size = a->f.size;
+		merkle_frontier_root(&a->f, a->checked_root);
+		a->have_checked = true;
 	}
 	if (rc == 1)
-		log_info("audit: signed the checkpoint of %llu entries", (unsigned long long)a->nleaves);
+		log_info("audit: signed the checkpoint of %llu entries", (unsigned long long)a->f.size);
 	return rc;
 }
 
@@ -569,13 +616,13 @@ out:
 static int
 store_handover(struct audit *a, PGconn *c, const struct note_signer *next)
 {
-	struct checkpoint cp = { .size = a->nleaves };
+	struct checkpoint cp = { .size = a->f.size };
 	struct buf note;
 	char size[24];
 	int rc = -1;
 	buf_init(&note, NOTE_MAX_LEN);
 	snprintf(cp.origin, sizeof(cp.origin), "%s", note_verifier_name(a->verifier));
-	merkle_root((const uint8_t(*)[MERKLE_HASH_LEN])a->leaves, cp.size, cp.root);
+	merkle_frontier_root(&a->f, cp.root);
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)cp.size);
 	if (checkpoint_handover_sign(a->signer, next, &cp, &note) != 0 || buf_cstr(&note) == NULL) {
 		log_error("audit: cannot sign the handover checkpoint");
@@ -609,8 +656,8 @@ audit_handover(struct audit *a, PGconn *c, const struct note_signer *next)
 	if (exec_ok(c, "BEGIN") != 0)
 		return -1;
 	if (audit_append_in(c, AUDIT_KEY_ROTATE, NULL, NULL, note_signer_pk(next)) != 0 ||
-	    leaves_sync(a, c) != 0 || last_checkpoint(a, c, &last, &have) != 0 ||
-	    (have && extends(a, &last) != 0) || store_handover(a, c, next) != 0 ||
+	    last_checkpoint(a, c, &last, &have) != 0 ||
+	    sync_and_check(a, c, have ? &last : NULL) != 0 || store_handover(a, c, next) != 0 ||
 	    exec_ok(c, "COMMIT") != 0) {
 		PQclear(PQexec(c, "ROLLBACK"));
 		return -1;
@@ -656,9 +703,9 @@ signer_round(struct audit *a, PGconn **cp, bool *down_logged)
 	int64_t size = log_size(*cp);
 	if (size < 0)
 		return 5;
-	if ((uint64_t)size < a->nleaves) {
+	if ((uint64_t)size < a->f.size) {
 		log_error("audit: ALERT: the log has %lld entries but %llu were seen before: entries "
-		          "were removed; not signing", (long long)size, (unsigned long long)a->nleaves);
+		          "were removed; not signing", (long long)size, (unsigned long long)a->f.size);
 		return a->interval_s < 60 ? 60 : a->interval_s;
 	}
 	time_t now = time(NULL);
@@ -720,7 +767,6 @@ audit_free(struct audit *a)
 	free(a->vkey);
 	free(a->key_path);
 	free(a->conninfo);
-	free(a->leaves);
 	if (a->locks) {
 		pthread_mutex_destroy(&a->mu);
 		pthread_cond_destroy(&a->cv);

@@ -31,7 +31,13 @@
  * that the tree it is about to sign extends it (the root of its first
  * `size` leaves equals the stored root); if not it refuses, loudly, and
  * never signs. It inserts with ON CONFLICT DO NOTHING, so two hosts never
- * store two checkpoints of one size, and never two that disagree.
+ * store two checkpoints of one size, and never two that disagree. It reads
+ * each leaf once (a page of AUDIT_SYNC_PAGE at a time) into a Merkle
+ * frontier (server/lib/merkle.h): O(log n) memory whatever the log's size,
+ * and only the new leaves per checkpoint. So the checkpoint it checks must
+ * be at or past the leaves it holds, or the one it checked last: the newest
+ * checkpoint never goes back, since every signer signs the whole log under
+ * the lock.
  */
 #ifndef TIPD_AUDIT_H
 #define TIPD_AUDIT_H

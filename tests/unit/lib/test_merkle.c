@@ -310,6 +310,56 @@ Test(merkle, proofs_from_subtrees_equal_proofs_from_leaves)
 	cr_assert_eq(merkle_consistency_proof_nodes(node_of, &t, 5, 4, p2, &n2), -1);
 }
 
+/* What the frontier's `done` callback saw: every completed subtree, checked
+ * against the root computed from the leaves. */
+struct seen_nodes {
+	const struct nodes *t;
+	unsigned count, bad;
+};
+
+static void
+node_done(void *arg, unsigned level, uint64_t idx, const uint8_t hash[MERKLE_HASH_LEN])
+{
+	struct seen_nodes *s = arg;
+	hash_t want;
+	merkle_root((const hash_t *)s->t->leaves + (idx << level), (uint64_t)1 << level, want);
+	s->count++;
+	if (memcmp(want, hash, MERKLE_HASH_LEN) != 0)
+		s->bad++;
+}
+
+Test(merkle, frontier_roots_and_nodes_equal_the_leaves)
+{
+	struct nodes t = { .missing_level = -1 };
+	struct merkle_frontier f, g;
+	struct seen_nodes seen = { .t = &t };
+	hash_t r1, r2, r3;
+	for (int i = 0; i < NODES_N; i++)
+		merkle_leaf_hash(&i, sizeof(i), t.leaves[i]);
+	merkle_frontier_init(&f);
+	for (uint64_t size = 0; size <= NODES_N; size++) {
+		merkle_root((const hash_t *)t.leaves, size, r1);
+		merkle_frontier_root(&f, r2);
+		cr_assert_eq(f.size, size);
+		cr_assert_eq(memcmp(r1, r2, sizeof(r1)), 0, "frontier root of %llu", (unsigned long long)size);
+		/* the same frontier, rebuilt from stored subtrees, goes on alike */
+		cr_assert_eq(merkle_frontier_from_nodes(&g, size, node_of, &t), 0);
+		cr_assert_eq(g.n, f.n);
+		merkle_frontier_root(&g, r3);
+		cr_assert_eq(memcmp(r1, r3, sizeof(r1)), 0, "rebuilt root of %llu", (unsigned long long)size);
+		if (size < NODES_N)
+			merkle_frontier_push(&f, t.leaves[size], node_done, &seen);
+	}
+	/* one node per complete subtree of level >= 1, each the right root */
+	unsigned want = 0;
+	for (int l = 1; l < 63; l++)
+		want += (unsigned)((uint64_t)NODES_N >> l);
+	cr_assert_eq(seen.count, want, "%u subtrees completed, want %u", seen.count, want);
+	cr_assert_eq(seen.bad, 0u);
+	t.missing_level = 2;
+	cr_assert_eq(merkle_frontier_from_nodes(&g, 7, node_of, &t), -1);
+}
+
 Test(checkpoint, parses_the_spec_example_and_formats_it_back)
 {
 	struct checkpoint c;

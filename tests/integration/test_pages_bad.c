@@ -307,3 +307,98 @@ Test(pages_bad, inbox_shows_the_sources_own_messages_marked_as_theirs)
 	cr_assert(strstr(buf_cstr(&resp), canary) == NULL);
 	json_decref(doc);
 }
+
+/* The clearnet TLS listener with submissions off and an onion address:
+ * every answer names the same page on the onion (Onion-Location), the
+ * landing pages are served in every language, and the forms and any post
+ * answer a page saying to use Tor Browser; nothing is stored. */
+static void
+setup_clearnet(void)
+{
+	th_setup(&T);
+	T.flush_ms = 200;
+	snprintf(T.tipd_conf, sizeof(T.tipd_conf), "onion_location = http://%s.onion/",
+	         "tiplinexxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	snprintf(T.source_tls_conf, sizeof(T.source_tls_conf), "submissions = no");
+	th_write_conf(&T);
+	th_start(&T);
+	buf_init(&resp, 1 << 22);
+}
+
+TestSuite(pages_clearnet, .init = setup_clearnet, .fini = teardown, .timeout = 120);
+
+/* GET or POST (`form` a curl -F argument, or NULL) `path` on the clearnet
+ * listener; headers into `hdrs`; return the status. */
+static int
+clearnet(const char *path, const char *form, struct buf *hdrs)
+{
+	char url[160], crt[TH_PATH], hfile[TH_PATH];
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", T.source_tls_port, path);
+	snprintf(crt, sizeof(crt), "%s/tls.crt", T.dir);
+	snprintf(hfile, sizeof(hfile), "%s/headers", T.dir);
+	char *get[] = { "--cacert", crt, "-D", hfile, url, NULL };
+	char *post[] = { "--cacert", crt, "-D", hfile, "-F", (char *)(uintptr_t)form, url, NULL };
+	buf_reset(&resp);
+	int st = th_curl(&T, form != NULL ? post : get, &resp);
+	buf_reset(hdrs);
+	it_slurp(hfile, hdrs);
+	return st;
+}
+
+Test(pages_clearnet, pages_carry_onion_location_and_forms_point_to_tor)
+{
+	static const char onion[] =
+		"http://tiplinexxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion";
+	struct buf hdrs;
+	char want[256];
+	buf_init(&hdrs, 1 << 16);
+	static const struct {
+		const char *path;
+		int status;
+		const char *needle;
+	} cases[] = {
+		{ "/", 200, "<html lang=\"en\" dir=\"ltr\">" },
+		{ "/ar/", 200, "<html lang=\"ar\" dir=\"rtl\">" },
+		{ "/es/", 200, "href=\"/es/report\"" },
+		{ "/static/tipline.css", 200, "{" },
+		{ "/fr/report", 200, "ne marchent que dans Tor Browser" },
+		{ "/fr/inbox", 200, "ne marchent que dans Tor Browser" },
+		{ "/fr/nothing", 404, "lang=\"fr\"" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st = clearnet(cases[i].path, NULL, &hdrs);
+		cr_assert_eq(st, cases[i].status, "%s: %d", cases[i].path, st);
+		cr_assert(strstr(buf_cstr(&resp), cases[i].needle) != NULL, "%s: no %s in %.500s",
+		          cases[i].path, cases[i].needle, buf_cstr(&resp));
+		snprintf(want, sizeof(want), "Onion-Location: %s%s\r\n", onion, cases[i].path);
+		cr_assert(strstr(buf_cstr(&hdrs), want) != NULL, "%s: no \"%s\" in\n%s",
+		          cases[i].path, want, buf_cstr(&hdrs));
+		cr_assert(strstr(buf_cstr(&resp), "name=\"token\"") == NULL,
+		          "%s: a form on the clearnet", cases[i].path);
+	}
+	/* a post (even with a real token from the onion side) is refused */
+	char url[128], tok[160], f_tok[200];
+	url_of("/es/report", url, sizeof(url));
+	char *get_report[] = { url, NULL };
+	buf_reset(&resp);
+	cr_assert_eq(th_curl(&T, get_report, &resp), 200);
+	token_of(0, tok);
+	snprintf(f_tok, sizeof(f_tok), "token=%s", tok);
+	cr_assert_eq(clearnet("/es/report", f_tok, &hdrs), 403);
+	cr_assert(strstr(buf_cstr(&resp), "Tor Browser") != NULL);
+	cr_assert(strstr(buf_cstr(&resp), "lang=\"es\"") != NULL);
+	cr_assert_eq(clearnet("/es/inbox", f_tok, &hdrs), 403);
+	/* the onion side (plain source listener) has no Onion-Location */
+	char hfile[TH_PATH];
+	snprintf(hfile, sizeof(hfile), "%s/headers", T.dir);
+	char *args[] = { "-D", hfile, url, NULL };
+	buf_reset(&resp);
+	cr_assert_eq(th_curl(&T, args, &resp), 200);
+	it_slurp(hfile, &hdrs);
+	cr_assert(strstr(buf_cstr(&hdrs), "Content-Security-Policy") != NULL);
+	cr_assert(strstr(buf_cstr(&hdrs), "Onion-Location") == NULL);
+	usleep(500 * 1000);
+	cr_assert_eq(th_count(&T, "select count(*) from reports"), 0);
+	cr_assert_eq(th_spool_count(&T, ".rep"), 0);
+	buf_free(&hdrs);
+}

@@ -249,6 +249,14 @@ check('investigator decrypts the follow-up with tipctl');
 // ---- forget (English), then the receipt no longer opens ----
 await page.goto(`${BASE}/en/inbox`);
 await page.fill('#receipt', receipts.en, F);
+resp = await submitForm();
+// the follow-up, now with the team, is listed as the source's own (day only)
+await inspect('en-inbox-mine', 'en', 200, resp);
+assert.equal(await page.locator('article.mine').count(), 1);
+assert.match(await page.textContent('article.mine'), /^\s*You sent a message on \d{4}-\d{2}-\d{2}\. Only the team can read it\.\s*$/);
+assert.equal((await page.content()).includes('CANARY-FOLLOWUP'), false);
+await page.goto(`${BASE}/en/inbox`);
+await page.fill('#receipt', receipts.en, F);
 await submitForm();
 [resp] = await Promise.all([page.waitForNavigation(), page.click('section.danger button', F)]);
 await inspect('en-forgotten', 'en', 200, resp);

@@ -253,6 +253,7 @@ resp = await submitForm();
 // the follow-up, now with the team, is listed as the source's own (day only)
 await inspect('en-inbox-mine', 'en', 200, resp);
 assert.equal(await page.locator('article.mine').count(), 1);
+assert.equal(await page.locator('main .notice').count(), 0, 'a notice on the freshly opened inbox');
 assert.match(await page.textContent('article.mine'), /^\s*You sent a message on \d{4}-\d{2}-\d{2}\. Only the team can read it\.\s*$/);
 assert.equal((await page.content()).includes('CANARY-FOLLOWUP'), false);
 await page.goto(`${BASE}/en/inbox`);

@@ -283,6 +283,9 @@ Test(pages_bad, inbox_shows_the_sources_own_messages_marked_as_theirs)
 	snprintf(today, sizeof(today), "%.10s", buf_cstr(&day));
 	buf_free(&day);
 	assert_has("Messages que vous avez envoyés", "the sent section");
+	/* the page only opened the inbox: no "your message was sent" notice */
+	cr_assert(strstr(buf_cstr(&resp), "class=\"notice\"") == NULL,
+	          "a notice on the freshly opened inbox:\n%s", buf_cstr(&resp));
 	snprintf(want, sizeof(want), "<p>Vous avez envoyé un message le %s.", today);
 	assert_has(want, "the day of the source's message");
 	const char *first = strstr(buf_cstr(&resp), "<article class=\"mine\">");

@@ -192,7 +192,7 @@ send_inbox(struct inbox_post *ip, const json_t *doc, const char *cookie)
 	}
 	ok = ok && json_object_set_new(ctx, "replies", replies) == 0;
 	replies = NULL;
-	ok = ok && json_object_set_new(ctx, "sent", newest_first(json_object_get(doc, "sent"))) == 0;
+	ok = ok && json_object_set_new(ctx, "mine", newest_first(json_object_get(doc, "sent"))) == 0;
 	ok = ok &&
 		json_object_set_new(ctx, "pending",
 	                            json_boolean(json_is_string(json_object_get(doc, "status")))) ==

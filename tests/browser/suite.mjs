@@ -4,7 +4,11 @@
 // loaded, weighed, screenshotted and checked with axe-core; reports go in
 // with attachments, an investigator answers with tipctl, the source reads
 // the answer and writes back, and every bad input gets a page in its
-// language. Prints one JSON line of results; exits non-zero on a failure.
+// language. Then, at 360 px, at 200 % zoom and at both, no page scrolls
+// sideways and every control is on screen; with the keyboard alone, Tab
+// reaches every field and button with a visible focus, a report is sent and
+// the inbox opened (each check first proves it sees a planted fault).
+// Prints one JSON line of results; exits non-zero on a failure.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -212,6 +216,11 @@ await page.fill('#receipt', receipts.en.replaceAll('-', ' '), F);
 resp = await submitForm();
 await inspect('en-inbox', 'en', 200, resp);
 assert.equal((await page.textContent('.reply .text')).trim(), 'We read your report. Are you safe? <b>not bold</b>');
+// Open it again before writing: inspecting (axe, screenshot) can outlast the
+// short form lifetime this suite runs with on a busy machine.
+await page.goto(`${BASE}/en/inbox`);
+await page.fill('#receipt', receipts.en, F);
+await submitForm();
 await page.fill('#message', 'More: the boss is called CANARY-FOLLOWUP.', F);
 resp = await submitForm();
 await inspect('en-inbox-sent', 'en', 200, resp);
@@ -240,6 +249,15 @@ check('investigator decrypts the follow-up with tipctl');
 // ---- forget (English), then the receipt no longer opens ----
 await page.goto(`${BASE}/en/inbox`);
 await page.fill('#receipt', receipts.en, F);
+resp = await submitForm();
+// the follow-up, now with the team, is listed as the source's own (day only)
+await inspect('en-inbox-mine', 'en', 200, resp);
+assert.equal(await page.locator('article.mine').count(), 1);
+assert.equal(await page.locator('main .notice').count(), 0, 'a notice on the freshly opened inbox');
+assert.match(await page.textContent('article.mine'), /^\s*You sent a message on \d{4}-\d{2}-\d{2}\. Only the team can read it\.\s*$/);
+assert.equal((await page.content()).includes('CANARY-FOLLOWUP'), false);
+await page.goto(`${BASE}/en/inbox`);
+await page.fill('#receipt', receipts.en, F);
 await submitForm();
 [resp] = await Promise.all([page.waitForNavigation(), page.click('section.danger button', F)]);
 await inspect('en-forgotten', 'en', 200, resp);
@@ -250,6 +268,158 @@ await page.fill('#receipt', receipts.en, F);
 resp = await submitForm();
 assert.equal(resp.status(), 404);
 check('forget: warning, cookie cleared, receipt closed');
+
+// ---- small screens and zoom: no sideways scrolling, every control on screen ----
+// A 360 px phone; a 1280 px window at 200 % zoom (640 CSS px, drawn at 2x);
+// the 360 px phone at 200 % (180 CSS px). Layout is measured in the page
+// (JavaScript off still runs page.evaluate's synchronous code).
+function layoutProblems() {
+  const w = document.documentElement.clientWidth;
+  const out = [];
+  if (document.documentElement.scrollWidth > w + 1)
+    out.push(`scrolls sideways: ${document.documentElement.scrollWidth} px in ${w}`);
+  for (const e of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')) {
+    const r = e.getBoundingClientRect();
+    const what = e.outerHTML.slice(0, 90);
+    if (r.width < 1 || r.height < 1) out.push(`not shown: ${what}`);
+    else if (r.left < -1 || r.right > w + 1) out.push(`cut off (${Math.round(r.left)}..${Math.round(r.right)} of ${w}): ${what}`);
+  }
+  return out;
+}
+const layouts = [['360px', 360, 740, 1], ['zoom200', 640, 400, 2], ['360px-zoom200', 180, 370, 2]];
+const inboxHtml = {};
+{
+  // pages that answer a post, kept as HTML: the inbox with a reply (ar), a
+  // receipt (en), the form with its problems (es)
+  await page.goto(`${BASE}/ar/inbox`);
+  await page.fill('#receipt', receipts.ar, F);
+  await submitForm();
+  inboxHtml['ar-inbox'] = await page.content();
+  await page.goto(`${BASE}/en/report`);
+  await fillReport('Layout check', null);
+  await submitForm();
+  inboxHtml['en-receipt'] = await page.content();
+}
+{
+  // Positive controls: each check sees a planted fault (a field wider than
+  // the screen; focus drawn with no outline).
+  const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 360, height: 740 } });
+  const p = await ctx.newPage();
+  const url = `${BASE}/planted`;
+  const html = inboxHtml['en-receipt']
+    .replace('</main>', '<p><input type="text" name="wide" style="width:600px"></p></main>')
+    .replace('</head>', '<style>:focus-visible { outline: none }</style></head>');
+  await p.route(url, r => r.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }));
+  await p.goto(url);
+  const found = await p.evaluate(layoutProblems);
+  assert.ok(found.some(x => x.startsWith('scrolls sideways')) && found.some(x => x.includes('name="wide"')), `planted: ${found}`);
+  await p.keyboard.press('Tab');
+  const f = await p.evaluate(focused);
+  assert.ok(f && !f.visible, `planted: focus without an outline passed as visible: ${JSON.stringify(f)}`);
+  await ctx.close();
+}
+for (const [lname, width, height, scale] of layouts) {
+  const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width, height }, deviceScaleFactor: scale });
+  const p = await ctx.newPage();
+  const bad = [];
+  for (const lang of LANGS)
+    for (const pth of ['/', '/report', '/inbox']) {
+      await p.goto(`${BASE}/${lang}${pth}`);
+      for (const x of await p.evaluate(layoutProblems)) bad.push(`${lang}${pth}: ${x}`);
+    }
+  for (const [name, html] of Object.entries(inboxHtml)) {
+    const url = `${BASE}/layout-${name}`;
+    await p.route(url, r => r.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }));
+    await p.goto(url);
+    for (const x of await p.evaluate(layoutProblems)) bad.push(`${name}: ${x}`);
+    if (lname === 'zoom200') {
+      const shot = path.join(OUT, `${name}-${lname}.png`);
+      await p.screenshot({ path: shot, fullPage: true });
+      results.screenshots.push(shot);
+    }
+  }
+  assert.deepEqual(bad, [], `${lname} (${width} CSS px): ${bad.join('\n')}`);
+  await ctx.close();
+}
+check('360 px, 200 % zoom and both: no sideways scrolling, every control on screen (en, ar, es)');
+
+// ---- keyboard only: Tab reaches every field and the button, focus shows ----
+// Each focused element is read in the page; a report is then filled and
+// sent with the keyboard alone, and the inbox opened the same way.
+function focused() {
+  const e = document.activeElement;
+  if (!e || e === document.body) return null;
+  const s = getComputedStyle(e);
+  return { tag: e.tagName, type: e.type || '', name: e.getAttribute('name') || '', id: e.id,
+           inForm: !!e.closest('main form'), text: (e.textContent || '').trim().slice(0, 40),
+           visible: e.matches(':focus-visible') && s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 };
+}
+function formFields() {
+  return [...new Set([...document.querySelectorAll('main form [name]:not([type=hidden])')].map(e => e.getAttribute('name')))];
+}
+async function tabThrough(p, act) {
+  const seen = [];
+  for (let i = 0; i < 150; i++) {
+    await p.keyboard.press('Tab');
+    const f = await p.evaluate(focused);
+    if (!f) continue;
+    seen.push(f);
+    assert.ok(f.visible, `no visible focus on ${JSON.stringify(f)}`);
+    if (act) await act(f);
+    if (f.tag === 'BUTTON' && f.inForm && f.type === 'submit' && !act) return seen;
+    if (f.tag === 'BUTTON' && f.inForm && f.type === 'submit' && act) return seen;
+  }
+  assert.fail(`Tab never reached the form's button: ${JSON.stringify(seen.map(x => x.name || x.tag))}`);
+}
+{
+  const kb = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 360, height: 740 } });
+  const kp = await kb.newPage();
+  for (const lang of ['en', 'ar']) {
+    await kp.goto(`${BASE}/${lang}/report`);
+    const want = await kp.evaluate(formFields);
+    const seen = await tabThrough(kp, null);
+    const names = new Set(seen.map(f => f.name));
+    assert.deepEqual(want.filter(n => !names.has(n)), [], `${lang}: Tab skips these fields`);
+    assert.ok(seen.some(f => f.text.length > 0 && f.tag === 'A' && !f.inForm), `${lang}: no link before the form`);
+  }
+  // fill and send the report with the keyboard alone
+  await kp.goto(`${BASE}/en/report`);
+  const done = new Set();
+  let sent = null;
+  await tabThrough(kp, async f => {
+    if (!f.inForm || done.has(f.name)) return;
+    if (f.tag === 'TEXTAREA' && f.name === 'what_happened') { await kp.keyboard.type('Typed with the keyboard only. CANARY-KEYBOARD'); done.add(f.name); }
+    else if ((f.type === 'radio' || f.type === 'checkbox') && ['exploitation', 'affected_person', 'safe_now'].includes(f.name)) { await kp.keyboard.press('Space'); done.add(f.name); }
+    else if (f.tag === 'BUTTON' && f.type === 'submit') {
+      [sent] = await Promise.all([kp.waitForNavigation(), kp.keyboard.press('Enter')]);
+    }
+  });
+  assert.ok(sent, 'the button was never pressed');
+  assert.equal(sent.status(), 200, await kp.content());
+  const receipt = (await kp.textContent('#receipt')).trim();
+  assert.match(receipt, /^\d{5}(-\d{5}){5}$/);
+  // the inbox, with the keyboard alone: every control of the inbox page too
+  await kp.goto(`${BASE}/en/inbox`);
+  let opened = null;
+  await tabThrough(kp, async f => {
+    if (f.id === 'receipt') await kp.keyboard.type(receipts.ar);
+    else if (f.tag === 'BUTTON' && f.inForm) [opened] = await Promise.all([kp.waitForNavigation(), kp.keyboard.press('Enter')]);
+  });
+  assert.equal(opened.status(), 200);
+  const inboxControls = await kp.evaluate(() => [...document.querySelectorAll('main button, main textarea, main input:not([type=hidden])')].map(e => e.id || e.textContent.trim()));
+  const reached = [];
+  for (let i = 0; i < 150 && reached.length < 400; i++) {
+    await kp.keyboard.press('Tab');
+    const f = await kp.evaluate(focused);
+    if (!f) continue;
+    assert.ok(f.visible, `no visible focus on ${JSON.stringify(f)}`);
+    reached.push(f.id || f.text);
+    if (f.text === inboxControls[inboxControls.length - 1]) break;
+  }
+  assert.deepEqual(inboxControls.filter(c => !reached.includes(c)), [], 'Tab skips these inbox controls');
+  await kb.close();
+}
+check('keyboard only: every field and button reached with visible focus; a report sent and the inbox opened');
 
 // ---- bad input: the old form, now expired ----
 const wait = TTL_MS + 1000 - (Date.now() - staleSince);

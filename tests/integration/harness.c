@@ -122,12 +122,12 @@ th_write_conf(struct th *t)
 	         "[tipd]\nlog_level = debug\nmlock = auto\nspool_dir = %s\nstate_dir = %s/state\n"
 	         "flush_interval_ms = %u\n"
 	         "questionnaire = %s/server/web/questionnaire.json\n"
-	         "receipt_pepper = %s/pepper\nschema_dir = %s/schema\n"
+	         "receipt_pepper = %s/pepper\nschema_dir = %s/schema\n%s\n"
 	         "[database]\nconninfo = host=%s port=%s dbname=%s user=tipline_app\n"
 	         "migrate_conninfo = host=%s port=%s dbname=%s user=%s\n"
 	         "[source]\nlisten = %s\n"
 	         "[source_tls]\nlisten = 127.0.0.1:0\ntls_cert = %s/tls.crt\ntls_key = %s/tls.key\n"
-	         "submissions = yes\n"
+	         "submissions = yes\n%s\n"
 	         "[review]\nlisten = %s\ntls_cert = %s/tls.crt\ntls_key = %s/tls.key\n"
 	         "origin = %s\n%s\n"
 	         "[web]\ndir = %s/server/web\nlocales = %s/web/locales\nteam = demo\n"
@@ -136,11 +136,11 @@ th_write_conf(struct th *t)
 	         "contact = Everywhere | Anti-trafficking help line | +00 800 000 000\n%s\n"
 	         "[admins]\nadmin_key = %s\n[limits]\n%s\n",
 	         t->spool, t->dir, t->flush_ms, getenv("TIPLINE_SOURCE_DIR"), t->dir,
-	         getenv("TIPLINE_SOURCE_DIR"), getenv("TIPLINE_TEST_PGHOST"),
+	         getenv("TIPLINE_SOURCE_DIR"), t->tipd_conf, getenv("TIPLINE_TEST_PGHOST"),
 	         getenv("TIPLINE_TEST_PGPORT"), t->db, getenv("TIPLINE_TEST_PGHOST"),
 	         getenv("TIPLINE_TEST_PGPORT"), t->db, getenv("TIPLINE_TEST_PGUSER"),
 	         t->source_listen[0] ? t->source_listen : "127.0.0.1:0", t->dir, t->dir,
-	         t->review_listen[0] ? t->review_listen : "127.0.0.1:0", t->dir, t->dir,
+	         t->source_tls_conf, t->review_listen[0] ? t->review_listen : "127.0.0.1:0", t->dir, t->dir,
 	         t->review_origin[0] ? t->review_origin : TH_REVIEW_ORIGIN, t->review_conf,
 	         getenv("TIPLINE_SOURCE_DIR"), getenv("TIPLINE_BUILD_DIR"), t->web_conf, t->admin_pub,
 	         t->extra_conf);

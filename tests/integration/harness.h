@@ -44,6 +44,8 @@ struct th {
 	char extra_conf[1024];      /* appended to [limits] */
 	char review_conf[256];      /* appended to [review] (e.g. session_idle_s = 2) */
 	char web_conf[256];         /* appended to [web] (e.g. form_ttl_s = 5) */
+	char tipd_conf[256];        /* appended to [tipd] (e.g. onion_location = …) */
+	char source_tls_conf[128];  /* appended to [source_tls] (e.g. submissions = no) */
 	char tls_pin[65];           /* th_tls_key_hex's answer, once computed */
 	/* Set before th_write_conf to override the defaults ("" keeps them):
 	 * [source] listen (e.g. "unix:/path"), [review] listen and origin. */

@@ -176,7 +176,12 @@ config_tipd_key(struct tipd_config *c, const char *name, const char *v)
 		for (size_t i = 0; i < len; i++)
 			if (v[i] < 0x21 || v[i] > 0x7e)
 				return -1;
-		return set_str(&c->onion_location, v);
+		if (set_str(&c->onion_location, v) != 0)
+			return -1;
+		/* kept without a trailing slash: each answer appends its path */
+		for (size_t k = len; k > 0 && c->onion_location[k - 1] == '/'; k--)
+			c->onion_location[k - 1] = '\0';
+		return 0;
 	}
 	if (strcmp(name, "schema_dir") == 0)
 		return set_str(&c->schema_dir, v);

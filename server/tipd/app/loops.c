@@ -90,6 +90,9 @@ listen_one(struct loops *ls, unsigned i, const char *addr, const struct config_l
 		.proxy_protocol = cl->proxy_protocol,
 		/* HSTS only on clearnet TLS: the review listener sits behind an onion. */
 		.hsts = tls != NULL && surface == HTTP_SURFACE_SOURCE,
+		.onion_location = tls != NULL && surface == HTTP_SURFACE_SOURCE
+		                          ? ls->app->cfg->onion_location
+		                          : NULL,
 		.limits = ls->app->cfg->limits,
 		.router = router,
 		.router_arg = ls->app,

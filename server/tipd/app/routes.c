@@ -20,19 +20,16 @@ healthz_complete(struct http_request *req)
 
 static const struct http_handler healthz_handler = { NULL, healthz_complete, NULL };
 
+/* The page for "/" when the source pages are not loaded (no [web]). The
+ * clearnet listener adds Onion-Location to every answer itself. */
 static void
 landing_complete(struct http_request *req)
 {
-	struct app *app = http_request_data(req);
 	static const char body[] =
 		"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 		"<title>Tipline</title></head><body><h1>Tipline</h1>"
 		"<p>To send a report safely, open this site in Tor Browser.</p></body></html>";
-	char extra[512] = "";
-	if (app->cfg->onion_location != NULL)
-		snprintf(extra, sizeof(extra), "Onion-Location: %s\r\n", app->cfg->onion_location);
-	http_respond(req, 200, "text/html; charset=utf-8", body, sizeof(body) - 1,
-	             extra[0] ? extra : NULL);
+	http_respond(req, 200, "text/html; charset=utf-8", body, sizeof(body) - 1, NULL);
 }
 
 static const struct http_handler landing_handler = { NULL, landing_complete, NULL };
@@ -107,6 +104,8 @@ routes_source_clearnet(struct http_request *req, void *arg)
 	http_request_set_data(req, app);
 	if (h != NULL)
 		return h;
+	if (pages_match(app->pages, path))
+		return pages_route_read_only(req, app);
 	if (strcmp(path, "/") == 0 && is_get(req))
 		return &landing_handler;
 	if (strcmp(path, "/api/v1/reports") == 0) {

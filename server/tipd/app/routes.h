@@ -13,7 +13,8 @@ struct app;
 /* Router for the source listeners; `arg` is the struct app. */
 const struct http_handler *routes_source(struct http_request *req, void *arg);
 /* Router for the clearnet TLS source listener when submissions are off:
- * landing and health only, with Onion-Location. */
+ * health, the source pages read-only (pages_route_read_only), 403 for
+ * the report API. (Onion-Location is added by the listener.) */
 const struct http_handler *routes_source_clearnet(struct http_request *req, void *arg);
 /* The source listeners' 413 for a body over the limit: the localized page
  * for a page path (http_listener_conf.too_large; `arg` is the struct app). */

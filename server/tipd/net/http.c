@@ -488,10 +488,28 @@ req_body_pending(const struct http_request *req)
 	return req->body_read < (uint64_t)req->content_length;
 }
 
+/* `extra` (or "") with "Onion-Location: <onion><path>\r\n" added in `out`
+ * (the onion's root if the path holds anything but plain URL characters);
+ * return out, or `extra` if it does not fit. */
+static const char *
+with_onion_location(const char *onion, const char *path, const char *extra, char *out,
+                    size_t outlen)
+{
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                            "0123456789/-._~%";
+	if (path == NULL || path[0] != '/' || path[strspn(path, plain)] != '\0' ||
+	    strlen(path) > 512)
+		path = "/";
+	int n = snprintf(out, outlen, "%sOnion-Location: %s%s\r\n", extra != NULL ? extra : "",
+	                 onion, path);
+	return n > 0 && (size_t)n < outlen ? out : extra;
+}
+
 void
 http_respond(struct http_request *req, int status, const char *content_type, const void *body, size_t len,
              const char *extra_headers)
 {
+	char onion_extra[2048];
 	if (req->responded) {
 		log_error("http: a second answer to one request was ignored");
 		return;
@@ -508,6 +526,10 @@ http_respond(struct http_request *req, int status, const char *content_type, con
 	req->responded = 1;
 	if (!req->head_done || req_body_pending(req))
 		c->close_after = 1;
+	if (c->l->conf.onion_location != NULL)
+		extra_headers = with_onion_location(c->l->conf.onion_location,
+		                                    req->head_done ? req->path : NULL, extra_headers,
+		                                    onion_extra, sizeof(onion_extra));
 	conn_write_response(c, status, content_type, body, len, extra_headers, !req->is_head);
 }
 

@@ -81,6 +81,10 @@ struct http_listener_conf {
 	enum http_surface surface;
 	int proxy_protocol;        /* 1: a PROXY v1 line is required first */
 	int hsts;                  /* send Strict-Transport-Security */
+	/* NULL, or the onion address ("http://x.onion", no trailing slash) for
+	 * "Onion-Location: <it><request path>" on every answer (the clearnet
+	 * source listener), so Tor Browser offers the same page on the onion. */
+	const char *onion_location;
 	struct http_limits limits;
 	http_router router;
 	void *router_arg;

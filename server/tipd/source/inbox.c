@@ -361,6 +361,7 @@ struct ib_req {
 	char report[37];
 	char team[64];
 	json_t *replies;
+	json_t *sent;        /* the days of the source's own messages */
 	/* the query in flight */
 	struct db_step step;
 	ib_row_cb row;
@@ -390,6 +391,7 @@ ib_req_free(struct ib_req *r)
 	buf_free(&r->text);
 	buf_free(&r->answer);
 	json_decref(r->replies);
+	json_decref(r->sent);
 	if (r->timer != NULL)
 		event_free(r->timer);
 	if (r->counted)
@@ -547,6 +549,11 @@ static const char SQL_REPLIES[] =
 	"select p.id::text, p.sent_on::text, p.author_ed25519, p.signature, p.payload, h.header "
 	"from replies p join object_headers h on h.object_id = p.id and h.recipient = $2 "
 	"where p.report_id = $1::uuid order by p.sent_on, p.id limit 100";
+/* The source's own messages: sealed to the team only, so the inbox can show
+ * no more than the day each was sent (docs/threat-model.md). */
+static const char SQL_SENT[] =
+	"select sent_on::text from messages where report_id = $1::uuid "
+	"order by sent_on, id limit 100";
 
 static void
 lookup_row(struct ib_req *r, const PGresult *res)
@@ -618,11 +625,28 @@ replies_rows(struct ib_req *r, const PGresult *res)
 	free(signers);
 }
 
+/* Keep the day of each message the source sent (oldest first). */
+static void
+sent_rows(struct ib_req *r, const PGresult *res)
+{
+	for (int i = 0; i < PQntuples(res) && !r->step.failed; i++)
+		if (json_array_append_new(r->sent, json_pack("{s:s}", "sent_on",
+		                                             PQgetvalue(res, i, 0))) != 0)
+			db_step_mark_failed(&r->step);
+}
+
 static void
 read_done(struct ib_req *r)
 {
-	json_t *doc = json_pack("{s:O}", "replies", r->replies);
+	json_t *doc = json_pack("{s:O, s:O}", "replies", r->replies, "sent", r->sent);
 	ib_json(r, 200, doc);
+}
+
+static void
+read_replied(struct ib_req *r)
+{
+	const char *v[1] = { r->report };
+	iq_run(r, SQL_SENT, 1, v, NULL, NULL, sent_rows, read_done);
 }
 
 static void
@@ -633,7 +657,7 @@ read_found(struct ib_req *r)
 		return;
 	}
 	const char *v[2] = { r->report, r->recipient };
-	iq_run(r, SQL_REPLIES, 2, v, NULL, NULL, replies_rows, read_done);
+	iq_run(r, SQL_REPLIES, 2, v, NULL, NULL, replies_rows, read_replied);
 }
 
 /* ---- forgetting ---- */
@@ -832,8 +856,8 @@ ib_pending(struct ib_req *r)
 {
 	switch (r->route) {
 	case IB_READ:
-		ib_json(r, 200, json_pack("{s:s, s:[], s:s}", "status", "pending", "replies",
-		                          "detail", "Your report is on its way to the team. "
+		ib_json(r, 200, json_pack("{s:s, s:[], s:[], s:s}", "status", "pending", "replies",
+		                          "sent", "detail", "Your report is on its way to the team. "
 		                          "Replies will appear here; please check again later."));
 		return;
 	case IB_FORGET:
@@ -931,7 +955,8 @@ ib_req_new(struct http_request *req, struct app *app, enum ib_route route)
 	}
 	r->k = sodium_malloc(sizeof(*r->k));
 	r->replies = json_array();
-	if (r->k == NULL || r->replies == NULL) {
+	r->sent = json_array();
+	if (r->k == NULL || r->replies == NULL || r->sent == NULL) {
 		ib_req_free(r);
 		return NULL;
 	}

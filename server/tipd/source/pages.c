@@ -326,6 +326,36 @@ route_get(struct http_request *req, const struct pages *pg, const struct l10n_la
 		pages_message(req, pg, lang, 404, "missing", "", NULL);
 }
 
+/* The clearnet listener without submissions: the landing pages and the CSS
+ * as usual; the forms and every post answer a page that says to use Tor
+ * Browser (a form there could not be sent, and typed answers would be lost).
+ * Return 1 if it answered. */
+static int
+route_read_only(struct http_request *req, const struct pages *pg, const struct l10n_lang *lang,
+                const char *rest, bool get)
+{
+	if (get && (strcmp(rest, "/report") != 0 && strncmp(rest, "/inbox", 6) != 0))
+		return 0;
+	pages_message(req, pg, lang, get ? 200 : 403, "onion_only", "", NULL);
+	return 1;
+}
+
+const struct http_handler *
+pages_route_read_only(struct http_request *req, struct app *app)
+{
+	const struct pages *pg = app->pages;
+	const char *path = http_request_path(req), *method = http_request_method(req), *rest = "";
+	const struct l10n_lang *lang = split_path(pg, path, &rest);
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	if (lang != NULL && rest[0] != '\0' && route_read_only(req, pg, lang, rest, get))
+		return NULL;
+	if (lang == NULL && !get && strcmp(method, "POST") == 0) {
+		pages_message(req, pg, l10n_find(pg->l10n, "en", 2), 403, "onion_only", "", NULL);
+		return NULL;
+	}
+	return pages_route(req, app);
+}
+
 const struct http_handler *
 pages_route(struct http_request *req, struct app *app)
 {

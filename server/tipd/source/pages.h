@@ -44,6 +44,10 @@ void pages_free(struct pages *pg);
 bool pages_match(const struct pages *pg, const char *path);
 /* Route a page request: return the handler, or answer and return NULL. */
 const struct http_handler *pages_route(struct http_request *req, struct app *app);
+/* The same for the clearnet TLS listener without submissions: the landing
+ * pages and the CSS, and for the forms (and any post) a page saying that
+ * reports and the inbox work only in Tor Browser. */
+const struct http_handler *pages_route_read_only(struct http_request *req, struct app *app);
 /* The localized "too large" page for a request to `path` over the body
  * limit: append it to `out`, set *ctype and return 0; or return -1 (not a
  * page path, or `pg` is NULL). */

@@ -156,7 +156,26 @@ open_cookie(const struct pages *pg, const char *receipt, char *out, size_t outle
 
 /* ---- answers from the inbox ---- */
 
-/* The inbox page: replies newest first, the forms, and the cookie. */
+/* The days of the source's own messages ({"sent_on"}, oldest first) as the
+ * page's list ({"date"}, newest first); NULL if out of memory. */
+static json_t *
+newest_first(const json_t *sent)
+{
+	json_t *out = json_array();
+	for (size_t i = json_array_size(sent); out != NULL && i > 0; i--) {
+		const json_t *d = json_object_get(json_array_get(sent, i - 1), "sent_on");
+		if (!json_is_string(d) ||
+		    json_array_append_new(out, json_pack("{s:O}", "date", d)) != 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* The inbox page: replies newest first, the days of the source's own
+ * messages (marked as theirs: the page cannot open them), the forms, and
+ * the cookie. */
 static void
 send_inbox(struct inbox_post *ip, const json_t *doc, const char *cookie)
 {
@@ -173,6 +192,7 @@ send_inbox(struct inbox_post *ip, const json_t *doc, const char *cookie)
 	}
 	ok = ok && json_object_set_new(ctx, "replies", replies) == 0;
 	replies = NULL;
+	ok = ok && json_object_set_new(ctx, "mine", newest_first(json_object_get(doc, "sent"))) == 0;
 	ok = ok &&
 		json_object_set_new(ctx, "pending",
 	                            json_boolean(json_is_string(json_object_get(doc, "status")))) ==
@@ -187,6 +207,23 @@ send_inbox(struct inbox_post *ip, const json_t *doc, const char *cookie)
 		ctx = NULL;
 	}
 	pages_send(ip->req, pg, ip->lang, 200, "inbox", ctx, cookie);
+}
+
+/* The receipt form again, with a fresh token and the problem `flag` named
+ * next to the field (once). */
+static void
+ip_login_again(struct inbox_post *ip, int status, const char *flag)
+{
+	if (ip->answered)
+		return;
+	ip->answered = true;
+	json_t *ctx = pages_ctx(ip->pg, ip->lang, "/inbox");
+	if (ctx != NULL && (json_object_set_new(ctx, flag, json_true()) != 0 ||
+	                    pages_add_token(ip->pg, ctx, "token", WEBSEC_FORM_INBOX_OPEN) != 0)) {
+		json_decref(ctx);
+		ctx = NULL;
+	}
+	pages_send(ip->req, ip->pg, ip->lang, status, "inbox_login", ctx, NULL);
 }
 
 /* The flag for an inbox failure answered with `status`. */
@@ -216,6 +253,8 @@ ip_view(void *arg, struct http_request *req, int status, const uint8_t *body, si
 			ip_message(ip, 500, "failed", NULL);
 		sodium_memzero(cookie, sizeof(cookie));
 		json_decref(doc);
+	} else if (ip->kind == IP_OPEN && (status == 400 || status == 404)) {
+		ip_login_again(ip, 404, "not_found"); /* one answer for every wrong receipt */
 	} else if (ip->kind == IP_MESSAGE && status == 201) {
 		ip_message(ip, 200, "sent", NULL);
 	} else if (ip->kind == IP_FORGET && status == 204) {
@@ -251,6 +290,14 @@ check_text(struct inbox_post *ip, const json_t *t)
 	return blank ? ip_message(ip, 422, "empty", NULL) : 0;
 }
 
+/* Whether form field `v` holds something other than spaces. */
+static bool
+has_text(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	return s != NULL && s[strspn(s, " \t\r\n")] != '\0';
+}
+
 /* Start the inbox's work for a complete, checked form; 0 or -1 (answered). */
 static int
 ip_start(struct inbox_post *ip)
@@ -261,12 +308,16 @@ ip_start(struct inbox_post *ip)
 	if (ip->kind == IP_CLOSE)
 		return ip_message(ip, 200, "closed", CLEAR_COOKIE);
 	if (ip->kind == IP_OPEN) {
-		json_t *body =
-			json_pack("{s:O}", "receipt", json_object_get(ip->fields, "receipt"));
+		const json_t *receipt = json_object_get(ip->fields, "receipt");
+		if (!has_text(receipt)) {
+			ip_login_again(ip, 422, "no_receipt");
+			return -1;
+		}
+		json_t *body = json_pack("{s:O}", "receipt", receipt);
 		char *s = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
 		json_decref(body);
 		if (s == NULL)
-			return ip_message(ip, 404, "not_found", NULL);
+			return ip_message(ip, 500, "failed", NULL);
 		rc = inbox_run_json(ip->req, ip->pg->app, INBOX_OP_READ, (const uint8_t *)s,
 		                    strlen(s), ip_view, ip);
 		sodium_memzero(s, strlen(s));
@@ -353,10 +404,13 @@ pages_inbox_post(struct http_request *req, const struct pages *pg, const struct 
 		pages_message(req, pg, lang, 413, "too_large", "inbox", NULL);
 		return NULL;
 	}
-	if (ct == NULL || multipart_boundary(ct, boundary, sizeof(boundary)) != 0 ||
-	    (ip = calloc(1, sizeof(*ip))) == NULL) {
-		pages_message(req, pg, lang, ip == NULL && ct != NULL ? 500 : 400, "broken",
-		              "inbox", NULL);
+	if (ct == NULL || multipart_boundary(ct, boundary, sizeof(boundary)) != 0) {
+		/* not a form's multipart body (no boundary, url-encoded, none) */
+		pages_message(req, pg, lang, 400, "broken", "inbox", NULL);
+		return NULL;
+	}
+	if ((ip = calloc(1, sizeof(*ip))) == NULL) {
+		pages_message(req, pg, lang, 500, "failed", "inbox", NULL);
 		return NULL;
 	}
 	ip->pg = pg;

@@ -12,7 +12,8 @@
  * - A host killed with reports in its spool: its spool files moved into a
  *   live host's spool directory (docs/operations.md) are delivered exactly
  *   once, and the message B spooled for a report that was in A's spool
- *   arrives once its report does.
+ *   arrives once its report does. A receipt forgotten on one host answers
+ *   404 on the other before the forget is flushed.
  * - A login nonce from host A is accepted by host B, and a membership
  *   statement stored while both run is used by both within their poll.
  */
@@ -152,6 +153,18 @@ Test(multihost, a_receipt_pending_on_one_host_is_pending_on_the_other, .init = s
 	usleep(500 * 1000); /* more flushes: nothing twice */
 	cr_assert_eq(th_count(&A, "select count(*) from reports"), 1);
 	cr_assert_eq(th_spool_count(&B, ".rep") + th_spool_count(&B, ".bad"), 0);
+
+	/* Host A comes back (its flush an hour away): a receipt forgotten there
+	 * answers the one 404 on host B too, while the row is still stored. */
+	th_start(&A);
+	cr_assert_eq(ask(&A, "/api/v1/inbox/forget", d, "", body, sizeof(body)), 204, "%s", body);
+	int st = 0;
+	for (int i = 0; i < 50 && st != 404; i++) {
+		usleep(100000);
+		st = ask(&B, "/api/v1/inbox", d, "", body, sizeof(body));
+	}
+	cr_assert_eq(st, 404, "%s", body);
+	cr_assert_eq(th_count(&A, "select count(*) from inboxes"), 1);
 }
 
 Test(multihost, a_nonce_from_one_host_logs_in_on_the_other, .init = setup, .fini = teardown,

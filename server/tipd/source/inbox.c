@@ -919,6 +919,11 @@ ib_on_complete(struct http_request *req)
 	default:
 		break;
 	}
+	/* Forgotten on another host, its row not yet deleted by that host's flush. */
+	if (ishare_find(r->app->ishare, r->k->id, r->report, r->team) == ISHARE_FORGOTTEN) {
+		ib_not_found(r);
+		return;
+	}
 	lookup(r, r->route == IB_READ ? read_found : r->route == IB_MESSAGE ? message_found
 	                                                                  : forget_found);
 }

@@ -49,7 +49,8 @@ struct ishare {
 	unsigned interval_ms;
 	struct inbox *ib;
 	PGconn *conn;
-	bool down_logged;
+	bool down_logged;   /* "unreachable" logged since the last success */
+	bool failed_logged; /* a failed write logged since the last success */
 };
 
 static size_t
@@ -414,12 +415,14 @@ ishare_round(struct ishare *s, struct inbox *ib, const char *conninfo)
 	const int lens[2] = { 32, (int)len }, fmts[2] = { 0, 1 };
 	r = PQexecParams(s->conn, SQL_PUT, 2, NULL, v, lens, fmts, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		if (PQstatus(s->conn) == CONNECTION_OK)
-			log_warn("inbox: cannot share the pending set (%s)",
-			         PQresultErrorField(r, PG_DIAG_SQLSTATE) ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
-			                                                : "no state");
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		if (PQstatus(s->conn) == CONNECTION_OK && !s->failed_logged)
+			log_warn("inbox: cannot share the pending set (SQLSTATE %s); logged once until "
+			         "it works again", state != NULL ? state : "none");
+		s->failed_logged = s->failed_logged || PQstatus(s->conn) == CONNECTION_OK;
 		goto out;
 	}
+	s->failed_logged = false;
 	rc = round_read(s);
 out:
 	PQclear(r);

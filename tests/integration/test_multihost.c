@@ -157,6 +157,9 @@ Test(multihost, a_receipt_pending_on_one_host_is_pending_on_the_other, .init = s
 	/* Host A comes back (its flush an hour away): a receipt forgotten there
 	 * answers the one 404 on host B too, while the row is still stored. */
 	th_start(&A);
+	/* "ready" comes before every loop's database connection is up: wait
+	 * until A reads the inbox (a 503 until then). */
+	wait_inbox(&A, d, "\"replies\":[]");
 	cr_assert_eq(ask(&A, "/api/v1/inbox/forget", d, "", body, sizeof(body)), 204, "%s", body);
 	int st = 0;
 	for (int i = 0; i < 50 && st != 404; i++) {

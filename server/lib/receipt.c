@@ -222,6 +222,19 @@ receipt_lookup_id(const struct receipt_pepper *p, const char digits[RECEIPT_DIGI
 }
 
 int
+receipt_share_key(const struct receipt_pepper *p, uint8_t key[32])
+{
+	uint8_t personal[crypto_generichash_blake2b_PERSONALBYTES];
+	memcpy(personal, "tipline-pshare01", sizeof(personal));
+	if (crypto_generichash_blake2b_salt_personal(key, 32, NULL, 0, p->key, RECEIPT_PEPPER_LEN,
+	                                             NULL, personal) != 0) {
+		sodium_memzero(key, 32);
+		return -1;
+	}
+	return 0;
+}
+
+int
 receipt_source_key(const struct receipt_pepper *p, const char digits[RECEIPT_DIGITS],
                    uint8_t pk[RECEIPT_KEY_LEN], uint8_t sk[RECEIPT_KEY_LEN])
 {

@@ -96,4 +96,13 @@ int receipt_source_sign_key(const struct receipt_pepper *p, const char digits[RE
                             uint8_t pk[RECEIPT_SIGN_PK_LEN], uint8_t sk[RECEIPT_SIGN_SK_LEN])
 	__attribute__((warn_unused_result));
 
+/*
+ * Derive the key with which tipd hosts share their pending sets through
+ * the database (server/tipd/source/inbox_share.h) into `key` (32 bytes; the
+ * caller wipes it): BLAKE2b-256 keyed with the pepper, personalized
+ * "tipline-pshare01", over no input. Return 0, or -1.
+ */
+int receipt_share_key(const struct receipt_pepper *p, uint8_t key[32])
+	__attribute__((warn_unused_result));
+
 #endif

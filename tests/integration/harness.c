@@ -80,13 +80,21 @@ run_ok(char *const argv[], struct buf *out)
 	cr_assert(rc == 0, "%s %s exited with %d", argv[0], argv[1] ? argv[1] : "", rc);
 }
 
+/* TIPLINE_TEST_PGEXTRA, or "". */
+static const char *
+pg_extra(void)
+{
+	const char *v = getenv("TIPLINE_TEST_PGEXTRA");
+	return v != NULL ? v : "";
+}
+
 PGconn *
 th_db(struct th *t)
 {
 	char ci[1024];
-	snprintf(ci, sizeof(ci), "host=%s port=%s user=%s dbname=%s",
+	snprintf(ci, sizeof(ci), "host=%s port=%s user=%s dbname=%s %s",
 	         env_or_die("TIPLINE_TEST_PGHOST"), env_or_die("TIPLINE_TEST_PGPORT"),
-	         env_or_die("TIPLINE_TEST_PGUSER"), t->db[0] ? t->db : "postgres");
+	         env_or_die("TIPLINE_TEST_PGUSER"), t->db[0] ? t->db : "postgres", pg_extra());
 	PGconn *c = PQconnectdb(ci);
 	cr_assert(PQstatus(c) == CONNECTION_OK, "cannot connect to PostgreSQL: %s",
 	          PQerrorMessage(c));
@@ -123,8 +131,8 @@ th_write_conf(struct th *t)
 	         "flush_interval_ms = %u\n"
 	         "questionnaire = %s/server/web/questionnaire.json\n"
 	         "receipt_pepper = %s/pepper\nschema_dir = %s/schema\n%s\n"
-	         "[database]\nconninfo = host=%s port=%s dbname=%s user=tipline_app\n"
-	         "migrate_conninfo = host=%s port=%s dbname=%s user=%s\n"
+	         "[database]\nconninfo = host=%s port=%s dbname=%s user=tipline_app %s\n"
+	         "migrate_conninfo = host=%s port=%s dbname=%s user=%s %s\n"
 	         "[source]\nlisten = %s\n"
 	         "[source_tls]\nlisten = 127.0.0.1:0\ntls_cert = %s/tls.crt\ntls_key = %s/tls.key\n"
 	         "submissions = yes\n%s\n"
@@ -137,8 +145,8 @@ th_write_conf(struct th *t)
 	         "[admins]\nadmin_key = %s\n[limits]\n%s\n",
 	         t->spool, t->dir, t->flush_ms, getenv("TIPLINE_SOURCE_DIR"), t->dir,
 	         getenv("TIPLINE_SOURCE_DIR"), t->tipd_conf, getenv("TIPLINE_TEST_PGHOST"),
-	         getenv("TIPLINE_TEST_PGPORT"), t->db, getenv("TIPLINE_TEST_PGHOST"),
-	         getenv("TIPLINE_TEST_PGPORT"), t->db, getenv("TIPLINE_TEST_PGUSER"),
+	         getenv("TIPLINE_TEST_PGPORT"), t->db, pg_extra(), getenv("TIPLINE_TEST_PGHOST"),
+	         getenv("TIPLINE_TEST_PGPORT"), t->db, getenv("TIPLINE_TEST_PGUSER"), pg_extra(),
 	         t->source_listen[0] ? t->source_listen : "127.0.0.1:0", t->dir, t->dir,
 	         t->source_tls_conf, t->review_listen[0] ? t->review_listen : "127.0.0.1:0", t->dir, t->dir,
 	         t->review_origin[0] ? t->review_origin : TH_REVIEW_ORIGIN, t->review_conf,
@@ -262,6 +270,47 @@ th_setup(struct th *t)
 	run_ok(add, NULL);
 }
 
+void
+th_add_host(const struct th *a, struct th *b)
+{
+	static const char *const shared[] = { "pepper", "tls.crt", "tls.key", "passphrase" };
+	*b = *a;
+	b->tipd = 0;
+	b->source_port = b->source_tls_port = b->review_port = 0;
+	b->tls_pin[0] = '\0';
+	b->shares_db = 1;
+	snprintf(b->dir, sizeof(b->dir), "/tmp/tipline-it.XXXXXX");
+	cr_assert(mkdtemp(b->dir) != NULL);
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+		char from[TH_PATH + 32], to[TH_PATH + 32];
+		snprintf(from, sizeof(from), "%s/%s", a->dir, shared[i]);
+		snprintf(to, sizeof(to), "%s/%s", b->dir, shared[i]);
+		char *cp[] = { "cp", "-p", from, to, NULL };
+		run_ok(cp, NULL);
+	}
+	/* The deployment's keys from a's state directory (made at its first
+	 * start): one audit log is signed with one key, and a login nonce from
+	 * one host is checked by another. */
+	char state[TH_PATH + 16];
+	snprintf(state, sizeof(state), "%s/state", b->dir);
+	cr_assert_eq(mkdir(state, 0700), 0);
+	static const char *const keys[] = { "audit.key", "nonce.key" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char from[TH_PATH + 32], to[TH_PATH + 32];
+		struct stat st;
+		snprintf(from, sizeof(from), "%s/state/%s", a->dir, keys[i]);
+		snprintf(to, sizeof(to), "%s/%s", state, keys[i]);
+		char *cp[] = { "cp", "-p", from, to, NULL };
+		if (stat(from, &st) == 0)
+			run_ok(cp, NULL);
+	}
+	snprintf(b->conf, sizeof(b->conf), "%s/tipd.conf", b->dir);
+	snprintf(b->log, sizeof(b->log), "%s/tipd.log", b->dir);
+	snprintf(b->spool, sizeof(b->spool), "%s/spool", b->dir);
+	snprintf(b->passfile, sizeof(b->passfile), "%s/passphrase", b->dir);
+	th_write_conf(b);
+}
+
 static int
 log_port(const char *text, const char *what)
 {
@@ -356,7 +405,7 @@ th_teardown(struct th *t)
 	char sql[128];
 	if (t->tipd > 0)
 		th_stop(t, SIGKILL);
-	if (t->db[0]) {
+	if (t->db[0] && !t->shares_db) {
 		PGconn *c = th_db(&(struct th){ .db = "postgres" });
 		snprintf(sql, sizeof(sql), "drop database if exists %s with (force)", t->db);
 		PQclear(PQexec(c, sql));

@@ -52,6 +52,7 @@ struct th {
 	char source_listen[TH_PATH];
 	char review_listen[64];
 	char review_origin[128];
+	int shares_db;              /* a second host (th_add_host): teardown keeps the database */
 };
 
 /* The [review] origin the harness configures (what logins are signed for). */
@@ -61,7 +62,12 @@ struct th {
 
 /* Build the world described above. Aborts the test (cr_assert) on failure. */
 void th_setup(struct th *t);
-/* Stop tipd, drop the database, remove the temp dir. */
+/* Make `b` a second tipd host of `a`'s deployment: the same database, pepper,
+ * TLS certificate and admin key, its own directory, spool, state directory,
+ * log and ports (th_start(b) runs it), and copies of the keys a's state
+ * directory holds (audit.key, nonce.key: start a once first). */
+void th_add_host(const struct th *a, struct th *b);
+/* Stop tipd, drop the database (unless shares_db), remove the temp dir. */
 void th_teardown(struct th *t);
 /* Write the config (th_setup does it once; call again after changing fields). */
 void th_write_conf(struct th *t);
@@ -104,7 +110,9 @@ void th_login_body(const uint8_t *sk, const uint8_t *pk, const char *origin, con
  * on 200 the token goes into `token`. */
 int th_review_login(struct th *t, const char *identity, char token[64]);
 
-/* A superuser connection to the test database. */
+/* A superuser connection to the test database. TIPLINE_TEST_PGEXTRA, if
+ * set, is appended to this conninfo and to tipd's (e.g.
+ * "target_session_attrs=read-write" with a list of hosts). */
 PGconn *th_db(struct th *t);
 /* Number of rows `sql` counts (a "select count(*) …"). */
 long th_count(struct th *t, const char *sql);

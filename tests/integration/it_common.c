@@ -1,7 +1,11 @@
 #include "it_common.h"
 
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -348,4 +352,59 @@ it_headers_body(const char *object, const char *recipient, const uint8_t *x25519
 	json_decref(o);
 	free(hd);
 	return s;
+}
+
+/* One request on a fresh connection to 127.0.0.1:`port`, "Connection: close".
+ * Return the HTTP status, 0 if no answer came (connection cut), or -1 if the
+ * request could not be written whole. The body goes into `body` (NUL-ended).
+ * Thread-safe; no Criterion assertions (they belong to the main thread). */
+int
+it_http_post(int port, const char *path, const char *json, char *body, size_t cap)
+{
+	char req[4096], resp[16384];
+	size_t got = 0;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int n = snprintf(req, sizeof(req),
+	                 "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+	                 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	                 path, strlen(json), json);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || n < 0 || (size_t)n >= sizeof(req))
+		goto unsent;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    util_write_all(fd, req, (size_t)n) != 0)
+		goto unsent;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	while (got + 1 < sizeof(resp) && poll(&pfd, 1, 10000) > 0) {
+		ssize_t r = read(fd, resp + got, sizeof(resp) - 1 - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	resp[got] = '\0';
+	body[0] = '\0';
+	if (got < 12 || memcmp(resp, "HTTP/1.1 ", 9) != 0)
+		return 0;
+	const char *b = strstr(resp, "\r\n\r\n");
+	if (b != NULL)
+		snprintf(body, cap, "%s", b + 4);
+	return (int)strtol(resp + 9, NULL, 10);
+unsent:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* The receipt of a 201 answer, normalized to digits; 0, or -1 if none. */
+int
+it_receipt_of_body(const char *body, char *digits)
+{
+	json_error_t e;
+	json_t *doc = json_loads(body, 0, &e);
+	const char *r = json_string_value(json_object_get(doc, "receipt"));
+	int rc = r != NULL && receipt_normalize(r, strlen(r), digits) == RECEIPT_OK ? 0 : -1;
+	json_decref(doc);
+	return rc;
 }

@@ -83,4 +83,14 @@ char *it_sealed_body(const char *report, const char *kind, const uint8_t *sk,
  * for `recipient` on object `object`. Caller frees. */
 char *it_headers_body(const char *object, const char *recipient, const uint8_t *x25519_pk);
 
+/* POST `json` to `path` on a fresh connection to 127.0.0.1:`port`
+ * ("Connection: close"). Return the HTTP status, 0 if no answer came
+ * (connection cut), or -1 if the request could not be written whole. The
+ * body goes into `body` (NUL-ended). Thread-safe: no Criterion assertions,
+ * so client threads may call it. */
+int it_http_post(int port, const char *path, const char *json, char *body, size_t cap);
+/* The receipt of a 201 answer's body, normalized to digits (RECEIPT_DIGITS
+ * of them); 0, or -1 if none. Thread-safe. */
+int it_receipt_of_body(const char *body, char *digits);
+
 #endif

@@ -131,61 +131,6 @@ struct load {
 	char last_refusal[256];
 };
 
-/* One request on a fresh connection to 127.0.0.1:`port`, "Connection: close".
- * Return the HTTP status, 0 if no answer came (connection cut), or -1 if the
- * request could not be written whole. The body goes into `body` (NUL-ended).
- * Thread-safe; no Criterion assertions (they belong to the main thread). */
-static int
-http_post(int port, const char *path, const char *json, char *body, size_t cap)
-{
-	char req[4096], resp[16384];
-	size_t got = 0;
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int n = snprintf(req, sizeof(req),
-	                 "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-	                 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-	                 path, strlen(json), json);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || n < 0 || (size_t)n >= sizeof(req))
-		goto unsent;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
-	    util_write_all(fd, req, (size_t)n) != 0)
-		goto unsent;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	while (got + 1 < sizeof(resp) && poll(&pfd, 1, 10000) > 0) {
-		ssize_t r = read(fd, resp + got, sizeof(resp) - 1 - got);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	resp[got] = '\0';
-	body[0] = '\0';
-	if (got < 12 || memcmp(resp, "HTTP/1.1 ", 9) != 0)
-		return 0;
-	const char *b = strstr(resp, "\r\n\r\n");
-	if (b != NULL)
-		snprintf(body, cap, "%s", b + 4);
-	return (int)strtol(resp + 9, NULL, 10);
-unsent:
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-/* The receipt of a 201 answer, normalized to digits; 0, or -1 if none. */
-static int
-receipt_of_body(const char *body, char digits[RECEIPT_DIGITS])
-{
-	json_error_t e;
-	json_t *doc = json_loads(body, 0, &e);
-	const char *r = json_string_value(json_object_get(doc, "receipt"));
-	int rc = r != NULL && receipt_normalize(r, strlen(r), digits) == RECEIPT_OK ? 0 : -1;
-	json_decref(doc);
-	return rc;
-}
-
 static void *
 load_client(void *arg)
 {
@@ -198,7 +143,7 @@ load_client(void *arg)
 			usleep(2000);
 			continue;
 		}
-		int st = http_post(port, "/api/v1/reports", json, body, sizeof(body));
+		int st = it_http_post(port, "/api/v1/reports", json, body, sizeof(body));
 		if (st < 0) {
 			usleep(2000); /* tipd is down: wait for the restart */
 			continue;
@@ -209,7 +154,7 @@ load_client(void *arg)
 		pthread_mutex_lock(&L->mu);
 		if (st == 201) {
 			/* No receipt in it: an answer cut by the kill, never seen. */
-			if (receipt_of_body(body, digits) == 0 && L->n < LOAD_MAX)
+			if (it_receipt_of_body(body, digits) == 0 && L->n < LOAD_MAX)
 				memcpy(L->receipts[L->n++], digits, RECEIPT_DIGITS);
 		} else if (atomic_load(&L->port) == port) {
 			atomic_fetch_add(&L->refused, 1);
@@ -292,7 +237,7 @@ open_client(void *arg)
 		size_t i = o->idx[k];
 		snprintf(json, sizeof(json), "{\"receipt\":\"%.*s\"}", RECEIPT_DIGITS,
 		         o->L->receipts[i]);
-		int st = http_post(o->port, "/api/v1/inbox", json, body, sizeof(body));
+		int st = it_http_post(o->port, "/api/v1/inbox", json, body, sizeof(body));
 		if (st == 200 && strstr(body, "pending") == NULL)
 			continue;
 		if (atomic_fetch_add(&o->bad, 1) == 0) {

@@ -21,6 +21,7 @@ struct receipt_pepper;
 struct loops;
 struct review;
 struct inbox;
+struct ishare;
 struct audit;
 struct pages;
 
@@ -37,6 +38,7 @@ struct app {
 	struct loops *loops;       /* the event loops and their listeners */
 	struct review *review;     /* review API state (nonces, limiter, members) */
 	struct inbox *inbox;       /* the source's inbox (pending set, limiter, signers) */
+	struct ishare *ishare;     /* the other hosts' pending sets, or NULL (inbox_share.h) */
 	struct audit *audit;       /* audit log: checkpoint key and signer thread */
 	struct pages *pages;       /* the source pages, or NULL ([web] dir unset) */
 	struct event *drain_tick;  /* polls in-flight submissions at shutdown */

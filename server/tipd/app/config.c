@@ -21,15 +21,16 @@ static const struct {
 	const char *section, *keys;
 } config_sections[] = {
 	{ "tipd", "log_level mlock spool_dir loops state_dir spool_quota_mb flush_interval_ms "
-	          "membership_poll_ms questionnaire receipt_pepper onion_location schema_dir user "
-	          "sandbox" },
+	          "membership_poll_ms pending_share_ms questionnaire receipt_pepper onion_location "
+	          "schema_dir user sandbox" },
 	{ "source", LISTENER_KEYS },
 	{ "source_tls", LISTENER_KEYS },
 	{ "review", "origin session_idle_s session_lifetime_s " LISTENER_KEYS },
 	{ "limits", "max_body_mb max_header_bytes max_headers max_connections "
 	            "max_connections_total handshake_timeout_ms head_timeout_ms "
 	            "body_idle_timeout_ms min_body_rate body_total_timeout_ms body_rate_window_ms "
-	            "body_rate_grace_ms keepalive_timeout_ms flush_list_max pending_messages_max" },
+	            "body_rate_grace_ms keepalive_timeout_ms flush_list_max pending_messages_max "
+	            "pending_share_max" },
 	{ "audit", "checkpoint_entries checkpoint_interval_s" },
 	{ "database", "conninfo migrate_conninfo" },
 	{ "admins", "admin_key quorum" },
@@ -164,6 +165,8 @@ config_tipd_key(struct tipd_config *c, const char *name, const char *v)
 		return set_positive(&c->flush_interval_ms, v, 86400000);
 	if (strcmp(name, "membership_poll_ms") == 0)
 		return set_positive(&c->membership_poll_ms, v, 3600000);
+	if (strcmp(name, "pending_share_ms") == 0)
+		return set_uint(&c->pending_share_ms, v, 3600000);
 	if (strcmp(name, "questionnaire") == 0)
 		return set_str(&c->questionnaire, v);
 	if (strcmp(name, "receipt_pepper") == 0)
@@ -232,6 +235,8 @@ config_limits_key(struct tipd_config *c, const char *name, const char *v)
 		return set_positive(&c->flush_list_max, v, 65536);
 	if (strcmp(name, "pending_messages_max") == 0)
 		return set_positive(&c->pending_messages_max, v, 100000);
+	if (strcmp(name, "pending_share_max") == 0)
+		return set_positive(&c->pending_share_max, v, 65536);
 	return -2;
 }
 
@@ -419,6 +424,8 @@ config_defaults(struct tipd_config *c)
 	c->flush_list_max = 1024;
 	c->pending_messages_max = 100;
 	c->membership_poll_ms = 5000;
+	c->pending_share_ms = 2000;
+	c->pending_share_max = 1024;
 	http_limits_default(&c->limits);
 	c->max_connections_total = 16384;
 	c->review_idle_s = 1800;

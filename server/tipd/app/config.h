@@ -44,6 +44,8 @@ struct tipd_config {
 	unsigned flush_list_max;  /* [limits] spool files the flusher lists at a time */
 	unsigned pending_messages_max; /* [limits] messages one unflushed report may queue */
 	unsigned membership_poll_ms; /* how often the database is checked for new statements */
+	unsigned pending_share_ms;   /* [tipd] how often the pending set is shared (0: never) */
+	unsigned pending_share_max;  /* [limits] lookup ids one host shares at most */
 	char *questionnaire;
 	char *receipt_pepper;
 	char *onion_location;     /* advertised by the clearnet source listener */

@@ -22,6 +22,7 @@
 #include "flusher.h"
 #include "inbox.h"
 #include "auditkey_cmd.h"
+#include "inbox_share.h"
 #include "invite_cmd.h"
 #include "http.h"
 #include "log.h"
@@ -126,6 +127,29 @@ app_load(struct app *app, char *err, size_t errlen)
 	return 0;
 }
 
+/* Share the pending set with the other hosts (inbox_share.h), unless
+ * [tipd] pending_share_ms = 0. Return 0, or -1 (logged). */
+static int
+app_share_pending(struct app *app)
+{
+	const struct tipd_config *c = app->cfg;
+	char err[512];
+	if (c->pending_share_ms == 0)
+		return 0;
+	app->ishare = ishare_new(c->state_dir, app->pepper, c->pending_share_max, err, sizeof(err));
+	if (app->ishare == NULL) {
+		log_error("inbox: %s", err);
+		return -1;
+	}
+	if (ishare_start(app->ishare, app->inbox, c->db_conninfo, c->pending_share_ms) != 0) {
+		log_error("inbox: cannot start sharing the pending set");
+		return -1;
+	}
+	log_info("inbox: sharing the pending set every %u ms as host %s", c->pending_share_ms,
+	         ishare_host(app->ishare));
+	return 0;
+}
+
 static void
 app_unload(struct app *app)
 {
@@ -133,6 +157,7 @@ app_unload(struct app *app)
 	review_free(app->review);
 	audit_free(app->audit);
 	flusher_free(app->flusher);
+	ishare_free(app->ishare); /* stops its thread, which reads the pending set */
 	inbox_free(app->inbox); /* after the flusher: its callback drops pending ids */
 	spool_free(app->spool);
 	teams_free(app->teams);
@@ -308,6 +333,8 @@ run(struct app *app)
 	if ((n = inbox_pending_rebuild(app->inbox, app->spool)) < 0)
 		return 1;
 	log_info("inbox: %d spooled reports not yet delivered", n);
+	if (app_share_pending(app) != 0)
+		return 1;
 	app->flusher = flusher_new(app->spool, c->db_conninfo, c->flush_interval_ms);
 	if (app->flusher == NULL)
 		return 1;

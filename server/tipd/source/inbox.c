@@ -18,6 +18,7 @@
 #include "db.h"
 #include "http.h"
 #include "inbox_open.h"
+#include "inbox_share.h"
 #include "limiter.h"
 #include "log.h"
 #include "loops.h"
@@ -186,6 +187,18 @@ pending_get(struct inbox *ib, const uint8_t id[32], char report[37], char team[6
 	}
 	pthread_mutex_unlock(&ib->mu);
 	return st;
+}
+
+size_t
+inbox_pending_export(struct inbox *ib, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&ib->mu);
+	for (size_t b = 0; b < INBOX_BUCKETS && n < max; b++)
+		for (struct pending *p = ib->buckets[b]; p != NULL && n < max; p = p->next)
+			ishare_entry_put(out + n++ * ISHARE_ENTRY, p->id, p->report, p->team, p->forgotten);
+	pthread_mutex_unlock(&ib->mu);
+	return n;
 }
 
 size_t
@@ -375,6 +388,7 @@ struct ib_req {
 	struct buf answer;   /* secure: may hold reply text */
 	bool counted;
 	bool msg_slot;       /* holds one of a pending report's message slots */
+	bool peer_slot;      /* the same for a report pending on another host */
 	bool forget_held;    /* holds the receipt's "forgotten" entry in the pending set */
 	/* the source pages (inbox_run_json, inbox_run_id) */
 	inbox_view_fn view;
@@ -398,6 +412,8 @@ ib_req_free(struct ib_req *r)
 		atomic_fetch_sub(&r->app->inflight, 1);
 	if (r->msg_slot)
 		pending_return_message(r->ib, r->k->id);
+	if (r->peer_slot)
+		ishare_return_message(r->app->ishare, r->k->id);
 	if (r->forget_held)
 		inbox_pending_drop(r->ib, r->k->id);
 	if (r->k != NULL)
@@ -635,6 +651,23 @@ sent_rows(struct ib_req *r, const PGresult *res)
 			db_step_mark_failed(&r->step);
 }
 
+static void ib_pending(struct ib_req *r, bool elsewhere);
+
+/* Not in PostgreSQL: pending or forgotten on another host (inbox_share.h),
+ * or the one 404. */
+static void
+ib_missing(struct ib_req *r)
+{
+	switch (ishare_find(r->app->ishare, r->k->id, r->report, r->team)) {
+	case ISHARE_REPORT:
+		ib_pending(r, true);
+		return;
+	default:
+		ib_not_found(r);
+		return;
+	}
+}
+
 static void
 read_done(struct ib_req *r)
 {
@@ -653,7 +686,7 @@ static void
 read_found(struct ib_req *r)
 {
 	if (!r->found) {
-		ib_not_found(r);
+		ib_missing(r);
 		return;
 	}
 	const char *v[2] = { r->report, r->recipient };
@@ -685,7 +718,7 @@ forget_found(struct ib_req *r)
 	char date[11];
 	struct spool_txn *t = NULL;
 	if (!r->found) {
-		ib_not_found(r);
+		ib_missing(r);
 		return;
 	}
 	if (r->app->draining) {
@@ -725,7 +758,7 @@ message_committed(int ok, void *arg)
 		ib_problem(r, 500, "could not store the message");
 		return;
 	}
-	r->msg_slot = false; /* the message is in the spool: it keeps its slot */
+	r->msg_slot = r->peer_slot = false; /* the message is in the spool: it keeps its slot */
 	ib_answer(r, 201, "application/json", body, sizeof(body) - 1);
 }
 
@@ -794,7 +827,7 @@ static void
 message_found(struct ib_req *r)
 {
 	if (!r->found) {
-		ib_not_found(r);
+		ib_missing(r);
 		return;
 	}
 	message_seal(r);
@@ -851,8 +884,9 @@ ib_accept(struct ib_req *r)
 	return 0;
 }
 
+/* The report is still in a spool: this host's, or another's (`elsewhere`). */
 static void
-ib_pending(struct ib_req *r)
+ib_pending(struct ib_req *r, bool elsewhere)
 {
 	switch (r->route) {
 	case IB_READ:
@@ -865,13 +899,17 @@ ib_pending(struct ib_req *r)
 		                   "please try again in a few minutes");
 		return;
 	default:
-		if (pending_take_message(r->ib, r->k->id, r->app->cfg->pending_messages_max) != 0) {
+		if ((elsewhere ? ishare_take_message(r->app->ishare, r->k->id,
+		                                     r->app->cfg->pending_messages_max)
+		               : pending_take_message(r->ib, r->k->id,
+		                                      r->app->cfg->pending_messages_max)) != 0) {
 			unsigned s = r->app->cfg->flush_interval_ms / 1000;
 			snprintf(r->extra, sizeof(r->extra), "Retry-After: %u\r\n", s > 0 ? s : 1);
 			ib_problem(r, 429, INBOX_PENDING_FULL);
 			return;
 		}
-		r->msg_slot = true;
+		r->msg_slot = !elsewhere;
+		r->peer_slot = elsewhere;
 		message_seal(r);
 		return;
 	}
@@ -897,13 +935,18 @@ ib_on_complete(struct http_request *req)
 		return;
 	switch (pending_get(r->ib, r->k->id, r->report, r->team)) {
 	case PENDING_REPORT:
-		ib_pending(r);
+		ib_pending(r, false);
 		return;
 	case PENDING_FORGOTTEN:
 		ib_not_found(r);
 		return;
 	default:
 		break;
+	}
+	/* Forgotten on another host, its row not yet deleted by that host's flush. */
+	if (ishare_find(r->app->ishare, r->k->id, r->report, r->team) == ISHARE_FORGOTTEN) {
+		ib_not_found(r);
+		return;
 	}
 	lookup(r, r->route == IB_READ ? read_found : r->route == IB_MESSAGE ? message_found
 	                                                                  : forget_found);

@@ -65,6 +65,9 @@ int inbox_pending_add(struct inbox *ib, const uint8_t lookup_id[32], const char 
 void inbox_pending_drop(struct inbox *ib, const uint8_t lookup_id[32]);
 /* The flusher's callback (flusher_set_flushed_cb): `arg` is the inbox. */
 void inbox_pending_flushed(const uint8_t lookup_id[32], void *arg);
+/* Write up to `max` entries of the pending set at `out` (ISHARE_ENTRY bytes
+ * each, inbox_share.h), for the other hosts. Return how many. Thread-safe. */
+size_t inbox_pending_export(struct inbox *ib, uint8_t *out, size_t max);
 /* Number of pending lookup ids. */
 size_t inbox_pending_count(struct inbox *ib);
 

@@ -19,6 +19,7 @@
 
 #include "admins_view.h"
 #include "age.h"
+#include "activity.h"
 #include "api.h"
 #include "cli.h"
 #include "identity.h"
@@ -79,6 +80,7 @@ static const char rp_note_usage[] =
 struct rp_opts {
 	bool is_reply, from_stdin, yes, editor;
 	const char *id, *file, *identity, *pass_file;
+	char rid[37]; /* the id, resolved from a prefix */
 };
 
 /* One sealing job: what was fetched and what is sent. */
@@ -119,8 +121,8 @@ rp_parse_opts(int argc, char **argv, struct rp_opts *o)
 			goto usage;
 		}
 	}
-	if (optind + 1 != argc || strlen(argv[optind]) != 36 || !util_uuid_valid(argv[optind])) {
-		cli_error("give one report ID (a uuid)");
+	if (optind + 1 != argc || !tips_cmd_id_arg_ok(argv[optind])) {
+		cli_error("give one report ID (or 8 or more of its first characters)");
 		goto usage;
 	}
 	o->id = argv[optind];
@@ -833,6 +835,10 @@ rp_send_sealed(struct api *a, const struct rp_opts *o, const struct identity *id
 		goto out;
 	printf("%s %s sent to %zu member(s)%s\n", kind, j->oid, membership_count(j->m),
 	       j->nrcpt > membership_count(j->m) ? " and the source" : "");
+	/* your own reply or note is not news to you in `tips list` */
+	if (activity_add_own(NULL, a->s->server, o->id,
+	                     o->is_reply ? ACTIVITY_REPLY : ACTIVITY_NOTE) != 0)
+		cli_error("warning: `tips list` will show your %s as new", kind);
 	rc = 0;
 out:
 	json_decref(hdrs);
@@ -860,8 +866,9 @@ rp_reply_run(int argc, char **argv, bool is_reply)
 	buf_init_secure(&t, TIPS_REPLY_TEXT_MAX);
 	/* Everything that can refuse comes before the text is typed: the session,
 	 * the passphrase (three tries at a terminal), the report and its team. */
-	if (api_open(&a) != 0)
+	if (api_open(&a) != 0 || tips_cmd_resolve_id(&a, o.id, o.rid) != 0)
 		goto out;
+	o.id = o.rid;
 	if (a.s->n_admin_keys == 0) {
 		cli_error("no admin key is pinned: log in again with --admin-key (from your invite)");
 		goto out;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "names.h"
 #include "identity.h"
 #include "membership.h"
 #include "profile.h"
@@ -133,7 +134,7 @@ print_identity(const struct identity *id, const char *path, const char *name,
                const struct profile *pr)
 {
 	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-	char fp[17];
+	char fp[NAMES_FP_LEN + 1];
 	struct buf line;
 	buf_init(&line, 512);
 	if (identity_member_line(id, name, &line) != 0 || buf_cstr(&line) == NULL) {
@@ -142,14 +143,14 @@ print_identity(const struct identity *id, const char *path, const char *name,
 	}
 	sodium_bin2base64(b64, sizeof(b64), identity_ed25519_pk(id), 32,
 	                  sodium_base64_VARIANT_ORIGINAL);
-	membership_fingerprint(identity_ed25519_pk(id), fp);
+	names_fingerprint(identity_ed25519_pk(id), fp);
 	printf("identity:    %s\n"
 	       "recipient:   %s\n"
 	       "ed25519:     %s\n"
-	       "fingerprint: %.4s %.4s %.4s %.4s\n"
+	       "fingerprint: %s\n"
 	       "member:      %s\n"
 	       "\n",
-	       path, identity_recipient(id), b64, fp, fp + 4, fp + 8, fp + 12, buf_cstr(&line));
+	       path, identity_recipient(id), b64, fp, buf_cstr(&line));
 	if (pr != NULL)
 		printf("Enrolled at %s as %s. Until your admin approves you, read them the\n"
 		       "fingerprint over a channel you trust (in person or by phone).\n",

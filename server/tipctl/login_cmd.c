@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "names.h"
 #include "client.h"
 #include "identity.h"
 #include "keys.h"
@@ -405,7 +406,7 @@ review_team(struct api *a, const char *team)
 {
 	struct membership *m = NULL;
 	uint64_t before = 0;
-	char fp[17];
+	char fp[NAMES_FP_LEN + 1];
 	if (seen_lookup(a->s->server, team, &before) != SEEN_OK)
 		return -1;
 	if (tips_reply_fetch_chain(a, team, 0, &m) != 0)
@@ -420,8 +421,8 @@ review_team(struct api *a, const char *team)
 			       (unsigned long long)before);
 		for (size_t i = 0; i < membership_count(m); i++) {
 			const struct membership_member *mm = membership_member_at(m, i);
-			membership_fingerprint(mm->ed25519_pk, fp);
-			printf("  %-24s %.4s %.4s %.4s %.4s\n", mm->name, fp, fp + 4, fp + 8, fp + 12);
+			names_fingerprint(mm->ed25519_pk, fp);
+			printf("  %-24s %s\n", mm->name, fp);
 		}
 		printf("  if someone there should not read your team's reports, tell an admin now\n");
 	}

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "names.h"
 #include "util.h"
 
 #define SEEN_MAGIC "tipline-membership-seen v1\n"
@@ -349,6 +350,10 @@ seen_check_and_update(const char *server, const struct membership *head)
 	if (cli_default_file(SEEN_FILE_NAME, &p, true) == 0 && buf_cstr(&p) != NULL)
 		rc = seen_check_file(buf_cstr(&p), server, head);
 	buf_free(&p);
+	/* the verified members name their keys in `audit log` (names.h) */
+	if (rc == SEEN_OK && names_remember(NULL, server, head) != 0)
+		cli_error("warning: `tipctl audit log` will not name the members of team %s",
+		          membership_team(head));
 	return rc;
 }
 

@@ -283,3 +283,74 @@ Test(tipctl_daily, an_ambiguous_prefix_lists_the_candidates)
 	          "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("rita", "tips", "show", "abc", NULL), 2, "a too short prefix");
 }
+
+/* Return 1 if `s` starts with a fingerprint "xxxx xxxx xxxx xxxx" (then not hex). */
+static int
+is_fp(const char *s)
+{
+	for (int i = 0; i < 19; i++)
+		if (i % 5 == 4 ? s[i] != ' ' : strchr("0123456789abcdef", s[i]) == NULL || s[i] == '\0')
+			return 0;
+	return strchr("0123456789abcdef", s[19]) == NULL || s[19] == '\0';
+}
+
+/* The text after the first `key` in `s`, asserted to be there. */
+static const char *
+after(const char *s, const char *key)
+{
+	const char *p = strstr(s, key);
+	cr_assert_not_null(p, "no '%s' in:\n%s", key, s);
+	return p + strlen(key);
+}
+
+Test(tipctl_daily, one_fingerprint_format_and_names_in_the_audit_log)
+{
+	member("rita");
+	member("nina");
+	/* whoami, and the membership login shows, print the same format */
+	cr_assert_eq(tipctl("rita", "whoami", "--passphrase-file", T.passfile, NULL), 0, "%s",
+	             buf_cstr(&err));
+	cr_assert(is_fp(after(buf_cstr(&out), "fingerprint: ")), "%s", buf_cstr(&out));
+	cr_assert_eq(tipctl("nina", "whoami", "--passphrase-file", T.passfile, NULL), 0);
+	char nina_fp[20];
+	memcpy(nina_fp, after(buf_cstr(&out), "fingerprint: "), 19);
+	nina_fp[19] = '\0';
+	/* rita's login shows the membership changed: nina, in the same format */
+	cr_assert_eq(tipctl("rita", "login", "--passphrase-file", T.passfile, NULL), 0);
+	cr_assert(strcmp(after(buf_cstr(&out), "  nina"), "") != 0 &&
+	                  strstr(after(buf_cstr(&out), "  nina"), nina_fp) != NULL,
+	          "login's member list:\n%s", buf_cstr(&out));
+
+	/* a revocation is one member_revoke entry; a label change names the label */
+	long approvals = th_count(&T, "select count(*) from audit_entries where "
+	                              "convert_from(entry, 'UTF8') like '% enroll_approve %'");
+	cr_assert_eq(tipctl("admin", "admin", "revoke", "nina", "--team", "demo", "--yes",
+	                    "--passphrase-file", T.passfile, NULL),
+	             0, "%s", buf_cstr(&err));
+	cr_assert_eq(th_count(&T, "select count(*) from audit_entries where "
+	                          "convert_from(entry, 'UTF8') like '% enroll_approve %'"),
+	             approvals, "the revocation was audited as an approval too");
+	cr_assert_eq(tipctl("admin", "admin", "label", "add", "hotline-call", NULL), 0, "%s",
+	             buf_cstr(&err));
+
+	/* rita's log: newest first, her team's entries with names next to fingerprints */
+	cr_assert_eq(tipctl("rita", "audit", "log", "--count", "200", NULL), 0, "%s", buf_cstr(&err));
+	const char *log = buf_cstr(&out);
+	const char *rev = strstr(log, "member_revoke");
+	cr_assert_not_null(rev, "%s", log);
+	size_t n = strcspn(rev, "\n");
+	char line[512];
+	cr_assert(n < sizeof(line));
+	memcpy(line, rev, n);
+	line[n] = '\0';
+	cr_assert(is_fp(after(line, " nina ")), "the removed member is not named: %s", line);
+	cr_assert(strstr(line, "admin:") != NULL, "the admin is not named: %s", line);
+	const char *login = strstr(log, " login ");
+	cr_assert(login != NULL && login > rev, "not newest first:\n%s", log);
+
+	/* the admin sees the label's entry */
+	cr_assert_eq(tipctl("admin", "audit", "log", "--count", "5", NULL), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "label_add") != NULL &&
+	                  strstr(buf_cstr(&out), "label:hotline-call") != NULL,
+	          "%s", buf_cstr(&out));
+}

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "cli.h"
 #include "names.h"
 #include "identity.h"
@@ -250,7 +251,6 @@ ident_cmd_whoami(int argc, char **argv)
 	struct ident_opts o;
 	struct buf path;
 	struct identity *id = NULL;
-	char *pass = NULL;
 	int rc = parse_opts(argc, argv, whoami_usage, 0, &o);
 	if (rc >= 0)
 		return rc;
@@ -262,21 +262,9 @@ ident_cmd_whoami(int argc, char **argv)
 		cli_error("no identity at %s (run `tipctl init` first)", buf_cstr(&path));
 		goto out;
 	}
-	if ((pass = cli_pass_get(o.pass_file, "Passphrase: ", false, false)) == NULL)
+	/* three tries at a terminal, and the passphrase cache, as everywhere */
+	if ((id = api_identity_load(buf_cstr(&path), o.pass_file)) == NULL)
 		goto out;
-	switch (identity_load(buf_cstr(&path), pass, strlen(pass), &id)) {
-	case IDENTITY_OK:
-		break;
-	case IDENTITY_ERR_PASSPHRASE:
-		cli_error("wrong passphrase for %s", buf_cstr(&path));
-		goto out;
-	case IDENTITY_ERR_FORMAT:
-		cli_error("%s is not a tipctl identity file", buf_cstr(&path));
-		goto out;
-	case IDENTITY_ERR_IO:
-		cli_error("cannot read %s: %s", buf_cstr(&path), strerror(errno));
-		goto out;
-	}
 	struct profile prof;
 	const struct profile *pr = enrolled_profile(&prof);
 	if (print_identity(id, buf_cstr(&path), member_name(&o, pr), pr) != 0)
@@ -284,7 +272,6 @@ ident_cmd_whoami(int argc, char **argv)
 	rc = CLI_OK;
 out:
 	identity_free(id);
-	cli_pass_free(pass);
 	buf_free(&path);
 	return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "passcache.h"
 #include "names.h"
 #include "client.h"
 #include "identity.h"
@@ -54,7 +55,9 @@ static const char login_usage[] =
 static const char logout_usage[] =
 	"usage: tipctl logout\n"
 	"\n"
-	"End the review session on the server and remove it from this computer.\n";
+	"End the review session on the server and remove it from this computer, and\n"
+	"clear the passphrase cache (unlocked identities kept for TIPLINE_PASS_CACHE\n"
+	"seconds, default 300; TIPLINE_PASS_CACHE=0 turns the cache off).\n";
 
 struct login_opts {
 	const char *server, *pin, *origin, *identity, *pass_file, *key, *audit_key;
@@ -610,6 +613,9 @@ login_cmd_logout(int argc, char **argv)
 		fputs(logout_usage, stderr);
 		return CLI_USAGE;
 	}
+	/* the unlocked identity goes too (passcache.h) */
+	if (passcache_forget_all() > 0)
+		printf("the passphrase cache is cleared\n");
 	buf_init(&path, 4096);
 	if (session_path(&path, 0) != 0 || buf_cstr(&path) == NULL || (s = session_new()) == NULL)
 		goto out;

@@ -9,7 +9,12 @@
  *  - a report that arrived before one joined is "waiting for a grant" until
  *    a member's `tipctl sync`;
  *  - a unique id prefix (8+ characters) works wherever a report id is taken;
- *    an ambiguous one is refused with the candidates.
+ *    an ambiguous one is refused with the candidates;
+ *  - one fingerprint format everywhere, names next to keys in `audit log`; a
+ *    revocation is one member_revoke entry, label changes name the label;
+ *  - on a real terminal (tmux): whoami gives three tries, and a passphrase
+ *    typed once unlocks the identity for the next commands (kernel keyring
+ *    cache) until logout, unless TIPLINE_PASS_CACHE=0.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -17,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness_tmux.h"
 #include "invite.h"
 #include "it_common.h"
 #include "util.h"
@@ -353,4 +359,70 @@ Test(tipctl_daily, one_fingerprint_format_and_names_in_the_audit_log)
 	cr_assert(strstr(buf_cstr(&out), "label_add") != NULL &&
 	                  strstr(buf_cstr(&out), "label:hotline-call") != NULL,
 	          "%s", buf_cstr(&out));
+}
+
+/* Run `tipctl ARGS` as `who` on a terminal (tmux) with the extra setting
+ * `extra` ("K=V" or NULL). */
+static void
+tt_tipctl(struct tt *s, const char *who, const char *extra, char *const args[])
+{
+	char home[TH_PATH + 48];
+	char *argv[16] = { T.tipctl_bin };
+	size_t n = 1;
+	snprintf(home, sizeof(home), "TIPLINE_HOME=%s", home_of(who));
+	const char *env[] = { home, extra != NULL ? extra : "TIPLINE_PASS_CACHE=", NULL };
+	for (; args[n - 1] != NULL && n < 15; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	tt_start(s, T.dir, env, argv);
+}
+
+/* Run whoami on a terminal; type `typed` (NULL-terminated) at each passphrase
+ * prompt. Return the exit status; the screen goes into `screen`. */
+static int
+tt_whoami(const char *who, const char *extra, const char *const typed[], struct buf *screen)
+{
+	struct tt s;
+	char *args[] = { "whoami", NULL };
+	tt_tipctl(&s, who, extra, args);
+	for (int i = 0; typed[i] != NULL; i++) {
+		cr_assert_eq(tt_wait(&s, "Passphrase:", i + 1, 15000), 0, "no prompt %d", i + 1);
+		tt_type(&s, typed[i]);
+	}
+	int rc = tt_exit(&s, 15000);
+	tt_screen(&s, screen);
+	tt_stop(&s);
+	return rc;
+}
+
+Test(tipctl_daily, whoami_tries_three_times_and_the_passphrase_is_cached_until_logout)
+{
+	struct buf screen;
+	buf_init(&screen, 1 << 20);
+	member("rita");
+	const char *wrong_then_right[] = { "not it", TH_PASSPHRASE, NULL };
+	cr_assert_eq(tt_whoami("rita", NULL, wrong_then_right, &screen), 0, "%s", buf_cstr(&screen));
+	cr_assert(strstr(buf_cstr(&screen), "try again (2 tries left)") != NULL &&
+	                  strstr(buf_cstr(&screen), "fingerprint: ") != NULL,
+	          "%s", buf_cstr(&screen));
+
+	/* the next command does not ask: the identity is cached */
+	const char *none[] = { NULL };
+	cr_assert_eq(tt_whoami("rita", NULL, none, &screen), 0, "%s", buf_cstr(&screen));
+	cr_assert(strstr(buf_cstr(&screen), "Passphrase") == NULL &&
+	                  strstr(buf_cstr(&screen), "fingerprint: ") != NULL,
+	          "asked again, or failed:\n%s", buf_cstr(&screen));
+
+	/* the off-switch: asked every time */
+	const char *right[] = { TH_PASSPHRASE, NULL };
+	cr_assert_eq(tt_whoami("rita", "TIPLINE_PASS_CACHE=0", right, &screen), 0, "%s",
+	             buf_cstr(&screen));
+
+	/* logout clears the cache: asked again */
+	cr_assert_eq(tipctl("rita", "logout", NULL), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "the passphrase cache is cleared") != NULL, "%s",
+	          buf_cstr(&out));
+	cr_assert_eq(tt_whoami("rita", NULL, right, &screen), 0, "%s", buf_cstr(&screen));
+	cr_assert_eq(tipctl("rita", "logout", NULL), 0, "%s", buf_cstr(&err));
+	buf_free(&screen);
 }

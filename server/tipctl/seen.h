@@ -50,7 +50,9 @@ enum seen_result {
 int seen_check_file(const char *path, const char *server, const struct membership *head)
 	__attribute__((warn_unused_result));
 
-/* Same, with the default file (cli_default_file(SEEN_FILE_NAME)). */
+/* Same, with the default file (cli_default_file(SEEN_FILE_NAME)); on
+ * SEEN_OK it also remembers the statement's members' names (names.h), so
+ * that `audit log` can name their keys. */
 int seen_check_and_update(const char *server, const struct membership *head)
 	__attribute__((warn_unused_result));
 

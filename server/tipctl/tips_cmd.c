@@ -423,6 +423,42 @@ out:
 	return s;
 }
 
+/* Check the labels of `o` against the server's vocabulary; an unknown one
+ * is refused with the list. Return 0, or -1 (printed). */
+static int
+set_check_labels(struct api *a, const struct set_opts *o)
+{
+	json_t *doc = NULL, *known, *l;
+	size_t i;
+	int rc = 0;
+	if (o->nlabels == 0)
+		return 0;
+	if (api_get_json(a, "/api/v1/labels", "the labels", &doc) != 0)
+		return -1;
+	known = json_object_get(doc, "labels");
+	for (size_t k = 0; k < o->nlabels && rc == 0; k++) {
+		int found = 0;
+		json_array_foreach(known, i, l)
+			found |= json_is_string(l) && strcmp(json_string_value(l), o->labels[k]) == 0;
+		if (found)
+			continue;
+		struct buf list;
+		buf_init(&list, 65536);
+		json_array_foreach(known, i, l) {
+			const char *n = json_string_value(l);
+			if (n != NULL && strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(n) &&
+			    buf_printf(&list, "%s%s", list.len ? ", " : "", n) != 0)
+				break;
+		}
+		cli_error("set: unknown label %s (labels: %s; `tipctl admin label add` makes more)",
+		          o->labels[k], list.len > 0 && buf_cstr(&list) != NULL ? buf_cstr(&list) : "none");
+		buf_free(&list);
+		rc = -1;
+	}
+	json_decref(doc);
+	return rc;
+}
+
 /* Run `tipctl tips set`. */
 static int
 tips_set(int argc, char **argv)
@@ -443,7 +479,8 @@ tips_set(int argc, char **argv)
 		cli_error("set: a value is not valid text");
 		goto out;
 	}
-	if (api_open(&a) != 0 || tips_cmd_resolve_id(&a, o.id, o.rid) != 0) {
+	if (api_open(&a) != 0 || tips_cmd_resolve_id(&a, o.id, o.rid) != 0 ||
+	    set_check_labels(&a, &o) != 0) {
 		api_close(&a);
 		goto out;
 	}

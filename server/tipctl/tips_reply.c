@@ -250,9 +250,12 @@ rp_ed_cleanup(const char *dir)
 }
 
 /* Create the editor's file in `dir` (path into `path`) holding the comment
- * header. Return 0, or -1 (printed). */
+ * header: for a reply, that whoever holds the receipt reads it (`source`),
+ * or that the source forgot the receipt and only the team reads it. Return
+ * 0, or -1 (printed). */
 static int
-rp_ed_make_file(bool is_reply, const char *rid, const char *dir, char *path, size_t n)
+rp_ed_make_file(bool is_reply, bool source, const char *rid, const char *dir, char *path,
+                size_t n)
 {
 	struct buf h;
 	int fd, rc = -1, l = snprintf(path, n, "%s/%s-XXXXXX.txt", dir, is_reply ? "reply" : "note");
@@ -261,7 +264,11 @@ rp_ed_make_file(bool is_reply, const char *rid, const char *dir, char *path, siz
 		return -1;
 	}
 	buf_init(&h, RP_ED_HEADER_MAX);
-	if (is_reply)
+	if (is_reply && !source)
+		rc = buf_printf(&h, "\n# Write your reply on report %s above.\n"
+		                "# The source has forgotten this report's receipt: no one outside\n"
+		                "# the team will read it; every member of the team will.\n", rid);
+	else if (is_reply)
 		rc = buf_printf(&h, "\n# Write your reply to the source of report %s above.\n"
 		                "# WARNING: whoever holds this report's receipt will read this reply,\n"
 		                "# and so will every member of the team.\n", rid);
@@ -405,7 +412,7 @@ out:
 /* Write the text in an editor on a RAM-backed file, then read it into the
  * secure `t` and wipe and remove the file. Return 0, or -1 (printed). */
 static int
-rp_ed_text(bool is_reply, const char *rid, struct buf *t)
+rp_ed_text(bool is_reply, bool source, const char *rid, struct buf *t)
 {
 	char dir[4096], path[4200], store[4096], *argv[RP_ED_ARGS_MAX + 2];
 	const char *cmds[3] = { getenv("VISUAL"), getenv("EDITOR"), "vi" };
@@ -414,7 +421,7 @@ rp_ed_text(bool is_reply, const char *rid, struct buf *t)
 	buf_init_secure(&raw, TIPS_REPLY_TEXT_MAX + RP_ED_HEADER_MAX);
 	if (rp_ed_mkdir(dir, sizeof(dir)) != 0)
 		goto done;
-	if (rp_ed_make_file(is_reply, rid, dir, path, sizeof(path)) != 0)
+	if (rp_ed_make_file(is_reply, source, rid, dir, path, sizeof(path)) != 0)
 		goto out;
 	size_t nw = 0;
 	for (int i = 0; i < 3 && nw == 0; i++)
@@ -449,10 +456,10 @@ done:
 
 /* Read the text into the secure buffer `t`. Return 0, or -1 (printed). */
 static int
-rp_read_text(const struct rp_opts *o, struct buf *t)
+rp_read_text(const struct rp_opts *o, bool source, struct buf *t)
 {
 	if (o->editor)
-		return rp_ed_text(o->is_reply, o->id, t);
+		return rp_ed_text(o->is_reply, source, o->id, t);
 	if (o->file != NULL) {
 		if (cli_read_file(o->file, t) != 0)
 			return -1;
@@ -876,7 +883,7 @@ rp_reply_run(int argc, char **argv, bool is_reply)
 	if ((id = api_identity_load(o.identity, o.pass_file)) == NULL ||
 	    rp_fetch_membership(&a, &o, id, &j) != 0)
 		goto out;
-	if (rp_read_text(&o, &t) != 0 || (is_reply && rp_confirm_reply(&o, j.source[0] != '\0') != 0))
+	if (rp_read_text(&o, j.source[0] != '\0', &t) != 0 || (is_reply && rp_confirm_reply(&o, j.source[0] != '\0') != 0))
 		goto out;
 	if (rp_send_sealed(&a, &o, id, &j, &t) != 0) {
 		rp_keep_text(&o, &t);

@@ -283,6 +283,11 @@ Test(tipctl_daily, an_ambiguous_prefix_lists_the_candidates)
 		             buf_cstr(&err));
 		cr_assert_eq(th_count(&T, "select count(*) from reports where status = 'triaged'"), 1);
 	}
+	/* an unknown label is refused with the labels there are */
+	cr_assert_eq(tipctl("rita", "tips", "set", a, "--label", "medicl", NULL), 1);
+	cr_assert(strstr(buf_cstr(&err), "unknown label medicl (labels: ") != NULL &&
+	                  strstr(buf_cstr(&err), "medical") != NULL,
+	          "%s", buf_cstr(&err));
 	cr_assert_eq(tipctl("rita", "tips", "set", "0000000000", "--status", "triaged", NULL), 1);
 	cr_assert(strstr(buf_cstr(&err), "no report you can see has an id starting with 0000000000") !=
 	                  NULL,

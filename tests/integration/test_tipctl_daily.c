@@ -200,6 +200,7 @@ Test(tipctl_daily, list_shows_what_is_new_and_orders_by_activity)
 	/* the source writes back on a: a moves to the top, "1 message", needs attention */
 	source_writes(ra, "I can talk on Sunday morning", 1);
 	cr_assert_eq(tipctl("rita", "tips", "list", NULL), 0, "%s", buf_cstr(&err));
+	cr_log_info("tips list after the source wrote back:\n%s", buf_cstr(&out));
 	cr_assert(strstr(row_of(a), "1 message") != NULL, "%s", row_of(a));
 	cr_assert(strstr(buf_cstr(&out), a) < strstr(buf_cstr(&out), b),
 	          "the report with today's message is not first:\n%s", buf_cstr(&out));
@@ -239,6 +240,7 @@ Test(tipctl_daily, a_report_from_before_joining_waits_for_a_grant)
 	submit(1, a, ra);
 	member("nina");
 	cr_assert_eq(tipctl("nina", "tips", "list", NULL), 0, "%s", buf_cstr(&err));
+	cr_log_info("a newcomer's tips list:\n%s", buf_cstr(&out));
 	cr_assert(strstr(row_of(a), "waiting for a grant") != NULL, "%s", buf_cstr(&out));
 	cr_assert_eq(tipctl("nina", "tips", "list", "--json", NULL), 0);
 	cr_assert(strstr(buf_cstr(&out), "\"granted\": false") != NULL, "%s", buf_cstr(&out));
@@ -271,6 +273,7 @@ Test(tipctl_daily, an_ambiguous_prefix_lists_the_candidates)
 		memcpy(ids[i], "abcdef01", 8);
 	}
 	cr_assert_eq(tipctl("rita", "tips", "set", "abcdef01", "--status", "triaged", NULL), 1);
+	cr_log_info("an ambiguous prefix:\n%s", buf_cstr(&err));
 	cr_assert(strstr(buf_cstr(&err), "abcdef01 is ambiguous") != NULL &&
 	                  strstr(buf_cstr(&err), a) != NULL && strstr(buf_cstr(&err), b) != NULL,
 	          "%s", buf_cstr(&err));
@@ -347,6 +350,7 @@ Test(tipctl_daily, one_fingerprint_format_and_names_in_the_audit_log)
 	/* rita's log: newest first, her team's entries with names next to fingerprints */
 	cr_assert_eq(tipctl("rita", "audit", "log", "--count", "200", NULL), 0, "%s", buf_cstr(&err));
 	const char *log = buf_cstr(&out);
+	cr_log_info("rita's audit log:\n%s", log);
 	const char *rev = strstr(log, "member_revoke");
 	cr_assert_not_null(rev, "%s", log);
 	size_t n = strcspn(rev, "\n");
@@ -407,6 +411,7 @@ Test(tipctl_daily, whoami_tries_three_times_and_the_passphrase_is_cached_until_l
 	member("rita");
 	const char *wrong_then_right[] = { "not it", TH_PASSPHRASE, NULL };
 	cr_assert_eq(tt_whoami("rita", NULL, wrong_then_right, &screen), 0, "%s", buf_cstr(&screen));
+	cr_log_info("whoami, a wrong passphrase first:\n%s", buf_cstr(&screen));
 	cr_assert(strstr(buf_cstr(&screen), "try again (2 tries left)") != NULL &&
 	                  strstr(buf_cstr(&screen), "fingerprint: ") != NULL,
 	          "%s", buf_cstr(&screen));

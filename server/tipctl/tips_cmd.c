@@ -29,6 +29,9 @@ static const char tips_usage[] =
 	"  export decrypt a report, its messages, replies, notes and files into a\n"
 	"         case bundle with a SHA-256 manifest, to hand the case on\n"
 	"\n"
+	"ID (show, get, set, reply, note, export): a report's id as `tips list` shows it,\n"
+	"or 8 or more of its first characters if no other report starts with them.\n"
+	"\n"
 	"Log in first with `tipctl login`. Run `tipctl tips SUBCOMMAND --help` for options.\n";
 
 static const char list_usage[] =

@@ -12,6 +12,7 @@
 #include "api.h"
 #include "cli.h"
 #include "names.h"
+#include "session.h"
 #include "identity.h"
 #include "membership.h"
 #include "profile.h"
@@ -129,6 +130,23 @@ enrolled_profile(struct profile *p)
 	return have ? p : NULL;
 }
 
+/* Return 1 if this computer holds a session (even an expired one) for
+ * `server`: then an admin has approved its owner. */
+static int
+logged_in_at(const char *server)
+{
+	struct buf path;
+	struct session *s = session_new();
+	int yes = 0;
+	buf_init(&path, 4096);
+	if (s != NULL && session_path(&path, 0) == 0 && buf_cstr(&path) != NULL &&
+	    session_load(s, buf_cstr(&path)) == SESSION_OK)
+		yes = strcmp(s->server, server) == 0;
+	session_free(s);
+	buf_free(&path);
+	return yes;
+}
+
 /* Print what an investigator gives their admin. Return 0, or -1. */
 static int
 print_identity(const struct identity *id, const char *path, const char *name,
@@ -152,9 +170,14 @@ print_identity(const struct identity *id, const char *path, const char *name,
 	       "member:      %s\n"
 	       "\n",
 	       path, identity_recipient(id), b64, fp, buf_cstr(&line));
-	if (pr != NULL)
+	if (pr != NULL && logged_in_at(pr->server))
+		printf("Enrolled at %s as %s, and logged in there: an admin approved you.\n"
+		       "`tipctl tips list` shows your teams' reports.\n",
+		       pr->server, pr->name);
+	else if (pr != NULL)
 		printf("Enrolled at %s as %s. Until your admin approves you, read them the\n"
-		       "fingerprint over a channel you trust (in person or by phone).\n",
+		       "fingerprint over a channel you trust (in person or by phone); once they\n"
+		       "have, run `tipctl login`.\n",
 		       pr->server, pr->name);
 	else
 		printf("To join a server, run `tipctl enroll INVITE` with the invite your admin\n"

@@ -415,6 +415,10 @@ Test(tipctl_daily, whoami_tries_three_times_and_the_passphrase_is_cached_until_l
 	cr_assert(strstr(buf_cstr(&screen), "try again (2 tries left)") != NULL &&
 	                  strstr(buf_cstr(&screen), "fingerprint: ") != NULL,
 	          "%s", buf_cstr(&screen));
+	/* approved and logged in: no stale "until your admin approves you" */
+	cr_assert(strstr(buf_cstr(&screen), "as rita, and logged in there: an admin approved you") !=
+	                  NULL,
+	          "%s", buf_cstr(&screen));
 
 	/* the next command does not ask: the identity is cached */
 	const char *none[] = { NULL };

@@ -600,6 +600,31 @@ print_table(json_t *all, const struct names *nm)
 	return bad;
 }
 
+/* Print the entries `all` as JSON (with the names known) or as a table.
+ * Return an exit code: CLI_ERR if an entry fails its leaf check. */
+static int
+log_print(json_t *all, int as_json, const struct names *nm)
+{
+	if (as_json) {
+		size_t i;
+		json_t *e;
+		char f[ENTRY_FIELDS][80];
+		json_array_foreach(all, i, e)
+			if (entry_check(e, f, 0) == 1)
+				name_entry(e, f, nm);
+		char *s = json_dumps(all, JSON_INDENT(2));
+		int rc = s != NULL ? CLI_OK : CLI_ERR;
+		if (s != NULL)
+			puts(s);
+		free(s);
+		return rc;
+	}
+	int bad = print_table(all, nm);
+	if (bad > 0)
+		cli_error("ALERT: %d audit entries do not match their leaf hashes", bad);
+	return bad > 0 ? CLI_ERR : CLI_OK;
+}
+
 /* Parse a --start/--count value. Return 0, or -1. */
 static int
 count_arg(const char *s, uint64_t max, uint64_t *out)
@@ -660,24 +685,7 @@ audit_log(int argc, char **argv)
 	if (newest_first)
 		reverse(all);
 	load_names(&a, &nm);
-	if (as_json) {
-		size_t i;
-		json_t *e;
-		char f[ENTRY_FIELDS][80];
-		json_array_foreach(all, i, e)
-			if (entry_check(e, f, 0) == 1)
-				name_entry(e, f, &nm);
-		char *s = json_dumps(all, JSON_INDENT(2));
-		if (s != NULL)
-			puts(s);
-		rc = s != NULL ? CLI_OK : CLI_ERR;
-		free(s);
-	} else {
-		int bad = print_table(all, &nm);
-		if (bad > 0)
-			cli_error("ALERT: %d audit entries do not match their leaf hashes", bad);
-		rc = bad > 0 ? CLI_ERR : CLI_OK;
-	}
+	rc = log_print(all, as_json, &nm);
 out:
 	names_free(&nm);
 	json_decref(all);

@@ -10,6 +10,7 @@
 
 #include "age.h"
 #include "cli.h"
+#include "names.h"
 #include "identity.h"
 #include "keys.h"
 #include "membership.h"
@@ -307,7 +308,7 @@ out:
 static void
 print_summary(const struct membership *m, const struct membership *prev, const char *out)
 {
-	char hex[2 * MEMBERSHIP_HASH_LEN + 1], fp[17];
+	char hex[2 * MEMBERSHIP_HASH_LEN + 1], fp[NAMES_FP_LEN + 1];
 	const uint8_t *ph = membership_prev_hash(m);
 	if (ph != NULL)
 		util_hex(ph, MEMBERSHIP_HASH_LEN, hex);
@@ -323,7 +324,7 @@ print_summary(const struct membership *m, const struct membership *prev, const c
 		else if (prev != NULL &&
 		         memcmp(membership_find(prev, mm->name)->ed25519_pk, mm->ed25519_pk, 32) != 0)
 			tag = "  (new keys)";
-		membership_fingerprint(mm->ed25519_pk, fp);
+		names_fingerprint(mm->ed25519_pk, fp);
 		printf("  %-20s fingerprint %s  %s%s\n", mm->name, fp, mm->recipient, tag);
 	}
 	for (size_t i = 0; prev != NULL && i < membership_count(prev); i++) {

@@ -12,6 +12,7 @@
 #include "admin_teams.h"
 #include "api.h"
 #include "cli.h"
+#include "names.h"
 #include "invite.h"
 #include "keys.h"
 #include "membership.h"
@@ -416,15 +417,15 @@ out:
 static void
 approve_show(const struct membership_member *mm, json_t *teams)
 {
-	char fp[17];
+	char fp[NAMES_FP_LEN + 1];
 	json_t *t;
 	size_t i;
-	membership_fingerprint(mm->ed25519_pk, fp);
+	names_fingerprint(mm->ed25519_pk, fp);
 	printf("%s asks to join", mm->name);
 	json_array_foreach(teams, i, t)
 		if (json_is_string(t) && membership_team_valid(json_string_value(t)))
 			printf(" %s", json_string_value(t));
-	printf("\n  fingerprint: %.4s %.4s %.4s %.4s\n", fp, fp + 4, fp + 8, fp + 12);
+	printf("\n  fingerprint: %s\n", fp);
 	fflush(stdout);
 }
 

@@ -8,6 +8,7 @@
 #include "admin_online.h"
 #include "api.h"
 #include "cli.h"
+#include "names.h"
 #include "invite.h"
 #include "membership.h"
 #include "note.h"
@@ -269,8 +270,10 @@ reject_one(struct api *a, json_t *en, int yes)
 		cli_error("bad answer from the server: a malformed enrollment");
 		return -1;
 	}
-	printf("%s's enrollment\n  fingerprint: %.4s %.4s %.4s %.4s\n", name, fp, fp + 4, fp + 8,
-	       fp + 12);
+	char shown[NAMES_FP_LEN + 1];
+	if (names_fingerprint_of_hash(fp, shown) != 0)
+		return -1;
+	printf("%s's enrollment\n  fingerprint: %s\n", name, shown);
 	fflush(stdout);
 	snprintf(q, sizeof(q), "Reject %s's enrollment? They will need a new invite.", name);
 	if (!yes && cli_ask(q, "--yes") != 1) {

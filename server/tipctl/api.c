@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "passcache.h"
 #include "report.h"
 #include "util.h"
 
@@ -277,6 +278,9 @@ api_identity_load(const char *path, const char *pass_file)
 		cli_error("no identity at %s (run `tipctl init` first, or use --identity)", buf_cstr(&p));
 		goto out;
 	}
+	/* Unlocked at a terminal a few minutes ago (passcache.h): no scrypt again. */
+	if (pass_file == NULL && (id = passcache_get(buf_cstr(&p))) != NULL)
+		goto out;
 	/* Typed at a terminal: three tries; from a file: one. */
 	for (int tries = pass_file != NULL ? 1 : API_PASS_TRIES; tries > 0; tries--) {
 		if ((pass = cli_pass_get(pass_file, "Passphrase: ", false, false)) == NULL)
@@ -284,8 +288,11 @@ api_identity_load(const char *path, const char *pass_file)
 		enum identity_result ir = identity_load(buf_cstr(&p), pass, strlen(pass), &id);
 		cli_pass_free(pass);
 		pass = NULL;
-		if (ir == IDENTITY_OK)
+		if (ir == IDENTITY_OK) {
+			if (pass_file == NULL)
+				passcache_put(buf_cstr(&p), id);
 			break;
+		}
 		if (ir == IDENTITY_ERR_PASSPHRASE && tries > 1) {
 			cli_error("wrong passphrase for %s: try again (%d tr%s left)", buf_cstr(&p),
 			          tries - 1, tries - 1 == 1 ? "y" : "ies");

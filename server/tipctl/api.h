@@ -70,8 +70,9 @@ int api_query_add(struct buf *q, const char *key, const char *value)
 
 /*
  * Load the identity at `path` (NULL: the default one) with the passphrase
- * from `pass_file` (NULL: ask at the terminal, API_PASS_TRIES times if it
- * is wrong). Return a new identity (identity_free), or NULL after printing
+ * from `pass_file` (NULL: the identity cached by a terminal unlock a few
+ * minutes ago (passcache.h), else ask at the terminal, API_PASS_TRIES times
+ * if it is wrong, and cache it). Return a new identity (identity_free), or NULL after printing
  * why ("wrong passphrase", ...).
  */
 struct identity *api_identity_load(const char *path, const char *pass_file);

@@ -14,6 +14,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "merkle.h"
+#include "names.h"
 #include "note.h"
 #include "util.h"
 
@@ -31,7 +32,10 @@ static const char log_usage[] =
 	"\n"
 	"Print the newest --count entries (default 100) of the audit log, newest first;\n"
 	"with --start N, from entry N on, oldest first (--oldest-first: from entry 0).\n"
-	"Entries you may not read show as hidden.\n";
+	"Entries you may not read show as hidden. Keys show as their fingerprint\n"
+	"(xxxx xxxx xxxx xxxx), after the member's name where a team membership\n"
+	"verified on this computer names them (admin keys pinned at login: admin:NAME).\n"
+	"--json adds \"actor_name\" and \"subject_name\" where known.\n";
 
 static const char verify_usage[] =
 	"usage: tipctl audit verify\n"
@@ -520,13 +524,14 @@ out:
 
 #define ENTRY_FIELDS 7
 
-/* Split an entry into its 7 fields (each printable, at most 64 characters). */
+/* Split an entry into its 7 fields (each printable, at most 79 characters:
+ * a subject may be "label:" and a label of up to 64). */
 static int
 entry_split(const char *s, char f[ENTRY_FIELDS][80])
 {
 	for (int i = 0; i < ENTRY_FIELDS; i++) {
 		size_t n = strcspn(s, " ");
-		if (n == 0 || n > 64 || (i < ENTRY_FIELDS - 1 ? s[n] != ' ' : s[n] != '\0'))
+		if (n == 0 || n > 79 || (i < ENTRY_FIELDS - 1 ? s[n] != ' ' : s[n] != '\0'))
 			return -1;
 		for (size_t k = 0; k < n; k++)
 			if (s[k] < 0x21 || s[k] > 0x7e)
@@ -538,37 +543,69 @@ entry_split(const char *s, char f[ENTRY_FIELDS][80])
 	return strcmp(f[0], "tipline/v1/audit") == 0 ? 0 : -1;
 }
 
-/* A key column: the 16-digit fingerprint of a 64-hex key hash, as is otherwise. */
-static const char *
-short_key(char *k)
+/* A key column into `out`: "NAME xxxx xxxx xxxx xxxx" for a key hash the
+ * verified memberships name, the fingerprint alone otherwise; anything else
+ * ("operator", "label:NAME") as it is. */
+static void
+key_cell(const char *k, const struct names *nm, char *out, size_t cap)
 {
-	if (strlen(k) == 64)
-		k[16] = '\0';
-	return k;
+	char fp[NAMES_FP_LEN + 1];
+	const char *name = strlen(k) == 64 ? names_lookup(nm, k) : NULL;
+	if (strlen(k) != 64 || names_fingerprint_of_hash(k, fp) != 0)
+		snprintf(out, cap, "%s", k);
+	else if (name != NULL)
+		snprintf(out, cap, "%s %s", name, fp);
+	else
+		snprintf(out, cap, "%s", fp);
 }
 
-/* Print one entry object; return 1 if its leaf does not match its entry, else 0. */
-static int
-print_entry(json_t *e)
+/* Add "actor_name" and "subject_name" to entry `e` (fields `f`) where known. */
+static void
+name_entry(json_t *e, char f[ENTRY_FIELDS][80], const struct names *nm)
 {
-	char f[ENTRY_FIELDS][80], when[32] = "?";
+	const char *an = names_lookup(nm, f[3]), *sn = names_lookup(nm, f[6]);
+	if (an != NULL)
+		(void)json_object_set_new(e, "actor_name", json_string(an));
+	if (sn != NULL)
+		(void)json_object_set_new(e, "subject_name", json_string(sn));
+}
+
+/* Check entry `e` and split it into `f`. Return 1 if it is readable and
+ * matches its leaf, 0 if hidden, -1 if bad (printed as such if `print`). */
+static int
+entry_check(json_t *e, char f[ENTRY_FIELDS][80], int print)
+{
 	uint8_t leaf[MERKLE_HASH_LEN], want[MERKLE_HASH_LEN];
 	json_int_t idx = json_integer_value(json_object_get(e, "index"));
 	const char *text = json_string_value(json_object_get(e, "entry"));
 	if (hash_of(json_object_get(e, "leaf"), leaf) != 0) {
-		printf("%-7lld (malformed answer)\n", (long long)idx);
-		return 1;
+		if (print)
+			printf("%-7lld (malformed answer)\n", (long long)idx);
+		return -1;
 	}
 	if (text == NULL) {
-		printf("%-7lld (hidden: not one of your teams)\n", (long long)idx);
+		if (print)
+			printf("%-7lld (hidden: not one of your teams)\n", (long long)idx);
 		return 0;
 	}
 	merkle_leaf_hash(text, strlen(text), want);
 	if (sodium_memcmp(leaf, want, MERKLE_HASH_LEN) != 0 || entry_split(text, f) != 0) {
-		printf("%-7lld (ALERT: entry does not match its leaf hash or is malformed)\n",
-		       (long long)idx);
-		return 1;
+		if (print)
+			printf("%-7lld (ALERT: entry does not match its leaf hash or is malformed)\n",
+			       (long long)idx);
+		return -1;
 	}
+	return 1;
+}
+
+/* Print one entry object; return 1 if its leaf does not match its entry, else 0. */
+static int
+print_entry(json_t *e, const struct names *nm)
+{
+	char f[ENTRY_FIELDS][80], when[32] = "?", actor[112], subject[112];
+	int r = entry_check(e, f, 1);
+	if (r <= 0)
+		return r < 0;
 	uint64_t t;
 	struct tm tm;
 	if (util_parse_u64(f[1], INT64_MAX, &t) == 0) {
@@ -576,9 +613,32 @@ print_entry(json_t *e)
 		if (gmtime_r(&tt, &tm) != NULL)
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
 	}
-	printf("%-7lld %-20s %-16s %-16s %-12s %-36s %s\n", (long long)idx, when, f[2],
-	       short_key(f[3]), f[4], f[5], short_key(f[6]));
+	key_cell(f[3], nm, actor, sizeof(actor));
+	key_cell(f[6], nm, subject, sizeof(subject));
+	printf("%-7lld %-20s %-16s %-32s %-12s %-36s %s\n",
+	       (long long)json_integer_value(json_object_get(e, "index")), when, f[2], actor, f[4],
+	       f[5], subject);
 	return 0;
+}
+
+/* Load the names this computer verified for the session's server, and the
+ * admin keys pinned at login. Failures only leave keys unnamed. */
+static void
+load_names(const struct api *a, struct names *nm)
+{
+	if (names_load(NULL, a->s->server, nm) != 0)
+		memset(nm, 0, sizeof(*nm));
+	for (size_t i = 0; i < a->s->n_admin_keys; i++) {
+		struct note_verifier *v =
+		        note_verifier_parse(a->s->admin_keys[i], strlen(a->s->admin_keys[i]));
+		char name[MEMBERSHIP_NAME_MAX + 1];
+		if (v == NULL)
+			continue;
+		snprintf(name, sizeof(name), "admin:%s", note_verifier_name(v));
+		if (names_add_key(nm, note_verifier_pk(v), name) != 0)
+			cli_error("warning: out of memory naming the admin keys");
+		note_verifier_free(v);
+	}
 }
 
 /* Reverse the array `all` in place (newest first). */
@@ -621,7 +681,7 @@ fetch_entries(struct api *a, uint64_t start, uint64_t count, json_t *all)
 
 /* Print `all` as a table; return the number of entries that failed their leaf check. */
 static int
-print_table(json_t *all)
+print_table(json_t *all, const struct names *nm)
 {
 	size_t i;
 	json_t *e;
@@ -630,11 +690,36 @@ print_table(json_t *all)
 		puts("no audit entries");
 		return 0;
 	}
-	printf("%-7s %-20s %-16s %-16s %-12s %-36s %s\n", "INDEX", "TIME (UTC)", "ACTION", "ACTOR",
+	printf("%-7s %-20s %-16s %-32s %-12s %-36s %s\n", "INDEX", "TIME (UTC)", "ACTION", "ACTOR",
 	       "TEAM", "OBJECT", "SUBJECT");
 	json_array_foreach(all, i, e)
-		bad += print_entry(e);
+		bad += print_entry(e, nm);
 	return bad;
+}
+
+/* Print the entries `all` as JSON (with the names known) or as a table.
+ * Return an exit code: CLI_ERR if an entry fails its leaf check. */
+static int
+log_print(json_t *all, int as_json, const struct names *nm)
+{
+	if (as_json) {
+		size_t i;
+		json_t *e;
+		char f[ENTRY_FIELDS][80];
+		json_array_foreach(all, i, e)
+			if (entry_check(e, f, 0) == 1)
+				name_entry(e, f, nm);
+		char *s = json_dumps(all, JSON_INDENT(2));
+		int rc = s != NULL ? CLI_OK : CLI_ERR;
+		if (s != NULL)
+			puts(s);
+		free(s);
+		return rc;
+	}
+	int bad = print_table(all, nm);
+	if (bad > 0)
+		cli_error("ALERT: %d audit entries do not match their leaf hashes", bad);
+	return bad > 0 ? CLI_ERR : CLI_OK;
 }
 
 /* Parse a --start/--count value. Return 0, or -1. */
@@ -655,7 +740,9 @@ audit_log(int argc, char **argv)
 	uint64_t start = 0, count = 100, size = 0;
 	int c, as_json = 0, rc = CLI_ERR, start_given = 0, oldest = 0;
 	struct api a;
+	struct names nm;
 	json_t *all = NULL;
+	memset(&nm, 0, sizeof(nm));
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
@@ -694,19 +781,10 @@ audit_log(int argc, char **argv)
 		goto out;
 	if (newest_first)
 		reverse(all);
-	if (as_json) {
-		char *s = json_dumps(all, JSON_INDENT(2));
-		if (s != NULL)
-			puts(s);
-		rc = s != NULL ? CLI_OK : CLI_ERR;
-		free(s);
-	} else {
-		int bad = print_table(all);
-		if (bad > 0)
-			cli_error("ALERT: %d audit entries do not match their leaf hashes", bad);
-		rc = bad > 0 ? CLI_ERR : CLI_OK;
-	}
+	load_names(&a, &nm);
+	rc = log_print(all, as_json, &nm);
 out:
+	names_free(&nm);
 	json_decref(all);
 	api_close(&a);
 	return rc;

@@ -100,7 +100,7 @@ tty_ask(int fd, const char *prompt, char *p)
 {
 	struct termios t;
 	int rc;
-	if (util_write_all(fd, prompt, strlen(prompt)) != 0 || tcgetattr(fd, &tty_saved) != 0)
+	if (tcgetattr(fd, &tty_saved) != 0)
 		return -1;
 	t = tty_saved;
 	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
@@ -108,8 +108,12 @@ tty_ask(int fd, const char *prompt, char *p)
 	signal(SIGINT, tty_restore_and_die);
 	signal(SIGTERM, tty_restore_and_die);
 	signal(SIGHUP, tty_restore_and_die);
-	if (tcsetattr(fd, TCSAFLUSH, &t) != 0)
+	/* Echo off (and input typed before it dropped) before the prompt shows,
+	 * so nothing typed after the prompt is lost or echoed. */
+	if (tcsetattr(fd, TCSAFLUSH, &t) != 0 || util_write_all(fd, prompt, strlen(prompt)) != 0) {
+		(void)tcsetattr(fd, TCSAFLUSH, &tty_saved);
 		return -1;
+	}
 	rc = read_line(fd, p);
 	(void)tcsetattr(fd, TCSAFLUSH, &tty_saved);
 	signal(SIGINT, SIG_DFL);

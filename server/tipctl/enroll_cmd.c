@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "names.h"
 #include "client.h"
 #include "identity.h"
 #include "invite.h"
@@ -336,11 +337,11 @@ out:
 static void
 enroll_print(const struct invite *iv, const uint8_t *pk, int admin)
 {
-	char fp[17];
-	membership_fingerprint(pk, fp);
+	char fp[NAMES_FP_LEN + 1];
+	names_fingerprint(pk, fp);
 	printf("enrolled at %s as %s%s\n", iv->server, admin ? "an admin" : iv->name,
 	       admin ? "" : " (waiting for an admin's approval)");
-	printf("your fingerprint: %.4s %.4s %.4s %.4s\n", fp, fp + 4, fp + 8, fp + 12);
+	printf("your fingerprint: %s\n", fp);
 	if (admin)
 		printf("next: tipctl login --admin\n");
 	else

@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "cli.h"
+#include "names.h"
+#include "session.h"
 #include "identity.h"
 #include "membership.h"
 #include "profile.h"
@@ -127,13 +130,30 @@ enrolled_profile(struct profile *p)
 	return have ? p : NULL;
 }
 
+/* Return 1 if this computer holds a session (even an expired one) for
+ * `server`: then an admin has approved its owner. */
+static int
+logged_in_at(const char *server)
+{
+	struct buf path;
+	struct session *s = session_new();
+	int yes = 0;
+	buf_init(&path, 4096);
+	if (s != NULL && session_path(&path, 0) == 0 && buf_cstr(&path) != NULL &&
+	    session_load(s, buf_cstr(&path)) == SESSION_OK)
+		yes = strcmp(s->server, server) == 0;
+	session_free(s);
+	buf_free(&path);
+	return yes;
+}
+
 /* Print what an investigator gives their admin. Return 0, or -1. */
 static int
 print_identity(const struct identity *id, const char *path, const char *name,
                const struct profile *pr)
 {
 	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-	char fp[17];
+	char fp[NAMES_FP_LEN + 1];
 	struct buf line;
 	buf_init(&line, 512);
 	if (identity_member_line(id, name, &line) != 0 || buf_cstr(&line) == NULL) {
@@ -142,17 +162,22 @@ print_identity(const struct identity *id, const char *path, const char *name,
 	}
 	sodium_bin2base64(b64, sizeof(b64), identity_ed25519_pk(id), 32,
 	                  sodium_base64_VARIANT_ORIGINAL);
-	membership_fingerprint(identity_ed25519_pk(id), fp);
+	names_fingerprint(identity_ed25519_pk(id), fp);
 	printf("identity:    %s\n"
 	       "recipient:   %s\n"
 	       "ed25519:     %s\n"
-	       "fingerprint: %.4s %.4s %.4s %.4s\n"
+	       "fingerprint: %s\n"
 	       "member:      %s\n"
 	       "\n",
-	       path, identity_recipient(id), b64, fp, fp + 4, fp + 8, fp + 12, buf_cstr(&line));
-	if (pr != NULL)
+	       path, identity_recipient(id), b64, fp, buf_cstr(&line));
+	if (pr != NULL && logged_in_at(pr->server))
+		printf("Enrolled at %s as %s, and logged in there: an admin approved you.\n"
+		       "`tipctl tips list` shows your teams' reports.\n",
+		       pr->server, pr->name);
+	else if (pr != NULL)
 		printf("Enrolled at %s as %s. Until your admin approves you, read them the\n"
-		       "fingerprint over a channel you trust (in person or by phone).\n",
+		       "fingerprint over a channel you trust (in person or by phone); once they\n"
+		       "have, run `tipctl login`.\n",
 		       pr->server, pr->name);
 	else
 		printf("To join a server, run `tipctl enroll INVITE` with the invite your admin\n"
@@ -249,7 +274,6 @@ ident_cmd_whoami(int argc, char **argv)
 	struct ident_opts o;
 	struct buf path;
 	struct identity *id = NULL;
-	char *pass = NULL;
 	int rc = parse_opts(argc, argv, whoami_usage, 0, &o);
 	if (rc >= 0)
 		return rc;
@@ -261,21 +285,9 @@ ident_cmd_whoami(int argc, char **argv)
 		cli_error("no identity at %s (run `tipctl init` first)", buf_cstr(&path));
 		goto out;
 	}
-	if ((pass = cli_pass_get(o.pass_file, "Passphrase: ", false, false)) == NULL)
+	/* three tries at a terminal, and the passphrase cache, as everywhere */
+	if ((id = api_identity_load(buf_cstr(&path), o.pass_file)) == NULL)
 		goto out;
-	switch (identity_load(buf_cstr(&path), pass, strlen(pass), &id)) {
-	case IDENTITY_OK:
-		break;
-	case IDENTITY_ERR_PASSPHRASE:
-		cli_error("wrong passphrase for %s", buf_cstr(&path));
-		goto out;
-	case IDENTITY_ERR_FORMAT:
-		cli_error("%s is not a tipctl identity file", buf_cstr(&path));
-		goto out;
-	case IDENTITY_ERR_IO:
-		cli_error("cannot read %s: %s", buf_cstr(&path), strerror(errno));
-		goto out;
-	}
 	struct profile prof;
 	const struct profile *pr = enrolled_profile(&prof);
 	if (print_identity(id, buf_cstr(&path), member_name(&o, pr), pr) != 0)
@@ -283,7 +295,6 @@ ident_cmd_whoami(int argc, char **argv)
 	rc = CLI_OK;
 out:
 	identity_free(id);
-	cli_pass_free(pass);
 	buf_free(&path);
 	return rc;
 }

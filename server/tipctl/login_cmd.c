@@ -13,6 +13,8 @@
 
 #include "api.h"
 #include "cli.h"
+#include "passcache.h"
+#include "names.h"
 #include "client.h"
 #include "identity.h"
 #include "keys.h"
@@ -53,7 +55,9 @@ static const char login_usage[] =
 static const char logout_usage[] =
 	"usage: tipctl logout\n"
 	"\n"
-	"End the review session on the server and remove it from this computer.\n";
+	"End the review session on the server and remove it from this computer, and\n"
+	"clear the passphrase cache (unlocked identities kept for TIPLINE_PASS_CACHE\n"
+	"seconds, default 300; TIPLINE_PASS_CACHE=0 turns the cache off).\n";
 
 struct login_opts {
 	const char *server, *pin, *origin, *identity, *pass_file, *key, *audit_key;
@@ -405,7 +409,7 @@ review_team(struct api *a, const char *team)
 {
 	struct membership *m = NULL;
 	uint64_t before = 0;
-	char fp[17];
+	char fp[NAMES_FP_LEN + 1];
 	if (seen_lookup(a->s->server, team, &before) != SEEN_OK)
 		return -1;
 	if (tips_reply_fetch_chain(a, team, 0, &m) != 0)
@@ -420,8 +424,8 @@ review_team(struct api *a, const char *team)
 			       (unsigned long long)before);
 		for (size_t i = 0; i < membership_count(m); i++) {
 			const struct membership_member *mm = membership_member_at(m, i);
-			membership_fingerprint(mm->ed25519_pk, fp);
-			printf("  %-24s %.4s %.4s %.4s %.4s\n", mm->name, fp, fp + 4, fp + 8, fp + 12);
+			names_fingerprint(mm->ed25519_pk, fp);
+			printf("  %-24s %s\n", mm->name, fp);
 		}
 		printf("  if someone there should not read your team's reports, tell an admin now\n");
 	}
@@ -609,6 +613,9 @@ login_cmd_logout(int argc, char **argv)
 		fputs(logout_usage, stderr);
 		return CLI_USAGE;
 	}
+	/* the unlocked identity goes too (passcache.h) */
+	if (passcache_forget_all() > 0)
+		printf("the passphrase cache is cleared\n");
 	buf_init(&path, 4096);
 	if (session_path(&path, 0) != 0 || buf_cstr(&path) == NULL || (s = session_new()) == NULL)
 		goto out;

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "names.h"
 #include "util.h"
 
 #define SEEN_MAGIC "tipline-membership-seen v1\n"
@@ -125,11 +126,8 @@ seen_scan(const char *t, size_t n, const char *server, const char *team, struct 
 	return SEEN_OK;
 }
 
-/* Read the file at `path` into `t` (nothing if it does not exist). Return
- * SEEN_OK, SEEN_ERR_CORRUPT if it is not a regular file of ours that only
- * we may write, or too large, or SEEN_ERR_IO (printed). */
-static int
-seen_read(const char *path, struct buf *t)
+int
+seen_file_read(const char *path, struct buf *t)
 {
 	struct stat st;
 	char chunk[4096];
@@ -169,27 +167,19 @@ out:
 	return rc;
 }
 
-/* Write `rest` plus the line for `server` and `head` as the new file at
- * `path` (PATH.new, fsync'd, renamed, directory fsync'd). Return SEEN_OK or
- * SEEN_ERR_IO (printed). */
-static int
-seen_write(const char *path, const struct buf *rest, const char *server, const char *team,
-           uint64_t seq, const char *hex)
+int
+seen_file_replace(const char *path, const void *p, size_t n)
 {
-	struct buf text, tmp;
+	struct buf tmp;
 	char *slash;
 	int rc = SEEN_ERR_IO, dfd;
-	buf_init(&text, SEEN_FILE_MAX + 1024);
 	buf_init(&tmp, 4200);
-	if (buf_adds(&text, SEEN_MAGIC) != 0 || buf_add(&text, rest->data, rest->len) != 0 ||
-	    buf_printf(&text, "%s %s %llu %s\n", server, team, (unsigned long long)seq, hex) != 0 ||
-	    buf_printf(&tmp, "%s.new", path) != 0 || buf_cstr(&tmp) == NULL) {
-		cli_error("cannot remember the membership: %s would be too large", path);
+	if (buf_printf(&tmp, "%s.new", path) != 0 || buf_cstr(&tmp) == NULL) {
+		cli_error("the path %s is too long", path);
 		goto out;
 	}
 	(void)unlink(buf_cstr(&tmp)); /* a leftover from a crash; we hold the lock */
-	if (cli_write_new(buf_cstr(&tmp), text.data, text.len) != 0 ||
-	    rename(buf_cstr(&tmp), path) != 0) {
+	if (cli_write_new(buf_cstr(&tmp), p, n) != 0 || rename(buf_cstr(&tmp), path) != 0) {
 		cli_error("cannot write %s: %s", path, strerror(errno));
 		(void)unlink(buf_cstr(&tmp));
 		goto out;
@@ -205,8 +195,27 @@ seen_write(const char *path, const struct buf *rest, const char *server, const c
 		}
 	}
 out:
-	buf_free(&text);
 	buf_free(&tmp);
+	return rc;
+}
+
+/* Write `rest` plus the line for `server`, `team`, `seq` and `hex` as the
+ * new file at `path` (seen_file_replace). Return SEEN_OK or SEEN_ERR_IO (printed). */
+static int
+seen_write(const char *path, const struct buf *rest, const char *server, const char *team,
+           uint64_t seq, const char *hex)
+{
+	struct buf text;
+	int rc = SEEN_ERR_IO;
+	buf_init(&text, SEEN_FILE_MAX + 1024);
+	if (buf_adds(&text, SEEN_MAGIC) != 0 || buf_add(&text, rest->data, rest->len) != 0 ||
+	    buf_printf(&text, "%s %s %llu %s\n", server, team, (unsigned long long)seq, hex) != 0) {
+		cli_error("cannot remember the membership: %s would be too large", path);
+		goto out;
+	}
+	rc = seen_file_replace(path, text.data, text.len);
+out:
+	buf_free(&text);
 	return rc;
 }
 
@@ -227,9 +236,8 @@ seen_complain(int rc, const char *team, uint64_t got, uint64_t had, const char *
 		          "it (remove it only if you know why it changed)", path);
 }
 
-/* Open and lock `path`.lock exclusively. Return its fd, or -1 (printed). */
-static int
-seen_lock(const char *path)
+int
+seen_file_lock(const char *path)
 {
 	char lp[4200];
 	int l = snprintf(lp, sizeof(lp), "%s.lock", path), fd;
@@ -265,7 +273,7 @@ seen_check_entry(const char *path, const char *server, const char *team, uint64_
 	}
 	buf_init(&text, SEEN_FILE_MAX);
 	buf_init(&rest, SEEN_FILE_MAX);
-	if ((lk = seen_lock(path)) < 0 || (rc = seen_read(path, &text)) != SEEN_OK)
+	if ((lk = seen_file_lock(path)) < 0 || (rc = seen_file_read(path, &text)) != SEEN_OK)
 		goto out;
 	rc = seen_scan((const char *)text.data, text.len, server, team, &had, &have, &rest);
 	if (rc != SEEN_OK)
@@ -342,6 +350,10 @@ seen_check_and_update(const char *server, const struct membership *head)
 	if (cli_default_file(SEEN_FILE_NAME, &p, true) == 0 && buf_cstr(&p) != NULL)
 		rc = seen_check_file(buf_cstr(&p), server, head);
 	buf_free(&p);
+	/* the verified members name their keys in `audit log` (names.h) */
+	if (rc == SEEN_OK && names_remember(NULL, server, head) != 0)
+		cli_error("warning: `tipctl audit log` will not name the members of team %s",
+		          membership_team(head));
 	return rc;
 }
 
@@ -358,7 +370,7 @@ seen_lookup(const char *server, const char *team, uint64_t *seq)
 	*seq = 0;
 	if (server == NULL || !seen_server_ok(server, strlen(server)) ||
 	    cli_default_file(SEEN_FILE_NAME, &p, true) != 0 || buf_cstr(&p) == NULL ||
-	    (rc = seen_read(buf_cstr(&p), &text)) != SEEN_OK ||
+	    (rc = seen_file_read(buf_cstr(&p), &text)) != SEEN_OK ||
 	    (rc = seen_scan((const char *)text.data, text.len, server, team, &had, &have, &rest)) !=
 	            SEEN_OK)
 		goto out;
@@ -381,7 +393,7 @@ seen_teams(const char *server, char teams[][MEMBERSHIP_TEAM_MAX + 1], size_t max
 	buf_init(&text, SEEN_FILE_MAX);
 	if (server == NULL || !seen_server_ok(server, strlen(server)) ||
 	    cli_default_file(SEEN_FILE_NAME, &p, true) != 0 || buf_cstr(&p) == NULL ||
-	    (rc = seen_read(buf_cstr(&p), &text)) != SEEN_OK)
+	    (rc = seen_file_read(buf_cstr(&p), &text)) != SEEN_OK)
 		goto out;
 	if (text.len == 0)
 		goto out; /* nothing seen yet (and no buffer) */

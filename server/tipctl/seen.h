@@ -21,6 +21,7 @@
 #ifndef TIPCTL_SEEN_H
 #define TIPCTL_SEEN_H
 
+#include "buf.h"
 #include "membership.h"
 
 #define SEEN_FILE_NAME "membership-seen"
@@ -49,7 +50,9 @@ enum seen_result {
 int seen_check_file(const char *path, const char *server, const struct membership *head)
 	__attribute__((warn_unused_result));
 
-/* Same, with the default file (cli_default_file(SEEN_FILE_NAME)). */
+/* Same, with the default file (cli_default_file(SEEN_FILE_NAME)); on
+ * SEEN_OK it also remembers the statement's members' names (names.h), so
+ * that `audit log` can name their keys. */
 int seen_check_and_update(const char *server, const struct membership *head)
 	__attribute__((warn_unused_result));
 
@@ -67,6 +70,24 @@ int seen_lookup(const char *server, const char *team, uint64_t *seq)
 /* Store in `teams` (at most `max`) the teams remembered for `server`, and
  * their number in *n. Return SEEN_OK, or an error (unreadable or damaged). */
 int seen_teams(const char *server, char teams[][MEMBERSHIP_TEAM_MAX + 1], size_t max, size_t *n)
+	__attribute__((warn_unused_result));
+
+/* The file handling, shared with activity.c (the same rules for every
+ * file tipctl keeps about what it has seen): */
+
+/* Read the file at `path` into `t` (nothing if it does not exist). Return
+ * SEEN_OK, SEEN_ERR_CORRUPT if it is not a regular file of ours that only
+ * we may write, or too large for `t`, or SEEN_ERR_IO (printed). */
+int seen_file_read(const char *path, struct buf *t) __attribute__((warn_unused_result));
+
+/* Open and lock `path`.lock exclusively. Return its fd (close it to
+ * unlock), or -1 (printed). */
+int seen_file_lock(const char *path) __attribute__((warn_unused_result));
+
+/* Replace the file at `path` with `n` bytes at `p`: PATH.new (O_EXCL,
+ * O_NOFOLLOW, 0600, fsync'd), renamed, the directory fsync'd. Call it with
+ * the lock held. Return SEEN_OK or SEEN_ERR_IO (printed). */
+int seen_file_replace(const char *path, const void *p, size_t n)
 	__attribute__((warn_unused_result));
 
 #endif

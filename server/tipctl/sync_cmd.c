@@ -13,6 +13,7 @@
 #include "age.h"
 #include "api.h"
 #include "cli.h"
+#include "names.h"
 #include "identity.h"
 #include "membership.h"
 #include "note.h"
@@ -376,8 +377,8 @@ sy_count(struct sy_team *t)
 static int
 sy_ask(const struct sy_team *t, const struct membership_member *mm, size_t n, bool yes)
 {
-	char fp[17], line[16];
-	membership_fingerprint(mm->ed25519_pk, fp);
+	char fp[NAMES_FP_LEN + 1], line[16];
+	names_fingerprint(mm->ed25519_pk, fp);
 	printf("Newcomer in team %s: %s\n"
 	       "  fingerprint  %s\n"
 	       "  recipient    %s\n"

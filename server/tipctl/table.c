@@ -5,19 +5,56 @@
 #include "cli.h"
 #include "report.h"
 
-enum { COL_ID, COL_RECEIVED, COL_TEAM, COL_STATUS, COL_PRIORITY, COL_ASSIGNEE, COL_FILES,
-       COL_LABELS, NCOLS };
+enum { COL_ID, COL_RECEIVED, COL_ACTIVITY, COL_NEW, COL_TEAM, COL_STATUS, COL_PRIORITY,
+       COL_ASSIGNEE, COL_FILES, COL_LABELS, NCOLS };
 
-static const char *const col_title[NCOLS] = { "ID",       "RECEIVED", "TEAM",  "STATUS",
-	                                      "PRIORITY", "ASSIGNEE", "FILES", "LABELS" };
-static const char *const col_key[NCOLS] = { "id",       "received_on", "team",        "status",
-	                                    "priority", "assignee",    "attachments", "labels" };
+static const char *const col_title[NCOLS] = { "ID",     "RECEIVED", "ACTIVITY", "NEW",
+	                                      "TEAM",   "STATUS",   "PRIORITY", "ASSIGNEE",
+	                                      "FILES",  "LABELS" };
+static const char *const col_key[NCOLS] = { "id",     "received_on",      "last_activity_on",
+	                                    "unread", "team",             "status",
+	                                    "priority", "assignee",       "attachments",
+	                                    "labels" };
+
+/* Append "N thing(s)" to `raw`, after ", " unless it is the first. */
+static int
+count_word(struct buf *raw, json_int_t n, const char *one, const char *many)
+{
+	if (n <= 0)
+		return 0;
+	return buf_printf(raw, "%s%lld %s", raw->len > 0 ? ", " : "", (long long)n,
+	                  n == 1 ? one : many);
+}
+
+/* Append the NEW cell of `r`: what the investigator has not seen. */
+static int
+cell_new(json_t *r, struct buf *raw)
+{
+	json_t *u = json_object_get(r, "unread");
+	if (json_is_false(json_object_get(r, "granted")))
+		return buf_adds(raw, "waiting for a grant");
+	if (!json_is_object(u))
+		return buf_adds(raw, "-"); /* not a list (tips set) */
+	if (json_is_true(json_object_get(u, "report")))
+		return buf_adds(raw, "new report");
+	if (count_word(raw, json_integer_value(json_object_get(u, "messages")), "message",
+	               "messages") != 0 ||
+	    count_word(raw, json_integer_value(json_object_get(u, "replies")), "reply", "replies") !=
+	            0 ||
+	    count_word(raw, json_integer_value(json_object_get(u, "notes")), "note", "notes") != 0)
+		return -1;
+	return raw->len > 0 ? 0 : buf_adds(raw, "-");
+}
 
 /* Append the raw text of cell `col` of report `r` to `raw`. Return 0, or -1. */
 static int
 cell_raw(json_t *r, int col, struct buf *raw)
 {
 	json_t *v = json_object_get(r, col_key[col]);
+	if (col == COL_NEW)
+		return cell_new(r, raw);
+	if (col == COL_ACTIVITY && v == NULL)
+		return buf_adds(raw, "-");
 	if (col == COL_ASSIGNEE && json_is_null(v))
 		return buf_adds(raw, "-");
 	if (col == COL_FILES && json_is_integer(v))

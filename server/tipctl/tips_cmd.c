@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activity.h"
 #include "api.h"
+#include "report.h"
 #include "cli.h"
 #include "table.h"
 #include "tips_open.h"
@@ -27,18 +29,29 @@ static const char tips_usage[] =
 	"  export decrypt a report, its messages, replies, notes and files into a\n"
 	"         case bundle with a SHA-256 manifest, to hand the case on\n"
 	"\n"
+	"ID (show, get, set, reply, note, export): a report's id as `tips list` shows it,\n"
+	"or 8 or more of its first characters if no other report starts with them.\n"
+	"\n"
 	"Log in first with `tipctl login`. Run `tipctl tips SUBCOMMAND --help` for options.\n";
 
 static const char list_usage[] =
 	"usage: tipctl tips list [--team T] [--status S] [--priority P] [--assignee NAME]\n"
-	"                        [--label L] [--since YYYY-MM-DD] [--json]\n"
+	"                        [--label L] [--since YYYY-MM-DD] [--attention] [--json]\n"
 	"\n"
-	"List the reports of your teams, newest first.\n"
+	"List the reports of your teams, the latest activity first (a day: the report\n"
+	"arriving, a message from the source, a reply or a note). NEW says what you\n"
+	"have not seen yet: a report you never opened, or the messages, replies and\n"
+	"notes added since `tips show` last showed it (kept on this computer only).\n"
+	"\"waiting for a grant\": the report arrived before you joined; a member who\n"
+	"can read it runs `tipctl sync`.\n"
 	"\n"
 	"  --status S     new, triaged, investigating, referred or closed\n"
 	"  --priority P   low, normal, high or urgent\n"
+	"  --label L      one of the labels `tipctl tips labels` lists\n"
 	"  --since DATE   received on or after DATE\n"
-	"  --json         print the API's JSON array instead of a table\n";
+	"  --attention    only reports with something you have not seen\n"
+	"  --json         print a JSON array: the API's summaries plus \"unread\" and\n"
+	"                 \"needs_attention\"\n";
 
 static const char set_usage[] =
 	"usage: tipctl tips set ID [--status S] [--priority P] [--assign NAME | --unassign]\n"
@@ -164,6 +177,97 @@ out:
 	return rc;
 }
 
+int
+tips_cmd_id_arg_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= TIPS_ID_PREFIX_MIN && n <= 36 && strspn(s, "0123456789abcdefABCDEF-") == n;
+}
+
+/* Print the candidates of an ambiguous prefix `arg` in `all`. */
+static void
+resolve_ambiguous(json_t *all, const char *arg, size_t n)
+{
+	size_t i;
+	json_t *r;
+	cli_error("%s is ambiguous: it starts %zu reports' ids (give more characters):", arg, n);
+	json_array_foreach(all, i, r) {
+		const char *rid = json_string_value(json_object_get(r, "id"));
+		if (rid == NULL || strncmp(rid, arg, strlen(arg)) != 0)
+			continue;
+		struct buf team;
+		buf_init(&team, 256);
+		const char *t = json_string_value(json_object_get(r, "team"));
+		if (t == NULL || report_term_safe(t, strlen(t), 0, &team) != 0)
+			buf_reset(&team);
+		fprintf(stderr, "  %s  received %s  team %s  %s\n", rid,
+		        json_is_string(json_object_get(r, "received_on"))
+		                ? json_string_value(json_object_get(r, "received_on"))
+		                : "?",
+		        team.len > 0 && buf_cstr(&team) != NULL ? buf_cstr(&team) : "?",
+		        json_is_string(json_object_get(r, "status"))
+		                ? json_string_value(json_object_get(r, "status"))
+		                : "?");
+		buf_free(&team);
+	}
+}
+
+int
+tips_cmd_resolve_id(struct api *a, const char *arg, char id[37])
+{
+	char low[37], q[64];
+	size_t n = strlen(arg), i, found = 0;
+	json_t *all = NULL, *r;
+	int rc = -1;
+	if (!tips_cmd_id_arg_ok(arg))
+		return -1;
+	for (i = 0; i <= n; i++)
+		low[i] = (char)(arg[i] >= 'A' && arg[i] <= 'F' ? arg[i] - 'A' + 'a' : arg[i]);
+	if (n == 36 && util_uuid_valid(low)) {
+		memcpy(id, low, 37);
+		return 0;
+	}
+	snprintf(q, sizeof(q), "/api/v1/reports?limit=%d", TIPS_LIST_PAGE);
+	if ((all = json_array()) == NULL || list_fetch(a, q, all) != 0)
+		goto out;
+	json_array_foreach(all, i, r) {
+		const char *rid = json_string_value(json_object_get(r, "id"));
+		if (rid != NULL && strlen(rid) == 36 && strncmp(rid, low, n) == 0 && found++ == 0)
+			memcpy(id, rid, 37);
+	}
+	if (found == 1)
+		rc = 0;
+	else if (found == 0)
+		cli_error("no report you can see has an id starting with %s (`tipctl tips list` "
+		          "shows them)", low);
+	else
+		resolve_ambiguous(all, low, found);
+out:
+	json_decref(all);
+	return rc;
+}
+
+/* Add what is new to the list `all` from server `server` and sort it by
+ * activity; keep only what needs attention if `attention`. Return 0, or -1
+ * (printed). */
+static int
+list_activity(const char *server, json_t *all, int attention)
+{
+	struct activity act;
+	if (activity_load(NULL, server, &act) != 0)
+		return -1;
+	int rc = activity_annotate(all, &act);
+	activity_free(&act);
+	if (rc != 0) {
+		cli_error("out of memory");
+		return -1;
+	}
+	for (size_t i = json_array_size(all); attention && i-- > 0;)
+		if (!activity_needs_attention(json_array_get(all, i)) && json_array_remove(all, i) != 0)
+			return -1;
+	return 0;
+}
+
 /* Run `tipctl tips list`. */
 static int
 tips_list(int argc, char **argv)
@@ -173,10 +277,10 @@ tips_list(int argc, char **argv)
 		{ "priority", required_argument, NULL, 2 }, { "assignee", required_argument, NULL, 3 },
 		{ "label", required_argument, NULL, 4 },    { "since", required_argument, NULL, 5 },
 		{ "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "attention", no_argument, NULL, 'A' },    { NULL, 0, NULL, 0 },
 	};
 	const char *f[6] = { NULL };
-	int c, as_json = 0, rc = CLI_ERR;
+	int c, as_json = 0, attention = 0, rc = CLI_ERR;
 	struct api a;
 	struct buf q;
 	json_t *all = NULL;
@@ -187,6 +291,8 @@ tips_list(int argc, char **argv)
 			f[c] = optarg;
 		else if (c == 'j')
 			as_json = 1;
+		else if (c == 'A')
+			attention = 1;
 		else if (c == 'h') {
 			fputs(list_usage, stdout);
 			return CLI_OK;
@@ -214,8 +320,14 @@ tips_list(int argc, char **argv)
 		api_close(&a);
 		goto out;
 	}
-	if (list_fetch(&a, buf_cstr(&q), all) == 0 && print_reports(all, as_json) == 0)
-		rc = CLI_OK;
+	if (list_fetch(&a, buf_cstr(&q), all) == 0 && list_activity(a.s->server, all, attention) == 0) {
+		if (attention && !as_json && json_array_size(all) == 0) {
+			puts("nothing new: no report needs your attention");
+			rc = CLI_OK;
+		} else if (print_reports(all, as_json) == 0) {
+			rc = CLI_OK;
+		}
+	}
 	api_close(&a);
 out:
 	json_decref(all);
@@ -226,6 +338,7 @@ out:
 /* Options of `tips set`. */
 struct set_opts {
 	const char *id, *status, *priority, *assign;
+	char rid[37]; /* the id, resolved from a prefix */
 	int unassign, clear_labels, as_json;
 	const char *labels[TIPS_MAX_LABELS];
 	size_t nlabels;
@@ -266,8 +379,9 @@ set_parse(int argc, char **argv, struct set_opts *o)
 	if (optind + 1 != argc)
 		return usage_err(set_usage, "set: give exactly one report ID", NULL);
 	o->id = argv[optind];
-	if (!util_uuid_valid(o->id))
-		return usage_err(set_usage, "set: not a report ID", o->id);
+	if (!tips_cmd_id_arg_ok(o->id))
+		return usage_err(set_usage, "set: not a report ID (or 8 or more of its first characters)",
+		                 o->id);
 	if (o->status != NULL && !tips_cmd_status_ok(o->status))
 		return usage_err(set_usage, "set: unknown --status (new, triaged, investigating, referred or closed)",
 		                 o->status);
@@ -312,6 +426,42 @@ out:
 	return s;
 }
 
+/* Check the labels of `o` against the server's vocabulary; an unknown one
+ * is refused with the list. Return 0, or -1 (printed). */
+static int
+set_check_labels(struct api *a, const struct set_opts *o)
+{
+	json_t *doc = NULL, *known, *l;
+	size_t i;
+	int rc = 0;
+	if (o->nlabels == 0)
+		return 0;
+	if (api_get_json(a, "/api/v1/labels", "the labels", &doc) != 0)
+		return -1;
+	known = json_object_get(doc, "labels");
+	for (size_t k = 0; k < o->nlabels && rc == 0; k++) {
+		int found = 0;
+		json_array_foreach(known, i, l)
+			found |= json_is_string(l) && strcmp(json_string_value(l), o->labels[k]) == 0;
+		if (found)
+			continue;
+		struct buf list;
+		buf_init(&list, 65536);
+		json_array_foreach(known, i, l) {
+			const char *n = json_string_value(l);
+			if (n != NULL && strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(n) &&
+			    buf_printf(&list, "%s%s", list.len ? ", " : "", n) != 0)
+				break;
+		}
+		cli_error("set: unknown label %s (labels: %s; `tipctl admin label add` makes more)",
+		          o->labels[k], list.len > 0 && buf_cstr(&list) != NULL ? buf_cstr(&list) : "none");
+		buf_free(&list);
+		rc = -1;
+	}
+	json_decref(doc);
+	return rc;
+}
+
 /* Run `tipctl tips set`. */
 static int
 tips_set(int argc, char **argv)
@@ -332,12 +482,13 @@ tips_set(int argc, char **argv)
 		cli_error("set: a value is not valid text");
 		goto out;
 	}
-	snprintf(path, sizeof(path), "/api/v1/reports/%s", o.id);
-	snprintf(what, sizeof(what), "report %s", o.id);
-	if (api_open(&a) != 0) {
+	if (api_open(&a) != 0 || tips_cmd_resolve_id(&a, o.id, o.rid) != 0 ||
+	    set_check_labels(&a, &o) != 0) {
 		api_close(&a);
 		goto out;
 	}
+	snprintf(path, sizeof(path), "/api/v1/reports/%s", o.rid);
+	snprintf(what, sizeof(what), "report %s", o.rid);
 	int ok = api_call(&a, "PATCH", path, body, &r, what) == 0;
 	api_close(&a);
 	if (!ok)

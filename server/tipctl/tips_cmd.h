@@ -16,6 +16,26 @@ int tips_cmd_main(int argc, char **argv);
 int tips_cmd_status_ok(const char *s);
 /* Return 1 if `s` is a valid priority (low, normal, high, urgent). */
 int tips_cmd_priority_ok(const char *s);
+/* The shortest id prefix taken where an id is. */
+#define TIPS_ID_PREFIX_MIN 8
+
+struct api;
+
+/* Return 1 if `s` is a report id or a prefix of one: TIPS_ID_PREFIX_MIN to
+ * 36 characters of hex digits (either case) and dashes. */
+int tips_cmd_id_arg_ok(const char *s);
+
+/*
+ * Turn `arg` (tips_cmd_id_arg_ok) into the full id of one report the caller
+ * can list, in `id`: a full id is taken as it is (lower-cased); a prefix
+ * must start exactly one report's id. Return 0, or -1 after printing why
+ * ("no report you can see has an id starting with X", or "X is ambiguous:
+ * it starts N reports' ids:" and each candidate with its day, team and
+ * status).
+ */
+int tips_cmd_resolve_id(struct api *a, const char *arg, char id[37])
+	__attribute__((warn_unused_result));
+
 /* Return 1 if `s` is a date YYYY-MM-DD (month 01-12, day 01-31). */
 int tips_cmd_date_ok(const char *s);
 

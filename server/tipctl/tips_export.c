@@ -59,6 +59,7 @@ static const char ex_usage[] =
 /* Options of export. */
 struct ex_opts {
 	const char *id, *out, *identity, *pass_file;
+	char rid[37]; /* the id, resolved from a prefix */
 };
 
 /* What an export holds while it runs. */
@@ -106,8 +107,8 @@ ex_parse(int argc, char **argv, struct ex_opts *o)
 		goto usage;
 	}
 	o->id = argv[optind];
-	if (strlen(o->id) != 36 || !util_uuid_valid(o->id)) {
-		cli_error("export: not a report ID: %s", o->id);
+	if (!tips_cmd_id_arg_ok(o->id)) {
+		cli_error("export: not a report ID (or 8 or more of its first characters): %s", o->id);
 		goto usage;
 	}
 	if (o->out == NULL || o->out[0] == '\0') {
@@ -405,7 +406,7 @@ ex_open_out(struct ex_run *x, const struct ex_opts *o)
 static int
 ex_fetch(struct ex_run *x, const struct ex_opts *o)
 {
-	if (api_open(&x->a) != 0 || (x->id = api_identity_load(o->identity, o->pass_file)) == NULL ||
+	if ((x->id = api_identity_load(o->identity, o->pass_file)) == NULL ||
 	    tips_open_fetch_report(&x->a, x->id, o->id, &x->meta, &x->doc, &x->json) != 0)
 		return -1;
 	if (api_get_json(&x->a, "/api/v1/questionnaire", "the questionnaire", &x->quest) != 0)
@@ -455,6 +456,9 @@ tips_export_main(int argc, char **argv)
 	x.rid = o.id;
 	buf_init_secure(&x.json, TIPS_REPORT_MAX + 1);
 	buf_init(&x.manifest, TIPS_EXPORT_MANIFEST_MAX);
+	if (api_open(&x.a) != 0 || tips_cmd_resolve_id(&x.a, o.id, o.rid) != 0)
+		goto out;
+	o.id = x.rid = o.rid;
 	if (ex_open_out(&x, &o) != 0 || ex_fetch(&x, &o) != 0)
 		goto out;
 	if (ex_write(&x, o.id) != 0) {
@@ -463,6 +467,7 @@ tips_export_main(int argc, char **argv)
 			          "do not hand it on", o.id, x.where);
 		goto out;
 	}
+	tips_open_mark_seen(&x.a, o.id, x.meta);
 	printf("exported report %s: %zu files and MANIFEST.txt in %s\n", o.id, x.nfiles, x.where);
 	printf("the recipient checks it with: cd %s && sha256sum -c MANIFEST.txt\n", x.where);
 	printf("these files are plaintext: keep them on an encrypted disk\n");

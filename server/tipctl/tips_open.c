@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "age.h"
+#include "activity.h"
 #include "api.h"
 #include "cli.h"
+#include "tips_cmd.h"
 #include "report.h"
 #include "secmem.h"
 #include "util.h"
@@ -36,6 +38,7 @@ static const char get_usage[] =
 /* Options of show and get. */
 struct open_opts {
 	const char *id, *identity, *pass_file, *out;
+	char rid[37]; /* the id, resolved from a prefix */
 	int as_json;
 };
 
@@ -70,8 +73,9 @@ open_parse(int argc, char **argv, const char *usage, int is_get, struct open_opt
 		goto usage;
 	}
 	o->id = argv[optind];
-	if (!util_uuid_valid(o->id)) {
-		cli_error("%s: not a report ID: %s", argv[0], o->id);
+	if (!tips_cmd_id_arg_ok(o->id)) {
+		cli_error("%s: not a report ID (or 8 or more of its first characters): %s", argv[0],
+		          o->id);
 		goto usage;
 	}
 	if (is_get && o->out == NULL) {
@@ -291,13 +295,23 @@ tips_open_print_report(FILE *out, json_t *meta, json_t *doc, json_t *quest)
 	print_attachments(out, doc);
 }
 
+void
+tips_open_mark_seen(struct api *a, const char *rid, json_t *meta)
+{
+	struct activity_counts c;
+	activity_counts_of_report(meta, &c);
+	if (activity_mark(NULL, a->s->server, rid, &c) != 0)
+		cli_error("warning: `tips list` will still show report %s as new", rid);
+}
+
 /* Open the session and the identity. Return 0, or -1 (printed; api_close still needed). */
 static int
-open_both(struct api *a, const struct open_opts *o, struct identity **id)
+open_both(struct api *a, struct open_opts *o, struct identity **id)
 {
 	*id = NULL;
-	if (api_open(a) != 0)
+	if (api_open(a) != 0 || tips_cmd_resolve_id(a, o->id, o->rid) != 0)
 		return -1;
+	o->id = o->rid;
 	*id = api_identity_load(o->identity, o->pass_file);
 	return *id != NULL ? 0 : -1;
 }
@@ -328,6 +342,7 @@ tips_open_show(int argc, char **argv)
 		tips_open_print_report(stdout, meta, doc, quest);
 		if (tips_reply_show(&a, id, o.id, meta, doc) != 0)
 			goto out;
+		tips_open_mark_seen(&a, o.id, meta);
 	}
 	rc = CLI_OK;
 out:

@@ -34,6 +34,11 @@ int tips_open_fetch_report(struct api *a, const struct identity *id, const char 
                            json_t **meta, json_t **doc, struct buf *json)
 	__attribute__((warn_unused_result));
 
+/* Remember (activity.h) that report `rid` was shown with everything in the
+ * server's answer `meta`, so `tips list` no longer shows it as new. A
+ * failure only prints a warning. */
+void tips_open_mark_seen(struct api *a, const char *rid, json_t *meta);
+
 /*
  * Print the decrypted report `doc` with the server's metadata `meta` to
  * `out` the way `tips show` does: questions of the questionnaire `quest`

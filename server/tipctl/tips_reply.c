@@ -19,6 +19,7 @@
 
 #include "admins_view.h"
 #include "age.h"
+#include "activity.h"
 #include "api.h"
 #include "cli.h"
 #include "identity.h"
@@ -79,6 +80,7 @@ static const char rp_note_usage[] =
 struct rp_opts {
 	bool is_reply, from_stdin, yes, editor;
 	const char *id, *file, *identity, *pass_file;
+	char rid[37]; /* the id, resolved from a prefix */
 };
 
 /* One sealing job: what was fetched and what is sent. */
@@ -119,8 +121,8 @@ rp_parse_opts(int argc, char **argv, struct rp_opts *o)
 			goto usage;
 		}
 	}
-	if (optind + 1 != argc || strlen(argv[optind]) != 36 || !util_uuid_valid(argv[optind])) {
-		cli_error("give one report ID (a uuid)");
+	if (optind + 1 != argc || !tips_cmd_id_arg_ok(argv[optind])) {
+		cli_error("give one report ID (or 8 or more of its first characters)");
 		goto usage;
 	}
 	o->id = argv[optind];
@@ -248,9 +250,12 @@ rp_ed_cleanup(const char *dir)
 }
 
 /* Create the editor's file in `dir` (path into `path`) holding the comment
- * header. Return 0, or -1 (printed). */
+ * header: for a reply, that whoever holds the receipt reads it (`source`),
+ * or that the source forgot the receipt and only the team reads it. Return
+ * 0, or -1 (printed). */
 static int
-rp_ed_make_file(bool is_reply, const char *rid, const char *dir, char *path, size_t n)
+rp_ed_make_file(bool is_reply, bool source, const char *rid, const char *dir, char *path,
+                size_t n)
 {
 	struct buf h;
 	int fd, rc = -1, l = snprintf(path, n, "%s/%s-XXXXXX.txt", dir, is_reply ? "reply" : "note");
@@ -259,7 +264,11 @@ rp_ed_make_file(bool is_reply, const char *rid, const char *dir, char *path, siz
 		return -1;
 	}
 	buf_init(&h, RP_ED_HEADER_MAX);
-	if (is_reply)
+	if (is_reply && !source)
+		rc = buf_printf(&h, "\n# Write your reply on report %s above.\n"
+		                "# The source has forgotten this report's receipt: no one outside\n"
+		                "# the team will read it; every member of the team will.\n", rid);
+	else if (is_reply)
 		rc = buf_printf(&h, "\n# Write your reply to the source of report %s above.\n"
 		                "# WARNING: whoever holds this report's receipt will read this reply,\n"
 		                "# and so will every member of the team.\n", rid);
@@ -403,7 +412,7 @@ out:
 /* Write the text in an editor on a RAM-backed file, then read it into the
  * secure `t` and wipe and remove the file. Return 0, or -1 (printed). */
 static int
-rp_ed_text(bool is_reply, const char *rid, struct buf *t)
+rp_ed_text(bool is_reply, bool source, const char *rid, struct buf *t)
 {
 	char dir[4096], path[4200], store[4096], *argv[RP_ED_ARGS_MAX + 2];
 	const char *cmds[3] = { getenv("VISUAL"), getenv("EDITOR"), "vi" };
@@ -412,7 +421,7 @@ rp_ed_text(bool is_reply, const char *rid, struct buf *t)
 	buf_init_secure(&raw, TIPS_REPLY_TEXT_MAX + RP_ED_HEADER_MAX);
 	if (rp_ed_mkdir(dir, sizeof(dir)) != 0)
 		goto done;
-	if (rp_ed_make_file(is_reply, rid, dir, path, sizeof(path)) != 0)
+	if (rp_ed_make_file(is_reply, source, rid, dir, path, sizeof(path)) != 0)
 		goto out;
 	size_t nw = 0;
 	for (int i = 0; i < 3 && nw == 0; i++)
@@ -447,10 +456,10 @@ done:
 
 /* Read the text into the secure buffer `t`. Return 0, or -1 (printed). */
 static int
-rp_read_text(const struct rp_opts *o, struct buf *t)
+rp_read_text(const struct rp_opts *o, bool source, struct buf *t)
 {
 	if (o->editor)
-		return rp_ed_text(o->is_reply, o->id, t);
+		return rp_ed_text(o->is_reply, source, o->id, t);
 	if (o->file != NULL) {
 		if (cli_read_file(o->file, t) != 0)
 			return -1;
@@ -833,6 +842,10 @@ rp_send_sealed(struct api *a, const struct rp_opts *o, const struct identity *id
 		goto out;
 	printf("%s %s sent to %zu member(s)%s\n", kind, j->oid, membership_count(j->m),
 	       j->nrcpt > membership_count(j->m) ? " and the source" : "");
+	/* your own reply or note is not news to you in `tips list` */
+	if (activity_add_own(NULL, a->s->server, o->id,
+	                     o->is_reply ? ACTIVITY_REPLY : ACTIVITY_NOTE) != 0)
+		cli_error("warning: `tips list` will show your %s as new", kind);
 	rc = 0;
 out:
 	json_decref(hdrs);
@@ -860,8 +873,9 @@ rp_reply_run(int argc, char **argv, bool is_reply)
 	buf_init_secure(&t, TIPS_REPLY_TEXT_MAX);
 	/* Everything that can refuse comes before the text is typed: the session,
 	 * the passphrase (three tries at a terminal), the report and its team. */
-	if (api_open(&a) != 0)
+	if (api_open(&a) != 0 || tips_cmd_resolve_id(&a, o.id, o.rid) != 0)
 		goto out;
+	o.id = o.rid;
 	if (a.s->n_admin_keys == 0) {
 		cli_error("no admin key is pinned: log in again with --admin-key (from your invite)");
 		goto out;
@@ -869,7 +883,7 @@ rp_reply_run(int argc, char **argv, bool is_reply)
 	if ((id = api_identity_load(o.identity, o.pass_file)) == NULL ||
 	    rp_fetch_membership(&a, &o, id, &j) != 0)
 		goto out;
-	if (rp_read_text(&o, &t) != 0 || (is_reply && rp_confirm_reply(&o, j.source[0] != '\0') != 0))
+	if (rp_read_text(&o, j.source[0] != '\0', &t) != 0 || (is_reply && rp_confirm_reply(&o, j.source[0] != '\0') != 0))
 		goto out;
 	if (rp_send_sealed(&a, &o, id, &j, &t) != 0) {
 		rp_keep_text(&o, &t);

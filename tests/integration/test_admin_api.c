@@ -899,9 +899,14 @@ Test(admin_api, a_membership_change_commits_with_its_audit_entries_or_not_at_all
 	cr_assert_eq(count_for("select count(*) from sessions where ed25519 = '\\x%s'", pkhex), 1,
 	             "carol's session was deleted without an audit entry");
 	audit_refuse(NULL);
+	long approvals = th_count(&T, "select count(*) from audit_entries where "
+	                              "convert_from(entry, 'UTF8') like '% enroll_approve %'");
 	cr_assert_eq(post_statement(token, "demo", &note, NULL, NULL), 201);
 	cr_assert_eq(count_for("select count(*) from audit_entries where convert_from(entry, 'UTF8') "
 	                       "like '%% member_revoke %% demo - %s'", subj), 1);
+	cr_assert_eq(th_count(&T, "select count(*) from audit_entries where "
+	                          "convert_from(entry, 'UTF8') like '% enroll_approve %'"),
+	             approvals, "a revocation was audited as an approval too");
 	cr_assert_eq(count_for("select count(*) from sessions where ed25519 = '\\x%s'", pkhex), 0);
 	buf_free(&note);
 	person_free(&carol);
@@ -1034,8 +1039,9 @@ Test(admin_api, revocation_on_the_command_line_deletes_headers_and_sessions_too)
 	cr_assert_eq(count_for("select count(*) from sessions where ed25519 = '\\x%s'", pkhex), 0,
 	             "fay's session is still stored");
 	expect(401, "GET", "/api/v1/reports", ftok, NULL, "fay's session after revocation");
-	/* one entry for the statement, one for fay's removal, in its transaction */
-	cr_assert_eq(th_count(&T, "select count(*) from audit_entries"), audit_before + 2);
+	/* one entry, in its transaction: fay's removal (a revocation is not also an
+	 * enroll_approve) */
+	cr_assert_eq(th_count(&T, "select count(*) from audit_entries"), audit_before + 1);
 	cr_assert_eq(th_count(&T, "select count(*) from audit_entries where convert_from(entry, 'UTF8') "
 	                         "like '% member_revoke operator demo - %'"), 1);
 	buf_free(&note);
@@ -1057,6 +1063,9 @@ Test(admin_api, labels_are_added_and_removed_by_admins_only)
 	cr_assert_str_eq(json_string_value(json_object_get(doc, "name")), "trafficking.sea");
 	json_decref(doc);
 	cr_assert_eq(th_count(&T, "select count(*) from labels where name = 'trafficking.sea'"), 1);
+	cr_assert_eq(th_count(&T, "select count(*) from audit_entries where convert_from(entry, 'UTF8') "
+	                         "like '% label_add % - - label:trafficking.sea'"),
+	             1, "the entry does not name the label added");
 	cr_assert_eq(call("GET", "/api/v1/labels", mt, NULL, &doc), 200);
 	int seen = 0;
 	for (size_t i = 0; i < json_array_size(json_object_get(doc, "labels")); i++)
@@ -1089,7 +1098,8 @@ Test(admin_api, labels_are_added_and_removed_by_admins_only)
 
 	expect(204, "DELETE", "/api/v1/admin/labels/trafficking.sea", token, NULL, "delete");
 	cr_assert_eq(th_count(&T, "select count(*) from audit_entries where convert_from(entry, 'UTF8') "
-	                         "like '% label_remove %'"), 1);
+	                         "like '% label_remove % - - label:trafficking.sea'"),
+	             1, "the entry does not name the label removed");
 	expect(404, "DELETE", "/api/v1/admin/labels/trafficking.sea", token, NULL, "delete twice");
 	cr_assert_eq(th_count(&T, "select count(*) from labels"), n0);
 }

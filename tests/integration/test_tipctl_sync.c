@@ -180,18 +180,19 @@ headers_for(const char *line)
 	return th_count(&T, sql);
 }
 
-/* The fingerprint of the member line `line` (as tipctl prints it). */
+/* The fingerprint of the member line `line` as tipctl prints it: "xxxx xxxx xxxx xxxx". */
 static void
-fingerprint(const char *line, char fp[17])
+fingerprint(const char *line, char fp[20])
 {
-	char b64[128];
+	char b64[128], hex[17];
 	uint8_t pk[64];
 	size_t n = 0;
 	cr_assert_eq(sscanf(line, "%*s %*s %127s", b64), 1);
 	cr_assert_eq(util_base64_decode(b64, strlen(b64), pk, sizeof(pk), &n,
 	                                sodium_base64_VARIANT_ORIGINAL), 0);
 	cr_assert_eq(n, 32);
-	membership_fingerprint(pk, fp);
+	membership_fingerprint(pk, hex);
+	snprintf(fp, 20, "%.4s %.4s %.4s %.4s", hex, hex + 4, hex + 8, hex + 12);
 }
 
 static int
@@ -214,7 +215,7 @@ login_when_member(const char *home, const char *identity)
 
 Test(tipctl_sync, newcomer_gets_history_and_a_rollback_is_refused)
 {
-	char bob[TH_PATH], carol[TH_PATH], bob_line[512], carol_line[512], fp[17], rid[37], rid0[37];
+	char bob[TH_PATH], carol[TH_PATH], bob_line[512], carol_line[512], fp[20], rid[37], rid0[37];
 	char dirout[TH_PATH + 16], p[TH_PATH + 64], seen[TH_PATH + 64], state[TH_PATH + 64];
 	make_person("bob", bob, sizeof(bob), bob_line, sizeof(bob_line));
 	make_person("carol", carol, sizeof(carol), carol_line, sizeof(carol_line));

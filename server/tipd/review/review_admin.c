@@ -499,8 +499,9 @@ statement_stored(struct rv_req *r)
 
 /* Store the statement and, guarded by "our statement is the one stored",
  * delete the removed members' headers and sessions and mark the enrollment,
- * all in one transaction with the enroll_approve and member_revoke audit
- * entries (as `tipd membership add` does): a crash or a dropped connection
+ * all in one transaction with the enroll_approve (an approval, or a
+ * statement that removes no one) and member_revoke (one per removed member)
+ * audit entries (as `tipd membership add` does): a crash or a dropped connection
  * leaves either all of it or none. The entries are queued first, written
  * only if no statement holds this sequence number yet: the audit lock they
  * take serializes concurrent uploads, so exactly the upload whose statement
@@ -517,8 +518,11 @@ statement_store(struct rv_req *r)
 	snprintf(first, sizeof(first), "not exists (select 1 from membership_statements "
 	         "where team_id = $2 and seq = %llu)", (unsigned long long)c->stmt_seq);
 	rv_q(r, "insert into teams (id) values ($1) on conflict do nothing", 1, v, NULL, NULL, NULL);
-	rv_audit_when(r, AUDIT_ENROLL_APPROVE, r->team, c->enrollment_complete ? c->enrollment : NULL,
-	              c->enrollment_complete ? c->enrollee : NULL, first, r->team);
+	/* a revocation is audited as member_revoke only, not as an approval too */
+	if (c->enrollment_complete || c->n_removed == 0)
+		rv_audit_when(r, AUDIT_ENROLL_APPROVE, r->team,
+		              c->enrollment_complete ? c->enrollment : NULL,
+		              c->enrollment_complete ? c->enrollee : NULL, first, r->team);
 	rv_audit_many_when(r, AUDIT_MEMBER_REVOKE, r->team, NULL,
 	                   (const uint8_t(*)[32])c->removed_pks, c->n_removed, first, r->team);
 	rv_q(r, "insert into membership_statements (team_id, seq, sha256, statement) "
@@ -726,9 +730,9 @@ label_start(struct rv_req *r)
 	const char *v[1] = { c->label };
 	int add = r->route == RV_ADMIN_LABEL_ADD;
 	/* before the change: written only if there is a change to make */
-	rv_audit_when(r, add ? AUDIT_LABEL_ADD : AUDIT_LABEL_REMOVE, NULL, NULL, NULL,
-	              add ? "not exists (select 1 from labels where name = $2)"
-	                  : "exists (select 1 from labels where name = $2)", c->label);
+	rv_audit_label_when(r, add ? AUDIT_LABEL_ADD : AUDIT_LABEL_REMOVE, c->label,
+	                    add ? "not exists (select 1 from labels where name = $2)"
+	                        : "exists (select 1 from labels where name = $2)", c->label);
 	if (add)
 		rv_q(r, "insert into labels (name) values ($1) on conflict do nothing returning name",
 		     1, v, NULL, NULL, label_row);

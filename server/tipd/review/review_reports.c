@@ -36,7 +36,16 @@ static const char *const priorities[] = { "low", "normal", "high", "urgent", NUL
 #define SUMMARY_COLS                                                                         \
 	"r.id, r.team_id, r.received_on::text, r.status, r.priority, r.assignee, "          \
 	"array_to_json(r.labels)::text, "                                                  \
-	"(select count(*) from attachments a where a.report_id = r.id)"
+	"(select count(*) from attachments a where a.report_id = r.id), "                  \
+	"(select count(*) from messages m where m.report_id = r.id), "                     \
+	"(select count(*) from replies p where p.report_id = r.id), "                      \
+	"(select count(*) from notes n where n.report_id = r.id), "                        \
+	"greatest(r.received_on, "                                                         \
+	"(select max(m.sent_on) from messages m where m.report_id = r.id), "               \
+	"(select max(p.sent_on) from replies p where p.report_id = r.id), "                \
+	"(select max(n.sent_on) from notes n where n.report_id = r.id))::text"
+/* The number of SUMMARY_COLS columns (what a query selects after them comes next). */
+#define SUMMARY_N 12
 
 /* ---- parsing ---- */
 
@@ -292,17 +301,22 @@ summary_row(const PGresult *res, int i)
 	json_error_t e;
 	json_t *labels = json_loads(PQgetvalue(res, i, 6), 0, &e);
 	json_t *assignee = PQgetisnull(res, i, 5) ? json_null() : json_string(PQgetvalue(res, i, 5));
-	uint64_t natt = 0;
-	if (!json_is_array(labels) || assignee == NULL ||
-	    util_parse_u64(PQgetvalue(res, i, 7), UINT32_MAX, &natt) != 0) {
+	uint64_t n[4] = { 0 };
+	int bad = !json_is_array(labels) || assignee == NULL;
+	for (int k = 0; k < 4 && !bad; k++)
+		bad = util_parse_u64(PQgetvalue(res, i, 7 + k), UINT32_MAX, &n[k]) != 0;
+	if (bad) {
 		json_decref(labels);
 		json_decref(assignee);
 		return NULL;
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I}", "id", PQgetvalue(res, i, 0),
-	                 "team", PQgetvalue(res, i, 1), "received_on", PQgetvalue(res, i, 2),
-	                 "status", PQgetvalue(res, i, 3), "priority", PQgetvalue(res, i, 4),
-	                 "assignee", assignee, "labels", labels, "attachments", (json_int_t)natt);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:s}", "id",
+	                 PQgetvalue(res, i, 0), "team", PQgetvalue(res, i, 1), "received_on",
+	                 PQgetvalue(res, i, 2), "status", PQgetvalue(res, i, 3), "priority",
+	                 PQgetvalue(res, i, 4), "assignee", assignee, "labels", labels,
+	                 "attachments", (json_int_t)n[0], "message_count", (json_int_t)n[1], "reply_count",
+	                 (json_int_t)n[2], "note_count", (json_int_t)n[3], "last_activity_on",
+	                 PQgetvalue(res, i, 11));
 }
 
 /* The caller's teams as a PostgreSQL array literal (team ids need no quoting),
@@ -361,7 +375,10 @@ list_rows(struct rv_req *r, const PGresult *res)
 	c->rows = n;
 	for (int i = 0; i < n && i < (int)c->f.limit; i++) {
 		json_t *s = summary_row(res, i);
-		if (s == NULL || json_array_append_new(arr, s) != 0) {
+		if (s == NULL ||
+		    json_object_set_new(s, "granted",
+		                        json_boolean(PQgetvalue(res, i, SUMMARY_N)[0] == 't')) != 0 ||
+		    json_array_append_new(arr, s) != 0) {
 			db_step_mark_failed(&r->step);
 			return;
 		}
@@ -394,22 +411,27 @@ list_start(struct rv_req *r)
 {
 	struct rv_ctx *c = r->ctx;
 	struct rv_filter *f = &c->f;
-	char teams[TEAMS_LIT], limit[16];
+	char teams[TEAMS_LIT], limit[16], all_teams[TEAMS_LIT], rcpts[RCPTS_LIT];
 	if (rv_filter_parse(http_request_query(r->req), f) != 0) {
 		rv_problem(r, 400, "bad filter: team, status, priority, assignee, label, "
 		                   "since=YYYY-MM-DD, limit=1..200, cursor");
 		return;
 	}
 	teams_literal(&r->caller, f->team, teams, sizeof(teams));
+	recipients_literal(&r->caller, all_teams, sizeof(all_teams), rcpts, sizeof(rcpts));
 	snprintf(limit, sizeof(limit), "%u", f->limit + 1);
 	r->out = json_pack("{s:[]}", "reports");
 	const char *v[10] = { teams, f->status, f->priority, f->assignee, f->label, f->since,
 		              f->has_cursor ? f->cursor_date : NULL,
-		              f->has_cursor ? f->cursor_id : NULL, limit };
+		              f->has_cursor ? f->cursor_id : NULL, limit, rcpts };
 	/* One page per team, each an index range scan on (team_id, received_on,
 	 * id) from the cursor on (schema 0013), then the newest of those: the
-	 * cost is the page size times the teams, at any depth. */
-	rv_q(r, "select " SUMMARY_COLS " from unnest($1::text[]) t(team) cross join lateral ("
+	 * cost is the page size times the teams, at any depth. granted: the
+	 * caller has a header for the report (else it arrived before they joined
+	 * and waits for a member's tipctl sync). */
+	rv_q(r, "select " SUMMARY_COLS ", exists (select 1 from object_headers h where "
+	        "h.object_id = r.id and h.recipient = any($10::text[])) "
+	        "from unnest($1::text[]) t(team) cross join lateral ("
 	        "select * from reports r where r.team_id = t.team "
 	        "and ($2::text is null or r.status = $2) and ($3::text is null or r.priority = $3) "
 	        "and ($4::text is null or r.assignee = $4) and ($5::text is null or $5 = any(r.labels)) "
@@ -417,7 +439,7 @@ list_start(struct rv_req *r)
 	        "and ($7::date is null or (r.received_on, r.id) < ($7::date, $8::uuid)) "
 	        "order by r.received_on desc, r.id desc limit $9::int) r "
 	        "order by r.received_on desc, r.id desc limit $9::int",
-	     9, v, NULL, NULL, list_rows);
+	     10, v, NULL, NULL, list_rows);
 	rv_audit(r, AUDIT_REPORT_LIST, f->team, NULL, NULL);
 	rv_run(r, list_done);
 }
@@ -430,8 +452,8 @@ fetch_report(struct rv_req *r, const PGresult *res)
 	if (PQntuples(res) != 1)
 		return;
 	json_t *s = summary_row(res, 0);
-	if (s == NULL || json_object_set_new(s, "header", json_string(PQgetvalue(res, 0, 8))) != 0 ||
-	    json_object_set_new(s, "payload", json_string(PQgetvalue(res, 0, 9))) != 0 ||
+	if (s == NULL || json_object_set_new(s, "header", json_string(PQgetvalue(res, 0, SUMMARY_N))) != 0 ||
+	    json_object_set_new(s, "payload", json_string(PQgetvalue(res, 0, SUMMARY_N + 1))) != 0 ||
 	    json_object_set_new(s, "attachments", json_array()) != 0) {
 		json_decref(s);
 		db_step_mark_failed(&r->step);

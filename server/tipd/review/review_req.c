@@ -419,19 +419,10 @@ rv_audit(struct rv_req *r, enum audit_action a, const char *team, const char *ob
 	buf_free(&e);
 }
 
-void
-rv_audit_when(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
-              const uint8_t *subject_ed25519, const char *cond, const char *cond_param)
+/* Queue the append of the formatted entry `e` if `cond` holds (rv_audit_when). */
+static void
+audit_append_when(struct rv_req *r, struct buf *e, const char *cond, const char *cond_param)
 {
-	struct buf e;
-	buf_init(&e, AUDIT_ENTRY_MAX);
-	if (audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team, object_uuid,
-	                       subject_ed25519) != 0 ||
-	    buf_cstr(&e) == NULL) {
-		rv_fail_step(r);
-		buf_free(&e);
-		return;
-	}
 	char sql[1024];
 	int n = snprintf(sql, sizeof(sql),
 	                 "insert into audit_entries (idx, entry, leaf_sha256) "
@@ -442,10 +433,38 @@ rv_audit_when(struct rv_req *r, enum audit_action a, const char *team, const cha
 	if (n < 0 || (size_t)n >= sizeof(sql)) {
 		rv_fail_step(r);
 	} else {
-		const char *v[2] = { buf_cstr(&e), cond_param };
+		const char *v[2] = { buf_cstr(e), cond_param };
 		rv_q(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, NULL);
 		rv_q(r, sql, 2, v, NULL, NULL, NULL);
 	}
+}
+
+void
+rv_audit_when(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
+              const uint8_t *subject_ed25519, const char *cond, const char *cond_param)
+{
+	struct buf e;
+	buf_init(&e, AUDIT_ENTRY_MAX);
+	if (audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team, object_uuid,
+	                       subject_ed25519) != 0 ||
+	    buf_cstr(&e) == NULL)
+		rv_fail_step(r);
+	else
+		audit_append_when(r, &e, cond, cond_param);
+	buf_free(&e);
+}
+
+void
+rv_audit_label_when(struct rv_req *r, enum audit_action a, const char *label, const char *cond,
+                    const char *cond_param)
+{
+	struct buf e;
+	buf_init(&e, AUDIT_ENTRY_MAX);
+	if (audit_entry_format_label(&e, time(NULL), a, r->caller.ed25519, label) != 0 ||
+	    buf_cstr(&e) == NULL)
+		rv_fail_step(r);
+	else
+		audit_append_when(r, &e, cond, cond_param);
 	buf_free(&e);
 }
 

@@ -272,6 +272,10 @@ void rv_audit(struct rv_req *r, enum audit_action a, const char *team, const cha
  * the action (e.g. "the invite is still unused"). */
 void rv_audit_when(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
                    const uint8_t *subject_ed25519, const char *cond, const char *cond_param);
+/* rv_audit_when for label_add/label_remove: the subject is "label:" and the
+ * label's name (audit_entry_format_label). */
+void rv_audit_label_when(struct rv_req *r, enum audit_action a, const char *label,
+                         const char *cond, const char *cond_param);
 /* One entry per subject key (`n` of them) in one statement, so that a step
  * stays within RV_MAX_QUERIES however many subjects an action has. */
 void rv_audit_many(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,

@@ -99,21 +99,62 @@ key_hex(const uint8_t *pk, char out[65])
 	util_hex(h, sizeof(h), out);
 }
 
+/* Return 1 if `s` is a label name (as the labels table allows). */
+static int
+label_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 1 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n &&
+	       s[0] != '.' && s[0] != '_' && s[0] != '-';
+}
+
+/* Return 1 if `subject` (not "-") is valid for action `a`. */
+static int
+subject_ok(enum audit_action a, const char *subject)
+{
+	size_t pl = strlen(AUDIT_LABEL_PREFIX);
+	if (a == AUDIT_LABEL_ADD || a == AUDIT_LABEL_REMOVE)
+		return strncmp(subject, AUDIT_LABEL_PREFIX, pl) == 0 && label_ok(subject + pl);
+	return strlen(subject) == 64 && strspn(subject, "0123456789abcdef") == 64;
+}
+
+/* audit_entry_format with the subject as text ("-" if NULL). */
+static int
+entry_format(struct buf *out, int64_t when, enum audit_action a, const uint8_t *actor_pk,
+             const char *team, const char *object, const char *subject)
+{
+	char actor[65] = "operator";
+	const char *code = audit_action_code(a);
+	if (code == NULL || when < 0 || (team != NULL && !membership_team_valid(team)) ||
+	    (object != NULL && !util_uuid_valid(object)) ||
+	    (subject != NULL && !subject_ok(a, subject)))
+		return -1;
+	if (actor_pk != NULL)
+		key_hex(actor_pk, actor);
+	return buf_printf(out, AUDIT_MAGIC " %lld %s %s %s %s %s", (long long)when, code, actor,
+	                  team != NULL ? team : "-", object != NULL ? object : "-",
+	                  subject != NULL ? subject : "-");
+}
+
 int
 audit_entry_format(struct buf *out, int64_t when, enum audit_action a, const uint8_t *actor_pk,
                    const char *team, const char *object, const uint8_t *subject_pk)
 {
-	char actor[65] = "operator", subject[65] = "-";
-	const char *code = audit_action_code(a);
-	if (code == NULL || when < 0 || (team != NULL && !membership_team_valid(team)) ||
-	    (object != NULL && !util_uuid_valid(object)))
-		return -1;
-	if (actor_pk != NULL)
-		key_hex(actor_pk, actor);
+	char subject[65];
 	if (subject_pk != NULL)
 		key_hex(subject_pk, subject);
-	return buf_printf(out, AUDIT_MAGIC " %lld %s %s %s %s %s", (long long)when, code, actor,
-	                  team != NULL ? team : "-", object != NULL ? object : "-", subject);
+	return entry_format(out, when, a, actor_pk, team, object, subject_pk != NULL ? subject : NULL);
+}
+
+int
+audit_entry_format_label(struct buf *out, int64_t when, enum audit_action a,
+                         const uint8_t *actor_pk, const char *label)
+{
+	char subject[80];
+	int n = snprintf(subject, sizeof(subject), AUDIT_LABEL_PREFIX "%s", label);
+	if ((a != AUDIT_LABEL_ADD && a != AUDIT_LABEL_REMOVE) || n < 0 || (size_t)n >= sizeof(subject))
+		return -1;
+	return entry_format(out, when, a, actor_pk, NULL, NULL, subject);
 }
 
 /* Copy the next space-separated field of [*p, end) into `out` (at most max - 1 bytes). */
@@ -168,7 +209,7 @@ audit_entry_parse(const char *p, size_t len, struct audit_fields *f)
 		goto fail;
 	if (strcmp(f->subject, "-") == 0)
 		f->subject[0] = '\0';
-	else if (!hex64_ok(f->subject))
+	else if (!subject_ok((enum audit_action)audit_action_parse(f->action), f->subject))
 		goto fail;
 	return 0;
 fail:

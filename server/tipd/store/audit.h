@@ -104,6 +104,16 @@ int audit_entry_format(struct buf *out, int64_t when, enum audit_action a, const
                        const char *team, const char *object, const uint8_t *subject_pk)
 	__attribute__((warn_unused_result));
 
+/* The subject of label_add and label_remove entries: "label:" and the label. */
+#define AUDIT_LABEL_PREFIX "label:"
+
+/* Same, with the subject given as text: NULL ("-"), or for label_add and
+ * label_remove AUDIT_LABEL_PREFIX followed by the label (1 to 64 of a-z,
+ * 0-9, '.', '_', '-', starting with a letter or digit). */
+int audit_entry_format_label(struct buf *out, int64_t when, enum audit_action a,
+                             const uint8_t *actor_pk, const char *label)
+	__attribute__((warn_unused_result));
+
 /* The fields of a parsed entry, pointing into the caller's copy. */
 struct audit_fields {
 	int64_t when;
@@ -111,7 +121,7 @@ struct audit_fields {
 	char actor[65];  /* 64 hex, or "operator" */
 	char team[65];   /* "" for "-" */
 	char object[37]; /* "" for "-" */
-	char subject[65];/* "" for "-" */
+	char subject[72];/* "" for "-"; 64 hex, or "label:NAME" (label_add, label_remove) */
 };
 
 /* Parse the entry of `len` bytes at `p` strictly. Return 0, or -1. */

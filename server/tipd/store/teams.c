@@ -977,6 +977,22 @@ out:
 	return rv;
 }
 
+/* Return 1 if statement `next` (after `prev`, which may be NULL) is audited
+ * as enroll_approve: it adds someone, or removes no one. A pure removal is
+ * audited as member_revoke alone (one entry per removed member). */
+static int
+audited_as_approval(const struct membership *prev, const struct membership *next)
+{
+	int removed = 0;
+	for (size_t i = 0; i < membership_count(next); i++)
+		if (prev == NULL || !membership_has_key(prev, membership_member_at(next, i)->ed25519_pk))
+			return 1;
+	for (size_t i = 0; prev != NULL && i < membership_count(prev); i++)
+		if (!membership_has_key(next, membership_member_at(prev, i)->ed25519_pk))
+			removed = 1;
+	return !removed;
+}
+
 /* Store `m` (whose signed text is `text`) after the team's verified chain. */
 static int
 store_statement(struct teams *t, PGconn *c, const struct membership *m, const char *text,
@@ -1014,7 +1030,8 @@ store_statement(struct teams *t, PGconn *c, const struct membership *m, const ch
 	    exec_ok(c, "insert into membership_statements (team_id, seq, sha256, statement) "
 	               "values ($1, $2, $3, $4)", 4, p4, lens, fmts) != 0 ||
 	    revoke_removed(c, prev, m) != 0 ||
-	    audit_append_in(c, AUDIT_ENROLL_APPROVE, team, NULL, NULL) != 0)
+	    (audited_as_approval(prev, m) &&
+	     audit_append_in(c, AUDIT_ENROLL_APPROVE, team, NULL, NULL) != 0))
 		goto fail;
 	rc = 0;
 fail:

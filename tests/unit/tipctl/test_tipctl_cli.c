@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "membership.h"
+#include "names.h"
 #include "note.h"
 
 static char dir[64];
@@ -236,9 +237,9 @@ Test(tipctl, admin_keygen_and_membership_chain)
 	cr_assert_eq(membership_check_next(NULL, s1), MEMBERSHIP_OK);
 	cr_assert_eq(membership_count(s1), 2);
 	cr_assert_not_null(membership_find(s1, "bob"));
-	char fp[17];
-	membership_fingerprint(membership_find(s1, "bob")->ed25519_pk, fp);
-	cr_assert_not_null(strstr(out_txt, fp), "bob's fingerprint not shown");
+	char fp[NAMES_FP_LEN + 1];
+	names_fingerprint(membership_find(s1, "bob")->ed25519_pk, fp);
+	cr_assert_not_null(strstr(out_txt, fp), "bob's fingerprint not shown as xxxx xxxx xxxx xxxx");
 	cr_assert_eq(open_statement("s1.note", vkey2, &x), MEMBERSHIP_ERR_UNSIGNED);
 
 	/* seq 2: bob leaves, carol joins (from a members file) */
@@ -411,8 +412,14 @@ Test(tipctl, passphrase_typed_at_the_terminal)
 
 	char *who[] = { "tipctl", "whoami", "--identity", "tty.age", NULL };
 	const char *right[] = { "typed at the terminal" };
+	/* without the passphrase cache: every run asks */
+	cr_assert_eq(setenv("TIPLINE_PASS_CACHE", "0", 1), 0);
 	cr_assert_eq(tipctl_tty(who, right, 1), 0, "%s", out_txt);
-	const char *wrong[] = { "typed at the terminaL" };
-	cr_assert_eq(tipctl_tty(who, wrong, 1), 1);
+	/* three tries, then a refusal */
+	const char *wrong[] = { "typed at the terminaL", "typed at the termina1",
+		                "Typed at the terminal" };
+	cr_assert_eq(tipctl_tty(who, wrong, 3), 1);
+	cr_assert_not_null(strstr(out_txt, "try again (1 try left)"), "%s", out_txt);
 	cr_assert_not_null(strstr(out_txt, "wrong passphrase"), "%s", out_txt);
+	cr_assert_eq(unsetenv("TIPLINE_PASS_CACHE"), 0);
 }

@@ -161,7 +161,7 @@ Test(export, editor_file_header_warns_for_a_reply)
 	struct stat st;
 	size_t n = 0;
 	snprintf(dir, sizeof(dir), "%s", shm);
-	cr_assert_eq(rp_ed_make_file(true, RID, dir, path, sizeof(path)), 0);
+	cr_assert_eq(rp_ed_make_file(true, true, RID, dir, path, sizeof(path)), 0);
 	cr_assert_eq(lstat(path, &st), 0);
 	cr_assert_eq(st.st_mode & 07777, 0600);
 	char *s = util_read_file(path, 65536, &n);
@@ -171,12 +171,18 @@ Test(export, editor_file_header_warns_for_a_reply)
 	cr_assert_not_null(strstr(s, RID));
 	cr_assert_eq(s[0], '\n', "the first line is left for the text");
 	free(s);
-	cr_assert_eq(rp_ed_make_file(false, RID, dir, path, sizeof(path)), 0);
+	/* a reply on a report whose source forgot the receipt: the team only */
+	cr_assert_eq(rp_ed_make_file(true, false, RID, dir, path, sizeof(path)), 0);
+	s = util_read_file(path, 65536, &n);
+	cr_assert_null(strstr(s, "whoever holds"), "%s", s);
+	cr_assert_not_null(strstr(s, "forgotten this report's receipt: no one outside"), "%s", s);
+	free(s);
+	cr_assert_eq(rp_ed_make_file(false, true, RID, dir, path, sizeof(path)), 0);
 	s = util_read_file(path, 65536, &n);
 	cr_assert_null(strstr(s, "receipt"), "%s", s);
 	cr_assert_not_null(strstr(s, "never the source"), "%s", s);
 	free(s);
-	cr_assert_eq(rp_ed_make_file(false, RID, "/nonexistent", path, sizeof(path)), -1);
+	cr_assert_eq(rp_ed_make_file(false, true, RID, "/nonexistent", path, sizeof(path)), -1);
 }
 
 Test(export, editor_cleanup_zeroes_and_removes_everything)
@@ -225,7 +231,7 @@ edit(const char *mode, bool is_reply, struct buf *t)
 	cr_assert_eq(unsetenv("VISUAL"), 0);
 	cr_assert_eq(setenv("EDITOR", cmd, 1), 0);
 	cr_assert_eq(setenv("XDG_RUNTIME_DIR", shm, 1), 0);
-	return rp_ed_text(is_reply, RID, t);
+	return rp_ed_text(is_reply, true, RID, t);
 }
 
 /* Assert that only the script is left in `shm`. */
@@ -266,7 +272,7 @@ Test(export, editor_run_reads_the_text_and_leaves_nothing)
 	cr_assert_eq(setenv("VISUAL", cmd, 1), 0);
 	cr_assert_eq(setenv("EDITOR", "false", 1), 0);
 	cr_assert_eq(setenv("XDG_RUNTIME_DIR", "relative/dir", 1), 0);
-	cr_assert_eq(rp_ed_text(false, RID, &t), 0, "VISUAL was not used");
+	cr_assert_eq(rp_ed_text(false, true, RID, &t), 0, "VISUAL was not used");
 	cr_assert_eq(t.len, strlen("Dear source,\n\nwe are here."));
 	buf_free(&t);
 }

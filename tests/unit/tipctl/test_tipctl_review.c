@@ -663,6 +663,10 @@ h_review(struct fake *f, const struct fake_req *r, struct buf *resp)
 		free(q);
 		return 0;
 	}
+	if (strcmp(r->path, "/api/v1/labels") == 0) {
+		fake_reply(resp, 200, "application/json", "{\"labels\":[\"medical\",\"minor\"]}");
+		return 0;
+	}
 	if (strncmp(r->path, "/api/v1/reports?", 16) == 0)
 		return h_reports(r, resp);
 	if (strncmp(r->path, "/api/v1/reports/", 16) == 0)

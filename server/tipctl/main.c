@@ -9,6 +9,7 @@
 
 #include "admin_cmd.h"
 #include "admin_online.h"
+#include "admin_partners.h"
 #include "admin_teams.h"
 #include "admins_view.h"
 #include "keys_check.h"
@@ -39,6 +40,8 @@ static const char main_usage[] =
 	"  tips reply       write to the source of a report (they read it with the receipt)\n"
 	"  tips note        add an internal note to a report (the team only)\n"
 	"  tips export      decrypt a whole case into a directory, with a manifest\n"
+	"  tips refer       encrypt a whole case to a partner agency (one .age file)\n"
+	"  tips hold        put a report under legal hold (or --release it)\n"
 	"  audit log        show the audit log\n"
 	"  audit verify     check the audit log's signed checkpoints and proofs\n"
 	"  sync             give newcomers access to the team's older reports\n"
@@ -57,6 +60,8 @@ static const char main_usage[] =
 	"  admin add        add an admin (signed admin statement)\n"
 	"  admin remove     remove an admin (signed admin statement)\n"
 	"  admin cosign     add your signature to an admin statement that needs a quorum\n"
+	"  admin partner    pin, list or remove a partner agency's key\n"
+	"  admin retention  set or show a team's retention policy\n"
 	"\n"
 	"Run `tipctl COMMAND --help` for a command's options.\n"
 	"\n"
@@ -79,6 +84,8 @@ static const char admin_usage[] =
 	"  add         add an admin (admin session)\n"
 	"  remove      remove an admin (admin session)\n"
 	"  cosign      sign an admin statement that needs more signatures (admin session)\n"
+	"  partner     pin, list or remove a partner agency's key (admin session)\n"
+	"  retention   set or show a team's retention policy (admin session)\n"
 	"\n"
 	"Run `tipctl admin SUBCOMMAND --help` for its options.\n";
 
@@ -153,6 +160,10 @@ admin_main(int argc, char **argv)
 		return admins_cmd_remove(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cosign") == 0)
 		return admins_cmd_cosign(argc - 1, argv + 1);
+	if (strcmp(argv[1], "partner") == 0)
+		return admin_partners_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "retention") == 0)
+		return admin_retention_main(argc - 1, argv + 1);
 	cli_error("unknown admin command '%s'", argv[1]);
 	fputs(admin_usage, stderr);
 	return CLI_USAGE;

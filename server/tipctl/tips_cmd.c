@@ -1,5 +1,6 @@
 #include "tips_cmd.h"
 #include "tips_export.h"
+#include "tips_refer.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -28,6 +29,8 @@ static const char tips_usage[] =
 	"  note   seal an internal note to the team\n"
 	"  export decrypt a report, its messages, replies, notes and files into a\n"
 	"         case bundle with a SHA-256 manifest, to hand the case on\n"
+	"  refer  encrypt that case bundle to a partner agency's key (one .age file)\n"
+	"  hold   put a report under legal hold, or --release it\n"
 	"\n"
 	"ID (show, get, set, reply, note, export): a report's id as `tips list` shows it,\n"
 	"or 8 or more of its first characters if no other report starts with them.\n"
@@ -567,6 +570,10 @@ tips_cmd_main(int argc, char **argv)
 		return tips_reply_note_main(argc - 1, argv + 1);
 	if (strcmp(sub, "export") == 0)
 		return tips_export_main(argc - 1, argv + 1);
+	if (strcmp(sub, "refer") == 0)
+		return tips_refer_main(argc - 1, argv + 1);
+	if (strcmp(sub, "hold") == 0)
+		return tips_refer_hold_main(argc - 1, argv + 1);
 	cli_error("unknown tips command '%s'", sub);
 	fputs(tips_usage, stderr);
 	return CLI_USAGE;

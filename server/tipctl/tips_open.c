@@ -355,28 +355,43 @@ out:
 }
 
 int
-tips_open_get_one(struct api *a, const struct identity *id, const char *rid,
-                  const struct report_att *att, int dirfd, const char *dir, struct buf *chosen_out)
+tips_open_fetch_attachment(struct api *a, const struct identity *id, const char *rid,
+                           const struct report_att *att, struct buf *pt, size_t *off)
 {
 	char path[160], what[96];
 	struct client_response r;
-	struct buf pt, name, chosen;
-	size_t off;
 	int rc = -1;
 	buf_init(&r.body, TIPS_ATTACH_MAX);
-	buf_init_secure(&pt, TIPS_ATTACH_MAX);
-	buf_init(&name, 4096);
-	buf_init(&chosen, 4096);
 	snprintf(path, sizeof(path), "/api/v1/reports/%s/attachments/%s", rid, att->id);
 	snprintf(what, sizeof(what), "attachment %s", att->id);
 	if (api_call(a, "GET", path, NULL, &r, what) != 0 ||
-	    open_blob(r.body.data, r.body.len, id, &pt, what) != 0)
+	    open_blob(r.body.data, r.body.len, id, pt, what) != 0)
 		goto out;
-	int cr = report_attachment_check(pt.data, pt.len, att, rid, &off);
+	int cr = report_attachment_check(pt->data, pt->len, att, rid, off);
 	if (cr != REPORT_OK) {
 		cli_error("refusing %s: %s", what, report_strerror(cr));
 		goto out;
 	}
+	rc = 0;
+out:
+	buf_free(&r.body);
+	return rc;
+}
+
+int
+tips_open_get_one(struct api *a, const struct identity *id, const char *rid,
+                  const struct report_att *att, int dirfd, const char *dir, struct buf *chosen_out)
+{
+	char what[96];
+	struct buf pt, name, chosen;
+	size_t off;
+	int rc = -1;
+	buf_init_secure(&pt, TIPS_ATTACH_MAX);
+	buf_init(&name, 4096);
+	buf_init(&chosen, 4096);
+	snprintf(what, sizeof(what), "attachment %s", att->id);
+	if (tips_open_fetch_attachment(a, id, rid, att, &pt, &off) != 0)
+		goto out;
 	if (report_sanitize_name(att->name, &name) != 0 || buf_cstr(&name) == NULL ||
 	    report_write_unique(dirfd, buf_cstr(&name), pt.data + off, (size_t)att->size,
 	                        &chosen) != 0) {
@@ -392,7 +407,6 @@ tips_open_get_one(struct api *a, const struct identity *id, const char *rid,
 	}
 	rc = 0;
 out:
-	buf_free(&r.body);
 	buf_free(&pt);
 	buf_free(&name);
 	buf_free(&chosen);

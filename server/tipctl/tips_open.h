@@ -58,4 +58,14 @@ int tips_open_get_one(struct api *a, const struct identity *id, const char *rid,
                       const struct report_att *att, int dirfd, const char *dir,
                       struct buf *chosen) __attribute__((warn_unused_result));
 
+/*
+ * Download, decrypt and check attachment `att` of report `rid` (as
+ * tips_open_get_one) into the secure buffer `pt` (maximum at least
+ * TIPS_ATTACH_MAX): the file is the att->size bytes at pt->data + *off.
+ * Return 0, or -1 after printing why.
+ */
+int tips_open_fetch_attachment(struct api *a, const struct identity *id, const char *rid,
+                               const struct report_att *att, struct buf *pt, size_t *off)
+	__attribute__((warn_unused_result));
+
 #endif

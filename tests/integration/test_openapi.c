@@ -108,7 +108,7 @@ load_ops(struct op *ops)
 	return n;
 }
 
-/* Replace {id}, {aid} and {team} in `tmpl` by real values. */
+/* Replace {id}, {aid}, {team}, {label} and {partner} in `tmpl` by real values. */
 static void
 fill_path(const char *tmpl, const struct ids *ids, char *out, size_t cap)
 {
@@ -128,6 +128,8 @@ fill_path(const char *tmpl, const struct ids *ids, char *out, size_t cap)
 				val = "demo";
 			else if (len == 5 && strncmp(p + 1, "label", 5) == 0)
 				val = "minor";
+			else if (len == 7 && strncmp(p + 1, "partner", 7) == 0)
+				val = "no-such-partner";
 			cr_assert_not_null(val, "no value for path parameter %.*s in %s: teach "
 			                   "tests/integration/test_openapi.c", (int)(len + 2), p, tmpl);
 			skip = len + 2;

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "loops.h"
 #include "migrate.h"
+#include "purge.h"
 #include "pages.h"
 #include "questionnaire.h"
 #include "receipt.h"
@@ -51,6 +52,7 @@ usage(FILE *f)
 	        "       tipd [-c FILE] membership add FILE  verify and load a signed membership statement\n"
 	        "       tipd [-c FILE] invite --admin ...   make the first admin's invite (invite --help)\n"
 	        "       tipd [-c FILE] audit-key rotate     hand the audit log over to a new key\n"
+	        "       tipd [-c FILE] purge [--dry-run]    delete the reports the retention policies say are due\n"
 	        "\n"
 	        "  -c, --config FILE  configuration file (default " TIPD_DEFAULT_CONFIG ")\n"
 	        "  -n, --check        check the configuration and its files, then exit\n"
@@ -395,6 +397,18 @@ sub_help(int argc, char **argv, int *rc)
 		*rc = help ? 0 : 2;
 		return 1;
 	}
+	if (strcmp(argv[0], "purge") == 0 &&
+	    (help || argc > 2 || (argc == 2 && strcmp(argv[1], "--dry-run") != 0))) {
+		fputs("usage: tipd [-c FILE] purge [--dry-run]\n\n"
+		      "Delete every report that its team's retention policy says is due (closed\n"
+		      "reports N days after closing, others M days after arrival; never one under legal\n"
+		      "hold): its payload, headers, attachments, messages, replies, notes and inbox,\n"
+		      "each report in its own transaction with one report_purge audit entry. Run daily\n"
+		      "by tipd-purge.timer. --dry-run only counts them.\n",
+		      help ? stdout : stderr);
+		*rc = help ? 0 : 2;
+		return 1;
+	}
 	return 0;
 }
 
@@ -463,6 +477,13 @@ main(int argc, char **argv)
 	}
 	if (argc >= 1 && strcmp(argv[0], "audit-key") == 0) {
 		rc = auditkey_cmd(app.cfg, argc, argv);
+		goto out;
+	}
+	if (argc >= 1 && strcmp(argv[0], "purge") == 0) {
+		size_t n = 0;
+		rc = purge_run(app.cfg->db_conninfo, argc == 2, &n) == 0 ? 0 : 1;
+		if (rc == 0)
+			printf("%zu report(s) %s\n", n, argc == 2 ? "due (dry run)" : "purged");
 		goto out;
 	}
 	if (argc != 0) {

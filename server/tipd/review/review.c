@@ -18,12 +18,14 @@
 #include "http.h"
 #include "limiter.h"
 #include "membership.h"
+#include "partner.h"
 #include "review_admin.h"
 #include "review_admins.h"
 #include "review_audit.h"
 #include "review_auth.h"
 #include "review_keys.h"
 #include "review_login.h"
+#include "review_refer.h"
 #include "review_replies.h"
 #include "review_reports.h"
 #include "review_req.h"
@@ -69,6 +71,13 @@ static const struct rv_row routes[] = {
 	{ "POST", "/api/v1/reports/{id}/replies",           RV_MEMBER,  RV_REPLY_MAX_BODY,  RV_REPLY,            &rv_sealed_ops },
 	{ "POST", "/api/v1/reports/{id}/notes",             RV_MEMBER,  RV_REPLY_MAX_BODY,  RV_NOTE,             &rv_sealed_ops },
 	{ "POST", "/api/v1/reports/{id}/headers",           RV_MEMBER,  RV_HEADERS_MAX_BODY, RV_HEADERS,         &rv_headers_ops },
+	{ "POST", "/api/v1/reports/{id}/referral",          RV_MEMBER,  RV_REFER_MAX_BODY,  RV_REFER,            &rv_refer_ops },
+	{ "POST", "/api/v1/reports/{id}/hold",              RV_MEMBER,  RV_REFER_MAX_BODY,  RV_HOLD,             &rv_refer_ops },
+	{ "GET",  "/api/v1/partners",                       RV_MEMBER,  0,                  RV_PARTNERS,         &rv_partners_ops },
+	{ "POST", "/api/v1/admin/partners",                 RV_ADMIN,   RV_REFER_MAX_BODY,  RV_ADMIN_PARTNER_ADD, &rv_partner_add_ops },
+	{ "DELETE", "/api/v1/admin/partners/{partner}",     RV_ADMIN,   0,                  RV_ADMIN_PARTNER_DEL, &rv_partner_del_ops },
+	{ "GET",  "/api/v1/admin/retention",                RV_ADMIN,   0,                  RV_ADMIN_RETENTION,  &rv_retention_ops },
+	{ "PUT",  "/api/v1/admin/teams/{team}/retention",   RV_ADMIN,   RV_REFER_MAX_BODY,  RV_ADMIN_RETENTION_SET, &rv_retention_set_ops },
 };
 /* clang-format on */
 
@@ -210,6 +219,9 @@ param(struct rv_req *r, const char *name, size_t len, const char **p)
 		return segment(p, r->team, sizeof(r->team)) == 0 && membership_team_valid(r->team)
 			? 0
 			: -1;
+	if (len == 7 && strncmp(name, "partner", 7) == 0)
+		return segment(p, r->label, sizeof(r->label)) == 0 && partner_name_valid(r->label) ? 0
+		                                                                                  : -1;
 	if (len == 5 && strncmp(name, "label", 5) == 0)
 		return segment(p, r->label, sizeof(r->label)) == 0 && rv_label_valid(r->label) ? 0
 											       : -1;

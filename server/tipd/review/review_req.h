@@ -100,7 +100,14 @@ enum rv_route {
 	RV_ADMINS,
 	RV_ADMIN_ADMINS,
 	RV_ADMIN_KEYS,
-	RV_AUDIT_HANDOVERS
+	RV_AUDIT_HANDOVERS,
+	RV_PARTNERS,
+	RV_ADMIN_PARTNER_ADD,
+	RV_ADMIN_PARTNER_DEL,
+	RV_REFER,
+	RV_HOLD,
+	RV_ADMIN_RETENTION,
+	RV_ADMIN_RETENTION_SET
 };
 
 /* Who may call a route. */
@@ -131,7 +138,8 @@ struct rv_row {
 	const char *method;
 	/* "/api/v1/reports/{id}/attachments/{aid}": a {name} is one whole path
 	 * segment, checked and copied into the request: {id} and {aid} a uuid
-	 * (r->id, r->aid), {team} a team id (r->team), {label} a label (r->label). */
+	 * (r->id, r->aid), {team} a team id (r->team), {label} a label (r->label),
+	 * {partner} a partner name (r->label as well). */
 	const char *pattern;
 	enum rv_who who;
 	size_t body_max;
@@ -155,7 +163,7 @@ struct rv_req {
 	char id[37];
 	char aid[37];
 	char team[MEMBERSHIP_TEAM_MAX + 1];
-	char label[65];
+	char label[65]; /* {label}, {partner} */
 	struct buf body;
 	bool completed;
 	uint8_t token_sha[32];

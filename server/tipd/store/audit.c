@@ -48,6 +48,13 @@ static const char *const action_codes[AUDIT_ACTION_COUNT] = {
 	[AUDIT_ADMINS_FETCH] = "admins_fetch",
 	[AUDIT_KEYS_CHECK] = "keys_check",
 	[AUDIT_KEY_ROTATE] = "audit_key_rotate",
+	[AUDIT_PARTNER_ADD] = "partner_add",
+	[AUDIT_PARTNER_REMOVE] = "partner_remove",
+	[AUDIT_REPORT_REFER] = "report_refer",
+	[AUDIT_REPORT_HOLD] = "report_hold",
+	[AUDIT_REPORT_RELEASE] = "report_release",
+	[AUDIT_RETENTION_SET] = "retention_set",
+	[AUDIT_REPORT_PURGE] = "report_purge",
 };
 
 struct audit {

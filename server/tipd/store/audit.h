@@ -85,6 +85,13 @@ enum audit_action {
 	AUDIT_ADMINS_FETCH,  /* the admin chain was read */
 	AUDIT_KEYS_CHECK,    /* a page of the key inventory was read */
 	AUDIT_KEY_ROTATE,    /* the audit signing key was handed over (subject: the next key) */
+	AUDIT_PARTNER_ADD,    /* subject: the partner's X25519 key */
+	AUDIT_PARTNER_REMOVE,
+	AUDIT_REPORT_REFER,   /* a case encrypted to a partner; subject: its X25519 key */
+	AUDIT_REPORT_HOLD,    /* legal hold set */
+	AUDIT_REPORT_RELEASE, /* legal hold released */
+	AUDIT_RETENTION_SET,  /* a team's retention policy */
+	AUDIT_REPORT_PURGE,   /* `tipd purge` deleted an expired report */
 	AUDIT_ACTION_COUNT
 };
 

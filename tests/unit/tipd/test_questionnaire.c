@@ -60,14 +60,22 @@ Test(questionnaire, shipped_default_has_the_expected_questions)
 {
 	struct questionnaire *q = shipped();
 	static const char *ids[] = {"what_happened", "exploitation", "where",           "when",
-				    "who_involved",  "affected_person", "safe_now", "help_wanted"};
-	cr_assert_eq(questionnaire_count(q), 8);
-	for (size_t i = 0; i < 8; i++) {
+				    "who_involved",  "affected_person", "safe_now", "help_wanted",
+				    "referral_consent"};
+	cr_assert_eq(questionnaire_count(q), 9);
+	for (size_t i = 0; i < 9; i++) {
 		const struct questionnaire_question *qq = questionnaire_question(q, i);
 		cr_assert_str_eq(qq->id, ids[i]);
 		cr_assert_not_null(questionnaire_text(qq->label, "en"));
 	}
-	cr_expect_null(questionnaire_question(q, 8));
+	cr_expect_null(questionnaire_question(q, 9));
+	/* the source's consent to a referral: optional, yes or no (tipctl tips refer) */
+	const struct questionnaire_question *rc = questionnaire_find(q, "referral_consent");
+	cr_assert_not_null(rc);
+	cr_expect(!rc->required && !rc->multiple && rc->type == QUESTIONNAIRE_CHOICE);
+	cr_expect_eq(rc->noptions, 2);
+	cr_expect_str_eq(rc->options[0].id, "yes");
+	cr_expect_str_eq(rc->options[1].id, "no");
 	const struct questionnaire_question *e = questionnaire_find(q, "exploitation");
 	cr_assert_not_null(e);
 	cr_expect_eq(e->type, QUESTIONNAIRE_CHOICE);

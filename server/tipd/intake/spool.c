@@ -731,14 +731,21 @@ txn_seal(struct spool_txn *t)
 	rec[0] = REC_END;
 	put_u32(rec + 1, 32);
 	memcpy(rec + REC_PREFIX, sum, 32);
-	/* Its room was reserved by spool_begin: t->charged is the file size now. */
-	if (txn_flush(t) != 0)
+	/* Its room was reserved by spool_begin: t->charged is the file size now.
+	 * Appended to the write buffer when it fits, so that a report's file
+	 * usually takes one write(2) rather than two. */
+	if (t->wlen + sizeof(rec) <= WBUF_SIZE) {
+		memcpy(t->wbuf + t->wlen, rec, sizeof(rec));
+		t->wlen += sizeof(rec);
+	} else if (txn_flush(t) != 0) {
 		return -1;
-	errno = 0;
-	if (util_write_all(t->fd, rec, sizeof(rec)) != 0)
-		return txn_failed(t);
+	} else {
+		errno = 0;
+		if (util_write_all(t->fd, rec, sizeof(rec)) != 0)
+			return txn_failed(t);
+	}
 	t->bytes += sizeof(rec);
-	return 0;
+	return txn_flush(t);
 inval:
 	log_error("spool: refusing to commit an incomplete submission");
 	errno = EINVAL;

@@ -3,7 +3,7 @@
 
 TIPLINE_DEBS="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev git curl ca-certificates
 openssl libevent-dev libssl-dev libsodium-dev libpq-dev libjansson-dev libinih-dev
-libcriterion-dev node-llhttp age postgresql postgresql-contrib nodejs npm strace python3-jsonschema python3-yaml libseccomp-dev
+libcriterion-dev node-llhttp age postgresql postgresql-contrib nodejs npm strace python3-jsonschema python3-yaml libseccomp-dev libqrencode-dev
 tor systemd gettext chromium fonts-dejavu-core fonts-sil-abyssinica fonts-tlwg-loma-ttf fonts-wqy-microhei"
 TIPLINE_DEBS_NORECOMMENDS="chromium"
 

@@ -427,3 +427,10 @@ membership_strerror(enum membership_result r)
 	}
 	return "unknown error";
 }
+
+int
+membership_member_is_recovery(const struct membership_member *m)
+{
+	static const uint8_t zero[MEMBERSHIP_KEY_LEN];
+	return m != NULL && sodium_memcmp(m->ed25519_pk, zero, MEMBERSHIP_KEY_LEN) == 0;
+}

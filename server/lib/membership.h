@@ -11,6 +11,12 @@
  *   member <[A-Za-z0-9._-]{1,64}> <age1… recipient> <base64 32-byte Ed25519 key>
  *   …  (zero or more member lines; names, recipients and Ed25519 keys unique)
  *
+ * A member line whose Ed25519 key is 32 zero bytes is the team's offline
+ * recovery recipient (docs/crypto.md §8 "Recovery"): objects are sealed to
+ * it like to any member, but the all-zero key is a small-order point that
+ * no signature verifies under, so it can never log in, sign or approve.
+ * Keys are unique, so a team has at most one.
+ *
  * Statements form a chain per team. A reader verifies each one against the
  * pinned admin keys, then checks that it follows the last one it accepted
  * (membership_check_next), so that an older statement cannot be replayed.
@@ -117,6 +123,10 @@ const struct membership_member *membership_find(const struct membership *m, cons
  * under that recipient (key): revocation deletes what it held. */
 int membership_has_recipient(const struct membership *m, const char *recipient);
 int membership_has_key(const struct membership *m, const uint8_t ed25519_pk[MEMBERSHIP_KEY_LEN]);
+
+/* Return 1 if `m` is the team's recovery recipient (its Ed25519 key is all
+ * zero bytes), else 0. */
+int membership_member_is_recovery(const struct membership_member *m);
 
 /* Write the fingerprint of an Ed25519 key: the first 16 hex digits of its SHA-256. */
 void membership_fingerprint(const uint8_t ed25519_pk[MEMBERSHIP_KEY_LEN], char out[17]);

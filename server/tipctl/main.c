@@ -10,6 +10,7 @@
 #include "admin_cmd.h"
 #include "admin_online.h"
 #include "admin_partners.h"
+#include "admin_recovery.h"
 #include "admin_teams.h"
 #include "admins_view.h"
 #include "keys_check.h"
@@ -19,6 +20,7 @@
 #include "enroll_cmd.h"
 #include "ident_cmd.h"
 #include "login_cmd.h"
+#include "recovery.h"
 #include "secmem.h"
 #include "sync_cmd.h"
 #include "tips_cmd.h"
@@ -46,6 +48,7 @@ static const char main_usage[] =
 	"  audit verify     check the audit log's signed checkpoints and proofs\n"
 	"  sync             give newcomers access to the team's older reports\n"
 	"  keys check       list keys, headers and statements no admin signed (admin)\n"
+	"  recovery         make, split or rebuild a team's offline recovery key\n"
 	"\n"
 	"Admin commands:\n"
 	"  admin keygen     make an admin signing key (offline)\n"
@@ -62,6 +65,7 @@ static const char main_usage[] =
 	"  admin cosign     add your signature to an admin statement that needs a quorum\n"
 	"  admin partner    pin, list or remove a partner agency's key\n"
 	"  admin retention  set or show a team's retention policy\n"
+	"  admin recovery   set or remove a team's offline recovery recipient\n"
 	"\n"
 	"Run `tipctl COMMAND --help` for a command's options.\n"
 	"\n"
@@ -86,6 +90,7 @@ static const char admin_usage[] =
 	"  cosign      sign an admin statement that needs more signatures (admin session)\n"
 	"  partner     pin, list or remove a partner agency's key (admin session)\n"
 	"  retention   set or show a team's retention policy (admin session)\n"
+	"  recovery    set or remove a team's offline recovery recipient (admin session)\n"
 	"\n"
 	"Run `tipctl admin SUBCOMMAND --help` for its options.\n";
 
@@ -150,6 +155,8 @@ admin_main(int argc, char **argv)
 		return admin_teams_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "reject") == 0)
 		return admin_teams_reject(argc - 1, argv + 1);
+	if (strcmp(argv[1], "recovery") == 0)
+		return admin_recovery_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "label") == 0)
 		return admin_online_label(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
@@ -210,6 +217,8 @@ main(int argc, char **argv)
 		return audit_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "sync") == 0)
 		return sync_cmd_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "recovery") == 0)
+		return recovery_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "admin") == 0)
 		return admin_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "keys") == 0 && argc >= 3 && strcmp(argv[2], "check") == 0)

@@ -519,6 +519,8 @@ statement_store(struct rv_req *r)
 	         "where team_id = $2 and seq = %llu)", (unsigned long long)c->stmt_seq);
 	rv_q(r, "insert into teams (id) values ($1) on conflict do nothing", 1, v, NULL, NULL, NULL);
 	/* a revocation is audited as member_revoke only, not as an approval too */
+	/* One entry per change: a statement that only removes members is their
+	 * member_revoke entries, not also an enroll_approve. */
 	if (c->enrollment_complete || c->n_removed == 0)
 		rv_audit_when(r, AUDIT_ENROLL_APPROVE, r->team,
 		              c->enrollment_complete ? c->enrollment : NULL,

@@ -29,6 +29,7 @@
 #include "review_replies.h"
 #include "review_reports.h"
 #include "review_req.h"
+#include "review_rotate.h"
 #include "review_sync.h"
 #include "util.h"
 
@@ -53,6 +54,9 @@ static const struct rv_row routes[] = {
 	{ "GET",  "/api/v1/audit/proof/consistency",        RV_MEMBER,  0,                  RV_AUDIT_CONSISTENCY, &rv_audit_proof_ops },
 	{ "GET",  "/api/v1/teams/{team}/membership",        RV_MEMBER,  0,                  RV_MEMBERSHIP,       &rv_membership_ops },
 	{ "GET",  "/api/v1/teams/{team}/missing-headers",   RV_MEMBER,  0,                  RV_MISSING_HEADERS,  &rv_missing_headers_ops },
+	{ "GET",  "/api/v1/keys/rotation",                  RV_MEMBER,  0,                  RV_KEYS_ROTATION,    &rv_rotation_list_ops },
+	{ "POST", "/api/v1/keys/rotation/headers",          RV_MEMBER,  ROT_MAX_BODY,       RV_KEYS_ROTATION_HEADERS, &rv_rotation_headers_ops },
+	{ "POST", "/api/v1/keys/rotation/finish",           RV_MEMBER,  ROT_MAX_BODY,       RV_KEYS_ROTATION_FINISH, &rv_rotation_finish_ops },
 	{ "POST", "/api/v1/enroll",                         RV_ANYONE,  RV_ENROLL_MAX_BODY, RV_ENROLL,           &rv_enroll_ops },
 	{ "POST", "/api/v1/admin/invites",                  RV_ADMIN,   RV_ENROLL_MAX_BODY, RV_ADMIN_INVITE,     &rv_invite_ops },
 	{ "GET",  "/api/v1/admin/enrollments",              RV_ADMIN,   0,                  RV_ADMIN_ENROLLMENTS, &rv_enrollments_ops },

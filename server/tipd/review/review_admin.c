@@ -59,6 +59,13 @@ struct ad_ctx {
 	char rcpts_lit[AD_ARRAY_MAX];
 	char ids_lit[AD_ARRAY_MAX];
 	struct membership *prev; /* the head the uploaded statement follows */
+	/* rotations: members whose keys the statement replaces under the same
+	 * name: old recipients, new recipients, new keys (hex) as literals */
+	char rot_old_lit[AD_ARRAY_MAX];
+	char rot_new_lit[AD_ARRAY_MAX];
+	char rot_key_lit[AD_ARRAY_MAX];
+	uint8_t (*rot_pks)[RV_PK_LEN];
+	size_t n_rot;
 	/* labels */
 	char label[65];
 };
@@ -521,18 +528,30 @@ statement_store(struct rv_req *r)
 	/* a revocation is audited as member_revoke only, not as an approval too */
 	/* One entry per change: a statement that only removes members is their
 	 * member_revoke entries, not also an enroll_approve. */
-	if (c->enrollment_complete || c->n_removed == 0)
+	if (c->enrollment_complete || (c->n_removed == 0 && c->n_rot == 0))
 		rv_audit_when(r, AUDIT_ENROLL_APPROVE, r->team,
 		              c->enrollment_complete ? c->enrollment : NULL,
 		              c->enrollment_complete ? c->enrollee : NULL, first, r->team);
 	rv_audit_many_when(r, AUDIT_MEMBER_REVOKE, r->team, NULL,
 	                   (const uint8_t(*)[32])c->removed_pks, c->n_removed, first, r->team);
+	rv_audit_many_when(r, AUDIT_KEY_ROTATE, r->team, NULL, (const uint8_t(*)[32])c->rot_pks,
+	                   c->n_rot, first, r->team);
 	rv_q(r, "insert into membership_statements (team_id, seq, sha256, statement) "
 	        "values ($1, $2::int, $3, $4) on conflict do nothing returning seq",
 	     4, v, lens, fmts, statement_stored_row);
 #define AD_OURS "exists (select 1 from membership_statements where team_id = $1 " \
 	        "and seq = $2::int and sha256 = $3)"
-	if (c->n_removed > 0) {
+	if (c->n_rot > 0) {
+		const char *k[6] = { r->team, seq, (const char *)membership_hash(c->stmt),
+			             c->rot_old_lit, c->rot_new_lit, c->rot_key_lit };
+		const int kl[6] = { 0, 0, 32, 0, 0, 0 }, kf[6] = { 0, 0, 1, 0, 0, 0 };
+		rv_q(r, "insert into key_rotations (team_id, old_recipient, new_recipient, new_ed25519) "
+		        "select $1, i.o, i.n, decode(i.k, 'hex') from unnest($4::text[], $5::text[], "
+		        "$6::text[]) as i(o, n, k) where " AD_OURS " on conflict (team_id, old_recipient) "
+		        "do update set new_recipient = excluded.new_recipient, "
+		        "new_ed25519 = excluded.new_ed25519", 6, k, kl, kf, NULL);
+	}
+	if (c->n_removed > 0 || c->n_rot > 0) {
 		const char *d[4] = { r->team, seq, (const char *)membership_hash(c->stmt),
 			             c->rcpts_lit };
 		const int dl[4] = { 0, 0, 32, 0 }, df[4] = { 0, 0, 1, 0 };
@@ -609,6 +628,28 @@ enrollment_checked(struct rv_req *r)
 	statement_store(r);
 }
 
+/* If the statement lists `old`'s name with both keys replaced (neither
+ * kept by anyone), note a rotation and return 1; else 0; -1 if too many. */
+static int
+rotation_note(struct rv_req *r, const struct membership_member *old, int kept_rcpt, int kept_key)
+{
+	struct ad_ctx *c = ctx(r);
+	const struct membership_member *now = membership_find(c->stmt, old->name);
+	char hex[2 * RV_PK_LEN + 1];
+	if (now == NULL || kept_rcpt || kept_key || membership_member_is_recovery(old) ||
+	    membership_member_is_recovery(now) || (c->prev != NULL &&
+	    (membership_has_key(c->prev, now->ed25519_pk) ||
+	     membership_has_recipient(c->prev, now->recipient))))
+		return 0;
+	sodium_bin2hex(hex, sizeof(hex), now->ed25519_pk, RV_PK_LEN);
+	if (rv_array_add(c->rot_old_lit, sizeof(c->rot_old_lit), old->recipient) != 0 ||
+	    rv_array_add(c->rot_new_lit, sizeof(c->rot_new_lit), now->recipient) != 0 ||
+	    rv_array_add(c->rot_key_lit, sizeof(c->rot_key_lit), hex) != 0)
+		return -1;
+	memcpy(c->rot_pks[c->n_rot++], now->ed25519_pk, RV_PK_LEN);
+	return 1;
+}
+
 /* Who is in the previous head and not in `m`: their names, recipients and keys. */
 static int
 removed_fill(struct rv_req *r)
@@ -617,7 +658,8 @@ removed_fill(struct rv_req *r)
 	const struct membership *prev = c->prev;
 	size_t n = prev != NULL ? membership_count(prev) : 0;
 	if ((c->removed = json_array()) == NULL ||
-	    (c->removed_pks = calloc(n + 1, RV_PK_LEN)) == NULL)
+	    (c->removed_pks = calloc(n + 1, RV_PK_LEN)) == NULL ||
+	    (c->rot_pks = calloc(n + 1, RV_PK_LEN)) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct membership_member *old = membership_member_at(prev, i);
@@ -631,6 +673,14 @@ removed_fill(struct rv_req *r)
 			continue;
 		char hex[2 * RV_PK_LEN + 1];
 		sodium_bin2hex(hex, sizeof(hex), old->ed25519_pk, RV_PK_LEN);
+		int rot = rotation_note(r, old, kept_rcpt, kept_key);
+		if (rot < 0)
+			return -1;
+		if (rot) { /* headers kept for the re-wrap; sessions end */
+			if (rv_array_add(c->ids_lit, sizeof(c->ids_lit), hex) != 0)
+				return -1;
+			continue;
+		}
 		if ((!kept_rcpt && rv_array_add(c->rcpts_lit, sizeof(c->rcpts_lit),
 		                             old->recipient) != 0) ||
 		    (!kept_key && rv_array_add(c->ids_lit, sizeof(c->ids_lit), hex) != 0) ||
@@ -643,6 +693,11 @@ removed_fill(struct rv_req *r)
 		snprintf(c->rcpts_lit, sizeof(c->rcpts_lit), "{}");
 	if (c->ids_lit[0] == '\0')
 		snprintf(c->ids_lit, sizeof(c->ids_lit), "{}");
+	if (c->n_rot == 0) {
+		snprintf(c->rot_old_lit, sizeof(c->rot_old_lit), "{}");
+		snprintf(c->rot_new_lit, sizeof(c->rot_new_lit), "{}");
+		snprintf(c->rot_key_lit, sizeof(c->rot_key_lit), "{}");
+	}
 	return 0;
 }
 
@@ -755,6 +810,7 @@ ad_ctx_free(void *p)
 	membership_free(c->stmt);
 	membership_free(c->prev);
 	free(c->removed_pks);
+	free(c->rot_pks);
 }
 
 #define AD_OPS(name, fn)                                                                      \

@@ -108,6 +108,10 @@ enum rv_route {
 	RV_HOLD,
 	RV_ADMIN_RETENTION,
 	RV_ADMIN_RETENTION_SET
+	RV_AUDIT_HANDOVERS
+	RV_KEYS_ROTATION, /* review_rotate.c */
+	RV_KEYS_ROTATION_HEADERS,
+	RV_KEYS_ROTATION_FINISH
 };
 
 /* Who may call a route. */

@@ -55,6 +55,8 @@ static const char *const action_codes[AUDIT_ACTION_COUNT] = {
 	[AUDIT_REPORT_RELEASE] = "report_release",
 	[AUDIT_RETENTION_SET] = "retention_set",
 	[AUDIT_REPORT_PURGE] = "report_purge",
+	[AUDIT_KEY_ROTATE] = "key_rotate",
+	[AUDIT_KEY_ROTATE_DONE] = "key_rotate_done",
 };
 
 struct audit {

@@ -19,3 +19,5 @@ CREATE INDEX key_rotations_new_idx ON key_rotations (new_ed25519);
 
 REVOKE ALL ON key_rotations FROM PUBLIC;
 GRANT SELECT, INSERT, DELETE ON key_rotations TO tipline_app;
+-- a second rotation before the first finished replaces the new key
+GRANT UPDATE (new_recipient, new_ed25519) ON key_rotations TO tipline_app;

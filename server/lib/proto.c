@@ -68,6 +68,22 @@ proto_login_message(const char *origin, const char *tls_hex, const char *nonce, 
 	                  (long long)t);
 }
 
+int
+proto_rotate_message(const char *origin, const char *tls_hex, const char *name,
+                     const uint8_t old_ed25519[32], const char *new_recipient,
+                     const uint8_t new_ed25519[32], struct buf *out)
+{
+	char o64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	char n64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	if (!proto_field_ok(origin) || !proto_field_ok(tls_hex) || !proto_field_ok(name) ||
+	    !proto_field_ok(new_recipient))
+		return -1;
+	sodium_bin2base64(o64, sizeof(o64), old_ed25519, 32, sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(n64, sizeof(n64), new_ed25519, 32, sodium_base64_VARIANT_ORIGINAL);
+	return buf_printf(out, "tipline/v1/rotate\n%s\n%s\n%s\n%s\n%s\n%s\n", origin, tls_hex,
+	                  name, o64, new_recipient, n64);
+}
+
 /* Write the hex SHA-256 of `n` bytes at `p` into `hex` (65 bytes). */
 static void
 proto_sha256_hex(const uint8_t *p, size_t n, char hex[65])

@@ -57,6 +57,19 @@ int proto_login_message(const char *origin, const char *tls_hex, const char *non
                         struct buf *out) __attribute__((warn_unused_result));
 
 /*
+ * Append the message both keys of a key rotation request sign (docs/crypto.md
+ * §8 "Rotate"): "tipline/v1/rotate\n<origin>\n<tls_hex>\n<name>\n<old Ed25519,
+ * base64>\n<new age recipient>\n<new Ed25519, base64>\n". The old key
+ * signs that its holder asks for the new one; the new key proves possession.
+ * Return 0, or -1 if a field is empty or holds a control character, or
+ * `out` is full.
+ */
+int proto_rotate_message(const char *origin, const char *tls_hex, const char *name,
+                         const uint8_t old_ed25519[32], const char *new_recipient,
+                         const uint8_t new_ed25519[32], struct buf *out)
+	__attribute__((warn_unused_result));
+
+/*
  * Append the message a reply or note signature covers to `out`: `kind` is
  * "reply" or "note", `payload` the `n` bytes of the object's age payload.
  * Return 0, or -1 if `kind` or an id is invalid or `out` is full.

@@ -11,6 +11,7 @@
 #include "admin_online.h"
 #include "admin_partners.h"
 #include "admin_recovery.h"
+#include "admin_rotate.h"
 #include "admin_teams.h"
 #include "admins_view.h"
 #include "keys_check.h"
@@ -19,6 +20,7 @@
 #include "client.h"
 #include "enroll_cmd.h"
 #include "ident_cmd.h"
+#include "keys_rotate.h"
 #include "login_cmd.h"
 #include "recovery.h"
 #include "secmem.h"
@@ -48,6 +50,7 @@ static const char main_usage[] =
 	"  audit verify     check the audit log's signed checkpoints and proofs\n"
 	"  sync             give newcomers access to the team's older reports\n"
 	"  keys check       list keys, headers and statements no admin signed (admin)\n"
+	"  keys rotate      replace your keys, keeping access to every report\n"
 	"  recovery         make, split or rebuild a team's offline recovery key\n"
 	"\n"
 	"Admin commands:\n"
@@ -65,6 +68,7 @@ static const char main_usage[] =
 	"  admin cosign     add your signature to an admin statement that needs a quorum\n"
 	"  admin partner    pin, list or remove a partner agency's key\n"
 	"  admin retention  set or show a team's retention policy\n"
+	"  admin rotate     approve a member's key rotation request\n"
 	"  admin recovery   set or remove a team's offline recovery recipient\n"
 	"\n"
 	"Run `tipctl COMMAND --help` for a command's options.\n"
@@ -90,6 +94,7 @@ static const char admin_usage[] =
 	"  cosign      sign an admin statement that needs more signatures (admin session)\n"
 	"  partner     pin, list or remove a partner agency's key (admin session)\n"
 	"  retention   set or show a team's retention policy (admin session)\n"
+	"  rotate      approve a member's key rotation request (admin session)\n"
 	"  recovery    set or remove a team's offline recovery recipient (admin session)\n"
 	"\n"
 	"Run `tipctl admin SUBCOMMAND --help` for its options.\n";
@@ -155,6 +160,8 @@ admin_main(int argc, char **argv)
 		return admin_teams_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "reject") == 0)
 		return admin_teams_reject(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rotate") == 0)
+		return admin_rotate_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "recovery") == 0)
 		return admin_recovery_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "label") == 0)
@@ -217,6 +224,8 @@ main(int argc, char **argv)
 		return audit_cmd_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "sync") == 0)
 		return sync_cmd_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "keys") == 0 && argc > 2 && strcmp(argv[2], "rotate") == 0)
+		return keys_rotate_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "recovery") == 0)
 		return recovery_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "admin") == 0)

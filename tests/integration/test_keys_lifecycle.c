@@ -82,13 +82,12 @@ audit_size(void)
 	return th_count(&T, "select count(*) from audit_entries");
 }
 
-/* Assert that the entries from index `from` on hold exactly one change, of
- * `action` (reads aside). */
+/* Assert that the entries from index `from` on hold exactly the changes
+ * `want` ("action action ", in order; "" for none), reads aside. */
 static void
-assert_one_change(long from, const char *action)
+assert_changes(long from, const char *want)
 {
 	char sql[160], act[64], changes[1024] = "";
-	int n = 0;
 	snprintf(sql, sizeof(sql), "select convert_from(entry, 'UTF8') from audit_entries "
 	         "where idx >= %ld order by idx", from);
 	PGconn *c = th_db(&T);
@@ -99,16 +98,21 @@ assert_one_change(long from, const char *action)
 		cr_assert_eq(sscanf(PQgetvalue(r, i, 0), "%*s %*s %63s", act), 1);
 		if (is_read(act))
 			continue;
-		n++;
 		size_t l = strlen(changes);
 		snprintf(changes + l, sizeof(changes) - l, "%s ", act);
 	}
 	PQclear(r);
 	PQfinish(c);
+	cr_assert_str_eq(changes, want, "want the audit entries '%s', got '%s'", want, changes);
+}
+
+/* Assert that the entries from `from` on hold exactly one change, `action`. */
+static void
+assert_one_change(long from, const char *action)
+{
 	char want[80];
 	snprintf(want, sizeof(want), "%s ", action);
-	cr_assert(n == 1 && strcmp(changes, want) == 0, "want exactly one %s entry, got: %s", action,
-	          changes);
+	assert_changes(from, want);
 }
 
 /* ---- people ---- */
@@ -487,5 +491,85 @@ Test(keys_lifecycle, recovery_key_whole_and_from_k_of_n_shares_opens_reports)
 	             "%s", buf_cstr(&resp));
 	buf_free(&body);
 	buf_free(&resp);
+	buf_free(&plain);
+}
+
+Test(keys_lifecycle, rotated_key_reads_old_and_new_reports_and_the_old_one_nothing_new)
+{
+	char fa[17], fb[17], r1[37], a1[37], r2[37], a2[37], req[TH_PATH + 64];
+	char old_plain[TH_PATH + 32], old_rcpt[128], new_plain[TH_PATH + 32], new_rcpt[128];
+	char old_file[TH_PATH + 64], sql[256];
+	struct buf plain;
+	buf_init(&plain, 1 << 20);
+	bootstrap();
+	invite_and_enroll("alice", "alice", "alpha", fa);
+	invite_and_enroll("bob", "bob", "alpha", fb);
+	cr_assert_eq(tipctl("admin", "admin", "approve", "--yes", "--passphrase-file", T.passfile,
+	                    NULL), 0, "%s", buf_cstr(&err));
+	login("alice");
+	login("bob");
+	submit("MARKER-BEFORE-ROTATION", r1, a1);
+	snprintf(old_plain, sizeof(old_plain), "%s/bob-old.txt", T.dir);
+	plain_identity("bob", old_plain, old_rcpt);
+
+	/* 1. bob makes a new identity and a request both keys sign: nothing changes yet. */
+	long a0 = audit_size();
+	cr_assert_eq(tipctl("bob", "keys", "rotate", "--passphrase-file", T.passfile, NULL), 0,
+	             "%s", buf_cstr(&err));
+	const char *p = strstr(buf_cstr(&out), "your NEW fingerprint: ");
+	cr_assert_not_null(p, "%s", buf_cstr(&out));
+	char fnew[20];
+	snprintf(fnew, sizeof(fnew), "%.19s", p + 22);
+	assert_changes(a0, "");
+	cr_assert_eq(show("bob", r1), 0, "bob keeps working with his current key");
+	snprintf(req, sizeof(req), "%s/rotation-request.txt", home_of("bob"));
+
+	/* 2. The admin checks it and signs the statements: one key_rotate entry. */
+	a0 = audit_size();
+	cr_assert_eq(tipctl("admin", "admin", "rotate", req, "--yes", "--passphrase-file", T.passfile,
+	                    NULL), 0, "%s\n%s", buf_cstr(&out), buf_cstr(&err));
+	assert_one_change(a0, "key_rotate");
+	cr_assert_neq(tipctl("bob", "tips", "list", NULL), 0, "the old key's session must end");
+	snprintf(old_file, sizeof(old_file), "%s/identity.age", home_of("bob"));
+	cr_assert_eq(tipctl("bob", "login", "--identity", old_file, "--passphrase-file", T.passfile,
+	                    NULL), 1, "the old key must not log in");
+	submit("MARKER-AFTER-ROTATION", r2, a2);
+	cr_assert_eq(age_open(old_rcpt, old_plain, r2, 0, &plain), -2, "sealed to the old key");
+
+	/* 3. bob re-makes his headers and finishes: one headers_add per upload, one
+	 * key_rotate_done. */
+	a0 = audit_size();
+	cr_assert_eq(tipctl("bob", "keys", "rotate", "--finish", "--passphrase-file", T.passfile,
+	                    NULL), 0, "%s\n%s", buf_cstr(&out), buf_cstr(&err));
+	cr_log_info("%s", buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&out), "re-made 2 headers") != NULL, "%s", buf_cstr(&out));
+	assert_changes(a0, "headers_add key_rotate_done ");
+	snprintf(new_plain, sizeof(new_plain), "%s/bob-new.txt", T.dir);
+	plain_identity("bob", new_plain, new_rcpt);
+	cr_assert_str_neq(old_rcpt, new_rcpt);
+
+	/* The new identity reads old and new reports, with tipctl and with stock age. */
+	cr_assert_eq(show("bob", r1), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "MARKER-BEFORE-ROTATION") != NULL);
+	cr_assert_eq(show("bob", r2), 0, "%s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "MARKER-AFTER-ROTATION") != NULL);
+	cr_assert_eq(age_open(new_rcpt, new_plain, r1, 0, &plain), 0);
+	cr_assert_eq(age_open(new_rcpt, new_plain, a1, 1, &plain), 0);
+	cr_assert_eq(age_open(new_rcpt, new_plain, a2, 1, &plain), 0);
+
+	/* The old identity: no header left anywhere, opens nothing new, cannot log in. */
+	snprintf(sql, sizeof(sql), "select count(*) from object_headers where recipient = '%s'",
+	         old_rcpt);
+	cr_assert_eq(th_count(&T, sql), 0, "the old key's headers must be deleted");
+	cr_assert_eq(th_count(&T, "select count(*) from key_rotations"), 0);
+	cr_assert_eq(age_open(new_rcpt, old_plain, r2, 0, &plain), 1, "age must refuse");
+	cr_assert(strstr(buf_cstr(&plain), "MARKER-AFTER-ROTATION") == NULL);
+	snprintf(old_file, sizeof(old_file), "%s/identity-retired.age", home_of("bob"));
+	cr_assert_eq(tipctl("bob", "login", "--identity", old_file, "--passphrase-file", T.passfile,
+	                    NULL), 1, "the retired key must not log in");
+	/* alice still reads both; a second finish finds nothing under way. */
+	cr_assert_eq(show("alice", r2), 0);
+	cr_assert_eq(tipctl("bob", "keys", "rotate", "--finish", "--passphrase-file", T.passfile,
+	                    NULL), 1);
 	buf_free(&plain);
 }

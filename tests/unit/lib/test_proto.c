@@ -201,3 +201,23 @@ Test(proto, utf8_valid)
 	cr_assert_eq(proto_utf8_valid((const uint8_t *)"caf\xc3", 4), 0, "cut in a sequence");
 	cr_assert_eq(proto_utf8_valid((const uint8_t *)"a\xed\xa0\x80z", 5), 0);
 }
+
+Test(proto, rotate_message_bytes)
+{
+	struct buf b;
+	uint8_t old[32], new[32];
+	memset(old, 0, sizeof(old));
+	memset(new, 0xff, sizeof(new));
+	buf_init(&b, 4096);
+	cr_assert_eq(proto_rotate_message("https://review.example", "ab01", "bob", old,
+	                                  "age1zzz", new, &b), 0);
+	assert_bytes(&b, "tipline/v1/rotate\nhttps://review.example\nab01\nbob\n"
+	                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nage1zzz\n"
+	                 "//////////////////////////////////////////8=\n");
+	buf_reset(&b);
+	cr_assert_eq(proto_rotate_message("o", "k", "bo\nb", old, "age1zzz", new, &b), -1);
+	cr_assert_eq(proto_rotate_message("o", "k", "bob", old, "", new, &b), -1);
+	cr_assert_eq(proto_rotate_message("o\n", "k", "bob", old, "age1zzz", new, &b), -1);
+	cr_assert_eq(b.len, 0, "nothing appended on refusal");
+	buf_free(&b);
+}

@@ -91,6 +91,10 @@ static const struct row rows[] = {
 	{ "POST", "/api/v1/reports/{id}/notes", B_NOTE, NULL, { 401, 404, 201, 404 } },
 	{ "POST", "/api/v1/reports/{id}/replies", B_REPLY, NULL, { 401, 404, 422, 404 } },
 	{ "POST", "/api/v1/reports/{id}/headers", B_HEADERS, NULL, { 401, 404, 200, 404 } },
+	/* Key rotation: only the new key of a rotation in progress has one. */
+	{ "GET", "/api/v1/keys/rotation", B_NONE, NULL, { 401, 404, 404, 404 } },
+	{ "POST", "/api/v1/keys/rotation/headers", B_JSON, "{}", { 401, 400, 400, 400 } },
+	{ "POST", "/api/v1/keys/rotation/finish", B_JSON, "{}", { 401, 404, 404, 404 } },
 	{ "POST", "/api/v1/enroll", B_JSON, "{}", { 400, 400, 400, 400 } },
 	{ "POST", "/api/v1/admin/invites", B_JSON, "{\"name\":\"for-{role}\",\"teams\":[\"demo\"]}",
 	  { 401, 403, 403, 201 } },

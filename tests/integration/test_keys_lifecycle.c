@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "age.h"
 #include "identity.h"
 #include "it_common.h"
 #include "util.h"
@@ -572,4 +573,108 @@ Test(keys_lifecycle, rotated_key_reads_old_and_new_reports_and_the_old_one_nothi
 	cr_assert_eq(tipctl("bob", "keys", "rotate", "--finish", "--passphrase-file", T.passfile,
 	                    NULL), 1);
 	buf_free(&plain);
+}
+
+/* Insert `n` reports of team alpha, each with a header for the X25519 key
+ * `pk` (recipient `rcpt`) around its own file key, straight into PostgreSQL. */
+static void
+insert_reports(long n, const uint8_t pk[32], const char *rcpt)
+{
+	struct buf ids, hdrs, h;
+	uint8_t pks[1][32];
+	memcpy(pks[0], pk, 32);
+	buf_init(&ids, (size_t)n * 40 + 16);
+	buf_init(&hdrs, (size_t)n * 400 + 16);
+	buf_init(&h, 4096);
+	for (long i = 0; i < n; i++) {
+		char id[UUID_STR_LEN];
+		uint8_t fk[AGE_FILE_KEY_LEN];
+		age_file_key_new(fk);
+		util_uuid(id);
+		buf_reset(&h);
+		cr_assert_eq(age_header_x25519(fk, (const uint8_t(*)[32])pks, 1, &h), 0);
+		char *b64 = it_b64(h.data, h.len);
+		cr_assert(buf_printf(&ids, "%s%s", i ? "," : "{", id) == 0 &&
+		          buf_printf(&hdrs, "%s%s", i ? "," : "{", b64) == 0);
+		free(b64);
+	}
+	cr_assert(buf_adds(&ids, "}") == 0 && buf_adds(&hdrs, "}") == 0);
+	PGconn *c = th_db(&T);
+	const char *v[3] = { buf_cstr(&ids), buf_cstr(&hdrs), rcpt };
+	PGresult *r = PQexecParams(c, "with r as (insert into reports (id, team_id, received_on, payload) "
+	                              "select i, 'alpha', current_date, '\\x00' from unnest($1::uuid[]) "
+	                              "as i returning id) insert into object_headers (object_id, recipient, "
+	                              "header) select i.id, $3, decode(i.h, 'base64') from "
+	                              "unnest($1::uuid[], $2::text[]) as i(id, h)",
+	                           3, NULL, v, NULL, NULL, 0);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	buf_free(&ids);
+	buf_free(&hdrs);
+	buf_free(&h);
+}
+
+/* The CPU-only rate of re-making a header (open with one key, wrap for another). */
+static double
+rewrap_cpu_rate(void)
+{
+	uint8_t pk[1][32], sk[1][32], pk2[1][32], sk2[32], fk[AGE_FILE_KEY_LEN];
+	struct buf h, o2;
+	struct timespec t0, t1;
+	const int n = 3000;
+	buf_init(&h, 4096);
+	buf_init(&o2, 4096);
+	cr_assert(age_keygen(pk[0], sk[0]) == 0 && age_keygen(pk2[0], sk2) == 0);
+	age_file_key_new(fk);
+	cr_assert_eq(age_header_x25519(fk, (const uint8_t(*)[32])pk, 1, &h), 0);
+	struct age_unwrap_opts uo = { .sks = (const uint8_t(*)[32])sk, .nsks = 1 };
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++) {
+		size_t hl;
+		buf_reset(&o2);
+		cr_assert(age_header_unwrap(h.data, h.len, &uo, fk, &hl) == AGE_OK &&
+		          age_header_x25519(fk, (const uint8_t(*)[32])pk2, 1, &o2) == 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	buf_free(&h);
+	buf_free(&o2);
+	return n / ((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+}
+
+/* tests/bench/rotate runs this with TIPLINE_BENCH_ROTATE=N; skipped otherwise. */
+Test(keys_lifecycle, bench_rotation_rate)
+{
+	const char *nv = getenv("TIPLINE_BENCH_ROTATE");
+	uint64_t n = 0;
+	if (nv == NULL || util_parse_u64(nv, 10000000, &n) != 0 || n == 0)
+		cr_skip_test("set TIPLINE_BENCH_ROTATE=N (tests/bench/rotate)");
+	char fb[17], req[TH_PATH + 64], path[TH_PATH + 64];
+	struct identity *id = NULL;
+	struct timespec t0, t1;
+	bootstrap();
+	invite_and_enroll("bob", "bob", "alpha", fb);
+	cr_assert_eq(tipctl("admin", "admin", "approve", "--yes", "--passphrase-file", T.passfile,
+	                    NULL), 0, "%s", buf_cstr(&err));
+	login("bob");
+	snprintf(path, sizeof(path), "%s/identity.age", home_of("bob"));
+	cr_assert_eq(identity_load(path, TH_PASSPHRASE, strlen(TH_PASSPHRASE), &id), IDENTITY_OK);
+	insert_reports((long)n, identity_x25519_pk(id), identity_recipient(id));
+	identity_free(id);
+	cr_assert_eq(tipctl("bob", "keys", "rotate", "--passphrase-file", T.passfile, NULL), 0);
+	snprintf(req, sizeof(req), "%s/rotation-request.txt", home_of("bob"));
+	cr_assert_eq(tipctl("admin", "admin", "rotate", req, "--yes", "--passphrase-file", T.passfile,
+	                    NULL), 0, "%s", buf_cstr(&err));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(tipctl("bob", "keys", "rotate", "--finish", "--passphrase-file", T.passfile,
+	                    NULL), 0, "%s", buf_cstr(&err));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_log_info("%s", buf_cstr(&out));
+	cr_log_info("rotation bench: %llu headers: CPU-only re-wrap %.0f headers/s on one core; "
+	            "end to end (login, pages, uploads, finish) %.1f s = %.0f headers/s; "
+	            "100,000 headers take about %.0f s",
+	            (unsigned long long)n, rewrap_cpu_rate(), secs, (double)n / secs,
+	            100000.0 * secs / (double)n);
+	cr_assert(strstr(buf_cstr(&out), "re-made") != NULL);
 }

@@ -525,11 +525,11 @@ Test(keys_lifecycle, rotated_key_reads_old_and_new_reports_and_the_old_one_nothi
 	cr_assert_eq(show("bob", r1), 0, "bob keeps working with his current key");
 	snprintf(req, sizeof(req), "%s/rotation-request.txt", home_of("bob"));
 
-	/* 2. The admin checks it and signs the statements: one key_rotate entry. */
+	/* 2. The admin checks it and signs the statements: one member_rotate entry. */
 	a0 = audit_size();
 	cr_assert_eq(tipctl("admin", "admin", "rotate", req, "--yes", "--passphrase-file", T.passfile,
 	                    NULL), 0, "%s\n%s", buf_cstr(&out), buf_cstr(&err));
-	assert_one_change(a0, "key_rotate");
+	assert_one_change(a0, "member_rotate");
 	cr_assert_neq(tipctl("bob", "tips", "list", NULL), 0, "the old key's session must end");
 	snprintf(old_file, sizeof(old_file), "%s/identity.age", home_of("bob"));
 	cr_assert_eq(tipctl("bob", "login", "--identity", old_file, "--passphrase-file", T.passfile,
@@ -538,13 +538,13 @@ Test(keys_lifecycle, rotated_key_reads_old_and_new_reports_and_the_old_one_nothi
 	cr_assert_eq(age_open(old_rcpt, old_plain, r2, 0, &plain), -2, "sealed to the old key");
 
 	/* 3. bob re-makes his headers and finishes: one headers_add per upload, one
-	 * key_rotate_done. */
+	 * member_rotate_done. */
 	a0 = audit_size();
 	cr_assert_eq(tipctl("bob", "keys", "rotate", "--finish", "--passphrase-file", T.passfile,
 	                    NULL), 0, "%s\n%s", buf_cstr(&out), buf_cstr(&err));
 	cr_log_info("%s", buf_cstr(&out));
 	cr_assert(strstr(buf_cstr(&out), "re-made 2 headers") != NULL, "%s", buf_cstr(&out));
-	assert_changes(a0, "headers_add key_rotate_done ");
+	assert_changes(a0, "headers_add member_rotate_done ");
 	snprintf(new_plain, sizeof(new_plain), "%s/bob-new.txt", T.dir);
 	plain_identity("bob", new_plain, new_rcpt);
 	cr_assert_str_neq(old_rcpt, new_rcpt);

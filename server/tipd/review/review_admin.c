@@ -534,7 +534,7 @@ statement_store(struct rv_req *r)
 		              c->enrollment_complete ? c->enrollee : NULL, first, r->team);
 	rv_audit_many_when(r, AUDIT_MEMBER_REVOKE, r->team, NULL,
 	                   (const uint8_t(*)[32])c->removed_pks, c->n_removed, first, r->team);
-	rv_audit_many_when(r, AUDIT_KEY_ROTATE, r->team, NULL, (const uint8_t(*)[32])c->rot_pks,
+	rv_audit_many_when(r, AUDIT_MEMBER_ROTATE, r->team, NULL, (const uint8_t(*)[32])c->rot_pks,
 	                   c->n_rot, first, r->team);
 	rv_q(r, "insert into membership_statements (team_id, seq, sha256, statement) "
 	        "values ($1, $2::int, $3, $4) on conflict do nothing returning seq",

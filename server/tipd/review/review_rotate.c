@@ -247,7 +247,7 @@ finish_delete(struct rv_req *r)
 	rv_q(r, ROT_OBJECTS "delete from object_headers h using objs o where h.object_id = o.oid "
 	        "and h.recipient = o.old returning h.object_id", 1, v, lens, fmts, finish_deleted);
 	rv_q(r, "delete from key_rotations where new_ed25519 = $1", 1, v, lens, fmts, NULL);
-	rv_audit(r, AUDIT_KEY_ROTATE_DONE, NULL, NULL, r->caller.ed25519);
+	rv_audit(r, AUDIT_MEMBER_ROTATE_DONE, NULL, NULL, r->caller.ed25519);
 	rv_run(r, finish_done);
 }
 

@@ -12,7 +12,7 @@
  *        forced) and end the rotation.
  *
  * Only the session of the new key sees its rotation; each call that
- * changes something is one audit entry (headers_add, key_rotate_done).
+ * changes something is one audit entry (headers_add, member_rotate_done).
  */
 #ifndef TIPD_REVIEW_ROTATE_H
 #define TIPD_REVIEW_ROTATE_H

@@ -70,7 +70,8 @@ static int
 is_read(const char *action)
 {
 	static const char *const reads[] = { "login", "logout", "report_list", "report_fetch",
-		                             "attachment_fetch", "membership_fetch", NULL };
+		                             "attachment_fetch", "membership_fetch", "admins_fetch",
+		                             "keys_check", NULL };
 	for (int i = 0; reads[i] != NULL; i++)
 		if (strcmp(action, reads[i]) == 0)
 			return 1;

@@ -525,9 +525,9 @@ statement_store(struct rv_req *r)
 	snprintf(first, sizeof(first), "not exists (select 1 from membership_statements "
 	         "where team_id = $2 and seq = %llu)", (unsigned long long)c->stmt_seq);
 	rv_q(r, "insert into teams (id) values ($1) on conflict do nothing", 1, v, NULL, NULL, NULL);
-	/* a revocation is audited as member_revoke only, not as an approval too */
 	/* One entry per change: a statement that only removes members is their
-	 * member_revoke entries, not also an enroll_approve. */
+	 * member_revoke entries, one that rotates keys their member_rotate
+	 * entries, not also an enroll_approve. */
 	if (c->enrollment_complete || (c->n_removed == 0 && c->n_rot == 0))
 		rv_audit_when(r, AUDIT_ENROLL_APPROVE, r->team,
 		              c->enrollment_complete ? c->enrollment : NULL,

@@ -55,8 +55,6 @@ static const char *const action_codes[AUDIT_ACTION_COUNT] = {
 	[AUDIT_REPORT_RELEASE] = "report_release",
 	[AUDIT_RETENTION_SET] = "retention_set",
 	[AUDIT_REPORT_PURGE] = "report_purge",
-	[AUDIT_KEY_ROTATE] = "key_rotate",
-	[AUDIT_KEY_ROTATE_DONE] = "key_rotate_done",
 	[AUDIT_MEMBER_ROTATE] = "member_rotate",
 	[AUDIT_MEMBER_ROTATE_DONE] = "member_rotate_done",
 };

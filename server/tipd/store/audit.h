@@ -92,8 +92,6 @@ enum audit_action {
 	AUDIT_REPORT_RELEASE, /* legal hold released */
 	AUDIT_RETENTION_SET,  /* a team's retention policy */
 	AUDIT_REPORT_PURGE,   /* `tipd purge` deleted an expired report */
-	AUDIT_KEY_ROTATE,    /* a statement replaced a member's keys (subject: the new key) */
-	AUDIT_KEY_ROTATE_DONE, /* the member's old key's headers were deleted after re-wrap */
 	AUDIT_MEMBER_ROTATE, /* a statement replaced a member's keys (subject: the new key) */
 	AUDIT_MEMBER_ROTATE_DONE, /* the member's old key's headers were deleted after re-wrap */
 	AUDIT_ACTION_COUNT

@@ -1,4 +1,4 @@
--- 0011_key_rotations: a member's key rotation in progress (docs/keys.md
+-- 0014_key_rotations: a member's key rotation in progress (docs/keys.md
 -- "Rotating your key", docs/api.md "Key rotation").
 --
 -- When an admin's statement replaces a member's keys under the same name,

@@ -112,6 +112,20 @@ static const struct row rows[] = {
 	  { 401, 403, 403, 422 } },
 	/* Key inventory: statements and header recipients, never a payload. */
 	{ "GET", "/api/v1/admin/keys", B_NONE, NULL, { 401, 403, 403, 200 } },
+	/* Partners and retention. A referral is a member's act: no such partner
+	 * for the member, no such report for anyone else. A legal hold may come
+	 * from an admin too, who cannot read the report either way. */
+	{ "GET", "/api/v1/partners", B_NONE, NULL, { 401, 200, 200, 200 } },
+	{ "POST", "/api/v1/reports/{id}/referral", B_JSON, "{\"partner\":\"nobody\"}",
+	  { 401, 404, 422, 404 } },
+	{ "POST", "/api/v1/reports/{id}/hold", B_JSON, "{\"hold\":true}", { 401, 404, 200, 200 } },
+	/* Not a partner statement: 422 for the admin. */
+	{ "POST", "/api/v1/admin/partners", B_JSON, "{\"statement\":\"x\\n\"}",
+	  { 401, 403, 403, 422 } },
+	{ "DELETE", "/api/v1/admin/partners/nobody", B_NONE, NULL, { 401, 403, 403, 404 } },
+	{ "GET", "/api/v1/admin/retention", B_NONE, NULL, { 401, 403, 403, 200 } },
+	{ "PUT", "/api/v1/admin/teams/demo/retention", B_JSON,
+	  "{\"closed_days\":30,\"open_days\":null}", { 401, 403, 403, 200 } },
 	/* A method a path does not take is no route, for everyone. */
 	{ "GET", "/api/v1/admin/invites", B_NONE, NULL, { 404, 404, 404, 404 } },
 	{ "DELETE", "/api/v1/reports/{id}", B_NONE, NULL, { 404, 404, 404, 404 } },

@@ -440,8 +440,15 @@ Test(storage, flusher_inserts_every_entry_exactly_once)
 	cr_assert_not_null(f);
 	cr_assert_eq(flusher_start(f), 0);
 	cr_assert(wait_spool(s, 0, 10000), "the spool was not flushed");
+	/* The batch's files go before its figures are counted: wait for those
+	 * too (they must reach 7 and stop there). */
 	struct flusher_stats st;
-	flusher_get_stats(f, &st);
+	for (int waited = 0; waited < 5000; waited += 20) {
+		flusher_get_stats(f, &st);
+		if (st.entries >= 7 && st.rows >= 18 + 12 + 2)
+			break;
+		usleep(20000);
+	}
 	cr_assert_eq(st.entries, 7);
 	/* 6 reports x (1 + 2 headers), 6 attachments x (1 + 1), 1 message x (1 + 1). */
 	cr_assert_eq(st.rows, 18 + 12 + 2, "rows: %lu", (unsigned long)st.rows);

@@ -156,3 +156,31 @@ util_today(char out[11])
 	gmtime_r(&now, &tm);
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
+
+int
+util_write_file_durably(const char *dir, const char *name, const void *text, size_t len)
+{
+	char tmp[4096], path[4096];
+	int fd, dfd, rc = -1, err = 0;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= sizeof(tmp) ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (util_write_all(fd, text, len) == 0 && fsync(fd) == 0 && rename(tmp, path) == 0)
+		rc = 0;
+	else
+		err = errno;
+	close(fd);
+	if (rc == 0 && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		if ((rc = fsync(dfd)) != 0)
+			err = errno;
+		close(dfd);
+	}
+	if (rc != 0)
+		errno = err;
+	return rc;
+}

@@ -45,6 +45,11 @@ char *util_read_file(const char *path, size_t max, size_t *len);
 /* Write `n` bytes to `fd` completely; return 0, or -1. */
 int util_write_all(int fd, const void *p, size_t n);
 
+/* Replace `dir`/`name` with `len` bytes of `text` atomically and durably: a
+ * ".NAME.tmp" file written and fsync'd, renamed over NAME, then the directory
+ * fsync'd. Return 0, or -1 with errno set (the caller says which file). */
+int util_write_file_durably(const char *dir, const char *name, const void *text, size_t len);
+
 /* Today's date in UTC as YYYY-MM-DD into `out` (11 bytes). */
 void util_today(char out[11]);
 

@@ -226,27 +226,14 @@ out:
 	return rc;
 }
 
-/* Write `text` to `dir`/`name` atomically and durably. Return 0 or -1. */
+/* util_write_file_durably, logging the file that could not be written. */
 static int
 write_state(const char *dir, const char *name, const void *text, size_t len)
 {
-	char tmp[4096], path[4096];
-	int fd, dfd, rc = -1;
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	if (util_write_all(fd, text, len) == 0 && fsync(fd) == 0 && rename(tmp, path) == 0)
-		rc = 0;
-	close(fd);
-	if (rc == 0 && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		rc = fsync(dfd);
-		close(dfd);
-	}
-	if (rc != 0)
-		log_error("cannot write %s: %s", path, strerror(errno));
-	return rc;
+	if (util_write_file_durably(dir, name, text, len) == 0)
+		return 0;
+	log_error("cannot write %s/%s: %s", dir, name, strerror(errno));
+	return -1;
 }
 
 /* Check `head` (NULL: no statement) against STATE_DIR/admins-seen. Return

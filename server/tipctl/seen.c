@@ -14,17 +14,6 @@
 #include "names.h"
 #include "util.h"
 
-#define SEEN_MAGIC "tipline-membership-seen v1\n"
-
-/* One remembered head. */
-struct seen_line {
-	const char *server;
-	size_t server_len;
-	char team[MEMBERSHIP_TEAM_MAX + 1];
-	uint64_t seq;
-	char hash[65];
-};
-
 /* Return 1 if `s` (`n` bytes) is a server URL we can store: 1..SEEN_SERVER_MAX
  * printable ASCII characters without spaces. */
 static int
@@ -90,12 +79,7 @@ seen_parse_line(const char *p, const char *end, struct seen_line *l)
 	return 0;
 }
 
-/*
- * Walk the file text `t` (`n` bytes): copy every line but the one for
- * (`server`, `team`) to `rest`, and that one into *found (*have set).
- * Return SEEN_OK, or SEEN_ERR_CORRUPT (also on a repeated line for the pair).
- */
-static int
+int
 seen_scan(const char *t, size_t n, const char *server, const char *team, struct seen_line *found,
           bool *have, struct buf *rest)
 {

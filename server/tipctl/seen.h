@@ -21,6 +21,9 @@
 #ifndef TIPCTL_SEEN_H
 #define TIPCTL_SEEN_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "buf.h"
 #include "membership.h"
 
@@ -29,6 +32,7 @@
 #define SEEN_FILE_MAX (1u << 20) /* largest file read */
 #define SEEN_SERVER_MAX 511      /* longest server URL remembered */
 #define SEEN_MAX_ENTRIES 4096    /* most (server, team) lines */
+#define SEEN_MAGIC "tipline-membership-seen v1\n" /* the file's first line */
 
 enum seen_result {
 	SEEN_OK = 0,               /* newer (remembered now) or the same statement */
@@ -88,6 +92,25 @@ int seen_file_lock(const char *path) __attribute__((warn_unused_result));
  * O_NOFOLLOW, 0600, fsync'd), renamed, the directory fsync'd. Call it with
  * the lock held. Return SEEN_OK or SEEN_ERR_IO (printed). */
 int seen_file_replace(const char *path, const void *p, size_t n)
+	__attribute__((warn_unused_result));
+
+/* One remembered head, as seen_scan parses it. */
+struct seen_line {
+	const char *server; /* points into the scanned text: not NUL-terminated */
+	size_t server_len;
+	char team[MEMBERSHIP_TEAM_MAX + 1];
+	uint64_t seq;
+	char hash[65]; /* lower-case hex SHA-256 of the statement */
+};
+
+/*
+ * Parse the file text `t` (`n` bytes; NULL when 0): copy every line but the
+ * one for (`server`, `team`) to `rest`, and that one into *found (*have
+ * set). Return SEEN_OK, or SEEN_ERR_CORRUPT (a bad magic line, a malformed
+ * or repeated line, too many lines, or `rest` full).
+ */
+int seen_scan(const char *t, size_t n, const char *server, const char *team,
+              struct seen_line *found, bool *have, struct buf *rest)
 	__attribute__((warn_unused_result));
 
 #endif

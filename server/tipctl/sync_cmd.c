@@ -489,13 +489,9 @@ sy_wanted(const struct sy_team *t, json_t *o)
 	return 0;
 }
 
-/* Check that the age payload `p` (`n` bytes) authenticates under the file
- * key `fk` and that its plaintext starts with the context line of (`kind`,
- * `oid`, `rid`). Only a few chunks of plaintext are held at a time, in
- * locked memory. Return 0, or -1. */
-static int
-sy_check_payload(const uint8_t *fk, const uint8_t *p, size_t n, const char *kind, const char *oid,
-                 const char *rid)
+int
+sync_check_payload(const uint8_t *fk, const uint8_t *p, size_t n, const char *kind,
+                   const char *oid, const char *rid)
 {
 	struct age_dec *d = age_dec_new(fk);
 	struct buf pt;
@@ -586,7 +582,7 @@ sy_make_object(struct api *a, struct sy_team *t, json_t *o, const uint8_t (*sk)[
 	buf_init(&payload, TIPS_ATTACH_MAX);
 	if ((strcmp(kind, "report") == 0 && strcmp(oid, rid) != 0) ||
 	    sy_fetch_payload(a, t, kind, oid, rid, &payload) != 0 ||
-	    sy_check_payload(fk, payload.data, payload.len, kind, oid, rid) != 0) {
+	    sync_check_payload(fk, payload.data, payload.len, kind, oid, rid) != 0) {
 		cli_error(SY_MISMATCH, t->team, kind, oid, rid,
 		          "it does not open as that object (its context line names another, or the "
 		          "server does not serve it)");

@@ -19,6 +19,9 @@
 #ifndef TIPCTL_SYNC_CMD_H
 #define TIPCTL_SYNC_CMD_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #define SYNC_TEAMS_MAX 64         /* most teams in one run */
 #define SYNC_OBJECTS_MAX 200000   /* most objects collected per team in one run */
 #define SYNC_PAGE 100             /* objects per missing-headers page (the server's) */
@@ -32,5 +35,15 @@
  * statement, a refused upload, a rolled-back membership), 2 on usage.
  */
 int sync_cmd_main(int argc, char **argv);
+
+/*
+ * Check that the age payload `p` (`n` bytes) authenticates under the
+ * 16-byte file key `fk` and that its plaintext starts with the context line
+ * of (`kind`, `oid`, `rid`): what sync checks before it wraps `fk` for a
+ * newcomer. Only a few chunks of plaintext are held at a time, in locked
+ * memory. Return 0, or -1.
+ */
+int sync_check_payload(const uint8_t *fk, const uint8_t *p, size_t n, const char *kind,
+                       const char *oid, const char *rid) __attribute__((warn_unused_result));
 
 #endif

@@ -5,23 +5,15 @@
  *
  * Checked: stripping never grows the text, no output line starts with '#',
  * nothing blank is left at either edge, a text too large for the output is
- * refused; the split yields at most RP_ED_ARGS_MAX non-empty words without
+ * refused; the split yields at most EDITOR_ARGS_MAX non-empty words without
  * blanks, then the path, then NULL.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/tipctl/api.c"
-#include "../../server/tipctl/cli.c"
-#include "../../server/tipctl/client.c"
-#include "../../server/tipctl/report.c"
-#include "../../server/tipctl/session.c"
-#include "../../server/tipctl/table.c"
-#include "../../server/tipctl/tips_cmd.c"
-#include "../../server/tipctl/tips_export.c"
-#include "../../server/tipctl/tips_open.c"
-#include "../../server/tipctl/tips_reply.c"
+#include "buf.h"
+#include "editor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,13 +40,13 @@ check_stripped(const struct buf *t, size_t n)
 static void
 fuzz_split(const uint8_t *data, size_t size)
 {
-	char cmd[512], store[256], path[] = "/dev/shm/x/reply.txt", *argv[RP_ED_ARGS_MAX + 2];
+	char cmd[512], store[256], path[] = "/dev/shm/x/reply.txt", *argv[EDITOR_ARGS_MAX + 2];
 	if (size >= sizeof(cmd))
 		size = sizeof(cmd) - 1;
 	memcpy(cmd, data, size);
 	cmd[size] = '\0';
-	size_t n = rp_ed_split(cmd, store, sizeof(store), argv, path);
-	if (n > RP_ED_ARGS_MAX)
+	size_t n = editor_split(cmd, store, sizeof(store), argv, path);
+	if (n > EDITOR_ARGS_MAX)
 		abort();
 	if (n == 0)
 		return;
@@ -78,7 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&raw, 1 << 20);
 	buf_init(&t, (data[0] & 2) ? 64 : (1 << 20));
 	if (buf_add(&raw, data + 1, size - 1) == 0) {
-		if (rp_ed_strip(&raw, &t) == 0)
+		if (editor_strip(&raw, &t) == 0)
 			check_stripped(&t, raw.len);
 		else if (t.max != 64)
 			abort(); /* only a small output may be too small */

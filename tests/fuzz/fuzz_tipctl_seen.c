@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/tipctl/seen.c"
+#include "buf.h"
+#include "seen.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

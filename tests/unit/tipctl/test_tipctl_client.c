@@ -8,7 +8,7 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 
-#include "../../../server/tipctl/client.c"
+#include "client.h"
 #include "fake_tls.h"
 
 static void

@@ -9,18 +9,24 @@
  * file the editor left) overwritten with zeros and removed on every path.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
-#include "../../../server/tipctl/api.c"
-#include "../../../server/tipctl/cli.c"
-#include "../../../server/tipctl/client.c"
-#include "../../../server/tipctl/report.c"
-#include "../../../server/tipctl/session.c"
-#include "../../../server/tipctl/table.c"
-#include "../../../server/tipctl/tips_cmd.c"
-#include "../../../server/tipctl/tips_export.c"
-#include "../../../server/tipctl/tips_open.c"
-#include "../../../server/tipctl/tips_reply.c"
+#include "buf.h"
+#include "cli.h"
+#include "editor.h"
+#include "report.h"
+#include "tips_export.h"
+#include "tips_reply.h"
+#include "util.h"
 
 #define RID "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeee1"
 
@@ -62,7 +68,7 @@ strip_is(const char *in, size_t n, const char *want, size_t wn)
 	buf_init_secure(&raw, 4096);
 	buf_init_secure(&t, 4096);
 	cr_assert_eq(buf_add(&raw, in, n), 0);
-	cr_assert_eq(rp_ed_strip(&raw, &t), 0);
+	cr_assert_eq(editor_strip(&raw, &t), 0);
 	cr_assert_eq(t.len, wn, "'%s' gave %zu bytes '%.*s', want '%s'", in, t.len, (int)t.len,
 	             (const char *)t.data, want);
 	cr_assert(wn == 0 || memcmp(t.data, want, wn) == 0, "'%s' gave '%.*s'", in, (int)t.len,
@@ -93,66 +99,66 @@ Test(export, editor_strips_comments_and_blank_edges)
 	buf_init_secure(&raw, 4096);
 	buf_init_secure(&t, 8);
 	cr_assert_eq(buf_adds(&raw, "#c\n0123456789\n"), 0);
-	cr_assert_eq(rp_ed_strip(&raw, &t), -1);
+	cr_assert_eq(editor_strip(&raw, &t), -1);
 	buf_free(&raw);
 	buf_free(&t);
 }
 
 Test(export, editor_command_is_split_on_blanks)
 {
-	char store[64], path[] = "/dev/shm/x/reply.txt", *argv[RP_ED_ARGS_MAX + 2];
-	cr_assert_eq(rp_ed_split("code --wait  -n", store, sizeof(store), argv, path), 3);
+	char store[64], path[] = "/dev/shm/x/reply.txt", *argv[EDITOR_ARGS_MAX + 2];
+	cr_assert_eq(editor_split("code --wait  -n", store, sizeof(store), argv, path), 3);
 	cr_assert_str_eq(argv[0], "code");
 	cr_assert_str_eq(argv[1], "--wait");
 	cr_assert_str_eq(argv[2], "-n");
 	cr_assert_eq(argv[3], path);
 	cr_assert_null(argv[4]);
-	cr_assert_eq(rp_ed_split("\t vi \t", store, sizeof(store), argv, path), 1);
+	cr_assert_eq(editor_split("\t vi \t", store, sizeof(store), argv, path), 1);
 	cr_assert_str_eq(argv[0], "vi");
 	cr_assert_eq(argv[1], path);
-	cr_assert_eq(rp_ed_split("", store, sizeof(store), argv, path), 0);
-	cr_assert_eq(rp_ed_split("   ", store, sizeof(store), argv, path), 0);
-	cr_assert_eq(rp_ed_split(NULL, store, sizeof(store), argv, path), 0);
+	cr_assert_eq(editor_split("", store, sizeof(store), argv, path), 0);
+	cr_assert_eq(editor_split("   ", store, sizeof(store), argv, path), 0);
+	cr_assert_eq(editor_split(NULL, store, sizeof(store), argv, path), 0);
 	/* No shell: quotes and $ are plain characters. */
-	cr_assert_eq(rp_ed_split("ed '$HOME' \"x\";rm", store, sizeof(store), argv, path), 3);
+	cr_assert_eq(editor_split("ed '$HOME' \"x\";rm", store, sizeof(store), argv, path), 3);
 	cr_assert_str_eq(argv[1], "'$HOME'");
 	cr_assert_str_eq(argv[2], "\"x\";rm");
 	/* Too long for the store: refused; too many words: capped. */
 	char lng[200];
 	memset(lng, 'a', sizeof(lng) - 1);
 	lng[sizeof(lng) - 1] = '\0';
-	cr_assert_eq(rp_ed_split(lng, store, sizeof(store), argv, path), 0);
+	cr_assert_eq(editor_split(lng, store, sizeof(store), argv, path), 0);
 	char many[256], big[256];
 	for (int i = 0; i < 40; i++)
 		memcpy(many + 2 * i, "w ", 2);
 	many[80] = '\0';
-	cr_assert_eq(rp_ed_split(many, big, sizeof(big), argv, path), RP_ED_ARGS_MAX);
-	cr_assert_eq(argv[RP_ED_ARGS_MAX], path);
-	cr_assert_null(argv[RP_ED_ARGS_MAX + 1]);
+	cr_assert_eq(editor_split(many, big, sizeof(big), argv, path), EDITOR_ARGS_MAX);
+	cr_assert_eq(argv[EDITOR_ARGS_MAX], path);
+	cr_assert_null(argv[EDITOR_ARGS_MAX + 1]);
 }
 
 Test(export, editor_directory_must_be_ours_and_in_ram)
 {
 	char f[128];
-	cr_assert(rp_ed_dir_ok("/dev/shm", true), "/dev/shm is sticky tmpfs");
-	cr_assert(!rp_ed_dir_ok("/dev/shm", false), "/dev/shm is shared");
-	cr_assert(rp_ed_dir_ok(shm, false));
+	cr_assert(editor_dir_ok("/dev/shm", true), "/dev/shm is sticky tmpfs");
+	cr_assert(!editor_dir_ok("/dev/shm", false), "/dev/shm is shared");
+	cr_assert(editor_dir_ok(shm, false));
 	cr_assert_eq(chmod(shm, 0777), 0);
-	cr_assert(!rp_ed_dir_ok(shm, false), "a world-writable directory is not ours");
+	cr_assert(!editor_dir_ok(shm, false), "a world-writable directory is not ours");
 	cr_assert_eq(chmod(shm, 0700), 0);
 	snprintf(f, sizeof(f), "%s/file", shm);
 	put(f, "x");
-	cr_assert(!rp_ed_dir_ok(f, false), "a file");
+	cr_assert(!editor_dir_ok(f, false), "a file");
 	snprintf(f, sizeof(f), "%s/link", shm);
 	cr_assert_eq(symlink(shm, f), 0);
-	cr_assert(!rp_ed_dir_ok(f, false), "a symbolic link");
-	cr_assert(!rp_ed_dir_ok(NULL, false));
-	cr_assert(!rp_ed_dir_ok("", false));
-	cr_assert(!rp_ed_dir_ok("dev/shm", true), "relative");
-	cr_assert(!rp_ed_dir_ok("/nonexistent", true));
+	cr_assert(!editor_dir_ok(f, false), "a symbolic link");
+	cr_assert(!editor_dir_ok(NULL, false));
+	cr_assert(!editor_dir_ok("", false));
+	cr_assert(!editor_dir_ok("dev/shm", true), "relative");
+	cr_assert(!editor_dir_ok("/nonexistent", true));
 	struct statfs fs;
 	if (statfs("/proc", &fs) == 0)
-		cr_assert(!rp_ed_dir_ok("/proc", true), "/proc is not tmpfs");
+		cr_assert(!editor_dir_ok("/proc", true), "/proc is not tmpfs");
 }
 
 Test(export, editor_file_header_warns_for_a_reply)
@@ -161,7 +167,7 @@ Test(export, editor_file_header_warns_for_a_reply)
 	struct stat st;
 	size_t n = 0;
 	snprintf(dir, sizeof(dir), "%s", shm);
-	cr_assert_eq(rp_ed_make_file(true, true, RID, dir, path, sizeof(path)), 0);
+	cr_assert_eq(editor_make_file(true, true, RID, dir, path, sizeof(path)), 0);
 	cr_assert_eq(lstat(path, &st), 0);
 	cr_assert_eq(st.st_mode & 07777, 0600);
 	char *s = util_read_file(path, 65536, &n);
@@ -172,17 +178,17 @@ Test(export, editor_file_header_warns_for_a_reply)
 	cr_assert_eq(s[0], '\n', "the first line is left for the text");
 	free(s);
 	/* a reply on a report whose source forgot the receipt: the team only */
-	cr_assert_eq(rp_ed_make_file(true, false, RID, dir, path, sizeof(path)), 0);
+	cr_assert_eq(editor_make_file(true, false, RID, dir, path, sizeof(path)), 0);
 	s = util_read_file(path, 65536, &n);
 	cr_assert_null(strstr(s, "whoever holds"), "%s", s);
 	cr_assert_not_null(strstr(s, "forgotten this report's receipt: no one outside"), "%s", s);
 	free(s);
-	cr_assert_eq(rp_ed_make_file(false, true, RID, dir, path, sizeof(path)), 0);
+	cr_assert_eq(editor_make_file(false, true, RID, dir, path, sizeof(path)), 0);
 	s = util_read_file(path, 65536, &n);
 	cr_assert_null(strstr(s, "receipt"), "%s", s);
 	cr_assert_not_null(strstr(s, "never the source"), "%s", s);
 	free(s);
-	cr_assert_eq(rp_ed_make_file(false, true, RID, "/nonexistent", path, sizeof(path)), -1);
+	cr_assert_eq(editor_make_file(false, true, RID, "/nonexistent", path, sizeof(path)), -1);
 }
 
 Test(export, editor_cleanup_zeroes_and_removes_everything)
@@ -196,7 +202,7 @@ Test(export, editor_cleanup_zeroes_and_removes_everything)
 	put(b, "swap file copy of the secret words");
 	int fd = open(a, O_RDONLY);
 	cr_assert(fd >= 0);
-	cr_assert_eq(rp_ed_cleanup(dir), 0);
+	cr_assert_eq(editor_cleanup(dir), 0);
 	cr_assert_eq(access(dir, F_OK), -1, "the directory is still there");
 	/* The inode we still hold was overwritten with zeros before the unlink. */
 	char back[64];
@@ -206,7 +212,7 @@ Test(export, editor_cleanup_zeroes_and_removes_everything)
 	for (ssize_t i = 0; i < r; i++)
 		cr_assert_eq(back[i], 0, "byte %zd not wiped", i);
 	/* A directory that is not there is reported. */
-	cr_assert_eq(rp_ed_cleanup(dir), -1);
+	cr_assert_eq(editor_cleanup(dir), -1);
 }
 
 /* The editor script: MODE then the file. */
@@ -231,7 +237,7 @@ edit(const char *mode, bool is_reply, struct buf *t)
 	cr_assert_eq(unsetenv("VISUAL"), 0);
 	cr_assert_eq(setenv("EDITOR", cmd, 1), 0);
 	cr_assert_eq(setenv("XDG_RUNTIME_DIR", shm, 1), 0);
-	return rp_ed_text(is_reply, true, RID, t);
+	return editor_text(is_reply, true, RID, t);
 }
 
 /* Assert that only the script is left in `shm`. */
@@ -272,7 +278,7 @@ Test(export, editor_run_reads_the_text_and_leaves_nothing)
 	cr_assert_eq(setenv("VISUAL", cmd, 1), 0);
 	cr_assert_eq(setenv("EDITOR", "false", 1), 0);
 	cr_assert_eq(setenv("XDG_RUNTIME_DIR", "relative/dir", 1), 0);
-	cr_assert_eq(rp_ed_text(false, true, RID, &t), 0, "VISUAL was not used");
+	cr_assert_eq(editor_text(false, true, RID, &t), 0, "VISUAL was not used");
 	cr_assert_eq(t.len, strlen("Dear source,\n\nwe are here."));
 	buf_free(&t);
 }

@@ -12,18 +12,20 @@
  */
 #include <criterion/criterion.h>
 #include <sodium.h>
+#include <unistd.h>
 
-#include "../../../server/tipctl/api.c"
-#include "../../../server/tipctl/cli.c"
-#include "../../../server/tipctl/client.c"
-#include "../../../server/tipctl/report.c"
-#include "../../../server/tipctl/seen.c"
-#include "../../../server/tipctl/session.c"
-#include "../../../server/tipctl/sync_cmd.c"
-#include "../../../server/tipctl/table.c"
-#include "../../../server/tipctl/tips_cmd.c"
-#include "../../../server/tipctl/tips_open.c"
-#include "../../../server/tipctl/tips_reply.c"
+#include "api.h"
+#include "cli.h"
+#include "client.h"
+#include "report.h"
+#include "seen.h"
+#include "session.h"
+#include "sync_cmd.h"
+#include "table.h"
+#include "tips_cmd.h"
+#include "tips_open.h"
+#include "tips_reply.h"
+#include "proto.h"
 #include "age.h"
 #include "inbox_open.h"
 #include "receipt.h"
@@ -383,19 +385,19 @@ Test(replies_unit, sync_checks_each_object_under_the_key_it_wraps)
 		struct buf p;
 		buf_init(&p, 1 << 20);
 		seal_object(fk, "message", OID, RID, sizes[i], &p);
-		cr_assert_eq(sy_check_payload(fk, p.data, p.len, "message", OID, RID), 0, "size %zu",
+		cr_assert_eq(sync_check_payload(fk, p.data, p.len, "message", OID, RID), 0, "size %zu",
 		             sizes[i]);
-		cr_assert_eq(sy_check_payload(fk, p.data, p.len, "reply", OID, RID), -1, "another kind");
-		cr_assert_eq(sy_check_payload(fk, p.data, p.len, "message", RID, RID), -1,
+		cr_assert_eq(sync_check_payload(fk, p.data, p.len, "reply", OID, RID), -1, "another kind");
+		cr_assert_eq(sync_check_payload(fk, p.data, p.len, "message", RID, RID), -1,
 		             "another object");
-		cr_assert_eq(sy_check_payload(fk, p.data, p.len, "message", OID, OID), -1,
+		cr_assert_eq(sync_check_payload(fk, p.data, p.len, "message", OID, OID), -1,
 		             "another report");
-		cr_assert_eq(sy_check_payload(other, p.data, p.len, "message", OID, RID), -1,
+		cr_assert_eq(sync_check_payload(other, p.data, p.len, "message", OID, RID), -1,
 		             "not this file key");
-		cr_assert_eq(sy_check_payload(fk, p.data, p.len - 1, "message", OID, RID), -1,
+		cr_assert_eq(sync_check_payload(fk, p.data, p.len - 1, "message", OID, RID), -1,
 		             "truncated");
 		p.data[p.len - 1] ^= 1;
-		cr_assert_eq(sy_check_payload(fk, p.data, p.len, "message", OID, RID), -1,
+		cr_assert_eq(sync_check_payload(fk, p.data, p.len, "message", OID, RID), -1,
 		             "corrupt last chunk");
 		buf_free(&p);
 	}

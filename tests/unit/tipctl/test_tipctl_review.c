@@ -12,20 +12,22 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 
-#include "../../../server/tipctl/api.c"
-#include "../../../server/tipctl/cli.c"
-#include "../../../server/tipctl/client.c"
-#include "../../../server/tipctl/login_cmd.c"
-#include "../../../server/tipctl/report.c"
-#include "../../../server/tipctl/session.c"
-#include "../../../server/tipctl/table.c"
-#include "../../../server/tipctl/tips_cmd.c"
-#include "../../../server/tipctl/tips_open.c"
-#include "../../../server/tipctl/tips_reply.c"
+#include "api.h"
+#include "cli.h"
+#include "client.h"
+#include "login_cmd.h"
+#include "report.h"
+#include "session.h"
+#include "table.h"
+#include "tips_cmd.h"
+#include "tips_open.h"
+#include "tips_reply.h"
 #include "age.h"
 #include "fake_tls.h"
 #include "pad.h"
+#include "util.h"
 
 #define PASS "correct horse battery staple"
 #define RID "11111111-2222-4333-8444-555555555555"

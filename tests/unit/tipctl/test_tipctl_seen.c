@@ -15,10 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../../server/tipctl/cli.c"
-#include "../../../server/tipctl/seen.c"
+#include "cli.h"
+#include "seen.h"
 #include "age.h"
 #include "note.h"
+#include "util.h"
 
 static char dir[64], path[128];
 static struct note_signer *signer;

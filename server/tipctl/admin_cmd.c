@@ -1,7 +1,6 @@
 #include "admin_cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "keys.h"
 #include "membership.h"
 #include "note.h"
+#include "opts.h"
 #include "util.h"
 
 #define ADMIN_MAX_TRUST 16
@@ -53,20 +53,9 @@ static const char membership_usage[] =
 struct mopts {
 	const char *key, *pass_file, *team, *prev, *members_file, *out;
 	int first;
-	const char *member[MEMBERSHIP_MAX_MEMBERS];
-	size_t nmember;
-	const char *trust[ADMIN_MAX_TRUST];
-	size_t ntrust;
+	const char *member_v[MEMBERSHIP_MAX_MEMBERS], *trust_v[ADMIN_MAX_TRUST];
+	struct opt_list member, trust; /* --member, --trust */
 };
-
-/* Print a usage error about `argv0` and return CLI_USAGE. */
-static int
-usage_error(const char *usage, const char *what, const char *arg)
-{
-	cli_error("%s%s%s", what, arg != NULL ? ": " : "", arg != NULL ? arg : "");
-	fputs(usage, stderr);
-	return CLI_USAGE;
-}
 
 /* Refuse an output path that exists. Return 0, or -1 after printing why. */
 static int
@@ -105,34 +94,22 @@ out:
 int
 admin_cmd_keygen(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *name = NULL, *out = NULL, *pass_file = NULL;
+	const struct opt opts[] = { OPT_STR("name", &name), OPT_STR("out", &out),
+		                    OPT_PASS_FILE(&pass_file), OPT_END };
 	struct buf sk, vk;
 	char *pass = NULL;
-	int c, rc = CLI_ERR;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'n': name = optarg; break;
-		case 'o': out = optarg; break;
-		case 'p': pass_file = optarg; break;
-		case 'h': fputs(keygen_usage, stdout); return CLI_OK;
-		default: return usage_error(keygen_usage, "unknown or incomplete option", argv[optind - 1]);
-		}
-	}
+	int rc = opts_parse(argc, argv, opts, NULL, keygen_usage);
+	if (rc != OPTS_GO)
+		return rc;
+	rc = CLI_ERR;
 	if (optind != argc)
-		return usage_error(keygen_usage, "unexpected argument", argv[optind]);
+		return opts_usage_error(keygen_usage, "unexpected argument: %s", argv[optind]);
 	if (name == NULL || out == NULL)
-		return usage_error(keygen_usage, "--name and --out are required", NULL);
+		return opts_usage_error(keygen_usage, "--name and --out are required");
 	if (!note_name_valid(name))
-		return usage_error(keygen_usage, "invalid --name (no '+', spaces or non-ASCII)", name);
+		return opts_usage_error(keygen_usage, "invalid --name (no '+', spaces or non-ASCII): %s",
+		                        name);
 	buf_init_secure(&sk, 1024);
 	buf_init(&vk, 1024);
 	if (out_free(out) != 0)
@@ -161,56 +138,29 @@ fail:
 static int
 membership_opts(int argc, char **argv, struct mopts *o)
 {
-	static const struct option lopts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "team", required_argument, NULL, 't' },
-		{ "first", no_argument, NULL, 'f' },
-		{ "prev", required_argument, NULL, 'P' },
-		{ "member", required_argument, NULL, 'm' },
-		{ "members", required_argument, NULL, 'M' },
-		{ "trust", required_argument, NULL, 'T' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *u = membership_usage;
-	int c;
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'k': o->key = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 't': o->team = optarg; break;
-		case 'f': o->first = 1; break;
-		case 'P': o->prev = optarg; break;
-		case 'M': o->members_file = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 'm':
-			if (o->nmember == MEMBERSHIP_MAX_MEMBERS)
-				return usage_error(u, "too many --member options", NULL);
-			o->member[o->nmember++] = optarg;
-			break;
-		case 'T':
-			if (o->ntrust == ADMIN_MAX_TRUST)
-				return usage_error(u, "too many --trust options", NULL);
-			o->trust[o->ntrust++] = optarg;
-			break;
-		case 'h': fputs(u, stdout); return CLI_OK;
-		default: return usage_error(u, "unknown or incomplete option", argv[optind - 1]);
-		}
-	}
+	o->member = (struct opt_list){ o->member_v, 0, MEMBERSHIP_MAX_MEMBERS };
+	o->trust = (struct opt_list){ o->trust_v, 0, ADMIN_MAX_TRUST };
+	const struct opt opts[] = {
+		OPT_KEY(&o->key),          OPT_PASS_FILE(&o->pass_file),
+		OPT_STR("team", &o->team), OPT_FLAG("first", &o->first),
+		OPT_STR("prev", &o->prev), OPT_LIST("member", &o->member),
+		OPT_STR("members", &o->members_file), OPT_LIST("trust", &o->trust),
+		OPT_STR("out", &o->out),   OPT_END,
+	};
+	int rc = opts_parse(argc, argv, opts, NULL, u);
+	if (rc != OPTS_GO)
+		return rc;
 	if (optind != argc)
-		return usage_error(u, "unexpected argument", argv[optind]);
+		return opts_usage_error(u, "unexpected argument: %s", argv[optind]);
 	if (o->key == NULL || o->team == NULL || o->out == NULL)
-		return usage_error(u, "--key, --team and --out are required", NULL);
+		return opts_usage_error(u, "--key, --team and --out are required");
 	if (o->first == (o->prev != NULL))
-		return usage_error(u, "give exactly one of --first and --prev", NULL);
+		return opts_usage_error(u, "give exactly one of --first and --prev");
 	if (!membership_team_valid(o->team))
-		return usage_error(u, "invalid --team (a-z, 0-9 and '-', at most 63)", o->team);
-	return -1;
+		return opts_usage_error(u, "invalid --team (a-z, 0-9 and '-', at most 63): %s", o->team);
+	return OPTS_GO;
 }
 
 /* Parse one member line into ms[*n]. Return 0, or -1 after printing why. */
@@ -239,8 +189,8 @@ collect_members(const struct mopts *o, struct membership_member *ms, size_t *n)
 	int rc = -1;
 	buf_init(&f, CLI_FILE_MAX);
 	*n = 0;
-	for (size_t i = 0; i < o->nmember; i++) {
-		if (add_member(o->member[i], strlen(o->member[i]), "--member", ms, n) != 0)
+	for (size_t i = 0; i < o->member.n; i++) {
+		if (add_member(o->member.v[i], strlen(o->member.v[i]), "--member", ms, n) != 0)
 			goto out;
 	}
 	if (o->members_file != NULL) {
@@ -278,9 +228,9 @@ load_prev(const struct mopts *o, const struct note_signer *s)
 	buf_init(&f, CLI_FILE_MAX);
 	if ((vs[nv++] = note_signer_verifier(s)) == NULL)
 		goto out;
-	for (size_t i = 0; i < o->ntrust; i++) {
-		if ((vs[nv++] = note_verifier_parse(o->trust[i], strlen(o->trust[i]))) == NULL) {
-			cli_error("--trust: not a verifier key: %s", o->trust[i]);
+	for (size_t i = 0; i < o->trust.n; i++) {
+		if ((vs[nv++] = note_verifier_parse(o->trust.v[i], strlen(o->trust.v[i]))) == NULL) {
+			cli_error("--trust: not a verifier key: %s", o->trust.v[i]);
 			goto out;
 		}
 	}

@@ -1,6 +1,5 @@
 #include "admin_online.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "keys.h"
 #include "membership.h"
 #include "note.h"
+#include "opts.h"
 #include "profile.h"
 #include "report.h"
 #include "tips_reply.h"
@@ -97,50 +97,48 @@ struct invite_opts {
 	uint64_t ttl;
 };
 
+/* --team of `admin invite` (opt_fn): add `arg` to the invite_opts `dst`. */
+static int
+invite_team_opt(const char *arg, void *dst)
+{
+	struct invite_opts *o = dst;
+	if (o->nteams == INVITE_TEAMS_MAX || !membership_team_valid(arg)) {
+		cli_error("admin invite: --team: a team id (a-z, 0-9, '-'), at most %d",
+		          INVITE_TEAMS_MAX);
+		return -1;
+	}
+	o->teams[o->nteams++] = arg;
+	return 0;
+}
+
+/* --ttl-hours of `admin invite` (opt_fn): 1 to 720 into the uint64_t `dst`. */
+static int
+invite_ttl_opt(const char *arg, void *dst)
+{
+	uint64_t *ttl = dst;
+	if (util_parse_u64(arg, 720, ttl) != 0 || *ttl == 0) {
+		cli_error("admin invite: --ttl-hours: 1 to 720");
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse the options of `admin invite` into `o`; return OPTS_GO, or an exit code. */
 static int
 invite_opts_parse(int argc, char **argv, struct invite_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "name", required_argument, NULL, 'n' }, { "team", required_argument, NULL, 't' },
-		{ "ttl-hours", required_argument, NULL, 'T' }, { "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
-	};
-	int c;
 	memset(o, 0, sizeof(*o));
 	o->ttl = 72;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'n': o->name = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 't':
-			if (o->nteams == INVITE_TEAMS_MAX || !membership_team_valid(optarg)) {
-				cli_error("admin invite: --team: a team id (a-z, 0-9, '-'), at most %d",
-				          INVITE_TEAMS_MAX);
-				goto usage;
-			}
-			o->teams[o->nteams++] = optarg;
-			break;
-		case 'T':
-			if (util_parse_u64(optarg, 720, &o->ttl) != 0 || o->ttl == 0) {
-				cli_error("admin invite: --ttl-hours: 1 to 720");
-				goto usage;
-			}
-			break;
-		case 'h': fputs(invite_usage, stdout); return CLI_OK;
-		default: cli_error("admin invite: unknown or incomplete option '%s'", argv[optind - 1]);
-			 goto usage;
-		}
-	}
-	if (optind != argc || o->name == NULL || !invite_name_valid(o->name) || o->nteams == 0) {
-		cli_error("admin invite: give --name NAME and at least one --team");
-		goto usage;
-	}
-	return -1;
-usage:
-	fputs(invite_usage, stderr);
-	return CLI_USAGE;
+	const struct opt opts[] = { OPT_STR("name", &o->name), OPT_FN("team", invite_team_opt, o),
+		                    OPT_FN("ttl-hours", invite_ttl_opt, &o->ttl),
+		                    OPT_STR("out", &o->out), OPT_END };
+	int rc = opts_parse(argc, argv, opts, "admin invite", invite_usage);
+	if (rc != OPTS_GO)
+		return rc;
+	if (optind != argc || o->name == NULL || !invite_name_valid(o->name) || o->nteams == 0)
+		return opts_usage_error(invite_usage,
+		                        "admin invite: give --name NAME and at least one --team");
+	return OPTS_GO;
 }
 
 /* Compose the invite from the server's answer and our own pins. */
@@ -244,37 +242,20 @@ struct stmt_opts {
 static int
 stmt_opts_parse(int argc, char **argv, const char *usage, int want_team, struct stmt_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "key", required_argument, NULL, 'k' },  { "passphrase-file", required_argument, NULL, 'p' },
-		{ "team", required_argument, NULL, 't' }, { "yes", no_argument, NULL, 'y' },
-		{ "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
-	};
-	int c;
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "hy", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'k': o->key = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 't': o->team = optarg; break;
-		case 'y': o->yes = 1; break;
-		case 'h': fputs(usage, stdout); return CLI_OK;
-		default: cli_error("unknown or incomplete option '%s'", argv[optind - 1]); goto usage;
-		}
-	}
+	const struct opt opts[] = { OPT_KEY(&o->key), OPT_PASS_FILE(&o->pass_file),
+		                    OPT_STR("team", &o->team), OPT_YES(&o->yes), OPT_END };
+	int rc = opts_parse(argc, argv, opts, NULL, usage);
+	if (rc != OPTS_GO)
+		return rc;
 	if (optind < argc)
 		o->name = argv[optind++];
 	if (optind != argc || (o->name != NULL && !invite_name_valid(o->name)) ||
 	    (want_team && (o->name == NULL || o->team == NULL || !membership_team_valid(o->team))) ||
-	    (!want_team && o->team != NULL)) {
-		cli_error(want_team ? "give NAME and --team TEAM" : "give at most one NAME, and no --team");
-		goto usage;
-	}
-	return -1;
-usage:
-	fputs(usage, stderr);
-	return CLI_USAGE;
+	    (!want_team && o->team != NULL))
+		return opts_usage_error(usage, "%s", want_team ? "give NAME and --team TEAM"
+		                                               : "give at most one NAME, and no --team");
+	return OPTS_GO;
 }
 
 struct note_signer *

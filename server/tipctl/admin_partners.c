@@ -1,6 +1,5 @@
 #include "admin_partners.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include "api.h"
 #include "cli.h"
 #include "note.h"
+#include "opts.h"
 #include "partner.h"
 #include "secmem.h"
 #include "util.h"
@@ -53,59 +53,59 @@ struct ap_opts {
 	long closed, open; /* -1: not given */
 };
 
+/* Store in the long `dst` the number of days `arg` (1 to RETENTION_DAYS_MAX)
+ * given to option `name`. Return 0, or -1 (printed). */
+static int
+ap_days(const char *arg, void *dst, const char *name)
+{
+	uint64_t v;
+	if (util_parse_u64(arg, RETENTION_DAYS_MAX, &v) != 0 || v == 0) {
+		cli_error("%s wants a number of days from 1 to %d, not '%s'", name, RETENTION_DAYS_MAX,
+		          arg);
+		return -1;
+	}
+	*(long *)dst = (long)v;
+	return 0;
+}
+
+/* --closed-days (opt_fn). */
+static int
+ap_closed_days(const char *arg, void *dst)
+{
+	return ap_days(arg, dst, "--closed-days");
+}
+
+/* --open-days (opt_fn). */
+static int
+ap_open_days(const char *arg, void *dst)
+{
+	return ap_days(arg, dst, "--open-days");
+}
+
 /* Parse the options after the subcommand; positional arguments stay in
- * argv[optind..]. Return -1 to go on, or an exit code. */
+ * argv[optind..]. Return OPTS_GO (-1) to go on, or an exit code. */
 static int
 ap_parse(int argc, char **argv, const char *usage, struct ap_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "yes", no_argument, NULL, 'y' },
-		{ "closed-days", required_argument, NULL, 'c' },
-		{ "open-days", required_argument, NULL, 'o' },
-		{ "keep-closed", no_argument, NULL, 'C' },
-		{ "keep-open", no_argument, NULL, 'O' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	uint64_t v;
-	int c;
 	memset(o, 0, sizeof(*o));
 	o->closed = o->open = -1;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'k': o->key = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'y': o->yes = 1; break;
-		case 'C': o->keep_closed = 1; break;
-		case 'O': o->keep_open = 1; break;
-		case 'c':
-		case 'o':
-			if (util_parse_u64(optarg, RETENTION_DAYS_MAX, &v) != 0 || v == 0) {
-				cli_error("%s wants a number of days from 1 to %d, not '%s'",
-				          c == 'c' ? "--closed-days" : "--open-days", RETENTION_DAYS_MAX,
-				          optarg);
-				goto usage;
-			}
-			*(c == 'c' ? &o->closed : &o->open) = (long)v;
-			break;
-		case 'h': fputs(usage, stdout); return CLI_OK;
-		default:
-			cli_error("unknown or incomplete option '%s'", argv[optind - 1]);
-			goto usage;
-		}
-	}
-	if ((o->keep_closed && o->closed > 0) || (o->keep_open && o->open > 0)) {
-		cli_error("give either --closed-days or --keep-closed (and --open-days or --keep-open)");
-		goto usage;
-	}
-	return -1;
-usage:
-	fputs(usage, stderr);
-	return CLI_USAGE;
+	const struct opt opts[] = {
+		OPT_KEY(&o->key),
+		OPT_PASS_FILE(&o->pass_file),
+		OPT_YES(&o->yes),
+		OPT_FN("closed-days", ap_closed_days, &o->closed),
+		OPT_FN("open-days", ap_open_days, &o->open),
+		OPT_FLAG("keep-closed", &o->keep_closed),
+		OPT_FLAG("keep-open", &o->keep_open),
+		OPT_END,
+	};
+	int rc = opts_parse(argc, argv, opts, NULL, usage);
+	if (rc != OPTS_GO)
+		return rc;
+	if ((o->keep_closed && o->closed > 0) || (o->keep_open && o->open > 0))
+		return opts_usage_error(usage, "give either --closed-days or --keep-closed (and "
+		                               "--open-days or --keep-open)");
+	return OPTS_GO;
 }
 
 /* Parse the session's pinned admin keys into `vs` (at most SESSION_ADMIN_MAX).

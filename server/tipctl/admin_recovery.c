@@ -3,7 +3,6 @@
  */
 #include "admin_recovery.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "cli.h"
 #include "membership.h"
 #include "note.h"
+#include "opts.h"
 #include "tips_reply.h"
 
 static const char usage[] =
@@ -37,49 +37,30 @@ struct rec_opts {
 	int remove, yes;
 };
 
-/* Parse; return -1 to go on, else an exit code. */
+/* Parse the options into `o`; return OPTS_GO (-1) to go on, else an exit code. */
 static int
-opts_parse(int argc, char **argv, struct rec_opts *o)
+rec_parse(int argc, char **argv, struct rec_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "team", required_argument, NULL, 't' },  { "recipient", required_argument, NULL, 'r' },
-		{ "name", required_argument, NULL, 'n' },  { "key", required_argument, NULL, 'k' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "remove", no_argument, NULL, 'R' },      { "yes", no_argument, NULL, 'y' },
-		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
-	};
 	uint8_t pk[AGE_KEY_LEN];
-	int c;
 	memset(o, 0, sizeof(*o));
 	o->name = "recovery";
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "hy", lopts, NULL)) != -1) {
-		switch (c) {
-		case 't': o->team = optarg; break;
-		case 'r': o->recipient = optarg; break;
-		case 'n': o->name = optarg; break;
-		case 'k': o->key = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'R': o->remove = 1; break;
-		case 'y': o->yes = 1; break;
-		case 'h': fputs(usage, stdout); return CLI_OK;
-		default: cli_error("unknown or incomplete option '%s'", argv[optind - 1]); goto bad;
-		}
-	}
+	const struct opt opts[] = {
+		OPT_STR("team", &o->team), OPT_STR("recipient", &o->recipient),
+		OPT_STR("name", &o->name), OPT_KEY(&o->key),
+		OPT_PASS_FILE(&o->pass_file), OPT_FLAG("remove", &o->remove),
+		OPT_YES(&o->yes),          OPT_END,
+	};
+	int rc = opts_parse(argc, argv, opts, NULL, usage);
+	if (rc != OPTS_GO)
+		return rc;
 	if (optind != argc || o->team == NULL || !membership_team_valid(o->team) ||
-	    (o->recipient == NULL) == !o->remove) {
-		cli_error("give --team TEAM and either --recipient age1... or --remove");
-		goto bad;
-	}
-	if (o->recipient != NULL && age_recipient_decode(o->recipient, pk) != 0) {
-		cli_error("--recipient wants an age1... recipient (from `tipctl recovery keygen`)");
-		goto bad;
-	}
-	return -1;
-bad:
-	fputs(usage, stderr);
-	return CLI_USAGE;
+	    (o->recipient == NULL) == !o->remove)
+		return opts_usage_error(usage, "give --team TEAM and either --recipient age1... or "
+		                               "--remove");
+	if (o->recipient != NULL && age_recipient_decode(o->recipient, pk) != 0)
+		return opts_usage_error(usage, "--recipient wants an age1... recipient (from `tipctl "
+		                               "recovery keygen`)");
+	return OPTS_GO;
 }
 
 /* Build the next member list from `head`: everyone but the recovery line,
@@ -125,7 +106,7 @@ admin_recovery_main(int argc, char **argv)
 	json_t *ans = NULL;
 	char q[512];
 	int had = 0, n;
-	int rc = opts_parse(argc, argv, &o);
+	int rc = rec_parse(argc, argv, &o);
 	memset(&a, 0, sizeof(a));
 	if (rc >= 0)
 		return rc;

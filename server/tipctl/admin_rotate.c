@@ -3,7 +3,6 @@
  */
 #include "admin_rotate.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "cli.h"
 #include "membership.h"
 #include "note.h"
+#include "opts.h"
 #include "proto.h"
 #include "session.h"
 #include "tips_reply.h"
@@ -120,36 +120,21 @@ struct ar_opts {
 	int yes;
 };
 
+/* Parse the options and the request file into `o`; return OPTS_GO (-1) to
+ * go on, else an exit code. */
 static int
-opts_parse(int argc, char **argv, struct ar_opts *o)
+ar_parse(int argc, char **argv, struct ar_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "yes", no_argument, NULL, 'y' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "hy", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'k': o->key = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'y': o->yes = 1; break;
-		case 'h': fputs(usage, stdout); return CLI_OK;
-		default: cli_error("unknown or incomplete option '%s'", argv[optind - 1]); goto bad;
-		}
-	}
+	const struct opt opts[] = { OPT_KEY(&o->key), OPT_PASS_FILE(&o->pass_file), OPT_YES(&o->yes),
+		                    OPT_END };
+	int rc = opts_parse(argc, argv, opts, NULL, usage);
+	if (rc != OPTS_GO)
+		return rc;
 	if (optind + 1 != argc)
-		goto bad;
+		return opts_usage_error(usage, "give one REQUEST file");
 	o->request = argv[optind];
-	return -1;
-bad:
-	fputs(usage, stderr);
-	return CLI_USAGE;
+	return OPTS_GO;
 }
 
 /* The teams whose verified head lists q->name with the old key: their heads
@@ -217,7 +202,7 @@ admin_rotate_main(int argc, char **argv)
 	struct membership *heads[AR_MAX_TEAMS] = { NULL };
 	char teams[AR_MAX_TEAMS][MEMBERSHIP_TEAM_MAX + 1], fo[17], fn[17], ask[512];
 	struct note_signer *key = NULL;
-	int n = 0, rc = opts_parse(argc, argv, &o);
+	int n = 0, rc = ar_parse(argc, argv, &o);
 	memset(&a, 0, sizeof(a));
 	if (rc >= 0)
 		return rc;

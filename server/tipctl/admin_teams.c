@@ -1,6 +1,5 @@
 #include "admin_teams.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "admin_online.h"
 #include "api.h"
 #include "cli.h"
+#include "opts.h"
 #include "names.h"
 #include "invite.h"
 #include "membership.h"
@@ -165,38 +165,17 @@ struct team_opts {
 static int
 team_opts_parse(int argc, char **argv, struct team_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "yes", no_argument, NULL, 'y' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "hy", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'k': o->key = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'y': o->yes = 1; break;
-		case 'h': fputs(team_usage, stdout); return CLI_OK;
-		default:
-			cli_error("admin team create: unknown or incomplete option '%s'",
-			          argv[optind - 1]);
-			goto usage;
-		}
-	}
-	if (optind != argc - 1 || !membership_team_valid(argv[optind])) {
-		cli_error("admin team create: give one TEAM (1-63 of a-z 0-9 -)");
-		goto usage;
-	}
+	const struct opt opts[] = { OPT_KEY(&o->key), OPT_PASS_FILE(&o->pass_file), OPT_YES(&o->yes),
+		                    OPT_END };
+	int rc = opts_parse(argc, argv, opts, "admin team create", team_usage);
+	if (rc != OPTS_GO)
+		return rc;
+	if (optind != argc - 1 || !membership_team_valid(argv[optind]))
+		return opts_usage_error(team_usage,
+		                        "admin team create: give one TEAM (1-63 of a-z 0-9 -)");
 	o->team = argv[optind];
-	return -1;
-usage:
-	fputs(team_usage, stderr);
-	return CLI_USAGE;
+	return OPTS_GO;
 }
 
 /* `admin team create TEAM`: ask, then sign and upload its first, empty statement. */

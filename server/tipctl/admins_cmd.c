@@ -2,7 +2,6 @@
  * admins_cmd: `tipctl admin add|remove|cosign` (usage in admins_view.c's
  * change_usage; the view they build on in admins_view.h).
  */
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "admins_view.h"
 #include "api.h"
 #include "cli.h"
+#include "opts.h"
 #include "membership.h"
 #include "seen.h"
 #include "tips_reply.h"
@@ -25,48 +25,38 @@ struct change_opts {
 	int yes;
 };
 
+/* --quorum (opt_fn): 1 to ADMINS_MAX into the unsigned `dst`. */
+static int
+quorum_opt(const char *arg, void *dst)
+{
+	uint64_t q;
+	if (util_parse_u64(arg, ADMINS_MAX, &q) != 0 || q == 0) {
+		cli_error("--quorum: 1 to %d", ADMINS_MAX);
+		return -1;
+	}
+	*(unsigned *)dst = (unsigned)q;
+	return 0;
+}
+
+/* Parse the options of `admin add|remove|cosign` (argv[0]) and its one
+ * operand into `o`; return OPTS_GO (-1) to go on, else an exit code. */
 static int
 change_opts_parse(int argc, char **argv, struct change_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "key", required_argument, NULL, 'k' }, { "passphrase-file", required_argument, NULL, 'p' },
-		{ "out", required_argument, NULL, 'o' }, { "quorum", required_argument, NULL, 'q' },
-		{ "yes", no_argument, NULL, 'y' },       { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	uint64_t q;
-	int c;
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "hy", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'k': o->key = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 'y': o->yes = 1; break;
-		case 'q':
-			if (util_parse_u64(optarg, ADMINS_MAX, &q) != 0 || q == 0) {
-				cli_error("--quorum: 1 to %d", ADMINS_MAX);
-				goto usage;
-			}
-			o->quorum = (unsigned)q;
-			break;
-		case 'h': fputs(admins_change_usage, stdout); return CLI_OK;
-		default: cli_error("unknown or incomplete option '%s'", argv[optind - 1]); goto usage;
-		}
-	}
-	if (optind + 1 != argc) {
-		cli_error("give exactly one %s", strcmp(argv[0], "cosign") == 0 ? "FILE"
-		                                  : strcmp(argv[0], "add") == 0 ? "VERIFIER-KEY"
-		                                                                : "NAME or FINGERPRINT");
-		goto usage;
-	}
+	const struct opt opts[] = { OPT_KEY(&o->key), OPT_PASS_FILE(&o->pass_file),
+		                    OPT_STR("out", &o->out), OPT_FN("quorum", quorum_opt, &o->quorum),
+		                    OPT_YES(&o->yes), OPT_END };
+	int rc = opts_parse(argc, argv, opts, NULL, admins_change_usage);
+	if (rc != OPTS_GO)
+		return rc;
+	if (optind + 1 != argc)
+		return opts_usage_error(admins_change_usage, "give exactly one %s",
+		                        strcmp(argv[0], "cosign") == 0 ? "FILE"
+		                        : strcmp(argv[0], "add") == 0  ? "VERIFIER-KEY"
+		                                                       : "NAME or FINGERPRINT");
 	o->arg = argv[optind];
-	return -1;
-usage:
-	fputs(admins_change_usage, stderr);
-	return CLI_USAGE;
+	return OPTS_GO;
 }
 
 /* The quorum the next statement after `v`'s head needs: the head's, or for

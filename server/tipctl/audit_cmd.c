@@ -1,7 +1,6 @@
 #include "audit_cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include "api.h"
 #include "checkpoint.h"
 #include "cli.h"
+#include "opts.h"
 #include "merkle.h"
 #include "names.h"
 #include "note.h"
@@ -722,56 +722,31 @@ log_print(json_t *all, int as_json, const struct names *nm)
 	return bad > 0 ? CLI_ERR : CLI_OK;
 }
 
-/* Parse a --start/--count value. Return 0, or -1. */
-static int
-count_arg(const char *s, uint64_t max, uint64_t *out)
-{
-	return util_parse_u64(s, max, out);
-}
-
 static int
 audit_log(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "start", required_argument, NULL, 's' }, { "count", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },        { "help", no_argument, NULL, 'h' },
-		{ "oldest-first", no_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
-	};
 	uint64_t start = 0, count = 100, size = 0;
-	int c, as_json = 0, rc = CLI_ERR, start_given = 0, oldest = 0;
+	const char *start_s = NULL, *count_s = NULL;
+	int as_json = 0, oldest = 0;
+	const struct opt opts[] = { OPT_STR("start", &start_s), OPT_STR("count", &count_s),
+		                    OPT_JSON(&as_json), OPT_FLAG("oldest-first", &oldest), OPT_END };
 	struct api a;
 	struct names nm;
 	json_t *all = NULL;
+	int rc = opts_parse(argc, argv, opts, "log", log_usage);
+	if (rc != OPTS_GO)
+		return rc;
+	if (start_s != NULL && util_parse_u64(start_s, INT64_MAX, &start) != 0)
+		return opts_usage_error(log_usage, "log: bad --start %s", start_s);
+	if (count_s != NULL && (util_parse_u64(count_s, 100000, &count) != 0 || count == 0))
+		return opts_usage_error(log_usage, "log: bad --count %s (1 to 100000)", count_s);
+	if (optind != argc)
+		return opts_usage_error(log_usage, "log: unexpected argument %s", argv[optind]);
+	rc = CLI_ERR;
 	memset(&nm, 0, sizeof(nm));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		if ((c == 's' && count_arg(optarg, INT64_MAX, &start) != 0) ||
-		    (c == 'n' && (count_arg(optarg, 100000, &count) != 0 || count == 0)) ||
-		    c == '?' || c == ':') {
-			cli_error("log: bad or unknown option %s", argv[optind - 1]);
-			fputs(log_usage, stderr);
-			return CLI_USAGE;
-		}
-		if (c == 'j')
-			as_json = 1;
-		if (c == 's')
-			start_given = 1;
-		if (c == 'o')
-			oldest = 1;
-		if (c == 'h') {
-			fputs(log_usage, stdout);
-			return CLI_OK;
-		}
-	}
-	if (optind != argc) {
-		cli_error("log: unexpected argument %s", argv[optind]);
-		fputs(log_usage, stderr);
-		return CLI_USAGE;
-	}
 	if (api_open(&a) != 0 || (all = json_array()) == NULL)
 		goto out;
-	int newest_first = !start_given && !oldest;
+	int newest_first = start_s == NULL && !oldest;
 	if (newest_first) {
 		if (log_size(&a, &size) != 0)
 			goto out;

@@ -1,7 +1,6 @@
 #include "enroll_cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "opts.h"
 #include "names.h"
 #include "client.h"
 #include "identity.h"
@@ -53,46 +53,25 @@ struct enroll_opts {
 	int replace;
 };
 
+/* Parse the options and the INVITE of `enroll` into `o`; return OPTS_GO (-1)
+ * to go on, else an exit code. */
 static int
 enroll_opts_parse(int argc, char **argv, struct enroll_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "identity", required_argument, NULL, 'i' },
-		{ "admin-key", required_argument, NULL, 'a' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "replace", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'i': o->identity = optarg; break;
-		case 'a': o->admin_key = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'r': o->replace = 1; break;
-		case 'h': fputs(enroll_usage, stdout); return CLI_OK;
-		default:
-			cli_error("enroll: unknown or incomplete option '%s'", argv[optind - 1]);
-			goto usage;
-		}
-	}
-	if (optind != argc - 1) {
-		cli_error("enroll: give exactly one INVITE");
-		goto usage;
-	}
-	if (o->identity != NULL && o->admin_key != NULL) {
-		cli_error("enroll: --identity and --admin-key do not go together");
-		goto usage;
-	}
+	const struct opt opts[] = { OPT_IDENTITY(&o->identity), OPT_STR("admin-key", &o->admin_key),
+		                    OPT_PASS_FILE(&o->pass_file), OPT_FLAG("replace", &o->replace),
+		                    OPT_END };
+	int rc = opts_parse(argc, argv, opts, "enroll", enroll_usage);
+	if (rc != OPTS_GO)
+		return rc;
+	if (optind != argc - 1)
+		return opts_usage_error(enroll_usage, "enroll: give exactly one INVITE");
+	if (o->identity != NULL && o->admin_key != NULL)
+		return opts_usage_error(enroll_usage,
+		                        "enroll: --identity and --admin-key do not go together");
 	o->invite = argv[optind];
-	return -1;
-usage:
-	fputs(enroll_usage, stderr);
-	return CLI_USAGE;
+	return OPTS_GO;
 }
 
 /* Read the invite from the argument, a file or standard input. Return 0, or -1 (printed). */

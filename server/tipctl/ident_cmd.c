@@ -1,7 +1,6 @@
 #include "ident_cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "opts.h"
 #include "names.h"
 #include "session.h"
 #include "identity.h"
@@ -63,46 +63,19 @@ name_ok(const char *s)
 static int
 parse_opts(int argc, char **argv, const char *usage, int allow_force, struct ident_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "identity", required_argument, NULL, 'i' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'i': o->path = optarg; break;
-		case 'n': o->name = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'f':
-			if (!allow_force)
-				goto bad;
-			o->force = 1;
-			break;
-		case 'h': fputs(usage, stdout); return CLI_OK;
-		default: goto bad;
-		}
-	}
-	if (optind != argc) {
-		cli_error("%s: unexpected argument '%s'", argv[0], argv[optind]);
-		goto usage;
-	}
-	if (o->name != NULL && !name_ok(o->name)) {
-		cli_error("%s: invalid --name: use 1-64 letters, digits, '.', '_' or '-'", argv[0]);
-		goto usage;
-	}
-	return -1;
-bad:
-	cli_error("%s: unknown or incomplete option '%s'", argv[0], argv[optind - 1]);
-usage:
-	fputs(usage, stderr);
-	return CLI_USAGE;
+	const struct opt opts[] = { OPT_IDENTITY(&o->path), OPT_STR("name", &o->name),
+		                    OPT_PASS_FILE(&o->pass_file),
+		                    OPT_FLAG("force", allow_force ? &o->force : NULL), OPT_END };
+	int rc = opts_parse(argc, argv, opts, argv[0], usage);
+	if (rc != OPTS_GO)
+		return rc;
+	if (optind != argc)
+		return opts_usage_error(usage, "%s: unexpected argument '%s'", argv[0], argv[optind]);
+	if (o->name != NULL && !name_ok(o->name))
+		return opts_usage_error(usage, "%s: invalid --name: use 1-64 letters, digits, '.', "
+		                               "'_' or '-'", argv[0]);
+	return OPTS_GO;
 }
 
 /* Pick the member name: --name, else $USER if valid, else "investigator". */

@@ -4,7 +4,6 @@
 #include "keys_rotate.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "api.h"
 #include "buf.h"
 #include "cli.h"
+#include "opts.h"
 #include "identity.h"
 #include "login_cmd.h"
 #include "membership.h"
@@ -55,39 +55,28 @@ struct kr_opts {
 	char id_path[4096], next_path[4096], retired_path[4096];
 };
 
-/* Parse; return -1 to go on, else an exit code. */
+/* Parse the options into `o` and find the identity files; return OPTS_GO
+ * (-1) to go on, else an exit code. */
 static int
-opts_parse(int argc, char **argv, struct kr_opts *o)
+kr_parse(int argc, char **argv, struct kr_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "identity", required_argument, NULL, 'i' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "new-passphrase-file", required_argument, NULL, 'n' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "finish", no_argument, NULL, 'F' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct buf p;
-	int c;
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'i': o->identity = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'n': o->new_pass_file = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 'F': o->finish = 1; break;
-		case 'f': o->force = 1; break;
-		case 'h': fputs(usage, stdout); return CLI_OK;
-		default: cli_error("unknown or incomplete option '%s'", argv[optind - 1]); goto bad;
-		}
-	}
+	const struct opt opts[] = {
+		OPT_IDENTITY(&o->identity),
+		OPT_PASS_FILE(&o->pass_file),
+		OPT_STR("new-passphrase-file", &o->new_pass_file),
+		OPT_STR("out", &o->out),
+		OPT_FLAG("finish", &o->finish),
+		OPT_FLAG("force", &o->force),
+		OPT_END,
+	};
+	int rc = opts_parse(argc, argv, opts, NULL, usage);
+	if (rc != OPTS_GO)
+		return rc;
 	if (optind != argc || (o->force && !o->finish) || (o->out && o->finish))
-		goto bad;
+		return opts_usage_error(usage, "no arguments; --force only with --finish, --out "
+		                               "only without it");
 	if (o->new_pass_file == NULL)
 		o->new_pass_file = o->pass_file;
 	buf_init(&p, sizeof(o->id_path));
@@ -107,10 +96,7 @@ opts_parse(int argc, char **argv, struct kr_opts *o)
 	snprintf(o->next_path, sizeof(o->next_path), "%.*sidentity-next.age", dl, o->id_path);
 	snprintf(o->retired_path, sizeof(o->retired_path), "%.*sidentity-retired.age", dl,
 	         o->id_path);
-	return -1;
-bad:
-	fputs(usage, stderr);
-	return CLI_USAGE;
+	return OPTS_GO;
 }
 
 int
@@ -390,7 +376,7 @@ int
 keys_rotate_main(int argc, char **argv)
 {
 	struct kr_opts o;
-	int rc = opts_parse(argc, argv, &o);
+	int rc = kr_parse(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
 	return o.finish ? rotate_finish(&o) : rotate_request(&o);

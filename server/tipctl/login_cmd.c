@@ -1,7 +1,6 @@
 #include "login_cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "opts.h"
 #include "passcache.h"
 #include "names.h"
 #include "client.h"
@@ -124,79 +124,45 @@ login_from_profile(struct login_opts *o)
 	return 1;
 }
 
-/* Parse and check the options of `tipctl login`; return -1 to go on, or an exit code. */
+/* --audit-key (opt_fn): a verifier key into the login_opts `dst`. */
 static int
-login_opts_parse(int argc, char **argv, struct login_opts *o)
+login_audit_key_opt(const char *arg, void *dst)
 {
-	static const struct option lopts[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "pin", required_argument, NULL, 'P' },
-		{ "origin", required_argument, NULL, 'o' },
-		{ "identity", required_argument, NULL, 'i' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "admin-key", required_argument, NULL, 'a' },
-		{ "audit-key", required_argument, NULL, 'A' },
-		{ "admin", no_argument, NULL, 'd' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct login_opts *o = dst;
+	if (!admin_key_ok(arg)) {
+		cli_error("login: --audit-key is not a valid verifier key");
+		return -1;
+	}
+	o->audit_key = arg;
+	return 0;
+}
+
+/* --admin-key (opt_fn, repeatable): a verifier key added to the login_opts `dst`. */
+static int
+login_admin_key_opt(const char *arg, void *dst)
+{
+	struct login_opts *o = dst;
+	if (o->nadmin == SESSION_ADMIN_MAX) {
+		cli_error("login: at most %d --admin-key options", SESSION_ADMIN_MAX);
+		return -1;
+	}
+	if (!admin_key_ok(arg)) {
+		cli_error("login: --admin-key is not a valid verifier key "
+		          "(NAME+HASH+BASE64, as in your invite)");
+		return -1;
+	}
+	o->admin[o->nadmin++] = arg;
+	return 0;
+}
+
+/* Check the parsed options `o` of `tipctl login` against each other and
+ * their formats; return OPTS_GO (-1) to go on, or an exit code (printed). */
+static int
+login_opts_check(struct login_opts *o)
+{
 	char host[CLIENT_HOST_MAX];
 	unsigned port;
 	uint8_t pin[CLIENT_PIN_LEN];
-	int c;
-	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 's': o->server = optarg; break;
-		case 'P': o->pin = optarg; break;
-		case 'o': o->origin = optarg; break;
-		case 'i': o->identity = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'd': o->as_admin = 1; break;
-		case 'k': o->key = optarg; break;
-		case 'A':
-			if (!admin_key_ok(optarg)) {
-				cli_error("login: --audit-key is not a valid verifier key");
-				goto usage;
-			}
-			o->audit_key = optarg;
-			break;
-		case 'a':
-			if (o->nadmin == SESSION_ADMIN_MAX) {
-				cli_error("login: at most %d --admin-key options", SESSION_ADMIN_MAX);
-				goto usage;
-			}
-			if (!admin_key_ok(optarg)) {
-				cli_error("login: --admin-key is not a valid verifier key "
-				          "(NAME+HASH+BASE64, as in your invite)");
-				goto usage;
-			}
-			o->admin[o->nadmin++] = optarg;
-			break;
-		case 'h': fputs(login_usage, stdout); return CLI_OK;
-		default:
-			cli_error("login: unknown or incomplete option '%s'", argv[optind - 1]);
-			goto usage;
-		}
-	}
-	if (optind != argc) {
-		cli_error("login: unexpected argument '%s'", argv[optind]);
-		goto usage;
-	}
-	if (o->server == NULL && o->pin == NULL && o->origin == NULL && o->nadmin == 0 &&
-	    o->audit_key == NULL) {
-		int got = login_from_profile(o);
-		if (got < 0)
-			return CLI_ERR;
-		if (got == 0) {
-			cli_error("login: not enrolled on this computer: run `tipctl enroll INVITE` first "
-			          "(or give --server, --pin and --origin)");
-			goto usage;
-		}
-	}
 	if (o->server == NULL || o->pin == NULL || o->origin == NULL) {
 		cli_error("login: give all of --server, --pin and --origin, or none (to use what "
 		          "`tipctl enroll` pinned)");
@@ -229,10 +195,46 @@ login_opts_parse(int argc, char **argv, struct login_opts *o)
 		cli_error("login: --origin must be 1-%d printable ASCII characters", LOGIN_ORIGIN_MAX);
 		goto usage;
 	}
-	return -1;
+	return OPTS_GO;
 usage:
 	fputs(login_usage, stderr);
 	return CLI_USAGE;
+}
+
+/* Parse and check the options of `tipctl login`; return OPTS_GO (-1) to go
+ * on, or an exit code. */
+static int
+login_opts_parse(int argc, char **argv, struct login_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	const struct opt opts[] = {
+		OPT_STR("server", &o->server),
+		OPT_STR("pin", &o->pin),
+		OPT_STR("origin", &o->origin),
+		OPT_IDENTITY(&o->identity),
+		OPT_PASS_FILE(&o->pass_file),
+		OPT_FN("admin-key", login_admin_key_opt, o),
+		OPT_FN("audit-key", login_audit_key_opt, o),
+		OPT_FLAG("admin", &o->as_admin),
+		OPT_KEY(&o->key),
+		OPT_END,
+	};
+	int rc = opts_parse(argc, argv, opts, "login", login_usage);
+	if (rc != OPTS_GO)
+		return rc;
+	if (optind != argc)
+		return opts_usage_error(login_usage, "login: unexpected argument '%s'", argv[optind]);
+	if (o->server == NULL && o->pin == NULL && o->origin == NULL && o->nadmin == 0 &&
+	    o->audit_key == NULL) {
+		int got = login_from_profile(o);
+		if (got < 0)
+			return CLI_ERR;
+		if (got == 0)
+			return opts_usage_error(login_usage, "login: not enrolled on this computer: run "
+			                        "`tipctl enroll INVITE` first (or give --server, --pin "
+			                        "and --origin)");
+	}
+	return login_opts_check(o);
 }
 
 /* POST to `path` with an optional JSON body into `r`. Return 0 on a 200, else -1 (printed). */

@@ -14,6 +14,7 @@
 #include "age.h"
 #include "buf.h"
 #include "cli.h"
+#include "opts.h"
 #include "shamir.h"
 #include "util.h"
 
@@ -128,45 +129,39 @@ struct rc_opts {
 	int first_arg; /* combine: first share argument */
 };
 
-/* Parse the options of `sub`; return -1 to go on, else an exit code. */
+/* --threshold and --shares (opt_fn): a number up to SHAMIR_MAX_SHARES into
+ * the unsigned `dst`. */
 static int
-opts_parse(int argc, char **argv, struct rc_opts *o)
+rc_count_opt(const char *arg, void *dst)
 {
 	uint64_t v;
-	memset(o, 0, sizeof(*o));
-	o->qr = 1;
-	o->first_arg = argc;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(recovery_usage, stdout);
-			return CLI_OK;
-		} else if (strcmp(a, "--no-qr") == 0) {
-			o->qr = 0;
-		} else if ((strcmp(a, "--threshold") == 0 || strcmp(a, "--shares") == 0) && val) {
-			if (util_parse_u64(val, SHAMIR_MAX_SHARES, &v) != 0) {
-				cli_error("%s wants a number from 2 to 255", a);
-				return CLI_USAGE;
-			}
-			*(strcmp(a, "--threshold") == 0 ? &o->k : &o->n) = (unsigned)v;
-			i++;
-		} else if ((strcmp(a, "--in") == 0 || strcmp(a, "--out") == 0) && val) {
-			*(strcmp(a, "--in") == 0 ? &o->in : &o->out) = val;
-			i++;
-		} else if (a[0] != '-') {
-			o->first_arg = i;
-			break;
-		} else {
-			cli_error("unknown option or missing value: %s", a);
-			fputs(recovery_usage, stderr);
-			return CLI_USAGE;
-		}
+	if (util_parse_u64(arg, SHAMIR_MAX_SHARES, &v) != 0) {
+		cli_error("--threshold and --shares want a number from 2 to 255, not '%s'", arg);
+		return -1;
 	}
+	*(unsigned *)dst = (unsigned)v;
+	return 0;
+}
+
+/* Parse the options of `sub`; return OPTS_GO (-1) to go on, else an exit code. */
+static int
+rc_parse(int argc, char **argv, struct rc_opts *o)
+{
+	int no_qr = 0;
+	memset(o, 0, sizeof(*o));
+	const struct opt opts[] = { OPT_FLAG("no-qr", &no_qr), OPT_FN("threshold", rc_count_opt, &o->k),
+		                    OPT_FN("shares", rc_count_opt, &o->n), OPT_STR("in", &o->in),
+		                    OPT_STR("out", &o->out), OPT_END };
+	int rc = opts_parse(argc, argv, opts, NULL, recovery_usage);
+	if (rc != OPTS_GO)
+		return rc;
+	o->qr = !no_qr;
+	o->first_arg = optind;
 	if ((o->k || o->n) && (o->k < 2 || o->n < o->k)) {
 		cli_error("--threshold K --shares N needs 2 <= K <= N <= 255");
 		return CLI_USAGE;
 	}
-	return -1;
+	return OPTS_GO;
 }
 
 /* Read all of `path` (NULL or "-": standard input) into the secure `out`. */
@@ -405,7 +400,7 @@ recovery_main(int argc, char **argv)
 		fputs(recovery_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? CLI_USAGE : CLI_OK;
 	}
-	int rc = opts_parse(argc - 1, argv + 1, &o);
+	int rc = rc_parse(argc - 1, argv + 1, &o);
 	if (rc >= 0)
 		return rc;
 	o.first_arg += 1; /* index into argv */

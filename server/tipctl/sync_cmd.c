@@ -1,6 +1,5 @@
 #include "sync_cmd.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -13,6 +12,7 @@
 #include "age.h"
 #include "api.h"
 #include "cli.h"
+#include "opts.h"
 #include "names.h"
 #include "identity.h"
 #include "membership.h"
@@ -41,7 +41,7 @@ static const char sy_usage[] =
 struct sy_opts {
 	char teams[SYNC_TEAMS_MAX][MEMBERSHIP_TEAM_MAX + 1];
 	size_t nteams;
-	bool yes;
+	int yes;
 	const char *identity, *pass_file;
 };
 
@@ -76,46 +76,30 @@ sy_add_team(struct sy_opts *o, const char *team)
 	return 0;
 }
 
-/* Parse the options into `o`. Return -1 to go on, or an exit code. */
+/* --team (opt_fn): add the team `arg` to the sy_opts `dst`. Return 0, or -1
+ * (printed: not a team name, or too many). */
+static int
+sy_team_opt(const char *arg, void *dst)
+{
+	if (!membership_team_valid(arg) || sy_add_team(dst, arg) != 0) {
+		cli_error("--team: not a team name, or more than %d teams", SYNC_TEAMS_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse the options into `o`. Return OPTS_GO (-1) to go on, or an exit code. */
 static int
 sy_parse_opts(int argc, char **argv, struct sy_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "team", required_argument, NULL, 't' },
-		{ "yes", no_argument, NULL, 'y' },
-		{ "identity", required_argument, NULL, 'i' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (!membership_team_valid(optarg) || sy_add_team(o, optarg) != 0) {
-				cli_error("--team: not a team name, or more than %d teams", SYNC_TEAMS_MAX);
-				goto usage;
-			}
-			break;
-		case 'y': o->yes = true; break;
-		case 'i': o->identity = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'h': fputs(sy_usage, stdout); return CLI_OK;
-		default:
-			cli_error("unknown or incomplete option '%s'", argv[optind - 1]);
-			goto usage;
-		}
-	}
-	if (optind != argc) {
-		cli_error("unexpected argument '%s'", argv[optind]);
-		goto usage;
-	}
-	return -1;
-usage:
-	fputs(sy_usage, stderr);
-	return CLI_USAGE;
+	const struct opt opts[] = { OPT_FN("team", sy_team_opt, o), OPT_YES(&o->yes),
+		                    OPT_IDENTITY(&o->identity), OPT_PASS_FILE(&o->pass_file), OPT_END };
+	int rc = opts_parse(argc, argv, opts, NULL, sy_usage);
+	if (rc != OPTS_GO)
+		return rc;
+	if (optind != argc)
+		return opts_usage_error(sy_usage, "unexpected argument '%s'", argv[optind]);
+	return OPTS_GO;
 }
 
 /* Add the teams of one report-list page `doc` to `o`; store the next cursor

@@ -2,7 +2,6 @@
 #include "tips_export.h"
 #include "tips_refer.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "api.h"
 #include "report.h"
 #include "cli.h"
+#include "opts.h"
 #include "table.h"
 #include "tips_open.h"
 #include "tips_reply.h"
@@ -101,15 +101,6 @@ tips_cmd_date_ok(const char *s)
 	return m >= 1 && d >= 1;
 }
 
-/* Print a usage error and return CLI_USAGE. */
-static int
-usage_err(const char *usage, const char *msg, const char *arg)
-{
-	cli_error("%s%s%s", msg, arg != NULL ? ": " : "", arg != NULL ? arg : "");
-	fputs(usage, stderr);
-	return CLI_USAGE;
-}
-
 /* Print `arr` as indented JSON, or as a table. Return 0, or -1. */
 static int
 print_reports(json_t *arr, int as_json)
@@ -185,6 +176,20 @@ tips_cmd_id_arg_ok(const char *s)
 {
 	size_t n = strlen(s);
 	return n >= TIPS_ID_PREFIX_MIN && n <= 36 && strspn(s, "0123456789abcdefABCDEF-") == n;
+}
+
+int
+tips_cmd_id_operand(int argc, char **argv, const char *who, const char *usage, const char **id)
+{
+	const char *sep = who != NULL ? ": " : "";
+	who = who != NULL ? who : "";
+	if (optind + 1 != argc)
+		return opts_usage_error(usage, "%s%sgive exactly one report ID", who, sep);
+	if (!tips_cmd_id_arg_ok(argv[optind]))
+		return opts_usage_error(usage, "%s%snot a report ID (or 8 or more of its first "
+		                        "characters): %s", who, sep, argv[optind]);
+	*id = argv[optind];
+	return OPTS_GO;
 }
 
 /* Print the candidates of an ambiguous prefix `arg` in `all`. */
@@ -275,41 +280,30 @@ list_activity(const char *server, json_t *all, int attention)
 static int
 tips_list(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "team", required_argument, NULL, 0 },     { "status", required_argument, NULL, 1 },
-		{ "priority", required_argument, NULL, 2 }, { "assignee", required_argument, NULL, 3 },
-		{ "label", required_argument, NULL, 4 },    { "since", required_argument, NULL, 5 },
-		{ "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
-		{ "attention", no_argument, NULL, 'A' },    { NULL, 0, NULL, 0 },
-	};
 	const char *f[6] = { NULL };
-	int c, as_json = 0, attention = 0, rc = CLI_ERR;
+	int as_json = 0, attention = 0;
+	const struct opt opts[] = {
+		OPT_STR("team", &f[0]),  OPT_STR("status", &f[1]), OPT_STR("priority", &f[2]),
+		OPT_STR("assignee", &f[3]), OPT_STR("label", &f[4]), OPT_STR("since", &f[5]),
+		OPT_JSON(&as_json),      OPT_FLAG("attention", &attention), OPT_END,
+	};
 	struct api a;
 	struct buf q;
 	json_t *all = NULL;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		if (c >= 0 && c < 6)
-			f[c] = optarg;
-		else if (c == 'j')
-			as_json = 1;
-		else if (c == 'A')
-			attention = 1;
-		else if (c == 'h') {
-			fputs(list_usage, stdout);
-			return CLI_OK;
-		} else
-			return usage_err(list_usage, "list: unknown or incomplete option", argv[optind - 1]);
-	}
+	int rc = opts_parse(argc, argv, opts, "list", list_usage);
+	if (rc != OPTS_GO)
+		return rc;
+	rc = CLI_ERR;
 	if (optind != argc)
-		return usage_err(list_usage, "list: unexpected argument", argv[optind]);
+		return opts_usage_error(list_usage, "list: unexpected argument: %s", argv[optind]);
 	if (f[1] != NULL && !tips_cmd_status_ok(f[1]))
-		return usage_err(list_usage, "list: unknown --status (new, triaged, investigating, referred or closed)", f[1]);
+		return opts_usage_error(list_usage, "list: unknown --status (new, triaged, "
+		                        "investigating, referred or closed): %s", f[1]);
 	if (f[2] != NULL && !tips_cmd_priority_ok(f[2]))
-		return usage_err(list_usage, "list: unknown --priority (low, normal, high or urgent)", f[2]);
+		return opts_usage_error(list_usage,
+		                        "list: unknown --priority (low, normal, high or urgent): %s", f[2]);
 	if (f[5] != NULL && !tips_cmd_date_ok(f[5]))
-		return usage_err(list_usage, "list: --since wants a date YYYY-MM-DD", f[5]);
+		return opts_usage_error(list_usage, "list: --since wants a date YYYY-MM-DD: %s", f[5]);
 	buf_init(&q, 8192);
 	if (buf_adds(&q, "/api/v1/reports") != 0)
 		goto out;
@@ -343,59 +337,39 @@ struct set_opts {
 	const char *id, *status, *priority, *assign;
 	char rid[37]; /* the id, resolved from a prefix */
 	int unassign, clear_labels, as_json;
-	const char *labels[TIPS_MAX_LABELS];
-	size_t nlabels;
+	const char *label_v[TIPS_MAX_LABELS];
+	struct opt_list labels; /* --label */
 };
 
 /* Parse `tips set`; return -1 to go on, or an exit code. */
 static int
 set_parse(int argc, char **argv, struct set_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "status", required_argument, NULL, 's' }, { "priority", required_argument, NULL, 'p' },
-		{ "assign", required_argument, NULL, 'a' }, { "unassign", no_argument, NULL, 'u' },
-		{ "label", required_argument, NULL, 'l' },  { "clear-labels", no_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },         { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 's': o->status = optarg; break;
-		case 'p': o->priority = optarg; break;
-		case 'a': o->assign = optarg; break;
-		case 'u': o->unassign = 1; break;
-		case 'c': o->clear_labels = 1; break;
-		case 'j': o->as_json = 1; break;
-		case 'l':
-			if (o->nlabels == TIPS_MAX_LABELS)
-				return usage_err(set_usage, "set: too many --label", NULL);
-			o->labels[o->nlabels++] = optarg;
-			break;
-		case 'h': fputs(set_usage, stdout); return CLI_OK;
-		default: return usage_err(set_usage, "set: unknown or incomplete option", argv[optind - 1]);
-		}
-	}
-	if (optind + 1 != argc)
-		return usage_err(set_usage, "set: give exactly one report ID", NULL);
-	o->id = argv[optind];
-	if (!tips_cmd_id_arg_ok(o->id))
-		return usage_err(set_usage, "set: not a report ID (or 8 or more of its first characters)",
-		                 o->id);
+	o->labels = (struct opt_list){ o->label_v, 0, TIPS_MAX_LABELS };
+	const struct opt opts[] = {
+		OPT_STR("status", &o->status), OPT_STR("priority", &o->priority),
+		OPT_STR("assign", &o->assign), OPT_FLAG("unassign", &o->unassign),
+		OPT_LIST("label", &o->labels), OPT_FLAG("clear-labels", &o->clear_labels),
+		OPT_JSON(&o->as_json),         OPT_END,
+	};
+	int rc = opts_parse(argc, argv, opts, "set", set_usage);
+	if (rc != OPTS_GO)
+		return rc;
+	if (tips_cmd_id_operand(argc, argv, "set", set_usage, &o->id) != OPTS_GO)
+		return CLI_USAGE;
 	if (o->status != NULL && !tips_cmd_status_ok(o->status))
-		return usage_err(set_usage, "set: unknown --status (new, triaged, investigating, referred or closed)",
-		                 o->status);
+		return opts_usage_error(set_usage, "set: unknown --status (new, triaged, investigating, "
+		                        "referred or closed): %s", o->status);
 	if (o->priority != NULL && !tips_cmd_priority_ok(o->priority))
-		return usage_err(set_usage, "set: unknown --priority (low, normal, high or urgent)",
-		                 o->priority);
-	if ((o->assign != NULL && o->unassign) || (o->nlabels > 0 && o->clear_labels))
-		return usage_err(set_usage, "set: contradictory options", NULL);
+		return opts_usage_error(set_usage,
+		                        "set: unknown --priority (low, normal, high or urgent): %s",
+		                        o->priority);
+	if ((o->assign != NULL && o->unassign) || (o->labels.n > 0 && o->clear_labels))
+		return opts_usage_error(set_usage, "set: contradictory options");
 	if (o->status == NULL && o->priority == NULL && o->assign == NULL && !o->unassign &&
-	    o->nlabels == 0 && !o->clear_labels)
-		return usage_err(set_usage, "set: nothing to change", NULL);
+	    o->labels.n == 0 && !o->clear_labels)
+		return opts_usage_error(set_usage, "set: nothing to change");
 	return -1;
 }
 
@@ -413,11 +387,11 @@ set_body(const struct set_opts *o)
 	    (o->assign != NULL && json_object_set_new(doc, "assignee", json_string(o->assign)) != 0) ||
 	    (o->unassign && json_object_set_new(doc, "assignee", json_null()) != 0))
 		goto out;
-	if (o->nlabels > 0 || o->clear_labels) {
+	if (o->labels.n > 0 || o->clear_labels) {
 		if ((labels = json_array()) == NULL)
 			goto out;
-		for (size_t i = 0; i < o->nlabels; i++)
-			if (json_array_append_new(labels, json_string(o->labels[i])) != 0)
+		for (size_t i = 0; i < o->labels.n; i++)
+			if (json_array_append_new(labels, json_string(o->labels.v[i])) != 0)
 				goto out;
 		if (json_object_set(doc, "labels", labels) != 0)
 			goto out;
@@ -437,15 +411,15 @@ set_check_labels(struct api *a, const struct set_opts *o)
 	json_t *doc = NULL, *known, *l;
 	size_t i;
 	int rc = 0;
-	if (o->nlabels == 0)
+	if (o->labels.n == 0)
 		return 0;
 	if (api_get_json(a, "/api/v1/labels", "the labels", &doc) != 0)
 		return -1;
 	known = json_object_get(doc, "labels");
-	for (size_t k = 0; k < o->nlabels && rc == 0; k++) {
+	for (size_t k = 0; k < o->labels.n && rc == 0; k++) {
 		int found = 0;
 		json_array_foreach(known, i, l)
-			found |= json_is_string(l) && strcmp(json_string_value(l), o->labels[k]) == 0;
+			found |= json_is_string(l) && strcmp(json_string_value(l), o->labels.v[k]) == 0;
 		if (found)
 			continue;
 		struct buf list;
@@ -457,7 +431,7 @@ set_check_labels(struct api *a, const struct set_opts *o)
 				break;
 		}
 		cli_error("set: unknown label %s (labels: %s; `tipctl admin label add` makes more)",
-		          o->labels[k], list.len > 0 && buf_cstr(&list) != NULL ? buf_cstr(&list) : "none");
+		          o->labels.v[k], list.len > 0 && buf_cstr(&list) != NULL ? buf_cstr(&list) : "none");
 		buf_free(&list);
 		rc = -1;
 	}
@@ -525,7 +499,7 @@ tips_labels(int argc, char **argv)
 			      "takes (`tipctl admin label add` makes more).\n", stdout);
 			return CLI_OK;
 		}
-		return usage_err("usage: tipctl tips labels\n", "labels: takes no argument", NULL);
+		return opts_usage_error("usage: tipctl tips labels\n", "labels: takes no argument");
 	}
 	memset(&a, 0, sizeof(a));
 	if (api_open(&a) != 0 || api_get_json(&a, "/api/v1/labels", "the labels", &doc) != 0)

@@ -26,6 +26,16 @@ struct api;
 int tips_cmd_id_arg_ok(const char *s);
 
 /*
+ * Take the one operand left after opts_parse (argv[optind]) as a report id
+ * or prefix (tips_cmd_id_arg_ok) into *id. Return OPTS_GO (-1), or after
+ * "[WHO: ]give exactly one report ID" or "[WHO: ]not a report ID (or 8 or
+ * more of its first characters): ARG" and `usage` on standard error,
+ * CLI_USAGE.
+ */
+int tips_cmd_id_operand(int argc, char **argv, const char *who, const char *usage,
+                        const char **id);
+
+/*
  * Turn `arg` (tips_cmd_id_arg_ok) into the full id of one report the caller
  * can list, in `id`: a full id is taken as it is (lower-cased); a prefix
  * must start exactly one report's id. Return 0, or -1 after printing why

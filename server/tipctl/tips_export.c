@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "opts.h"
 #include "membership.h"
 #include "report.h"
 #include "secmem.h"
@@ -80,45 +80,16 @@ struct ex_run {
 static int
 ex_parse(int argc, char **argv, struct ex_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "identity", required_argument, NULL, 'i' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'o': o->out = optarg; break;
-		case 'i': o->identity = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'h': fputs(ex_usage, stdout); return CLI_OK;
-		default:
-			cli_error("export: unknown or incomplete option '%s'", argv[optind - 1]);
-			goto usage;
-		}
-	}
-	if (optind + 1 != argc) {
-		cli_error("export: give exactly one report ID");
-		goto usage;
-	}
-	o->id = argv[optind];
-	if (!tips_cmd_id_arg_ok(o->id)) {
-		cli_error("export: not a report ID (or 8 or more of its first characters): %s", o->id);
-		goto usage;
-	}
-	if (o->out == NULL || o->out[0] == '\0') {
-		cli_error("export: --out DIR is required");
-		goto usage;
-	}
-	return -1;
-usage:
-	fputs(ex_usage, stderr);
-	return CLI_USAGE;
+	const struct opt opts[] = { OPT_STR("out", &o->out), OPT_IDENTITY(&o->identity),
+		                    OPT_PASS_FILE(&o->pass_file), OPT_END };
+	int rc = opts_parse(argc, argv, opts, "export", ex_usage);
+	if (rc != OPTS_GO || (rc = tips_cmd_id_operand(argc, argv, "export", ex_usage, &o->id)) !=
+	                             OPTS_GO)
+		return rc;
+	if (o->out == NULL || o->out[0] == '\0')
+		return opts_usage_error(ex_usage, "export: --out DIR is required");
+	return OPTS_GO;
 }
 
 int

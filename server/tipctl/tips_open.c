@@ -1,9 +1,7 @@
 #include "tips_open.h"
-#include "tips_reply.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -15,9 +13,11 @@
 #include "activity.h"
 #include "api.h"
 #include "cli.h"
+#include "opts.h"
 #include "tips_cmd.h"
 #include "report.h"
 #include "secmem.h"
+#include "tips_reply.h"
 #include "util.h"
 
 static const char show_usage[] =
@@ -46,48 +46,16 @@ struct open_opts {
 static int
 open_parse(int argc, char **argv, const char *usage, int is_get, struct open_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "identity", required_argument, NULL, 'i' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'i': o->identity = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'o': if (!is_get) goto bad; o->out = optarg; break;
-		case 'j': if (is_get) goto bad; o->as_json = 1; break;
-		case 'h': fputs(usage, stdout); return CLI_OK;
-		default: goto bad;
-		}
-	}
-	if (optind + 1 != argc) {
-		cli_error("%s: give exactly one report ID", argv[0]);
-		goto usage;
-	}
-	o->id = argv[optind];
-	if (!tips_cmd_id_arg_ok(o->id)) {
-		cli_error("%s: not a report ID (or 8 or more of its first characters): %s", argv[0],
-		          o->id);
-		goto usage;
-	}
-	if (is_get && o->out == NULL) {
-		cli_error("get: --out DIR is required");
-		goto usage;
-	}
-	return -1;
-bad:
-	cli_error("%s: unknown or incomplete option '%s'", argv[0], argv[optind - 1]);
-usage:
-	fputs(usage, stderr);
-	return CLI_USAGE;
+	const struct opt opts[] = { OPT_IDENTITY(&o->identity), OPT_PASS_FILE(&o->pass_file),
+		                    OPT_STR("out", is_get ? &o->out : NULL),
+		                    OPT_JSON(is_get ? NULL : &o->as_json), OPT_END };
+	int rc = opts_parse(argc, argv, opts, argv[0], usage);
+	if (rc != OPTS_GO || (rc = tips_cmd_id_operand(argc, argv, argv[0], usage, &o->id)) != OPTS_GO)
+		return rc;
+	if (is_get && o->out == NULL)
+		return opts_usage_error(usage, "get: --out DIR is required");
+	return OPTS_GO;
 }
 
 /*

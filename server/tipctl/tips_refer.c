@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include "age.h"
 #include "api.h"
 #include "cli.h"
+#include "opts.h"
 #include "membership.h"
 #include "partner.h"
 #include "report.h"
@@ -87,49 +87,21 @@ struct rf_run {
 static int
 rf_parse(int argc, char **argv, struct rf_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "to", required_argument, NULL, 't' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "identity", required_argument, NULL, 'i' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "yes", no_argument, NULL, 'y' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 't': o->to = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 'i': o->identity = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'y': o->yes = 1; break;
-		case 'h': fputs(refer_usage, stdout); return CLI_OK;
-		default:
-			cli_error("refer: unknown or incomplete option '%s'", argv[optind - 1]);
-			goto usage;
-		}
-	}
-	if (optind + 1 != argc || strlen(argv[optind]) != 36 || !util_uuid_valid(argv[optind])) {
-		cli_error("refer: give exactly one report ID");
-		goto usage;
-	}
+	const struct opt opts[] = { OPT_STR("to", &o->to), OPT_STR("out", &o->out),
+		                    OPT_IDENTITY(&o->identity), OPT_PASS_FILE(&o->pass_file),
+		                    OPT_YES(&o->yes), OPT_END };
+	int rc = opts_parse(argc, argv, opts, "refer", refer_usage);
+	if (rc != OPTS_GO)
+		return rc;
+	if (optind + 1 != argc || strlen(argv[optind]) != 36 || !util_uuid_valid(argv[optind]))
+		return opts_usage_error(refer_usage, "refer: give exactly one report ID");
 	o->id = argv[optind];
-	if (o->to == NULL || !partner_name_valid(o->to)) {
-		cli_error("refer: --to PARTNER is required (a partner's name)");
-		goto usage;
-	}
-	if (o->out == NULL || o->out[0] == '\0') {
-		cli_error("refer: --out FILE is required");
-		goto usage;
-	}
-	return -1;
-usage:
-	fputs(refer_usage, stderr);
-	return CLI_USAGE;
+	if (o->to == NULL || !partner_name_valid(o->to))
+		return opts_usage_error(refer_usage, "refer: --to PARTNER is required (a partner's name)");
+	if (o->out == NULL || o->out[0] == '\0')
+		return opts_usage_error(refer_usage, "refer: --out FILE is required");
+	return OPTS_GO;
 }
 
 /* ---- the tar stream ---- */

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <linux/magic.h>
 #include <signal.h>
@@ -24,6 +23,7 @@
 #include "cli.h"
 #include "editor.h"
 #include "identity.h"
+#include "opts.h"
 #include "pad.h"
 #include "proto.h"
 #include "report.h"
@@ -79,7 +79,8 @@ static const char rp_note_usage[] =
 	"$EDITOR or vi, as for `tipctl tips reply`.\n";
 
 struct rp_opts {
-	bool is_reply, from_stdin, yes, editor;
+	bool is_reply, editor;
+	int from_stdin, yes;
 	const char *id, *file, *identity, *pass_file;
 	char rid[37]; /* the id, resolved from a prefix */
 };
@@ -96,53 +97,22 @@ struct rp_job {
 static int
 rp_parse_opts(int argc, char **argv, struct rp_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "file", required_argument, NULL, 'f' },
-		{ "stdin", no_argument, NULL, 's' },
-		{ "yes", no_argument, NULL, 'y' },
-		{ "identity", required_argument, NULL, 'i' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *usage = o->is_reply ? rp_reply_usage : rp_note_usage;
-	int c;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'f': o->file = optarg; break;
-		case 's': o->from_stdin = true; break;
-		case 'y': o->yes = true; break;
-		case 'i': o->identity = optarg; break;
-		case 'p': o->pass_file = optarg; break;
-		case 'h': fputs(usage, stdout); return CLI_OK;
-		default:
-			cli_error("unknown or incomplete option '%s'", argv[optind - 1]);
-			goto usage;
-		}
-	}
-	if (optind + 1 != argc || !tips_cmd_id_arg_ok(argv[optind])) {
-		cli_error("give one report ID (or 8 or more of its first characters)");
-		goto usage;
-	}
-	o->id = argv[optind];
-	if (o->file != NULL && o->from_stdin) {
-		cli_error("give only one of --file and --stdin");
-		goto usage;
-	}
+	const struct opt opts[] = { OPT_STR("file", &o->file), OPT_FLAG("stdin", &o->from_stdin),
+		                    OPT_YES(&o->yes), OPT_IDENTITY(&o->identity),
+		                    OPT_PASS_FILE(&o->pass_file), OPT_END };
+	int rc = opts_parse(argc, argv, opts, NULL, usage);
+	if (rc != OPTS_GO || (rc = tips_cmd_id_operand(argc, argv, NULL, usage, &o->id)) != OPTS_GO)
+		return rc;
+	if (o->file != NULL && o->from_stdin)
+		return opts_usage_error(usage, "give only one of --file and --stdin");
 	if (o->file == NULL && !o->from_stdin) {
-		if (!isatty(0)) {
-			cli_error("give --file or --stdin (or run tipctl on a terminal to write the "
-			          "text in your editor)");
-			goto usage;
-		}
+		if (!isatty(0))
+			return opts_usage_error(usage, "give --file or --stdin (or run tipctl on a "
+			                               "terminal to write the text in your editor)");
 		o->editor = true;
 	}
-	return -1;
-usage:
-	fputs(usage, stderr);
-	return CLI_USAGE;
+	return OPTS_GO;
 }
 
 /* Read the text into the secure buffer `t`. Return 0, or -1 (printed). */

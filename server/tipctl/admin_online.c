@@ -10,6 +10,7 @@
 
 #include "admin_teams.h"
 #include "api.h"
+#include "chain.h"
 #include "cli.h"
 #include "names.h"
 #include "invite.h"
@@ -19,7 +20,6 @@
 #include "opts.h"
 #include "profile.h"
 #include "report.h"
-#include "tips_reply.h"
 #include "util.h"
 
 static const char invite_usage[] =
@@ -358,7 +358,7 @@ approve_team(struct api *a, const struct note_signer *key, const char *team,
 	json_t *ans = NULL;
 	size_t n = 0;
 	int rc = -1;
-	if (tips_reply_fetch_chain(a, team, 1, &head) != 0)
+	if (chain_fetch(a, team, 1, &head) != 0)
 		return -1;
 	for (size_t i = 0; head != NULL && i < membership_count(head); i++) {
 		ms[n] = *membership_member_at(head, i);
@@ -532,7 +532,7 @@ admin_online_revoke(int argc, char **argv)
 	rc = CLI_ERR;
 	const char *team1[1] = { o.team };
 	if (admin_open(&a) != 0 || admin_teams_require(&a, team1, 1) != 0 ||
-	    tips_reply_fetch_chain(&a, o.team, 0, &head) != 0)
+	    chain_fetch(&a, o.team, 0, &head) != 0)
 		goto out;
 	for (size_t i = 0; i < membership_count(head); i++) {
 		const struct membership_member *m = membership_member_at(head, i);

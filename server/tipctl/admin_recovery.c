@@ -11,11 +11,11 @@
 #include "admin_teams.h"
 #include "age.h"
 #include "api.h"
+#include "chain.h"
 #include "cli.h"
 #include "membership.h"
 #include "note.h"
 #include "opts.h"
-#include "tips_reply.h"
 
 static const char usage[] =
 	"usage: tipctl admin recovery --team TEAM (--recipient age1... | --remove)\n"
@@ -113,7 +113,7 @@ admin_recovery_main(int argc, char **argv)
 	rc = CLI_ERR;
 	const char *team1[1] = { o.team };
 	if (admin_open(&a) != 0 || admin_teams_require(&a, team1, 1) != 0 ||
-	    tips_reply_fetch_chain(&a, o.team, 1, &head) != 0 ||
+	    chain_fetch(&a, o.team, 1, &head) != 0 ||
 	    (n = next_members(head, &o, ms, &had)) < 0)
 		goto out;
 	if (o.remove && !had) {

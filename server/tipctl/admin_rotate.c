@@ -12,13 +12,13 @@
 #include "age.h"
 #include "api.h"
 #include "buf.h"
+#include "chain.h"
 #include "cli.h"
 #include "membership.h"
 #include "note.h"
 #include "opts.h"
 #include "proto.h"
 #include "session.h"
-#include "tips_reply.h"
 #include "util.h"
 
 #define AR_MAX_TEAMS 64
@@ -151,7 +151,7 @@ find_teams(struct api *a, const struct rotate_req *q, struct membership **heads,
 	json_array_foreach(json_object_get(doc, "teams"), i, t) {
 		const char *team = json_string_value(json_object_get(t, "team"));
 		struct membership *head = NULL;
-		if (team == NULL || n >= AR_MAX_TEAMS || tips_reply_fetch_chain(a, team, 1, &head) != 0) {
+		if (team == NULL || n >= AR_MAX_TEAMS || chain_fetch(a, team, 1, &head) != 0) {
 			json_decref(doc);
 			return -1;
 		}

@@ -10,11 +10,11 @@
 #include "admin_online.h"
 #include "admins_view.h"
 #include "api.h"
+#include "chain.h"
 #include "cli.h"
 #include "opts.h"
 #include "membership.h"
 #include "seen.h"
-#include "tips_reply.h"
 #include "util.h"
 
 #define AC_NOTE_MAX 65536
@@ -303,7 +303,7 @@ reendorse_team(struct api *a, const struct admins_view *v, const struct note_ver
 		rc = 0;
 		goto out;
 	}
-	if (tips_reply_fetch_chain(a, team, 0, &head) != 0)
+	if (chain_fetch(a, team, 0, &head) != 0)
 		goto out;
 	for (size_t i = 0; i < membership_count(head); i++)
 		ms[n++] = *membership_member_at(head, i);

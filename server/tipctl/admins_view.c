@@ -11,7 +11,6 @@
 #include "cli.h"
 #include "membership.h"
 #include "seen.h"
-#include "tips_reply.h"
 #include "util.h"
 
 static const char list_usage[] =

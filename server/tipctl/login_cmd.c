@@ -1,3 +1,4 @@
+#include "chain.h"
 #include "login_cmd.h"
 
 #include <errno.h>
@@ -23,7 +24,6 @@
 #include "proto.h"
 #include "seen.h"
 #include "session.h"
-#include "tips_reply.h"
 #include "util.h"
 
 static const char login_usage[] =
@@ -414,7 +414,7 @@ review_team(struct api *a, const char *team)
 	char fp[NAMES_FP_LEN + 1];
 	if (seen_lookup(a->s->server, team, &before) != SEEN_OK)
 		return -1;
-	if (tips_reply_fetch_chain(a, team, 0, &m) != 0)
+	if (chain_fetch(a, team, 0, &m) != 0)
 		return -1;
 	if (membership_seq(m) != before) {
 		if (before == 0)

@@ -1,3 +1,4 @@
+#include "chain.h"
 #include "sync_cmd.h"
 
 #include <jansson.h>
@@ -20,7 +21,6 @@
 #include "proto.h"
 #include "seen.h"
 #include "tips_open.h"
-#include "tips_reply.h"
 #include "util.h"
 
 static const char sy_usage[] =
@@ -197,7 +197,7 @@ static int
 sy_fetch_chain(struct api *a, struct sy_team *t)
 {
 	struct admins_view av;
-	const char *stmts[TIPS_CHAIN_MAX];
+	const char *stmts[CHAIN_MAX];
 	json_t *doc = NULL, *arr, *v;
 	char path[160];
 	size_t i;
@@ -207,7 +207,7 @@ sy_fetch_chain(struct api *a, struct sy_team *t)
 	if (api_get_json(a, path, "the team's membership", &doc) != 0)
 		goto out;
 	arr = json_object_get(doc, "statements");
-	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > TIPS_CHAIN_MAX)
+	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > CHAIN_MAX)
 		goto bad;
 	json_array_foreach(arr, i, v) {
 		if ((stmts[i] = json_string_value(v)) == NULL)
@@ -216,7 +216,7 @@ sy_fetch_chain(struct api *a, struct sy_team *t)
 	/* Links by any admin the admin chain ever named; the head by a current one. */
 	if (admins_view_load(a, &av) != 0)
 		goto out;
-	if (tips_reply_verify_chain(stmts, json_array_size(arr), t->team,
+	if (chain_verify(stmts, json_array_size(arr), t->team,
 	                            (const struct note_verifier *const *)av.ever, av.never,
 	                            &t->m) != 0)
 		goto bad;

@@ -1,3 +1,4 @@
+#include "chain.h"
 #include "tips_export.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@
 #include "secmem.h"
 #include "tips_cmd.h"
 #include "tips_open.h"
-#include "tips_reply.h"
+#include "tips_thread.h"
 #include "util.h"
 
 #define EX_STDIO_BUF 65536 /* locked stdio buffer for report.txt */
@@ -269,7 +270,7 @@ ex_object(struct ex_run *x, json_t *o, const char *kind, int dfd, const char *su
 	json_t *out = NULL;
 	char *s = NULL, name[96], rel[160];
 	int rc = -1;
-	if (tips_reply_open_checked(o, kind, x->rid, x->id, x->m, x->doc, &out) != 0)
+	if (tips_thread_open_checked(o, kind, x->rid, x->id, x->m, x->doc, &out) != 0)
 		goto fail;
 	/* open_checked vouched for "id" (a uuid) and "sent_on" (a date or null). */
 	const char *oid = json_string_value(json_object_get(out, "id"));
@@ -382,7 +383,7 @@ ex_fetch(struct ex_run *x, const struct ex_opts *o)
 		return -1;
 	if (api_get_json(&x->a, "/api/v1/questionnaire", "the questionnaire", &x->quest) != 0)
 		x->quest = NULL;
-	return tips_reply_team_membership(&x->a, x->meta, x->doc, &x->m);
+	return chain_team_membership(&x->a, x->meta, x->doc, &x->m);
 }
 
 /* Write the bundle into the new DIR/ID. Return 0, or -1 (printed). */

@@ -17,7 +17,7 @@
 #include "tips_cmd.h"
 #include "report.h"
 #include "secmem.h"
-#include "tips_reply.h"
+#include "tips_thread.h"
 #include "util.h"
 
 static const char show_usage[] =
@@ -308,7 +308,7 @@ tips_open_show(int argc, char **argv)
 		if (api_get_json(&a, "/api/v1/questionnaire", "the questionnaire", &quest) != 0)
 			quest = NULL;
 		tips_open_print_report(stdout, meta, doc, quest);
-		if (tips_reply_show(&a, id, o.id, meta, doc) != 0)
+		if (tips_thread_show(&a, id, o.id, meta, doc) != 0)
 			goto out;
 		tips_open_mark_seen(&a, o.id, meta);
 	}

@@ -1,3 +1,4 @@
+#include "chain.h"
 #include "tips_refer.h"
 
 #include <errno.h>
@@ -21,7 +22,7 @@
 #include "secmem.h"
 #include "tips_export.h"
 #include "tips_open.h"
-#include "tips_reply.h"
+#include "tips_thread.h"
 #include "util.h"
 
 #define RF_STDIO_BUF 65536
@@ -287,7 +288,7 @@ rf_objects(struct rf_run *x, const char *key, const char *kind)
 	if (rf_member(x, key, NULL, 0) != 0)
 		return -1;
 	json_array_foreach(arr, i, o) {
-		if (tips_reply_open_checked(o, kind, x->rid, x->id, x->m, x->doc, &out) != 0) {
+		if (tips_thread_open_checked(o, kind, x->rid, x->id, x->m, x->doc, &out) != 0) {
 			cli_error("referral stopped at %s number %zu of report %s", kind, i + 1, x->rid);
 			return -1;
 		}
@@ -478,7 +479,7 @@ rf_run_all(struct rf_run *x, const struct rf_opts *o)
 	}
 	if (api_get_json(&x->a, "/api/v1/questionnaire", "the questionnaire", &x->quest) != 0)
 		x->quest = NULL;
-	if (tips_reply_team_membership(&x->a, x->meta, x->doc, &x->m) != 0 ||
+	if (chain_team_membership(&x->a, x->meta, x->doc, &x->m) != 0 ||
 	    rf_start_file(x, o->out) != 0)
 		return CLI_ERR;
 	if (rf_bundle(x) != 0 || close(x->fd) != 0) {

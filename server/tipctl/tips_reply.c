@@ -1,25 +1,18 @@
 #include "tips_reply.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <linux/magic.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "admins_view.h"
 #include "age.h"
 #include "activity.h"
 #include "api.h"
+#include "chain.h"
 #include "cli.h"
 #include "editor.h"
 #include "identity.h"
@@ -28,23 +21,14 @@
 #include "proto.h"
 #include "report.h"
 #include "secmem.h"
-#include "seen.h"
 #include "tips_cmd.h"
 #include "tips_open.h"
 #include "util.h"
 
 #define SOURCE_WARNING "Whoever holds this report's receipt will read this reply."
-#define CHAIN_ERROR "the team's membership statement does not verify against your pinned admin keys"
 #define SOURCE_KEY_ERROR \
 	"the server names another reply key for this source than the one sealed in the report: " \
 	"nothing was sent; tell an admin"
-#define TEAM_MISMATCH \
-	"report %s: the server names team %s, but the report itself (sealed at submission) " \
-	"names team %s: refusing, nothing was sent; tell an admin (the server's data was altered)"
-#define MESSAGE_FORGED \
-	"WARNING: message %s claims to come from the source, but it does not carry a valid " \
-	"signature of the source's key sealed in the report: it may be FORGED by whoever can " \
-	"write to the server's database"
 #define SOURCE_KEY_MISSING \
 	"the report has no reply key sealed in it, so the server's cannot be checked: " \
 	"nothing was sent; tell an admin"
@@ -180,98 +164,10 @@ rp_confirm_reply(const struct rp_opts *o, int has_source)
 }
 
 int
-tips_reply_verify_chain(const char *const *stmts, size_t n, const char *team,
-                        const struct note_verifier *const *admins, size_t nadmins,
-                        struct membership **out)
-{
-	struct membership *prev = NULL;
-	*out = NULL;
-	if (n == 0 || nadmins == 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		struct membership *m = NULL;
-		if (membership_open(stmts[i], strlen(stmts[i]), admins, nadmins, &m) != MEMBERSHIP_OK ||
-		    membership_check_next(prev, m) != MEMBERSHIP_OK ||
-		    strcmp(membership_team(m), team) != 0) {
-			membership_free(m);
-			membership_free(prev);
-			return -1;
-		}
-		membership_free(prev);
-		prev = m;
-	}
-	*out = prev;
-	return 0;
-}
-
-int
 tips_reply_sig_message(const char *kind, const char *id, const char *rid, const uint8_t *payload,
                        size_t n, struct buf *out)
 {
 	return proto_sealed_sig_message(kind, id, rid, payload, n, out);
-}
-
-int
-tips_reply_fetch_chain(struct api *a, const char *team, int allow_empty, struct membership **m)
-{
-	struct admins_view av;
-	const char *stmts[TIPS_CHAIN_MAX];
-	json_t *chain = NULL, *v;
-	char path[160];
-	size_t i;
-	int rc = -1;
-	memset(&av, 0, sizeof(av));
-	snprintf(path, sizeof(path), "/api/v1/teams/%s/membership", team);
-	if (api_get_json(a, path, "the team's membership", &chain) != 0)
-		goto out;
-	json_t *arr = json_object_get(chain, "statements");
-	if (!json_is_array(arr) || json_array_size(arr) > TIPS_CHAIN_MAX)
-		goto bad;
-	*m = NULL;
-	if (allow_empty && json_array_size(arr) == 0) {
-		/* a team with no statement yet: unless this computer saw one */
-		uint64_t seen = 0;
-		if (seen_lookup(a->s->server, team, &seen) != SEEN_OK)
-			goto out;
-		if (seen != 0) {
-			cli_error("the server shows no membership for team %s, but this computer has "
-			          "seen its statement %llu: refusing; tell an admin", team,
-			          (unsigned long long)seen);
-			goto out;
-		}
-		rc = 0;
-		goto out;
-	}
-	json_array_foreach(arr, i, v) {
-		if ((stmts[i] = json_string_value(v)) == NULL)
-			goto bad;
-	}
-	/* Links by any admin the admin chain ever named; the head by a current one. */
-	if (admins_view_load(a, &av) != 0)
-		goto out;
-	if (tips_reply_verify_chain(stmts, json_array_size(arr), team,
-	                            (const struct note_verifier *const *)av.ever, av.never, m) != 0)
-		goto bad;
-	if (!admins_view_signed_by_current(&av, stmts[json_array_size(arr) - 1],
-	                                   strlen(stmts[json_array_size(arr) - 1]))) {
-		membership_free(*m);
-		*m = NULL;
-		goto bad;
-	}
-	/* Never older than (or beside) what this computer already verified: seen.h. */
-	if (seen_check_and_update(a->s->server, *m) != SEEN_OK) {
-		membership_free(*m);
-		*m = NULL;
-		goto out;
-	}
-	rc = 0;
-	goto out;
-bad:
-	cli_error(CHAIN_ERROR);
-out:
-	admins_view_clear(&av);
-	json_decref(chain);
-	return rc;
 }
 
 /* Refuse a reply when the server's source recipient `src` is not the one
@@ -292,26 +188,6 @@ rp_check_source(json_t *doc, const char *src)
 	return 0;
 }
 
-int
-tips_reply_sealed_team(json_t *meta, json_t *doc, const char *rid, const char **team)
-{
-	const char *sealed = json_string_value(json_object_get(doc, "team"));
-	const char *named = json_string_value(json_object_get(meta, "team"));
-	*team = NULL;
-	if (sealed == NULL || !membership_team_valid(sealed)) {
-		cli_error("report %s names no valid team inside it: refusing", rid);
-		return -1;
-	}
-	if (named == NULL || strcmp(named, sealed) != 0) {
-		cli_error(TEAM_MISMATCH, rid,
-		          named != NULL && membership_team_valid(named) ? named : "(none or invalid)",
-		          sealed);
-		return -1;
-	}
-	*team = sealed;
-	return 0;
-}
-
 /* Decrypt the report (its team comes from inside it, never from the
  * server's answer; a server naming another team is refused), for a reply
  * check the server's source recipient against the one sealed in it, then
@@ -324,7 +200,7 @@ rp_fetch_membership(struct api *a, const struct rp_opts *o, const struct identit
 	const char *team = NULL;
 	int rc = -1;
 	if (tips_open_fetch_report(a, id, o->id, &meta, &doc, NULL) != 0 ||
-	    tips_reply_sealed_team(meta, doc, o->id, &team) != 0)
+	    chain_sealed_team(meta, doc, o->id, &team) != 0)
 		goto out;
 	json_t *src = json_object_get(meta, "source_recipient");
 	if (src != NULL && !json_is_null(src) && !json_is_string(src)) {
@@ -338,7 +214,7 @@ rp_fetch_membership(struct api *a, const struct rp_opts *o, const struct identit
 			goto out;
 		snprintf(j->source, sizeof(j->source), "%s", json_string_value(src));
 	}
-	rc = tips_reply_fetch_chain(a, team, 0, &j->m);
+	rc = chain_fetch(a, team, 0, &j->m);
 out:
 	json_decref(doc);
 	json_decref(meta);
@@ -569,249 +445,4 @@ int
 tips_reply_note_main(int argc, char **argv)
 {
 	return rp_reply_run(argc, argv, false);
-}
-
-/* ---- tips show: replies, notes, messages ---- */
-
-/* Print untrusted `s` terminal-safe, indented. */
-static void
-rp_print_safe(const char *s)
-{
-	struct buf b;
-	buf_init_secure(&b, 4 * strlen(s) + 16);
-	if (report_term_safe(s, strlen(s), 1, &b) == 0 && buf_cstr(&b) != NULL) {
-		fputs("  ", stdout);
-		for (const char *p = buf_cstr(&b); *p; p++) {
-			putchar(*p);
-			if (*p == '\n' && p[1] != '\0')
-				fputs("  ", stdout);
-		}
-	}
-	putchar('\n');
-	buf_free(&b);
-}
-
-/* Decrypt header+payload of `o` with `id` into `pt`; keep the payload in
- * `payload`; check the context line and parse the JSON into *doc. Return 0, or -1. */
-static int
-rp_open_object(json_t *o, const char *kind, const char *rid, const struct identity *id,
-            struct buf *payload, struct buf *pt, json_t **doc)
-{
-	struct buf ct;
-	size_t skip = 0;
-	json_error_t e;
-	const char *oid = json_string_value(json_object_get(o, "id"));
-	int rc = -1;
-	*doc = NULL;
-	buf_init(&ct, API_JSON_MAX);
-	uint8_t (*sk)[AGE_KEY_LEN] = sodium_malloc(sizeof(*sk));
-	if (sk == NULL || oid == NULL ||
-	    api_b64_append(json_string_value(json_object_get(o, "header")), &ct) != 0 ||
-	    api_b64_append(json_string_value(json_object_get(o, "payload")), payload) != 0 ||
-	    buf_add(&ct, payload->data, payload->len) != 0)
-		goto out;
-	memcpy(sk, identity_x25519_sk(id), AGE_KEY_LEN);
-	struct age_unwrap_opts uo = { .sks = (const uint8_t (*)[AGE_KEY_LEN])sk, .nsks = 1 };
-	if (age_decrypt(ct.data, ct.len, &uo, pt) != AGE_OK ||
-	    report_check_context(pt->data, pt->len, kind, oid, rid, &skip) != REPORT_OK)
-		goto out;
-	*doc = json_loadb((const char *)pt->data + skip, pt->len - skip, JSON_REJECT_DUPLICATES, &e);
-	rc = json_is_object(*doc) ? 0 : -1;
-out:
-	if (sk != NULL)
-		sodium_free(sk);
-	buf_free(&ct);
-	return rc;
-}
-
-/* Check the signature of `o` (over `payload`) and that its author is in `m`
- * (if not NULL). Return the author's name ("" if m is NULL), or NULL. */
-static const char *
-rp_check_author(json_t *o, const char *kind, const char *rid, const struct buf *payload,
-             const struct membership *m)
-{
-	uint8_t pk[32], sig[64];
-	struct buf msg, raw;
-	const char *name = NULL, *oid = json_string_value(json_object_get(o, "id"));
-	buf_init(&msg, 1024);
-	buf_init(&raw, 256);
-	if (oid == NULL || api_b64_append(json_string_value(json_object_get(o, "author_ed25519")), &raw) != 0 ||
-	    raw.len != 32)
-		goto out;
-	memcpy(pk, raw.data, 32);
-	buf_reset(&raw);
-	if (api_b64_append(json_string_value(json_object_get(o, "signature")), &raw) != 0 || raw.len != 64)
-		goto out;
-	memcpy(sig, raw.data, 64);
-	if (tips_reply_sig_message(kind, oid, rid, payload->data, payload->len, &msg) != 0 ||
-	    crypto_sign_verify_detached(sig, msg.data, msg.len, pk) != 0)
-		goto out;
-	name = "";
-	for (size_t i = 0; m != NULL && i < membership_count(m); i++) {
-		const struct membership_member *mm = membership_member_at(m, i);
-		if (sodium_memcmp(mm->ed25519_pk, pk, 32) == 0)
-			name = mm->name;
-	}
-	if (m != NULL && name[0] == '\0')
-		name = NULL;
-out:
-	buf_free(&msg);
-	buf_free(&raw);
-	return name;
-}
-
-/* Print the header line of the source's message `oid` (sent on `on`) by
- * what report_message_signed found (`sig`). Return 1 if it must count as a
- * failure (a possible forgery), else 0. */
-static int
-rp_show_message_head(int sig, const char *oid, const char *on)
-{
-	const char *day = on != NULL && tips_cmd_date_ok(on) ? on : "?";
-	if (sig == REPORT_MSG_VERIFIED) {
-		printf("\nMessage from the source %s, %s\n", oid, day);
-		return 0;
-	}
-	if (sig == REPORT_MSG_UNSIGNED_OLD) {
-		printf("\nMessage %s, %s, unsigned (older report): the sender cannot be checked\n", oid,
-		       day);
-		return 0;
-	}
-	cli_error(MESSAGE_FORGED, oid);
-	printf("\nUNVERIFIED message %s, %s: NOT from the source as far as tipctl can tell "
-	       "(possibly forged)\n", oid, day);
-	return 1;
-}
-
-/* Print the objects of `key` ("replies", "notes", "messages") of the report
- * whose decrypted document is `report`. Return the number that failed. */
-static int
-rp_show_kind(json_t *meta, json_t *report, const char *key, const char *kind, const char *rid,
-          const struct identity *id, const struct membership *m)
-{
-	json_t *arr = json_object_get(meta, key), *o;
-	size_t i;
-	int bad = 0;
-	json_array_foreach(arr, i, o) {
-		struct buf payload, pt;
-		json_t *doc = NULL;
-		const char *oid = json_string_value(json_object_get(o, "id"));
-		const char *on = json_string_value(json_object_get(o, "sent_on"));
-		buf_init(&payload, API_JSON_MAX);
-		buf_init_secure(&pt, API_JSON_MAX);
-		const char *who = NULL;
-		if (rp_open_object(o, kind, rid, id, &payload, &pt, &doc) != 0) {
-			cli_error("%s %s does not open or names another object: not shown", kind,
-			          oid != NULL && util_uuid_valid(oid) ? oid : "?");
-			bad++;
-		} else if (strcmp(kind, "message") != 0 &&
-		           (who = rp_check_author(o, kind, rid, &payload, m)) == NULL) {
-			cli_error("%s %s: its signature does not verify against the team's membership: "
-			          "not shown", kind, oid);
-			bad++;
-		} else {
-			const char *text = json_string_value(json_object_get(doc, "text"));
-			if (strcmp(kind, "message") == 0)
-				bad += rp_show_message_head(report_message_signed(report, doc, oid, rid), oid, on);
-			else
-				printf("\n%s %s, %s%s%s%s\n", kind[0] == 'r' ? "Reply" : "Note", oid,
-				       on != NULL && tips_cmd_date_ok(on) ? on : "?",
-				       who != NULL ? ", by " : "", who != NULL && who[0] ? who : "",
-				       who != NULL && who[0] == '\0' ? "(membership not checked)" : "");
-			rp_print_safe(text != NULL ? text : "");
-		}
-		json_decref(doc);
-		buf_free(&payload);
-		buf_free(&pt);
-	}
-	return bad;
-}
-
-int
-tips_reply_team_membership(struct api *a, json_t *meta, json_t *doc, struct membership **m)
-{
-	const char *team = NULL, *rid = json_string_value(json_object_get(meta, "id"));
-	*m = NULL;
-	if (tips_reply_sealed_team(meta, doc, rid != NULL && util_uuid_valid(rid) ? rid : "?",
-	                           &team) != 0)
-		return -1;
-	if (a->s->n_admin_keys == 0) {
-		fprintf(stderr, "no admin key is pinned: reply authors are not checked against the "
-		                "membership (log in with --admin-key)\n");
-		return 0;
-	}
-	return tips_reply_fetch_chain(a, team, 0, m);
-}
-
-int
-tips_reply_open_checked(json_t *o, const char *kind, const char *rid, const struct identity *id,
-                        const struct membership *m, json_t *report, json_t **out)
-{
-	struct buf payload, pt;
-	json_t *doc = NULL;
-	const char *oid = json_string_value(json_object_get(o, "id"));
-	const char *on = json_string_value(json_object_get(o, "sent_on"));
-	const char *who = NULL, *text;
-	bool is_msg = strcmp(kind, "message") == 0;
-	int rc = -1;
-	*out = NULL;
-	buf_init(&payload, API_JSON_MAX);
-	buf_init_secure(&pt, API_JSON_MAX);
-	if (oid == NULL || !util_uuid_valid(oid) ||
-	    rp_open_object(o, kind, rid, id, &payload, &pt, &doc) != 0) {
-		cli_error("%s %s does not open or names another object", kind,
-		          oid != NULL && util_uuid_valid(oid) ? oid : "?");
-		goto out;
-	}
-	if (!is_msg && (who = rp_check_author(o, kind, rid, &payload, m)) == NULL) {
-		cli_error("%s %s: its signature does not verify against the team's membership", kind,
-		          oid);
-		goto out;
-	}
-	if ((text = json_string_value(json_object_get(doc, "text"))) == NULL) {
-		cli_error("%s %s has no text", kind, oid);
-		goto out;
-	}
-	int msig = is_msg ? report_message_signed(report, doc, oid, rid) : REPORT_MSG_VERIFIED;
-	if (msig == REPORT_MSG_FORGED) {
-		cli_error(MESSAGE_FORGED, oid);
-		goto out;
-	}
-	*out = json_pack("{s:s, s:s, s:o, s:o, s:s}", "id", oid, "kind", kind, "sent_on",
-	                 on != NULL && tips_cmd_date_ok(on) ? json_string(on) : json_null(),
-	                 "author", is_msg ? (msig == REPORT_MSG_VERIFIED ? json_string("source")
-	                                                                 : json_null())
-	                           : who[0] != '\0' ? json_string(who) : json_null(),
-	                 "text", text);
-	const char *how = is_msg ? (msig == REPORT_MSG_VERIFIED
-	                                ? "verified against the source key sealed in the report"
-	                                : "unsigned (older report): the sender cannot be checked")
-	                  : m != NULL ? "verified against the team's membership"
-	                              : "verified; the author's membership was not checked (no admin "
-	                                "key pinned)";
-	if (*out != NULL && json_object_set_new(*out, "signature", json_string(how)) != 0) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	if (*out == NULL)
-		cli_error("out of memory");
-	rc = *out != NULL ? 0 : -1;
-out:
-	json_decref(doc);
-	buf_free(&payload);
-	buf_free(&pt);
-	return rc;
-}
-
-int
-tips_reply_show(struct api *a, const struct identity *id, const char *rid, json_t *meta,
-                json_t *doc)
-{
-	struct membership *m = NULL;
-	if (tips_reply_team_membership(a, meta, doc, &m) != 0)
-		return 1;
-	int bad = rp_show_kind(meta, doc, "replies", "reply", rid, id, m) +
-	          rp_show_kind(meta, doc, "notes", "note", rid, id, m) +
-	          rp_show_kind(meta, doc, "messages", "message", rid, id, m);
-	membership_free(m);
-	return bad;
 }

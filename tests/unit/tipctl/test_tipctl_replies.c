@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "chain.h"
 #include "cli.h"
 #include "client.h"
 #include "report.h"
@@ -144,20 +145,20 @@ Test(replies_unit, chain_verifies_only_in_order_with_the_pinned_key)
 	const struct note_verifier *good[1] = { v }, *wrong[1] = { w };
 	struct membership *m = NULL;
 	const char *ok[2] = { s1, s2 };
-	cr_assert_eq(tips_reply_verify_chain(ok, 2, "demo", good, 1, &m), 0);
+	cr_assert_eq(chain_verify(ok, 2, "demo", good, 1, &m), 0);
 	cr_assert_eq(membership_seq(m), 2);
 	cr_assert_str_eq(membership_member_at(m, 0)->name, "m2");
 	membership_free(m);
-	cr_assert_eq(tips_reply_verify_chain(ok, 2, "demo", wrong, 1, &m), -1);
+	cr_assert_eq(chain_verify(ok, 2, "demo", wrong, 1, &m), -1);
 	cr_assert_null(m);
 	const char *rev[2] = { s2, s1 }, *only2[1] = { s2 }, *forged[2] = { s1, r2 };
-	cr_assert_eq(tips_reply_verify_chain(rev, 2, "demo", good, 1, &m), -1, "reordered");
-	cr_assert_eq(tips_reply_verify_chain(only2, 1, "demo", good, 1, &m), -1, "no seq 1");
-	cr_assert_eq(tips_reply_verify_chain(forged, 2, "demo", good, 1, &m), -1, "rogue signer");
+	cr_assert_eq(chain_verify(rev, 2, "demo", good, 1, &m), -1, "reordered");
+	cr_assert_eq(chain_verify(only2, 1, "demo", good, 1, &m), -1, "no seq 1");
+	cr_assert_eq(chain_verify(forged, 2, "demo", good, 1, &m), -1, "rogue signer");
 	const char *other[1] = { o1 };
-	cr_assert_eq(tips_reply_verify_chain(other, 1, "demo", good, 1, &m), -1, "other team");
-	cr_assert_eq(tips_reply_verify_chain(ok, 0, "demo", good, 1, &m), -1, "empty");
-	cr_assert_eq(tips_reply_verify_chain(ok, 2, "demo", good, 0, &m), -1, "no admin key");
+	cr_assert_eq(chain_verify(other, 1, "demo", good, 1, &m), -1, "other team");
+	cr_assert_eq(chain_verify(ok, 0, "demo", good, 1, &m), -1, "empty");
+	cr_assert_eq(chain_verify(ok, 2, "demo", good, 0, &m), -1, "no admin key");
 	free(s1);
 	free(s2);
 	free(r2);
@@ -339,13 +340,13 @@ Test(replies_unit, team_comes_from_the_sealed_report)
 	json_t *same = json_pack("{s:s}", "team", "demo"), *other = json_pack("{s:s}", "team", "other");
 	json_t *none = json_object(), *bad = json_pack("{s:s}", "team", "Not A Team!");
 	const char *team = NULL;
-	cr_assert_eq(tips_reply_sealed_team(same, doc, RID, &team), 0);
+	cr_assert_eq(chain_sealed_team(same, doc, RID, &team), 0);
 	cr_assert_str_eq(team, "demo");
-	cr_assert_eq(tips_reply_sealed_team(other, doc, RID, &team), -1, "the server names another team");
+	cr_assert_eq(chain_sealed_team(other, doc, RID, &team), -1, "the server names another team");
 	cr_assert_null(team);
-	cr_assert_eq(tips_reply_sealed_team(none, doc, RID, &team), -1);
-	cr_assert_eq(tips_reply_sealed_team(same, bad, RID, &team), -1, "no valid team sealed inside");
-	cr_assert_eq(tips_reply_sealed_team(same, none, RID, &team), -1);
+	cr_assert_eq(chain_sealed_team(none, doc, RID, &team), -1);
+	cr_assert_eq(chain_sealed_team(same, bad, RID, &team), -1, "no valid team sealed inside");
+	cr_assert_eq(chain_sealed_team(same, none, RID, &team), -1);
 	json_decref(doc);
 	json_decref(same);
 	json_decref(other);

@@ -20,21 +20,6 @@ struct act_line {
 	struct activity_counts c;
 };
 
-/* Take the next space-separated field of [*p, end) into a NUL-terminated
- * copy `f` (cap bytes). Return 0, or -1 if empty or too long. */
-static int
-act_field(const char **p, const char *end, char *f, size_t cap)
-{
-	const char *sp = memchr(*p, ' ', (size_t)(end - *p));
-	size_t n = (size_t)((sp != NULL ? sp : end) - *p);
-	if (n == 0 || n >= cap || memchr(*p, '\0', n) != NULL)
-		return -1;
-	memcpy(f, *p, n);
-	f[n] = '\0';
-	*p = sp != NULL ? sp + 1 : end;
-	return 0;
-}
-
 /* Parse the line [p, end) into `l`. Return 0, or -1 if malformed. */
 static int
 act_parse(const char *p, const char *end, struct act_line *l)
@@ -42,19 +27,33 @@ act_parse(const char *p, const char *end, struct act_line *l)
 	char srv[SEEN_SERVER_MAX + 1], num[3][24];
 	uint64_t *dst[3] = { &l->c.messages, &l->c.replies, &l->c.notes };
 	l->server = p;
-	if (act_field(&p, end, srv, sizeof(srv)) != 0)
+	if (seen_file_field(&p, end, srv, sizeof(srv)) != 0)
 		return -1;
 	l->server_len = strlen(srv);
 	for (size_t i = 0; i < l->server_len; i++)
 		if (srv[i] <= ' ' || srv[i] > '~')
 			return -1;
-	if (act_field(&p, end, l->id, sizeof(l->id)) != 0 || !util_uuid_valid(l->id))
+	if (seen_file_field(&p, end, l->id, sizeof(l->id)) != 0 || !util_uuid_valid(l->id))
 		return -1;
 	for (int k = 0; k < 3; k++)
-		if (act_field(&p, end, num[k], sizeof(num[k])) != 0 ||
+		if (seen_file_field(&p, end, num[k], sizeof(num[k])) != 0 ||
 		    util_parse_u64(num[k], UINT32_MAX, dst[k]) != 0)
 			return -1;
 	return p == end ? 0 : -1;
+}
+
+/* seen_file_lines adapter of act_walk: parse the line, then call `fn`. */
+struct act_walk_state {
+	int (*fn)(const struct act_line *, const char *, size_t, void *);
+	void *arg;
+};
+
+static int
+act_walk_line(const char *p, const char *nl, void *arg)
+{
+	struct act_walk_state *w = arg;
+	struct act_line l;
+	return act_parse(p, nl, &l) != 0 ? -1 : w->fn(&l, p, (size_t)(nl - p) + 1, w->arg);
 }
 
 /* Call `fn` on every line of the file text `t` (`n` bytes; 0: no file).
@@ -63,20 +62,8 @@ static int
 act_walk(const char *t, size_t n, int (*fn)(const struct act_line *, const char *, size_t, void *),
          void *arg)
 {
-	size_t ml = strlen(ACTIVITY_MAGIC), lines = 0;
-	if (n == 0)
-		return 0;
-	if (n < ml || memcmp(t, ACTIVITY_MAGIC, ml) != 0)
-		return -1;
-	for (const char *p = t + ml, *end = t + n; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		struct act_line l;
-		if (nl == NULL || ++lines > ACTIVITY_MAX_ENTRIES || act_parse(p, nl, &l) != 0 ||
-		    fn(&l, p, (size_t)(nl - p) + 1, arg) != 0)
-			return -1;
-		p = nl + 1;
-	}
-	return 0;
+	struct act_walk_state w = { fn, arg };
+	return seen_file_lines(t, n, ACTIVITY_MAGIC, ACTIVITY_MAX_ENTRIES, act_walk_line, &w);
 }
 
 /* Return 1 if line `l` is about `server`. */
@@ -84,20 +71,6 @@ static int
 act_same_server(const struct act_line *l, const char *server)
 {
 	return l->server_len == strlen(server) && memcmp(l->server, server, l->server_len) == 0;
-}
-
-/* Store the default file's path, or `path`, in `p`. Return 0, or -1 (printed). */
-static int
-act_path(const char *path, struct buf *p)
-{
-	if (path != NULL ? buf_adds(p, path) != 0
-	                 : cli_default_file(ACTIVITY_FILE_NAME, p, true) != 0)
-		return -1;
-	if (buf_cstr(p) == NULL) {
-		cli_error("the path of %s is too long", ACTIVITY_FILE_NAME);
-		return -1;
-	}
-	return 0;
 }
 
 /* act_walk callback of activity_load: keep lines of server `a->...`. */
@@ -141,7 +114,7 @@ activity_load(const char *path, const char *server, struct activity *a)
 	memset(a, 0, sizeof(*a));
 	buf_init(&p, 4096);
 	buf_init(&text, ACTIVITY_FILE_MAX);
-	if (act_path(path, &p) != 0)
+	if (seen_file_path(path, ACTIVITY_FILE_NAME, &p) != 0)
 		goto out;
 	if (seen_file_read(buf_cstr(&p), &text) != SEEN_OK)
 		goto out;
@@ -215,7 +188,7 @@ act_update(const char *path, const char *server, const char *id, const struct ac
 	buf_init(&text, ACTIVITY_FILE_MAX);
 	buf_init(&rest, ACTIVITY_FILE_MAX);
 	buf_init(&out, ACTIVITY_FILE_MAX + 1024);
-	if (!util_uuid_valid(id) || act_path(path, &p) != 0 || (lk = seen_file_lock(buf_cstr(&p))) < 0 ||
+	if (!util_uuid_valid(id) || seen_file_path(path, ACTIVITY_FILE_NAME, &p) != 0 || (lk = seen_file_lock(buf_cstr(&p))) < 0 ||
 	    seen_file_read(buf_cstr(&p), &text) != SEEN_OK)
 		goto out;
 	if (act_walk((const char *)text.data, text.len, act_upd_line, &u) != 0) {

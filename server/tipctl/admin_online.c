@@ -258,6 +258,17 @@ stmt_opts_parse(int argc, char **argv, const char *usage, int want_team, struct 
 	return OPTS_GO;
 }
 
+int
+admin_team_open(struct api *a, const char *team, int allow_empty, struct membership **head)
+{
+	const char *team1[1] = { team };
+	*head = NULL;
+	if (admin_open(a) != 0 || admin_teams_require(a, team1, 1) != 0 ||
+	    chain_fetch(a, team, allow_empty, head) != 0)
+		return -1;
+	return 0;
+}
+
 struct note_signer *
 admin_key_load(const char *key_opt, const char *pass_file)
 {
@@ -530,9 +541,7 @@ admin_online_revoke(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = CLI_ERR;
-	const char *team1[1] = { o.team };
-	if (admin_open(&a) != 0 || admin_teams_require(&a, team1, 1) != 0 ||
-	    chain_fetch(&a, o.team, 0, &head) != 0)
+	if (admin_team_open(&a, o.team, 0, &head) != 0)
 		goto out;
 	for (size_t i = 0; i < membership_count(head); i++) {
 		const struct membership_member *m = membership_member_at(head, i);

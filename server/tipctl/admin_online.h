@@ -26,6 +26,17 @@ struct note_signer;
 /* Open the session and require an admin one. Return 0, or -1 (printed). */
 int admin_open(struct api *a);
 
+struct membership;
+/*
+ * Open an admin session in `a` (admin_open), check that `team` exists on
+ * the server (admin_teams_require) and fetch and verify its membership
+ * chain into *head (chain_fetch; with `allow_empty` a team without a
+ * statement stores NULL). Return 0, or -1 (printed; `a` may be open: the
+ * caller api_close()s it).
+ */
+int admin_team_open(struct api *a, const char *team, int allow_empty, struct membership **head)
+	__attribute__((warn_unused_result));
+
 /* Load the admin signing key: `key_opt` (--key), or the one the profile
  * remembers. Return it, or NULL (printed). */
 struct note_signer *admin_key_load(const char *key_opt, const char *pass_file);

@@ -299,29 +299,39 @@ out:
 	return rc;
 }
 
+/* Parse `admin partner|retention SUB [OPTIONS] [ARGS]` (argv[0] is
+ * "partner" or "retention") into `o`; store the operands after SUB in *pos
+ * and their number in *npos. Return OPTS_GO (-1) to go on, or an exit code. */
+static int
+ap_begin(int argc, char **argv, const char *usage, struct ap_opts *o, char ***pos, int *npos)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return CLI_USAGE;
+	}
+	int rc = ap_parse(argc - 1, argv + 1, usage, o);
+	*npos = argc - 1 - optind;
+	*pos = argv + 1 + optind;
+	return rc;
+}
+
 int
 admin_partners_main(int argc, char **argv)
 {
 	struct ap_opts o;
-	if (argc < 2) {
-		fputs(partner_usage, stderr);
-		return CLI_USAGE;
-	}
-	const char *sub = argv[1];
-	int rc = ap_parse(argc - 1, argv + 1, partner_usage, &o);
-	if (rc >= 0)
+	char **pos;
+	int npos, rc = ap_begin(argc, argv, partner_usage, &o, &pos, &npos);
+	if (rc != OPTS_GO)
 		return rc;
-	int npos = argc - 1 - optind;
-	char **pos = argv + 1 + optind;
+	const char *sub = argv[1];
 	if (strcmp(sub, "add") == 0 && npos == 2)
 		return partner_add(&o, pos[0], pos[1]);
 	if (strcmp(sub, "list") == 0 && npos == 0)
 		return partner_list();
 	if (strcmp(sub, "remove") == 0 && npos == 1)
 		return partner_remove(&o, pos[0]);
-	cli_error("admin partner: give add NAME RECIPIENT, list, or remove NAME");
-	fputs(partner_usage, stderr);
-	return CLI_USAGE;
+	return opts_usage_error(partner_usage,
+	                        "admin partner: give add NAME RECIPIENT, list, or remove NAME");
 }
 
 /* ---- retention ---- */
@@ -404,28 +414,19 @@ int
 admin_retention_main(int argc, char **argv)
 {
 	struct ap_opts o;
-	if (argc < 2) {
-		fputs(retention_usage, stderr);
-		return CLI_USAGE;
-	}
-	const char *sub = argv[1];
-	int rc = ap_parse(argc - 1, argv + 1, retention_usage, &o);
-	if (rc >= 0)
+	char **pos;
+	int npos, rc = ap_begin(argc, argv, retention_usage, &o, &pos, &npos);
+	if (rc != OPTS_GO)
 		return rc;
-	int npos = argc - 1 - optind;
-	char **pos = argv + 1 + optind;
+	const char *sub = argv[1];
 	if (strcmp(sub, "list") == 0 && npos == 0)
 		return retention_list();
 	if (strcmp(sub, "set") == 0 && npos == 1) {
 		if (o.closed < 0 && o.open < 0 && !o.keep_closed && !o.keep_open) {
-			cli_error("admin retention set: give --closed-days/--keep-closed and/or "
-			          "--open-days/--keep-open");
-			fputs(retention_usage, stderr);
-			return CLI_USAGE;
+			return opts_usage_error(retention_usage, "admin retention set: give "
+			                        "--closed-days/--keep-closed and/or --open-days/--keep-open");
 		}
 		return retention_set(&o, pos[0]);
 	}
-	cli_error("admin retention: give set TEAM ..., or list");
-	fputs(retention_usage, stderr);
-	return CLI_USAGE;
+	return opts_usage_error(retention_usage, "admin retention: give set TEAM ..., or list");
 }

@@ -8,10 +8,8 @@
 #include <string.h>
 
 #include "admin_online.h"
-#include "admin_teams.h"
 #include "age.h"
 #include "api.h"
-#include "chain.h"
 #include "cli.h"
 #include "membership.h"
 #include "note.h"
@@ -111,9 +109,7 @@ admin_recovery_main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = CLI_ERR;
-	const char *team1[1] = { o.team };
-	if (admin_open(&a) != 0 || admin_teams_require(&a, team1, 1) != 0 ||
-	    chain_fetch(&a, o.team, 1, &head) != 0 ||
+	if (admin_team_open(&a, o.team, 1, &head) != 0 ||
 	    (n = next_members(head, &o, ms, &had)) < 0)
 		goto out;
 	if (o.remove && !had) {

@@ -56,6 +56,33 @@ change_opts_parse(int argc, char **argv, struct change_opts *o)
 		                        : strcmp(argv[0], "add") == 0  ? "VERIFIER-KEY"
 		                                                       : "NAME or FINGERPRINT");
 	o->arg = argv[optind];
+	if (strcmp(argv[0], "add") == 0) {
+		struct note_verifier *nv = note_verifier_parse(o->arg, strlen(o->arg));
+		if (nv == NULL)
+			return opts_usage_error(admins_change_usage, "not a verifier key (NAME+HASH+BASE64, "
+			                        "as `tipctl admin keygen` prints it)");
+		note_verifier_free(nv);
+	}
+	return OPTS_GO;
+}
+
+/* Parse the options of `admin add|remove|cosign` (argv[0]) into `o`, open
+ * the admin session `a` and load the verified admin chain into `v`. Return
+ * OPTS_GO (-1) to go on (the caller then api_close()s `a` and
+ * admins_view_clear()s `v`), or an exit code (nothing left open). */
+static int
+ac_open(int argc, char **argv, struct change_opts *o, struct api *a, struct admins_view *v)
+{
+	int rc = change_opts_parse(argc, argv, o);
+	memset(a, 0, sizeof(*a));
+	memset(v, 0, sizeof(*v));
+	if (rc != OPTS_GO)
+		return rc;
+	if (admin_open(a) != 0 || admins_view_load(a, v) != 0) {
+		admins_view_clear(v);
+		api_close(a);
+		return CLI_ERR;
+	}
 	return OPTS_GO;
 }
 
@@ -204,18 +231,12 @@ admins_cmd_add(int argc, char **argv)
 	struct note_signer *key = NULL;
 	const char *keys[ADMINS_MAX + 1];
 	char fp[17], q[256];
-	int rc = change_opts_parse(argc, argv, &o);
-	memset(&a, 0, sizeof(a));
-	memset(&v, 0, sizeof(v));
-	if (rc >= 0)
+	struct note_verifier *nv = NULL;
+	int rc = ac_open(argc, argv, &o, &a, &v);
+	if (rc != OPTS_GO)
 		return rc;
 	rc = CLI_ERR;
-	struct note_verifier *nv = note_verifier_parse(o.arg, strlen(o.arg));
-	if (nv == NULL) {
-		cli_error("not a verifier key (NAME+HASH+BASE64, as `tipctl admin keygen` prints it)");
-		return CLI_USAGE;
-	}
-	if (admin_open(&a) != 0 || admins_view_load(&a, &v) != 0)
+	if ((nv = note_verifier_parse(o.arg, strlen(o.arg))) == NULL)
 		goto out;
 	unsigned server_q = server_quorum(&a);
 	size_t n = current_keys(&a, &v, keys);
@@ -348,14 +369,10 @@ admins_cmd_remove(int argc, char **argv)
 	struct note_signer *key = NULL;
 	const char *all[ADMINS_MAX + 1], *keys[ADMINS_MAX + 1];
 	char fp[17], q[256];
-	int rc = change_opts_parse(argc, argv, &o);
-	memset(&a, 0, sizeof(a));
-	memset(&v, 0, sizeof(v));
-	if (rc >= 0)
+	int rc = ac_open(argc, argv, &o, &a, &v);
+	if (rc != OPTS_GO)
 		return rc;
 	rc = CLI_ERR;
-	if (admin_open(&a) != 0 || admins_view_load(&a, &v) != 0)
-		goto out;
 	unsigned server_q = server_quorum(&a);
 	const struct note_verifier *leaving = find_admin(&v, o.arg);
 	if (leaving == NULL)
@@ -411,15 +428,13 @@ admins_cmd_cosign(int argc, char **argv)
 	struct note_signer *key = NULL;
 	struct admins *st = NULL;
 	struct buf in, note;
-	int rc = change_opts_parse(argc, argv, &o);
-	memset(&a, 0, sizeof(a));
-	memset(&v, 0, sizeof(v));
+	int rc = ac_open(argc, argv, &o, &a, &v);
+	if (rc != OPTS_GO)
+		return rc;
+	rc = CLI_ERR;
 	buf_init(&in, AC_NOTE_MAX);
 	buf_init(&note, AC_NOTE_MAX);
-	if (rc >= 0)
-		goto done;
-	rc = CLI_ERR;
-	if (cli_read_file(o.arg, &in) != 0 || admin_open(&a) != 0 || admins_view_load(&a, &v) != 0)
+	if (cli_read_file(o.arg, &in) != 0)
 		goto out;
 	unsigned server_q = server_quorum(&a);
 	enum admins_result ar = admins_parse((const char *)in.data, in.len, &st);
@@ -457,7 +472,6 @@ out:
 	note_signer_free(key);
 	admins_view_clear(&v);
 	api_close(&a);
-done:
 	buf_free(&in);
 	buf_free(&note);
 	return rc;

@@ -768,20 +768,8 @@ out:
 int
 audit_cmd_main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs(audit_usage, stderr);
-		return CLI_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		fputs(audit_usage, stdout);
-		return CLI_OK;
-	}
-	if (strcmp(argv[1], "log") == 0)
-		return audit_log(argc - 1, argv + 1);
-	if (strcmp(argv[1], "verify") == 0)
-		return audit_verify(argc - 1, argv + 1);
-	cli_error("unknown audit command '%s'", argv[1]);
-	fputs(audit_usage, stderr);
-	return CLI_USAGE;
+	static const struct opts_cmd cmds[] = {
+		{ "log", audit_log }, { "verify", audit_verify }, { NULL, NULL },
+	};
+	return opts_dispatch(argc, argv, cmds, "audit", audit_usage);
 }

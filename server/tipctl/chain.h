@@ -42,6 +42,14 @@ int chain_fetch(struct api *a, const char *team, int allow_empty, struct members
 	__attribute__((warn_unused_result));
 
 /*
+ * The same, and write the names and key hashes of the pinned admin keys
+ * that signed the latest statement into `signers` (`signers_len` bytes; if
+ * not NULL), as `tipctl sync` shows them.
+ */
+int chain_fetch_signed(struct api *a, const char *team, int allow_empty, struct membership **m,
+                       char *signers, size_t signers_len) __attribute__((warn_unused_result));
+
+/*
  * Take the team of report `rid` from its decrypted document `doc`, never
  * from the server's answer `meta`: store it (borrowed from `doc`) in *team
  * and return 0, or, if `doc` names no valid team or the server names

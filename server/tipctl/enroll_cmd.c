@@ -148,18 +148,16 @@ static int
 enroll_body(const struct invite *iv, const struct keys_signer *k, const char *recipient,
             char **json)
 {
-	uint8_t sig[64];
-	char pk64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-	char sig64[sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL)];
+	char pk64[KEYS_PK64_LEN], sig64[KEYS_SIG64_LEN];
 	struct buf msg;
 	int rc = -1;
 	buf_init(&msg, 4096);
 	*json = NULL;
+	/* the message names the key itself: encode it before signing */
 	sodium_bin2base64(pk64, sizeof(pk64), keys_signer_pk(k), 32, sodium_base64_VARIANT_ORIGINAL);
 	if (invite_enroll_message(iv->origin, iv->pin, iv->id, iv->name, recipient, pk64, &msg) != 0 ||
-	    keys_sign(k, msg.data, msg.len, sig) != 0)
+	    keys_sign_b64(k, msg.data, msg.len, pk64, sig64) != 0)
 		goto out;
-	sodium_bin2base64(sig64, sizeof(sig64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
 	json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "invite", iv->id, "secret", iv->secret,
 	                        "ed25519", pk64, "signature", sig64);
 	if (doc != NULL && recipient != NULL)

@@ -23,6 +23,23 @@ keys_sign(const struct keys_signer *k, const uint8_t *msg, size_t n, uint8_t sig
 	return note_signer_sign_detached(k->admin, msg, n, sig);
 }
 
+int
+keys_sign_b64(const struct keys_signer *k, const uint8_t *msg, size_t n, char pk64[KEYS_PK64_LEN],
+              char sig64[KEYS_SIG64_LEN])
+{
+	uint8_t sig[64];
+	sodium_bin2base64(pk64, KEYS_PK64_LEN, keys_signer_pk(k), 32, sodium_base64_VARIANT_ORIGINAL);
+	if (keys_sign(k, msg, n, sig) != 0)
+		return -1;
+	sodium_bin2base64(sig64, KEYS_SIG64_LEN, sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	return 0;
+}
+
+_Static_assert(KEYS_PK64_LEN == sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL),
+               "KEYS_PK64_LEN");
+_Static_assert(KEYS_SIG64_LEN == sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL),
+               "KEYS_SIG64_LEN");
+
 #define KEYS_PASS_TRIES 3 /* as api_identity_load */
 
 struct note_signer *

@@ -25,6 +25,16 @@ const uint8_t *keys_signer_pk(const struct keys_signer *k);
 int keys_sign(const struct keys_signer *k, const uint8_t *msg, size_t n, uint8_t sig[64])
 	__attribute__((warn_unused_result));
 
+#define KEYS_PK64_LEN 45  /* 32 bytes in standard base64, with its NUL */
+#define KEYS_SIG64_LEN 89 /* 64 bytes in standard base64, with its NUL */
+
+/* Sign `n` bytes at `msg` and store the signer's public key and the
+ * signature in standard base64 (as request bodies carry them) in `pk64`
+ * and `sig64`. Return 0 or -1. */
+int keys_sign_b64(const struct keys_signer *k, const uint8_t *msg, size_t n,
+                  char pk64[KEYS_PK64_LEN], char sig64[KEYS_SIG64_LEN])
+	__attribute__((warn_unused_result));
+
 /* Decrypt the admin key file `path` with the passphrase from `pass_file`
  * (NULL: ask at the terminal). Return the signer (note_signer_free), or
  * NULL after printing why (wrong passphrase, not an admin key file). */

@@ -317,19 +317,15 @@ static int
 login_body(const struct keys_signer *k, const struct login_opts *o, const char *pin_hex,
            const char *nonce, char **json)
 {
-	uint8_t sig[crypto_sign_BYTES];
-	char pk64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-	char sig64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	char pk64[KEYS_PK64_LEN], sig64[KEYS_SIG64_LEN];
 	struct buf msg;
 	int64_t now = (int64_t)time(NULL);
 	int rc = -1;
 	buf_init(&msg, 4096);
 	*json = NULL;
 	if (login_cmd_message(o->origin, pin_hex, nonce, now, &msg) != 0 ||
-	    keys_sign(k, msg.data, msg.len, sig) != 0)
+	    keys_sign_b64(k, msg.data, msg.len, pk64, sig64) != 0)
 		goto out;
-	sodium_bin2base64(pk64, sizeof(pk64), keys_signer_pk(k), 32, sodium_base64_VARIANT_ORIGINAL);
-	sodium_bin2base64(sig64, sizeof(sig64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
 	json_t *doc = json_pack("{s:s, s:s, s:I, s:s}", "ed25519", pk64, "nonce", nonce, "time",
 	                        (json_int_t)now, "signature", sig64);
 	if (doc != NULL)

@@ -22,6 +22,7 @@
 #include "ident_cmd.h"
 #include "keys_rotate.h"
 #include "login_cmd.h"
+#include "opts.h"
 #include "recovery.h"
 #include "secmem.h"
 #include "sync_cmd.h"
@@ -133,59 +134,44 @@ take_socks5(int *argc, char **argv)
 	return 0;
 }
 
-/* Dispatch `tipctl admin ...` (argv[0] is "admin"). */
+/* Run `tipctl admin ...` (argv[0] is "admin"). */
 static int
 admin_main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs(admin_usage, stderr);
-		return CLI_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		fputs(admin_usage, stdout);
-		return CLI_OK;
-	}
-	if (strcmp(argv[1], "keygen") == 0)
-		return admin_cmd_keygen(argc - 1, argv + 1);
-	if (strcmp(argv[1], "membership") == 0)
-		return admin_cmd_membership(argc - 1, argv + 1);
-	if (strcmp(argv[1], "invite") == 0)
-		return admin_online_invite(argc - 1, argv + 1);
-	if (strcmp(argv[1], "approve") == 0)
-		return admin_online_approve(argc - 1, argv + 1);
-	if (strcmp(argv[1], "revoke") == 0)
-		return admin_online_revoke(argc - 1, argv + 1);
-	if (strcmp(argv[1], "team") == 0)
-		return admin_teams_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "reject") == 0)
-		return admin_teams_reject(argc - 1, argv + 1);
-	if (strcmp(argv[1], "rotate") == 0)
-		return admin_rotate_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "recovery") == 0)
-		return admin_recovery_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "label") == 0)
-		return admin_online_label(argc - 1, argv + 1);
-	if (strcmp(argv[1], "list") == 0)
-		return admins_cmd_list(argc - 1, argv + 1);
-	if (strcmp(argv[1], "add") == 0)
-		return admins_cmd_add(argc - 1, argv + 1);
-	if (strcmp(argv[1], "remove") == 0)
-		return admins_cmd_remove(argc - 1, argv + 1);
-	if (strcmp(argv[1], "cosign") == 0)
-		return admins_cmd_cosign(argc - 1, argv + 1);
-	if (strcmp(argv[1], "partner") == 0)
-		return admin_partners_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "retention") == 0)
-		return admin_retention_main(argc - 1, argv + 1);
-	cli_error("unknown admin command '%s'", argv[1]);
-	fputs(admin_usage, stderr);
-	return CLI_USAGE;
+	static const struct opts_cmd cmds[] = {
+		{ "keygen", admin_cmd_keygen }, { "membership", admin_cmd_membership },
+		{ "invite", admin_online_invite }, { "approve", admin_online_approve },
+		{ "revoke", admin_online_revoke }, { "team", admin_teams_main },
+		{ "reject", admin_teams_reject }, { "rotate", admin_rotate_main },
+		{ "recovery", admin_recovery_main }, { "label", admin_online_label },
+		{ "list", admins_cmd_list }, { "add", admins_cmd_add },
+		{ "remove", admins_cmd_remove }, { "cosign", admins_cmd_cosign },
+		{ "partner", admin_partners_main }, { "retention", admin_retention_main },
+		{ NULL, NULL },
+	};
+	return opts_dispatch(argc, argv, cmds, "admin", admin_usage);
+}
+
+/* Run `tipctl keys rotate|check` (argv[0] is "keys"). */
+static int
+keys_main(int argc, char **argv)
+{
+	static const struct opts_cmd cmds[] = {
+		{ "rotate", keys_rotate_main }, { "check", keys_check_main }, { NULL, NULL },
+	};
+	return opts_dispatch(argc, argv, cmds, "keys", main_usage);
 }
 
 int
 main(int argc, char **argv)
 {
+	static const struct opts_cmd cmds[] = {
+		{ "init", ident_cmd_init }, { "whoami", ident_cmd_whoami },
+		{ "enroll", enroll_cmd_main }, { "login", login_cmd_login },
+		{ "logout", login_cmd_logout }, { "tips", tips_cmd_main },
+		{ "audit", audit_cmd_main }, { "sync", sync_cmd_main }, { "keys", keys_main },
+		{ "recovery", recovery_main }, { "admin", admin_main }, { NULL, NULL },
+	};
 	/* Before any allocation: jansson and OpenSSL buffers hold plaintext and tokens. */
 	if (secmem_install_hooks() != 0) {
 		cli_error("cannot install the wiping allocator");
@@ -199,40 +185,5 @@ main(int argc, char **argv)
 	(void)secmem_harden_process(false);
 	if (take_socks5(&argc, argv) != 0)
 		return CLI_USAGE;
-	if (argc < 2) {
-		fputs(main_usage, stderr);
-		return CLI_USAGE;
-	}
-	const char *cmd = argv[1];
-	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-		fputs(main_usage, stdout);
-		return CLI_OK;
-	}
-	if (strcmp(cmd, "init") == 0)
-		return ident_cmd_init(argc - 1, argv + 1);
-	if (strcmp(cmd, "whoami") == 0)
-		return ident_cmd_whoami(argc - 1, argv + 1);
-	if (strcmp(cmd, "enroll") == 0)
-		return enroll_cmd_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "login") == 0)
-		return login_cmd_login(argc - 1, argv + 1);
-	if (strcmp(cmd, "logout") == 0)
-		return login_cmd_logout(argc - 1, argv + 1);
-	if (strcmp(cmd, "tips") == 0)
-		return tips_cmd_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "audit") == 0)
-		return audit_cmd_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "sync") == 0)
-		return sync_cmd_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "keys") == 0 && argc > 2 && strcmp(argv[2], "rotate") == 0)
-		return keys_rotate_main(argc - 2, argv + 2);
-	if (strcmp(cmd, "recovery") == 0)
-		return recovery_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "admin") == 0)
-		return admin_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "keys") == 0 && argc >= 3 && strcmp(argv[2], "check") == 0)
-		return keys_check_main(argc - 2, argv + 2);
-	cli_error("unknown command '%s'", cmd);
-	fputs(main_usage, stderr);
-	return CLI_USAGE;
+	return opts_dispatch(argc, argv, cmds, NULL, main_usage);
 }

@@ -42,20 +42,16 @@ struct nm_line {
 	char name[MEMBERSHIP_NAME_MAX + 1];
 };
 
-/* Copy the next space-separated field of [*p, end) into `f` (cap bytes). */
+/* Copy the next field of [*p, end) into `f` (cap bytes): seen_file_field,
+ * and printable ASCII only. Return 0, or -1. */
 static int
 nm_field(const char **p, const char *end, char *f, size_t cap)
 {
-	const char *sp = memchr(*p, ' ', (size_t)(end - *p));
-	size_t n = (size_t)((sp != NULL ? sp : end) - *p);
-	if (n == 0 || n >= cap)
+	if (seen_file_field(p, end, f, cap) != 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if ((*p)[i] <= ' ' || (*p)[i] > '~')
+	for (const char *c = f; *c != '\0'; c++)
+		if (*c <= ' ' || *c > '~')
 			return -1;
-	memcpy(f, *p, n);
-	f[n] = '\0';
-	*p = sp != NULL ? sp + 1 : end;
 	return 0;
 }
 
@@ -72,13 +68,30 @@ nm_parse(const char *p, const char *end, struct nm_line *l)
 	return p == end ? 0 : -1;
 }
 
-/* The file's path (`path`, or the default) into `p`. Return 0, or -1. */
+/* seen_file_lines callback of nm_walk. */
+struct nm_walk_state {
+	const char *server, *drop_team;
+	struct names *n;
+	struct buf *rest;
+};
+
 static int
-nm_path(const char *path, struct buf *p)
+nm_walk_line(const char *p, const char *nl, void *arg)
 {
-	if (path != NULL ? buf_adds(p, path) != 0 : cli_default_file(NAMES_FILE_NAME, p, true) != 0)
+	struct nm_walk_state *w = arg;
+	struct nm_line l;
+	if (nm_parse(p, nl, &l) != 0)
 		return -1;
-	return buf_cstr(p) != NULL ? 0 : -1;
+	int same = strcmp(l.server, w->server) == 0;
+	if (w->n != NULL && same) {
+		if (names_add_key(w->n, NULL, l.name) != 0)
+			return -1;
+		memcpy(w->n->hash[w->n->n - 1], l.hash, 65);
+	}
+	if (w->rest != NULL && !(same && w->drop_team != NULL && strcmp(l.team, w->drop_team) == 0) &&
+	    buf_add(w->rest, p, (size_t)(nl - p) + 1) != 0)
+		return -1;
+	return 0;
 }
 
 /* Walk the file text: lines of `server` go to `n` (if not NULL); every
@@ -88,29 +101,9 @@ static int
 nm_walk(const struct buf *t, const char *server, const char *drop_team, struct names *n,
         struct buf *rest)
 {
-	size_t ml = strlen(NAMES_MAGIC), lines = 0;
-	if (t->len == 0)
-		return 0;
-	const char *p = (const char *)t->data, *end = p + t->len;
-	if (t->len < ml || memcmp(p, NAMES_MAGIC, ml) != 0)
-		return -1;
-	for (p += ml; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		struct nm_line l;
-		if (nl == NULL || ++lines > NAMES_MAX_ENTRIES || nm_parse(p, nl, &l) != 0)
-			return -1;
-		int same = strcmp(l.server, server) == 0;
-		if (n != NULL && same) {
-			if (names_add_key(n, NULL, l.name) != 0)
-				return -1;
-			memcpy(n->hash[n->n - 1], l.hash, 65);
-		}
-		if (rest != NULL && !(same && drop_team != NULL && strcmp(l.team, drop_team) == 0) &&
-		    buf_add(rest, p, (size_t)(nl - p) + 1) != 0)
-			return -1;
-		p = nl + 1;
-	}
-	return 0;
+	struct nm_walk_state w = { server, drop_team, n, rest };
+	return seen_file_lines((const char *)t->data, t->len, NAMES_MAGIC, NAMES_MAX_ENTRIES,
+	                       nm_walk_line, &w);
 }
 
 int
@@ -121,7 +114,7 @@ names_remember(const char *path, const char *server, const struct membership *m)
 	buf_init(&p, 4096);
 	buf_init(&text, NAMES_FILE_MAX);
 	buf_init(&out, NAMES_FILE_MAX + 65536);
-	if (nm_path(path, &p) != 0 || (lk = seen_file_lock(buf_cstr(&p))) < 0 ||
+	if (seen_file_path(path, NAMES_FILE_NAME, &p) != 0 || (lk = seen_file_lock(buf_cstr(&p))) < 0 ||
 	    seen_file_read(buf_cstr(&p), &text) != SEEN_OK || buf_adds(&out, NAMES_MAGIC) != 0)
 		goto out;
 	if (nm_walk(&text, server, membership_team(m), NULL, &out) != 0) {
@@ -155,7 +148,7 @@ names_load(const char *path, const char *server, struct names *n)
 	memset(n, 0, sizeof(*n));
 	buf_init(&p, 4096);
 	buf_init(&text, NAMES_FILE_MAX);
-	if (nm_path(path, &p) != 0 || seen_file_read(buf_cstr(&p), &text) != SEEN_OK)
+	if (seen_file_path(path, NAMES_FILE_NAME, &p) != 0 || seen_file_read(buf_cstr(&p), &text) != SEEN_OK)
 		goto out;
 	if (nm_walk(&text, server, NULL, n, NULL) != 0) {
 		cli_error("%s is damaged: remove it (it only names keys in `audit log`)", buf_cstr(&p));

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -80,6 +81,26 @@ opts_parse(int argc, char **argv, const struct opt *opts, const char *who, const
 		}
 	}
 	return OPTS_GO;
+}
+
+int
+opts_dispatch(int argc, char **argv, const struct opts_cmd *cmds, const char *what,
+              const char *usage)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return CLI_USAGE;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+		fputs(usage, stdout);
+		return CLI_OK;
+	}
+	for (size_t i = 0; cmds[i].name != NULL; i++)
+		if (strcmp(sub, cmds[i].name) == 0)
+			return cmds[i].run(argc - 1, argv + 1);
+	return opts_usage_error(usage, "unknown %s%scommand '%s'", what != NULL ? what : "",
+	                        what != NULL ? " " : "", sub);
 }
 
 int

@@ -75,6 +75,22 @@ struct opt {
  */
 int opts_parse(int argc, char **argv, const struct opt *opts, const char *who, const char *usage);
 
+/* One subcommand: its name and what runs it (argv starts at the name). */
+struct opts_cmd {
+	const char *name; /* NULL ends the table */
+	int (*run)(int argc, char **argv);
+};
+
+/*
+ * Run the subcommand argv[1] among `cmds` with argv + 1, and return its exit
+ * code. No subcommand: `usage` on standard error, CLI_USAGE. "--help", "-h"
+ * or "help": `usage` on standard output, CLI_OK. Another word: "tipctl:
+ * unknown [WHAT ]command 'X'" (`what` may be NULL) and `usage` on standard
+ * error, CLI_USAGE.
+ */
+int opts_dispatch(int argc, char **argv, const struct opts_cmd *cmds, const char *what,
+                  const char *usage);
+
 /* Print "tipctl: MESSAGE" (printf-style) and then `usage` on standard error;
  * return CLI_USAGE. */
 int opts_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -297,6 +297,23 @@ candidate(const char *name, unsigned k, struct buf *out)
 }
 
 int
+report_fill_new(int dirfd, const char *name, int fd, const void *p, size_t n)
+{
+	int bad = util_write_all(fd, p, n) != 0 || fsync(fd) != 0;
+	int e = errno;
+	if (close(fd) != 0 && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (bad) {
+		(void)unlinkat(dirfd, name, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int
 report_write_unique(int dirfd, const char *name, const uint8_t *p, size_t n, struct buf *chosen)
 {
 	for (unsigned k = 0; k <= REPORT_SUFFIX_MAX; k++) {
@@ -310,18 +327,7 @@ report_write_unique(int dirfd, const char *name, const uint8_t *p, size_t n, str
 			continue;
 		if (fd < 0)
 			return -1;
-		int bad = util_write_all(fd, p, n) != 0 || fsync(fd) != 0;
-		int e = errno;
-		if (close(fd) != 0 && !bad) {
-			bad = 1;
-			e = errno;
-		}
-		if (bad) {
-			(void)unlinkat(dirfd, cand, 0);
-			errno = e;
-			return -1;
-		}
-		return 0;
+		return report_fill_new(dirfd, cand, fd, p, n);
 	}
 	errno = EEXIST;
 	return -1;

@@ -130,6 +130,14 @@ int report_attachment_check(const uint8_t *pt, size_t n, const struct report_att
 int report_sanitize_name(const char *name, struct buf *out) __attribute__((warn_unused_result));
 
 /*
+ * Write `n` bytes at `p` to `fd`, a file just created as `name` in directory
+ * `dirfd`, fsync and close it. Return 0, or -1 with errno set after
+ * removing the file again (fd is closed either way).
+ */
+int report_fill_new(int dirfd, const char *name, int fd, const void *p, size_t n)
+	__attribute__((warn_unused_result));
+
+/*
  * Write `n` bytes to a new file named `name` in directory `dirfd`
  * (O_EXCL, O_NOFOLLOW, mode 0600, fsync'd); if the name is taken, try
  * "stem-1.ext", "stem-2.ext", ... up to REPORT_SUFFIX_MAX. Store the name

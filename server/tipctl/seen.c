@@ -79,35 +79,84 @@ seen_parse_line(const char *p, const char *end, struct seen_line *l)
 	return 0;
 }
 
+/* seen_file_lines callback of seen_scan. */
+struct seen_scan_state {
+	const char *server, *team;
+	struct seen_line *found;
+	bool *have;
+	struct buf *rest;
+};
+
+static int
+seen_scan_line(const char *p, const char *nl, void *arg)
+{
+	struct seen_scan_state *st = arg;
+	struct seen_line l;
+	if (seen_parse_line(p, nl, &l) != 0)
+		return -1;
+	if (l.server_len == strlen(st->server) && memcmp(l.server, st->server, l.server_len) == 0 &&
+	    strcmp(l.team, st->team) == 0) {
+		if (*st->have)
+			return -1;
+		*st->found = l;
+		*st->have = true;
+		return 0;
+	}
+	return buf_add(st->rest, p, (size_t)(nl - p) + 1);
+}
+
 int
 seen_scan(const char *t, size_t n, const char *server, const char *team, struct seen_line *found,
           bool *have, struct buf *rest)
 {
-	size_t lines = 0;
+	struct seen_scan_state st = { server, team, found, have, rest };
 	*have = false;
+	return seen_file_lines(t, n, SEEN_MAGIC, SEEN_MAX_ENTRIES, seen_scan_line, &st) == 0
+	               ? SEEN_OK
+	               : SEEN_ERR_CORRUPT;
+}
+
+int
+seen_file_path(const char *path, const char *name, struct buf *p)
+{
+	if (path != NULL ? buf_adds(p, path) != 0 : cli_default_file(name, p, true) != 0)
+		return -1;
+	if (buf_cstr(p) == NULL) {
+		cli_error("the path of %s is too long", name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+seen_file_lines(const char *t, size_t n, const char *magic, size_t max,
+                int (*fn)(const char *line, const char *end, void *arg), void *arg)
+{
+	size_t ml = strlen(magic), lines = 0;
 	if (n == 0)
-		return SEEN_OK; /* no file yet (t may be NULL) */
-	const char *p = t, *end = t + n;
-	if (n < strlen(SEEN_MAGIC) || memcmp(t, SEEN_MAGIC, strlen(SEEN_MAGIC)) != 0)
-		return SEEN_ERR_CORRUPT;
-	p += strlen(SEEN_MAGIC);
-	while (p < end) {
+		return 0; /* no file yet (t may be NULL) */
+	if (n < ml || memcmp(t, magic, ml) != 0)
+		return -1;
+	for (const char *p = t + ml, *end = t + n; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		struct seen_line l;
-		if (nl == NULL || ++lines > SEEN_MAX_ENTRIES || seen_parse_line(p, nl, &l) != 0)
-			return SEEN_ERR_CORRUPT;
-		if (l.server_len == strlen(server) && memcmp(l.server, server, l.server_len) == 0 &&
-		    strcmp(l.team, team) == 0) {
-			if (*have)
-				return SEEN_ERR_CORRUPT;
-			*found = l;
-			*have = true;
-		} else if (buf_add(rest, p, (size_t)(nl - p) + 1) != 0) {
-			return SEEN_ERR_CORRUPT;
-		}
+		if (nl == NULL || ++lines > max || fn(p, nl, arg) != 0)
+			return -1;
 		p = nl + 1;
 	}
-	return SEEN_OK;
+	return 0;
+}
+
+int
+seen_file_field(const char **p, const char *end, char *f, size_t cap)
+{
+	const char *sp = memchr(*p, ' ', (size_t)(end - *p));
+	size_t n = (size_t)((sp != NULL ? sp : end) - *p);
+	if (n == 0 || n >= cap || memchr(*p, '\0', n) != NULL)
+		return -1;
+	memcpy(f, *p, n);
+	f[n] = '\0';
+	*p = sp != NULL ? sp + 1 : end;
+	return 0;
 }
 
 int

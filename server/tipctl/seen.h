@@ -76,8 +76,30 @@ int seen_lookup(const char *server, const char *team, uint64_t *seq)
 int seen_teams(const char *server, char teams[][MEMBERSHIP_TEAM_MAX + 1], size_t max, size_t *n)
 	__attribute__((warn_unused_result));
 
-/* The file handling, shared with activity.c (the same rules for every
- * file tipctl keeps about what it has seen): */
+/* The file handling, shared with activity.c and names.c (the same rules
+ * for every file tipctl keeps about what it has seen): */
+
+/* Store `path`, or else the default file `name` in tipctl's directory
+ * (cli_default_file), in `p`. Return 0, or -1 (printed). */
+int seen_file_path(const char *path, const char *name, struct buf *p)
+	__attribute__((warn_unused_result));
+
+/*
+ * Call fn(line, end, arg) on every line [line, end) (without its newline)
+ * of the file text `t` (`n` bytes; 0: no file yet, nothing is called) after
+ * its first line `magic`. Return 0, or -1 if the first line is not `magic`,
+ * the last line has no newline, there are more than `max` lines, or `fn`
+ * returns non-zero.
+ */
+int seen_file_lines(const char *t, size_t n, const char *magic, size_t max,
+                    int (*fn)(const char *line, const char *end, void *arg), void *arg)
+	__attribute__((warn_unused_result));
+
+/* Copy the next space-separated field of the line [*p, end) into `f`
+ * (`cap` bytes, NUL-terminated) and advance *p past it and one space.
+ * Return 0, or -1 if it is empty, too long for `f` or holds a NUL. */
+int seen_file_field(const char **p, const char *end, char *f, size_t cap)
+	__attribute__((warn_unused_result));
 
 /* Read the file at `path` into `t` (nothing if it does not exist). Return
  * SEEN_OK, SEEN_ERR_CORRUPT if it is not a regular file of ours that only

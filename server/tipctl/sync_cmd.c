@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "admins_view.h"
 #include "age.h"
 #include "api.h"
 #include "cli.h"
@@ -166,76 +165,6 @@ sy_find_teams(struct api *a, struct sy_opts *o)
 out:
 	free(cursor);
 	buf_free(&path);
-	return rc;
-}
-
-/* Write the names and key hashes of the pinned admin keys that signed
- * `stmt` into `out`. */
-static void
-sy_signers(const char *stmt, struct note_verifier *const *admins, size_t n, char *out,
-           size_t outlen)
-{
-	size_t o = 0;
-	out[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		const struct note_verifier *one = admins[i];
-		struct membership *m = NULL;
-		if (membership_open(stmt, strlen(stmt), &one, 1, &m) != MEMBERSHIP_OK)
-			continue;
-		membership_free(m);
-		int w = snprintf(out + o, outlen - o, "%s%s (key %08x)", o != 0 ? ", " : "",
-		                 note_verifier_name(one), (unsigned)note_verifier_hash(one));
-		if (w < 0 || (size_t)w >= outlen - o)
-			break;
-		o += (size_t)w;
-	}
-}
-
-/* Fetch the team's chain and verify it against the pinned admin keys into
- * t->m, noting who signed the latest. Return 0, or -1 (printed). */
-static int
-sy_fetch_chain(struct api *a, struct sy_team *t)
-{
-	struct admins_view av;
-	const char *stmts[CHAIN_MAX];
-	json_t *doc = NULL, *arr, *v;
-	char path[160];
-	size_t i;
-	int rc = -1;
-	memset(&av, 0, sizeof(av));
-	snprintf(path, sizeof(path), "/api/v1/teams/%s/membership", t->team);
-	if (api_get_json(a, path, "the team's membership", &doc) != 0)
-		goto out;
-	arr = json_object_get(doc, "statements");
-	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > CHAIN_MAX)
-		goto bad;
-	json_array_foreach(arr, i, v) {
-		if ((stmts[i] = json_string_value(v)) == NULL)
-			goto bad;
-	}
-	/* Links by any admin the admin chain ever named; the head by a current one. */
-	if (admins_view_load(a, &av) != 0)
-		goto out;
-	if (chain_verify(stmts, json_array_size(arr), t->team,
-	                            (const struct note_verifier *const *)av.ever, av.never,
-	                            &t->m) != 0)
-		goto bad;
-	if (!admins_view_signed_by_current(&av, stmts[json_array_size(arr) - 1],
-	                                   strlen(stmts[json_array_size(arr) - 1]))) {
-		membership_free(t->m);
-		t->m = NULL;
-		goto bad;
-	}
-	sy_signers(stmts[json_array_size(arr) - 1], av.ever, av.never, t->signers,
-	           sizeof(t->signers));
-	rc = 0;
-	goto out;
-bad:
-	cli_error("team %s: its membership statements do not verify against your pinned admin "
-	          "keys: refusing", t->team);
-out:
-	admins_view_clear(&av);
-	json_decref(doc);
 	return rc;
 }
 
@@ -796,7 +725,7 @@ sy_team_run(struct api *a, const char *team, const struct identity *id, bool yes
 		cli_error("out of memory");
 		goto out;
 	}
-	if (sy_fetch_chain(a, t) != 0 || seen_check_and_update(a->s->server, t->m) != SEEN_OK ||
+	if (chain_fetch_signed(a, t->team, 0, &t->m, t->signers, sizeof(t->signers)) != 0 ||
 	    sy_check_me(t, id) != 0)
 		goto out;
 	rc = sy_team_work(a, t, id, yes);

@@ -519,36 +519,11 @@ out:
 int
 tips_cmd_main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs(tips_usage, stderr);
-		return CLI_USAGE;
-	}
-	const char *sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
-		fputs(tips_usage, stdout);
-		return CLI_OK;
-	}
-	if (strcmp(sub, "list") == 0)
-		return tips_list(argc - 1, argv + 1);
-	if (strcmp(sub, "show") == 0)
-		return tips_open_show(argc - 1, argv + 1);
-	if (strcmp(sub, "get") == 0)
-		return tips_open_get(argc - 1, argv + 1);
-	if (strcmp(sub, "set") == 0)
-		return tips_set(argc - 1, argv + 1);
-	if (strcmp(sub, "labels") == 0)
-		return tips_labels(argc - 1, argv + 1);
-	if (strcmp(sub, "reply") == 0)
-		return tips_reply_main(argc - 1, argv + 1);
-	if (strcmp(sub, "note") == 0)
-		return tips_reply_note_main(argc - 1, argv + 1);
-	if (strcmp(sub, "export") == 0)
-		return tips_export_main(argc - 1, argv + 1);
-	if (strcmp(sub, "refer") == 0)
-		return tips_refer_main(argc - 1, argv + 1);
-	if (strcmp(sub, "hold") == 0)
-		return tips_refer_hold_main(argc - 1, argv + 1);
-	cli_error("unknown tips command '%s'", sub);
-	fputs(tips_usage, stderr);
-	return CLI_USAGE;
+	static const struct opts_cmd cmds[] = {
+		{ "list", tips_list }, { "show", tips_open_show }, { "get", tips_open_get },
+		{ "set", tips_set }, { "labels", tips_labels }, { "reply", tips_reply_main },
+		{ "note", tips_reply_note_main }, { "export", tips_export_main },
+		{ "refer", tips_refer_main }, { "hold", tips_refer_hold_main }, { NULL, NULL },
+	};
+	return opts_dispatch(argc, argv, cmds, "tips", tips_usage);
 }

@@ -163,20 +163,7 @@ static int
 ex_write_new(int dfd, const char *name, const void *p, size_t n)
 {
 	int fd = ex_create(dfd, name);
-	if (fd < 0)
-		return -1;
-	int bad = util_write_all(fd, p, n) != 0 || fsync(fd) != 0;
-	int e = errno;
-	if (close(fd) != 0 && !bad) {
-		bad = 1;
-		e = errno;
-	}
-	if (bad) {
-		(void)unlinkat(dfd, name, 0);
-		errno = e;
-		return -1;
-	}
-	return 0;
+	return fd < 0 ? -1 : report_fill_new(dfd, name, fd, p, n);
 }
 
 /* Add file `name` of `dfd`, called `rel` in the bundle, to the manifest. Return 0, or -1 (printed). */

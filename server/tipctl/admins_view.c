@@ -1,6 +1,5 @@
 #include "admins_view.h"
 
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>

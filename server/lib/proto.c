@@ -107,13 +107,27 @@ proto_sealed_sig_message(const char *kind, const char *oid, const char *rid, con
 
 int
 proto_source_message(const char *mid, const char *rid, const uint8_t *text, size_t n,
-                     struct buf *out)
+                     const struct proto_file *files, size_t nfiles, struct buf *out)
 {
 	char line[PROTO_CONTEXT_MAX], hex[65];
+	size_t start = out->len;
 	if (proto_context_line("message", mid, rid, line, sizeof(line)) < 0)
 		return -1;
+	for (size_t i = 0; i < nfiles; i++)
+		if (!proto_id_ok(files[i].uuid))
+			return -1;
 	proto_sha256_hex(text, n, hex);
-	return buf_printf(out, PROTO_SOURCE_MESSAGE_PURPOSE "\n%s%s\n", line, hex);
+	if (buf_printf(out, PROTO_SOURCE_MESSAGE_PURPOSE "\n%s%s\n", line, hex) != 0)
+		return -1;
+	for (size_t i = 0; i < nfiles; i++) {
+		util_hex(files[i].sha256, sizeof(files[i].sha256), hex);
+		if (buf_printf(out, "attachment %s %llu %s\n", files[i].uuid,
+		               (unsigned long long)files[i].size, hex) != 0) {
+			out->len = start;
+			return -1;
+		}
+	}
+	return 0;
 }
 
 size_t

@@ -11,6 +11,8 @@
  *                   <hex SHA-256 of the age payload>\n"
  *   source message "tipline/v1/source-message\n<context line of the message>
  *                   <hex SHA-256 of the message text>\n"
+ *                  then, for each file sent with it, in the message's order,
+ *                  "attachment <uuid> <size> <hex SHA-256 of the file>\n"
  *
  * The enrollment message lives in invite.h, membership statements in
  * membership.h. This module also holds the one strict UTF-8 decoder of the
@@ -78,14 +80,23 @@ int proto_sealed_sig_message(const char *kind, const char *oid, const char *rid,
                              const uint8_t *payload, size_t n, struct buf *out)
 	__attribute__((warn_unused_result));
 
+/* A file sent with a source's message, as its signature covers it. */
+struct proto_file {
+	const char *uuid;    /* the attachment object's uuid */
+	uint64_t size;       /* bytes before padding */
+	uint8_t sha256[32];  /* of those bytes */
+};
+
 /*
  * Append the message a source's signature on its message `mid` of report
- * `rid` covers to `out`: the purpose line, the message's context line and
- * the hex SHA-256 of the `n` bytes of its text. Return 0, or -1 if an id is
- * invalid or `out` is full.
+ * `rid` covers to `out`: the purpose line, the message's context line, the
+ * hex SHA-256 of the `n` bytes of its text, and one line for each of the
+ * `nfiles` files sent with it (none: the bytes of a text-only message).
+ * Return 0, or -1 if an id is invalid or `out` is full.
  */
 int proto_source_message(const char *mid, const char *rid, const uint8_t *text, size_t n,
-                         struct buf *out) __attribute__((warn_unused_result));
+                         const struct proto_file *files, size_t nfiles, struct buf *out)
+	__attribute__((warn_unused_result));
 
 /*
  * Decode one UTF-8 sequence at `p` (`n` > 0 bytes available) strictly:

@@ -99,13 +99,25 @@ report_message_signed(json_t *report, json_t *msg, const char *mid, const char *
 	int rc = REPORT_MSG_FORGED;
 	if (key == NULL)
 		return REPORT_MSG_UNSIGNED_OLD;
+	struct proto_file files[REPORT_MSG_MAX_FILES];
+	struct report_att att;
+	size_t nfiles = report_manifest_count(msg);
 	if (report_b64_exact(key, pk, sizeof(pk)) != 0 ||
 	    report_b64_exact(json_object_get(msg, "signature"), sig, sizeof(sig)) != 0 ||
-	    !json_is_string(text))
+	    !json_is_string(text) || nfiles > REPORT_MSG_MAX_FILES)
 		return REPORT_MSG_FORGED;
-	buf_init(&m, 256);
+	/* The files sent with the message: the signature covers each one. */
+	for (size_t i = 0; i < nfiles; i++) {
+		if (report_manifest_get(msg, i, &att) != REPORT_OK)
+			return REPORT_MSG_FORGED;
+		files[i].uuid = json_string_value(
+			json_object_get(json_array_get(json_object_get(msg, "attachments"), i), "uuid"));
+		files[i].size = att.size;
+		memcpy(files[i].sha256, att.sha256, sizeof(att.sha256));
+	}
+	buf_init(&m, 256 + nfiles * 160);
 	if (proto_source_message(mid, rid, (const uint8_t *)json_string_value(text),
-	                         json_string_length(text), &m) == 0 &&
+	                         json_string_length(text), files, nfiles, &m) == 0 &&
 	    crypto_sign_verify_detached(sig, m.data, m.len, pk) == 0)
 		rc = REPORT_MSG_VERIFIED;
 	buf_free(&m);

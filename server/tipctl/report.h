@@ -93,12 +93,17 @@ enum report_msg_sig {
 	REPORT_MSG_FORGED = -1       /* the report has a key, the signature is missing or wrong */
 };
 
+#define REPORT_MSG_MAX_FILES 20 /* files tipd takes with one message */
+
 /*
  * Check the source's signature on message `mid` of report `rid`: `report`
  * is the decrypted report document, `msg` the decrypted message document
- * {"text", "sent_on", "signature"}. The signature (base64) must verify
- * under the report's "source_signing_key" over
- * proto_source_message(mid, rid, text). Return an enum report_msg_sig.
+ * {"text", "sent_on", "signature"[, "attachments"]}. The signature (base64)
+ * must verify under the report's "source_signing_key" over
+ * proto_source_message(mid, rid, text, files), where the files are the
+ * message's "attachments" entries (uuid, size, sha256), so a file cannot be
+ * added to, dropped from or swapped in a signed message. Return an enum
+ * report_msg_sig.
  */
 int report_message_signed(json_t *report, json_t *msg, const char *mid, const char *rid)
 	__attribute__((warn_unused_result));

@@ -14,17 +14,14 @@
 #include "inbox.h"
 #include "log.h"
 #include "multipart.h"
-#include "pad.h"
 #include "questionnaire.h"
 #include "receipt.h"
 #include "seal.h"
+#include "seal_file.h"
 #include "seal_report.h"
-#include "secmem.h"
 #include "spool.h"
 #include "teams.h"
 #include "util.h"
-
-#define SUBMIT_MAX_NAME 255
 
 enum submit_part { PART_NONE, PART_REPORT, PART_FILE, PART_SKIP, PART_FIELD, PART_DISCARD };
 
@@ -39,13 +36,7 @@ struct submit {
 	char report_uuid[UUID_STR_LEN];
 	char date[11];
 	enum submit_part part;
-	/* the attachment being received */
-	struct seal_object *att;
-	crypto_hash_sha256_state sha;
-	char att_uuid[UUID_STR_LEN];
-	char *att_name;
-	char *att_type;
-	uint64_t att_size;
+	struct seal_file *att;       /* the attachment being received */
 	json_t *manifest;
 	/* the answer */
 	char receipt[RECEIPT_STR_LEN];
@@ -74,12 +65,10 @@ submit_free(struct submit *s)
 	buf_free(&s->json);
 	json_decref(s->report);
 	json_decref(s->manifest);
-	seal_free(s->att);
+	seal_file_free(s->att);
 	spool_abort(s->txn);
 	if (s->team != NULL)
 		team_keys_release(s->team);
-	secmem_free(s->att_name);
-	secmem_free(s->att_type);
 	if (s->counted)
 		atomic_fetch_sub(&s->app->inflight, 1);
 	sodium_memzero(s->receipt, sizeof(s->receipt));
@@ -182,16 +171,10 @@ submit_file_begin(struct submit *s, const char *filename, const char *ctype)
 		return submit_fail(s, 400, "the report part must come before any file");
 	if (json_array_size(s->manifest) >= SUBMIT_MAX_FILES)
 		return submit_fail(s, 413, "too many files");
-	if (strlen(filename) > SUBMIT_MAX_NAME)
+	s->att = seal_file_begin(s->txn, s->report_uuid, &s->team->recipients, filename, ctype);
+	if (s->att == NULL && errno == ENAMETOOLONG)
 		return submit_fail(s, 400, "file name too long");
-	util_uuid(s->att_uuid);
-	s->att_name = strdup(filename);
-	s->att_type = strdup(ctype != NULL ? ctype : "application/octet-stream");
-	s->att_size = 0;
-	crypto_hash_sha256_init(&s->sha);
-	s->att = seal_begin(s->txn, SPOOL_ATTACHMENT, s->att_uuid, s->report_uuid,
-	                    &s->team->recipients);
-	if (s->att_name == NULL || s->att_type == NULL)
+	if (s->att == NULL && errno == ENOMEM)
 		return submit_fail(s, 500, "out of memory");
 	if (s->att == NULL)
 		return submit_store_fail(s);
@@ -202,31 +185,12 @@ submit_file_begin(struct submit *s, const char *filename, const char *ctype)
 static int
 submit_file_end(struct submit *s)
 {
-	uint8_t digest[crypto_hash_sha256_BYTES];
-	char hex[2 * crypto_hash_sha256_BYTES + 1];
-	uint64_t padded = pad_padme(s->att_size);
-	struct seal_object *o = s->att;
-
+	struct seal_file *f = s->att;
 	s->att = NULL;
-	if (seal_zeros(o, padded - s->att_size) != 0) {
-		int err = errno;
-		seal_free(o);
-		errno = err;
-		return submit_store_fail(s);
-	}
-	if (seal_finish(o) != 0)
-		return submit_store_fail(s);
-	crypto_hash_sha256_final(&s->sha, digest);
-	util_hex(digest, sizeof(digest), hex);
-	json_t *e = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "uuid", s->att_uuid, "name",
-	                      s->att_name, "content_type", s->att_type, "size",
-	                      (json_int_t)s->att_size, "padded_size", (json_int_t)padded, "sha256", hex);
-	secmem_free(s->att_name); /* the file name is the source's words too */
-	secmem_free(s->att_type);
-	s->att_name = s->att_type = NULL;
-	if (e == NULL || json_array_append_new(s->manifest, e) != 0)
-		return submit_fail(s, 500, "could not store the file");
-	return 0;
+	if (seal_file_finish(f, s->manifest) == 0)
+		return 0;
+	return errno == ENOMEM ? submit_fail(s, 500, "could not store the file")
+	                       : submit_store_fail(s);
 }
 
 /* The form's fields are complete: let the pages check the form and build
@@ -340,9 +304,7 @@ mp_part_data(void *arg, const uint8_t *p, size_t n)
 			return submit_fail(s, 413, "report too large");
 		return 0;
 	case PART_FILE:
-		crypto_hash_sha256_update(&s->sha, p, n);
-		s->att_size += n;
-		if (seal_write(s->att, p, n) != 0)
+		if (seal_file_write(s->att, p, n) != 0)
 			return submit_store_fail(s);
 		return 0;
 	case PART_SKIP:

@@ -394,7 +394,19 @@ struct ib_req {
 	inbox_view_fn view;
 	void *view_arg;
 	bool by_id;          /* the lookup id came from the inbox cookie */
+	struct inbox_files files; /* a message's files, sealed already (or all NULL) */
 };
+
+/* Drop what `f` holds (an unstored submission is removed). */
+static void
+files_drop(struct inbox_files *f)
+{
+	spool_abort(f->txn);
+	if (f->keys != NULL)
+		team_keys_release(f->keys);
+	json_decref(f->manifest);
+	memset(f, 0, sizeof(*f));
+}
 
 static void
 ib_req_free(struct ib_req *r)
@@ -416,6 +428,7 @@ ib_req_free(struct ib_req *r)
 		ishare_return_message(r->app->ishare, r->k->id);
 	if (r->forget_held)
 		inbox_pending_drop(r->ib, r->k->id);
+	files_drop(&r->files);
 	if (r->k != NULL)
 		sodium_free(r->k);
 	free(r);
@@ -427,7 +440,8 @@ ib_send(struct ib_req *r)
 	/* Detach first: answering an aborted request releases it. */
 	http_request_set_data(r->req, NULL);
 	if (r->view != NULL)
-		r->view(r->view_arg, r->req, r->status, r->answer.data, r->answer.len);
+		r->view(r->view_arg, r->req, r->status, r->answer.data, r->answer.len,
+		        r->report[0] != '\0' ? r->report : NULL, r->team[0] != '\0' ? r->team : NULL);
 	else
 		http_respond(r->req, r->status, r->ctype, r->answer.data, r->answer.len,
 		             r->extra[0] != '\0' ? r->extra : NULL);
@@ -772,8 +786,37 @@ message_store_fail(struct ib_req *r)
 	return -1;
 }
 
+/* The submission and keys a message goes into: the pages' files' (if the
+ * receipt still opens their report), or new ones. Return 0, or -1 after
+ * answering. */
+static int
+message_txn(struct ib_req *r, struct spool_txn **t, const struct team_keys **tk, char date[11])
+{
+	if (r->files.txn != NULL) {
+		if (strcmp(r->files.report, r->report) != 0 || strcmp(r->files.team, r->team) != 0) {
+			ib_problem(r, 409, "this inbox changed; please open it again");
+			return -1;
+		}
+		*t = r->files.txn;
+		*tk = r->files.keys;
+		memcpy(date, r->files.date, 11);
+		r->files.txn = NULL;
+		r->files.keys = NULL;
+		return 0;
+	}
+	if ((*tk = teams_find(r->app->teams, r->team)) == NULL) {
+		ib_problem(r, 503, "this team cannot take messages right now; please try again later");
+		return -1;
+	}
+	util_today(date);
+	if ((*t = spool_begin(r->app->spool, r->report, r->team, date)) == NULL)
+		return message_store_fail(r);
+	return 0;
+}
+
 /* Sign the message with the source's key (wiped at once), seal it to the
- * team only and spool it; answer when durable. */
+ * team only, with the files sealed already, and spool it; answer when
+ * durable. */
 static void
 message_seal(struct ib_req *r)
 {
@@ -783,20 +826,16 @@ message_seal(struct ib_req *r)
 	struct buf pt;
 	const struct team_keys *tk = NULL;
 
-	buf_init_secure(&pt, 2 * INBOX_MAX_TEXT + 65536);
+	buf_init_secure(&pt, 2 * INBOX_MAX_TEXT + 65536 + INBOX_MAX_FILES * 2048);
 	if (r->app->draining) {
 		ib_problem(r, 503, "the service is restarting; please try again shortly");
 		goto out;
 	}
-	if ((tk = teams_find(r->app->teams, r->team)) == NULL) {
-		ib_problem(r, 503, "this team cannot take messages right now; please try again later");
+	if (message_txn(r, &t, &tk, date) != 0)
 		goto out;
-	}
 	util_uuid(mid);
-	util_today(date);
-	if ((t = spool_begin(r->app->spool, r->report, r->team, date)) == NULL ||
-	    inbox_message_json_signed((const char *)r->text.data, r->text.len, date, mid, r->report,
-	                              r->k->sign_sk, &pt) != 0 ||
+	if (inbox_message_json_files((const char *)r->text.data, r->text.len, date, mid, r->report,
+	                             r->k->sign_sk, r->files.manifest, &pt) != 0 ||
 	    (o = seal_begin(t, SPOOL_MESSAGE, mid, r->report, &tk->recipients)) == NULL ||
 	    seal_write(o, pt.data, pt.len) != 0) {
 		message_store_fail(r);
@@ -1072,13 +1111,23 @@ inbox_run_json(struct http_request *req, struct app *app, enum inbox_op op, cons
 int
 inbox_run_id(struct http_request *req, struct app *app, enum inbox_op op,
              const uint8_t id[RECEIPT_ID_LEN], const uint8_t seed[32], const char *text, size_t len,
-             inbox_view_fn view, void *arg)
+             struct inbox_files *files, inbox_view_fn view, void *arg)
 {
-	if (app->inbox == NULL || op == INBOX_OP_READ)
+	struct inbox_files taken = { 0 };
+	if (files != NULL) {
+		taken = *files;
+		memset(files, 0, sizeof(*files));
+	}
+	if (app->inbox == NULL || op == INBOX_OP_READ) {
+		files_drop(&taken);
 		return -1;
+	}
 	struct ib_req *r = ib_req_new(req, app, (enum ib_route)op);
-	if (r == NULL)
+	if (r == NULL) {
+		files_drop(&taken);
 		return -1;
+	}
+	r->files = taken;
 	memcpy(r->k->id, id, RECEIPT_ID_LEN);
 	/* The same key pair receipt_source_sign_key derives from the receipt. */
 	if (op == INBOX_OP_MESSAGE && crypto_sign_seed_keypair(r->k->sign_pk, r->k->sign_sk, seed) != 0) {

@@ -23,10 +23,13 @@
 #ifndef TIPD_INBOX_H
 #define TIPD_INBOX_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct app;
+struct spool_txn;
+struct team_keys;
 struct inbox;
 struct spool;
 struct http_request;
@@ -73,10 +76,27 @@ size_t inbox_pending_count(struct inbox *ib);
 
 /* The source pages' view of an inbox answer: the status and body the JSON
  * API would send (200 {"replies"…} or {"status":"pending"…}, 201, 204,
- * problem+json), after the same checks, limits and minimum delay. It must
- * answer `req` itself and free `arg`; `body` is valid during the call. */
+ * problem+json), after the same checks, limits and minimum delay, and the
+ * report uuid and team the receipt opened (NULL when none was found). It
+ * must answer `req` itself and free `arg`; everything is valid during the
+ * call only. */
 typedef void (*inbox_view_fn)(void *arg, struct http_request *req, int status,
-                              const uint8_t *body, size_t len);
+                              const uint8_t *body, size_t len, const char *report,
+                              const char *team);
+
+/* Files the pages sealed, as they arrived, for a message to report `report`
+ * of `team` (what the inbox cookie says the receipt opened): the spool
+ * submission begun for that report on day `date`, holding only the files,
+ * the team's keys they are sealed to, and their manifest (seal_file.h).
+ * The message is added to that submission and sealed to the same keys. */
+struct inbox_files {
+	struct spool_txn *txn;
+	const struct team_keys *keys;
+	json_t *manifest;
+	char report[37];
+	char team[64];
+	char date[11];
+};
 
 /* What the pages ask of the inbox (the API's three routes). */
 enum inbox_op { INBOX_OP_READ, INBOX_OP_MESSAGE, INBOX_OP_FORGET };
@@ -86,13 +106,15 @@ enum inbox_op { INBOX_OP_READ, INBOX_OP_MESSAGE, INBOX_OP_FORGET };
  * Return 0, or -1 if nothing started (the caller answers). */
 int inbox_run_json(struct http_request *req, struct app *app, enum inbox_op op,
                    const uint8_t *body, size_t len, inbox_view_fn view, void *arg);
-/* Same for INBOX_OP_MESSAGE (with `len` bytes of checked UTF-8 `text`) or
- * INBOX_OP_FORGET on the inbox whose lookup id `id` and signing-key `seed`
- * the inbox cookie held (a message is signed with it, as one sent with the
- * receipt; the caller wipes its copy). */
+/* Same for INBOX_OP_MESSAGE (with `len` bytes of checked UTF-8 `text`, and
+ * `files` or NULL) or INBOX_OP_FORGET on the inbox whose lookup id `id` and
+ * signing-key `seed` the inbox cookie held (a message is signed with it, as
+ * one sent with the receipt; the caller wipes its copy). The inbox takes
+ * what `files` holds in every case (its fields are cleared); if the receipt
+ * no longer opens `files->report`, the files are dropped, never stored. */
 int inbox_run_id(struct http_request *req, struct app *app, enum inbox_op op, const uint8_t id[32],
-                 const uint8_t seed[32], const char *text, size_t len, inbox_view_fn view,
-                 void *arg);
+                 const uint8_t seed[32], const char *text, size_t len, struct inbox_files *files,
+                 inbox_view_fn view, void *arg);
 
 /* Route POST /api/v1/inbox, /inbox/messages, /inbox/forget (`path`):
  * return the handler, or answer (405, 413, 415, 503) and return NULL. */

@@ -117,9 +117,11 @@ fail:
 	return rc;
 }
 
-/* Append {"text", "sent_on"[, "signature": sig]} padded with spaces. */
+/* Append {"text", "sent_on"[, "signature": sig][, "attachments": manifest]}
+ * padded with spaces. */
 static int
-message_json(const char *text, size_t len, const char *date, const char *sig, struct buf *out)
+message_json(const char *text, size_t len, const char *date, const char *sig, json_t *manifest,
+             struct buf *out)
 {
 	json_t *doc = sig != NULL ? json_pack("{s:s%, s:s, s:s}", "text", text, len, "sent_on", date,
 	                                      "signature", sig)
@@ -127,12 +129,16 @@ message_json(const char *text, size_t len, const char *date, const char *sig, st
 	int rc = -1;
 	if (doc == NULL)
 		return -1;
+	if (json_array_size(manifest) > 0 &&
+	    json_object_set(doc, "attachments", manifest) != 0)
+		goto out;
 	size_t need = json_dumpb(doc, NULL, 0, JSON_COMPACT);
 	if (need > 0 && buf_reserve(out, need) == 0 &&
 	    json_dumpb(doc, (char *)out->data + out->len, need, JSON_COMPACT) == need) {
 		out->len += need;
 		rc = pad_text(out);
 	}
+out:
 	json_decref(doc);
 	return rc;
 }
@@ -140,24 +146,59 @@ message_json(const char *text, size_t len, const char *date, const char *sig, st
 int
 inbox_message_json(const char *text, size_t len, const char *date, struct buf *out)
 {
-	return message_json(text, len, date, NULL, out);
+	return message_json(text, len, date, NULL, NULL, out);
+}
+
+/* The files of `manifest` (seal_file's entries) as the signature covers
+ * them, into `files` (room for `max`). Return how many, or -1 if an entry
+ * is malformed or there are more than `max`. */
+static long
+manifest_files(const json_t *manifest, struct proto_file *files, size_t max)
+{
+	size_t n = json_array_size(manifest), bl = 0;
+	if (n > max)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *e = json_array_get(manifest, i);
+		const char *hex = json_string_value(json_object_get(e, "sha256"));
+		json_int_t size = json_integer_value(json_object_get(e, "size"));
+		files[i].uuid = json_string_value(json_object_get(e, "uuid"));
+		if (files[i].uuid == NULL || hex == NULL || size < 0 ||
+		    sodium_hex2bin(files[i].sha256, 32, hex, strlen(hex), NULL, &bl, NULL) != 0 ||
+		    bl != 32)
+			return -1;
+		files[i].size = (uint64_t)size;
+	}
+	return (long)n;
+}
+
+int
+inbox_message_json_files(const char *text, size_t len, const char *date, const char *mid,
+                         const char *rid, const uint8_t sk[RECEIPT_SIGN_SK_LEN],
+                         json_t *manifest, struct buf *out)
+{
+	uint8_t sig[crypto_sign_BYTES];
+	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	struct proto_file files[INBOX_MAX_FILES];
+	struct buf msg;
+	int rc = -1;
+	long nfiles = manifest_files(manifest, files, INBOX_MAX_FILES);
+	buf_init(&msg, 256 + INBOX_MAX_FILES * 160);
+	if (nfiles < 0 ||
+	    proto_source_message(mid, rid, (const uint8_t *)text, len, files, (size_t)nfiles,
+	                         &msg) != 0 ||
+	    crypto_sign_detached(sig, NULL, msg.data, msg.len, sk) != 0)
+		goto out;
+	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	rc = message_json(text, len, date, b64, manifest, out);
+out:
+	buf_free(&msg);
+	return rc;
 }
 
 int
 inbox_message_json_signed(const char *text, size_t len, const char *date, const char *mid,
                           const char *rid, const uint8_t sk[RECEIPT_SIGN_SK_LEN], struct buf *out)
 {
-	uint8_t sig[crypto_sign_BYTES];
-	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
-	struct buf msg;
-	int rc = -1;
-	buf_init(&msg, 256);
-	if (proto_source_message(mid, rid, (const uint8_t *)text, len, &msg) != 0 ||
-	    crypto_sign_detached(sig, NULL, msg.data, msg.len, sk) != 0)
-		goto out;
-	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
-	rc = message_json(text, len, date, b64, out);
-out:
-	buf_free(&msg);
-	return rc;
+	return inbox_message_json_files(text, len, date, mid, rid, sk, NULL, out);
 }

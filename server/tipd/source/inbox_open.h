@@ -8,6 +8,7 @@
 #ifndef TIPD_INBOX_OPEN_H
 #define TIPD_INBOX_OPEN_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #define INBOX_MAX_BODY 4096             /* /inbox and /inbox/forget bodies */
 #define INBOX_MAX_MESSAGE_BODY 262144   /* /inbox/messages (text escaped in JSON) */
 #define INBOX_MAX_TEXT 32768            /* a source's message, UTF-8 bytes */
+#define INBOX_MAX_FILES 20              /* files sent with one message (as with a report) */
 #define INBOX_MAX_REPLY_PT (1u << 20)   /* plaintext of one reply, context line included */
 #define INBOX_MAX_REPLY_TEXT 65536      /* the "text" shown to the source */
 
@@ -81,5 +83,14 @@ int inbox_message_json(const char *text, size_t len, const char *date, struct bu
 int inbox_message_json_signed(const char *text, size_t len, const char *date, const char *mid,
                               const char *rid, const uint8_t sk[RECEIPT_SIGN_SK_LEN],
                               struct buf *out) __attribute__((warn_unused_result));
+/* The same for a message sent with files: `manifest` is the JSON array of
+ * their entries (seal_file.h; NULL or empty: none, as above), kept in the
+ * message as "attachments", and the signature covers every file's uuid,
+ * size and SHA-256 (proto_source_message). At most INBOX_MAX_FILES files.
+ * Return 0 or -1. */
+int inbox_message_json_files(const char *text, size_t len, const char *date, const char *mid,
+                             const char *rid, const uint8_t sk[RECEIPT_SIGN_SK_LEN],
+                             json_t *manifest, struct buf *out)
+	__attribute__((warn_unused_result));
 
 #endif

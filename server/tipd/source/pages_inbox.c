@@ -1,5 +1,13 @@
-/* The inbox pages: the receipt, the replies, more information, forget,
- * close. The inbox itself (inbox.c) does the work, as for the JSON API. */
+/* The inbox pages: the receipt, the replies, more information (text and
+ * files), forget, close. The inbox itself (inbox.c) does the work, as for
+ * the JSON API.
+ *
+ * Files sent with a message are sealed as they arrive, like a report's: the
+ * inbox cookie names the report and team the receipt opened, so the files
+ * go into a spool submission for that report, sealed to the team's keys,
+ * before the inbox looks the receipt up again; the message joins them
+ * there, or the submission is dropped and nothing is stored. */
+#include <errno.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -17,10 +25,14 @@
 #include "multipart.h"
 #include "pages_int.h"
 #include "receipt.h"
+#include "seal_file.h"
+#include "spool.h"
+#include "teams.h"
+#include "util.h"
 #include "websec.h"
 
 #define COOKIE_NAME "tl_inbox"
-#define FORM_MAX_BODY (INBOX_MAX_TEXT * 4 + 16384)
+#define FORM_MAX_BODY (INBOX_MAX_TEXT * 4 + 16384) /* but a message with files */
 #define FORM_MAX_FIELDS 8
 
 static const char CLEAR_COOKIE[] =
@@ -39,6 +51,10 @@ struct inbox_post {
 	char name[MULTIPART_NAME_MAX];
 	unsigned nfields;
 	bool answered;
+	/* a message's files */
+	struct inbox_files files; /* the submission they are sealed into */
+	struct seal_file *file;   /* the file being received */
+	bool in_file;             /* the part is a file (or an empty file input) */
 };
 
 static void
@@ -49,6 +65,11 @@ ip_free(struct inbox_post *ip)
 	multipart_free(ip->mp);
 	json_decref(ip->fields);
 	buf_free(&ip->field);
+	seal_file_free(ip->file);
+	spool_abort(ip->files.txn);
+	if (ip->files.keys != NULL)
+		team_keys_release(ip->files.keys);
+	json_decref(ip->files.manifest);
 	free(ip);
 }
 
@@ -63,17 +84,94 @@ ip_message(struct inbox_post *ip, int status, const char *flag, const char *extr
 	return -1;
 }
 
-/* ---- the form's fields (small multipart bodies, no files) ---- */
+/* ---- the form's fields, then a message's files ---- */
+
+static int cookie_open(const struct pages *pg, struct http_request *req, struct websec_inbox *out);
+static int check_text(struct inbox_post *ip, const json_t *t, bool required);
+
+/* Answer a failed spool or seal call (errno) with the message page. */
+static int
+ip_store_fail(struct inbox_post *ip)
+{
+	if (errno == ENOSPC || errno == EDQUOT)
+		return ip_message(ip, 503, "busy", NULL);
+	if (errno == EFBIG)
+		return ip_message(ip, 413, "too_large", NULL);
+	if (errno == ENAMETOOLONG)
+		return ip_message(ip, 400, "broken", NULL);
+	return ip_message(ip, 500, "failed", NULL);
+}
+
+/* The first file of a message: check the form before any work (its token,
+ * then the text so far and the cookie), then begin the submission for the
+ * report the cookie names, sealed to its team. 0, or -1 after answering. */
+static int
+ip_files_open(struct inbox_post *ip)
+{
+	struct app *app = ip->pg->app;
+	struct websec_inbox ck;
+	struct inbox_files *f = &ip->files;
+	int rc = -1;
+	if (pages_check_token(ip->pg, ip->fields, WEBSEC_FORM_INBOX_MESSAGE) != 0)
+		return ip_message(ip, 403, "expired", NULL);
+	if (check_text(ip, json_object_get(ip->fields, "text"), false) != 0)
+		return -1;
+	if (cookie_open(ip->pg, ip->req, &ck) != 0) {
+		rc = ip_message(ip, 403, "closed", CLEAR_COOKIE);
+		goto out;
+	}
+	if (app->draining || app->inbox == NULL ||
+	    (f->keys = teams_find(app->teams, ck.team)) == NULL) {
+		rc = ip_message(ip, 503, "busy", NULL);
+		goto out;
+	}
+	snprintf(f->report, sizeof(f->report), "%s", ck.report);
+	snprintf(f->team, sizeof(f->team), "%s", ck.team);
+	util_today(f->date);
+	if ((f->manifest = json_array()) == NULL) {
+		rc = ip_message(ip, 500, "failed", NULL);
+		goto out;
+	}
+	if ((f->txn = spool_begin(app->spool, f->report, f->team, f->date)) == NULL) {
+		rc = ip_store_fail(ip);
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(&ck, sizeof(ck));
+	return rc;
+}
+
+/* A file part (`filename` given): an empty file input is skipped, a file is
+ * sealed as it arrives. 0, or -1 after answering. */
+static int
+ip_file_begin(struct inbox_post *ip, const char *name, const char *filename, const char *ctype)
+{
+	ip->in_file = true;
+	if (ip->kind != IP_MESSAGE || strcmp(name, "file") != 0)
+		return ip_message(ip, 400, "broken", NULL);
+	if (filename[0] == '\0')
+		return 0; /* a form's empty file input: filename="" and no data */
+	if (ip->files.txn == NULL && ip_files_open(ip) != 0)
+		return -1;
+	if (json_array_size(ip->files.manifest) >= INBOX_MAX_FILES)
+		return ip_message(ip, 413, "too_large", NULL);
+	ip->file = seal_file_begin(ip->files.txn, ip->files.report, &ip->files.keys->recipients,
+	                           filename, ctype);
+	return ip->file != NULL ? 0 : ip_store_fail(ip);
+}
 
 static int
 ip_part_begin(void *arg, const char *name, const char *filename, const char *ctype)
 {
 	struct inbox_post *ip = arg;
-	(void)ctype;
-	if (filename != NULL && filename[0] != '\0')
-		return ip_message(ip, 400, "broken", NULL); /* no files in the inbox yet */
-	if (++ip->nfields > FORM_MAX_FIELDS || strlen(name) >= sizeof(ip->name))
+	if (++ip->nfields > FORM_MAX_FIELDS + INBOX_MAX_FILES)
 		return ip_message(ip, 400, "broken", NULL);
+	if (filename != NULL)
+		return ip_file_begin(ip, name, filename, ctype);
+	ip->in_file = false;
+	if (ip->files.txn != NULL || strlen(name) >= sizeof(ip->name))
+		return ip_message(ip, 400, "broken", NULL); /* a field after the files */
 	snprintf(ip->name, sizeof(ip->name), "%s", name);
 	buf_reset(&ip->field);
 	return 0;
@@ -83,6 +181,10 @@ static int
 ip_part_data(void *arg, const uint8_t *p, size_t n)
 {
 	struct inbox_post *ip = arg;
+	if (ip->file != NULL)
+		return seal_file_write(ip->file, p, n) == 0 ? 0 : ip_store_fail(ip);
+	if (ip->in_file)
+		return n == 0 ? 0 : ip_message(ip, 400, "broken", NULL); /* data without a name */
 	return buf_add(&ip->field, p, n) == 0 ? 0 : ip_message(ip, 413, "too_large", NULL);
 }
 
@@ -90,6 +192,13 @@ static int
 ip_part_end(void *arg)
 {
 	struct inbox_post *ip = arg;
+	if (ip->file != NULL) {
+		struct seal_file *f = ip->file;
+		ip->file = NULL;
+		return seal_file_finish(f, ip->files.manifest) == 0 ? 0 : ip_store_fail(ip);
+	}
+	if (ip->in_file)
+		return 0;
 	if (json_object_get(ip->fields, ip->name) != NULL)
 		return ip_message(ip, 400, "broken", NULL); /* a field twice */
 	json_t *v = json_stringn((const char *)ip->field.data, ip->field.len);
@@ -108,11 +217,10 @@ static const struct multipart_callbacks ip_callbacks = {
 
 /* ---- the inbox cookie ---- */
 
-/* Find the inbox cookie in the request and open it into `id` and the
- * signing-key `seed` (the caller wipes both); 0 or -1. */
+/* Find the inbox cookie in the request and open it into `out` (the caller
+ * wipes it); 0 or -1. */
 static int
-cookie_id(const struct pages *pg, struct http_request *req, uint8_t id[RECEIPT_ID_LEN],
-          uint8_t seed[32])
+cookie_open(const struct pages *pg, struct http_request *req, struct websec_inbox *out)
 {
 	const char *h = http_request_header(req, "Cookie");
 	static const char key[] = COOKIE_NAME "=";
@@ -122,33 +230,43 @@ cookie_id(const struct pages *pg, struct http_request *req, uint8_t id[RECEIPT_I
 		size_t n = strcspn(h, ";");
 		if (n > sizeof(key) - 1 && memcmp(h, key, sizeof(key) - 1) == 0)
 			return websec_cookie_open(pg->sec, h + sizeof(key) - 1,
-			                          n - (sizeof(key) - 1), time(NULL), id, seed);
+			                          n - (sizeof(key) - 1), time(NULL), out);
 		h += n;
 	}
 	return -1;
 }
 
-/* The Set-Cookie line opening the inbox of `receipt` (as typed): its lookup
- * id and the seed of its message-signing key, sealed under the web key. */
+/* The Set-Cookie line opening the inbox of `receipt` (as typed), which
+ * opened `report` of `team`: its lookup id, the seed of its message-signing
+ * key and the report and team, sealed under the web key. */
 static int
-open_cookie(const struct pages *pg, const char *receipt, char *out, size_t outlen)
+open_cookie(const struct pages *pg, const char *receipt, const char *report, const char *team,
+            char *out, size_t outlen)
 {
 	char digits[RECEIPT_DIGITS], val[WEBSEC_COOKIE_STR];
-	uint8_t id[RECEIPT_ID_LEN], spk[RECEIPT_SIGN_PK_LEN], ssk[RECEIPT_SIGN_SK_LEN];
+	uint8_t spk[RECEIPT_SIGN_PK_LEN], ssk[RECEIPT_SIGN_SK_LEN];
+	struct websec_inbox in;
 	int rc = -1;
+	memset(&in, 0, sizeof(in));
 	/* libsodium's Ed25519 secret key is the seed followed by the public key. */
-	if (receipt_normalize(receipt, strlen(receipt), digits) == RECEIPT_OK &&
-	    receipt_lookup_id(pg->app->pepper, digits, id) == 0 &&
+	if (report != NULL && team != NULL &&
+	    receipt_normalize(receipt, strlen(receipt), digits) == RECEIPT_OK &&
+	    receipt_lookup_id(pg->app->pepper, digits, in.id) == 0 &&
 	    receipt_source_sign_key(pg->app->pepper, digits, spk, ssk) == 0 &&
-	    websec_cookie_make(pg->sec, id, ssk, pg->app->cfg->web_session_s, time(NULL), val) == 0) {
-		int n = snprintf(out, outlen,
-		                 "Set-Cookie: " COOKIE_NAME
-		                 "=%s; Path=/; HttpOnly; SameSite=Strict\r\n",
-		                 val);
-		rc = n > 0 && (size_t)n < outlen ? 0 : -1;
+	    snprintf(in.report, sizeof(in.report), "%s", report) == 36 &&
+	    (size_t)snprintf(in.team, sizeof(in.team), "%s", team) < sizeof(in.team)) {
+		memcpy(in.seed, ssk, sizeof(in.seed));
+		if (websec_cookie_make(pg->sec, &in, pg->app->cfg->web_session_s, time(NULL), val) ==
+		    0) {
+			int n = snprintf(out, outlen,
+			                 "Set-Cookie: " COOKIE_NAME
+			                 "=%s; Path=/; HttpOnly; SameSite=Strict\r\n",
+			                 val);
+			rc = n > 0 && (size_t)n < outlen ? 0 : -1;
+		}
 	}
 	sodium_memzero(digits, sizeof(digits));
-	sodium_memzero(id, sizeof(id));
+	sodium_memzero(&in, sizeof(in));
 	sodium_memzero(ssk, sizeof(ssk));
 	sodium_memzero(val, sizeof(val));
 	return rc;
@@ -198,6 +316,7 @@ send_inbox(struct inbox_post *ip, const json_t *doc, const char *cookie)
 	                            json_boolean(json_is_string(json_object_get(doc, "status")))) ==
 			0 &&
 		json_object_set_new(ctx, "max_message", json_integer(INBOX_MAX_TEXT)) == 0 &&
+		json_object_set_new(ctx, "message_files", json_true()) == 0 &&
 		pages_add_token(pg, ctx, "token_message", WEBSEC_FORM_INBOX_MESSAGE) == 0 &&
 		pages_add_token(pg, ctx, "token_forget", WEBSEC_FORM_INBOX_FORGET) == 0 &&
 		pages_add_token(pg, ctx, "token_close", WEBSEC_FORM_INBOX_CLOSE) == 0;
@@ -238,16 +357,17 @@ fail_flag(enum ip_kind kind, int status)
 }
 
 static void
-ip_view(void *arg, struct http_request *req, int status, const uint8_t *body, size_t len)
+ip_view(void *arg, struct http_request *req, int status, const uint8_t *body, size_t len,
+        const char *report, const char *team)
 {
 	struct inbox_post *ip = arg;
-	char cookie[256];
+	char cookie[WEBSEC_COOKIE_STR + 96];
 	ip->req = req;
 	if (ip->kind == IP_OPEN && status == 200) {
 		json_t *doc = json_loadb((const char *)body, len, 0, NULL);
 		const char *receipt = json_string_value(json_object_get(ip->fields, "receipt"));
 		if (doc != NULL && receipt != NULL &&
-		    open_cookie(ip->pg, receipt, cookie, sizeof(cookie)) == 0)
+		    open_cookie(ip->pg, receipt, report, team, cookie, sizeof(cookie)) == 0)
 			send_inbox(ip, doc, cookie);
 		else
 			ip_message(ip, 500, "failed", NULL);
@@ -268,16 +388,17 @@ ip_view(void *arg, struct http_request *req, int status, const uint8_t *body, si
 
 /* ---- the handler ---- */
 
-/* A message's text: not blank, at most INBOX_MAX_TEXT bytes, no control
- * characters but tab and line breaks. 0, or -1 after answering. */
+/* A message's text: at most INBOX_MAX_TEXT bytes, no control characters
+ * but tab and line breaks, and not blank if `required` (a message without
+ * files). 0, or -1 after answering. */
 static int
-check_text(struct inbox_post *ip, const json_t *t)
+check_text(struct inbox_post *ip, const json_t *t, bool required)
 {
 	const char *s = json_string_value(t);
 	size_t n = json_string_length(t);
 	bool blank = true;
 	if (s == NULL)
-		return ip_message(ip, 422, "empty", NULL);
+		return required ? ip_message(ip, 422, "empty", NULL) : 0;
 	if (n > INBOX_MAX_TEXT)
 		return ip_message(ip, 422, "too_long", NULL);
 	for (size_t i = 0; i < n; i++) {
@@ -287,7 +408,7 @@ check_text(struct inbox_post *ip, const json_t *t)
 		if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
 			blank = false;
 	}
-	return blank ? ip_message(ip, 422, "empty", NULL) : 0;
+	return blank && required ? ip_message(ip, 422, "empty", NULL) : 0;
 }
 
 /* Whether form field `v` holds something other than spaces. */
@@ -302,8 +423,9 @@ has_text(const json_t *v)
 static int
 ip_start(struct inbox_post *ip)
 {
-	uint8_t id[RECEIPT_ID_LEN], seed[32];
+	struct websec_inbox ck;
 	const json_t *text = json_object_get(ip->fields, "text");
+	bool files = json_array_size(ip->files.manifest) > 0;
 	int rc;
 	if (ip->kind == IP_CLOSE)
 		return ip_message(ip, 200, "closed", CLEAR_COOKIE);
@@ -324,19 +446,19 @@ ip_start(struct inbox_post *ip)
 		free(s);
 		return rc == 0 ? 0 : ip_message(ip, 503, "busy", NULL);
 	}
-	if (cookie_id(ip->pg, ip->req, id, seed) != 0) {
-		sodium_memzero(seed, sizeof(seed));
+	if (cookie_open(ip->pg, ip->req, &ck) != 0) {
+		sodium_memzero(&ck, sizeof(ck));
 		return ip_message(ip, 403, "closed", CLEAR_COOKIE);
 	}
-	if (ip->kind == IP_MESSAGE && check_text(ip, text) != 0) {
-		sodium_memzero(seed, sizeof(seed));
+	if (ip->kind == IP_MESSAGE && check_text(ip, text, !files) != 0) {
+		sodium_memzero(&ck, sizeof(ck));
 		return -1;
 	}
 	rc = inbox_run_id(ip->req, ip->pg->app,
-	                  ip->kind == IP_MESSAGE ? INBOX_OP_MESSAGE : INBOX_OP_FORGET, id, seed,
-	                  json_string_value(text), json_string_length(text), ip_view, ip);
-	sodium_memzero(id, sizeof(id));
-	sodium_memzero(seed, sizeof(seed));
+	                  ip->kind == IP_MESSAGE ? INBOX_OP_MESSAGE : INBOX_OP_FORGET, ck.id, ck.seed,
+	                  text != NULL ? json_string_value(text) : "", json_string_length(text),
+	                  files ? &ip->files : NULL, ip_view, ip);
+	sodium_memzero(&ck, sizeof(ck));
 	return rc == 0 ? 0 : ip_message(ip, 503, "busy", NULL);
 }
 
@@ -400,7 +522,7 @@ pages_inbox_post(struct http_request *req, const struct pages *pg, const struct 
 		pages_message(req, pg, lang, 404, "missing", "", NULL);
 		return NULL;
 	}
-	if (http_request_content_length(req) > FORM_MAX_BODY) {
+	if (k != IP_MESSAGE && http_request_content_length(req) > FORM_MAX_BODY) {
 		pages_message(req, pg, lang, 413, "too_large", "inbox", NULL);
 		return NULL;
 	}
@@ -418,7 +540,7 @@ pages_inbox_post(struct http_request *req, const struct pages *pg, const struct 
 	ip->req = req;
 	ip->kind = (enum ip_kind)k;
 	buf_init_secure(&ip->field, INBOX_MAX_TEXT * 4);
-	struct multipart_limits lim = { FORM_MAX_FIELDS + 1, 0 };
+	struct multipart_limits lim = { FORM_MAX_FIELDS + INBOX_MAX_FILES + 1, 0 };
 	ip->fields = json_object();
 	ip->mp = multipart_new(boundary, &lim, &ip_callbacks, ip);
 	if (ip->fields == NULL || ip->mp == NULL) {

@@ -9,7 +9,9 @@
 #define NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define TOKEN_PT 10  /* version, kind, expiry (8, big-endian) */
-#define COOKIE_PT 73 /* version, lookup id (32), signing seed (32), expiry (8) */
+/* version, lookup id (32), signing seed (32), report uuid (36), team (64,
+ * NUL-padded: every cookie has the same length), expiry (8) */
+#define COOKIE_PT (1 + 32 + 32 + 36 + 64 + 8)
 #define MAX_SEALED (NONCE + COOKIE_PT + TAG)
 
 static const char AD_TOKEN[] = "tipline/v1/form-token";
@@ -159,30 +161,39 @@ websec_token_check(const struct websec *w, enum websec_form kind, const char *to
 }
 
 int
-websec_cookie_make(const struct websec *w, const uint8_t id[32], const uint8_t seed[32],
-                   unsigned ttl_s, time_t now, char out[WEBSEC_COOKIE_STR])
+websec_cookie_make(const struct websec *w, const struct websec_inbox *in, unsigned ttl_s, time_t now,
+                   char out[WEBSEC_COOKIE_STR])
 {
 	uint8_t pt[COOKIE_PT];
-	pt[0] = 2;
-	memcpy(pt + 1, id, 32);
-	memcpy(pt + 33, seed, 32);
-	put64(pt + 65, (uint64_t)now + ttl_s);
+	size_t tl = strnlen(in->team, sizeof(in->team));
+	if (!util_uuid_valid(in->report) || tl == 0 || tl >= sizeof(in->team))
+		return -1;
+	memset(pt, 0, sizeof(pt));
+	pt[0] = 3;
+	memcpy(pt + 1, in->id, 32);
+	memcpy(pt + 33, in->seed, 32);
+	memcpy(pt + 65, in->report, 36);
+	memcpy(pt + 101, in->team, tl);
+	put64(pt + 165, (uint64_t)now + ttl_s);
 	int rc = seal_b64(w->cookie_key, AD_COOKIE, pt, sizeof(pt), out, WEBSEC_COOKIE_STR);
 	sodium_memzero(pt, sizeof(pt));
 	return rc;
 }
 
 int
-websec_cookie_open(const struct websec *w, const char *val, size_t len, time_t now, uint8_t id[32],
-                   uint8_t seed[32])
+websec_cookie_open(const struct websec *w, const char *val, size_t len, time_t now,
+                   struct websec_inbox *out)
 {
 	uint8_t pt[COOKIE_PT];
 	int rc = -1;
-	if (open_b64(w->cookie_key, AD_COOKIE, val, len, pt, sizeof(pt)) == 0 && pt[0] == 2 &&
-	    get64(pt + 65) >= (uint64_t)now) {
-		memcpy(id, pt + 1, 32);
-		memcpy(seed, pt + 33, 32);
-		rc = 0;
+	if (open_b64(w->cookie_key, AD_COOKIE, val, len, pt, sizeof(pt)) == 0 && pt[0] == 3 &&
+	    get64(pt + 165) >= (uint64_t)now && pt[164] == 0) {
+		memcpy(out->id, pt + 1, 32);
+		memcpy(out->seed, pt + 33, 32);
+		memcpy(out->report, pt + 65, 36);
+		out->report[36] = '\0';
+		memcpy(out->team, pt + 101, 64); /* NUL-terminated: pt[164] is 0 */
+		rc = util_uuid_valid(out->report) && out->team[0] != '\0' ? 0 : -1;
 	}
 	sodium_memzero(pt, sizeof(pt));
 	return rc;

@@ -5,12 +5,15 @@
  *   form token    AEAD(kind ‖ expiry), in a hidden field of every POST form;
  *                 checked before any work, so a post from another site, an
  *                 old page or another form is refused and stores nothing.
- *   inbox cookie  AEAD(lookup id ‖ signing seed ‖ expiry): the opened inbox
- *                 and the seed of the source's message-signing key (derived
- *                 from the receipt, docs/crypto.md §9), so that a follow-up
- *                 sent from the page is signed like one sent with the
- *                 receipt. Never the receipt, never the key that opens the
- *                 replies. Session-only, HttpOnly, SameSite=Strict.
+ *   inbox cookie  AEAD(lookup id ‖ signing seed ‖ report ‖ team ‖ expiry):
+ *                 the opened inbox, the seed of the source's message-signing
+ *                 key (derived from the receipt, docs/crypto.md §9), so that
+ *                 a follow-up sent from the page is signed like one sent with
+ *                 the receipt, and the report and team the receipt opened, so
+ *                 that files sent with a follow-up are sealed to the team as
+ *                 they arrive. Never the receipt, never the key that opens
+ *                 the replies. Every cookie has the same length.
+ *                 Session-only, HttpOnly, SameSite=Strict.
  *
  * Each has its own subkey and associated data, so neither passes for the
  * other. Both are base64url without padding. Nothing here is stored.
@@ -33,7 +36,7 @@ enum websec_form {
 };
 
 #define WEBSEC_TOKEN_STR 72   /* with the NUL */
-#define WEBSEC_COOKIE_STR 156 /* with the NUL */
+#define WEBSEC_COOKIE_STR 292 /* with the NUL */
 
 /* Make the state from the 32-byte `key` (wiped by the caller), or from a
  * random key when `key` is NULL. NULL if out of memory. */
@@ -49,12 +52,20 @@ int websec_token_make(const struct websec *w, enum websec_form kind, unsigned tt
 int websec_token_check(const struct websec *w, enum websec_form kind, const char *tok, size_t len,
                        time_t now) __attribute__((warn_unused_result));
 
-/* A cookie value holding `id` and the signing `seed` until now + ttl_s. Return 0 or -1. */
-int websec_cookie_make(const struct websec *w, const uint8_t id[32], const uint8_t seed[32],
-                       unsigned ttl_s, time_t now, char out[WEBSEC_COOKIE_STR]);
-/* Open a cookie value: 0 with the lookup id in `id` and the signing seed in
- * `seed` (the caller wipes it) if genuine and unexpired; else -1. */
+/* What the inbox cookie holds (the caller wipes it after use). */
+struct websec_inbox {
+	uint8_t id[32];   /* the receipt's lookup id */
+	uint8_t seed[32]; /* the seed of the source's message-signing key */
+	char report[37];  /* the report uuid the receipt opened */
+	char team[64];    /* its team */
+};
+
+/* A cookie value holding `in` until now + ttl_s. Return 0, or -1 (also if
+ * the report is not a uuid or the team is empty or too long). */
+int websec_cookie_make(const struct websec *w, const struct websec_inbox *in, unsigned ttl_s,
+                       time_t now, char out[WEBSEC_COOKIE_STR]);
+/* Open a cookie value into `out` if it is genuine and unexpired: 0, else -1. */
 int websec_cookie_open(const struct websec *w, const char *val, size_t len, time_t now,
-                       uint8_t id[32], uint8_t seed[32]) __attribute__((warn_unused_result));
+                       struct websec_inbox *out) __attribute__((warn_unused_result));
 
 #endif

@@ -130,11 +130,30 @@ Test(proto, source_message_bytes)
 {
 	struct buf b;
 	buf_init(&b, 1024);
-	cr_assert_eq(proto_source_message(OID, RID, (const uint8_t *)"abc", 3, &b), 0);
+	cr_assert_eq(proto_source_message(OID, RID, (const uint8_t *)"abc", 3, NULL, 0, &b), 0);
 	assert_bytes(
 		&b, "tipline/v1/source-message\ntipline/v1 message " OID " " RID "\n" SHA_ABC "\n");
 	buf_reset(&b);
-	cr_assert_eq(proto_source_message(OID, "not-a-uuid", (const uint8_t *)"abc", 3, &b), -1);
+	cr_assert_eq(proto_source_message(OID, "not-a-uuid", (const uint8_t *)"abc", 3, NULL, 0, &b), -1);
+	cr_assert_eq(b.len, 0);
+	buf_free(&b);
+}
+
+Test(proto, source_message_with_files_bytes)
+{
+	/* Each file adds one line; its digest is of the file, not of the text. */
+	struct proto_file f[2] = { { RID, 3, { 0 } }, { OID, 0, { 0 } } };
+	struct buf b;
+	crypto_hash_sha256(f[0].sha256, (const uint8_t *)"abc", 3);
+	crypto_hash_sha256(f[1].sha256, (const uint8_t *)"", 0);
+	buf_init(&b, 1024);
+	cr_assert_eq(proto_source_message(OID, RID, (const uint8_t *)"", 0, f, 2, &b), 0);
+	assert_bytes(&b, "tipline/v1/source-message\ntipline/v1 message " OID " " RID "\n" SHA_EMPTY
+	                 "\nattachment " RID " 3 " SHA_ABC "\nattachment " OID " 0 " SHA_EMPTY "\n");
+	buf_reset(&b);
+	f[1].uuid = "../etc/passwd";
+	cr_assert_eq(proto_source_message(OID, RID, (const uint8_t *)"", 0, f, 2, &b), -1,
+	             "a file's id is a uuid, or the line could be forged");
 	cr_assert_eq(b.len, 0);
 	buf_free(&b);
 }
@@ -148,7 +167,7 @@ Test(proto, purposes_never_collide)
 	buf_init(&s, 1024);
 	buf_init(&l, 1024);
 	cr_assert_eq(proto_sealed_sig_message("reply", OID, RID, (const uint8_t *)"abc", 3, &r), 0);
-	cr_assert_eq(proto_source_message(OID, RID, (const uint8_t *)"abc", 3, &s), 0);
+	cr_assert_eq(proto_source_message(OID, RID, (const uint8_t *)"abc", 3, NULL, 0, &s), 0);
 	cr_assert_eq(proto_login_message("o", "k", "n", 1, &l), 0);
 	const uint8_t *nl_r = memchr(r.data, '\n', r.len), *nl_s = memchr(s.data, '\n', s.len);
 	const uint8_t *nl_l = memchr(l.data, '\n', l.len);

@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "websec.h"
@@ -36,30 +37,45 @@ Test(websec, tokens_check_kind_expiry_and_key)
 	websec_free(other);
 }
 
-Test(websec, cookies_hold_the_lookup_id_and_signing_seed_only_until_expiry)
+Test(websec, cookies_hold_the_inbox_only_until_expiry)
 {
 	struct websec *w = websec_new(KEY);
-	uint8_t id[32], seed[32], got[32], gseed[32];
+	struct websec_inbox in, got;
 	char c[WEBSEC_COOKIE_STR], t[WEBSEC_TOKEN_STR];
-	randombytes_buf(id, sizeof(id));
-	randombytes_buf(seed, sizeof(seed));
-	cr_assert_eq(websec_cookie_make(w, id, seed, 900, 5000, c), 0);
+	memset(&in, 0, sizeof(in));
+	randombytes_buf(in.id, sizeof(in.id));
+	randombytes_buf(in.seed, sizeof(in.seed));
+	snprintf(in.report, sizeof(in.report), "%s", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeee1");
+	snprintf(in.team, sizeof(in.team), "%s", "anti-trafficking");
+	cr_assert_eq(websec_cookie_make(w, &in, 900, 5000, c), 0);
 	cr_assert_lt(strlen(c), WEBSEC_COOKIE_STR);
-	cr_assert_eq(websec_cookie_open(w, c, strlen(c), 5900, got, gseed), 0);
-	cr_assert_eq(memcmp(id, got, 32), 0);
-	cr_assert_eq(memcmp(seed, gseed, 32), 0);
-	cr_assert_eq(websec_cookie_open(w, c, strlen(c), 5901, got, gseed), -1);
-	/* the seed is sealed: it is nowhere in the cookie's text */
-	char hex[65];
-	sodium_bin2base64(hex, sizeof(hex), seed, 24, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	cr_assert_null(strstr(c, hex));
+	cr_assert_eq(websec_cookie_open(w, c, strlen(c), 5900, &got), 0);
+	cr_assert_eq(memcmp(in.id, got.id, 32), 0);
+	cr_assert_eq(memcmp(in.seed, got.seed, 32), 0);
+	cr_assert_str_eq(got.report, in.report);
+	cr_assert_str_eq(got.team, in.team);
+	cr_assert_eq(websec_cookie_open(w, c, strlen(c), 5901, &got), -1);
+	/* the seed and the team are sealed: neither is in the cookie's text */
+	char b64[65];
+	sodium_bin2base64(b64, sizeof(b64), in.seed, 24, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	cr_assert_null(strstr(c, b64));
+	cr_assert_null(strstr(c, "anti"));
 	/* a token is not a cookie and the other way round */
 	cr_assert_eq(websec_token_make(w, WEBSEC_FORM_REPORT, 60, 5000, t), 0);
-	cr_assert_eq(websec_cookie_open(w, t, strlen(t), 5000, got, gseed), -1);
+	cr_assert_eq(websec_cookie_open(w, t, strlen(t), 5000, &got), -1);
 	cr_assert_eq(websec_token_check(w, WEBSEC_FORM_REPORT, c, strlen(c), 5000), -1);
-	/* two cookies for the same id differ (random nonce): nothing to link */
+	/* two cookies for the same inbox differ (random nonce): nothing to link */
 	char c2[WEBSEC_COOKIE_STR];
-	cr_assert_eq(websec_cookie_make(w, id, seed, 900, 5000, c2), 0);
+	cr_assert_eq(websec_cookie_make(w, &in, 900, 5000, c2), 0);
 	cr_assert_str_neq(c, c2);
+	/* every cookie has the same length, whatever the team's name */
+	snprintf(in.team, sizeof(in.team), "%s", "x");
+	cr_assert_eq(websec_cookie_make(w, &in, 900, 5000, c2), 0);
+	cr_assert_eq(strlen(c2), strlen(c));
+	/* a team name that fills the field, or none, is refused */
+	memset(in.team, 'a', sizeof(in.team));
+	cr_assert_eq(websec_cookie_make(w, &in, 900, 5000, c2), -1);
+	in.team[0] = '\0';
+	cr_assert_eq(websec_cookie_make(w, &in, 900, 5000, c2), -1);
 	websec_free(w);
 }

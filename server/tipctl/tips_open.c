@@ -32,8 +32,9 @@ static const char get_usage[] =
 	"usage: tipctl tips get ID --out DIR [--identity PATH] [--passphrase-file FILE]\n"
 	"\n"
 	"Decrypt report ID's attachments into DIR, checking each against the report's\n"
-	"manifest (size and SHA-256). Names are sanitized; existing files are never\n"
-	"replaced (a -1, -2, ... suffix is added).\n";
+	"manifest (size and SHA-256), then the files the source sent later with its\n"
+	"messages, each checked against its message's signed list. Names are\n"
+	"sanitized; existing files are never replaced (a -1, -2, ... suffix is added).\n";
 
 /* Options of show and get. */
 struct open_opts {
@@ -228,13 +229,12 @@ print_meta(FILE *out, const char *label, json_t *meta, const char *key)
 	buf_free(&b);
 }
 
-/* Print to `out` the attachment list of the manifest. */
-static void
-print_attachments(FILE *out, json_t *doc)
+void
+tips_open_print_files(FILE *out, const char *title, json_t *doc, const char *rid)
 {
 	size_t n = report_manifest_count(doc);
 	struct report_att a;
-	fprintf(out, "Attachments: %zu\n", n);
+	fprintf(out, "%s: %zu\n", title, n);
 	for (size_t i = 0; i < n; i++) {
 		if (report_manifest_get(doc, i, &a) != REPORT_OK) {
 			fprintf(out, "  %zu. (malformed manifest entry)\n", i + 1);
@@ -243,6 +243,8 @@ print_attachments(FILE *out, json_t *doc)
 		fprintf(out, "  %zu. %s  %llu bytes  ", i + 1, a.id, (unsigned long long)a.size);
 		put_safe(out, a.name, "", 0);
 	}
+	if (n > 0 && rid != NULL)
+		fprintf(out, "  (save them with: tipctl tips get %s DIR)\n", rid);
 }
 
 void
@@ -260,7 +262,7 @@ tips_open_print_report(FILE *out, json_t *meta, json_t *doc, json_t *quest)
 		fputs("(the questionnaire could not be fetched: questions are shown by id)\n", out);
 	fputc('\n', out);
 	print_answers(out, doc, quest);
-	print_attachments(out, doc);
+	tips_open_print_files(out, "Attachments", doc, NULL);
 }
 
 void
@@ -381,6 +383,39 @@ out:
 	return rc;
 }
 
+/* Decrypt the files the source sent with its messages (listed in `meta`) of
+ * report `rid` (decrypted document `doc`) into `dirfd`: each message must
+ * carry the source's signature over its files first. Add the number of
+ * files written to *n; return the number that failed. */
+static int
+get_message_files(struct api *a, const struct identity *id, const char *rid, json_t *meta,
+                  json_t *doc, int dirfd, const char *dir, size_t *n)
+{
+	json_t *msgs = json_object_get(meta, "messages"), *o;
+	size_t i;
+	int failed = 0;
+	json_array_foreach(msgs, i, o) {
+		json_t *m = NULL;
+		if (tips_thread_open_checked(o, "message", rid, id, NULL, doc, &m) != 0) {
+			failed++;
+			continue;
+		}
+		for (size_t k = 0; k < report_manifest_count(m); k++) {
+			struct report_att att;
+			if (report_manifest_get(m, k, &att) != REPORT_OK) {
+				cli_error("refusing file %zu of message %s: malformed manifest entry", k + 1,
+				          json_string_value(json_object_get(m, "id")));
+				failed++;
+				continue;
+			}
+			failed += tips_open_get_one(a, id, rid, &att, dirfd, dir, NULL) != 0;
+			(*n)++;
+		}
+		json_decref(m);
+	}
+	return failed;
+}
+
 int
 tips_open_get(int argc, char **argv)
 {
@@ -402,8 +437,6 @@ tips_open_get(int argc, char **argv)
 	    tips_open_fetch_report(&a, id, o.id, &meta, &doc, NULL) != 0)
 		goto out;
 	size_t n = report_manifest_count(doc);
-	if (n == 0)
-		printf("report %s has no attachments\n", o.id);
 	for (size_t i = 0; i < n; i++) {
 		struct report_att att;
 		if (report_manifest_get(doc, i, &att) != REPORT_OK) {
@@ -414,6 +447,9 @@ tips_open_get(int argc, char **argv)
 		}
 		failed += tips_open_get_one(&a, id, o.id, &att, dirfd, o.out, NULL) != 0;
 	}
+	failed += get_message_files(&a, id, o.id, meta, doc, dirfd, o.out, &n);
+	if (n == 0 && failed == 0)
+		printf("report %s has no attachments\n", o.id);
 	rc = failed == 0 ? CLI_OK : CLI_ERR;
 out:
 	if (dirfd >= 0)

@@ -47,6 +47,11 @@ void tips_open_mark_seen(struct api *a, const char *rid, json_t *meta);
  */
 void tips_open_print_report(FILE *out, json_t *meta, json_t *doc, json_t *quest);
 
+/* Print to `out` the number of files in the manifest of `doc` (a report's
+ * or a message's "attachments") under `title`, and each file's id, size and
+ * name; with `rid`, how to save them. */
+void tips_open_print_files(FILE *out, const char *title, json_t *doc, const char *rid);
+
 /*
  * Download, decrypt, check (context line, size, zero padding, SHA-256
  * against the manifest entry `att`) and write attachment `att` of report

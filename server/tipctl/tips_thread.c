@@ -14,6 +14,7 @@
 #include "membership.h"
 #include "report.h"
 #include "tips_cmd.h"
+#include "tips_open.h"
 #include "tips_reply.h"
 #include "util.h"
 
@@ -167,6 +168,8 @@ th_show_kind(json_t *meta, json_t *report, const char *key, const char *kind, co
 				       who != NULL ? ", by " : "", who != NULL && who[0] ? who : "",
 				       who != NULL && who[0] == '\0' ? "(membership not checked)" : "");
 			th_print_safe(text != NULL ? text : "");
+			if (strcmp(kind, "message") == 0 && report_manifest_count(doc) > 0)
+				tips_open_print_files(stdout, "Files sent with this message", doc, rid);
 		}
 		json_decref(doc);
 		buf_free(&payload);
@@ -221,7 +224,10 @@ tips_thread_open_checked(json_t *o, const char *kind, const char *rid, const str
 	                  : m != NULL ? "verified against the team's membership"
 	                              : "verified; the author's membership was not checked (no admin "
 	                                "key pinned)";
-	if (*out != NULL && json_object_set_new(*out, "signature", json_string(how)) != 0) {
+	/* a message's files: its signature covers them (report_message_signed) */
+	json_t *files = is_msg ? json_object_get(doc, "attachments") : NULL;
+	if (*out != NULL && ((files != NULL && json_object_set(*out, "attachments", files) != 0) ||
+	                     json_object_set_new(*out, "signature", json_string(how)) != 0)) {
 		json_decref(*out);
 		*out = NULL;
 	}

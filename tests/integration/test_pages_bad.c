@@ -6,15 +6,21 @@
  * or blank. Every one must get a 4xx page in the chosen language (never a
  * 500), the missing field named; nothing is stored and the inbox still
  * opens afterwards. Then the inbox shows the source's own messages, marked
- * as theirs.
+ * as theirs, and a follow-up carries files: sealed to the team as they
+ * arrive, opened and checked by the investigator's tipctl, and never
+ * stored when the form is refused.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "it_common.h"
+#include "util.h"
 
 static struct th T;
 static struct buf resp;
@@ -309,6 +315,124 @@ Test(pages_bad, inbox_shows_the_sources_own_messages_marked_as_theirs)
 	                 today);
 	cr_assert(strstr(buf_cstr(&resp), canary) == NULL);
 	json_decref(doc);
+}
+
+/* Write `n` bytes at `p` to `path`. */
+static void
+write_file(const char *path, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd >= 0, "%s", path);
+	cr_assert_eq(util_write_all(fd, p, n), 0);
+	close(fd);
+}
+
+/* Assert that file `name` in `dir` holds exactly the `n` bytes at `want`. */
+static void
+assert_file(const char *dir, const char *name, const void *want, size_t n)
+{
+	char path[TH_PATH + 64];
+	struct buf got;
+	buf_init(&got, 1 << 22);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	it_slurp(path, &got);
+	cr_assert(got.len == n && memcmp(got.data, want, n) == 0, "%s: %zu bytes, want %zu", path,
+	          got.len, n);
+	buf_free(&got);
+}
+
+/* Issue 8: a follow-up sends text and files. The files are sealed to the
+ * team like a report's, tipctl saves them after checking each against the
+ * message the source signed, and a refused form stores nothing. */
+Test(pages_bad, follow_up_files_reach_the_investigator_and_refusals_store_nothing)
+{
+	char jar[TH_PATH + 8], receipt[64], tok[160], close_tok[160], f_tok[200], url[128];
+	char p_photo[TH_PATH], p_note[TH_PATH], f_photo[TH_PATH + 16], f_note[TH_PATH + 16];
+	char home[TH_PATH + 16], server[64], pin[65], dir[TH_PATH], rid[37];
+	static uint8_t photo[70001];
+	const char note[] = "canary-followup-file-9c2e: the address is on the back";
+	struct buf out, err;
+	buf_init(&out, 1 << 20);
+	buf_init(&err, 1 << 20);
+	snprintf(jar, sizeof(jar), "%s/jar", T.dir);
+	open_inbox(jar, receipt);
+	assert_has("name=\"file\" multiple", "the file input of the message form");
+	token_of(0, tok);
+	token_of(1, close_tok);
+	randombytes_buf(photo, sizeof(photo));
+	snprintf(p_photo, sizeof(p_photo), "%s/photo.jpg", T.dir);
+	snprintf(p_note, sizeof(p_note), "%s/note.txt", T.dir);
+	write_file(p_photo, photo, sizeof(photo));
+	write_file(p_note, note, strlen(note));
+	snprintf(f_photo, sizeof(f_photo), "file=@%s", p_photo);
+	snprintf(f_note, sizeof(f_note), "file=@%s", p_note);
+	url_of("/fr/inbox/messages", url, sizeof(url));
+
+	/* refused before any work: another form's token, no inbox cookie, too
+	 * many files; none leaves a message, a file or a spool file behind */
+	snprintf(f_tok, sizeof(f_tok), "token=%s", close_tok);
+	char *wrong_token[] = { "-F", f_tok, "-F", "text=x", "-F", f_note, url, NULL };
+	cr_assert_eq(curl_jar(jar, 0, wrong_token), 403, "%s", buf_cstr(&resp));
+	snprintf(f_tok, sizeof(f_tok), "token=%s", tok);
+	char *no_cookie[] = { "-F", f_tok, "-F", "text=x", "-F", f_note, url, NULL };
+	buf_reset(&resp);
+	cr_assert_eq(th_curl(&T, no_cookie, &resp), 403, "%s", buf_cstr(&resp));
+	char *many[2 * 21 + 8];
+	int k = 0;
+	many[k++] = "-b", many[k++] = jar, many[k++] = "-F", many[k++] = f_tok;
+	for (int i = 0; i < 21; i++)
+		many[k++] = "-F", many[k++] = f_note;
+	many[k++] = url, many[k] = NULL;
+	buf_reset(&resp);
+	cr_assert_eq(th_curl(&T, many, &resp), 413, "%s", buf_cstr(&resp));
+	assert_has("<html lang=\"fr\" dir=\"ltr\">", "the too-many-files page");
+	usleep(700 * 1000);
+	cr_assert_eq(th_count(&T, "select count(*) from messages"), 0);
+	cr_assert_eq(th_count(&T, "select count(*) from attachments"), 0);
+	cr_assert_eq(th_spool_count(&T, ".part") + th_spool_count(&T, ".rep"), 0,
+	             "a refused form left a spool file");
+
+	/* text and two files; then a file alone */
+	char *send[] = { "-F", f_tok, "-F", "text=Two photos", "-F", f_photo, "-F", f_note, url, NULL };
+	cr_assert_eq(curl_jar(jar, 0, send), 200, "%s", buf_cstr(&resp));
+	char *file_only[] = { "-F", f_tok, "-F", "text=", "-F", f_note, url, NULL };
+	cr_assert_eq(curl_jar(jar, 0, file_only), 200, "%s", buf_cstr(&resp));
+	for (int i = 0; i < 50 && th_count(&T, "select count(*) from attachments") < 3; i++)
+		usleep(100 * 1000);
+	cr_assert_eq(th_count(&T, "select count(*) from messages"), 2);
+	cr_assert_eq(th_count(&T, "select count(*) from attachments a join reports r "
+	                          "on r.id = a.report_id"), 3, "the files belong to the report");
+	cr_assert_eq(th_count(&T, "select count(*) from attachments "
+	                          "where position(convert_to('canary-followup', 'UTF8') in payload) > 0"),
+	             0, "a file stored in clear");
+
+	/* the investigator saves all three, each checked against the signed message */
+	snprintf(home, sizeof(home), "%s/tipctl-home", T.dir);
+	cr_assert_eq(mkdir(home, 0700), 0);
+	snprintf(server, sizeof(server), "https://127.0.0.1:%d", T.review_port);
+	th_tls_key_hex(&T, pin);
+	cr_assert_eq(it_tipctl(&T, home, NULL, &out, &err, "login", "--server", server, "--pin",
+	                       pin, "--origin", TH_REVIEW_ORIGIN, "--identity", T.identity,
+	                       "--passphrase-file", T.passfile, "--admin-key", T.admin_pub, NULL),
+	             0, "tipctl login: %s", buf_cstr(&err));
+	it_only_report(&T, rid);
+	snprintf(dir, sizeof(dir), "%s/files", T.dir);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	cr_assert_eq(it_tipctl(&T, home, NULL, &out, &err, "tips", "get", rid, "--out", dir,
+	                       "--identity", T.identity, "--passphrase-file", T.passfile, NULL),
+	             0, "tipctl tips get: %s%s", buf_cstr(&out), buf_cstr(&err));
+	assert_file(dir, "photo.jpg", photo, sizeof(photo));
+	assert_file(dir, "note.txt", note, strlen(note));
+	assert_file(dir, "note-1.txt", note, strlen(note));
+	cr_assert_eq(it_tipctl(&T, home, NULL, &out, &err, "tips", "show", rid, "--identity",
+	                       T.identity, "--passphrase-file", T.passfile, NULL),
+	             0, "tipctl tips show: %s", buf_cstr(&err));
+	cr_assert(strstr(buf_cstr(&out), "Two photos") != NULL, "%s", buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&out), "Files sent with this message: 2") != NULL, "%s",
+	          buf_cstr(&out));
+	cr_assert(strstr(buf_cstr(&out), "UNVERIFIED") == NULL, "%s", buf_cstr(&out));
+	buf_free(&out);
+	buf_free(&err);
 }
 
 /* The clearnet TLS listener with submissions off and an onion address:

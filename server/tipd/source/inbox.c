@@ -834,7 +834,9 @@ message_seal(struct ib_req *r)
 	if (message_txn(r, &t, &tk, date) != 0)
 		goto out;
 	util_uuid(mid);
-	if (inbox_message_json_files((const char *)r->text.data, r->text.len, date, mid, r->report,
+	/* a message with files may have no text (and then no buffer yet) */
+	const char *text = r->text.len > 0 ? (const char *)r->text.data : "";
+	if (inbox_message_json_files(text, r->text.len, date, mid, r->report,
 	                             r->k->sign_sk, r->files.manifest, &pt) != 0 ||
 	    (o = seal_begin(t, SPOOL_MESSAGE, mid, r->report, &tk->recipients)) == NULL ||
 	    seal_write(o, pt.data, pt.len) != 0) {

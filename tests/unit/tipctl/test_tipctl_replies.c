@@ -334,6 +334,65 @@ Test(replies_unit, source_message_signed_by_tipd_verifies_in_tipctl)
 	receipt_pepper_free(p);
 }
 
+/* A follow-up's files: tipd signs each file's id, size and SHA-256 with the
+ * message; tipctl refuses a message whose list of files was changed. */
+Test(replies_unit, source_message_signature_covers_its_files)
+{
+	static const char digits[] = "123456789012345678901234567890";
+	uint8_t key[RECEIPT_PEPPER_LEN], pk[32], sk[64];
+	char pk64[64];
+	memset(key, 7, sizeof(key));
+	struct receipt_pepper *p = receipt_pepper_from_bytes(key);
+	cr_assert_not_null(p);
+	cr_assert_eq(receipt_source_sign_key(p, digits, pk, sk), 0);
+	sodium_bin2base64(pk64, sizeof(pk64), pk, 32, sodium_base64_VARIANT_ORIGINAL);
+	json_t *report = json_pack("{s:s, s:s}", "team", "demo", "source_signing_key", pk64);
+	json_t *manifest = json_pack(
+		"[{s:s, s:s, s:s, s:i, s:i, s:s}, {s:s, s:s, s:s, s:i, s:i, s:s}]", "uuid", OID, "name",
+		"a.jpg", "content_type", "image/jpeg", "size", 3, "padded_size", 3, "sha256",
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "uuid", RID, "name",
+		"b.txt", "content_type", "text/plain", "size", 0, "padded_size", 0, "sha256",
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	struct buf b;
+	buf_init_secure(&b, 1 << 20);
+	cr_assert_eq(inbox_message_json_files("", 0, "2026-01-02", OID, RID, sk, manifest, &b), 0);
+	json_t *msg = load_padded(&b);
+	cr_assert_eq(json_array_size(json_object_get(msg, "attachments")), 2);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_VERIFIED);
+	/* a file dropped, one's digest swapped, one's size changed */
+	json_t *files = json_object_get(msg, "attachments");
+	json_t *second = json_incref(json_array_get(files, 1));
+	cr_assert_eq(json_array_remove(files, 1), 0);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_FORGED, "dropped");
+	cr_assert_eq(json_array_append_new(files, second), 0);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_VERIFIED);
+	json_t *first = json_array_get(files, 0);
+	cr_assert_eq(json_object_set_new(first, "sha256", json_string("e3b0c44298fc1c149afbf4c8996fb9"
+	                                                              "2427ae41e4649b934ca495991b7852"
+	                                                              "b855")),
+	             0);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_FORGED, "swapped");
+	cr_assert_eq(json_object_set_new(first, "sha256", json_string("ba7816bf8f01cfea414140de5dae22"
+	                                                              "23b00361a396177a9cb410ff61f200"
+	                                                              "15ad")),
+	             0);
+	cr_assert_eq(json_object_set_new(first, "size", json_integer(4)), 0);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_FORGED, "resized");
+	/* and a file added to a text-only message */
+	json_decref(msg);
+	buf_reset(&b);
+	cr_assert_eq(inbox_message_json_signed("hi", 2, "2026-01-02", OID, RID, sk, &b), 0);
+	msg = load_padded(&b);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_VERIFIED);
+	cr_assert_eq(json_object_set(msg, "attachments", manifest), 0);
+	cr_assert_eq(report_message_signed(report, msg, OID, RID), REPORT_MSG_FORGED, "added");
+	json_decref(msg);
+	json_decref(manifest);
+	json_decref(report);
+	buf_free(&b);
+	receipt_pepper_free(p);
+}
+
 Test(replies_unit, team_comes_from_the_sealed_report)
 {
 	json_t *doc = json_pack("{s:s}", "team", "demo");

@@ -3,7 +3,7 @@
 // launch; every page in English, Arabic (right-to-left) and Spanish is
 // loaded, weighed, screenshotted and checked with axe-core; reports go in
 // with attachments, an investigator answers with tipctl, the source reads
-// the answer and writes back, and every bad input gets a page in its
+// the answer and writes back with a file, and every bad input gets a page in its
 // language. Then, at 360 px, at 200 % zoom and at both, no page scrolls
 // sideways and every control is on screen; with the keyboard alone, Tab
 // reaches every field and button with a visible focus, a report is sent and
@@ -222,6 +222,9 @@ await page.goto(`${BASE}/en/inbox`);
 await page.fill('#receipt', receipts.en, F);
 await submitForm();
 await page.fill('#message', 'More: the boss is called CANARY-FOLLOWUP.', F);
+const ledger = path.join(WORK, 'ledger.txt');
+fs.writeFileSync(ledger, 'Wages withheld, March to May. CANARY-FOLLOWUP-FILE\n');
+await page.setInputFiles('#msg-file', ledger);
 resp = await submitForm();
 await inspect('en-inbox-sent', 'en', 200, resp);
 // Arabic: the receipt in Arabic-Indic digits
@@ -244,7 +247,13 @@ for (let i = 0; i < 50 && !found; i++) {
   if (!found) await new Promise(r => setTimeout(r, 200));
 }
 assert.ok(found, 'the follow-up did not reach the investigator');
-check('investigator decrypts the follow-up with tipctl');
+// its file: saved by tipctl with the report's, checked against the signed message
+const filesEn = path.join(WORK, 'files-en-after');
+fs.mkdirSync(filesEn, { mode: 0o700 });
+tipctl('tips', 'get', reportIds.en, '--out', filesEn, '--identity', env.TIPLINE_IDENTITY, '--passphrase-file', env.TIPLINE_PASSFILE);
+assert.deepEqual(fs.readdirSync(filesEn).sort(), ['ledger.txt', 'photo.jpg']);
+assert.equal(fs.readFileSync(path.join(filesEn, 'ledger.txt'), 'utf8'), fs.readFileSync(ledger, 'utf8'));
+check('investigator decrypts the follow-up and its file with tipctl');
 
 // ---- forget (English), then the receipt no longer opens ----
 await page.goto(`${BASE}/en/inbox`);

@@ -5,7 +5,8 @@
  * playwright-core), then checks in PostgreSQL that exactly what the suite
  * meant to store was stored: two reports with one attachment each, two
  * more (the layout check's and the one sent with the keyboard alone), one
- * follow-up message, one inbox forgotten, and nothing from the bad inputs.
+ * follow-up message with one file, one inbox forgotten, and nothing from
+ * the bad inputs.
  * Screenshots, page weights and axe findings: build/…/browser-artifacts/.
  */
 #include <criterion/criterion.h>
@@ -69,9 +70,9 @@ Test(browser, source_pages_with_javascript_off, .timeout = 600)
 
 	/* Exactly what the suite meant to store, nothing from the bad inputs:
 	 * the reports in en and ar (with a file each), one sent for the layout
-	 * check and one typed with the keyboard alone. */
+	 * check and one typed with the keyboard alone; the follow-up's file. */
 	cr_assert_eq(th_count(&T, "select count(*) from reports"), 4);
-	cr_assert_eq(th_count(&T, "select count(*) from attachments"), 2);
+	cr_assert_eq(th_count(&T, "select count(*) from attachments"), 3);
 	cr_assert_eq(th_count(&T, "select count(*) from messages"), 1);
 	cr_assert_eq(th_count(&T, "select count(*) from inboxes"), 3,
 	             "the forgotten inbox remains");

@@ -125,6 +125,16 @@ report_message_signed(json_t *report, json_t *msg, const char *mid, const char *
 }
 
 int
+report_files_add(json_t *files, json_t *doc)
+{
+	json_t *all = json_object_get(files, "attachments");
+	json_t *more = json_object_get(doc, "attachments");
+	if (!json_is_array(all))
+		return -1;
+	return more == NULL || json_array_extend(all, more) == 0 ? 0 : -1;
+}
+
+int
 report_manifest_get(json_t *doc, size_t i, struct report_att *a)
 {
 	json_t *e = json_array_get(json_object_get(doc, "attachments"), i);

@@ -93,6 +93,12 @@ enum report_msg_sig {
 	REPORT_MSG_FORGED = -1       /* the report has a key, the signature is missing or wrong */
 };
 
+/* Append the entries of the "attachments" array of `doc` (a decrypted report
+ * or message; none is fine) to the "attachments" array of `files`, so one
+ * list holds a case's files: the report's, then each message's. Return 0,
+ * or -1 (out of memory, or `files` has no such array). */
+int report_files_add(json_t *files, json_t *doc) __attribute__((warn_unused_result));
+
 #define REPORT_MSG_MAX_FILES 20 /* files tipd takes with one message */
 
 /*

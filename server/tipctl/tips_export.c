@@ -36,7 +36,8 @@ static const char ex_usage[] =
 	"  messages/      the source's messages, one JSON file each (DATE_ID.json)\n"
 	"  replies/       the team's replies to the source, signatures checked\n"
 	"  notes/         the team's internal notes, signatures checked\n"
-	"  attachments/   the source's files, checked against the report's manifest\n"
+	"  attachments/   the source's files, checked against the report's manifest,\n"
+	"                 and those it sent with its messages, against each signed message\n"
 	"                 (size, padding, SHA-256), with sanitized names\n"
 	"  MANIFEST.txt   the SHA-256 of every file; the recipient checks the bundle\n"
 	"                 with `cd DIR/ID && sha256sum -c MANIFEST.txt`\n"
@@ -69,6 +70,7 @@ struct ex_run {
 	const char *rid;
 	struct identity *id;
 	json_t *meta, *doc, *quest;
+	json_t *files;       /* {"attachments": the report's files, then its messages'} */
 	struct membership *m;
 	struct buf json;     /* the report's JSON bytes (secure) */
 	struct buf manifest; /* MANIFEST.txt so far */
@@ -259,6 +261,10 @@ ex_object(struct ex_run *x, json_t *o, const char *kind, int dfd, const char *su
 	int rc = -1;
 	if (tips_thread_open_checked(o, kind, x->rid, x->id, x->m, x->doc, &out) != 0)
 		goto fail;
+	if (report_files_add(x->files, out) != 0) {
+		cli_error("out of memory");
+		goto fail;
+	}
 	/* open_checked vouched for "id" (a uuid) and "sent_on" (a date or null). */
 	const char *oid = json_string_value(json_object_get(out, "id"));
 	const char *on = json_string_value(json_object_get(out, "sent_on"));
@@ -302,13 +308,15 @@ ex_objects(struct ex_run *x, const char *key, const char *kind)
 	return rc;
 }
 
-/* Download, check and write every attachment. Return 0, or -1 (printed). */
+/* Download, check and write every attachment: the report's, then those the
+ * source sent with its messages (listed by ex_object from the signed
+ * messages). Return 0, or -1 (printed). */
 static int
 ex_attachments(struct ex_run *x, const char *rid)
 {
 	char shown[EX_PATH_MAX + 16], rel[EX_PATH_MAX];
 	struct buf chosen;
-	size_t n = report_manifest_count(x->doc);
+	size_t n = report_manifest_count(x->files);
 	int dfd, rc = 0;
 	if ((dfd = ex_mkdir(x, x->bfd, "attachments", "attachments")) < 0)
 		return -1;
@@ -318,7 +326,7 @@ ex_attachments(struct ex_run *x, const char *rid)
 		struct report_att att;
 		rc = -1;
 		buf_reset(&chosen);
-		if (report_manifest_get(x->doc, i, &att) != REPORT_OK) {
+		if (report_manifest_get(x->files, i, &att) != REPORT_OK) {
 			cli_error("refusing attachment %zu of report %s: malformed manifest entry", i + 1,
 			          rid);
 			break;
@@ -366,7 +374,9 @@ static int
 ex_fetch(struct ex_run *x, const struct ex_opts *o)
 {
 	if ((x->id = api_identity_load(o->identity, o->pass_file)) == NULL ||
-	    tips_open_fetch_report(&x->a, x->id, o->id, &x->meta, &x->doc, &x->json) != 0)
+	    tips_open_fetch_report(&x->a, x->id, o->id, &x->meta, &x->doc, &x->json) != 0 ||
+	    (x->files = json_pack("{s:[]}", "attachments")) == NULL ||
+	    report_files_add(x->files, x->doc) != 0)
 		return -1;
 	if (api_get_json(&x->a, "/api/v1/questionnaire", "the questionnaire", &x->quest) != 0)
 		x->quest = NULL;
@@ -438,6 +448,7 @@ out:
 		close(x.outfd);
 	membership_free(x.m);
 	json_decref(x.quest);
+	json_decref(x.files);
 	json_decref(x.doc);
 	json_decref(x.meta);
 	identity_free(x.id);

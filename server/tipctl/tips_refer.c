@@ -71,6 +71,7 @@ struct rf_run {
 	const char *rid;
 	struct identity *id;
 	json_t *meta, *doc, *quest;
+	json_t *files;       /* {"attachments": the report's files, then its messages'} */
 	struct membership *m;
 	struct partner p;
 	struct buf json;     /* the report's JSON bytes (secure) */
@@ -288,8 +289,10 @@ rf_objects(struct rf_run *x, const char *key, const char *kind)
 	if (rf_member(x, key, NULL, 0) != 0)
 		return -1;
 	json_array_foreach(arr, i, o) {
-		if (tips_thread_open_checked(o, kind, x->rid, x->id, x->m, x->doc, &out) != 0) {
+		if (tips_thread_open_checked(o, kind, x->rid, x->id, x->m, x->doc, &out) != 0 ||
+		    report_files_add(x->files, out) != 0) {
 			cli_error("referral stopped at %s number %zu of report %s", kind, i + 1, x->rid);
+			json_decref(out);
 			return -1;
 		}
 		const char *oid = json_string_value(json_object_get(out, "id"));
@@ -329,12 +332,14 @@ rf_unique(struct rf_run *x, const char *name, struct buf *out)
 	return -1;
 }
 
-/* Add every attachment under attachments/. Return 0, or -1 (printed). */
+/* Add every attachment under attachments/: the report's, then those the
+ * source sent with its messages (listed by rf_objects from the signed
+ * messages). Return 0, or -1 (printed). */
 static int
 rf_attachments(struct rf_run *x)
 {
 	struct buf pt, name, chosen, rel;
-	size_t n = report_manifest_count(x->doc), off = 0;
+	size_t n = report_manifest_count(x->files), off = 0;
 	int rc = rf_member(x, "attachments", NULL, 0);
 	buf_init_secure(&pt, TIPS_ATTACH_MAX);
 	buf_init_secure(&name, 4096);
@@ -346,7 +351,7 @@ rf_attachments(struct rf_run *x)
 		buf_reset(&pt);
 		buf_reset(&name);
 		buf_reset(&rel);
-		if (report_manifest_get(x->doc, i, &att) != REPORT_OK) {
+		if (report_manifest_get(x->files, i, &att) != REPORT_OK) {
 			cli_error("refusing attachment %zu of report %s: malformed manifest entry", i + 1,
 			          x->rid);
 			break;
@@ -470,7 +475,9 @@ rf_run_all(struct rf_run *x, const struct rf_opts *o)
 	if ((rc = rf_confirm(x, o)) != 0)
 		return rc;
 	if ((x->id = api_identity_load(o->identity, o->pass_file)) == NULL ||
-	    tips_open_fetch_report(&x->a, x->id, o->id, &x->meta, &x->doc, &x->json) != 0)
+	    tips_open_fetch_report(&x->a, x->id, o->id, &x->meta, &x->doc, &x->json) != 0 ||
+	    (x->files = json_pack("{s:[]}", "attachments")) == NULL ||
+	    report_files_add(x->files, x->doc) != 0)
 		return CLI_ERR;
 	if (!rf_consented(x->doc)) {
 		cli_error("report %s: the source did not agree to a referral (question %s): refusing; "
@@ -528,6 +535,7 @@ tips_refer_main(int argc, char **argv)
 	age_enc_free(x.enc);
 	membership_free(x.m);
 	json_decref(x.quest);
+	json_decref(x.files);
 	json_decref(x.doc);
 	json_decref(x.meta);
 	identity_free(x.id);

@@ -431,6 +431,16 @@ Test(pages_bad, follow_up_files_reach_the_investigator_and_refusals_store_nothin
 	cr_assert(strstr(buf_cstr(&out), "Files sent with this message: 2") != NULL, "%s",
 	          buf_cstr(&out));
 	cr_assert(strstr(buf_cstr(&out), "UNVERIFIED") == NULL, "%s", buf_cstr(&out));
+	/* the case bundle carries them too */
+	snprintf(dir, sizeof(dir), "%s/export", T.dir);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	cr_assert_eq(it_tipctl(&T, home, NULL, &out, &err, "tips", "export", rid, "--out", dir,
+	                       "--identity", T.identity, "--passphrase-file", T.passfile, NULL),
+	             0, "tipctl tips export: %s", buf_cstr(&err));
+	char adir[TH_PATH + 64];
+	snprintf(adir, sizeof(adir), "%s/%s/attachments", dir, rid);
+	assert_file(adir, "photo.jpg", photo, sizeof(photo));
+	assert_file(adir, "note-1.txt", note, strlen(note));
 	buf_free(&out);
 	buf_free(&err);
 }

@@ -20,7 +20,7 @@ struct loop {
 	pthread_t thread;
 	int running;
 	struct http_listener *l[L_COUNT];
-	struct db *db; /* this loop's own connection (review API) */
+	struct routes_ctx rt; /* its routers' app and own database connection */
 };
 
 struct loops {
@@ -40,6 +40,7 @@ loops_new(struct app *app, unsigned n)
 	l->app = app;
 	l->n = n;
 	for (unsigned i = 0; i < n; i++) {
+		l->v[i].rt.app = app;
 		if ((l->v[i].base = event_base_new()) == NULL) {
 			loops_free_bases(l);
 			return NULL;
@@ -61,21 +62,12 @@ loops_open_db(struct loops *ls, const char *conninfo)
 	if (db_conninfo_check(conninfo) != 0)
 		return -1;
 	for (unsigned i = 0; i < ls->n; i++) {
-		if (ls->v[i].db == NULL && (ls->v[i].db = db_new(ls->v[i].base, conninfo)) == NULL) {
+		if (ls->v[i].rt.db == NULL && (ls->v[i].rt.db = db_new(ls->v[i].base, conninfo)) == NULL) {
 			log_error("cannot open the database connection of event loop %u", i);
 			return -1;
 		}
 	}
 	return 0;
-}
-
-struct db *
-loops_db(const struct loops *ls, const struct event_base *base)
-{
-	for (unsigned i = 0; ls != NULL && i < ls->n; i++)
-		if (ls->v[i].base == base)
-			return ls->v[i].db;
-	return NULL;
 }
 
 /* Listen on `addr` on loop `i`; log the address actually bound from loop 0. */
@@ -95,7 +87,7 @@ listen_one(struct loops *ls, unsigned i, const char *addr, const struct config_l
 		                          : NULL,
 		.limits = ls->app->cfg->limits,
 		.router = router,
-		.router_arg = ls->app,
+		.router_arg = &ls->v[i].rt,
 		.reuseport = ls->n > 1,
 		.too_large = surface == HTTP_SURFACE_SOURCE ? routes_too_large : NULL,
 	};
@@ -241,8 +233,8 @@ loops_close(struct loops *ls)
 			continue;
 		/* Let libevent run the deferred frees of the closed connections. */
 		event_base_loop(ls->v[i].base, EVLOOP_NONBLOCK);
-		db_free(ls->v[i].db);
-		ls->v[i].db = NULL;
+		db_free(ls->v[i].rt.db);
+		ls->v[i].rt.db = NULL;
 	}
 }
 

@@ -34,10 +34,8 @@ void loops_close(struct loops *l);
 void loops_free_bases(struct loops *l);
 unsigned loops_count(const struct loops *l);
 /* Give every loop its own asynchronous database connection (db.h) on its
- * base; call before loops_start. Return 0, or -1 (logged). */
+ * base, which its routers are given (routes.h); call before loops_start.
+ * Return 0, or -1 (logged). */
 int loops_open_db(struct loops *l, const char *conninfo);
-/* The database connection of the loop running `base`, or NULL (none opened,
- * or not one of these loops). Use it only on that loop's thread. */
-struct db *loops_db(const struct loops *l, const struct event_base *base);
 
 #endif

@@ -129,6 +129,13 @@ app_load(struct app *app, char *err, size_t errlen)
 	return 0;
 }
 
+/* The inbox's pending set, as the sharing thread asks for it. */
+static size_t
+pending_export(void *inbox, uint8_t *out, size_t max)
+{
+	return inbox_pending_export(inbox, out, max);
+}
+
 /* Share the pending set with the other hosts (inbox_share.h), unless
  * [tipd] pending_share_ms = 0. Return 0, or -1 (logged). */
 static int
@@ -143,7 +150,8 @@ app_share_pending(struct app *app)
 		log_error("inbox: %s", err);
 		return -1;
 	}
-	if (ishare_start(app->ishare, app->inbox, c->db_conninfo, c->pending_share_ms) != 0) {
+	if (ishare_start(app->ishare, pending_export, app->inbox, c->db_conninfo,
+	                 c->pending_share_ms) != 0) {
 		log_error("inbox: cannot start sharing the pending set");
 		return -1;
 	}

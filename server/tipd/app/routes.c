@@ -6,7 +6,6 @@
 #include "app.h"
 #include "config.h"
 #include "inbox.h"
-#include "loops.h"
 #include "pages.h"
 #include "review.h"
 #include "submit.h"
@@ -71,7 +70,8 @@ not_found(struct http_request *req)
 const struct http_handler *
 routes_source(struct http_request *req, void *arg)
 {
-	struct app *app = arg;
+	const struct routes_ctx *rc = arg;
+	struct app *app = rc->app;
 	const char *path = http_request_path(req);
 	const struct http_handler *h = route_common(req, path);
 	http_request_set_data(req, app);
@@ -86,10 +86,10 @@ routes_source(struct http_request *req, void *arg)
 	    strcmp(path, "/api/v1/inbox/forget") == 0) {
 		if (strcmp(http_request_method(req), "POST") != 0)
 			return method_not_allowed(req, "POST");
-		return inbox_route(req, app, path);
+		return inbox_route(req, app, rc->db, path);
 	}
 	if (pages_match(app->pages, path))
-		return pages_route(req, app);
+		return pages_route(req, app, rc->db);
 	if (strcmp(path, "/") == 0 && is_get(req))
 		return &landing_handler;
 	return not_found(req);
@@ -98,7 +98,7 @@ routes_source(struct http_request *req, void *arg)
 const struct http_handler *
 routes_source_clearnet(struct http_request *req, void *arg)
 {
-	struct app *app = arg;
+	struct app *app = ((const struct routes_ctx *)arg)->app;
 	const char *path = http_request_path(req);
 	const struct http_handler *h = route_common(req, path);
 	http_request_set_data(req, app);
@@ -118,20 +118,20 @@ routes_source_clearnet(struct http_request *req, void *arg)
 const struct http_handler *
 routes_review(struct http_request *req, void *arg)
 {
+	const struct routes_ctx *rc = arg;
 	const char *path = http_request_path(req);
 	const struct http_handler *h = route_common(req, path);
-	http_request_set_data(req, arg);
+	http_request_set_data(req, rc->app);
 	if (h != NULL)
 		return h;
 	if (strncmp(path, "/api/v1/", 8) == 0)
-		return review_route(req, arg, loops_db(((struct app *)arg)->loops,
-		                                       http_request_base(req)));
+		return review_route(req, rc->app, rc->db);
 	return not_found(req);
 }
 
 int
 routes_too_large(void *arg, const char *path, struct buf *out, const char **ctype)
 {
-	struct app *app = arg;
-	return pages_too_large(app->pages, path, out, ctype);
+	const struct routes_ctx *rc = arg;
+	return pages_too_large(rc->app->pages, path, out, ctype);
 }

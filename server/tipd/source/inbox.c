@@ -21,7 +21,6 @@
 #include "inbox_share.h"
 #include "limiter.h"
 #include "log.h"
-#include "loops.h"
 #include "membership.h"
 #include "note.h"
 #include "once.h"
@@ -1019,7 +1018,7 @@ is_json(const char *ct)
 }
 
 static struct ib_req *
-ib_req_new(struct http_request *req, struct app *app, enum ib_route route)
+ib_req_new(struct http_request *req, struct app *app, struct db *db, enum ib_route route)
 {
 	struct ib_req *r = calloc(1, sizeof(*r));
 	if (r == NULL)
@@ -1028,7 +1027,7 @@ ib_req_new(struct http_request *req, struct app *app, enum ib_route route)
 	r->ib = app->inbox;
 	r->req = req;
 	r->route = route;
-	db_step_init(&r->step, loops_db(app->loops, http_request_base(req)), "inbox", iq_row, iq_done, r);
+	db_step_init(&r->step, db, "inbox", iq_row, iq_done, r);
 	buf_init_secure(&r->body, route == IB_MESSAGE ? INBOX_MAX_MESSAGE_BODY : INBOX_MAX_BODY);
 	buf_init_secure(&r->text, INBOX_MAX_TEXT);
 	buf_init_secure(&r->answer, 4 * INBOX_MAX_REPLIES * INBOX_MAX_REPLY_TEXT + 65536);
@@ -1049,7 +1048,7 @@ ib_req_new(struct http_request *req, struct app *app, enum ib_route route)
 }
 
 const struct http_handler *
-inbox_route(struct http_request *req, struct app *app, const char *path)
+inbox_route(struct http_request *req, struct app *app, struct db *db, const char *path)
 {
 	enum ib_route route;
 	if (strcmp(path, "/api/v1/inbox") == 0)
@@ -1071,7 +1070,7 @@ inbox_route(struct http_request *req, struct app *app, const char *path)
 		http_respond_problem(req, 503, "the inbox is not available");
 		return NULL;
 	}
-	struct ib_req *r = ib_req_new(req, app, route);
+	struct ib_req *r = ib_req_new(req, app, db, route);
 	if (r == NULL) {
 		http_respond_problem(req, 500, "out of memory");
 		return NULL;
@@ -1095,12 +1094,12 @@ ib_run(struct ib_req *r, inbox_view_fn view, void *arg)
 }
 
 int
-inbox_run_json(struct http_request *req, struct app *app, enum inbox_op op, const uint8_t *body,
-               size_t len, inbox_view_fn view, void *arg)
+inbox_run_json(struct http_request *req, struct app *app, struct db *db, enum inbox_op op,
+               const uint8_t *body, size_t len, inbox_view_fn view, void *arg)
 {
 	if (app->inbox == NULL)
 		return -1;
-	struct ib_req *r = ib_req_new(req, app, (enum ib_route)op);
+	struct ib_req *r = ib_req_new(req, app, db, (enum ib_route)op);
 	if (r == NULL)
 		return -1;
 	if (buf_add(&r->body, body, len) != 0) {
@@ -1111,7 +1110,7 @@ inbox_run_json(struct http_request *req, struct app *app, enum inbox_op op, cons
 }
 
 int
-inbox_run_id(struct http_request *req, struct app *app, enum inbox_op op,
+inbox_run_id(struct http_request *req, struct app *app, struct db *db, enum inbox_op op,
              const uint8_t id[RECEIPT_ID_LEN], const uint8_t seed[32], const char *text, size_t len,
              struct inbox_files *files, inbox_view_fn view, void *arg)
 {
@@ -1124,7 +1123,7 @@ inbox_run_id(struct http_request *req, struct app *app, enum inbox_op op,
 		files_drop(&taken);
 		return -1;
 	}
-	struct ib_req *r = ib_req_new(req, app, (enum ib_route)op);
+	struct ib_req *r = ib_req_new(req, app, db, (enum ib_route)op);
 	if (r == NULL) {
 		files_drop(&taken);
 		return -1;

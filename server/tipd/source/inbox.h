@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 struct app;
+struct db;
 struct spool_txn;
 struct team_keys;
 struct inbox;
@@ -104,7 +105,7 @@ enum inbox_op { INBOX_OP_READ, INBOX_OP_MESSAGE, INBOX_OP_FORGET };
 /* Run `op` for a complete request of the pages with `len` bytes of the
  * API's JSON body ({"receipt"} or {"receipt","text"}); `view` answers.
  * Return 0, or -1 if nothing started (the caller answers). */
-int inbox_run_json(struct http_request *req, struct app *app, enum inbox_op op,
+int inbox_run_json(struct http_request *req, struct app *app, struct db *db, enum inbox_op op,
                    const uint8_t *body, size_t len, inbox_view_fn view, void *arg);
 /* Same for INBOX_OP_MESSAGE (with `len` bytes of checked UTF-8 `text`, and
  * `files` or NULL) or INBOX_OP_FORGET on the inbox whose lookup id `id` and
@@ -112,13 +113,15 @@ int inbox_run_json(struct http_request *req, struct app *app, enum inbox_op op,
  * one sent with the receipt; the caller wipes its copy). The inbox takes
  * what `files` holds in every case (its fields are cleared); if the receipt
  * no longer opens `files->report`, the files are dropped, never stored. */
-int inbox_run_id(struct http_request *req, struct app *app, enum inbox_op op, const uint8_t id[32],
-                 const uint8_t seed[32], const char *text, size_t len, struct inbox_files *files,
-                 inbox_view_fn view, void *arg);
+int inbox_run_id(struct http_request *req, struct app *app, struct db *db, enum inbox_op op,
+                 const uint8_t id[32], const uint8_t seed[32], const char *text, size_t len,
+                 struct inbox_files *files, inbox_view_fn view, void *arg);
 
 /* Route POST /api/v1/inbox, /inbox/messages, /inbox/forget (`path`):
- * return the handler, or answer (405, 413, 415, 503) and return NULL. */
-const struct http_handler *inbox_route(struct http_request *req, struct app *app,
+ * return the handler, or answer (405, 413, 415, 503) and return NULL. The
+ * request's queries go through `db`, its event loop's own connection (as
+ * for inbox_run_json and inbox_run_id). */
+const struct http_handler *inbox_route(struct http_request *req, struct app *app, struct db *db,
                                        const char *path);
 
 #endif

@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "inbox.h"
 #include "log.h"
 #include "receipt.h"
 #include "util.h"
@@ -47,7 +46,8 @@ struct ishare {
 	pthread_cond_t cond;
 	char *conninfo;
 	unsigned interval_ms;
-	struct inbox *ib;
+	ishare_export_fn export; /* this host's pending set (the thread's) */
+	void *export_arg;
 	PGconn *conn;
 	bool down_logged;   /* "unreachable" logged since the last success */
 	bool failed_logged; /* a failed write logged since the last success */
@@ -197,7 +197,7 @@ share_ad(const char *host, char ad[64])
 /* Seal this host's pending set into a new malloc'd blob of a fixed size;
  * NULL on error. */
 static uint8_t *
-share_seal(struct ishare *s, struct inbox *ib, size_t *len)
+share_seal(struct ishare *s, ishare_export_fn export, void *arg, size_t *len)
 {
 	size_t ptlen = ISHARE_HEAD + (size_t)s->cap * ISHARE_ENTRY;
 	uint8_t *pt = sodium_malloc(ptlen), *blob = malloc(ISHARE_NONCE + ptlen + ISHARE_TAG);
@@ -206,7 +206,7 @@ share_seal(struct ishare *s, struct inbox *ib, size_t *len)
 	if (pt == NULL || blob == NULL)
 		goto fail;
 	memset(pt, 0, ptlen);
-	size_t n = inbox_pending_export(ib, pt + ISHARE_HEAD, s->cap);
+	size_t n = export(arg, pt + ISHARE_HEAD, s->cap);
 	memcpy(pt, ISHARE_MAGIC, 4);
 	for (int i = 0; i < 4; i++)
 		pt[4 + i] = (uint8_t)(n >> (8 * i));
@@ -401,7 +401,7 @@ out:
 }
 
 int
-ishare_round(struct ishare *s, struct inbox *ib, const char *conninfo)
+ishare_round(struct ishare *s, ishare_export_fn export, void *arg, const char *conninfo)
 {
 	size_t len = 0;
 	int rc = -1;
@@ -409,7 +409,7 @@ ishare_round(struct ishare *s, struct inbox *ib, const char *conninfo)
 	PGresult *r = NULL;
 	if (round_connect(s, conninfo) != 0)
 		return -1;
-	if ((blob = share_seal(s, ib, &len)) == NULL)
+	if ((blob = share_seal(s, export, arg, &len)) == NULL)
 		goto out;
 	const char *v[2] = { s->host, (const char *)blob };
 	const int lens[2] = { 32, (int)len }, fmts[2] = { 0, 1 };
@@ -439,7 +439,7 @@ share_thread(void *arg)
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
 		pthread_mutex_unlock(&s->mu);
-		(void)ishare_round(s, s->ib, s->conninfo);
+		(void)ishare_round(s, s->export, s->export_arg, s->conninfo);
 		pthread_mutex_lock(&s->mu);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -457,11 +457,13 @@ share_thread(void *arg)
 }
 
 int
-ishare_start(struct ishare *s, struct inbox *ib, const char *conninfo, unsigned interval_ms)
+ishare_start(struct ishare *s, ishare_export_fn export, void *arg, const char *conninfo,
+             unsigned interval_ms)
 {
 	if ((s->conninfo = strdup(conninfo)) == NULL)
 		return -1;
-	s->ib = ib;
+	s->export = export;
+	s->export_arg = arg;
 	s->interval_ms = interval_ms > 0 ? interval_ms : 1;
 	if (pthread_create(&s->thread, NULL, share_thread, s) != 0)
 		return -1;

@@ -27,7 +27,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct inbox;
 struct receipt_pepper;
 struct ishare;
 
@@ -52,15 +51,20 @@ void ishare_free(struct ishare *s);
 /* This host's id (32 hex digits). */
 const char *ishare_host(const struct ishare *s);
 
-/* Start the thread: every `interval_ms`, write what inbox_pending_export()
- * gives for `ib` and read the other hosts' rows, over `conninfo` (copied).
- * Return 0, or -1. */
-int ishare_start(struct ishare *s, struct inbox *ib, const char *conninfo, unsigned interval_ms);
+/* Where this host's pending set comes from: write up to `max` entries
+ * (ISHARE_ENTRY bytes each) at `out` and return how many. Called on the
+ * sharing thread (inbox_pending_export, with the inbox as `arg`). */
+typedef size_t (*ishare_export_fn)(void *arg, uint8_t *out, size_t max);
+
+/* Start the thread: every `interval_ms`, write what `export` gives and read
+ * the other hosts' rows, over `conninfo` (copied). Return 0, or -1. */
+int ishare_start(struct ishare *s, ishare_export_fn export, void *arg, const char *conninfo,
+                 unsigned interval_ms);
 /* Stop and join the thread (NULL or never started is fine). */
 void ishare_stop(struct ishare *s);
 /* One round now, on the caller's thread, over `conninfo` (tests, start-up).
  * Return 0, or -1 (logged). */
-int ishare_round(struct ishare *s, struct inbox *ib, const char *conninfo);
+int ishare_round(struct ishare *s, ishare_export_fn export, void *arg, const char *conninfo);
 
 /* Whether another host holds `id` pending (copying its report uuid and
  * team) or as forgotten. Thread-safe; NULL `s` answers ISHARE_NONE. */

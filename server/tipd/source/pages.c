@@ -353,11 +353,11 @@ pages_route_read_only(struct http_request *req, struct app *app)
 		pages_message(req, pg, l10n_find(pg->l10n, "en", 2), 403, "onion_only", "", NULL);
 		return NULL;
 	}
-	return pages_route(req, app);
+	return pages_route(req, app, NULL); /* reads only: no query */
 }
 
 const struct http_handler *
-pages_route(struct http_request *req, struct app *app)
+pages_route(struct http_request *req, struct app *app, struct db *db)
 {
 	const struct pages *pg = app->pages;
 	const char *path = http_request_path(req), *method = http_request_method(req), *rest = "";
@@ -398,7 +398,7 @@ pages_route(struct http_request *req, struct app *app)
 	if (strcmp(rest, "/report") == 0)
 		return pages_report_post(req, pg, lang);
 	if (strncmp(rest, "/inbox", 6) == 0)
-		return pages_inbox_post(req, pg, lang, rest + 6);
+		return pages_inbox_post(req, pg, lang, rest + 6, db);
 	pages_message(req, pg, lang, 404, "missing", "", NULL);
 	return NULL;
 }

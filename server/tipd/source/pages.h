@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 struct app;
+struct db;
 struct pages;
 struct http_request;
 struct http_handler;
@@ -42,8 +43,10 @@ void pages_free(struct pages *pg);
 
 /* 1 if `path` is one of the pages' paths (then pages_route answers it). */
 bool pages_match(const struct pages *pg, const char *path);
-/* Route a page request: return the handler, or answer and return NULL. */
-const struct http_handler *pages_route(struct http_request *req, struct app *app);
+/* Route a page request: return the handler, or answer and return NULL.
+ * `db` is the database connection of the request's event loop (the inbox
+ * pages query through it). */
+const struct http_handler *pages_route(struct http_request *req, struct app *app, struct db *db);
 /* The same for the clearnet TLS listener without submissions: the landing
  * pages and the CSS, and for the forms (and any post) a page saying that
  * reports and the inbox work only in Tor Browser. */

@@ -51,6 +51,7 @@ struct inbox_post {
 	char name[MULTIPART_NAME_MAX];
 	unsigned nfields;
 	bool answered;
+	struct db *db;            /* the request's loop's connection, for the inbox */
 	/* a message's files */
 	struct inbox_files files; /* the submission they are sealed into */
 	struct seal_file *file;   /* the file being received */
@@ -440,7 +441,7 @@ ip_start(struct inbox_post *ip)
 		json_decref(body);
 		if (s == NULL)
 			return ip_message(ip, 500, "failed", NULL);
-		rc = inbox_run_json(ip->req, ip->pg->app, INBOX_OP_READ, (const uint8_t *)s,
+		rc = inbox_run_json(ip->req, ip->pg->app, ip->db, INBOX_OP_READ, (const uint8_t *)s,
 		                    strlen(s), ip_view, ip);
 		sodium_memzero(s, strlen(s));
 		free(s);
@@ -454,7 +455,7 @@ ip_start(struct inbox_post *ip)
 		sodium_memzero(&ck, sizeof(ck));
 		return -1;
 	}
-	rc = inbox_run_id(ip->req, ip->pg->app,
+	rc = inbox_run_id(ip->req, ip->pg->app, ip->db,
 	                  ip->kind == IP_MESSAGE ? INBOX_OP_MESSAGE : INBOX_OP_FORGET, ck.id, ck.seed,
 	                  text != NULL ? json_string_value(text) : "", json_string_length(text),
 	                  files ? &ip->files : NULL, ip_view, ip);
@@ -509,7 +510,7 @@ static const struct http_handler ip_handler = {
 
 const struct http_handler *
 pages_inbox_post(struct http_request *req, const struct pages *pg, const struct l10n_lang *lang,
-                 const char *rest)
+                 const char *rest, struct db *db)
 {
 	static const char *const paths[] = { "", "/messages", "/forget", "/close" };
 	const char *ct = http_request_header(req, "Content-Type");
@@ -539,6 +540,7 @@ pages_inbox_post(struct http_request *req, const struct pages *pg, const struct 
 	ip->lang = lang;
 	ip->req = req;
 	ip->kind = (enum ip_kind)k;
+	ip->db = db;
 	buf_init_secure(&ip->field, INBOX_MAX_TEXT * 4);
 	struct multipart_limits lim = { FORM_MAX_FIELDS + INBOX_MAX_FILES + 1, 0 };
 	ip->fields = json_object();

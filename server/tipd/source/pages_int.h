@@ -8,10 +8,13 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "pages.h"
 #include "questionnaire.h"
 #include "websec.h"
 
+struct app;
+struct db;
+struct http_handler;
+struct http_request;
 struct l10n;
 struct l10n_lang;
 struct tmpl_set;
@@ -54,6 +57,7 @@ const struct http_handler *pages_report_post(struct http_request *req, const str
                                              const struct l10n_lang *lang);
 /* POST /{lang}/inbox`rest` ("", "/messages", "/forget", "/close"). */
 const struct http_handler *pages_inbox_post(struct http_request *req, const struct pages *pg,
-                                            const struct l10n_lang *lang, const char *rest);
+                                            const struct l10n_lang *lang, const char *rest,
+                                            struct db *db);
 
 #endif

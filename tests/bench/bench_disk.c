@@ -18,13 +18,18 @@
  *
  * Files are SIZE bytes (the size of a real spool file for the team, printed
  * by bench_seal). Bounded by --seconds and --max submissions; every file is
- * removed at the end. Prints one JSON object on stdout.
+ * removed at the end, unless --keep: then the caller removes the directory
+ * later (on ext4 without a journal a new file steps over every inode deleted
+ * recently in its block group, so removing them right away would slow down
+ * whatever creates files next: the next run, or tipd). Prints one JSON
+ * object on stdout.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +63,7 @@ struct disk {
 	double deadline;
 	uint64_t max;
 	char date[11];
+	bool keep;          /* leave the files for the caller to remove */
 	_Atomic uint64_t started;
 	_Atomic uint64_t durable;
 	_Atomic int failed;
@@ -167,7 +173,7 @@ parse_args(int argc, char **argv, struct disk *d, const char **dir, uint64_t *si
 		{ "dir", required_argument, NULL, 'd' },     { "size", required_argument, NULL, 'z' },
 		{ "seconds", required_argument, NULL, 's' }, { "threads", required_argument, NULL, 't' },
 		{ "max", required_argument, NULL, 'm' },     { "inflight", required_argument, NULL, 'i' },
-		{ NULL, 0, NULL, 0 },
+		{ "keep", no_argument, NULL, 'k' },          { NULL, 0, NULL, 0 },
 	};
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -178,12 +184,13 @@ parse_args(int argc, char **argv, struct disk *d, const char **dir, uint64_t *si
 		case 't': if (util_parse_u64(optarg, MAX_THREADS, threads) != 0) *threads = 0; break;
 		case 'm': if (util_parse_u64(optarg, 10000000, &d->max) != 0) d->max = 0; break;
 		case 'i': if (util_parse_u64(optarg, MAX_INFLIGHT, inflight) != 0) *inflight = 0; break;
+		case 'k': d->keep = true; break;
 		default: return -1;
 		}
 	}
 	if (*dir == NULL || *size <= OVERHEAD || *secs == 0 || *threads == 0 || d->max == 0) {
 		fprintf(stderr, "usage: bench_disk --dir DIR --size BYTES (> %zu) --seconds S "
-		                "[--threads WRITERS] [--inflight SUBMISSIONS] [--max N]\n",
+		                "[--threads WRITERS] [--inflight SUBMISSIONS] [--max N] [--keep]\n",
 		        (size_t)OVERHEAD);
 		return -1;
 	}
@@ -264,7 +271,7 @@ main(int argc, char **argv)
 		        (long long)file_bytes, (unsigned long long)size);
 	}
 out:
-	if (d.spool != NULL)
+	if (d.spool != NULL && (!d.keep || rc != 0))
 		cleanup(d.spool);
 	spool_free(d.spool);
 	for (unsigned i = 0; i < threads; i++)

@@ -76,6 +76,7 @@ struct writer {
 	pthread_t th;
 };
 
+/* Return the monotonic clock in seconds. */
 static double
 now_s(void)
 {
@@ -141,6 +142,7 @@ submit_one(struct writer *w)
 	return 0;
 }
 
+/* A writer thread: run its loop until its last submission was called back. */
 static void *
 writer_main(void *arg)
 {
@@ -211,6 +213,31 @@ prime(struct disk *d, struct writer *w, unsigned threads, unsigned inflight)
 	return 0;
 }
 
+/* Check the size of a committed file and print the run's JSON line. Return 0,
+ * or 1 if the run failed or wrote files of the wrong size. */
+static int
+print_result(struct disk *d, uint64_t size, unsigned threads, unsigned inflight, double secs)
+{
+	struct stat st;
+	char **paths;
+	int n = spool_list(d->spool, &paths, 1);
+	off_t file_bytes = n == 1 && stat(paths[0], &st) == 0 ? st.st_size : -1;
+	spool_list_free(paths, n);
+	if (atomic_load(&d->failed))
+		return 1;
+	if (file_bytes != (off_t)size) {
+		fprintf(stderr, "bench_disk: wrote files of %lld bytes, not %llu\n",
+		        (long long)file_bytes, (unsigned long long)size);
+		return 1;
+	}
+	uint64_t files = atomic_load(&d->durable);
+	printf("{\"threads\":%u,\"inflight\":%u,\"size\":%llu,\"files\":%llu,\"seconds\":%.3f,"
+	       "\"per_sec\":%.1f,\"mb_per_sec\":%.2f}\n",
+	       threads, inflight, (unsigned long long)size, (unsigned long long)files, secs,
+	       (double)files / secs, (double)files * (double)size / secs / 1e6);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -253,23 +280,7 @@ main(int argc, char **argv)
 	double t1 = now_s();
 	if (started != threads)
 		goto out;
-	struct stat st;
-	char **paths;
-	int n = spool_list(d.spool, &paths, 1);
-	off_t file_bytes = n == 1 && stat(paths[0], &st) == 0 ? st.st_size : -1;
-	spool_list_free(paths, n);
-	uint64_t files = atomic_load(&d.durable);
-	if (!atomic_load(&d.failed) && file_bytes == (off_t)size) {
-		printf("{\"threads\":%u,\"inflight\":%u,\"size\":%llu,\"files\":%llu,\"seconds\":%.3f,"
-		       "\"per_sec\":%.1f,\"mb_per_sec\":%.2f}\n",
-		       (unsigned)threads, (unsigned)inflight, (unsigned long long)size,
-		       (unsigned long long)files, t1 - t0, (double)files / (t1 - t0),
-		       (double)files * (double)size / (t1 - t0) / 1e6);
-		rc = 0;
-	} else if (file_bytes != (off_t)size) {
-		fprintf(stderr, "bench_disk: wrote files of %lld bytes, not %llu\n",
-		        (long long)file_bytes, (unsigned long long)size);
-	}
+	rc = print_result(&d, size, (unsigned)threads, (unsigned)inflight, t1 - t0);
 out:
 	if (d.spool != NULL && (!d.keep || rc != 0))
 		cleanup(d.spool);

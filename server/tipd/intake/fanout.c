@@ -27,7 +27,7 @@ struct fanout {
 	pthread_cond_t done_cv; /* the last call of a run returned */
 	unsigned max_threads;
 	unsigned nhelpers;
-	bool started;           /* helpers were started (or tried) */
+	bool started; /* helpers were started (or tried) */
 	bool stopping;
 	char name[16];
 	pthread_t helpers[FANOUT_MAX_THREADS];
@@ -36,8 +36,8 @@ struct fanout {
 	void **items;
 	size_t n;
 	_Atomic size_t next;
-	size_t pending;         /* calls not yet returned, under mu */
-	unsigned active;        /* helpers taking items, under mu */
+	size_t pending;  /* calls not yet returned, under mu */
+	unsigned active; /* helpers taking items, under mu */
 	void (*fn)(void *item);
 };
 
@@ -66,6 +66,7 @@ calls_returned(struct fanout *f, size_t done, bool helper)
 		pthread_cond_signal(&f->done_cv);
 }
 
+/* A helper thread: wait for a new run, take its items, repeat until stopped. */
 static void *
 helper_main(void *arg)
 {
@@ -100,7 +101,11 @@ fanout_new(unsigned threads, const char *name)
 		goto fail_work;
 	if (pthread_cond_init(&f->done_cv, NULL) != 0)
 		goto fail_done;
-	f->max_threads = threads < 1 ? 1 : threads > FANOUT_MAX_THREADS ? FANOUT_MAX_THREADS : threads;
+	f->max_threads = threads;
+	if (f->max_threads < 1)
+		f->max_threads = 1;
+	if (f->max_threads > FANOUT_MAX_THREADS)
+		f->max_threads = FANOUT_MAX_THREADS;
 	for (size_t i = 0; i + 1 < sizeof(f->name) && name[i] != '\0'; i++)
 		f->name[i] = name[i];
 	return f;

@@ -12,11 +12,11 @@
 
 struct item {
 	_Atomic int calls;
-	unsigned run;         /* the run the item belongs to */
-	pthread_t thread;     /* the thread that called it */
+	unsigned run;     /* the run the item belongs to */
+	pthread_t thread; /* the thread that called it */
 };
 
-static _Atomic int running;     /* calls in progress right now */
+static _Atomic int running; /* calls in progress right now */
 static _Atomic int most_running;
 static _Atomic unsigned current_run;
 static _Atomic int wrong_run;
@@ -30,6 +30,7 @@ sleep_ms(long ms)
 		;
 }
 
+/* Record how many calls overlap, and the calling thread; take 20 ms. */
 static void
 slow_call(void *arg)
 {
@@ -44,6 +45,7 @@ slow_call(void *arg)
 	atomic_fetch_sub(&running, 1);
 }
 
+/* Count the call, and whether its item belongs to the current run. */
 static void
 quick_call(void *arg)
 {
@@ -111,8 +113,8 @@ Test(fanout, runs_in_a_row_never_mix_their_items, .timeout = 60)
 		atomic_store(&current_run, r);
 		fanout_run(f, ptrs, n, quick_call);
 		for (size_t i = 0; i < n; i++)
-			cr_assert_eq(atomic_load(&v[i].calls), 1, "run %u: item %zu ran %d times", r,
-			             i, atomic_load(&v[i].calls));
+			cr_assert_eq(atomic_load(&v[i].calls), 1, "run %u: item %zu ran %d times",
+			             r, i, atomic_load(&v[i].calls));
 	}
 	cr_assert_eq(atomic_load(&wrong_run), 0, "an item was called during another run");
 	fanout_free(f);

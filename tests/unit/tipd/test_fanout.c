@@ -1,14 +1,24 @@
 /* Unit tests for fanout: every item runs once, runs overlap, runs in a row
- * never mix. The spool's committer fsyncs a group's files through it. */
+ * never mix; and the spool's committer fsyncs a group's files through it. */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <sodium.h>
+
 #include "fanout.h"
+#include "spool.h"
+#include "util.h"
 
 struct item {
 	_Atomic int calls;
@@ -129,4 +139,106 @@ Test(fanout, free_without_a_run_and_null_are_fine)
 	cr_assert_not_null(f);
 	fanout_run(f, none, 0, quick_call); /* no item: nothing is called */
 	fanout_free(f);
+}
+
+/* --- the spool's group commit --- */
+
+#define GROUP_FILES 64
+
+struct commits {
+	struct event_base *base;
+	int done;
+	int ok;
+};
+
+/* A commit's callback: count it; stop the loop after the last. */
+static void
+on_commit(int ok, void *arg)
+{
+	struct commits *c = arg;
+	c->ok += ok;
+	if (++c->done == GROUP_FILES)
+		event_base_loopbreak(c->base);
+}
+
+/* Return the number of this process's threads named `name`. */
+static int
+threads_named(const char *name)
+{
+	char path[300], comm[32];
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+	cr_assert_not_null(d);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) != NULL && strncmp(comm, name, strlen(name)) == 0)
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Queue one small complete submission for commit. */
+static void
+queue_one(struct spool *s, struct commits *c)
+{
+	char report[UUID_STR_LEN];
+	uint8_t ids[64] = { 1 };
+	util_uuid(report);
+	struct spool_txn *t = spool_begin(s, report, "team-a", "2024-02-29");
+	cr_assert_not_null(t);
+	cr_assert_eq(spool_object(t, SPOOL_REPORT, report), 0);
+	cr_assert_eq(spool_header(t, report,
+	                          "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq",
+	                          (const uint8_t *)"hdr", 3),
+	             0);
+	cr_assert_eq(spool_payload(t, report, (const uint8_t *)"sealed", 6), 0);
+	cr_assert_eq(spool_inbox(t, ids, ids + 32), 0);
+	cr_assert_eq(spool_commit(t, c->base, on_commit, c), 0);
+}
+
+Test(fanout, spool_group_commit_fsyncs_on_helper_threads_and_every_file_reads_back, .timeout = 60)
+{
+	char dir[] = "/tmp/test_fanout.XXXXXX", sdir[64];
+	cr_assert(sodium_init() >= 0);
+	cr_assert_eq(evthread_use_pthreads(), 0);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(sdir, sizeof(sdir), "%s/spool", dir);
+	struct commits c = { 0 };
+	c.base = event_base_new();
+	cr_assert_not_null(c.base);
+	struct spool *s = spool_open(sdir, 1 << 30);
+	cr_assert_not_null(s);
+	cr_assert_eq(threads_named("tipd-fsync"), 0);
+	/* Queued faster than the committer fsyncs: later groups hold many. */
+	for (int i = 0; i < GROUP_FILES; i++)
+		queue_one(s, &c);
+	struct timeval limit = { 30, 0 };
+	cr_assert_eq(event_base_loopexit(c.base, &limit), 0);
+	cr_assert_eq(event_base_dispatch(c.base), 0);
+	cr_assert_eq(c.done, GROUP_FILES);
+	cr_assert_eq(c.ok, GROUP_FILES);
+	cr_assert_eq(threads_named("tipd-fsync"), 7,
+	             "the group's files were not fsync'd in parallel");
+	char **paths = NULL;
+	int n = spool_list(s, &paths, 2 * GROUP_FILES);
+	cr_assert_eq(n, GROUP_FILES);
+	for (int i = 0; i < n; i++) {
+		struct spool_entry *e = spool_entry_read(paths[i]);
+		cr_assert_not_null(e, "%s does not read back", paths[i]);
+		cr_assert_eq(spool_entry_remove(s, e), 0);
+		spool_entry_free(e);
+	}
+	spool_list_free(paths, n);
+	spool_free(s);
+	event_base_free(c.base);
+	cr_assert_eq(rmdir(sdir), 0);
+	cr_assert_eq(rmdir(dir), 0);
 }

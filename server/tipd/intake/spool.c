@@ -854,7 +854,7 @@ commit_file(void *arg)
 }
 
 /* fsync and rename every file of `list`, several at once (one at a time if
- * the group's array cannot grow). Return 1 if any file is now ".rep". */
+ * the group's array cannot grow). Return true if any file is now ".rep". */
 static bool
 commit_files(struct spool *s, struct spool_txn *list)
 {

@@ -110,33 +110,36 @@ def main():
 
     # --- ceilings ---
     def disk_ceiling(team, clients=None):
-        # The best the disk did for this file size, whatever the thread
-        # count or batch: a ceiling, not the figure for one setting.
+        # The best tipd's spool did for this file size, whatever the number
+        # of submissions in flight: a ceiling, not the figure for one setting.
         return max((v["per_sec"] for v in disk.get(team, {}).values()), default=None)
 
     compute = {r["team"]: r["r"] for r in recs if r["kind"] == "compute"}
     disk = {}
     for r in recs:
         if r["kind"] == "disk":
-            run = f"{r['r']['threads']}x{r['r'].get('batch', 1)}"
-            disk.setdefault(r["team"], {})[run] = r["r"]
-    disk_runs = sorted({k for d in disk.values() for k in d},
-                       key=lambda k: tuple(int(x) for x in k.split("x")))
+            disk.setdefault(r["team"], {})[r["r"]["inflight"]] = r["r"]
+    disk_runs = sorted({k for d in disk.values() for k in d})
+    writers = sorted({v["threads"] for d in disk.values() for v in d.values()})
     out["compute"] = {str(k): {"per_core": v["per_sec"], "machine": v["per_sec"] * nproc,
+                               "cpu_us_per_report": v.get("cpu_us_per_report"),
                                "spool_file_bytes": v["spool_file_bytes"]} for k, v in compute.items()}
-    out["disk"] = {str(k): {t: v["per_sec"] for t, v in d.items()} for k, d in disk.items()}
+    out["disk"] = {str(k): {str(t): v["per_sec"] for t, v in d.items()} for k, d in disk.items()}
     p("References measured in this run")
-    p(f"  {'team':>4}  {'seal/s/core':>11}  {'seal/s x' + str(nproc):>11}  {'spool file':>10}  "
-      + "  ".join(f"{'disk ' + t:>11}" for t in disk_runs) + f"  {'disk best':>10}")
+    p(f"  {'team':>4}  {'seal/s/core':>11}  {'seal/s x' + str(nproc):>11}  {'seal CPU us':>11}  "
+      f"{'spool file':>10}  " + "  ".join(f"{'disk ' + str(t):>9}" for t in disk_runs)
+      + f"  {'disk best':>10}")
     for n in sorted(compute):
         c = compute[n]
         d = disk.get(n, {})
         p(f"  {n:>4}  {c['per_sec']:>11,.0f}  {c['per_sec'] * nproc:>11,.0f}  "
-          f"{c['spool_file_bytes']:>8,} B  "
-          + "  ".join(f"{fmt(d[t]['per_sec']) if t in d else '-':>11}" for t in disk_runs)
+          f"{fmt(c.get('cpu_us_per_report')):>11}  {c['spool_file_bytes']:>8,} B  "
+          + "  ".join(f"{fmt(d[t]['per_sec']) if t in d else '-':>9}" for t in disk_runs)
           + f"  {fmt(disk_ceiling(n)):>10}")
-    p("  (disk TxB = T threads, each making B durable spool-sized files per directory fsync;")
-    p("   the disk ceiling is the best of these runs: what the disk can do for this workload)")
+    p("  (seal CPU us = bench_seal's own CPU time per report; disk N = tipd's spool (bench_disk)")
+    p(f"   with N submissions in flight from {'/'.join(str(w) for w in writers) or '?'} writer loops, "
+      "each file fsync'd and renamed by the committer,")
+    p("   one directory fsync per group; the disk ceiling is the best of these runs)")
     p("")
 
     # --- intake ---
@@ -156,24 +159,32 @@ def main():
         f["loops_busy"] = sum(1 for v in loop_pct.values() if v > 50)
         f.update({"team": r["team"], "transport": r["transport"], "clients": r["clients"],
                   "loops": r.get("loops"), "compute_ceiling": comp_m, "disk_ceiling": dsk,
-                  "ceiling": ceil, "ratio": ratio(f["per_sec"], ceil)})
+                  "ceiling": ceil, "ratio": ratio(f["per_sec"], ceil),
+                  "cpu_ratio": ratio(compute.get(r["team"], {}).get("cpu_us_per_report"),
+                                     f["server_cpu_us_per_req"])})
         intake.append(f)
     out["intake"] = intake
     p("Sealed report intake: POST /api/v1/reports (~2 KB answers), keep-alive")
     p(f"  {'team':>4} {'transport':>9} {'clients':>7}  {'reports/s':>9}  {'p50 ms':>7}  {'p99 ms':>7}  "
       f"{'errors':>6}  {'CPU us/rep':>10}  {'tipd CPU':>8}  {'RSS MiB':>7}  {'wrk CPU':>7}  "
-      f"{'other':>5}  {'compute':>8}  {'disk':>7}  {'ratio':>5}  {'loop CPU %':>10}")
+      f"{'other':>5}  {'compute':>8}  {'disk':>7}  {'ratio':>5}  {'CPU ratio':>9}  {'loop CPU %':>10}")
     for f in intake:
         p(f"  {f['team']:>4} {f['transport']:>9} {f['clients']:>7}  {f['per_sec']:>9,.0f}  "
           f"{f['p50_ms']:>7.1f}  {f['p99_ms']:>7.1f}  {f['errors']:>6}  "
           f"{fmt(f['server_cpu_us_per_req']):>10}  {f['server_cpu_pct']:>7.0f}%  "
           f"{f['server_rss_mb']:>7.1f}  {f['loadgen_cpu_pct']:>6.0f}%  {fmt(f['other_cpu_pct']):>4}%  "
           f"{fmt(f['compute_ceiling']):>8}  {fmt(f['disk_ceiling']):>7}  {fmt(f['ratio'], pct=True):>5}  "
-          f"{'/'.join(f'{v:.0f}' for v in f['loop_cpu_pct'].values()):>10}")
+          f"{fmt(f['cpu_ratio'], pct=True):>9}  {'/'.join(f'{v:.0f}' for v in f['loop_cpu_pct'].values()):>10}")
     p("  (compute = bench_seal per core x cores; disk = the best bench_disk run above; "
       "ratio = reports/s / min(compute, disk);")
+    p("   CPU ratio = seal CPU us / tipd's CPU us per report, the share of tipd's CPU that is the sealing;")
     p("   CPU percentages are of one core; 'other' = CPU used meanwhile by everything but tipd and wrk;")
     p("   loop CPU = each event-loop thread of tipd, loop 0 first)")
+    over = [f for f in intake if f["disk_ceiling"] and f["per_sec"] > f["disk_ceiling"]]
+    out["disk_ceiling_exceeded"] = [f"team {f['team']} {f['transport']}/{f['clients']}" for f in over]
+    if over:
+        p("  NOTE: intake exceeded the disk ceiling in " + ", ".join(out["disk_ceiling_exceeded"])
+          + ": it is not an upper bound in this run")
     p("")
 
     # --- OnionShare, a peer in the same run ---

@@ -24,7 +24,7 @@ static struct th T;
 
 Test(browser, source_pages_with_javascript_off, .timeout = 600)
 {
-	char home[TH_PATH + 16], server[64], pin[65], url[64], tls_url[64], artifacts[TH_PATH];
+	char home[TH_PATH + 16], url[64], tls_url[64], artifacts[TH_PATH];
 	char ttl[16], maxb[16], suite[TH_PATH];
 	struct buf out, err;
 	buf_init(&out, 1 << 22);
@@ -38,12 +38,7 @@ Test(browser, source_pages_with_javascript_off, .timeout = 600)
 
 	snprintf(home, sizeof(home), "%s/tipctl-home", T.dir);
 	cr_assert_eq(mkdir(home, 0700), 0);
-	snprintf(server, sizeof(server), "https://127.0.0.1:%d", T.review_port);
-	th_tls_key_hex(&T, pin);
-	cr_assert_eq(it_tipctl(&T, home, NULL, &out, &err, "login", "--server", server, "--pin",
-	                       pin, "--origin", TH_REVIEW_ORIGIN, "--identity", T.identity,
-	                       "--passphrase-file", T.passfile, "--admin-key", T.admin_pub, NULL),
-	             0, "tipctl login: %s", buf_cstr(&err));
+	it_tipctl_login(&T, home);
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", T.source_port);
 	snprintf(tls_url, sizeof(tls_url), "https://127.0.0.1:%d", T.source_tls_port);

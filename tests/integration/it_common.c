@@ -408,3 +408,29 @@ it_receipt_of_body(const char *body, char *digits)
 	json_decref(doc);
 	return rc;
 }
+
+void
+it_tipctl_login(struct th *t, const char *home)
+{
+	char server[64], pin[65];
+	struct buf out, err;
+	buf_init(&out, 1 << 16);
+	buf_init(&err, 1 << 16);
+	snprintf(server, sizeof(server), "https://127.0.0.1:%d", t->review_port);
+	th_tls_key_hex(t, pin);
+	cr_assert_eq(it_tipctl(t, home, NULL, &out, &err, "login", "--server", server, "--pin", pin,
+	                       "--origin", TH_REVIEW_ORIGIN, "--identity", t->identity,
+	                       "--passphrase-file", t->passfile, "--admin-key", t->admin_pub, NULL),
+	             0, "tipctl login: %s", buf_cstr(&err));
+	buf_free(&out);
+	buf_free(&err);
+}
+
+void
+it_write_file(const char *path, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert(fd >= 0, "%s", path);
+	cr_assert_eq(util_write_all(fd, p, n), 0, "%s", path);
+	close(fd);
+}

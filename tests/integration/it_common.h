@@ -57,6 +57,14 @@ int it_exec(struct th *t, const char *home, const char *in, char *const argv[], 
 int it_tipctl(struct th *t, const char *home, const char *in, struct buf *out, struct buf *err,
               const char *first, ...);
 
+/* Log the demo investigator's tipctl in to the review listener (its pinned
+ * TLS key, the harness's admin key pinned) with tipctl's state in `home`
+ * (NULL: the harness's default). Asserts success. */
+void it_tipctl_login(struct th *t, const char *home);
+
+/* Write `n` bytes at `p` to a new or truncated file `path` (mode 0600). */
+void it_write_file(const char *path, const void *p, size_t n);
+
 /* Submit a report (IT_ANSWERS) with one small attachment to team demo over
  * the plain source listener, wait until it is in PostgreSQL (the only report
  * there) and fill its id and the attachment's. */

@@ -317,16 +317,6 @@ Test(pages_bad, inbox_shows_the_sources_own_messages_marked_as_theirs)
 	json_decref(doc);
 }
 
-/* Write `n` bytes at `p` to `path`. */
-static void
-write_file(const char *path, const void *p, size_t n)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	cr_assert(fd >= 0, "%s", path);
-	cr_assert_eq(util_write_all(fd, p, n), 0);
-	close(fd);
-}
-
 /* Assert that file `name` in `dir` holds exactly the `n` bytes at `want`. */
 static void
 assert_file(const char *dir, const char *name, const void *want, size_t n)
@@ -348,7 +338,7 @@ Test(pages_bad, follow_up_files_reach_the_investigator_and_refusals_store_nothin
 {
 	char jar[TH_PATH + 8], receipt[64], tok[160], close_tok[160], f_tok[200], url[128];
 	char p_photo[TH_PATH], p_note[TH_PATH], f_photo[TH_PATH + 16], f_note[TH_PATH + 16];
-	char home[TH_PATH + 16], server[64], pin[65], dir[TH_PATH], rid[37];
+	char home[TH_PATH + 16], dir[TH_PATH], rid[37];
 	static uint8_t photo[70001];
 	const char note[] = "canary-followup-file-9c2e: the address is on the back";
 	struct buf out, err;
@@ -362,8 +352,8 @@ Test(pages_bad, follow_up_files_reach_the_investigator_and_refusals_store_nothin
 	randombytes_buf(photo, sizeof(photo));
 	snprintf(p_photo, sizeof(p_photo), "%s/photo.jpg", T.dir);
 	snprintf(p_note, sizeof(p_note), "%s/note.txt", T.dir);
-	write_file(p_photo, photo, sizeof(photo));
-	write_file(p_note, note, strlen(note));
+	it_write_file(p_photo, photo, sizeof(photo));
+	it_write_file(p_note, note, strlen(note));
 	snprintf(f_photo, sizeof(f_photo), "file=@%s", p_photo);
 	snprintf(f_note, sizeof(f_note), "file=@%s", p_note);
 	url_of("/fr/inbox/messages", url, sizeof(url));
@@ -409,12 +399,7 @@ Test(pages_bad, follow_up_files_reach_the_investigator_and_refusals_store_nothin
 	/* the investigator saves all three, each checked against the signed message */
 	snprintf(home, sizeof(home), "%s/tipctl-home", T.dir);
 	cr_assert_eq(mkdir(home, 0700), 0);
-	snprintf(server, sizeof(server), "https://127.0.0.1:%d", T.review_port);
-	th_tls_key_hex(&T, pin);
-	cr_assert_eq(it_tipctl(&T, home, NULL, &out, &err, "login", "--server", server, "--pin",
-	                       pin, "--origin", TH_REVIEW_ORIGIN, "--identity", T.identity,
-	                       "--passphrase-file", T.passfile, "--admin-key", T.admin_pub, NULL),
-	             0, "tipctl login: %s", buf_cstr(&err));
+	it_tipctl_login(&T, home);
 	it_only_report(&T, rid);
 	snprintf(dir, sizeof(dir), "%s/files", T.dir);
 	cr_assert_eq(mkdir(dir, 0700), 0);

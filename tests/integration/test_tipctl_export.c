@@ -51,14 +51,6 @@ static uint8_t big[BIG], small[SMALL];
 /* Run $TIPCTL (no terminal, stdin from `in` or /dev/null); stdout/stderr into out/err. */
 #define tipctl_in(in, ...) it_tipctl(&T, NULL, (in), &out, &err, __VA_ARGS__)
 
-static void
-write_file(const char *path, const void *p, size_t n)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	cr_assert(fd >= 0, "%s", path);
-	cr_assert_eq(util_write_all(fd, p, n), 0);
-	close(fd);
-}
 
 /* Submit a multipart report with two files; keep its receipt. */
 static void
@@ -74,10 +66,10 @@ submit(void)
 	snprintf(preport, sizeof(preport), "%s/report-in.json", T.dir);
 	randombytes_buf(big, BIG);
 	randombytes_buf(small, SMALL);
-	write_file(pbig, big, BIG);
-	write_file(psmall, small, SMALL);
+	it_write_file(pbig, big, BIG);
+	it_write_file(psmall, small, SMALL);
 	const char *rep = "{\"team\":\"demo\",\"language\":\"ar\",\"answers\":" IT_ANSWERS "}";
-	write_file(preport, rep, strlen(rep));
+	it_write_file(preport, rep, strlen(rep));
 	snprintf(fbig, sizeof(fbig), "file=@%s", pbig);
 	snprintf(fsmall, sizeof(fsmall), "file=@%s;filename=../../.etc/ملاحظة.txt", psmall);
 	snprintf(freport, sizeof(freport), "report=<%s;type=application/json", preport);
@@ -132,12 +124,12 @@ setup(void)
 	                       T.passfile, "--admin-key", T.admin_pub, NULL),
 	             0, "login: %s", buf_cstr(&err));
 	snprintf(txt, sizeof(txt), "%s/reply.txt", T.dir);
-	write_file(txt, REPLY_TEXT "\n", strlen(REPLY_TEXT) + 1);
+	it_write_file(txt, REPLY_TEXT "\n", strlen(REPLY_TEXT) + 1);
 	cr_assert_eq(tipctl_in(NULL, "tips", "reply", rid, "--file", txt, "--yes", "--identity",
 	                       T.identity, "--passphrase-file", T.passfile, NULL),
 	             0, "reply: %s", buf_cstr(&err));
 	snprintf(txt, sizeof(txt), "%s/note.txt", T.dir);
-	write_file(txt, NOTE_TEXT, strlen(NOTE_TEXT));
+	it_write_file(txt, NOTE_TEXT, strlen(NOTE_TEXT));
 	cr_assert_eq(tipctl_in(txt, "tips", "note", rid, "--stdin", "--identity", T.identity,
 	                       "--passphrase-file", T.passfile, NULL),
 	             0, "note: %s", buf_cstr(&err));
@@ -351,7 +343,7 @@ Test(tipctl_export, bundle_holds_what_was_sent)
 	/* A changed file no longer matches. */
 	snprintf(p, sizeof(p), "%s/attachments/photo.jpg", b);
 	big[100] ^= 1;
-	write_file(p, big, BIG);
+	it_write_file(p, big, BIG);
 	cr_assert_neq(th_run(sh, NULL, 0, NULL), 0, "sha256sum -c missed a changed file");
 
 	/* Exporting again into the same DIR is refused and changes nothing. */
@@ -566,7 +558,7 @@ Test(tipctl_export, editor_mode)
 	struct buf b;
 	buf_init(&b, 1 << 16);
 	snprintf(ed, sizeof(ed), "%s/ed.sh", T.dir);
-	write_file(ed, ed_script, strlen(ed_script));
+	it_write_file(ed, ed_script, strlen(ed_script));
 	cr_assert_not_null(mkdtemp(xdg));
 	char *reply[] = { T.tipctl_bin, "tips", "reply", rid, "--yes", "--identity", T.identity,
 		          "--passphrase-file", T.passfile, NULL };

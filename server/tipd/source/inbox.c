@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include "db.h"
 #include "http.h"
 #include "inbox_open.h"
+#include "inbox_pending.h"
 #include "inbox_share.h"
 #include "limiter.h"
 #include "log.h"
@@ -30,140 +30,31 @@
 #include "teams.h"
 #include "util.h"
 
-#define INBOX_BUCKETS 4096
 /* Replies whose problem was logged (once each: a source's every visit
  * must not leave a time-stamped line). */
 #define INBOX_WARNED_MAX 4096
 
-struct pending {
-	struct pending *next;
-	uint8_t id[32];
-	char report[37];
-	char team[64];
-	bool forgotten;  /* a spooled "forget" for this receipt, not a report */
-	unsigned nmsgs;  /* messages spooled for the report while it is pending */
-};
-
-enum pending_state { PENDING_NONE, PENDING_REPORT, PENDING_FORGOTTEN };
-
 struct inbox {
 	struct app *app;
 	struct limiter *limiter;
-	pthread_mutex_t mu;
-	struct pending *buckets[INBOX_BUCKETS];
-	size_t npending;
-	bool full_warned;    /* "pending set full" logged since it last had room */
+	struct pending_set *pending;
 	struct once *warned; /* reply ids already logged as not opening */
 };
 
-/* ---- the pending set ---- */
-
-static size_t
-bucket_of(const uint8_t id[32])
-{
-	/* Lookup ids are keyed hashes: their bytes are uniform already. */
-	return ((size_t)id[0] << 8 | id[1]) % INBOX_BUCKETS;
-}
-
-static struct pending *
-pending_find_locked(struct inbox *ib, const uint8_t id[32])
-{
-	for (struct pending *p = ib->buckets[bucket_of(id)]; p != NULL; p = p->next)
-		if (sodium_memcmp(p->id, id, 32) == 0)
-			return p;
-	return NULL;
-}
-
-/* Add `lookup_id` to the pending set as a report or as a forgotten receipt.
- * Return 0, or -1 if the set is full, out of memory, or (`unique`) the id is
- * in it already. */
-static int
-pending_put(struct inbox *ib, const uint8_t lookup_id[32], const char *report_uuid,
-            const char *team, bool forgotten, bool unique)
-{
-	struct pending *p = calloc(1, sizeof(*p));
-	if (p == NULL)
-		return -1;
-	memcpy(p->id, lookup_id, 32);
-	snprintf(p->report, sizeof(p->report), "%s", report_uuid);
-	snprintf(p->team, sizeof(p->team), "%s", team);
-	p->forgotten = forgotten;
-	pthread_mutex_lock(&ib->mu);
-	bool full = ib->npending >= INBOX_PENDING_MAX;
-	if (full || (unique && pending_find_locked(ib, lookup_id) != NULL)) {
-		/* Once per time it fills, not per submission: a line per refused
-		 * id would record when each source acted. */
-		bool warn = full && !ib->full_warned;
-		ib->full_warned = ib->full_warned || full;
-		pthread_mutex_unlock(&ib->mu);
-		free(p);
-		if (warn)
-			log_warn("inbox: pending set full (%d); new receipts may show nothing until "
-			         "delivered", INBOX_PENDING_MAX);
-		return -1;
-	}
-	size_t b = bucket_of(lookup_id);
-	p->next = ib->buckets[b];
-	ib->buckets[b] = p;
-	ib->npending++;
-	pthread_mutex_unlock(&ib->mu);
-	return 0;
-}
+/* ---- the pending set (inbox_pending.c) ---- */
 
 int
 inbox_pending_add(struct inbox *ib, const uint8_t lookup_id[32], const char *report_uuid,
                   const char *team)
 {
-	return pending_put(ib, lookup_id, report_uuid, team, false, false);
-}
-
-/* Count one more message queued for pending report `id`. Return 0, or -1 if
- * it has `max` already (or is no longer pending). */
-static int
-pending_take_message(struct inbox *ib, const uint8_t id[32], unsigned max)
-{
-	int rc = -1;
-	pthread_mutex_lock(&ib->mu);
-	struct pending *p = pending_find_locked(ib, id);
-	if (p != NULL && !p->forgotten && p->nmsgs < max) {
-		p->nmsgs++;
-		rc = 0;
-	}
-	pthread_mutex_unlock(&ib->mu);
-	return rc;
-}
-
-/* Give back a message counted by pending_take_message that was not spooled. */
-static void
-pending_return_message(struct inbox *ib, const uint8_t id[32])
-{
-	pthread_mutex_lock(&ib->mu);
-	struct pending *p = pending_find_locked(ib, id);
-	if (p != NULL && p->nmsgs > 0)
-		p->nmsgs--;
-	pthread_mutex_unlock(&ib->mu);
+	return pending_put(ib->pending, lookup_id, report_uuid, team, false, false);
 }
 
 void
 inbox_pending_drop(struct inbox *ib, const uint8_t lookup_id[32])
 {
-	if (ib == NULL)
-		return;
-	pthread_mutex_lock(&ib->mu);
-	for (struct pending **pp = &ib->buckets[bucket_of(lookup_id)]; *pp != NULL;
-	     pp = &(*pp)->next) {
-		if (sodium_memcmp((*pp)->id, lookup_id, 32) == 0) {
-			struct pending *p = *pp;
-			*pp = p->next;
-			ib->npending--;
-			if (ib->npending < INBOX_PENDING_MAX / 10 * 9)
-				ib->full_warned = false;
-			sodium_memzero(p, sizeof(*p));
-			free(p);
-			break;
-		}
-	}
-	pthread_mutex_unlock(&ib->mu);
+	if (ib != NULL)
+		pending_drop(ib->pending, lookup_id);
 }
 
 void
@@ -172,112 +63,22 @@ inbox_pending_flushed(const uint8_t lookup_id[32], void *arg)
 	inbox_pending_drop(arg, lookup_id);
 }
 
-/* Say whether `id` is pending (copying its report and team) or forgotten. */
-static enum pending_state
-pending_get(struct inbox *ib, const uint8_t id[32], char report[37], char team[64])
-{
-	enum pending_state st = PENDING_NONE;
-	pthread_mutex_lock(&ib->mu);
-	struct pending *p = pending_find_locked(ib, id);
-	if (p != NULL) {
-		memcpy(report, p->report, 37);
-		memcpy(team, p->team, 64);
-		st = p->forgotten ? PENDING_FORGOTTEN : PENDING_REPORT;
-	}
-	pthread_mutex_unlock(&ib->mu);
-	return st;
-}
-
 size_t
 inbox_pending_export(struct inbox *ib, uint8_t *out, size_t max)
 {
-	size_t n = 0;
-	pthread_mutex_lock(&ib->mu);
-	for (size_t b = 0; b < INBOX_BUCKETS && n < max; b++)
-		for (struct pending *p = ib->buckets[b]; p != NULL && n < max; p = p->next)
-			ishare_entry_put(out + n++ * ISHARE_ENTRY, p->id, p->report, p->team, p->forgotten);
-	pthread_mutex_unlock(&ib->mu);
-	return n;
+	return pending_export(ib->pending, out, max);
 }
 
 size_t
 inbox_pending_count(struct inbox *ib)
 {
-	pthread_mutex_lock(&ib->mu);
-	size_t n = ib->npending;
-	pthread_mutex_unlock(&ib->mu);
-	return n;
-}
-
-static int
-uuid_cmp(const void *a, const void *b)
-{
-	return strcmp((const char *)a, (const char *)b);
-}
-
-/* Count, for every pending report, the messages spooled for it (`uuids`:
- * the report uuid of every spooled message, `n` of them; sorted here). */
-static void
-pending_count_messages(struct inbox *ib, char (*uuids)[37], size_t n)
-{
-	if (n == 0)
-		return;
-	qsort(uuids, n, sizeof(*uuids), uuid_cmp);
-	pthread_mutex_lock(&ib->mu);
-	for (size_t b = 0; b < INBOX_BUCKETS; b++)
-		for (struct pending *p = ib->buckets[b]; p != NULL; p = p->next) {
-			char (*hit)[37] = p->forgotten ? NULL
-			                               : bsearch(p->report, uuids, n, sizeof(*uuids), uuid_cmp);
-			if (hit == NULL)
-				continue;
-			while (hit > uuids && strcmp(hit[-1], p->report) == 0)
-				hit--;
-			for (; hit < uuids + n && strcmp(*hit, p->report) == 0; hit++)
-				p->nmsgs++;
-		}
-	pthread_mutex_unlock(&ib->mu);
-}
-
-/* Remember one spooled entry read at start-up; a message's report uuid goes
- * into `msgs` (room for `max`). Return 1 if a receipt was added, else 0. */
-static int
-rebuild_entry(struct inbox *ib, const struct spool_entry *e, char (*msgs)[37], size_t *nmsgs,
-              size_t max)
-{
-	if (e->has_inbox)
-		return inbox_pending_add(ib, e->lookup_id, e->report_uuid, e->team) == 0;
-	if (e->has_forget)
-		return pending_put(ib, e->forget_id, e->report_uuid, e->team, true, false) == 0;
-	for (size_t k = 0; k < e->nobjects && *nmsgs < max; k++)
-		if (e->objects[k].kind == SPOOL_MESSAGE)
-			memcpy(msgs[(*nmsgs)++], e->report_uuid, 37);
-	return 0;
+	return pending_count(ib->pending);
 }
 
 int
 inbox_pending_rebuild(struct inbox *ib, struct spool *spool)
 {
-	char **paths = NULL;
-	int n = spool_list(spool, &paths, (size_t)INBOX_PENDING_MAX), added = 0;
-	if (n < 0)
-		return -1;
-	size_t nmsgs = 0;
-	char (*msgs)[37] = calloc((size_t)n + 1, sizeof(*msgs));
-	if (msgs == NULL) {
-		spool_list_free(paths, n);
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		struct spool_entry *e = spool_entry_read(paths[i]);
-		if (e == NULL)
-			continue; /* the flusher decides what to do with it */
-		added += rebuild_entry(ib, e, msgs, &nmsgs, (size_t)n);
-		spool_entry_free(e);
-	}
-	pending_count_messages(ib, msgs, nmsgs);
-	free(msgs);
-	spool_list_free(paths, n);
-	return added;
+	return pending_rebuild(ib->pending, spool);
 }
 
 /* ---- members ---- */
@@ -301,15 +102,15 @@ struct inbox *
 inbox_new(struct app *app, char *err, size_t errlen)
 {
 	struct inbox *ib = calloc(1, sizeof(*ib));
-	if (ib == NULL || pthread_mutex_init(&ib->mu, NULL) != 0) {
-		free(ib);
+	if (ib == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	ib->app = app;
+	ib->pending = pending_new(INBOX_PENDING_MAX);
 	ib->limiter = limiter_new(INBOX_FAIL_PER_CIRCUIT, INBOX_FAIL_TOTAL, INBOX_FAIL_WINDOW);
 	ib->warned = once_new(INBOX_WARNED_MAX);
-	if (ib->limiter == NULL || ib->warned == NULL) {
+	if (ib->pending == NULL || ib->limiter == NULL || ib->warned == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -324,18 +125,9 @@ inbox_free(struct inbox *ib)
 {
 	if (ib == NULL)
 		return;
-	for (size_t b = 0; b < INBOX_BUCKETS; b++) {
-		struct pending *p = ib->buckets[b];
-		while (p != NULL) {
-			struct pending *next = p->next;
-			sodium_memzero(p, sizeof(*p));
-			free(p);
-			p = next;
-		}
-	}
+	pending_free(ib->pending);
 	limiter_free(ib->limiter);
 	once_free(ib->warned);
-	pthread_mutex_destroy(&ib->mu);
 	free(ib);
 }
 
@@ -422,7 +214,7 @@ ib_req_free(struct ib_req *r)
 	if (r->counted)
 		atomic_fetch_sub(&r->app->inflight, 1);
 	if (r->msg_slot)
-		pending_return_message(r->ib, r->k->id);
+		pending_return_message(r->ib->pending, r->k->id);
 	if (r->peer_slot)
 		ishare_return_message(r->app->ishare, r->k->id);
 	if (r->forget_held)
@@ -739,7 +531,7 @@ forget_found(struct ib_req *r)
 		return;
 	}
 	/* Held before the file can reach the flusher, so that its drop comes after. */
-	if (pending_put(r->ib, r->k->id, r->report, r->team, true, true) != 0) {
+	if (pending_put(r->ib->pending, r->k->id, r->report, r->team, true, true) != 0) {
 		ib_not_found(r); /* forgotten by a request running at the same time */
 		return;
 	}
@@ -941,7 +733,7 @@ ib_pending(struct ib_req *r, bool elsewhere)
 	default:
 		if ((elsewhere ? ishare_take_message(r->app->ishare, r->k->id,
 		                                     r->app->cfg->pending_messages_max)
-		               : pending_take_message(r->ib, r->k->id,
+		               : pending_take_message(r->ib->pending, r->k->id,
 		                                      r->app->cfg->pending_messages_max)) != 0) {
 			unsigned s = r->app->cfg->flush_interval_ms / 1000;
 			snprintf(r->extra, sizeof(r->extra), "Retry-After: %u\r\n", s > 0 ? s : 1);
@@ -973,7 +765,7 @@ ib_on_complete(struct http_request *req)
 	}
 	if (!r->by_id && ib_accept(r) != 0)
 		return;
-	switch (pending_get(r->ib, r->k->id, r->report, r->team)) {
+	switch (pending_get(r->ib->pending, r->k->id, r->report, r->team)) {
 	case PENDING_REPORT:
 		ib_pending(r, false);
 		return;

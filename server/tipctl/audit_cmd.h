@@ -24,7 +24,7 @@
 #define TIPCTL_AUDIT_CMD_H
 
 #define AUDIT_CMD_PAGE 1000          /* entries asked for per request */
-#define AUDIT_CMD_LEAF_PAGE 10000    /* leaf hashes asked for per request (the server's most) */
+#define AUDIT_CMD_LEAF_PAGE 100000   /* leaf hashes asked for per request (the raw route's most) */
 #define AUDIT_CMD_STATE "audit-checkpoint"
 #define AUDIT_CMD_MAX_KEYS 16        /* the pinned audit key and the keys it handed over to */
 #define AUDIT_CMD_FRONTIER ".frontier" /* appended to the state file's name */

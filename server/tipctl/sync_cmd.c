@@ -18,6 +18,7 @@
 #include "membership.h"
 #include "note.h"
 #include "proto.h"
+#include "report.h"
 #include "seen.h"
 #include "tips_open.h"
 #include "util.h"
@@ -50,12 +51,12 @@ struct sy_team {
 	struct membership *m;                  /* the verified latest statement */
 	char signers[512];                     /* the pinned admin keys that signed it */
 	json_t *objects;                       /* what missing-headers listed */
-	json_t *batches;                       /* report id -> [{object, recipient, header}] */
+	json_t *headers;                       /* [{object, recipient, header}] to upload */
+	json_t *checked;                       /* report id -> true once its sealed team matched */
 	json_t *warned;                        /* recipients not in `m`, already warned about */
 	size_t count[MEMBERSHIP_MAX_MEMBERS];  /* objects each member misses */
 	int answer[MEMBERSHIP_MAX_MEMBERS];    /* 1 give access, 0 not */
-	size_t made, added, already, unopenable, unverified, newcomers, declined;
-	json_t *meta, *doc;                    /* the report being worked on (GET, decrypted) */
+	size_t made, added, already, refused, unopenable, unverified, newcomers, declined;
 };
 
 #define SY_MISMATCH \
@@ -226,8 +227,8 @@ sy_collect(struct api *a, struct sy_team *t)
 	char path[200], after[37] = "";
 	for (;;) {
 		json_t *doc = NULL;
-		snprintf(path, sizeof(path), "/api/v1/teams/%s/missing-headers%s%s", t->team,
-		         after[0] != '\0' ? "?after=" : "", after);
+		snprintf(path, sizeof(path), "/api/v1/teams/%s/missing-headers?limit=%d%s%s", t->team,
+		         SYNC_PAGE, after[0] != '\0' ? "&after=" : "", after);
 		if (api_get_json(a, path, "the team's objects", &doc) != 0)
 			return -1;
 		json_t *arr = json_object_get(doc, "objects");
@@ -355,16 +356,15 @@ out:
 	return rc;
 }
 
-/* Add {"object", "recipient", "header"} wrapping `fk` for `mm` to the batch
- * of report `rid`. Return 0, or -1. */
+/* Add {"object", "recipient", "header"} wrapping `fk` for `mm` to the
+ * headers to upload. Return 0, or -1. */
 static int
-sy_add_header(struct sy_team *t, const char *oid, const char *rid, const uint8_t *fk,
+sy_add_header(struct sy_team *t, const char *oid, const uint8_t *fk,
               const struct membership_member *mm)
 {
 	uint8_t pk[1][AGE_KEY_LEN];
 	struct buf hb;
 	char *b64 = NULL;
-	json_t *arr = json_object_get(t->batches, rid);
 	int rc = -1;
 	memcpy(pk[0], mm->x25519_pk, AGE_KEY_LEN);
 	buf_init(&hb, AGE_MAX_HEADER);
@@ -374,11 +374,9 @@ sy_add_header(struct sy_team *t, const char *oid, const char *rid, const uint8_t
 	if ((b64 = malloc(bl)) == NULL)
 		goto out;
 	sodium_bin2base64(b64, bl, hb.data, hb.len, sodium_base64_VARIANT_ORIGINAL);
-	if (arr == NULL &&
-	    ((arr = json_array()) == NULL || json_object_set_new(t->batches, rid, arr) != 0))
-		goto out;
-	if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "object", oid, "recipient",
-	                                         mm->recipient, "header", b64)) != 0)
+	if (json_array_append_new(t->headers, json_pack("{s:s, s:s, s:s}", "object", oid,
+	                                                "recipient", mm->recipient, "header",
+	                                                b64)) != 0)
 		goto out;
 	t->made++;
 	rc = 0;
@@ -403,7 +401,7 @@ sy_wanted(const struct sy_team *t, json_t *o)
 }
 
 int
-sync_check_payload(const uint8_t *fk, const uint8_t *p, size_t n, const char *kind,
+sync_check_payload(const uint8_t *fk, const uint8_t *p, size_t n, int whole, const char *kind,
                    const char *oid, const char *rid)
 {
 	struct age_dec *d = age_dec_new(fk);
@@ -424,7 +422,13 @@ sync_check_payload(const uint8_t *fk, const uint8_t *p, size_t n, const char *ki
 		if (checked)
 			buf_reset(&pt);
 	}
-	if (d == NULL || age_dec_final(d, &pt) != AGE_OK ||
+	if (d == NULL)
+		goto out;
+	if (!whole) {
+		rc = checked ? 0 : -1;
+		goto out;
+	}
+	if (age_dec_final(d, &pt) != AGE_OK ||
 	    (!checked && proto_context_check(pt.data, pt.len, kind, oid, rid, &skip) != 0))
 		goto out;
 	rc = 0;
@@ -434,160 +438,258 @@ out:
 	return rc;
 }
 
-/* Fetch the age payload of object `oid` of `kind` in the current report
- * (t->meta, or its attachment download) into `payload`. Return 0, or -1
+/* Decrypt report `rid`'s whole payload `p` under `fk` and check the team
+ * sealed inside it (at submission) against t->team. Return 0, or -1
  * (printed). */
 static int
-sy_fetch_payload(struct api *a, struct sy_team *t, const char *kind, const char *oid,
-                 const char *rid, struct buf *payload)
+sy_check_report(struct sy_team *t, const uint8_t *fk, const uint8_t *p, size_t n, const char *rid)
 {
-	const char *key = strcmp(kind, "message") == 0 ? "messages"
-	                  : strcmp(kind, "reply") == 0 ? "replies" : "notes";
-	json_t *v;
-	size_t i;
-	if (strcmp(kind, "report") == 0)
-		return api_b64_append(json_string_value(json_object_get(t->meta, "payload")), payload);
-	if (strcmp(kind, "attachment") == 0) {
-		char path[160];
-		struct client_response r;
-		size_t hl = 0;
-		int nx = 0, ns = 0, no = 0, rc = -1;
-		buf_init(&r.body, TIPS_ATTACH_MAX);
-		snprintf(path, sizeof(path), "/api/v1/reports/%s/attachments/%s", rid, oid);
-		if (api_call(a, "GET", path, NULL, &r, "an attachment") == 0 &&
-		    age_header_inspect(r.body.data, r.body.len, &hl, &nx, &ns, &no) == AGE_OK &&
-		    buf_add(payload, r.body.data + hl, r.body.len - hl) == 0)
-			rc = 0;
-		buf_free(&r.body);
-		return rc;
+	struct age_dec *d = age_dec_new(fk);
+	struct buf pt;
+	json_t *doc = NULL;
+	const char *team;
+	int rc = -1;
+	buf_init_secure(&pt, TIPS_REPORT_MAX);
+	if (d == NULL || age_dec_update(d, p, n, &pt) != AGE_OK || age_dec_final(d, &pt) != AGE_OK ||
+	    report_open(pt.data, pt.len, rid, &doc) != REPORT_OK) {
+		cli_error("team %s: cannot open report %s to check which team it belongs to: refusing; "
+		          "no header was sent for this team", t->team, rid);
+		goto out;
 	}
-	json_array_foreach(json_object_get(t->meta, key), i, v) {
-		const char *id = json_string_value(json_object_get(v, "id"));
-		if (id != NULL && strcmp(id, oid) == 0)
-			return api_b64_append(json_string_value(json_object_get(v, "payload")), payload);
+	team = json_string_value(json_object_get(doc, "team"));
+	if (team == NULL || strcmp(team, t->team) != 0) {
+		cli_error(SY_MISMATCH, t->team, "report", rid, rid,
+		          "the report itself (sealed at submission) names another team");
+		goto out;
 	}
-	return -1;
+	rc = json_object_set_new(t->checked, rid, json_true());
+out:
+	json_decref(doc);
+	age_dec_free(d);
+	buf_free(&pt);
+	return rc;
 }
 
-/* Make the headers of object `o` (of the current report t->doc, whose team
- * was checked) for every member given access, with the file key from the
- * caller's header (in `fk`, wiped after), once the object's payload has
- * been fetched, opened with that key and its context line checked. Return
- * 0, or -1 (printed) on a failure that stops the team; an object whose
- * header does not open is skipped and counted. */
+/*
+ * One object `s` the objects route served: open the caller's header in it
+ * with `sk` (file key in `fk`, wiped after), check its payload (a report's
+ * sealed team, any object's context line), and if it is `want` (the
+ * missing-headers object, or NULL when it was fetched only to check its
+ * report's team) make the headers of every member given access. Return 0,
+ * or -1 (printed) on a failure that stops the team; a wanted object whose
+ * header does not open is skipped and counted.
+ */
 static int
-sy_make_object(struct api *a, struct sy_team *t, json_t *o, const uint8_t (*sk)[AGE_KEY_LEN],
-               uint8_t *fk)
+sy_served(struct sy_team *t, json_t *s, json_t *want, const uint8_t (*sk)[AGE_KEY_LEN],
+          uint8_t *fk)
 {
-	const char *oid = json_string_value(json_object_get(o, "id"));
-	const char *rid = json_string_value(json_object_get(o, "report"));
-	const char *kind = json_string_value(json_object_get(o, "kind"));
-	json_t *miss = json_object_get(o, "missing"), *v;
+	const char *oid = json_string_value(json_object_get(s, "id"));
+	const char *rid = json_string_value(json_object_get(s, "report"));
+	const char *kind = json_string_value(json_object_get(s, "kind"));
+	json_t *size = json_object_get(s, "size"), *v;
 	struct buf payload;
 	size_t j;
-	int rc = 0;
-	if (sy_open_mine(json_string_value(json_object_get(o, "header")), sk, fk) != 0) {
+	int rc = -1;
+	if (oid == NULL || rid == NULL || kind == NULL || !json_is_integer(size) ||
+	    (want != NULL ? strcmp(rid, json_string_value(json_object_get(want, "report"))) != 0 ||
+	                            strcmp(kind, json_string_value(json_object_get(want, "kind"))) != 0
+	                  : strcmp(kind, "report") != 0) ||
+	    (strcmp(kind, "report") == 0 && strcmp(oid, rid) != 0)) {
+		cli_error(SY_MISMATCH, t->team, kind != NULL ? kind : "object", oid != NULL ? oid : "?",
+		          rid != NULL ? rid : "?", "it is served as another object");
+		return -1;
+	}
+	if (sy_open_mine(json_string_value(json_object_get(s, "header")), sk, fk) != 0) {
+		if (want == NULL) {
+			cli_error("team %s: report %s does not open with your key: cannot check its "
+			          "team; refusing", t->team, rid);
+			return -1;
+		}
 		cli_error("warning: %s %s of report %s does not open with your key: skipped", kind, oid,
 		          rid);
 		t->unopenable++;
 		return 0;
 	}
-	buf_init(&payload, TIPS_ATTACH_MAX);
-	if ((strcmp(kind, "report") == 0 && strcmp(oid, rid) != 0) ||
-	    sy_fetch_payload(a, t, kind, oid, rid, &payload) != 0 ||
-	    sync_check_payload(fk, payload.data, payload.len, kind, oid, rid) != 0) {
-		cli_error(SY_MISMATCH, t->team, kind, oid, rid,
-		          "it does not open as that object (its context line names another, or the "
-		          "server does not serve it)");
-		rc = -1;
+	buf_init(&payload, API_JSON_MAX);
+	if (api_b64_append(json_string_value(json_object_get(s, "payload")), &payload) != 0)
+		goto bad;
+	if (strcmp(kind, "report") == 0) {
+		if ((json_int_t)payload.len != json_integer_value(size))
+			goto bad; /* a report is served whole */
+		if (sy_check_report(t, fk, payload.data, payload.len, rid) != 0)
+			goto out;
+	} else if (sync_check_payload(fk, payload.data, payload.len,
+	                            (json_int_t)payload.len == json_integer_value(size), kind, oid,
+	                            rid) != 0) {
+		goto bad;
 	}
-	json_array_foreach(miss, j, v) {
-		long k = rc == 0 ? sy_member_index(t->m, json_string_value(v)) : -1;
+	json_array_foreach(want != NULL ? json_object_get(want, "missing") : NULL, j, v) {
+		long k = sy_member_index(t->m, json_string_value(v));
 		if (k >= 0 && t->answer[k] == 1 &&
-		    sy_add_header(t, oid, rid, fk, membership_member_at(t->m, (size_t)k)) != 0) {
+		    sy_add_header(t, oid, fk, membership_member_at(t->m, (size_t)k)) != 0) {
 			cli_error("cannot make a header for %s", membership_member_at(t->m, (size_t)k)->name);
-			rc = -1;
-			break;
+			goto out;
 		}
 	}
+	rc = 0;
+	goto out;
+bad:
+	cli_error(SY_MISMATCH, t->team, kind, oid, rid,
+	          "it does not open as that object (its context line names another)");
+out:
 	sodium_memzero(fk, AGE_FILE_KEY_LEN);
 	buf_free(&payload);
 	return rc;
 }
 
-/* Fetch and decrypt report `rid` into t->meta and t->doc and check that
- * the team sealed inside it is t->team. Return 0, or -1 (printed). */
 static int
-sy_open_report(struct api *a, struct sy_team *t, const char *rid, const struct identity *id)
+sy_id_cmp(const void *a, const void *b)
 {
-	const char *team = NULL;
-	json_decref(t->meta);
-	json_decref(t->doc);
-	t->meta = t->doc = NULL;
-	if (tips_open_fetch_report(a, id, rid, &t->meta, &t->doc, NULL) != 0) {
-		cli_error("team %s: cannot open report %s to check which team it belongs to: refusing; "
-		          "no header was sent for this team", t->team, rid);
-		return -1;
-	}
-	team = json_string_value(json_object_get(t->doc, "team"));
-	if (team == NULL || strcmp(team, t->team) != 0) {
-		cli_error(SY_MISMATCH, t->team, "report", rid, rid,
-		          "the report itself (sealed at submission) names another team");
-		return -1;
-	}
-	return 0;
+	return strcmp(a, b);
 }
 
-/* Make the headers of every object the team's newcomers miss, report by
- * report: each report is opened and its sealed team checked, each object
- * opened and its context line checked, before anything is uploaded.
- * Return 0, or -1 (printed). */
+/* Ask the objects route for ids[*i, end) and handle what it serves (in id
+ * order); advance *i past what was answered (to end, or past the last
+ * object served if the answer was truncated). Return 0, or -1 (printed). */
 static int
-sy_make_all(struct api *a, struct sy_team *t, const struct identity *id,
-            const uint8_t (*sk)[AGE_KEY_LEN], uint8_t *fk)
+sy_fetch_batch(struct api *a, struct sy_team *t, const char (*ids)[37], size_t *i, size_t end,
+               json_t *want, json_t *served, const uint8_t (*sk)[AGE_KEY_LEN], uint8_t *fk)
 {
-	json_t *byrep = json_object(), *o, *arr;
-	const char *rid;
-	size_t i;
+	struct client_response r;
+	json_t *req = json_array(), *doc = NULL, *ans = NULL, *arr, *s;
+	json_error_t e;
+	char *body = NULL, path[128];
+	const char *last = NULL;
+	size_t k;
 	int rc = -1;
-	if (byrep == NULL)
+	buf_init(&r.body, API_JSON_MAX);
+	for (k = *i; req != NULL && k < end; k++)
+		if (json_array_append_new(req, json_string(ids[k])) != 0)
+			goto oom;
+	if (req == NULL || (doc = json_pack("{s:O}", "ids", req)) == NULL ||
+	    (body = json_dumps(doc, JSON_COMPACT)) == NULL)
+		goto oom;
+	snprintf(path, sizeof(path), "/api/v1/teams/%s/objects", t->team);
+	if (api_call(a, "POST", path, body, &r, "the team's objects") != 0)
 		goto out;
-	json_array_foreach(t->objects, i, o) {
-		rid = json_string_value(json_object_get(o, "report"));
-		if (!sy_wanted(t, o))
-			continue;
-		if ((arr = json_object_get(byrep, rid)) == NULL &&
-		    ((arr = json_array()) == NULL || json_object_set_new(byrep, rid, arr) != 0))
+	ans = json_loadb((const char *)r.body.data, r.body.len, JSON_REJECT_DUPLICATES, &e);
+	arr = json_object_get(ans, "objects");
+	if (!json_is_array(arr) || !json_is_boolean(json_object_get(ans, "truncated")) ||
+	    (json_is_true(json_object_get(ans, "truncated")) && json_array_size(arr) == 0)) {
+		cli_error("bad answer from the server: not a list of objects");
+		goto out;
+	}
+	json_array_foreach(arr, k, s) {
+		const char *oid = json_string_value(json_object_get(s, "id"));
+		if (oid == NULL || (last != NULL && strcmp(oid, last) <= 0) ||
+		    bsearch(oid, ids + *i, end - *i, sizeof(*ids), sy_id_cmp) == NULL) {
+			cli_error("bad answer from the server: an object that was not asked for");
 			goto out;
-		if (json_array_append(arr, o) != 0)
+		}
+		last = oid;
+		if (sy_served(t, s, json_object_get(want, oid), sk, fk) != 0 ||
+		    json_object_set_new(served, oid, json_true()) != 0)
 			goto out;
 	}
-	json_object_foreach(byrep, rid, arr) {
-		if (sy_open_report(a, t, rid, id) != 0)
+	if (json_is_true(json_object_get(ans, "truncated")))
+		*i = (size_t)((const char(*)[37])bsearch(last, ids + *i, end - *i, sizeof(*ids),
+		                                         sy_id_cmp) - ids) + 1;
+	else
+		*i = end;
+	rc = 0;
+	goto out;
+oom:
+	cli_error("out of memory");
+out:
+	free(body);
+	json_decref(ans);
+	json_decref(doc);
+	json_decref(req);
+	buf_free(&r.body);
+	return rc;
+}
+
+/* The ids to fetch: every wanted object (in `want`, id -> object) and the
+ * report of each, sorted, into *ids (malloc'd). Return how many, or -1. */
+static long
+sy_ids(struct sy_team *t, json_t *want, char (**ids)[37])
+{
+	json_t *need = json_object(), *o, *v;
+	const char *k;
+	size_t i, n = 0;
+	json_array_foreach(t->objects, i, o) {
+		if (!sy_wanted(t, o))
+			continue;
+		if (json_object_set(want, json_string_value(json_object_get(o, "id")), o) != 0 ||
+		    json_object_set_new(need, json_string_value(json_object_get(o, "id")),
+		                        json_true()) != 0 ||
+		    json_object_set_new(need, json_string_value(json_object_get(o, "report")),
+		                        json_true()) != 0)
+			goto fail;
+	}
+	if ((*ids = calloc(json_object_size(need) + 1, sizeof(**ids))) == NULL)
+		goto fail;
+	json_object_foreach(need, k, v) {
+		snprintf((*ids)[n++], 37, "%s", k);
+	}
+	qsort(*ids, n, sizeof(**ids), sy_id_cmp);
+	json_decref(need);
+	return (long)n;
+fail:
+	json_decref(need);
+	return -1;
+}
+
+/* Make the headers of every object the team's newcomers miss: the objects
+ * and their reports are fetched SYNC_FETCH at a time; each report is
+ * opened and its sealed team checked, each object opened and its context
+ * line checked, before anything is uploaded. Return 0, or -1 (printed). */
+static int
+sy_make_all(struct api *a, struct sy_team *t, const uint8_t (*sk)[AGE_KEY_LEN], uint8_t *fk)
+{
+	json_t *want = json_object(), *served = json_object(), *o;
+	char (*ids)[37] = NULL;
+	const char *k;
+	long n = -1;
+	int rc = -1;
+	if (want == NULL || served == NULL || (n = sy_ids(t, want, &ids)) < 0) {
+		cli_error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < (size_t)n;) {
+		size_t end = (size_t)n - i > SYNC_FETCH ? i + SYNC_FETCH : (size_t)n;
+		if (sy_fetch_batch(a, t, (const char(*)[37])ids, &i, end, want, served, sk, fk) != 0)
 			goto out;
-		json_array_foreach(arr, i, o) {
-			if (sy_make_object(a, t, o, sk, fk) != 0)
-				goto out;
+	}
+	json_object_foreach(want, k, o) {
+		const char *rid = json_string_value(json_object_get(o, "report"));
+		if (json_object_get(served, k) == NULL || json_object_get(t->checked, rid) == NULL) {
+			cli_error(SY_MISMATCH, t->team, json_string_value(json_object_get(o, "kind")), k,
+			          rid, "the server does not serve it or its report");
+			goto out;
 		}
 	}
 	rc = 0;
 out:
-	json_decref(byrep);
+	free(ids);
+	json_decref(want);
+	json_decref(served);
 	return rc;
 }
 
-/* Upload headers [off, off + SYNC_BATCH) of `arr` for report `rid`. Return 0, or -1 (printed). */
+/* Upload headers [off, off + SYNC_BATCH) of t->headers. Return 0, or -1 (printed). */
 static int
-sy_post(struct api *a, struct sy_team *t, const char *rid, json_t *arr, size_t off)
+sy_post(struct api *a, struct sy_team *t, size_t off)
 {
 	struct client_response r;
 	json_t *part = json_array(), *doc = NULL, *ans = NULL;
 	json_error_t e;
-	char *body = NULL, path[128], what[64];
+	char *body = NULL, path[128];
 	int rc = -1;
 	buf_init(&r.body, 65536);
-	for (size_t i = off; part != NULL && i < off + SYNC_BATCH && i < json_array_size(arr); i++)
-		if (json_array_append(part, json_array_get(arr, i)) != 0) {
+	for (size_t i = off; part != NULL && i < off + SYNC_BATCH && i < json_array_size(t->headers);
+	     i++)
+		if (json_array_append(part, json_array_get(t->headers, i)) != 0) {
 			json_decref(part);
 			part = NULL;
 		}
@@ -596,19 +698,20 @@ sy_post(struct api *a, struct sy_team *t, const char *rid, json_t *arr, size_t o
 		cli_error("out of memory");
 		goto out;
 	}
-	snprintf(path, sizeof(path), "/api/v1/reports/%s/headers", rid);
-	snprintf(what, sizeof(what), "report %s", rid);
-	if (api_call(a, "POST", path, body, &r, what) != 0)
+	snprintf(path, sizeof(path), "/api/v1/teams/%s/headers", t->team);
+	if (api_call(a, "POST", path, body, &r, "the team's headers") != 0)
 		goto out;
 	ans = json_loadb((const char *)r.body.data, r.body.len, JSON_REJECT_DUPLICATES, &e);
-	json_t *ad = json_object_get(ans, "added"), *sk = json_object_get(ans, "skipped");
-	if (!json_is_integer(ad) || !json_is_integer(sk) || json_integer_value(ad) < 0 ||
-	    json_integer_value(sk) < 0) {
-		cli_error("bad answer from the server to the headers of %s", what);
+	json_t *ad = json_object_get(ans, "added"), *sk = json_object_get(ans, "skipped"),
+	       *rf = json_object_get(ans, "refused");
+	if (!json_is_integer(ad) || !json_is_integer(sk) || !json_is_integer(rf) ||
+	    json_integer_value(ad) < 0 || json_integer_value(sk) < 0 || json_integer_value(rf) < 0) {
+		cli_error("bad answer from the server to the headers of team %s", t->team);
 		goto out;
 	}
 	t->added += (size_t)json_integer_value(ad);
 	t->already += (size_t)json_integer_value(sk);
+	t->refused += (size_t)json_integer_value(rf);
 	rc = 0;
 out:
 	free(body);
@@ -619,17 +722,13 @@ out:
 	return rc;
 }
 
-/* Upload every batch, per report, SYNC_BATCH at a time. Return 0, or -1 (printed). */
+/* Upload every header, SYNC_BATCH at a time. Return 0, or -1 (printed). */
 static int
 sy_upload(struct api *a, struct sy_team *t)
 {
-	const char *rid;
-	json_t *arr;
-	json_object_foreach(t->batches, rid, arr) {
-		for (size_t off = 0; off < json_array_size(arr); off += SYNC_BATCH)
-			if (sy_post(a, t, rid, arr, off) != 0)
-				return -1;
-	}
+	for (size_t off = 0; off < json_array_size(t->headers); off += SYNC_BATCH)
+		if (sy_post(a, t, off) != 0)
+			return -1;
 	return 0;
 }
 
@@ -659,6 +758,9 @@ sy_summary(const struct sy_team *t)
 		printf("  %zu newcomer(s) not given access\n", t->declined);
 	if (t->unopenable > 0)
 		printf("  %zu object(s) did not open with your key and were skipped\n", t->unopenable);
+	if (t->refused > 0)
+		printf("  %zu header(s) were refused by the server (not an object of the team you "
+		       "can open)\n", t->refused);
 	if (t->unverified > 0)
 		printf("  %zu header(s) asked for recipients outside the verified membership were "
 		       "not made\n", t->unverified);
@@ -694,11 +796,10 @@ sy_team_work(struct api *a, struct sy_team *t, const struct identity *id, bool y
 	if (sy_decide(t, yes) != 0)
 		goto out;
 	memcpy(sk, identity_x25519_sk(id), AGE_KEY_LEN);
-	if (sy_make_all(a, t, id, (const uint8_t(*)[AGE_KEY_LEN])sk, fk) != 0 ||
-	    sy_upload(a, t) != 0)
+	if (sy_make_all(a, t, (const uint8_t(*)[AGE_KEY_LEN])sk, fk) != 0 || sy_upload(a, t) != 0)
 		goto out;
 	sy_summary(t);
-	rc = t->unopenable > 0 || t->unverified > 0 ? -1 : 0;
+	rc = t->unopenable > 0 || t->unverified > 0 || t->refused > 0 ? -1 : 0;
 out:
 	if (sk != NULL)
 		sodium_free(sk);
@@ -719,9 +820,10 @@ sy_team_run(struct api *a, const char *team, const struct identity *id, bool yes
 	}
 	t->team = team;
 	t->objects = json_array();
-	t->batches = json_object();
+	t->headers = json_array();
+	t->checked = json_object();
 	t->warned = json_object();
-	if (t->objects == NULL || t->batches == NULL || t->warned == NULL) {
+	if (t->objects == NULL || t->headers == NULL || t->checked == NULL || t->warned == NULL) {
 		cli_error("out of memory");
 		goto out;
 	}
@@ -733,10 +835,9 @@ out:
 	if (rc != 0)
 		fprintf(stderr, "tipctl: team %s was not synced completely\n", team);
 	membership_free(t->m);
-	json_decref(t->meta);
-	json_decref(t->doc);
 	json_decref(t->objects);
-	json_decref(t->batches);
+	json_decref(t->headers);
+	json_decref(t->checked);
 	json_decref(t->warned);
 	free(t);
 	return rc;

@@ -139,6 +139,32 @@ scale_explain() {
 			select r.id from reports r where r.team_id = any('{$(for k in $(seq 1 4 "$SCALE_TEAMS"); do printf "scale%02d," "$k"; done | sed 's/,$//')}'::text[])
 			and (r.received_on, r.id) < ('${last%,*}'::date, '${last#*,}'::uuid)
 			order by r.received_on desc, r.id desc limit 201"
+		# The whole list query as tipd sends it (review_reports.c list_start):
+		# the page (ids only: an index-only scan per team), then per row of
+		# the page the summary's seven correlated subqueries (counts and last
+		# days of attachments, messages, replies, notes) and the caller's grant.
+		local summary="r.id, r.team_id, r.received_on::text, r.status, r.priority, r.assignee,
+			array_to_json(r.labels)::text,
+			(select count(*) from attachments a where a.report_id = r.id),
+			(select count(*) from messages m where m.report_id = r.id),
+			(select count(*) from replies p where p.report_id = r.id),
+			(select count(*) from notes n where n.report_id = r.id),
+			greatest(r.received_on,
+			(select max(m.sent_on) from messages m where m.report_id = r.id),
+			(select max(p.sent_on) from replies p where p.report_id = r.id),
+			(select max(n.sent_on) from notes n where n.report_id = r.id))::text"
+		local teams rcpt
+		teams="{$(for k in $(seq 1 4 "$SCALE_TEAMS"); do printf "scale%02d," "$k"; done | sed 's/,$//')}"
+		rcpt=$(awk '{ print $2 }' "$PEOPLE/member-1.txt")
+		echo "# the whole list query (summary columns, grant) over all of member 1's teams, first page"
+		tipline_psql "$PGDIR" "$PG_PORT" tipline -c "explain (analyze, buffers)
+			select $summary, exists (select 1 from object_headers h where h.object_id = r.id
+			and h.recipient = any('{$rcpt}'::text[]))
+			from (select p.id from unnest('$teams'::text[]) t(team) cross join lateral (
+			select x.id, x.received_on from reports x where x.team_id = t.team
+			order by x.received_on desc, x.id desc limit 201) p
+			order by p.received_on desc, p.id desc limit 201) page
+			join reports r on r.id = page.id order by r.received_on desc, r.id desc"
 		local id
 		id=$(tipline_psql "$PGDIR" "$PG_PORT" tipline -Atc "select id from reports where team_id = 'scale01' limit 1")
 		echo "# the fetch's report query (GET /api/v1/reports/{id})"

@@ -428,6 +428,44 @@ Test(review, sessions_end_after_the_idle_timeout)
 	cr_assert_eq(st, 401);
 }
 
+/* The last use of the only session, in seconds before now. */
+static long
+session_age(void)
+{
+	return th_count(&T, "select extract(epoch from now())::bigint - last_used_at from sessions");
+}
+
+static void
+session_set_age(long age)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql),
+	         "update sessions set last_used_at = extract(epoch from now())::bigint - %ld", age);
+	PGconn *c = th_db(&T);
+	PGresult *r = PQexec(c, sql);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+	cr_assert_str_eq(PQcmdTuples(r), "1");
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* A request writes the session's last use only when it is a minute old (the
+ * default idle timeout of 1,800 s / 30), so most requests commit nothing
+ * but their audited action. */
+Test(review, sessions_are_touched_at_most_once_a_minute)
+{
+	char token[64];
+	th_start(&T);
+	login_as(token, T.identity);
+	session_set_age(30);
+	json_decref(get_ok("/api/v1/reports", token));
+	long age = session_age();
+	cr_assert(age >= 30 && age <= 32, "a recent last use was rewritten (now %ld s old)", age);
+	session_set_age(61);
+	json_decref(get_ok("/api/v1/reports", token));
+	cr_assert_leq(session_age(), 2, "a minute-old last use was not updated");
+}
+
 /* ---- list ---- */
 
 /* Page through `query` with `limit`; store the ids in order. Return the count. */

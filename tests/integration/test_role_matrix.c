@@ -77,6 +77,7 @@ static const struct row rows[] = {
 	{ "GET", "/api/v1/questionnaire", B_NONE, NULL, { 401, 200, 200, 200 } },
 	{ "GET", "/api/v1/audit/checkpoint", B_NONE, NULL, { 401, 200, 200, 200 } },
 	{ "GET", "/api/v1/audit/leaves?start=0&end=1", B_NONE, NULL, { 401, 200, 200, 200 } },
+	{ "GET", "/api/v1/audit/leaves/raw?start=0&end=1", B_NONE, NULL, { 401, 200, 200, 200 } },
 	{ "GET", "/api/v1/audit/entries?start=0&end=1", B_NONE, NULL, { 401, 200, 200, 200 } },
 	{ "GET", "/api/v1/audit/proof/inclusion?index=0&size=1", B_NONE, NULL,
 	  { 401, 200, 200, 200 } },
@@ -84,6 +85,10 @@ static const struct row rows[] = {
 	  { 401, 200, 200, 200 } },
 	{ "GET", "/api/v1/teams/demo/membership", B_NONE, NULL, { 401, 404, 200, 200 } },
 	{ "GET", "/api/v1/teams/demo/missing-headers", B_NONE, NULL, { 401, 404, 200, 404 } },
+	/* History sync in batches: for members of the team only. */
+	{ "POST", "/api/v1/teams/demo/objects", B_JSON,
+	  "{\"ids\":[\"00000000-0000-4000-8000-000000000001\"]}", { 401, 404, 200, 404 } },
+	{ "POST", "/api/v1/teams/demo/headers", B_HEADERS, NULL, { 401, 404, 200, 404 } },
 	{ "GET", "/api/v1/reports/{id}", B_NONE, NULL, { 401, 404, 200, 404 } },
 	{ "PATCH", "/api/v1/reports/{id}", B_JSON, "{\"priority\":\"high\"}",
 	  { 401, 404, 200, 404 } },

@@ -10,17 +10,21 @@
  * rolled-back message. A recipient the server lists but the verified
  * statement does not is never given a header. When the server lists a
  * report of another team as one of this team's, sync opens it, sees the
- * team sealed inside and refuses before anything is sent.
+ * team sealed inside and refuses before anything is sent. The batch routes
+ * sync uses (objects and headers per team) serve, audit and store what
+ * docs/api.md says, and nothing else.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "age.h"
 #include "it_common.h"
 #include "membership.h"
 #include "util.h"
@@ -471,4 +475,147 @@ Test(tipctl_sync, an_object_of_another_team_is_refused)
 	PQfinish(c);
 	cr_assert_eq(sync_as_alice(1), 0, "%s", buf_cstr(&err));
 	cr_assert_eq(headers_for(carol_line), 1);
+}
+
+/* The number of audit entries whose text matches the LIKE pattern `like`. */
+static long
+entries_like(const char *like)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+	         "select count(*) from audit_entries where convert_from(entry, 'UTF8') like '%s'",
+	         like);
+	return th_count(&T, sql);
+}
+
+/* A header upload for `recipient` (X25519 key `pk`) on each of the `n` objects. */
+static char *
+headers_body(const char *const *objects, size_t n, const char *recipient, const uint8_t *pk)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		char *hd = it_header_b64(pk);
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "object", objects[i],
+		                                     "recipient", recipient, "header", hd));
+		free(hd);
+	}
+	json_t *doc = json_pack("{s:o}", "headers", arr);
+	char *s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return s;
+}
+
+/* The batch routes tipctl sync uses: objects with the caller's header and
+ * payload (a report whole, an attachment's first chunk), audited per report
+ * and attachment; headers for any of the team's reports in one upload,
+ * audited per report and newcomer, refused for objects outside the team. */
+Test(tipctl_sync, batch_routes_serve_audit_and_store)
+{
+	char carol[TH_PATH], carol_line[512], rid[37], rid0[37], aid[37], tok[64], rcpt[128];
+	char body[1024], like[256];
+	uint8_t carol_x[AGE_KEY_LEN];
+	struct buf resp;
+	json_error_t e;
+	make_person("carol", carol, sizeof(carol), carol_line, sizeof(carol_line));
+	const char *ac[] = { T.member_line, carol_line, NULL };
+	start(200);
+	submit_two();
+	add_statement(2, ac);
+	report_id(1, rid);
+	report_id(0, rid0);
+	PGconn *c = th_db(&T);
+	PGresult *r = PQexec(c, "select id, length(payload) from attachments");
+	cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1);
+	snprintf(aid, sizeof(aid), "%s", PQgetvalue(r, 0, 0));
+	long att_len = strtol(PQgetvalue(r, 0, 1), NULL, 10);
+	cr_assert_gt(att_len, 65569, "the attachment must be longer than the prefix served");
+	PQclear(r);
+	PQfinish(c);
+	cr_assert_eq(th_review_login(&T, T.identity, tok), 200);
+	buf_init(&resp, 1 << 22);
+
+	/* Three objects and one unknown id: the three, in id order, audited. */
+	long before = th_count(&T, "select count(*) from audit_entries");
+	snprintf(body, sizeof(body), "{\"ids\":[\"%s\",\"%s\",\"%s\","
+	                             "\"00000000-0000-4000-8000-000000000009\"]}", rid, aid, rid0);
+	cr_assert_eq(th_review(&T, "POST", "/api/v1/teams/demo/objects", tok, body, &resp), 200,
+	             "%s", buf_cstr(&resp));
+	json_t *doc = json_loads(buf_cstr(&resp), 0, &e);
+	json_t *objs = json_object_get(doc, "objects");
+	cr_assert_eq(json_array_size(objs), 3, "%s", buf_cstr(&resp));
+	cr_assert(json_is_false(json_object_get(doc, "truncated")));
+	for (size_t i = 0; i < 3; i++) {
+		json_t *o = json_array_get(objs, i);
+		const char *id = json_string_value(json_object_get(o, "id"));
+		const char *kind = json_string_value(json_object_get(o, "kind"));
+		const char *p = json_string_value(json_object_get(o, "payload"));
+		long size = (long)json_integer_value(json_object_get(o, "size"));
+		size_t len = 0;
+		uint8_t *raw = malloc(strlen(p));
+		cr_assert(util_base64_decode(p, strlen(p), raw, strlen(p), &len,
+		                             sodium_base64_VARIANT_ORIGINAL) == 0);
+		free(raw);
+		if (i > 0)
+			cr_assert_lt(strcmp(json_string_value(json_object_get(json_array_get(objs, i - 1),
+			                                                       "id")), id), 0);
+		if (strcmp(kind, "attachment") == 0) {
+			cr_assert_str_eq(id, aid);
+			cr_assert_eq(size, att_len);
+			cr_assert_eq(len, 65569, "an attachment's prefix is %zu bytes", len);
+		} else {
+			cr_assert_str_eq(kind, "report");
+			cr_assert_eq((long)len, size, "a report is served whole");
+		}
+		cr_assert(json_string_length(json_object_get(o, "header")) > 100);
+	}
+	json_decref(doc);
+	cr_assert_eq(th_count(&T, "select count(*) from audit_entries"), before + 3);
+	snprintf(like, sizeof(like), "%% report_fetch %% demo %s -", rid);
+	cr_assert_eq(entries_like(like), 1);
+	snprintf(like, sizeof(like), "%% report_fetch %% demo %s -", rid0);
+	cr_assert_eq(entries_like(like), 1);
+	snprintf(like, sizeof(like), "%% attachment_fetch %% demo %s -", aid);
+	cr_assert_eq(entries_like(like), 1);
+	/* Bad bodies change nothing. */
+	cr_assert_eq(th_review(&T, "POST", "/api/v1/teams/demo/objects", tok, "{\"ids\":[]}", NULL),
+	             400);
+	cr_assert_eq(th_review(&T, "POST", "/api/v1/teams/demo/objects", tok, "{\"ids\":[\"x\"]}",
+	                       NULL), 400);
+	cr_assert_eq(th_count(&T, "select count(*) from audit_entries"), before + 3);
+
+	/* carol's headers for all three objects and one that is no object of demo. */
+	cr_assert_eq(sscanf(carol_line, "%*s %127s", rcpt), 1);
+	cr_assert_eq(age_recipient_decode(rcpt, carol_x), 0);
+	const char *ids[] = { rid0, rid, aid, "00000000-0000-4000-8000-000000000009" };
+	char *up = headers_body(ids, 4, rcpt, carol_x);
+	before = th_count(&T, "select count(*) from audit_entries");
+	cr_assert_eq(th_review(&T, "POST", "/api/v1/teams/demo/headers", tok, up, &resp), 200, "%s",
+	             buf_cstr(&resp));
+	cr_assert(strstr(buf_cstr(&resp), "\"added\":3") && strstr(buf_cstr(&resp), "\"skipped\":0") &&
+	          strstr(buf_cstr(&resp), "\"refused\":1"), "%s", buf_cstr(&resp));
+	cr_assert_eq(headers_for(carol_line), 3);
+	/* one headers_add per report and newcomer */
+	cr_assert_eq(th_count(&T, "select count(*) from audit_entries"), before + 2);
+	snprintf(like, sizeof(like), "%% headers_add %% demo %s %%", rid);
+	cr_assert_eq(entries_like(like), 1);
+	snprintf(like, sizeof(like), "%% headers_add %% demo %s %%", rid0);
+	cr_assert_eq(entries_like(like), 1);
+	/* Again: nothing new stored. */
+	cr_assert_eq(th_review(&T, "POST", "/api/v1/teams/demo/headers", tok, up, &resp), 200);
+	cr_assert(strstr(buf_cstr(&resp), "\"added\":0") && strstr(buf_cstr(&resp), "\"skipped\":3"),
+	          "%s", buf_cstr(&resp));
+	free(up);
+	/* A recipient outside the team: 422, nothing stored. */
+	uint8_t other_x[AGE_KEY_LEN];
+	char other[128];
+	randombytes_buf(other_x, sizeof(other_x));
+	cr_assert_eq(age_recipient_encode(other_x, other, sizeof(other)), 0);
+	up = headers_body(ids, 1, other, other_x);
+	cr_assert_eq(th_review(&T, "POST", "/api/v1/teams/demo/headers", tok, up, &resp), 422, "%s",
+	             buf_cstr(&resp));
+	free(up);
+	snprintf(like, sizeof(like), "select count(*) from object_headers where recipient = '%s'",
+	         other);
+	cr_assert_eq(th_count(&T, like), 0);
+	buf_free(&resp);
 }

@@ -23,6 +23,7 @@
 #include "review_admins.h"
 #include "review_audit.h"
 #include "review_auth.h"
+#include "review_batch.h"
 #include "review_keys.h"
 #include "review_login.h"
 #include "review_refer.h"
@@ -49,11 +50,14 @@ static const struct rv_row routes[] = {
 	{ "GET",  "/api/v1/questionnaire",                  RV_MEMBER,  0,                  RV_QUESTIONNAIRE,    &questionnaire_ops },
 	{ "GET",  "/api/v1/audit/checkpoint",               RV_MEMBER,  0,                  RV_AUDIT_CHECKPOINT, &rv_checkpoint_ops },
 	{ "GET",  "/api/v1/audit/leaves",                   RV_MEMBER,  0,                  RV_AUDIT_LEAVES,     &rv_audit_range_ops },
+	{ "GET",  "/api/v1/audit/leaves/raw",               RV_MEMBER,  0,                  RV_AUDIT_LEAVES_RAW, &rv_audit_raw_ops },
 	{ "GET",  "/api/v1/audit/entries",                  RV_MEMBER,  0,                  RV_AUDIT_ENTRIES,    &rv_audit_range_ops },
 	{ "GET",  "/api/v1/audit/proof/inclusion",          RV_MEMBER,  0,                  RV_AUDIT_INCLUSION,  &rv_audit_proof_ops },
 	{ "GET",  "/api/v1/audit/proof/consistency",        RV_MEMBER,  0,                  RV_AUDIT_CONSISTENCY, &rv_audit_proof_ops },
 	{ "GET",  "/api/v1/teams/{team}/membership",        RV_MEMBER,  0,                  RV_MEMBERSHIP,       &rv_membership_ops },
 	{ "GET",  "/api/v1/teams/{team}/missing-headers",   RV_MEMBER,  0,                  RV_MISSING_HEADERS,  &rv_missing_headers_ops },
+	{ "POST", "/api/v1/teams/{team}/objects",           RV_MEMBER,  RV_OBJECTS_MAX_BODY, RV_TEAM_OBJECTS,    &rv_team_objects_ops },
+	{ "POST", "/api/v1/teams/{team}/headers",           RV_MEMBER,  RV_TEAM_HEADERS_MAX_BODY, RV_TEAM_HEADERS, &rv_team_headers_ops },
 	{ "GET",  "/api/v1/keys/rotation",                  RV_MEMBER,  0,                  RV_KEYS_ROTATION,    &rv_rotation_list_ops },
 	{ "POST", "/api/v1/keys/rotation/headers",          RV_MEMBER,  ROT_MAX_BODY,       RV_KEYS_ROTATION_HEADERS, &rv_rotation_headers_ops },
 	{ "POST", "/api/v1/keys/rotation/finish",           RV_MEMBER,  ROT_MAX_BODY,       RV_KEYS_ROTATION_FINISH, &rv_rotation_finish_ops },

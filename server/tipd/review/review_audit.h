@@ -4,6 +4,7 @@
  *
  *   GET /api/v1/audit/checkpoint                     newest signed checkpoint (text/plain)
  *   GET /api/v1/audit/leaves?start=&end=             leaf hashes [start, end)
+ *   GET /api/v1/audit/leaves/raw?start=&end=         the same as 32 bytes each (octet-stream)
  *   GET /api/v1/audit/entries?start=&end=            entries the caller may read, leaf hashes otherwise
  *   GET /api/v1/audit/proof/inclusion?index=&size=   RFC 9162 inclusion proof
  *   GET /api/v1/audit/proof/consistency?old=&new=    RFC 9162 consistency proof
@@ -28,12 +29,14 @@ struct rv_ops;
 
 #define RV_AUDIT_RANGE_MAX 1000   /* entries per GET /api/v1/audit/entries */
 #define RV_AUDIT_LEAVES_MAX 10000 /* leaf hashes per GET /api/v1/audit/leaves */
+#define RV_AUDIT_RAW_MAX 100000   /* leaf hashes per GET /api/v1/audit/leaves/raw (3.2 MB) */
 #define RV_AUDIT_PROOF_MAX (1ull << 40)
 #define RV_AUDIT_NODES_MAX 4096 /* subtrees one proof may read */
 
 /* The handler ops of the table's rows (review.c). */
 extern const struct rv_ops rv_checkpoint_ops;
 extern const struct rv_ops rv_audit_range_ops; /* leaves and entries */
+extern const struct rv_ops rv_audit_raw_ops;   /* leaves, 32 bytes each */
 extern const struct rv_ops rv_audit_proof_ops; /* inclusion and consistency */
 
 /*

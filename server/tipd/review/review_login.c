@@ -314,17 +314,31 @@ auth_done(struct rv_req *r)
 void
 rv_session_check(struct rv_req *r)
 {
-	char now[24], idle[24];
+	char now[24], idle[24], every[24];
+	unsigned idle_s = r->app->cfg->review_idle_s;
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-	snprintf(idle, sizeof(idle), "%u", r->app->cfg->review_idle_s);
-	const char *v[3] = { (const char *)r->token_sha, now, idle };
-	const int lens[3] = { 32, 0, 0 }, fmts[3] = { 1, 0, 0 };
+	snprintf(idle, sizeof(idle), "%u", idle_s);
+	snprintf(every, sizeof(every), "%u", rv_session_touch_s(idle_s));
+	const char *v[4] = { (const char *)r->token_sha, now, idle, every };
+	const int lens[4] = { 32, 0, 0, 0 }, fmts[4] = { 1, 0, 0, 0 };
+	/* last_used_at moves only when it is RV_SESSION_TOUCH old: most checks
+	 * write nothing, so their transaction commits without a WAL flush (the
+	 * audited action that follows has its own). */
 	rv_q(r,
-	     "update sessions set last_used_at = $2::bigint where token_sha256 = $1 "
-	     "and expires_at > $2::bigint and last_used_at > $2::bigint - $3::bigint "
-	     "returning encode(ed25519, 'hex')",
-	     3, v, lens, fmts, auth_row);
+	     "with s as (select ed25519, last_used_at from sessions where token_sha256 = $1 "
+	     "and expires_at > $2::bigint and last_used_at > $2::bigint - $3::bigint), "
+	     "u as (update sessions set last_used_at = $2::bigint where token_sha256 = $1 "
+	     "and exists (select 1 from s where s.last_used_at <= $2::bigint - $4::bigint)) "
+	     "select encode(ed25519, 'hex') from s",
+	     4, v, lens, fmts, auth_row);
 	rv_run(r, auth_done);
+}
+
+unsigned
+rv_session_touch_s(unsigned idle_s)
+{
+	unsigned t = idle_s / RV_SESSION_TOUCH_DIV;
+	return t < RV_SESSION_TOUCH_MAX ? t : RV_SESSION_TOUCH_MAX;
 }
 
 static void

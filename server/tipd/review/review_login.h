@@ -26,9 +26,17 @@ extern const struct rv_ops rv_nonce_ops;
 extern const struct rv_ops rv_login_ops;
 extern const struct rv_ops rv_logout_ops;
 
-/* Check the bearer session of `r` (r->token_sha) and touch it; answer 401
- * if it is gone or its key is in no team, else fill the caller and run the
- * route (rv_req_start). */
+/* A session's last use is stored at most every rv_session_touch_s(idle)
+ * seconds: idle / RV_SESSION_TOUCH_DIV, at most RV_SESSION_TOUCH_MAX. So a
+ * session ends after between idle - that and idle seconds unused. */
+#define RV_SESSION_TOUCH_DIV 30
+#define RV_SESSION_TOUCH_MAX 60
+
+/* Check the bearer session of `r` (r->token_sha) and touch it if its last
+ * use is older than rv_session_touch_s; answer 401 if it is gone or its key
+ * is in no team, else fill the caller and run the route (rv_req_start). */
 void rv_session_check(struct rv_req *r);
+/* The seconds between two stored uses of a session with idle timeout `idle_s`. */
+unsigned rv_session_touch_s(unsigned idle_s);
 
 #endif

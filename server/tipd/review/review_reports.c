@@ -425,20 +425,25 @@ list_start(struct rv_req *r)
 		              f->has_cursor ? f->cursor_date : NULL,
 		              f->has_cursor ? f->cursor_id : NULL, limit, rcpts };
 	/* One page per team, each an index range scan on (team_id, received_on,
-	 * id) from the cursor on (schema 0013), then the newest of those: the
-	 * cost is the page size times the teams, at any depth. granted: the
+	 * id) from the cursor on (schema 0013; index-only without filters), then
+	 * the newest of those: the cost is the page size times the teams, at any
+	 * depth. Only the rows of that page are read whole and summed up (the
+	 * summary's subqueries run per row: not for every team's candidates,
+	 * which are up to RV_MAX_TEAMS times as many). granted: the
 	 * caller has a header for the report (else it arrived before they joined
 	 * and waits for a member's tipctl sync). */
 	rv_q(r, "select " SUMMARY_COLS ", exists (select 1 from object_headers h where "
 	        "h.object_id = r.id and h.recipient = any($10::text[])) "
-	        "from unnest($1::text[]) t(team) cross join lateral ("
-	        "select * from reports r where r.team_id = t.team "
-	        "and ($2::text is null or r.status = $2) and ($3::text is null or r.priority = $3) "
-	        "and ($4::text is null or r.assignee = $4) and ($5::text is null or $5 = any(r.labels)) "
-	        "and ($6::date is null or r.received_on >= $6::date) "
-	        "and ($7::date is null or (r.received_on, r.id) < ($7::date, $8::uuid)) "
-	        "order by r.received_on desc, r.id desc limit $9::int) r "
-	        "order by r.received_on desc, r.id desc limit $9::int",
+	        "from (select p.id from unnest($1::text[]) t(team) cross join lateral ("
+	        "select x.id, x.received_on from reports x where x.team_id = t.team "
+	        "and ($2::text is null or x.status = $2) and ($3::text is null or x.priority = $3) "
+	        "and ($4::text is null or x.assignee = $4) and ($5::text is null or $5 = any(x.labels)) "
+	        "and ($6::date is null or x.received_on >= $6::date) "
+	        "and ($7::date is null or (x.received_on, x.id) < ($7::date, $8::uuid)) "
+	        "order by x.received_on desc, x.id desc limit $9::int) p "
+	        "order by p.received_on desc, p.id desc limit $9::int) page "
+	        "join reports r on r.id = page.id "
+	        "order by r.received_on desc, r.id desc",
 	     10, v, NULL, NULL, list_rows);
 	rv_audit(r, AUDIT_REPORT_LIST, f->team, NULL, NULL);
 	rv_run(r, list_done);

@@ -15,7 +15,8 @@
 #include "teams.h"
 #include "util.h"
 
-#define SY_PAGE 100
+#define SY_PAGE 100      /* objects per missing-headers page, by default */
+#define SY_PAGE_MAX 1000 /* and at most (limit=) */
 #define SY_ARRAY_MAX 32768 /* a PostgreSQL array literal of uuids or recipients */
 
 /* The objects (report, attachments, messages, replies, notes) of report
@@ -69,6 +70,53 @@ missing_done(struct rv_req *r)
 	rv_answer_json(r, 200, doc);
 }
 
+/* One kind of object of team $1 after $4 that the caller (recipient $3) can
+ * open and some member ($2) has no header for: the first $5 by id. With the
+ * filter inside the ordered, limited scan (reports by (team_id, id), schema
+ * 0016; the other kinds by their primary key), a page reads about the rows
+ * it returns, not every object of the team. The caller's header is looked
+ * up per row by the primary key (a scalar subquery: as an EXISTS, the
+ * planner made it a hash join over every header of the caller's key). */
+#define SY_MISSING_KIND(sel, from, id)                                                        \
+	"(select " sel " from " from " and " id " > $4::uuid "                                 \
+	"and (select 1 from object_headers mine where mine.object_id = " id " "                 \
+	"and mine.recipient = $3) is not null "                                                \
+	"and exists (select 1 from unnest($2::text[]) w(rc) where not exists (select 1 from "    \
+	"object_headers h where h.object_id = " id " and h.recipient = w.rc)) "                \
+	"order by " id " limit $5::int)"
+#define SY_JOIN_TEAM(t) t " x join reports r on r.id = x.report_id where r.team_id = $1"
+
+/* Parse the missing-headers query: after=<uuid> and limit=1..SY_PAGE_MAX, both
+ * optional, in any order. Return 0, or -1. */
+static int
+missing_query(const char *q, char after[37], unsigned *limit)
+{
+	char one[64];
+	int seen_after = 0, seen_limit = 0;
+	while (q != NULL && *q != '\0') {
+		size_t n = strcspn(q, "&");
+		uint64_t v;
+		if (n >= sizeof(one))
+			return -1;
+		memcpy(one, q, n);
+		one[n] = '\0';
+		q += n;
+		if (*q == '&' && *++q == '\0')
+			return -1;
+		if (strncmp(one, "after=", 6) == 0 && !seen_after && util_uuid_valid(one + 6)) {
+			memcpy(after, one + 6, 37); /* a uuid: 36 characters and the NUL */
+			seen_after = 1;
+		} else if (strncmp(one, "limit=", 6) == 0 && !seen_limit &&
+		           util_parse_u64(one + 6, SY_PAGE_MAX, &v) == 0 && v > 0) {
+			*limit = (unsigned)v;
+			seen_limit = 1;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 missing_start(struct rv_req *r)
 {
@@ -76,18 +124,15 @@ missing_start(struct rv_req *r)
 	const struct rv_member *me = rv_caller_team(&r->caller, r->team);
 	const struct rv_member *ms[MEMBERSHIP_MAX_MEMBERS];
 	char after[37] = "00000000-0000-0000-0000-000000000000", lim[16];
-	const char *q = http_request_query(r->req);
+	unsigned limit = SY_PAGE;
 	if (me == NULL) {
 		rv_problem(r, 404, "no such team");
 		return;
 	}
-	if (q != NULL && q[0] != '\0' &&
-	    (strncmp(q, "after=", 6) != 0 || !util_uuid_valid(q + 6))) {
-		rv_problem(r, 400, "the only parameter is after=<object uuid>");
+	if (missing_query(http_request_query(r->req), after, &limit) != 0) {
+		rv_problem(r, 400, "the parameters are after=<object uuid> and limit=1..1000");
 		return;
 	}
-	if (q != NULL && q[0] != '\0')
-		snprintf(after, sizeof(after), "%s", q + 6);
 	size_t n = rv_team_members(r, r->team, ms, MEMBERSHIP_MAX_MEMBERS);
 	c->rcpts_lit[0] = '\0';
 	for (size_t i = 0; i < n; i++)
@@ -95,18 +140,27 @@ missing_start(struct rv_req *r)
 			rv_problem(r, 500, "team too large");
 			return;
 		}
-	snprintf(lim, sizeof(lim), "%d", SY_PAGE);
+	snprintf(lim, sizeof(lim), "%u", limit);
 	const char *v[5] = { r->team, c->rcpts_lit, me->recipient, after, lim };
 	r->out = json_object();
 	rv_q(r,
-	     "select o.oid, o.rid, o.kind, translate(encode(mine.header, 'base64'), E'\\n', ''), "
-	     "array_to_json(array_agg(w.recipient order by w.recipient)) "
-	     "from (" TEAMS_OBJECTS_SQL ") o "
-	     "join object_headers mine on mine.object_id = o.oid and mine.recipient = $3 "
-	     "cross join unnest($2::text[]) as w(recipient) "
-	     "where o.oid > $4::uuid and not exists (select 1 from object_headers h "
-	     "where h.object_id = o.oid and h.recipient = w.recipient) "
-	     "group by o.oid, o.rid, o.kind, mine.header order by o.oid limit $5::int",
+	     "select o.oid, o.rid, o.kind, translate(encode((select mine.header from "
+	     "object_headers mine where mine.object_id = o.oid and mine.recipient = $3), "
+	     "'base64'), E'\\n', ''), "
+	     "(select array_to_json(array_agg(w.rc order by w.rc)) from unnest($2::text[]) w(rc) "
+	     "where not exists (select 1 from object_headers h where h.object_id = o.oid "
+	     "and h.recipient = w.rc)) "
+	     "from (" SY_MISSING_KIND("r.id oid, r.id rid, 'report' kind",
+	                              "reports r where r.team_id = $1", "r.id")
+	     " union all " SY_MISSING_KIND("x.id, x.report_id, 'attachment'",
+	                                   SY_JOIN_TEAM("attachments"), "x.id")
+	     " union all " SY_MISSING_KIND("x.id, x.report_id, 'message'", SY_JOIN_TEAM("messages"),
+	                                   "x.id")
+	     " union all " SY_MISSING_KIND("x.id, x.report_id, 'reply'", SY_JOIN_TEAM("replies"),
+	                                   "x.id")
+	     " union all " SY_MISSING_KIND("x.id, x.report_id, 'note'", SY_JOIN_TEAM("notes"),
+	                                   "x.id")
+	     ") o order by o.oid limit $5::int",
 	     5, v, NULL, NULL, missing_rows);
 	rv_run(r, missing_done);
 }

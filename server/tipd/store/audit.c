@@ -252,6 +252,22 @@ audit_entry_parts(enum audit_action a, const uint8_t *actor, bool lookup_actor, 
 	       buf_cstr(pre) != NULL && buf_cstr(post) != NULL ? 0 : -1;
 }
 
+int
+audit_entry_prefix(struct buf *out, int64_t when, enum audit_action a, const uint8_t *actor_pk,
+                   const char *team)
+{
+	char actor[65];
+	const char *code = audit_action_code(a);
+	if (code == NULL || when < 0 || actor_pk == NULL || team == NULL ||
+	    !membership_team_valid(team))
+		return -1;
+	key_hex(actor_pk, actor);
+	return buf_printf(out, AUDIT_MAGIC " %lld %s %s %s ", (long long)when, code, actor, team) ==
+	               0 && buf_cstr(out) != NULL
+	       ? 0
+	       : -1;
+}
+
 static int
 exec_ok(PGconn *c, const char *sql)
 {

@@ -165,6 +165,15 @@ int audit_entry_parts(enum audit_action a, const uint8_t *actor, bool lookup_act
                       struct buf *post) __attribute__((warn_unused_result));
 
 /*
+ * Write the start of an entry of action `a` by `actor_pk` about an object of
+ * `team`, up to the object: "tipline/v1/audit <when> <action> <actor> <team> "
+ * (NUL-terminated), for entries whose object SQL fills in (followed by the
+ * uuid and " -"). Return 0, or -1 if a field is malformed or `out` is full.
+ */
+int audit_entry_prefix(struct buf *out, int64_t when, enum audit_action a, const uint8_t *actor_pk,
+                       const char *team) __attribute__((warn_unused_result));
+
+/*
  * Append one entry by "operator" on the blocking connection `c` in its own
  * transaction (BEGIN; lock; INSERT; COMMIT): for tipd's CLI subcommands.
  * Return 0, or -1 (logged). audit_append_in does the same inside the

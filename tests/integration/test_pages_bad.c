@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "it_common.h"
@@ -428,6 +430,66 @@ Test(pages_bad, follow_up_files_reach_the_investigator_and_refusals_store_nothin
 	assert_file(adir, "note-1.txt", note, strlen(note));
 	buf_free(&out);
 	buf_free(&err);
+}
+
+/* The value of the inbox cookie curl saved in `jar`. */
+static void
+cookie_of(const char *jar, char *out, size_t n)
+{
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	it_slurp(jar, &b);
+	const char *p = strstr(buf_cstr(&b), "\ttl_inbox\t");
+	cr_assert(p != NULL, "no inbox cookie in the jar:\n%s", buf_cstr(&b));
+	p += strlen("\ttl_inbox\t");
+	size_t len = strcspn(p, "\r\n");
+	cr_assert(len > 0 && len < n);
+	memcpy(out, p, len);
+	out[len] = '\0';
+	buf_free(&b);
+}
+
+/* A follow-up with a file whose connection is reset once the whole form is
+ * sent: the inbox is still working on it (at least its minimum delay), so
+ * the connection's loss reaches the page's handler after the inbox took
+ * the request over. tipd must live on, leave no ".part" behind, and keep
+ * serving the inbox. */
+Test(pages_bad, follow_up_reset_while_the_inbox_works_leaves_tipd_running)
+{
+	char jar[TH_PATH + 8], receipt[64], tok[160], cookie[400];
+	static char req[16384];
+	const char body_fmt[] = PART("token", "%s") PART("text", "reset after sending") "--BB\r\n"
+		"Content-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+		"Content-Type: text/plain\r\n\r\ncanary-reset-file-51d0\r\n" END;
+	char body[4096];
+	snprintf(jar, sizeof(jar), "%s/jar", T.dir);
+	open_inbox(jar, receipt);
+	token_of(0, tok);
+	cookie_of(jar, cookie, sizeof(cookie));
+	int blen = snprintf(body, sizeof(body), body_fmt, tok);
+	cr_assert(blen > 0 && (size_t)blen < sizeof(body));
+	for (int round = 0; round < 3; round++) {
+		int n = snprintf(req, sizeof(req),
+		                 "POST /fr/inbox/messages HTTP/1.1\r\nHost: x\r\n"
+		                 "Cookie: tl_inbox=%s\r\n"
+		                 "Content-Type: multipart/form-data; boundary=BB\r\n"
+		                 "Content-Length: %d\r\n\r\n%s",
+		                 cookie, blen, body);
+		cr_assert(n > 0 && (size_t)n < sizeof(req));
+		int fd = th_connect(T.source_port);
+		cr_assert_eq(util_write_all(fd, req, (size_t)n), 0);
+		usleep(50 * 1000); /* tipd has the whole form: the inbox works on it */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+		close(fd); /* a reset, not a half-close */
+	}
+	usleep(1500 * 1000);
+	cr_assert_eq(waitpid(T.tipd, NULL, WNOHANG), 0, "tipd died");
+	cr_assert_eq(th_spool_count(&T, ".part"), 0, "a reset form left a .part file");
+	char url[128];
+	url_of("/fr/inbox", url, sizeof(url));
+	char *get_inbox[] = { url, NULL };
+	cr_assert_eq(curl_jar(jar, 0, get_inbox), 200, "tipd no longer serves the inbox");
 }
 
 /* The clearnet TLS listener with submissions off and an onion address:

@@ -747,10 +747,11 @@ ib_pending(struct ib_req *r, bool elsewhere)
 	}
 }
 
+/* Start the work on a complete request: limits, keys, then the lookup;
+ * answers now or later. */
 static void
-ib_on_complete(struct http_request *req)
+ib_start(struct ib_req *r)
 {
-	struct ib_req *r = http_request_data(req);
 	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
 	r->deadline.tv_nsec += (long)INBOX_MIN_DELAY_MS * 1000000L;
 	r->deadline.tv_sec += r->deadline.tv_nsec / 1000000000L;
@@ -782,6 +783,12 @@ ib_on_complete(struct http_request *req)
 	}
 	lookup(r, r->route == IB_READ ? read_found : r->route == IB_MESSAGE ? message_found
 	                                                                  : forget_found);
+}
+
+static void
+ib_on_complete(struct http_request *req)
+{
+	ib_start(http_request_data(req));
 }
 
 static void
@@ -880,8 +887,10 @@ ib_run(struct ib_req *r, inbox_view_fn view, void *arg)
 {
 	r->view = view;
 	r->view_arg = arg;
-	http_request_set_data(r->req, r);
-	ib_on_complete(r->req); /* answers through the view, now or later */
+	/* The request's data stays the pages' (NULL once their form is
+	 * complete): the pages' handler gets the request's on_abort, and must
+	 * not take `r` for its own state. The view answers, now or later. */
+	ib_start(r);
 	return 0;
 }
 

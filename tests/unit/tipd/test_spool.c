@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -639,6 +640,92 @@ Test(spool, failed_directory_sync_in_group_commit_keeps_the_file)
 	cr_assert_eq(stat(e->path, &sb), 0);
 	cr_assert_eq(spool_used(s), (uint64_t)sb.st_size);
 	spool_entry_free(e);
+	spool_free(s);
+	event_base_free(st.base);
+}
+
+#define GROUP_N 8
+
+struct group_one {
+	struct async_state *st;
+	int result; /* -1 until called */
+};
+
+static void
+on_group_commit(int ok, void *arg)
+{
+	struct group_one *g = arg;
+	g->result = ok;
+	if (++g->st->done == GROUP_N)
+		event_base_loopbreak(g->st->base);
+}
+
+/* The name of the one ".part" file in the spool not in `seen` (n names). */
+static void
+new_part(char seen[][64], int n, char out[64])
+{
+	DIR *d = opendir(spooldir);
+	cr_assert_not_null(d);
+	struct dirent *de;
+	out[0] = '\0';
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		bool old = false;
+		if (l < 6 || l >= 64 || strcmp(de->d_name + l - 5, ".part") != 0)
+			continue;
+		for (int i = 0; i < n; i++)
+			old |= strcmp(seen[i], de->d_name) == 0;
+		if (!old)
+			snprintf(out, 64, "%s", de->d_name);
+	}
+	closedir(d);
+	cr_assert(out[0] != '\0', "no new .part file");
+}
+
+/* One file of a group commit fails before its rename (its ".part" is gone):
+ * that commit alone fails and its quota is released; every other file of
+ * the group is acknowledged, durable and counted once. */
+Test(spool, one_failing_file_fails_only_its_commit_in_a_group)
+{
+	char rep[UUID_STR_LEN], att[UUID_STR_LEN], parts[GROUP_N][64], path[400];
+	struct spool_txn *txns[GROUP_N];
+	struct group_one g[GROUP_N];
+	cr_assert_eq(evthread_use_pthreads(), 0);
+	struct async_state st = { 0 };
+	st.base = event_base_new();
+	struct spool *s = spool_open(spooldir, 1 << 30);
+	cr_assert_not_null(s);
+	for (int i = 0; i < GROUP_N; i++) {
+		txns[i] = make_txn(s, rep, att, 1000 + 10 * (size_t)i);
+		new_part(parts, i, parts[i]);
+		g[i] = (struct group_one){ &st, -1 };
+	}
+	snprintf(path, sizeof(path), "%s/%s", spooldir, parts[3]);
+	cr_assert_eq(unlink(path), 0);
+	for (int i = 0; i < GROUP_N; i++)
+		cr_assert_eq(spool_commit(txns[i], st.base, on_group_commit, &g[i]), 0);
+	struct timeval limit = { 20, 0 };
+	cr_assert_eq(event_base_loopexit(st.base, &limit), 0);
+	cr_assert_eq(event_base_dispatch(st.base), 0);
+	cr_assert_eq(st.done, GROUP_N);
+	for (int i = 0; i < GROUP_N; i++)
+		cr_assert_eq(g[i].result, i == 3 ? 0 : 1, "commit %d answered %d", i, g[i].result);
+	cr_assert_eq(count_suffix(".part"), 0);
+	cr_assert_eq(count_suffix(".rep"), GROUP_N - 1);
+	char **paths = NULL;
+	int n = spool_list(s, &paths, 2 * GROUP_N);
+	cr_assert_eq(n, GROUP_N - 1);
+	uint64_t sum = 0;
+	for (int i = 0; i < n; i++) {
+		struct stat sb;
+		cr_assert_eq(stat(paths[i], &sb), 0);
+		sum += (uint64_t)sb.st_size;
+		struct spool_entry *e = spool_entry_read(paths[i]);
+		cr_assert_not_null(e, "%s does not read back", paths[i]);
+		spool_entry_free(e);
+	}
+	spool_list_free(paths, n);
+	cr_assert_eq(spool_used(s), sum, "the failed file's quota was not released once");
 	spool_free(s);
 	event_base_free(st.base);
 }

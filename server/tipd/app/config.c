@@ -1,5 +1,4 @@
 #include "config.h"
-#include "sandbox.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -418,7 +417,7 @@ static void
 config_defaults(struct tipd_config *c)
 {
 	c->mlock = CONFIG_MLOCK_AUTO;
-	c->sandbox = SANDBOX_DEFAULT;
+	c->sandbox = CONFIG_SANDBOX_DEFAULT;
 	c->spool_quota_bytes = (uint64_t)1024 << 20;
 	c->flush_interval_ms = 300000;
 	c->flush_list_max = 1024;

@@ -20,6 +20,21 @@ struct config_contact {
 	char *how;               /* a number or an address, shown as written */
 };
 
+/* Sanitizer builds (ASan): the [tipd] sandbox filter defaults to off there,
+ * sandbox.h says why; everywhere else it defaults to on. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CONFIG_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONFIG_SANITIZER_BUILD 1
+#endif
+#endif
+#ifdef CONFIG_SANITIZER_BUILD
+#define CONFIG_SANDBOX_DEFAULT false
+#else
+#define CONFIG_SANDBOX_DEFAULT true
+#endif
+
 enum config_mlock { CONFIG_MLOCK_NO, CONFIG_MLOCK_YES, CONFIG_MLOCK_AUTO };
 
 struct config_listener {

@@ -19,19 +19,11 @@
 
 /* Sanitizer builds: LeakSanitizer's exit check stops the world with ptrace,
  * which hangs under the filter, and ASan makes mlock a no-op. There the
- * filter is off unless [tipd] sandbox = yes is written out, and with it on
- * the exit leak check is skipped (the gcc suite runs everything filtered). */
-#if defined(__SANITIZE_ADDRESS__)
+ * filter is off unless [tipd] sandbox = yes is written out (config.h's
+ * CONFIG_SANDBOX_DEFAULT), and with it on the exit leak check is skipped
+ * (the gcc suite runs everything filtered). */
+#ifdef CONFIG_SANITIZER_BUILD
 #define SANDBOX_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANDBOX_SANITIZER 1
-#endif
-#endif
-#ifdef SANDBOX_SANITIZER
-#define SANDBOX_DEFAULT false
-#else
-#define SANDBOX_DEFAULT true
 #endif
 
 /* Become `user` if we are root and `user` is not NULL: refuse (-1, with the

@@ -153,5 +153,9 @@ enum spool_fault { SPOOL_FAULT_DIRSYNC = 0, SPOOL_FAULT_READ = 1 };
  * spool_entry_read() calls (SPOOL_FAULT_READ), by any spool of the process,
  * fail with errno `err`. A count of 0 disarms. */
 void spool_test_fault(enum spool_fault which, unsigned count, int err);
+/* For spool.c and spool_read.c only: the errno an armed spool_test_fault()
+ * asks `which` to fail with (one use of its count), or 0. Declared here, not
+ * in spool_format.h, so that header needs nothing of this one. */
+int spool_fmt_fault_take(enum spool_fault which);
 
 #endif

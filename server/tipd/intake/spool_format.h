@@ -2,7 +2,8 @@
  * spool_format: what the spool's writer (spool.c) and reader (spool_read.c)
  * share: the record types and limits of a spool file (the grammar is at
  * the top of spool.c) and the checks both apply. Private to the spool:
- * nothing else includes it.
+ * nothing else includes it. It includes nothing of the spool (spool.h
+ * includes nothing of it either), so the two headers never form a loop.
  */
 #ifndef TIPD_SPOOL_FORMAT_H
 #define TIPD_SPOOL_FORMAT_H
@@ -10,7 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "spool.h"
 #include "util.h"
 
 #define SPOOL_MAGIC "TIPLINE-SPOOL 1\n"
@@ -38,7 +38,5 @@ int spool_fmt_valid_recipient(const char *r, size_t n);
 /* Return 1 and copy it NUL-terminated into `out` if the 36 bytes at `p` are
  * a uuid, else 0. */
 int spool_fmt_valid_uuid_bytes(const uint8_t *p, char out[UUID_STR_LEN]);
-/* The errno an armed spool_test_fault() asks `which` to fail with, or 0. */
-int spool_fmt_fault_take(enum spool_fault which);
 
 #endif

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_surface.h"
+
 struct event_base;
 struct http_request;
 struct http_listener;
@@ -71,9 +73,6 @@ struct http_handler {
  * state with http_request_set_data(); or answer at once (404, 405, …) and
  * return NULL. */
 typedef const struct http_handler *(*http_router)(struct http_request *req, void *router_arg);
-
-/* Which surface a listener serves: decides HSTS and the TLS session policy. */
-enum http_surface { HTTP_SURFACE_SOURCE, HTTP_SURFACE_REVIEW };
 
 struct http_listener_conf {
 	const char *bind;          /* "127.0.0.1:8080", "[::1]:443" or "unix:/path" */

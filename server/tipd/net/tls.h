@@ -16,7 +16,7 @@
 #include <openssl/ssl.h>
 #include <stdint.h>
 
-#include "http.h"
+#include "http_surface.h"
 
 struct tls_ctx;
 

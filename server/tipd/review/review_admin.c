@@ -338,11 +338,9 @@ invite_start(struct rv_req *r)
 static void
 pending_rows(struct rv_req *r, const PGresult *res)
 {
-	json_t *arr = json_array();
-	if (arr == NULL || json_object_set_new(r->out, "enrollments", arr) != 0) {
-		db_step_mark_failed(&r->step);
+	json_t *arr = rv_out_array(r, "enrollments");
+	if (arr == NULL)
 		return;
-	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		uint8_t pk[RV_PK_LEN];
 		char fp[17], pk64[sodium_base64_ENCODED_LEN(RV_PK_LEN, sodium_base64_VARIANT_ORIGINAL)];
@@ -359,19 +357,9 @@ pending_rows(struct rv_req *r, const PGresult *res)
 		                      PQgetvalue(res, i, 3), "ed25519", pk64, "fingerprint", fp,
 		                      "signature", PQgetvalue(res, i, 5), "enrolled_at",
 		                      (json_int_t)strtoll(PQgetvalue(res, i, 6), NULL, 10));
-		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			db_step_mark_failed(&r->step);
+		if (rv_out_append(r, arr, o) != 0)
 			return;
-		}
 	}
-}
-
-static void
-pending_done(struct rv_req *r)
-{
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
 }
 
 static void
@@ -385,7 +373,7 @@ pending_start(struct rv_req *r)
 	        "translate(encode(signature, 'base64'), E'\\n', ''), enrolled_at from enrollments "
 	        "where status = 'pending' order by enrolled_at, invite_id limit $1::int",
 	     1, v, NULL, NULL, pending_rows);
-	rv_run(r, pending_done);
+	rv_run(r, rv_answer_out);
 }
 
 /* ---- GET /api/v1/admin/teams ---- */
@@ -394,21 +382,17 @@ static void
 teams_rows(struct rv_req *r, const PGresult *res)
 {
 	const struct rv_member *ms[MEMBERSHIP_MAX_MEMBERS];
-	json_t *arr = json_array();
-	if (arr == NULL || json_object_set_new(r->out, "teams", arr) != 0) {
-		db_step_mark_failed(&r->step);
+	json_t *arr = rv_out_array(r, "teams");
+	if (arr == NULL)
 		return;
-	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *team = PQgetvalue(res, i, 0);
 		size_t n = rv_team_members(r, team, ms, MEMBERSHIP_MAX_MEMBERS);
 		json_t *o = json_pack("{s:s, s:I, s:I}", "team", team, "seq",
 		                      (json_int_t)strtoll(PQgetvalue(res, i, 1), NULL, 10), "members",
 		                      (json_int_t)n);
-		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			db_step_mark_failed(&r->step);
+		if (rv_out_append(r, arr, o) != 0)
 			return;
-		}
 	}
 }
 
@@ -419,7 +403,7 @@ teams_start(struct rv_req *r)
 	r->out = json_object();
 	rv_q(r, "select team_id, max(seq) from membership_statements group by team_id "
 	        "order by team_id", 0, NULL, NULL, NULL, teams_rows);
-	rv_run(r, pending_done);
+	rv_run(r, rv_answer_out);
 }
 
 /* ---- POST /api/v1/admin/enrollments/{id}/reject ---- */

@@ -46,14 +46,6 @@ chain_rows(struct rv_req *r, const PGresult *res)
 			db_step_mark_failed(&r->step);
 }
 
-static void
-chain_done(struct rv_req *r)
-{
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
-}
-
 /* Every session may read the chain: tipctl verifies it from its own pins. */
 static void
 chain_start(struct rv_req *r)
@@ -71,7 +63,7 @@ chain_start(struct rv_req *r)
 	rv_q(r, "select statement from admin_statements where seq <= $1::bigint order by seq", 1, v,
 	     NULL, NULL, chain_rows);
 	rv_audit(r, AUDIT_ADMINS_FETCH, NULL, NULL, NULL);
-	rv_run(r, chain_done);
+	rv_run(r, rv_answer_out);
 }
 
 /* ---- POST /api/v1/admin/admins ---- */

@@ -68,14 +68,6 @@ out_u64(struct rv_req *r, const char *key)
 	return (unsigned long long)json_integer_value(json_object_get(r->out, key));
 }
 
-static void
-answer_out(struct rv_req *r)
-{
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
-}
-
 /* ---- checkpoint ---- */
 
 static void
@@ -199,7 +191,7 @@ range_start(struct rv_req *r)
 	               : "select idx, encode(leaf_sha256, 'hex'), encode(entry, 'hex') from audit_entries "
 	                 "where idx >= $1::bigint and idx < $2::bigint order by idx",
 	     2, p, NULL, NULL, range_rows);
-	rv_run(r, answer_out);
+	rv_run(r, rv_answer_out);
 }
 
 /* ---- raw leaves ---- */
@@ -411,7 +403,7 @@ proof_done(struct rv_req *r)
 		rv_problem(r, 400, "the tree size is larger than the log");
 		return;
 	}
-	answer_out(r);
+	rv_answer_out(r);
 }
 
 /* Queue the query for the subtrees `s` lists, in array literals. */

@@ -74,14 +74,6 @@ last_row(struct rv_req *r, const PGresult *res)
 }
 
 static void
-keys_done(struct rv_req *r)
-{
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
-}
-
-static void
 keys_start(struct rv_req *r)
 {
 	char after[37] = "00000000-0000-0000-0000-000000000000", lim[16];
@@ -117,7 +109,7 @@ keys_start(struct rv_req *r)
 	rv_q(r, "select id from reports where id > $1::uuid order by id limit $2::int", 2, v, NULL,
 	     NULL, last_row);
 	rv_audit(r, AUDIT_KEYS_CHECK, NULL, NULL, NULL);
-	rv_run(r, keys_done);
+	rv_run(r, rv_answer_out);
 }
 
 /* ---- GET /api/v1/audit/handovers ---- */
@@ -142,7 +134,7 @@ handovers_start(struct rv_req *r)
 	/* Part of the audit log, which every session reads; reading it is not logged. */
 	rv_q(r, "select note from audit_key_handovers order by size", 0, NULL, NULL, NULL,
 	     handover_rows);
-	rv_run(r, keys_done);
+	rv_run(r, rv_answer_out);
 }
 
 const struct rv_ops rv_keys_ops = { .start = keys_start };

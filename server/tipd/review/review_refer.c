@@ -55,14 +55,6 @@ found_row(struct rv_req *r, const PGresult *res)
 	r->found = PQntuples(res) >= 1;
 }
 
-static void
-answer_out(struct rv_req *r)
-{
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
-}
-
 /* ---- GET /api/v1/partners ---- */
 
 static void
@@ -87,7 +79,7 @@ partners_start(struct rv_req *r)
 	}
 	rv_q(r, "select name, recipient, statement, added_on::text from partners order by name", 0,
 	     NULL, NULL, NULL, partners_rows);
-	rv_run(r, answer_out);
+	rv_run(r, rv_answer_out);
 }
 
 /* ---- POST /api/v1/admin/partners, DELETE /api/v1/admin/partners/{name} ---- */
@@ -342,7 +334,7 @@ retention_list_start(struct rv_req *r)
 	     NULL, NULL, NULL, retention_rows);
 	rv_q(r, "select id::text, team_id from reports where legal_hold order by team_id, id", 0,
 	     NULL, NULL, NULL, held_rows);
-	rv_run(r, answer_out);
+	rv_run(r, rv_answer_out);
 }
 
 /* Store days member `key` of the body in `out` ("" for null). Return 0, or -1. */

@@ -357,14 +357,6 @@ membership_rows(struct rv_req *r, const PGresult *res)
 }
 
 static void
-membership_done(struct rv_req *r)
-{
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
-}
-
-static void
 membership_start(struct rv_req *r)
 {
 	char seq[24];
@@ -384,7 +376,7 @@ membership_start(struct rv_req *r)
 	rv_q(r, "select statement from membership_statements where team_id = $1 "
 	        "and seq <= $2::bigint order by seq", 2, v, NULL, NULL, membership_rows);
 	rv_audit(r, AUDIT_MEMBERSHIP_FETCH, r->team, NULL, NULL);
-	rv_run(r, membership_done);
+	rv_run(r, rv_answer_out);
 }
 
 static void
@@ -431,11 +423,9 @@ fetch_signed(struct rv_req *r, const PGresult *res, const char *key)
 	uint8_t pk[RV_PK_LEN];
 	if (r->out == NULL)
 		return;
-	json_t *arr = json_array();
-	if (arr == NULL || json_object_set_new(r->out, key, arr) != 0) {
-		db_step_mark_failed(&r->step);
+	json_t *arr = rv_out_array(r, key);
+	if (arr == NULL)
 		return;
-	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		const struct rv_member *m = NULL;
 		memset(pk, 0, sizeof(pk));
@@ -449,10 +439,8 @@ fetch_signed(struct rv_req *r, const PGresult *res, const char *key)
 		                      m != NULL ? json_string(m->name) : json_null(), "author_ed25519",
 		                      pk64, "signature", PQgetvalue(res, i, 3), "header",
 		                      PQgetvalue(res, i, 4), "payload", PQgetvalue(res, i, 5));
-		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			db_step_mark_failed(&r->step);
+		if (rv_out_append(r, arr, o) != 0)
 			return;
-		}
 	}
 }
 
@@ -473,19 +461,15 @@ fetch_messages(struct rv_req *r, const PGresult *res)
 {
 	if (r->out == NULL)
 		return;
-	json_t *arr = json_array();
-	if (arr == NULL || json_object_set_new(r->out, "messages", arr) != 0) {
-		db_step_mark_failed(&r->step);
+	json_t *arr = rv_out_array(r, "messages");
+	if (arr == NULL)
 		return;
-	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", PQgetvalue(res, i, 0), "sent_on",
 		                      PQgetvalue(res, i, 1), "header", PQgetvalue(res, i, 2),
 		                      "payload", PQgetvalue(res, i, 3));
-		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			db_step_mark_failed(&r->step);
+		if (rv_out_append(r, arr, o) != 0)
 			return;
-		}
 	}
 }
 

@@ -401,9 +401,7 @@ list_done(struct rv_req *r)
 		next = json_string(cur);
 	}
 	json_object_set_new(r->out, "next_cursor", next);
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
+	rv_answer_out(r);
 }
 
 static void
@@ -506,9 +504,7 @@ fetch_done(struct rv_req *r)
 		rv_problem(r, 404, "no such report");
 		return;
 	}
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
+	rv_answer_out(r);
 }
 
 #define B64(x) "translate(encode(" x ", 'base64'), E'\\n', '')"
@@ -602,9 +598,7 @@ patch_done(struct rv_req *r)
 		rv_problem(r, 404, "no such report");
 		return;
 	}
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
+	rv_answer_out(r);
 }
 
 static void
@@ -697,19 +691,11 @@ labels_rows(struct rv_req *r, const PGresult *res)
 }
 
 static void
-labels_done(struct rv_req *r)
-{
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
-}
-
-static void
 labels_start(struct rv_req *r)
 {
 	r->out = json_pack("{s:[]}", "labels");
 	rv_q(r, "select name from labels order by name", 0, NULL, NULL, NULL, labels_rows);
-	rv_run(r, labels_done);
+	rv_run(r, rv_answer_out);
 }
 
 /* ---- the routes (review.c's table) ---- */

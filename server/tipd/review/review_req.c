@@ -209,6 +209,35 @@ rv_answer_json(struct rv_req *r, int status, json_t *doc)
 	free(s);
 }
 
+void
+rv_answer_out(struct rv_req *r)
+{
+	json_t *doc = r->out;
+	r->out = NULL;
+	rv_answer_json(r, 200, doc);
+}
+
+json_t *
+rv_out_array(struct rv_req *r, const char *key)
+{
+	json_t *arr = json_array();
+	if (arr == NULL || json_object_set_new(r->out, key, arr) != 0) {
+		db_step_mark_failed(&r->step);
+		return NULL;
+	}
+	return arr;
+}
+
+int
+rv_out_append(struct rv_req *r, json_t *arr, json_t *o)
+{
+	if (o == NULL || json_array_append_new(arr, o) != 0) {
+		db_step_mark_failed(&r->step);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 rv_unavailable(struct rv_req *r)
 {
@@ -439,19 +468,30 @@ audit_append_when(struct rv_req *r, struct buf *e, const char *cond, const char 
 	}
 }
 
+/* Queue the entry `e` that the caller formatted (`formatted`: the format
+ * call's result) as rv_audit_when does, or fail the step if formatting
+ * failed; free `e` either way. */
+static void
+audit_append_formatted(struct rv_req *r, struct buf *e, int formatted, const char *cond,
+                       const char *cond_param)
+{
+	if (formatted != 0 || buf_cstr(e) == NULL)
+		rv_fail_step(r);
+	else
+		audit_append_when(r, e, cond, cond_param);
+	buf_free(e);
+}
+
 void
 rv_audit_when(struct rv_req *r, enum audit_action a, const char *team, const char *object_uuid,
               const uint8_t *subject_ed25519, const char *cond, const char *cond_param)
 {
 	struct buf e;
 	buf_init(&e, AUDIT_ENTRY_MAX);
-	if (audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team, object_uuid,
-	                       subject_ed25519) != 0 ||
-	    buf_cstr(&e) == NULL)
-		rv_fail_step(r);
-	else
-		audit_append_when(r, &e, cond, cond_param);
-	buf_free(&e);
+	audit_append_formatted(r, &e,
+	                       audit_entry_format(&e, time(NULL), a, r->caller.ed25519, team,
+	                                          object_uuid, subject_ed25519),
+	                       cond, cond_param);
 }
 
 void
@@ -460,12 +500,9 @@ rv_audit_label_when(struct rv_req *r, enum audit_action a, const char *label, co
 {
 	struct buf e;
 	buf_init(&e, AUDIT_ENTRY_MAX);
-	if (audit_entry_format_label(&e, time(NULL), a, r->caller.ed25519, label) != 0 ||
-	    buf_cstr(&e) == NULL)
-		rv_fail_step(r);
-	else
-		audit_append_when(r, &e, cond, cond_param);
-	buf_free(&e);
+	audit_append_formatted(r, &e,
+	                       audit_entry_format_label(&e, time(NULL), a, r->caller.ed25519, label),
+	                       cond, cond_param);
 }
 
 void

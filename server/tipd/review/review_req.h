@@ -223,6 +223,15 @@ void rv_problem_code(struct rv_req *r, int status, const char *code, const char 
                      const char *extra);
 /* Answer `doc` (stolen) as application/json and free `r`. */
 void rv_answer_json(struct rv_req *r, int status, json_t *doc);
+/* Answer 200 with the document the steps built in r->out (taken) and free
+ * `r`: the last step of most GET routes (an rv_step). */
+void rv_answer_out(struct rv_req *r);
+/* Add an empty array named `key` to r->out and return it (r->out owns it),
+ * or return NULL after marking the request's step failed. */
+json_t *rv_out_array(struct rv_req *r, const char *key);
+/* Append `o` (taken; NULL counts as a failure) to `arr`; return 0, or -1
+ * after marking the request's step failed. */
+int rv_out_append(struct rv_req *r, json_t *arr, json_t *o);
 
 /* --- request bodies --- */
 

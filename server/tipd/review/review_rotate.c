@@ -41,18 +41,14 @@
 static void
 list_rows(struct rv_req *r, const PGresult *res)
 {
-	json_t *arr = json_array();
-	if (arr == NULL || json_object_set_new(r->out, "objects", arr) != 0) {
-		db_step_mark_failed(&r->step);
+	json_t *arr = rv_out_array(r, "objects");
+	if (arr == NULL)
 		return;
-	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		json_t *o = json_pack("{s:s, s:s}", "id", PQgetvalue(res, i, 0), "header",
 		                      PQgetvalue(res, i, 1));
-		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			db_step_mark_failed(&r->step);
+		if (rv_out_append(r, arr, o) != 0)
 			return;
-		}
 	}
 }
 
@@ -72,9 +68,7 @@ list_done(struct rv_req *r)
 		rv_problem(r, 404, "no key rotation in progress for this key");
 		return;
 	}
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
+	rv_answer_out(r);
 }
 
 static void

@@ -44,30 +44,18 @@ struct sy_ctx {
 static void
 missing_rows(struct rv_req *r, const PGresult *res)
 {
-	json_t *arr = json_array();
-	if (arr == NULL || json_object_set_new(r->out, "objects", arr) != 0) {
-		db_step_mark_failed(&r->step);
+	json_t *arr = rv_out_array(r, "objects");
+	if (arr == NULL)
 		return;
-	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		json_error_t e;
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", PQgetvalue(res, i, 0),
 		                      "report", PQgetvalue(res, i, 1), "kind",
 		                      PQgetvalue(res, i, 2), "header", PQgetvalue(res, i, 3),
 		                      "missing", json_loads(PQgetvalue(res, i, 4), 0, &e));
-		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			db_step_mark_failed(&r->step);
+		if (rv_out_append(r, arr, o) != 0)
 			return;
-		}
 	}
-}
-
-static void
-missing_done(struct rv_req *r)
-{
-	json_t *doc = r->out;
-	r->out = NULL;
-	rv_answer_json(r, 200, doc);
 }
 
 /* One kind of object of team $1 after $4 that the caller (recipient $3) can
@@ -162,7 +150,7 @@ missing_start(struct rv_req *r)
 	                                   "x.id")
 	     ") o order by o.oid limit $5::int",
 	     5, v, NULL, NULL, missing_rows);
-	rv_run(r, missing_done);
+	rv_run(r, rv_answer_out);
 }
 
 /* ---- POST /api/v1/reports/{id}/headers (history sync) ---- */

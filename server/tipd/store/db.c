@@ -578,32 +578,36 @@ db_prepare(struct db *db, const char *name, const char *sql, int nparams)
 	return 0;
 }
 
-int
-db_query(struct db *db, const char *sql, int nparams, const char *const *values,
-         const int *lengths, const int *formats, db_result_cb cb, void *arg)
+/* Send one query: the statement `sql`, or (`prepared`) the prepared
+ * statement named `sql`; return 0, or -1 (see db_query). */
+static int
+db_send_query(struct db *db, bool prepared, const char *sql, int nparams,
+              const char *const *values, const int *lengths, const int *formats,
+              db_result_cb cb, void *arg)
 {
 	if (db->state != DB_UP)
 		return -1;
 	struct db_pending *p = db_pending_new(false, cb, arg);
 	if (p == NULL)
 		return -1;
-	return db_queued(db, p,
-	                 PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths,
-	                                   formats, 0));
+	int sent = prepared ? PQsendQueryPrepared(db->conn, sql, nparams, values, lengths, formats, 0)
+	                    : PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths,
+	                                        formats, 0);
+	return db_queued(db, p, sent);
+}
+
+int
+db_query(struct db *db, const char *sql, int nparams, const char *const *values,
+         const int *lengths, const int *formats, db_result_cb cb, void *arg)
+{
+	return db_send_query(db, false, sql, nparams, values, lengths, formats, cb, arg);
 }
 
 int
 db_query_prepared(struct db *db, const char *name, int nparams, const char *const *values,
                   const int *lengths, const int *formats, db_result_cb cb, void *arg)
 {
-	if (db->state != DB_UP)
-		return -1;
-	struct db_pending *p = db_pending_new(false, cb, arg);
-	if (p == NULL)
-		return -1;
-	return db_queued(db, p,
-	                 PQsendQueryPrepared(db->conn, name, nparams, values, lengths, formats,
-	                                     0));
+	return db_send_query(db, true, name, nparams, values, lengths, formats, cb, arg);
 }
 
 int

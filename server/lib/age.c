@@ -55,7 +55,7 @@ struct age_hdr {
 
 struct age_cur {
 	const uint8_t *p;
-	size_t n;     /* bytes we may look at: min(input, AGE_MAX_HEADER) */
+	size_t n; /* bytes we may look at: min(input, AGE_MAX_HEADER) */
 	size_t off;
 	bool clipped; /* the input went on past AGE_MAX_HEADER */
 };
@@ -97,7 +97,8 @@ age_hkdf(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
 	if ((ctx = EVP_KDF_CTX_new(kdf)) == NULL)
 		goto fail;
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm, ikmlen);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm,
+	                                         ikmlen);
 	if (saltlen > 0)
 		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
 		                                         (void *)(uintptr_t)salt, saltlen);
@@ -126,7 +127,8 @@ age_unb64(const uint8_t *s, size_t len, uint8_t *out, size_t max)
 	 * first ('=' is then refused by the unpadded variant). */
 	if (!util_base64_chars_ok((const char *)s, len))
 		return -1;
-	if (sodium_base642bin(out, max, (const char *)s, len, NULL, &bin_len, &end, AGE_B64V) != 0 ||
+	if (sodium_base642bin(out, max, (const char *)s, len, NULL, &bin_len, &end, AGE_B64V) !=
+	            0 ||
 	    end != (const char *)s + len)
 		return -1;
 	return (long)bin_len;
@@ -408,8 +410,7 @@ age_open_file_key(const uint8_t key[AGE_KEY_LEN], const uint8_t body[AGE_WRAPPED
 	static const uint8_t zero_nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
 	unsigned long long mlen = 0;
 	return crypto_aead_chacha20poly1305_ietf_decrypt(file_key, &mlen, NULL, body,
-	                                                 AGE_WRAPPED_LEN, NULL, 0, zero_nonce,
-	                                                 key);
+	                                                 AGE_WRAPPED_LEN, NULL, 0, zero_nonce, key);
 }
 
 /* Wrap `file_key` under `key` into `body`; return 0 or -1. */

@@ -57,7 +57,7 @@
  * still uploading a body over the limit reads the answer, not a reset. */
 #define LINGER_MS 5000
 #define LINGER_TOTAL_MS 30000
-#define FRAMING_PER_CHUNK 64      /* chunk-size line and CRLFs a chunk may cost */
+#define FRAMING_PER_CHUNK 64 /* chunk-size line and CRLFs a chunk may cost */
 #define FRAMING_SLACK 1024
 
 static atomic_uint total_conns;
@@ -80,7 +80,7 @@ http_conn_arm(struct http_conn *c, unsigned ms)
 		evtimer_del(c->timer);
 		return;
 	}
-	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 	if (evtimer_add(c->timer, &tv) != 0)
 		log_error("http: cannot arm a connection deadline");
 }
@@ -179,7 +179,8 @@ body_check(struct http_conn *c)
 		log_debug("http: request body took too long");
 		return -1;
 	}
-	if (lim->min_body_rate > 0 && now >= c->bc.tick && body_rate_sample(c, now, c->req->body_read) != 0) {
+	if (lim->min_body_rate > 0 && now >= c->bc.tick &&
+	    body_rate_sample(c, now, c->req->body_read) != 0) {
 		log_debug("http: request body below the minimum rate");
 		return -1;
 	}
@@ -279,7 +280,8 @@ body_framing_account(struct http_conn *c, size_t used, uint64_t before)
 		return 0;
 	uint64_t body = req->body_read - before;
 	c->bc.framing += used > body ? used - body : 0;
-	uint64_t allow = c->l->conf.limits.max_header_bytes + FRAMING_SLACK + FRAMING_PER_CHUNK * req->nchunks;
+	uint64_t allow = c->l->conf.limits.max_header_bytes + FRAMING_SLACK +
+		FRAMING_PER_CHUNK * req->nchunks;
 	if (c->bc.framing <= allow)
 		return 0;
 	http_conn_fail(c, 400, "The chunked framing is too large.");
@@ -405,8 +407,10 @@ conn_readcb(struct bufferevent *bev, void *arg)
 		if (now >= c->linger_until)
 			http_conn_free(c);
 		else
-			http_conn_arm(c, (unsigned)(c->linger_until - now < LINGER_MS ? c->linger_until - now
-			                                                         : LINGER_MS));
+			http_conn_arm(c,
+			              (unsigned)(c->linger_until - now < LINGER_MS
+			                                 ? c->linger_until - now
+			                                 : LINGER_MS));
 		return;
 	}
 	/* HANDLER, WRITING: later requests wait in the buffer (bounded by the
@@ -497,7 +501,8 @@ conn_start(struct http_conn *c)
 		SSL *ssl = tls_ctx_new_ssl(l->conf.tls);
 		if (ssl == NULL)
 			return -1;
-		c->bev = bufferevent_openssl_socket_new(l->base, c->fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
+		c->bev = bufferevent_openssl_socket_new(l->base, c->fd, ssl,
+		                                        BUFFEREVENT_SSL_ACCEPTING, opts);
 		if (c->bev == NULL) {
 			/* libevent may or may not have freed ssl and fd by now:
 			 * leak rather than risk a double free. */
@@ -518,8 +523,9 @@ conn_start(struct http_conn *c)
 	}
 	c->fd = -1;
 	size_t hiwat = l->conf.limits.max_header_bytes + 16384;
-	struct timeval wtv = {.tv_sec = l->conf.limits.body_idle_ms / 1000,
-	                      .tv_usec = (suseconds_t)(l->conf.limits.body_idle_ms % 1000) * 1000};
+	struct timeval wtv = { .tv_sec = l->conf.limits.body_idle_ms / 1000,
+		               .tv_usec =
+		                       (suseconds_t)(l->conf.limits.body_idle_ms % 1000) * 1000 };
 	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, hiwat);
 	if (l->conf.limits.body_idle_ms > 0 && bufferevent_set_timeouts(c->bev, NULL, &wtv) != 0)
@@ -603,7 +609,8 @@ http_conn_new(struct http_listener *l, int fd)
 	llhttp_set_lenient_keep_alive(&c->parser, 0);
 	llhttp_set_lenient_transfer_encoding(&c->parser, 0);
 	int one = 1;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on unix sockets */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	                 sizeof(one)); /* fails on unix sockets */
 	c->timer = evtimer_new(l->base, conn_timeoutcb, c);
 	if (c->timer == NULL)
 		goto fail;

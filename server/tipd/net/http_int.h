@@ -25,10 +25,19 @@
 #include "http.h"
 #include "proxy.h"
 
-#define RATE_SLOTS 4              /* ticks per rate window */
+#define RATE_SLOTS 4 /* ticks per rate window */
 #define RATE_SAMPLES (RATE_SLOTS + 1)
 
-enum conn_state { CS_PROXY, CS_HANDSHAKE, CS_IDLE, CS_HEAD, CS_BODY, CS_HANDLER, CS_WRITING, CS_LINGER };
+enum conn_state {
+	CS_PROXY,
+	CS_HANDSHAKE,
+	CS_IDLE,
+	CS_HEAD,
+	CS_BODY,
+	CS_HANDLER,
+	CS_WRITING,
+	CS_LINGER
+};
 
 struct http_conn;
 
@@ -54,9 +63,9 @@ struct http_request {
 
 /* Progress of the body being read (BODY state); times in monotonic ms. */
 struct body_clock {
-	uint64_t start;   /* end of the head */
-	uint64_t last;    /* last body byte (or start) */
-	uint64_t tick;    /* next rate sample */
+	uint64_t start; /* end of the head */
+	uint64_t last;  /* last body byte (or start) */
+	uint64_t tick;  /* next rate sample */
 	uint64_t t[RATE_SAMPLES], bytes[RATE_SAMPLES];
 	unsigned head, n; /* ring of samples: oldest at head */
 	uint64_t framing; /* raw bytes read in BODY that were not body bytes */
@@ -74,9 +83,9 @@ struct http_conn {
 	llhttp_t parser;
 	enum conn_state state;
 	struct http_request *req;
-	size_t head_bytes; /* request line and header contents */
-	size_t head_raw;   /* raw bytes consumed while the head was incomplete */
-	uint64_t linger_until;   /* http_mono_ms() when lingering ends at the latest */
+	size_t head_bytes;     /* request line and header contents */
+	size_t head_raw;       /* raw bytes consumed while the head was incomplete */
+	uint64_t linger_until; /* http_mono_ms() when lingering ends at the latest */
 	unsigned nreqs;
 	int close_after;
 	int peer_eof; /* the client shut its sending side after a complete request */

@@ -44,7 +44,8 @@ http_limits_default(struct http_limits *l)
 /* ---- listeners ---- */
 
 static void
-listener_acceptcb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
+listener_acceptcb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int socklen,
+                  void *arg)
 {
 	(void)evl;
 	(void)sa; /* the peer's address is never looked at, logged or kept */
@@ -69,7 +70,7 @@ listener_errorcb(struct evconnlistener *evl, void *arg)
 	int err = EVUTIL_SOCKET_ERROR();
 	log_warn("http: accept failed: %s", evutil_socket_error_to_string(err));
 	/* Out of descriptors: pause instead of spinning on the ready socket. */
-	struct timeval tv = {.tv_sec = 0, .tv_usec = ACCEPT_RETRY_MS * 1000};
+	struct timeval tv = { .tv_sec = 0, .tv_usec = ACCEPT_RETRY_MS * 1000 };
 	if (evconnlistener_disable(evl) != 0 || evtimer_add(l->retry_ev, &tv) != 0)
 		log_error("http: cannot pause accepting");
 }
@@ -168,8 +169,9 @@ bind_unix(struct http_listener *l, const char *path)
 	l->unix_path = strdup(path);
 	if (l->unix_path == NULL)
 		goto fail;
-	l->evl = evconnlistener_new(l->base, listener_acceptcb, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-	                            LISTEN_BACKLOG, fd);
+	l->evl = evconnlistener_new(l->base, listener_acceptcb, l,
+	                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, LISTEN_BACKLOG,
+	                            fd);
 	if (l->evl == NULL)
 		goto fail;
 	return 0;
@@ -186,7 +188,8 @@ http_listen_addr_valid(const char *bind)
 	struct sockaddr_storage ss;
 	socklen_t len = 0;
 	if (strncmp(bind, "unix:", 5) == 0)
-		return bind[5] == '/' && strlen(bind + 5) < sizeof(((struct sockaddr_un *)0)->sun_path);
+		return bind[5] == '/' &&
+			strlen(bind + 5) < sizeof(((struct sockaddr_un *)0)->sun_path);
 	return parse_inet(bind, &ss, &len) == 0;
 }
 
@@ -196,7 +199,9 @@ bind_inet(struct http_listener *l, const char *bind)
 	struct sockaddr_storage ss;
 	socklen_t len = 0;
 	if (parse_inet(bind, &ss, &len) != 0) {
-		log_error("http: bad listen address \"%s\" (want host:port, [v6]:port or unix:/path)", bind);
+		log_error(
+			"http: bad listen address \"%s\" (want host:port, [v6]:port or unix:/path)",
+			bind);
 		return -1;
 	}
 	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
@@ -265,7 +270,8 @@ http_listener_new(struct event_base *base, const struct http_listener_conf *conf
 	l->retry_ev = evtimer_new(base, listener_retrycb, l);
 	if (l->retry_ev == NULL)
 		goto fail;
-	int rc = strncmp(conf->bind, "unix:", 5) == 0 ? bind_unix(l, conf->bind + 5) : bind_inet(l, conf->bind);
+	int rc = strncmp(conf->bind, "unix:", 5) == 0 ? bind_unix(l, conf->bind + 5)
+						      : bind_inet(l, conf->bind);
 	if (rc != 0)
 		goto fail;
 	evconnlistener_set_error_cb(l->evl, listener_errorcb);
@@ -306,7 +312,8 @@ http_listener_close(struct http_listener *l)
 	struct http_conn *next;
 	for (struct http_conn *c = l->conns; c != NULL; c = next) {
 		next = c->next;
-		if (c->state == CS_PROXY || c->state == CS_HANDSHAKE || (c->state == CS_IDLE && c->req == NULL))
+		if (c->state == CS_PROXY || c->state == CS_HANDSHAKE ||
+		    (c->state == CS_IDLE && c->req == NULL))
 			http_conn_free(c);
 		else
 			c->close_after = 1;

@@ -153,7 +153,8 @@ host_ok(const struct http_request *req, int minor)
 	int n = 0;
 	while (p != NULL && p < end) {
 		const char *nul = memchr(p, '\0', (size_t)(end - p));
-		const char *vend = nul != NULL ? memchr(nul + 1, '\0', (size_t)(end - nul - 1)) : NULL;
+		const char *vend =
+			nul != NULL ? memchr(nul + 1, '\0', (size_t)(end - nul - 1)) : NULL;
 		if (vend == NULL)
 			break;
 		if (strcasecmp(p, "Host") == 0 && (++n > 1 || !host_value_ok(nul + 1)))
@@ -178,7 +179,8 @@ head_checks(struct http_conn *c, llhttp_t *p)
 		return HPE_USER;
 	}
 	if (!host_ok(req, llhttp_get_http_minor(p))) {
-		http_conn_fail(c, 400, "An HTTP/1.1 request needs exactly one valid Host header field.");
+		http_conn_fail(c, 400,
+		               "An HTTP/1.1 request needs exactly one valid Host header field.");
 		return HPE_USER;
 	}
 	const char *expect = http_request_header(req, "Expect");
@@ -204,7 +206,8 @@ cb_headers_complete(llhttp_t *p)
 	if (p->flags & F_CHUNKED)
 		req->content_length = -1;
 	else if (p->flags & F_CONTENT_LENGTH)
-		req->content_length = p->content_length > INT64_MAX ? INT64_MAX : (int64_t)p->content_length;
+		req->content_length =
+			p->content_length > INT64_MAX ? INT64_MAX : (int64_t)p->content_length;
 	if (!llhttp_should_keep_alive(p) || llhttp_get_http_minor(p) == 0 || p->upgrade)
 		c->close_after = 1;
 	int rc = head_checks(c, p);

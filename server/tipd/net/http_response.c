@@ -103,11 +103,13 @@ build_response(struct evbuffer *out, const struct http_conn *c, int status, cons
 		return -1;
 	if (!no_len && evbuffer_add_printf(out, "Content-Length: %zu\r\n", len) < 0)
 		return -1;
-	if (evbuffer_add_printf(out, "Connection: %s\r\n", c->close_after ? "close" : "keep-alive") < 0)
+	if (evbuffer_add_printf(out, "Connection: %s\r\n",
+	                        c->close_after ? "close" : "keep-alive") < 0)
 		return -1;
 	if (evbuffer_add(out, security_headers, sizeof(security_headers) - 1) != 0)
 		return -1;
-	if (c->l->conf.hsts && evbuffer_add_printf(out, "Strict-Transport-Security: max-age=63072000\r\n") < 0)
+	if (c->l->conf.hsts &&
+	    evbuffer_add_printf(out, "Strict-Transport-Security: max-age=63072000\r\n") < 0)
 		return -1;
 	if (extra != NULL && evbuffer_add(out, extra, strlen(extra)) != 0)
 		return -1;
@@ -120,20 +122,22 @@ build_response(struct evbuffer *out, const struct http_conn *c, int status, cons
 
 /* Queue a complete answer on the connection and enter WRITING. */
 static void
-conn_write_response(struct http_conn *c, int status, const char *ctype, const void *body, size_t len,
-                    const char *extra, int send_body)
+conn_write_response(struct http_conn *c, int status, const char *ctype, const void *body,
+                    size_t len, const char *extra, int send_body)
 {
 	static const char fallback[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
-	                               "Connection: close\r\n\r\n";
+				       "Connection: close\r\n\r\n";
 	int ok = 0;
 	if (c->l->closed)
 		c->close_after = 1;
-	if ((ctype != NULL && strpbrk(ctype, "\r\n") != NULL) || (extra != NULL && !extra_headers_ok(extra))) {
+	if ((ctype != NULL && strpbrk(ctype, "\r\n") != NULL) ||
+	    (extra != NULL && !extra_headers_ok(extra))) {
 		log_error("http: handler passed a malformed header; answering 500");
 		c->close_after = 1;
 	} else {
 		struct evbuffer *out = evbuffer_new();
-		if (out != NULL && build_response(out, c, status, ctype, body, len, extra, send_body) == 0 &&
+		if (out != NULL &&
+		    build_response(out, c, status, ctype, body, len, extra, send_body) == 0 &&
 		    bufferevent_write_buffer(c->bev, out) == 0)
 			ok = 1;
 		evbuffer_free(out);
@@ -165,7 +169,7 @@ with_onion_location(const char *onion, const char *path, const char *extra, char
                     size_t outlen)
 {
 	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                            "0123456789/-._~%";
+				    "0123456789/-._~%";
 	if (path == NULL || path[0] != '/' || path[strspn(path, plain)] != '\0' ||
 	    strlen(path) > 512)
 		path = "/";
@@ -175,8 +179,8 @@ with_onion_location(const char *onion, const char *path, const char *extra, char
 }
 
 void
-http_respond(struct http_request *req, int status, const char *content_type, const void *body, size_t len,
-             const char *extra_headers)
+http_respond(struct http_request *req, int status, const char *content_type, const void *body,
+             size_t len, const char *extra_headers)
 {
 	char onion_extra[2048];
 	if (req->responded) {
@@ -196,17 +200,17 @@ http_respond(struct http_request *req, int status, const char *content_type, con
 	if (!req->head_done || http_req_body_pending(req))
 		c->close_after = 1;
 	if (c->l->conf.onion_location != NULL)
-		extra_headers = with_onion_location(c->l->conf.onion_location,
-		                                    req->head_done ? req->path : NULL, extra_headers,
-		                                    onion_extra, sizeof(onion_extra));
+		extra_headers = with_onion_location(
+			c->l->conf.onion_location, req->head_done ? req->path : NULL, extra_headers,
+			onion_extra, sizeof(onion_extra));
 	conn_write_response(c, status, content_type, body, len, extra_headers, !req->is_head);
 }
 
 static char *
 problem_json(int status, const char *detail)
 {
-	json_t *o = json_pack("{s:s, s:s, s:i}", "type", "about:blank", "title", http_status_text(status),
-	                      "status", status);
+	json_t *o = json_pack("{s:s, s:s, s:i}", "type", "about:blank", "title",
+	                      http_status_text(status), "status", status);
 	if (o == NULL)
 		return NULL;
 	if (detail != NULL) {
@@ -238,7 +242,8 @@ http_conn_fail(struct http_conn *c, int status, const char *detail)
 	c->close_after = 1;
 	if (c->req != NULL && c->req->responded)
 		return; /* an answer is already on its way */
-	if (status == 413 && c->l->conf.too_large != NULL && c->req != NULL && c->req->path != NULL) {
+	if (status == 413 && c->l->conf.too_large != NULL && c->req != NULL &&
+	    c->req->path != NULL) {
 		struct buf page;
 		const char *ctype = NULL;
 		buf_init(&page, 64 * 1024);

@@ -56,7 +56,7 @@ struct teams_view {
 
 struct teams {
 	struct adminchain *ac; /* the admins whose statements count (owned) */
-	pthread_mutex_t mu; /* guards cur, refused and the state files */
+	pthread_mutex_t mu;    /* guards cur, refused and the state files */
 	struct teams_view *cur;
 	char *refused[TEAMS_MAX_REFUSED]; /* teams whose chain was refused */
 	size_t nrefused;
@@ -337,8 +337,8 @@ view_keep_newer(struct teams *t, struct teams_view *v)
 	for (size_t i = 0; i < t->cur->n; i++) {
 		const struct team_entry *cur = &t->cur->v[i];
 		size_t j = 0;
-		while (j < v->n && strcmp(membership_team(v->v[j].latest),
-		                          membership_team(cur->latest)) != 0)
+		while (j < v->n &&
+		       strcmp(membership_team(v->v[j].latest), membership_team(cur->latest)) != 0)
 			j++;
 		if (j < v->n && membership_seq(v->v[j].latest) >= membership_seq(cur->latest))
 			continue;
@@ -444,7 +444,8 @@ seen_write(const struct teams_view *v, const char *state_dir, const struct seen 
 		int kept = 0;
 		for (size_t i = 0; i < v->n; i++)
 			kept |= strcmp(old[j].team, membership_team(v->v[i].latest)) == 0;
-		if (!kept && buf_printf(&b, "%s %llu %s\n", old[j].team, old[j].seq, old[j].hash) != 0)
+		if (!kept &&
+		    buf_printf(&b, "%s %llu %s\n", old[j].team, old[j].seq, old[j].hash) != 0)
 			goto fail;
 	}
 	rc = write_durably(state_dir, "membership-seen", b.data, b.len);
@@ -477,8 +478,8 @@ seen_check(struct teams *t, struct teams_view *v, const struct seen *sv, int n)
 		}
 		log_error("team %s: the database's membership chain %s the statement this "
 		          "server has already seen; refusing the team (was the database "
-		          "restored or tampered with?)", membership_team(m),
-		          bad == 1 ? "ends before" : "forks from");
+		          "restored or tampered with?)",
+		          membership_team(m), bad == 1 ? "ends before" : "forks from");
 		refuse_locked(t, membership_team(m));
 		entry_clear(&v->v[i]);
 		v->v[i] = v->v[--v->n];
@@ -493,8 +494,9 @@ teams_from_db(struct teams *t, struct teams_view *v, const char *conninfo)
 	PGconn *c = teams_chain_connect(conninfo);
 	if (c == NULL)
 		return -1;
-	PGresult *r = PQexec(c, "select team_id, statement, seq from membership_statements "
-	                        "order by team_id, seq");
+	PGresult *r = PQexec(c,
+	                     "select team_id, statement, seq from membership_statements "
+	                     "order by team_id, seq");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		log_error("cannot read membership statements: %s", PQerrorMessage(c));
 		PQclear(r);
@@ -503,14 +505,16 @@ teams_from_db(struct teams *t, struct teams_view *v, const char *conninfo)
 	}
 	int rows = PQntuples(r), rc = 0;
 	for (int i = 0, j; i < rows; i = j) {
-		for (j = i + 1; j < rows && strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)) == 0; j++)
+		for (j = i + 1; j < rows && strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)) == 0;
+		     j++)
 			;
 		struct membership *m = teams_chain_verify(t->ac, r, i, j, 1);
 		if (m == NULL) {
 			teams_refuse(t, PQgetvalue(r, i, 0));
 			continue;
 		}
-		if (view_put(v, m, PQgetvalue(r, j - 1, 1), (size_t)PQgetlength(r, j - 1, 1)) != 0) {
+		if (view_put(v, m, PQgetvalue(r, j - 1, 1), (size_t)PQgetlength(r, j - 1, 1)) !=
+		    0) {
 			rc = -1;
 			break;
 		}
@@ -554,8 +558,7 @@ heads_load(struct teams *t, struct teams_view *v, const char *state_dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		char *text = util_read_file(path, TEAMS_MAX_STATEMENT, &len);
 		struct membership *m = NULL;
-		if (text == NULL ||
-		    teams_chain_open_head(t->ac, text, len, &m) != MEMBERSHIP_OK ||
+		if (text == NULL || teams_chain_open_head(t->ac, text, len, &m) != MEMBERSHIP_OK ||
 		    strncmp(membership_team(m), e->d_name, nl - 5) != 0 ||
 		    strlen(membership_team(m)) != nl - 5) {
 			log_error("%s: not a valid membership statement; ignored", path);
@@ -587,7 +590,8 @@ state_sync(struct teams *t, struct teams_view *v, int write)
 	seen_check(t, v, seen, n);
 	if (write)
 		rc = seen_write(v, t->state_dir, seen, n) != 0 || heads_write(v, t->state_dir) != 0
-		         ? -1 : 0;
+			? -1
+			: 0;
 	free(seen);
 	return rc;
 }
@@ -618,7 +622,8 @@ teams_load(struct teams *t, const char *conninfo, const char *state_dir)
 			goto fail;
 		}
 		log_warn("PostgreSQL is unreachable: sealing to the %zu cached membership "
-		         "statements until it is back", v->n);
+		         "statements until it is back",
+		         v->n);
 	}
 	pthread_mutex_lock(&t->mu);
 	int rc = state_sync(t, v, from_db);
@@ -639,7 +644,8 @@ view_same(const struct teams_view *a, const struct teams_view *b)
 		return 0;
 	for (size_t i = 0; i < a->n; i++) {
 		const struct membership *m = teams_view_team(b, membership_team(a->v[i].latest));
-		if (m == NULL || memcmp(membership_hash(m), membership_hash(a->v[i].latest), 32) != 0)
+		if (m == NULL ||
+		    memcmp(membership_hash(m), membership_hash(a->v[i].latest), 32) != 0)
 			return 0;
 	}
 	return 1;
@@ -686,7 +692,8 @@ teams_check_next(struct teams *t, const char *text, size_t len, struct membershi
 			if (strcmp(membership_team(t->cur->v[i].latest), membership_team(m)) == 0)
 				e = &t->cur->v[i];
 		mr = membership_check_next(e != NULL ? e->latest : NULL, m);
-		if (mr == MEMBERSHIP_OK && prev != NULL && e != NULL && (head = entry_copy(t, e)) == NULL)
+		if (mr == MEMBERSHIP_OK && prev != NULL && e != NULL &&
+		    (head = entry_copy(t, e)) == NULL)
 			mr = MEMBERSHIP_ERR_SYSTEM;
 		pthread_mutex_unlock(&t->mu);
 	}
@@ -734,9 +741,11 @@ teams_admins_changed(struct teams *t)
 		const struct team_entry *e = &t->cur->v[i];
 		struct membership *m = NULL;
 		if (!adminchain_signed_by_current(t->ac, e->text, e->len)) {
-			log_error("team %s: its latest membership statement was signed by an admin who "
-			          "is no longer one: the team gets no reports until a current admin "
-			          "signs the next statement", membership_team(e->latest));
+			log_error(
+				"team %s: its latest membership statement was signed by an admin who "
+				"is no longer one: the team gets no reports until a current admin "
+				"signs the next statement",
+				membership_team(e->latest));
 			refuse_locked(t, membership_team(e->latest));
 			continue;
 		}

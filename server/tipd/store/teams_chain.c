@@ -23,7 +23,8 @@ teams_chain_open(const struct adminchain *ac, const char *text, size_t len, stru
 /* Open `text` as a team's head: it must also carry a current admin's
  * signature, so that a removed admin cannot make the next statement. */
 enum membership_result
-teams_chain_open_head(const struct adminchain *ac, const char *text, size_t len, struct membership **m)
+teams_chain_open_head(const struct adminchain *ac, const char *text, size_t len,
+                      struct membership **m)
 {
 	enum membership_result mr = teams_chain_open(ac, text, len, m);
 	if (mr == MEMBERSHIP_OK && !adminchain_signed_by_current(ac, text, len)) {
@@ -56,8 +57,9 @@ teams_chain_verify(const struct adminchain *ac, PGresult *r, int from, int to, i
 	for (int i = from; i < to; i++) {
 		const char *text = PQgetvalue(r, i, 1);
 		size_t len = (size_t)PQgetlength(r, i, 1);
-		enum membership_result mr = i + 1 < to || !head_current ? teams_chain_open(ac, text, len, &cur)
-		                                                        : teams_chain_open_head(ac, text, len, &cur);
+		enum membership_result mr = i + 1 < to || !head_current
+			? teams_chain_open(ac, text, len, &cur)
+			: teams_chain_open_head(ac, text, len, &cur);
 		if (mr == MEMBERSHIP_OK)
 			mr = membership_check_next(prev, cur);
 		if (mr == MEMBERSHIP_OK && strcmp(membership_team(cur), PQgetvalue(r, i, 0)) != 0)
@@ -65,7 +67,8 @@ teams_chain_verify(const struct adminchain *ac, PGresult *r, int from, int to, i
 		if (mr != MEMBERSHIP_OK) {
 			log_error("team %s: membership statement %s does not verify (%s); "
 			          "the team gets no reports until this is fixed",
-			          PQgetvalue(r, i, 0), PQgetvalue(r, i, 2), membership_strerror(mr));
+			          PQgetvalue(r, i, 0), PQgetvalue(r, i, 2),
+			          membership_strerror(mr));
 			membership_free(prev);
 			membership_free(cur);
 			return NULL;

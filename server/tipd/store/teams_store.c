@@ -69,16 +69,20 @@ revoke_removed(PGconn *c, const struct membership *prev, const struct membership
 	const char *v[2] = { team, buf_cstr(&rc) }, *k[1] = { buf_cstr(&keys) };
 	if (nr < 0 || nk < 0 || v[1] == NULL || k[0] == NULL)
 		goto out;
-	if (nr > 0 && exec_ok(c, "delete from object_headers where recipient = any($2::text[]) "
-	                         "and object_id in (select oid from (" TEAMS_OBJECTS_SQL ") o)",
-	                      2, v, NULL, NULL) != 0)
+	if (nr > 0 &&
+	    exec_ok(c,
+	            "delete from object_headers where recipient = any($2::text[]) "
+	            "and object_id in (select oid from (" TEAMS_OBJECTS_SQL ") o)",
+	            2, v, NULL, NULL) != 0)
 		goto out;
-	if (nk > 0 && exec_ok(c, "with d as (delete from sessions where encode(ed25519, 'hex') = "
-	                         "any($1::text[]) returning token_sha256, expires_at) "
-	                         "insert into ended_sessions (token_sha256, reason, expires_at) "
-	                         "select token_sha256, 'revoked', expires_at from d "
-	                         "on conflict do nothing",
-	                      1, k, NULL, NULL) != 0)
+	if (nk > 0 &&
+	    exec_ok(c,
+	            "with d as (delete from sessions where encode(ed25519, 'hex') = "
+	            "any($1::text[]) returning token_sha256, expires_at) "
+	            "insert into ended_sessions (token_sha256, reason, expires_at) "
+	            "select token_sha256, 'revoked', expires_at from d "
+	            "on conflict do nothing",
+	            1, k, NULL, NULL) != 0)
 		goto out;
 	for (size_t i = 0; prev != NULL && i < membership_count(prev); i++) {
 		const struct membership_member *mm = membership_member_at(prev, i);
@@ -104,7 +108,8 @@ audited_as_approval(const struct membership *prev, const struct membership *next
 {
 	int removed = 0;
 	for (size_t i = 0; i < membership_count(next); i++)
-		if (prev == NULL || !membership_has_key(prev, membership_member_at(next, i)->ed25519_pk))
+		if (prev == NULL ||
+		    !membership_has_key(prev, membership_member_at(next, i)->ed25519_pk))
 			return 1;
 	for (size_t i = 0; prev != NULL && i < membership_count(prev); i++)
 		if (!membership_has_key(next, membership_member_at(prev, i)->ed25519_pk))
@@ -123,19 +128,24 @@ store_statement(struct teams *t, PGconn *c, const struct membership *m, const ch
 	struct membership *prev = NULL;
 	int rc = -1;
 
-	PGresult *r = PQexecParams(c, "select team_id, statement, seq from membership_statements "
-	                              "where team_id = $1 order by seq", 1, NULL, p1, NULL, NULL, 0);
+	PGresult *r = PQexecParams(c,
+	                           "select team_id, statement, seq from membership_statements "
+	                           "where team_id = $1 order by seq",
+	                           1, NULL, p1, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "tipd: database error: %s", PQerrorMessage(c));
 		goto fail;
 	}
-	if (PQntuples(r) > 0 && (prev = teams_chain_verify(teams_admins(t), r, 0, PQntuples(r), 0)) == NULL) {
-		fprintf(stderr, "tipd: team %s: the stored chain does not verify; refusing\n", team);
+	if (PQntuples(r) > 0 &&
+	    (prev = teams_chain_verify(teams_admins(t), r, 0, PQntuples(r), 0)) == NULL) {
+		fprintf(stderr, "tipd: team %s: the stored chain does not verify; refusing\n",
+		        team);
 		goto fail;
 	}
 	enum membership_result mr = membership_check_next(prev, m);
 	if (mr != MEMBERSHIP_OK) {
-		fprintf(stderr, "tipd: refused: %s (team %s, statement seq %llu, latest seq %llu)\n",
+		fprintf(stderr,
+		        "tipd: refused: %s (team %s, statement seq %llu, latest seq %llu)\n",
 		        membership_strerror(mr), team, (unsigned long long)membership_seq(m),
 		        prev ? (unsigned long long)membership_seq(prev) : 0ULL);
 		goto fail;
@@ -146,8 +156,10 @@ store_statement(struct teams *t, PGconn *c, const struct membership *m, const ch
 	const int fmts[4] = { 0, 0, 1, 0 };
 	if (exec_ok(c, "insert into teams (id) values ($1) on conflict do nothing", 1, p1, NULL,
 	            NULL) != 0 ||
-	    exec_ok(c, "insert into membership_statements (team_id, seq, sha256, statement) "
-	               "values ($1, $2, $3, $4)", 4, p4, lens, fmts) != 0 ||
+	    exec_ok(c,
+	            "insert into membership_statements (team_id, seq, sha256, statement) "
+	            "values ($1, $2, $3, $4)",
+	            4, p4, lens, fmts) != 0 ||
 	    revoke_removed(c, prev, m) != 0 ||
 	    (audited_as_approval(prev, m) &&
 	     audit_append_in(c, AUDIT_ENROLL_APPROVE, team, NULL, NULL) != 0))
@@ -168,7 +180,8 @@ teams_add_statement(struct teams *t, const char *conninfo, const char *path)
 	int rc = -1;
 	char *text = util_read_file(path, TEAMS_MAX_STATEMENT, &len);
 	if (text == NULL) {
-		fprintf(stderr, "tipd: %s: cannot read (missing, not a file, or over 64 KiB)\n", path);
+		fprintf(stderr, "tipd: %s: cannot read (missing, not a file, or over 64 KiB)\n",
+		        path);
 		return -1;
 	}
 	if (adminchain_load(teams_admins(t), conninfo, NULL) != 0) {
@@ -186,9 +199,11 @@ teams_add_statement(struct teams *t, const char *conninfo, const char *path)
 		fprintf(stderr, "tipd: %s: refused: %s\n", path, membership_strerror(mr));
 		goto fail;
 	}
-	if ((c = teams_chain_connect(conninfo)) == NULL || exec_ok(c, "begin", 0, NULL, NULL, NULL) != 0)
+	if ((c = teams_chain_connect(conninfo)) == NULL ||
+	    exec_ok(c, "begin", 0, NULL, NULL, NULL) != 0)
 		goto fail;
-	if (store_statement(t, c, m, text, len) != 0 || exec_ok(c, "commit", 0, NULL, NULL, NULL) != 0)
+	if (store_statement(t, c, m, text, len) != 0 ||
+	    exec_ok(c, "commit", 0, NULL, NULL, NULL) != 0)
 		goto fail;
 	printf("team %s: membership statement %llu stored (%zu members); a running tipd "
 	       "seals to it within [tipd] membership_poll_ms\n",

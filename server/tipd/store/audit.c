@@ -579,6 +579,16 @@ last_checkpoint(struct audit *a, PGconn *c, struct checkpoint *last, int *have)
 	return rc;
 }
 
+/* Fill in the origin and, for the cp->size leaves held, the root of
+ * checkpoint `cp`, and write cp->size in decimal into `size`. */
+static void
+fill_checkpoint(struct audit *a, struct checkpoint *cp, char size[24])
+{
+	snprintf(cp->origin, sizeof(cp->origin), "%s", note_verifier_name(a->verifier));
+	merkle_frontier_root(&a->f, cp->root);
+	snprintf(size, 24, "%llu", (unsigned long long)cp->size);
+}
+
 /* Sign and store the checkpoint of the `n` leaves held. Return 0, or -1. */
 static int
 store_checkpoint(struct audit *a, PGconn *c, uint64_t n)
@@ -588,9 +598,7 @@ store_checkpoint(struct audit *a, PGconn *c, uint64_t n)
 	char size[24];
 	int rc = -1;
 	buf_init(&note, NOTE_MAX_LEN);
-	snprintf(cp.origin, sizeof(cp.origin), "%s", note_verifier_name(a->verifier));
-	merkle_frontier_root(&a->f, cp.root);
-	snprintf(size, sizeof(size), "%llu", (unsigned long long)n);
+	fill_checkpoint(a, &cp, size);
 	if (checkpoint_sign(a->signer, &cp, &note) != 0 || buf_cstr(&note) == NULL) {
 		log_error("audit: cannot sign a checkpoint");
 		goto out;
@@ -687,9 +695,7 @@ store_handover(struct audit *a, PGconn *c, const struct note_signer *next)
 	char size[24];
 	int rc = -1;
 	buf_init(&note, NOTE_MAX_LEN);
-	snprintf(cp.origin, sizeof(cp.origin), "%s", note_verifier_name(a->verifier));
-	merkle_frontier_root(&a->f, cp.root);
-	snprintf(size, sizeof(size), "%llu", (unsigned long long)cp.size);
+	fill_checkpoint(a, &cp, size);
 	if (checkpoint_handover_sign(a->signer, next, &cp, &note) != 0 || buf_cstr(&note) == NULL) {
 		log_error("audit: cannot sign the handover checkpoint");
 		goto out;

@@ -217,74 +217,7 @@ dir_sync(int dirfd)
 	return fsync_retry(dirfd);
 }
 
-int
-spool_fmt_valid_team(const char *t)
-{
-	size_t n = strlen(t);
-	if (n < 1 || n > 63 || t[0] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = t[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-static int
-two_digits(const char *p, int lo, int hi)
-{
-	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
-		return 0;
-	int v = (p[0] - '0') * 10 + (p[1] - '0');
-	return v >= lo && v <= hi;
-}
-
-int
-spool_fmt_valid_date(const char *d)
-{
-	if (strlen(d) != 10 || d[4] != '-' || d[7] != '-')
-		return 0;
-	for (int i = 0; i < 4; i++)
-		if (d[i] < '0' || d[i] > '9')
-			return 0;
-	return two_digits(d + 5, 1, 12) && two_digits(d + 8, 1, 31);
-}
-
-/* age recipients are Bech32: "age1" then the lower-case Bech32 alphabet. */
-int
-spool_fmt_valid_recipient(const char *r, size_t n)
-{
-	static const char alphabet[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-	if (n < 10 || n > SPOOL_MAX_RECIPIENT || memcmp(r, "age1", 4) != 0)
-		return 0;
-	for (size_t i = 4; i < n; i++)
-		if (r[i] == '\0' || strchr(alphabet, r[i]) == NULL)
-			return 0;
-	return 1;
-}
-
-int
-spool_fmt_valid_uuid_bytes(const uint8_t *p, char out[UUID_STR_LEN])
-{
-	memcpy(out, p, UUID_LEN);
-	out[UUID_LEN] = '\0';
-	return util_uuid_valid(out);
-}
-
 /* --- opening --- */
-
-static int
-name_is(const char *name, const char *suffix)
-{
-	size_t n = strlen(name), sn = strlen(suffix);
-	char u[UUID_STR_LEN];
-	if (n != UUID_LEN + sn || strcmp(name + UUID_LEN, suffix) != 0)
-		return 0;
-	memcpy(u, name, UUID_LEN);
-	u[UUID_LEN] = '\0';
-	return util_uuid_valid(u);
-}
 
 /* Remove unfinished files and count the bytes of committed ones. */
 static int
@@ -303,13 +236,13 @@ spool_scan(struct spool *s)
 	uint64_t used = 0;
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
-		if (name_is(de->d_name, ".part")) {
+		if (spool_fmt_name_is(de->d_name, ".part")) {
 			if (unlinkat(s->dirfd, de->d_name, 0) != 0)
 				log_warn("spool: cannot remove unfinished %s: %s", de->d_name,
 				         strerror(errno));
 			else
 				log_info("spool: removed unfinished %s", de->d_name);
-		} else if (name_is(de->d_name, ".rep") || name_is(de->d_name, ".bad")) {
+		} else if (spool_fmt_name_is(de->d_name, ".rep") || spool_fmt_name_is(de->d_name, ".bad")) {
 			if (fstatat(s->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    S_ISREG(st.st_mode))
 				used += (uint64_t)st.st_size;
@@ -437,6 +370,12 @@ uint64_t
 spool_used(const struct spool *s)
 {
 	return atomic_load(&((struct spool *)(uintptr_t)s)->used);
+}
+
+int
+spool_fmt_dirfd(const struct spool *s)
+{
+	return s->dirfd;
 }
 
 const char *
@@ -636,8 +575,8 @@ spool_header(struct spool_txn *t, const char *object_uuid, const char *recipient
 {
 	struct txn_obj *o = util_uuid_valid(object_uuid) ? txn_find(t, object_uuid) : NULL;
 	size_t rl = strlen(recipient);
-	if (o == NULL || !spool_fmt_valid_recipient(recipient, rl) || len < 1 ||
-	    len > SPOOL_MAX_HEADER_BYTES || o->nheaders >= SPOOL_MAX_HEADERS) {
+	if (o == NULL || !spool_fmt_valid_recipient(recipient, rl, SPOOL_MAX_RECIPIENT) ||
+	    len < 1 || len > SPOOL_MAX_HEADER_BYTES || o->nheaders >= SPOOL_MAX_HEADERS) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -963,146 +902,7 @@ fail:;
 	return -1;
 }
 
-/* --- listing and removing --- */
-
-int
-spool_list(struct spool *s, char ***paths, size_t max)
-{
-	char **out = NULL;
-	int n = 0;
-	/* A fresh open file description: a dup() would share the directory
-	 * offset with concurrent listings on other threads. */
-	int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	*paths = NULL;
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (max > 0 && (out = calloc(max, sizeof(*out))) == NULL)
-		goto fail;
-	struct dirent *de;
-	while ((size_t)n < max && (de = readdir(d)) != NULL) {
-		if (!name_is(de->d_name, ".rep"))
-			continue;
-		size_t len = strlen(s->dir) + 1 + strlen(de->d_name) + 1;
-		if ((out[n] = malloc(len)) == NULL)
-			goto fail;
-		snprintf(out[n], len, "%s/%s", s->dir, de->d_name);
-		n++;
-	}
-	closedir(d);
-	*paths = out;
-	return n;
-fail:
-	closedir(d);
-	spool_list_free(out, n);
-	return -1;
-}
-
-/* Max-heap of file names (the largest at the top), for spool_list_after. */
-struct name_heap {
-	char (*v)[UUID_STR_LEN + 4];
-	size_t n, max;
-};
-
-static void
-heap_sift_down(struct name_heap *h, size_t i)
-{
-	char t[UUID_STR_LEN + 4];
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < h->n && strcmp(h->v[l], h->v[m]) > 0)
-			m = l;
-		if (r < h->n && strcmp(h->v[r], h->v[m]) > 0)
-			m = r;
-		if (m == i)
-			return;
-		memcpy(t, h->v[i], sizeof(t));
-		memcpy(h->v[i], h->v[m], sizeof(t));
-		memcpy(h->v[m], t, sizeof(t));
-		i = m;
-	}
-}
-
-/* Keep `name` if it is among the `max` smallest seen so far. */
-static void
-heap_offer(struct name_heap *h, const char *name)
-{
-	char t[UUID_STR_LEN + 4];
-	size_t len = strlen(name);
-	if (len >= sizeof(t))
-		return; /* not a spool file name (name_is checked it) */
-	if (h->n < h->max) {
-		size_t i = h->n++;
-		memcpy(h->v[i], name, len + 1);
-		while (i > 0 && strcmp(h->v[(i - 1) / 2], h->v[i]) < 0) {
-			memcpy(t, h->v[i], sizeof(t));
-			memcpy(h->v[i], h->v[(i - 1) / 2], sizeof(t));
-			memcpy(h->v[(i - 1) / 2], t, sizeof(t));
-			i = (i - 1) / 2;
-		}
-	} else if (strcmp(name, h->v[0]) < 0) {
-		memcpy(h->v[0], name, len + 1);
-		heap_sift_down(h, 0);
-	}
-}
-
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp((const char *)a, (const char *)b);
-}
-
-int
-spool_list_after(struct spool *s, const char *after, char ***paths, size_t max)
-{
-	struct name_heap h = { NULL, 0, max };
-	char **out = NULL;
-	int n = 0;
-	int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	*paths = NULL;
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (max == 0 || max > INT32_MAX || (h.v = calloc(max, sizeof(*h.v))) == NULL ||
-	    (out = calloc(max, sizeof(*out))) == NULL)
-		goto fail;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL)
-		if (name_is(de->d_name, ".rep") && strcmp(de->d_name, after) > 0)
-			heap_offer(&h, de->d_name);
-	qsort(h.v, h.n, sizeof(*h.v), name_cmp);
-	for (; (size_t)n < h.n; n++) {
-		size_t len = strlen(s->dir) + 1 + strlen(h.v[n]) + 1;
-		if ((out[n] = malloc(len)) == NULL)
-			goto fail;
-		snprintf(out[n], len, "%s/%s", s->dir, h.v[n]);
-	}
-	closedir(d);
-	free(h.v);
-	*paths = out;
-	return n;
-fail:
-	closedir(d);
-	free(h.v);
-	spool_list_free(out, n);
-	return -1;
-}
-
-void
-spool_list_free(char **paths, int n)
-{
-	if (paths == NULL)
-		return;
-	for (int i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
-}
+/* --- removing --- */
 
 int
 spool_entry_remove(struct spool *s, const struct spool_entry *e)

@@ -1,7 +1,8 @@
 /*
- * spool_format: what the spool's writer (spool.c) and reader (spool_read.c)
- * share: the record types and limits of a spool file (the grammar is at
- * the top of spool.c) and the checks both apply. Private to the spool:
+ * spool_format: what the spool's writer (spool.c), reader (spool_read.c)
+ * and listing (spool_list.c) share: the record types and limits of a spool
+ * file (the grammar is at the top of spool.c), the checks they apply
+ * (spool_format.c) and the directory's descriptor. Private to the spool:
  * nothing else includes it. It includes nothing of the spool (spool.h
  * includes nothing of it either), so the two headers never form a loop.
  */
@@ -33,10 +34,17 @@ uint32_t spool_fmt_get_u32(const uint8_t *p);
 int spool_fmt_valid_team(const char *t);
 /* Return 1 if `d` is a date YYYY-MM-DD, else 0. */
 int spool_fmt_valid_date(const char *d);
-/* Return 1 if the `n` bytes at `r` are an age1… recipient string, else 0. */
-int spool_fmt_valid_recipient(const char *r, size_t n);
+/* Return 1 if the `n` bytes at `r` are an age1… recipient string of at
+ * most `max` bytes, else 0. */
+int spool_fmt_valid_recipient(const char *r, size_t n, size_t max);
 /* Return 1 and copy it NUL-terminated into `out` if the 36 bytes at `p` are
  * a uuid, else 0. */
 int spool_fmt_valid_uuid_bytes(const uint8_t *p, char out[UUID_STR_LEN]);
+/* Return 1 if `name` is "<uuid><suffix>" (a spool file's name), else 0. */
+int spool_fmt_name_is(const char *name, const char *suffix);
+
+struct spool;
+/* The spool directory's descriptor (for openat; do not close it). */
+int spool_fmt_dirfd(const struct spool *s);
 
 #endif

@@ -160,7 +160,8 @@ parse_header(struct parse *ps, const uint8_t *b, size_t len)
 		return -1;
 	const char *rec = (const char *)(b + UUID_LEN + 2);
 	size_t hl = len - UUID_LEN - 2 - rl;
-	if (!spool_fmt_valid_recipient(rec, rl) || hl < 1 || hl > SPOOL_MAX_HEADER_BYTES)
+	if (!spool_fmt_valid_recipient(rec, rl, SPOOL_MAX_RECIPIENT) || hl < 1 ||
+	    hl > SPOOL_MAX_HEADER_BYTES)
 		return -1;
 	char *r = NULL;
 	uint8_t *h = NULL;

@@ -1198,7 +1198,10 @@ Test(admin_api, history_sync_adds_a_header_for_a_newcomer)
 	expect(404, "GET", "/api/v1/teams/demo/missing-headers", btok, NULL, "another team's member");
 	expect(404, "GET", "/api/v1/teams/demo/missing-headers", token, NULL, "an admin in no team");
 	expect(400, "GET", "/api/v1/teams/demo/missing-headers?after=x", atok, NULL, "bad cursor");
-	expect(400, "GET", "/api/v1/teams/demo/missing-headers?limit=5", atok, NULL, "unknown param");
+	expect(400, "GET", "/api/v1/teams/demo/missing-headers?bogus=5", atok, NULL, "unknown param");
+	expect(400, "GET", "/api/v1/teams/demo/missing-headers?limit=0", atok, NULL, "limit 0");
+	expect(400, "GET", "/api/v1/teams/demo/missing-headers?limit=1001", atok, NULL,
+	       "limit over the page maximum");
 
 	const uint8_t *fpk[1] = { identity_x25519_pk(frank.id) };
 	struct buf good, two;

@@ -11,21 +11,28 @@
 #include "spool.h"
 #include "spool_format.h"
 
+/* The spool directory on a fresh open file description (a dup() would
+ * share the directory offset with concurrent listings on other threads),
+ * or NULL. */
+static DIR *
+open_listing(struct spool *s)
+{
+	int fd = openat(spool_fmt_dirfd(s), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (d == NULL && fd >= 0)
+		close(fd);
+	return d;
+}
+
 int
 spool_list(struct spool *s, char ***paths, size_t max)
 {
 	char **out = NULL;
 	int n = 0;
-	/* A fresh open file description: a dup() would share the directory
-	 * offset with concurrent listings on other threads. */
-	int fd = openat(spool_fmt_dirfd(s), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	DIR *d = open_listing(s);
 	*paths = NULL;
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (d == NULL)
 		return -1;
-	}
 	if (max > 0 && (out = calloc(max, sizeof(*out))) == NULL)
 		goto fail;
 	struct dirent *de;
@@ -107,14 +114,10 @@ spool_list_after(struct spool *s, const char *after, char ***paths, size_t max)
 	struct name_heap h = { NULL, 0, max };
 	char **out = NULL;
 	int n = 0;
-	int fd = openat(spool_fmt_dirfd(s), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	DIR *d = open_listing(s);
 	*paths = NULL;
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (d == NULL)
 		return -1;
-	}
 	if (max == 0 || max > INT32_MAX || (h.v = calloc(max, sizeof(*h.v))) == NULL ||
 	    (out = calloc(max, sizeof(*out))) == NULL)
 		goto fail;

@@ -134,6 +134,17 @@ report_files_add(json_t *files, json_t *doc)
 	return more == NULL || json_array_extend(all, more) == 0 ? 0 : -1;
 }
 
+json_t *
+report_files_new(json_t *doc)
+{
+	json_t *files = json_pack("{s:[]}", "attachments");
+	if (files != NULL && report_files_add(files, doc) != 0) {
+		json_decref(files);
+		files = NULL;
+	}
+	return files;
+}
+
 int
 report_manifest_get(json_t *doc, size_t i, struct report_att *a)
 {

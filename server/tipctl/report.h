@@ -98,6 +98,10 @@ enum report_msg_sig {
  * list holds a case's files: the report's, then each message's. Return 0,
  * or -1 (out of memory, or `files` has no such array). */
 int report_files_add(json_t *files, json_t *doc) __attribute__((warn_unused_result));
+/* A new list {"attachments": [...]} holding the files of the decrypted
+ * report `doc`, for report_files_add to extend with its messages'. NULL if
+ * out of memory. Caller frees with json_decref. */
+json_t *report_files_new(json_t *doc);
 
 #define REPORT_MSG_MAX_FILES 20 /* files tipd takes with one message */
 

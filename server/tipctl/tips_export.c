@@ -375,8 +375,7 @@ ex_fetch(struct ex_run *x, const struct ex_opts *o)
 {
 	if ((x->id = api_identity_load(o->identity, o->pass_file)) == NULL ||
 	    tips_open_fetch_report(&x->a, x->id, o->id, &x->meta, &x->doc, &x->json) != 0 ||
-	    (x->files = json_pack("{s:[]}", "attachments")) == NULL ||
-	    report_files_add(x->files, x->doc) != 0)
+	    (x->files = report_files_new(x->doc)) == NULL)
 		return -1;
 	if (api_get_json(&x->a, "/api/v1/questionnaire", "the questionnaire", &x->quest) != 0)
 		x->quest = NULL;

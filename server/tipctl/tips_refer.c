@@ -476,8 +476,7 @@ rf_run_all(struct rf_run *x, const struct rf_opts *o)
 		return rc;
 	if ((x->id = api_identity_load(o->identity, o->pass_file)) == NULL ||
 	    tips_open_fetch_report(&x->a, x->id, o->id, &x->meta, &x->doc, &x->json) != 0 ||
-	    (x->files = json_pack("{s:[]}", "attachments")) == NULL ||
-	    report_files_add(x->files, x->doc) != 0)
+	    (x->files = report_files_new(x->doc)) == NULL)
 		return CLI_ERR;
 	if (!rf_consented(x->doc)) {
 		cli_error("report %s: the source did not agree to a referral (question %s): refusing; "

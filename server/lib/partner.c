@@ -114,7 +114,7 @@ partner_strerror(enum partner_result r)
 	switch (r) {
 	case PARTNER_OK: return "ok";
 	case PARTNER_ERR_FORMAT: return "not a partner statement";
-	case PARTNER_ERR_UNSIGNED: return "not signed by a pinned admin key";
+	case PARTNER_ERR_UNSIGNED: return "not signed by a current admin";
 	case PARTNER_ERR_BAD_SIGNATURE: return "an admin signature does not verify";
 	case PARTNER_ERR_ORIGIN: return "made for another server (origin)";
 	default: return "out of memory";

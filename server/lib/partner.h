@@ -11,9 +11,11 @@
  *   recipient <age1… X25519 recipient>
  *
  * The origin line binds it to one deployment: a statement signed for
- * another server is refused. tipd stores statements that verify against
- * its pinned admin keys; tipctl verifies them again against the admin keys
- * it pinned at enrollment before it encrypts a case to the recipient.
+ * another server is refused. It must carry the signature of a current
+ * admin: tipd stores a statement only then, and tipctl verifies it again,
+ * against the admin chain it verified from the keys pinned at enrollment,
+ * before it encrypts a case to the recipient. A statement whose signers
+ * have all been removed since no longer pins anything.
  */
 #ifndef TIPLINE_PARTNER_H
 #define TIPLINE_PARTNER_H
@@ -33,8 +35,8 @@
 enum partner_result {
 	PARTNER_OK = 0,
 	PARTNER_ERR_FORMAT = -1,        /* malformed note or statement text */
-	PARTNER_ERR_UNSIGNED = -2,      /* no signature by a pinned admin key */
-	PARTNER_ERR_BAD_SIGNATURE = -3, /* a pinned admin key's signature does not verify */
+	PARTNER_ERR_UNSIGNED = -2,      /* no signature by a given admin key */
+	PARTNER_ERR_BAD_SIGNATURE = -3, /* a given admin key's signature does not verify */
 	PARTNER_ERR_ORIGIN = -4,        /* made for another deployment */
 	PARTNER_ERR_SYSTEM = -5
 };
@@ -58,7 +60,7 @@ int partner_build_text(const char *origin, const char *name, const char *recipie
 
 /*
  * Verify the signed statement of `len` bytes at `note` against the
- * `nadmins` pinned admin verifiers and parse it into `p`; if `origin` is
+ * `nadmins` admin verifiers and parse it into `p`; if `origin` is
  * not NULL the statement must name exactly it. Return PARTNER_OK or an
  * enum partner_result.
  */

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "admin_online.h"
+#include "admins_view.h"
 #include "api.h"
+#include "buf.h"
 #include "cli.h"
 #include "note.h"
 #include "opts.h"
@@ -108,73 +110,56 @@ ap_parse(int argc, char **argv, const char *usage, struct ap_opts *o)
 	return OPTS_GO;
 }
 
-/* Parse the session's pinned admin keys into `vs` (at most SESSION_ADMIN_MAX).
- * Return how many, or -1 (printed). */
-static int
-pinned_admins(const struct api *a, struct note_verifier **vs)
+int
+admin_partners_verify(const struct admins_view *v, const char *origin, const char *statement,
+                      struct partner *p)
 {
-	size_t n = a->s->n_admin_keys;
-	for (size_t i = 0; i < n; i++) {
-		vs[i] = note_verifier_parse(a->s->admin_keys[i], strlen(a->s->admin_keys[i]));
-		if (vs[i] == NULL) {
-			cli_error("the session's pinned admin key %zu is malformed: log in again", i + 1);
-			for (size_t j = 0; j < i; j++)
-				note_verifier_free(vs[j]);
-			return -1;
-		}
-	}
-	return (int)n;
+	return (int)partner_open(statement, strlen(statement), v->cur, v->ncur, origin, p);
 }
 
 int
-admin_partners_verify(const struct api *a, const char *statement, struct partner *p)
+admin_partners_fetch(struct api *a, const char *name, struct partner *p, char *signer,
+                     size_t signer_len)
 {
-	struct note_verifier *vs[SESSION_ADMIN_MAX] = { NULL };
-	int n = pinned_admins(a, vs);
-	if (n <= 0) {
-		if (n == 0)
-			cli_error("no admin key is pinned: log in again with --admin-key (from your invite)");
-		return -1;
-	}
-	enum partner_result r = partner_open(statement, strlen(statement),
-	                                     (const struct note_verifier *const *)vs, (size_t)n,
-	                                     a->s->origin, p);
-	for (int i = 0; i < n; i++)
-		note_verifier_free(vs[i]);
-	return r == PARTNER_OK ? 0 : (int)r;
-}
-
-int
-admin_partners_fetch(struct api *a, const char *name, struct partner *p)
-{
+	struct admins_view v;
 	json_t *doc = NULL, *o;
 	size_t i;
 	int rc = -1, found = 0;
-	if (api_get_json(a, "/api/v1/partners", "the partners", &doc) != 0)
+	if (admins_view_load(a, &v) != 0)
 		return -1;
+	if (api_get_json(a, "/api/v1/partners", "the partners", &doc) != 0)
+		goto out;
 	json_array_foreach(json_object_get(doc, "partners"), i, o) {
 		const char *n = json_string_value(json_object_get(o, "name"));
 		const char *st = json_string_value(json_object_get(o, "statement"));
 		if (n == NULL || strcmp(n, name) != 0)
 			continue;
 		found = 1;
-		int vr = st != NULL ? admin_partners_verify(a, st, p) : PARTNER_ERR_FORMAT;
-		if (vr == -1)
-			goto out;
+		int vr = st != NULL ? admin_partners_verify(&v, a->s->origin, st, p)
+		                    : PARTNER_ERR_FORMAT;
 		if (vr != 0 || strcmp(p->name, name) != 0) {
-			cli_error("the statement the server shows for partner %s does not verify against "
-			          "your pinned admin keys (%s): refusing; nothing was written or sent; "
-			          "tell an admin", name,
+			cli_error("the statement the server shows for partner %s does not verify "
+			          "against the current admins you trust (%s): refusing; nothing was "
+			          "written or sent; tell an admin", name,
 			          vr != 0 ? partner_strerror((enum partner_result)vr) : "it names another partner");
 			goto out;
 		}
-		rc = 0;
+		struct buf t;
+		buf_init(&t, signer_len);
+		rc = note_verifier_text(v.cur[p->signer], &t) == 0 ? 0 : -1;
+		if (rc == 0)
+			snprintf(signer, signer_len, "%s", buf_cstr(&t));
+		else
+			cli_error("the key of the admin who pinned %s does not fit in %zu bytes", name,
+			          signer_len);
+		buf_free(&t);
 		break;
 	}
 	if (!found)
 		cli_error("no partner named %s on this server (tipctl admin partner list)", name);
 out:
 	json_decref(doc);
+	admins_view_clear(&v);
 	return rc;
 }
 
@@ -237,19 +222,21 @@ static int
 partner_list(void)
 {
 	struct api a;
+	struct admins_view v;
 	json_t *doc = NULL, *o;
 	size_t i;
 	int rc = CLI_ERR, bad = 0;
 	memset(&a, 0, sizeof(a));
-	if (api_open(&a) != 0 || api_get_json(&a, "/api/v1/partners", "the partners", &doc) != 0)
+	memset(&v, 0, sizeof(v));
+	if (api_open(&a) != 0 || admins_view_load(&a, &v) != 0 ||
+	    api_get_json(&a, "/api/v1/partners", "the partners", &doc) != 0)
 		goto out;
 	json_array_foreach(json_object_get(doc, "partners"), i, o) {
 		const char *st = json_string_value(json_object_get(o, "statement"));
 		const char *n = json_string_value(json_object_get(o, "name"));
 		struct partner p;
-		int vr = st != NULL ? admin_partners_verify(&a, st, &p) : PARTNER_ERR_FORMAT;
-		if (vr == -1)
-			goto out;
+		int vr = st != NULL ? admin_partners_verify(&v, a.s->origin, st, &p)
+		                    : PARTNER_ERR_FORMAT;
 		if (vr == 0 && n != NULL && strcmp(n, p.name) == 0) {
 			printf("%-24s %s  added %s\n", p.name, p.recipient,
 			       json_string_value(json_object_get(o, "added_on")) ? json_string_value(
@@ -265,6 +252,7 @@ partner_list(void)
 	rc = bad == 0 ? CLI_OK : CLI_ERR;
 out:
 	json_decref(doc);
+	admins_view_clear(&v);
 	api_close(&a);
 	return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "partner.h"
 
+struct admins_view;
 struct api;
 
 /* Run `tipctl admin partner ...` (argv starts at "partner"). Return an exit code. */
@@ -17,20 +18,23 @@ int admin_partners_main(int argc, char **argv);
 int admin_retention_main(int argc, char **argv);
 
 /*
- * Verify the signed partner statement `statement` against the admin keys
- * pinned in the session and its origin; on success fill `p` and return 0.
- * Return -1 after printing why if no admin key is pinned, else the enum
- * partner_result (nothing printed).
+ * Verify the signed partner statement `statement` against the current
+ * admins of the verified admin chain `v` (admins_view_load) and the
+ * deployment's `origin`; on success fill `p` and return 0, else return the
+ * enum partner_result. A statement signed only by an admin removed since,
+ * or by a pinned key the chain no longer holds, does not verify.
  */
-int admin_partners_verify(const struct api *a, const char *statement, struct partner *p)
-	__attribute__((warn_unused_result));
+int admin_partners_verify(const struct admins_view *v, const char *origin, const char *statement,
+                          struct partner *p) __attribute__((warn_unused_result));
 
 /*
  * Fetch partner `name` from GET /api/v1/partners and verify its statement
- * (admin_partners_verify; it must name `name`) into `p`. Return 0, or -1
- * after printing why (no such partner, a statement that does not verify).
+ * (admin_partners_verify against the admin chain fetched first; it must
+ * name `name`) into `p`, and the verifier key of the current admin who
+ * signed it into `signer` (`signer_len` bytes). Return 0, or -1 after
+ * printing why (no such partner, a statement that does not verify).
  */
-int admin_partners_fetch(struct api *a, const char *name, struct partner *p)
-	__attribute__((warn_unused_result));
+int admin_partners_fetch(struct api *a, const char *name, struct partner *p, char *signer,
+                         size_t signer_len) __attribute__((warn_unused_result));
 
 #endif

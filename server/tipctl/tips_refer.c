@@ -433,11 +433,11 @@ rf_consented(json_t *doc)
 static int
 rf_confirm(struct rf_run *x, const struct rf_opts *o)
 {
-	char q[512];
-	if (admin_partners_fetch(&x->a, o->to, &x->p) != 0)
+	char q[512], signer[256];
+	if (admin_partners_fetch(&x->a, o->to, &x->p, signer, sizeof(signer)) != 0)
 		return CLI_ERR;
 	printf("partner %s: age key %s\n", x->p.name, x->p.recipient);
-	printf("pinned by the admin key %s\n", x->a.s->admin_keys[x->p.signer]);
+	printf("pinned by the admin key %s\n", signer);
 	snprintf(q, sizeof(q), "Refer report %s to %s? Whoever holds its key reads the whole case.",
 	         o->id, x->p.name);
 	int yes = o->yes ? 1 : cli_ask(q, "--yes");

@@ -12,6 +12,9 @@
  *    chain rolled back in the database is refused by tipctl (admins-seen)
  *    and by a restarting tipd (STATE_DIR/admins-seen);
  *  - every change is exactly one audit entry (admin_add, admin_remove);
+ *  - a partner statement is trusted while its signer is a current admin: an
+ *    admin added through the chain pins one, and once removed, tipd refuses
+ *    their statement and tipctl neither lists it as good nor refers to it;
  *  - a membership statement and a header written into the database as a
  *    superuser are never sealed to and are listed by `tipctl keys check`
  *    (which lists nothing on a clean database), and so is a report that
@@ -24,9 +27,12 @@
  * routes added here included, is test_role_matrix's "admin in no team" column.
  */
 #include <criterion/criterion.h>
+#include <jansson.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -211,6 +217,96 @@ Test(admins, second_admin_approves_removed_admin_cannot)
 	cr_assert_eq(th_count(&T, "select count(*) from object_headers h join reports r on "
 	                          "r.id = h.object_id"),
 	             2, "the report is not sealed to demo's two members after a restart");
+}
+
+/* The partner statement of `name` stored in the database (malloc'd). */
+static char *
+stored_partner_statement(const char *name)
+{
+	PGconn *db = th_db(&T);
+	const char *v[1] = { name };
+	PGresult *r = PQexecParams(db, "select statement from partners where name = $1", 1, NULL, v,
+	                           NULL, NULL, 0);
+	cr_assert_eq(PQntuples(r), 1, "no partner %s stored", name);
+	char *st = strdup(PQgetvalue(r, 0, 0));
+	cr_assert_not_null(st);
+	PQclear(r);
+	PQfinish(db);
+	return st;
+}
+
+/* Run one SQL statement as the superuser; assert it succeeds. */
+static void
+superuser_exec(const char *sql, const char *param)
+{
+	PGconn *db = th_db(&T);
+	const char *v[1] = { param };
+	PGresult *r = PQexecParams(db, sql, param != NULL ? 1 : 0, NULL, v, NULL, NULL, 0);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(db));
+	PQclear(r);
+	PQfinish(db);
+}
+
+/* A partner statement is trusted while an admin of the admin chain's current
+ * set signed it: tipd stores one by an admin added through the chain (not
+ * pinned in tipd.conf), and once that admin is removed, tipd refuses their
+ * statement and tipctl refuses to list it as good or to refer a case to it. */
+Test(admins, a_partner_is_pinned_only_by_a_current_admin)
+{
+	char key2[TH_PATH], vkey2[256], rcpt[AGE_RECIPIENT_STR_MAX], token[64], rid[37];
+	char file[TH_PATH + 32];
+	uint8_t xpk[AGE_KEY_LEN], xsk[AGE_KEY_LEN];
+	cr_assert_eq(age_keygen(xpk, xsk), 0);
+	cr_assert_eq(age_recipient_encode(xpk, rcpt, sizeof(rcpt)), 0);
+	add_second(key2, sizeof(key2), vkey2, sizeof(vkey2));
+	admin_enroll("admin2", key2);
+
+	cr_assert_eq(tipctl("admin2", "admin", "partner", "add", "iom", rcpt, "--passphrase-file",
+	                    T.passfile, "--yes", NULL),
+	             0, "an admin added through the chain could not pin a partner: %s / %s",
+	             buf_cstr(&out), buf_cstr(&err));
+	cr_assert_eq(tipctl("admin", "admin", "partner", "list", NULL), 0, "%s / %s",
+	             buf_cstr(&out), buf_cstr(&err));
+	cr_assert_not_null(strstr(buf_cstr(&out), rcpt), "%s", buf_cstr(&out));
+
+	/* admin2 leaves; their statement, taken out first, is offered again. */
+	char *st = stored_partner_statement("iom");
+	superuser_exec("delete from partners where name = $1", "iom");
+	cr_assert_eq(tipctl("admin", "admin", "remove", "admin2", "--yes", "--passphrase-file",
+	                    T.passfile, NULL),
+	             0, "admin remove: %s / %s", buf_cstr(&out), buf_cstr(&err));
+	json_t *body = json_pack("{s:s}", "statement", st);
+	char *text = json_dumps(body, JSON_COMPACT);
+	struct buf resp;
+	buf_init(&resp, 1 << 16);
+	it_admin_login(&T, token);
+	cr_assert_eq(th_review(&T, "POST", "/api/v1/admin/partners", token, text, &resp), 422,
+	             "tipd took a removed admin's partner statement: %s", buf_cstr(&resp));
+	cr_assert_not_null(strstr(buf_cstr(&resp), "not signed by a current admin"), "%s",
+	                   buf_cstr(&resp));
+	cr_assert_eq(th_count(&T, "select count(*) from partners"), 0);
+
+	/* Written back into the database, it no longer verifies for tipctl. */
+	superuser_exec("insert into partners (name, recipient, statement) values "
+	               "('iom', (regexp_match($1, 'recipient (age1[a-z0-9]+)'))[1], $1)", st);
+	cr_assert_neq(tipctl("admin", "admin", "partner", "list", NULL), 0, "%s", buf_cstr(&out));
+	cr_assert_not_null(strstr(buf_cstr(&out), "DOES NOT VERIFY"), "%s", buf_cstr(&out));
+	submit(1);
+	it_only_report(&T, rid);
+	it_tipctl_login(&T, home_of("inv"));
+	snprintf(file, sizeof(file), "%s/case.tar.age", T.dir);
+	cr_assert_neq(tipctl("inv", "tips", "refer", rid, "--to", "iom", "--out", file,
+	                     "--identity", T.identity, "--passphrase-file", T.passfile, "--yes",
+	                     NULL),
+	              0, "a case was referred to a removed admin's partner: %s", buf_cstr(&out));
+	cr_assert_not_null(strstr(buf_cstr(&err), "does not verify against the current admins"),
+	                   "%s", buf_cstr(&err));
+	cr_assert_eq(access(file, F_OK), -1, "a referral file was written");
+	cr_assert_eq(th_count(&T, "select count(*) from reports where status = 'referred'"), 0);
+	json_decref(body);
+	free(text);
+	free(st);
+	buf_free(&resp);
 }
 
 /* Submit one report to demo over the plain source listener; wait for `n` reports. */

@@ -8,11 +8,13 @@
 
 #include "app.h"
 #include "audit.h"
+#include "adminchain.h"
 #include "config.h"
 #include "log.h"
 #include "note.h"
 #include "partner.h"
 #include "review_req.h"
+#include "teams.h"
 #include "util.h"
 
 #define RETENTION_DAYS_MAX 36500 /* as the schema's CHECK */
@@ -84,26 +86,20 @@ partners_start(struct rv_req *r)
 
 /* ---- POST /api/v1/admin/partners, DELETE /api/v1/admin/partners/{name} ---- */
 
-/* Open `note` against the admin keys pinned in the configuration and this
- * server's review origin. */
+/* Open `note` against the admin chain (store/adminchain.h) and this server's
+ * review origin: it must carry the signature of a current admin, as a
+ * team's latest membership statement must. An admin removed since, or a
+ * pinned key the chain has replaced, no longer pins a partner. */
 static enum partner_result
 open_statement(struct rv_req *r, const char *note, struct partner *p)
 {
-	const struct tipd_config *cfg = r->app->cfg;
-	struct note_verifier *vs[CONFIG_MAX_ADMIN_KEYS] = { NULL };
+	const struct adminchain *ac = teams_admins(r->app->teams);
 	size_t n = 0;
-	enum partner_result pr = PARTNER_ERR_SYSTEM;
-	for (unsigned i = 0; i < cfg->n_admin_keys && i < CONFIG_MAX_ADMIN_KEYS; i++) {
-		vs[n] = note_verifier_parse(cfg->admin_keys[i], strlen(cfg->admin_keys[i]));
-		if (vs[n] == NULL)
-			goto out;
-		n++;
-	}
-	pr = partner_open(note, strlen(note), (const struct note_verifier *const *)vs, n,
-	                  cfg->review_origin, p);
-out:
-	for (size_t i = 0; i < n; i++)
-		note_verifier_free(vs[i]);
+	const struct note_verifier *const *ever = adminchain_ever(ac, &n);
+	enum partner_result pr = partner_open(note, strlen(note), ever, n,
+	                                      r->app->cfg->review_origin, p);
+	if (pr == PARTNER_OK && !adminchain_signed_by_current(ac, note, strlen(note)))
+		pr = PARTNER_ERR_UNSIGNED;
 	return pr;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "age.h"
+#include "age_int.h"
 #include "bech32.h"
 
 #define BIG (8u << 20)
@@ -359,6 +360,45 @@ hkdf(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen, con
 	cr_assert_eq(EVP_KDF_derive(ctx, out, 32, p), 1);
 	EVP_KDF_CTX_free(ctx);
 	EVP_KDF_free(kdf);
+}
+
+/* age_hkdf against RFC 5869's SHA-256 test cases 1 and 3 (42 bytes each:
+ * two expand blocks), then against OpenSSL's HKDF on random keys, salts and
+ * infos of 1 to 99 bytes, across HMAC's 64-byte block. */
+Test(age, hkdf_matches_rfc5869_and_openssl)
+{
+	uint8_t ikm[22], salt[13], out[82], want[82];
+	char info[11];
+	memset(ikm, 0x0b, sizeof(ikm));
+	for (size_t i = 0; i < sizeof(salt); i++)
+		salt[i] = (uint8_t)i;
+	for (size_t i = 0; i < 10; i++)
+		info[i] = (char)(0xf0 + i);
+	info[10] = '\0';
+	cr_assert_eq(age_hkdf(ikm, sizeof(ikm), salt, sizeof(salt), info, out, 42), 0);
+	cr_assert_eq(sodium_hex2bin(want, 42,
+	                            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+	                            "34007208d5b887185865", 84, NULL, NULL, NULL), 0);
+	cr_assert_eq(memcmp(out, want, 42), 0, "RFC 5869 test case 1");
+	cr_assert_eq(age_hkdf(ikm, sizeof(ikm), NULL, 0, "", out, 42), 0);
+	cr_assert_eq(sodium_hex2bin(want, 42,
+	                            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
+	                            "9d201395faa4b61a96c8", 84, NULL, NULL, NULL), 0);
+	cr_assert_eq(memcmp(out, want, 42), 0, "RFC 5869 test case 3 (no salt, no info)");
+	cr_assert_eq(age_hkdf(ikm, sizeof(ikm), NULL, 0, "", out, 255 * 32 + 1), -1);
+
+	uint8_t k[100], sl[100], a[32], b[32];
+	char inf[100];
+	for (size_t n = 1; n < sizeof(k); n += 7) {
+		randombytes_buf(k, n);
+		randombytes_buf(sl, n);
+		for (size_t i = 0; i < n; i++)
+			inf[i] = (char)('a' + (k[i] % 26));
+		inf[n] = '\0';
+		cr_assert_eq(age_hkdf(k, n, sl, n, inf, a, sizeof(a)), 0);
+		hkdf(k, n, sl, n, inf, b);
+		cr_assert_eq(memcmp(a, b, 32), 0, "key, salt and info of %zu bytes", n);
+	}
 }
 
 /* Build a payload by hand: chunk i holds lens[i] bytes and carries flags[i]. */

@@ -174,3 +174,16 @@ proto_utf8_valid(const uint8_t *p, size_t n)
 	}
 	return 1;
 }
+
+int
+proto_key_check(const uint8_t *key, size_t keylen, const char *name,
+                uint8_t out[PROTO_KEY_CHECK_LEN])
+{
+	char msg[96];
+	int n = snprintf(msg, sizeof(msg), "tipline/v1/key-check %s", name);
+	if (n < 0 || (size_t)n >= sizeof(msg) || keylen < crypto_generichash_KEYBYTES_MIN ||
+	    keylen > crypto_generichash_KEYBYTES_MAX)
+		return -1;
+	return crypto_generichash(out, PROTO_KEY_CHECK_LEN, (const uint8_t *)msg, (size_t)n, key,
+	                          keylen) == 0 ? 0 : -1;
+}

@@ -109,4 +109,14 @@ size_t proto_utf8_next(const uint8_t *p, size_t n, uint32_t *cp);
  * proto_utf8_next decodes it), else 0. */
 int proto_utf8_valid(const uint8_t *p, size_t n);
 
+#define PROTO_KEY_CHECK_LEN 32
+/*
+ * The check value of secret `name` (e.g. "nonce"): BLAKE2b-256 keyed with
+ * the `keylen` bytes at `key` (16 to 64) of "tipline/v1/key-check <name>".
+ * Hosts of one deployment compare it to tell that they hold the same secret
+ * (store/hostkeys.h) without showing anyone the secret. Return 0, or -1.
+ */
+int proto_key_check(const uint8_t *key, size_t keylen, const char *name,
+                    uint8_t out[PROTO_KEY_CHECK_LEN]) __attribute__((warn_unused_result));
+
 #endif

@@ -262,3 +262,9 @@ receipt_source_sign_key(const struct receipt_pepper *p, const char digits[RECEIP
 		sodium_memzero(sk, RECEIPT_SIGN_SK_LEN);
 	return rc;
 }
+
+int
+receipt_pepper_check(const struct receipt_pepper *p, uint8_t out[32])
+{
+	return proto_key_check(p->key, sizeof(p->key), "receipt-pepper", out);
+}

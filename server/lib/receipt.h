@@ -69,6 +69,10 @@ struct receipt_pepper *receipt_pepper_load(const char *path);
 struct receipt_pepper *receipt_pepper_from_bytes(const uint8_t key[RECEIPT_PEPPER_LEN]);
 /* Wipe and free a pepper (NULL is fine). */
 void receipt_pepper_free(struct receipt_pepper *p);
+/* The pepper's check value (proto_key_check, name "receipt-pepper") into
+ * `out` (32 bytes). Return 0, or -1. */
+int receipt_pepper_check(const struct receipt_pepper *p, uint8_t out[32])
+	__attribute__((warn_unused_result));
 
 /*
  * Derive the lookup id of the receipt `digits` (30 ASCII digits, already

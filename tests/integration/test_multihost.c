@@ -16,8 +16,12 @@
  *   404 on the other before the forget is flushed.
  * - A login nonce from host A is accepted by host B, and a membership
  *   statement stored while both run is used by both within their poll.
+ * - A host started with another copy of a shared secret (nonce key, pepper)
+ *   refuses to start and says which; `tipd keys adopt` makes its copy the
+ *   deployment's.
  */
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -204,4 +208,73 @@ Test(multihost, a_new_membership_reaches_every_host, .init = setup, .fini = tear
 		sb = sb == 201 ? sb : post(&B, "/api/v1/reports", json, body, sizeof(body));
 	}
 	cr_assert(sa == 201 && sb == 201, "host A %d, host B %d within 3 s of the statement", sa, sb);
+}
+
+/* Replace `t`'s STATE_DIR/nonce.key with a fresh random key. */
+static void
+new_nonce_key(struct th *t)
+{
+	uint8_t k[32];
+	char hex[65], path[TH_PATH + 32];
+	randombytes_buf(k, sizeof(k));
+	sodium_bin2hex(hex, sizeof(hex), k, sizeof(k));
+	hex[64] = '\n';
+	snprintf(path, sizeof(path), "%s/state/nonce.key", t->dir);
+	it_write_file(path, hex, sizeof(hex));
+}
+
+/* Run `t`'s tipd, or with `adopt` its `keys adopt`, bounded to 30 s; stderr
+ * into `err`. */
+static int
+run_tipd(struct th *t, int adopt, struct buf *err)
+{
+	char keys[] = "keys", sub[] = "adopt";
+	char *argv[] = { "/usr/bin/timeout", "30", t->tipd_bin, "-c", t->conf,
+		         adopt ? keys : NULL, sub, NULL };
+	return it_exec(t, NULL, NULL, argv, NULL, err);
+}
+
+/* A host whose nonce key (or pepper) is not the deployment's refuses to
+ * start, naming the secret; `tipd keys adopt` makes its copy the
+ * deployment's, after which the other host's old copy is the one refused. */
+Test(multihost, a_host_with_another_copy_of_a_shared_secret_refuses_to_start, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+	struct buf err;
+	buf_init(&err, 1 << 16);
+	cr_assert_eq(th_count(&A, "select count(*) from host_keys where name in "
+	                          "('receipt-pepper', 'nonce')"),
+	             2, "the first host recorded no check values");
+	cr_assert_eq(th_stop(&B, SIGTERM), 0);
+	new_nonce_key(&B);
+	cr_assert_eq(run_tipd(&B, 0, &err), 1, "tipd started with another nonce key: %s",
+	             buf_cstr(&err));
+	cr_assert_not_null(strstr(buf_cstr(&err), "the login nonce key (STATE_DIR/nonce.key) is not "
+	                                          "the one the other hosts"),
+	                   "%s", buf_cstr(&err));
+
+	cr_assert_eq(run_tipd(&B, 1, &err), 0, "%s", buf_cstr(&err));
+	th_start(&B);
+	cr_assert_eq(th_stop(&A, SIGTERM), 0);
+	cr_assert_eq(run_tipd(&A, 0, &err), 1, "tipd started with the old nonce key: %s",
+	             buf_cstr(&err));
+
+	/* The pepper too: A with B's nonce key but a pepper of its own. */
+	char from[TH_PATH + 32], to[TH_PATH + 32];
+	snprintf(from, sizeof(from), "%s/state/nonce.key", B.dir);
+	snprintf(to, sizeof(to), "%s/state/nonce.key", A.dir);
+	char *cp[] = { "cp", "-p", from, to, NULL };
+	cr_assert_eq(th_run(cp, NULL, 0, NULL), 0);
+	snprintf(to, sizeof(to), "%s/pepper", A.dir);
+	uint8_t k[32];
+	char hex[65];
+	randombytes_buf(k, sizeof(k));
+	sodium_bin2hex(hex, sizeof(hex), k, sizeof(k));
+	it_write_file(to, hex, 64);
+	cr_assert_eq(run_tipd(&A, 0, &err), 1, "tipd started with another pepper: %s",
+	             buf_cstr(&err));
+	cr_assert_not_null(strstr(buf_cstr(&err), "the receipt pepper ([tipd] receipt_pepper) is "
+	                                          "not the one"),
+	                   "%s", buf_cstr(&err));
+	buf_free(&err);
 }

@@ -27,6 +27,7 @@
 #include "http.h"
 #include "log.h"
 #include "loops.h"
+#include "hostkeys_cmd.h"
 #include "migrate.h"
 #include "purge.h"
 #include "pages.h"
@@ -53,6 +54,7 @@ usage(FILE *f)
 	        "       tipd [-c FILE] invite --admin ...   make the first admin's invite (invite --help)\n"
 	        "       tipd [-c FILE] audit-key rotate     hand the audit log over to a new key\n"
 	        "       tipd [-c FILE] purge [--dry-run]    delete the reports the retention policies say are due\n"
+	        "       tipd [-c FILE] keys adopt           make this host's shared secrets the deployment's\n"
 	        "\n"
 	        "  -c, --config FILE  configuration file (default " TIPD_DEFAULT_CONFIG ")\n"
 	        "  -n, --check        check the configuration and its files, then exit\n"
@@ -325,6 +327,10 @@ run(struct app *app)
 			return 1;
 		}
 	}
+	/* Before serving anyone: a host with another copy of a shared secret
+	 * would fail receipts, logins and forms made on the other hosts. */
+	if (hostkeys_run(c, app->pepper, 0) < 0)
+		return 1;
 	char aerr[512];
 	if ((app->audit = audit_new(c, aerr, sizeof(aerr))) == NULL || audit_start(app->audit) != 0) {
 		log_error("audit: %s", app->audit == NULL ? aerr : "cannot start the checkpoint signer");
@@ -401,6 +407,17 @@ sub_help(int argc, char **argv, int *rc)
 		      "Verify the signed membership statement in FILE against the [admins] keys and the\n"
 		      "team's current head, and store it. Running tipds pick it up within\n"
 		      "[tipd] membership_poll_ms.\n",
+		      help ? stdout : stderr);
+		*rc = help ? 0 : 2;
+		return 1;
+	}
+	if (strcmp(argv[0], "keys") == 0 && (help || argc != 2 || strcmp(argv[1], "adopt") != 0)) {
+		fputs("usage: tipd [-c FILE] keys adopt\n\n"
+		      "Every host of a deployment must hold the same receipt pepper, login nonce key\n"
+		      "(STATE_DIR/nonce.key) and [web] key; tipd records a check value of each (a keyed\n"
+		      "hash that shows nothing of the secret) at its first start and refuses to start\n"
+		      "with a different copy. After replacing one of them on every host on purpose, run\n"
+		      "this once, on one host, to record this host's check values instead.\n",
 		      help ? stdout : stderr);
 		*rc = help ? 0 : 2;
 		return 1;
@@ -492,6 +509,14 @@ main(int argc, char **argv)
 		rc = purge_run(app.cfg->db_conninfo, argc == 2, &n) == 0 ? 0 : 1;
 		if (rc == 0)
 			printf("%zu report(s) %s\n", n, argc == 2 ? "due (dry run)" : "purged");
+		goto out;
+	}
+	if (argc >= 1 && strcmp(argv[0], "keys") == 0) {
+		if ((app.pepper = receipt_pepper_load(app.cfg->receipt_pepper)) == NULL)
+			fprintf(stderr, "tipd: %s: cannot load the receipt pepper\n",
+			        app.cfg->receipt_pepper);
+		else
+			rc = hostkeys_cmd(app.cfg, app.pepper, argc, argv);
 		goto out;
 	}
 	if (argc != 0) {

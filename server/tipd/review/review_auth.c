@@ -93,6 +93,12 @@ rv_nonces_load(const char *path, char *err, size_t errlen)
 	return n;
 }
 
+int
+rv_nonces_check(const struct rv_nonces *n, uint8_t out[32])
+{
+	return proto_key_check(n->key, RV_NONCE_KEY_LEN, "nonce", out);
+}
+
 void
 rv_nonces_free(struct rv_nonces *n)
 {

@@ -50,6 +50,9 @@ struct rv_nonces *rv_nonces_new(const uint8_t key[RV_NONCE_KEY_LEN]);
 struct rv_nonces *rv_nonces_load(const char *path, char *err, size_t errlen);
 /* Wipe and free (NULL is fine). */
 void rv_nonces_free(struct rv_nonces *n);
+/* The nonce key's check value (proto_key_check, name "nonce") into `out`
+ * (32 bytes). Return 0, or -1. */
+int rv_nonces_check(const struct rv_nonces *n, uint8_t out[32]) __attribute__((warn_unused_result));
 /* Make a fresh nonce issued at `now` (docs/crypto.md: 4-byte big-endian
  * time, 12 random bytes, 16-byte tag) and write it, base64url without
  * padding, into `out`. Return 0, or -1. Needs no lock and keeps no state. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto.h"
 #include "util.h"
 
 #define NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -65,6 +66,12 @@ websec_load(const char *path, char *err, size_t errlen)
 	sodium_memzero(key, sizeof(key));
 	free(hex);
 	return w;
+}
+
+int
+websec_check(const struct websec *w, uint8_t out[32])
+{
+	return proto_key_check(w->cookie_key, sizeof(w->cookie_key), "web", out);
 }
 
 void

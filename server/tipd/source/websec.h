@@ -44,6 +44,9 @@ struct websec *websec_new(const uint8_t *key);
 /* Read the key from `path` (64 hex characters); NULL with `err` on error. */
 struct websec *websec_load(const char *path, char *err, size_t errlen);
 void websec_free(struct websec *w);
+/* The web key's check value (proto_key_check, name "web") into `out` (32
+ * bytes). Return 0, or -1. */
+int websec_check(const struct websec *w, uint8_t out[32]) __attribute__((warn_unused_result));
 
 /* A token for form `kind` valid until now + ttl_s. Return 0 or -1. */
 int websec_token_make(const struct websec *w, enum websec_form kind, unsigned ttl_s, time_t now,

@@ -240,3 +240,24 @@ Test(proto, rotate_message_bytes)
 	cr_assert_eq(b.len, 0, "nothing appended on refusal");
 	buf_free(&b);
 }
+
+/* The check value of a shared secret: BLAKE2b-256 keyed with the secret of
+ * "tipline/v1/key-check <name>" (Python's hashlib.blake2b gives the same);
+ * another name or key gives another value; keys outside 16..64 bytes are
+ * refused. */
+Test(proto, key_check_bytes)
+{
+	uint8_t key[65], out[PROTO_KEY_CHECK_LEN], other[PROTO_KEY_CHECK_LEN];
+	char hex[2 * PROTO_KEY_CHECK_LEN + 1];
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)i;
+	cr_assert_eq(proto_key_check(key, 32, "nonce", out), 0);
+	sodium_bin2hex(hex, sizeof(hex), out, sizeof(out));
+	cr_assert_str_eq(hex, "0ab98fda19bbe5b3c1e5324e220b45059c09e0c643d59659ddaef792486916af");
+	cr_assert_eq(proto_key_check(key, 32, "web", other), 0);
+	cr_assert_neq(memcmp(out, other, sizeof(out)), 0);
+	cr_assert_eq(proto_key_check(key + 1, 32, "nonce", other), 0);
+	cr_assert_neq(memcmp(out, other, sizeof(out)), 0);
+	cr_assert_eq(proto_key_check(key, 15, "nonce", other), -1);
+	cr_assert_eq(proto_key_check(key, 65, "nonce", other), -1);
+}

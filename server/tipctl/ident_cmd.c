@@ -14,7 +14,7 @@
 #include "names.h"
 #include "session.h"
 #include "identity.h"
-#include "membership.h"
+#include "invite.h"
 #include "profile.h"
 
 static const char init_usage[] =
@@ -49,16 +49,6 @@ struct ident_opts {
 	int force;
 };
 
-/* Return 1 if `s` is a valid member name ([A-Za-z0-9._-]{1,64}), else 0. */
-static int
-name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > MEMBERSHIP_NAME_MAX)
-		return 0;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
-}
-
 /* Parse the options of `cmd`; return -1 to go on, or an exit code. */
 static int
 parse_opts(int argc, char **argv, const char *usage, int allow_force, struct ident_opts *o)
@@ -72,7 +62,7 @@ parse_opts(int argc, char **argv, const char *usage, int allow_force, struct ide
 		return rc;
 	if (optind != argc)
 		return opts_usage_error(usage, "%s: unexpected argument '%s'", argv[0], argv[optind]);
-	if (o->name != NULL && !name_ok(o->name))
+	if (o->name != NULL && !invite_name_valid(o->name))
 		return opts_usage_error(usage, "%s: invalid --name: use 1-64 letters, digits, '.', "
 		                               "'_' or '-'", argv[0]);
 	return OPTS_GO;
@@ -85,9 +75,9 @@ member_name(const struct ident_opts *o, const struct profile *pr)
 	const char *u = getenv("USER");
 	if (o->name != NULL)
 		return o->name;
-	if (pr != NULL && name_ok(pr->name))
+	if (pr != NULL && invite_name_valid(pr->name))
 		return pr->name; /* the name this computer enrolled with */
-	return (u != NULL && name_ok(u)) ? u : "investigator";
+	return (u != NULL && invite_name_valid(u)) ? u : "investigator";
 }
 
 /* Load this computer's investigator profile into `p`; return it, or NULL if none. */

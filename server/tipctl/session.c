@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "invite.h"
 #include "util.h"
 
 #define SESSION_MAGIC "tipline-session v1"
@@ -83,12 +84,10 @@ session_valid(const struct session *s)
 {
 	char host[CLIENT_HOST_MAX];
 	unsigned port;
-	size_t ml = strlen(s->member);
 	return client_parse_url(s->server, host, &port) == 0 && strlen(s->server) < SESSION_FIELD_MAX &&
 	       strlen(s->pin) == 64 && strspn(s->pin, "0123456789abcdef") == 64 &&
 	       printable_ok(s->origin) && session_b64url_ok(s->token) && s->expires_at >= 0 &&
-	       ml >= 1 && ml <= 64 &&
-	       strspn(s->member, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ml &&
+	       invite_name_valid(s->member) &&
 	       admins_valid(s) &&
 	       (s->audit_key[0] == '\0' ||
 	        (printable_ok(s->audit_key) && strchr(s->audit_key, ' ') == NULL));

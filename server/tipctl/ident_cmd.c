@@ -110,16 +110,19 @@ logged_in_at(const char *server)
 	return yes;
 }
 
-/* Print what an investigator gives their admin. Return 0, or -1. */
+/* Print what an investigator gives their admin: the identity at `path`,
+ * its member line under the name `o` and this computer's profile give,
+ * and where its enrollment stands. Return 0, or -1. */
 static int
-print_identity(const struct identity *id, const char *path, const char *name,
-               const struct profile *pr)
+print_identity(const struct identity *id, const char *path, const struct ident_opts *o)
 {
 	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
 	char fp[NAMES_FP_LEN + 1];
+	struct profile prof;
+	const struct profile *pr = enrolled_profile(&prof);
 	struct buf line;
 	buf_init(&line, 512);
-	if (identity_member_line(id, name, &line) != 0 || buf_cstr(&line) == NULL) {
+	if (identity_member_line(id, member_name(o, pr), &line) != 0 || buf_cstr(&line) == NULL) {
 		buf_free(&line);
 		return -1;
 	}
@@ -219,9 +222,7 @@ ident_cmd_init(int argc, char **argv)
 		cli_error("cannot write %s: %s", buf_cstr(&path), strerror(errno));
 		goto out;
 	}
-	struct profile prof;
-	const struct profile *pr = enrolled_profile(&prof);
-	if (print_identity(id, buf_cstr(&path), member_name(&o, pr), pr) != 0)
+	if (print_identity(id, buf_cstr(&path), &o) != 0)
 		goto out;
 	rc = CLI_OK;
 out:
@@ -251,9 +252,7 @@ ident_cmd_whoami(int argc, char **argv)
 	/* three tries at a terminal, and the passphrase cache, as everywhere */
 	if ((id = api_identity_load(buf_cstr(&path), o.pass_file)) == NULL)
 		goto out;
-	struct profile prof;
-	const struct profile *pr = enrolled_profile(&prof);
-	if (print_identity(id, buf_cstr(&path), member_name(&o, pr), pr) != 0)
+	if (print_identity(id, buf_cstr(&path), &o) != 0)
 		goto out;
 	rc = CLI_OK;
 out:

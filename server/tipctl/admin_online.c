@@ -312,8 +312,7 @@ admin_stmt_upload(struct api *a, const struct note_signer *key, const char *team
 	json_t *req = json_pack("{s:s%}", "statement", (const char *)note.data, note.len);
 	if (req != NULL && enrollment != NULL)
 		json_object_set_new(req, "enrollment", json_string(enrollment));
-	body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
+	body = api_body(req);
 	if (body == NULL || buf_printf(&path, "/api/v1/admin/teams/%s/membership", team) != 0 ||
 	    api_call(a, "POST", buf_cstr(&path), body, &r, "the team") != 0)
 		goto out;
@@ -609,9 +608,7 @@ admin_online_label(int argc, char **argv)
 		goto out;
 	}
 	rc = CLI_ERR;
-	json_t *req = json_pack("{s:s}", "name", argv[2]);
-	body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
+	body = api_body(json_pack("{s:s}", "name", argv[2]));
 	if (body == NULL || admin_open(&a) != 0)
 		goto out;
 	if (add ? api_call(&a, "POST", "/api/v1/admin/labels", body, &r, "the label") != 0

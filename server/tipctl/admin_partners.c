@@ -199,9 +199,7 @@ partner_add(const struct ap_opts *o, const char *name, const char *recipient)
 		cli_error("cannot sign the partner statement");
 		goto out;
 	}
-	json_t *req = json_pack("{s:s}", "statement", buf_cstr(&note));
-	body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
+	body = api_body(json_pack("{s:s}", "statement", buf_cstr(&note)));
 	if (body == NULL ||
 	    api_call(&a, "POST", "/api/v1/admin/partners", body, &r, "the partner") != 0)
 		goto out;
@@ -373,11 +371,9 @@ retention_set(const struct ap_opts *o, const char *team)
 	int rc = CLI_ERR;
 	memset(&a, 0, sizeof(a));
 	buf_init(&r.body, 65536);
-	json_t *req = json_pack("{s:o, s:o}", "closed_days",
-	                        o->closed > 0 ? json_integer(o->closed) : json_null(), "open_days",
-	                        o->open > 0 ? json_integer(o->open) : json_null());
-	body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
+	body = api_body(json_pack("{s:o, s:o}", "closed_days",
+	                          o->closed > 0 ? json_integer(o->closed) : json_null(), "open_days",
+	                          o->open > 0 ? json_integer(o->open) : json_null()));
 	snprintf(q, sizeof(q), "Set team %s's retention: closed reports %s%ld%s, others %s%ld%s? "
 	         "tipd purge deletes what is due, for good.", team,
 	         o->closed > 0 ? "purged after " : "kept", o->closed > 0 ? o->closed : 0L,

@@ -110,11 +110,10 @@ upload(struct api *a, const char *note, size_t len)
 {
 	struct client_response r;
 	json_error_t e;
-	json_t *req = json_pack("{s:s%}", "statement", note, len), *ans = NULL;
-	char *body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_t *ans = NULL;
+	char *body = api_body(json_pack("{s:s%}", "statement", note, len));
 	int rc = -1;
 	buf_init(&r.body, 65536);
-	json_decref(req);
 	if (body == NULL || api_call(a, "POST", "/api/v1/admin/admins", body, &r, "the admin chain") != 0)
 		goto out;
 	ans = json_loadb((const char *)r.body.data, r.body.len, 0, &e);

@@ -221,6 +221,14 @@ api_call(struct api *a, const char *method, const char *path, const char *json,
 	return 0;
 }
 
+char *
+api_body(json_t *req)
+{
+	char *s = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	return s;
+}
+
 int
 api_get_json(struct api *a, const char *path, const char *what, json_t **out)
 {

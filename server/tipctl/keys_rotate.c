@@ -208,8 +208,7 @@ upload(struct api *a, json_t *arr)
 	struct client_response r;
 	json_error_t e;
 	long added = -1;
-	json_t *doc = json_pack("{s:O}", "headers", arr);
-	char *body = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+	char *body = api_body(json_pack("{s:O}", "headers", arr));
 	buf_init(&r.body, 65536);
 	if (body != NULL &&
 	    api_call(a, "POST", "/api/v1/keys/rotation/headers", body, &r, "the key rotation") == 0) {
@@ -219,7 +218,6 @@ upload(struct api *a, json_t *arr)
 	}
 	json_array_clear(arr);
 	free(body);
-	json_decref(doc);
 	buf_free(&r.body);
 	return added;
 }

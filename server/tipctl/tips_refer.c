@@ -444,11 +444,9 @@ rf_record(struct rf_run *x)
 {
 	struct client_response r;
 	char path[128], *body = NULL;
-	json_t *req = json_pack("{s:s}", "partner", x->p.name);
 	int rc = -1;
 	buf_init(&r.body, 65536);
-	body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
+	body = api_body(json_pack("{s:s}", "partner", x->p.name));
 	snprintf(path, sizeof(path), "/api/v1/reports/%s/referral", x->c.rid);
 	if (body != NULL && api_call(&x->a, "POST", path, body, &r, "the report") == 0)
 		rc = 0;

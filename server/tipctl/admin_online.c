@@ -327,6 +327,17 @@ out:
 	return rc;
 }
 
+int
+admin_stmt_submit(struct api *a, const char *key_opt, const char *pass_file, const char *team,
+                  const struct membership *head, const struct membership_member *ms, size_t n,
+                  json_t **answer)
+{
+	struct note_signer *key = admin_key_load(key_opt, pass_file);
+	int rc = key != NULL ? admin_stmt_upload(a, key, team, head, ms, n, NULL, answer) : -1;
+	note_signer_free(key);
+	return rc;
+}
+
 /* ---- approve ---- */
 
 /* Check the enrollment's proof of possession against our own pins. */
@@ -529,7 +540,6 @@ admin_online_revoke(int argc, char **argv)
 {
 	struct stmt_opts o;
 	struct api a;
-	struct note_signer *key = NULL;
 	struct membership *head = NULL;
 	struct membership_member ms[MEMBERSHIP_MAX_MEMBERS];
 	json_t *ans = NULL;
@@ -560,8 +570,7 @@ admin_online_revoke(int argc, char **argv)
 		cli_error("%s was not removed: nothing changed", o.name);
 		goto out;
 	}
-	if ((key = admin_key_load(o.key, o.pass_file)) == NULL ||
-	    admin_stmt_upload(&a, key, o.team, head, ms, n, NULL, &ans) != 0)
+	if (admin_stmt_submit(&a, o.key, o.pass_file, o.team, head, ms, n, &ans) != 0)
 		goto out;
 	printf("team %s: statement %lld stored; %s removed (their headers and sessions are gone)\n",
 	       o.team, (long long)json_integer_value(json_object_get(ans, "seq")), o.name);
@@ -569,7 +578,6 @@ admin_online_revoke(int argc, char **argv)
 out:
 	json_decref(ans);
 	membership_free(head);
-	note_signer_free(key);
 	api_close(&a);
 	return rc;
 }

@@ -294,36 +294,28 @@ admin_stmt_upload(struct api *a, const struct note_signer *key, const char *team
             const char *enrollment, json_t **answer)
 {
 	struct buf text, note, path;
-	struct client_response r;
-	json_error_t e;
-	char *body = NULL;
 	int rc = -1;
 	buf_init(&text, 1 << 20);
 	buf_init(&note, 1 << 20);
 	buf_init(&path, 256);
-	buf_init(&r.body, 65536);
 	uint64_t seq = head != NULL ? membership_seq(head) + 1 : 1;
 	if (membership_build_text(team, seq, head != NULL ? membership_hash(head) : NULL, ms, n,
 	                          &text) != 0 ||
-	    note_sign(key, (const char *)text.data, text.len, &note) != 0) {
+	    note_sign(key, (const char *)text.data, text.len, &note) != 0 ||
+	    buf_printf(&path, "/api/v1/admin/teams/%s/membership", team) != 0) {
 		cli_error("cannot build the statement for team %s", team);
 		goto out;
 	}
 	json_t *req = json_pack("{s:s%}", "statement", (const char *)note.data, note.len);
 	if (req != NULL && enrollment != NULL)
 		json_object_set_new(req, "enrollment", json_string(enrollment));
-	body = api_body(req);
-	if (body == NULL || buf_printf(&path, "/api/v1/admin/teams/%s/membership", team) != 0 ||
-	    api_call(a, "POST", buf_cstr(&path), body, &r, "the team") != 0)
+	if (api_send(a, "POST", buf_cstr(&path), req, "the team", answer) != 0)
 		goto out;
-	*answer = json_loadb((const char *)r.body.data, r.body.len, 0, &e);
 	rc = 0;
 out:
-	free(body);
 	buf_free(&text);
 	buf_free(&note);
 	buf_free(&path);
-	buf_free(&r.body);
 	return rc;
 }
 

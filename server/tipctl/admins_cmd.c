@@ -126,15 +126,11 @@ signers(const struct admins_view *v, const char *note, size_t len)
 static int
 upload(struct api *a, const char *note, size_t len)
 {
-	struct client_response r;
-	json_error_t e;
 	json_t *ans = NULL;
-	char *body = api_body(json_pack("{s:s%}", "statement", note, len));
 	int rc = -1;
-	buf_init(&r.body, 65536);
-	if (body == NULL || api_call(a, "POST", "/api/v1/admin/admins", body, &r, "the admin chain") != 0)
+	if (api_send(a, "POST", "/api/v1/admin/admins", json_pack("{s:s%}", "statement", note, len),
+	             "the admin chain", &ans) != 0)
 		goto out;
-	ans = json_loadb((const char *)r.body.data, r.body.len, 0, &e);
 	/* The server took it: remember it, so that it cannot show us less. */
 	struct admins *st = NULL;
 	if (admins_parse(note, len, &st) != ADMINS_OK ||
@@ -150,8 +146,6 @@ upload(struct api *a, const char *note, size_t len)
 	rc = 0;
 out:
 	json_decref(ans);
-	free(body);
-	buf_free(&r.body);
 	return rc;
 }
 

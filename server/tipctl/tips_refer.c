@@ -442,17 +442,10 @@ rf_confirm(struct rf_run *x, const struct rf_opts *o)
 static int
 rf_record(struct rf_run *x)
 {
-	struct client_response r;
-	char path[128], *body = NULL;
-	int rc = -1;
-	buf_init(&r.body, 65536);
-	body = api_body(json_pack("{s:s}", "partner", x->p.name));
+	char path[128];
 	snprintf(path, sizeof(path), "/api/v1/reports/%s/referral", x->c.rid);
-	if (body != NULL && api_call(&x->a, "POST", path, body, &r, "the report") == 0)
-		rc = 0;
-	free(body);
-	buf_free(&r.body);
-	return rc;
+	return api_send(&x->a, "POST", path, json_pack("{s:s}", "partner", x->p.name), "the report",
+	                NULL);
 }
 
 /* Fetch, check consent, build the file and record it. Return an exit code. */
@@ -527,12 +520,10 @@ int
 tips_refer_hold_main(int argc, char **argv)
 {
 	struct api a;
-	struct client_response r;
 	char path[128];
 	int release = 0, rc = CLI_USAGE;
 	const char *id = NULL;
 	memset(&a, 0, sizeof(a));
-	buf_init(&r.body, 65536);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(hold_usage, stdout);
@@ -554,14 +545,12 @@ tips_refer_hold_main(int argc, char **argv)
 	rc = CLI_ERR;
 	snprintf(path, sizeof(path), "/api/v1/reports/%s/hold", id);
 	if (api_open(&a) != 0 ||
-	    api_call(&a, "POST", path, release ? "{\"hold\":false}" : "{\"hold\":true}", &r,
-	             "the report") != 0)
+	    api_send(&a, "POST", path, json_pack("{s:b}", "hold", !release), "the report", NULL) != 0)
 		goto out;
 	printf(release ? "report %s: legal hold released; retention applies again\n"
 	               : "report %s: under legal hold; tipd purge will not delete it\n", id);
 	rc = CLI_OK;
 out:
 	api_close(&a);
-	buf_free(&r.body);
 	return rc;
 }

@@ -47,16 +47,20 @@ struct ident_opts {
 	const char *name;
 	const char *pass_file;
 	int force;
+	struct buf file; /* the identity file: --identity, or the default */
 };
 
-/* Parse the options of `cmd`; return -1 to go on, or an exit code. */
+/* Parse the options of `cmd` (`is_init`: tipctl init, which takes --force
+ * and creates the default directory) and find the identity file into
+ * o->file. Return -1 to go on (the caller then buf_free()s o->file), or an
+ * exit code. */
 static int
-parse_opts(int argc, char **argv, const char *usage, int allow_force, struct ident_opts *o)
+parse_opts(int argc, char **argv, const char *usage, int is_init, struct ident_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	const struct opt opts[] = { OPT_IDENTITY(&o->path), OPT_STR("name", &o->name),
 		                    OPT_PASS_FILE(&o->pass_file),
-		                    OPT_FLAG("force", allow_force ? &o->force : NULL), OPT_END };
+		                    OPT_FLAG("force", is_init ? &o->force : NULL), OPT_END };
 	int rc = opts_parse(argc, argv, opts, argv[0], usage);
 	if (rc != OPTS_GO)
 		return rc;
@@ -65,6 +69,13 @@ parse_opts(int argc, char **argv, const char *usage, int allow_force, struct ide
 	if (o->name != NULL && !invite_name_valid(o->name))
 		return opts_usage_error(usage, "%s: invalid --name: use 1-64 letters, digits, '.', "
 		                               "'_' or '-'", argv[0]);
+	buf_init(&o->file, 4096);
+	if ((o->path != NULL ? buf_adds(&o->file, o->path)
+	                     : cli_default_identity(&o->file, is_init != 0)) != 0 ||
+	    buf_cstr(&o->file) == NULL) {
+		buf_free(&o->file);
+		return CLI_ERR;
+	}
 	return OPTS_GO;
 }
 
@@ -153,15 +164,6 @@ print_identity(const struct identity *id, const char *path, const struct ident_o
 	return 0;
 }
 
-/* Resolve the identity path into `p`. Return 0, or -1 after printing why. */
-static int
-identity_path(const struct ident_opts *o, bool create_dir, struct buf *p)
-{
-	if (o->path != NULL)
-		return buf_adds(p, o->path);
-	return cli_default_identity(p, create_dir);
-}
-
 /* Save `id` to `path`, replacing an existing file only if `force`. Return 0, or -1. */
 static int
 save_identity(const struct identity *id, const char *path, const char *pass, int force)
@@ -195,7 +197,6 @@ int
 ident_cmd_init(int argc, char **argv)
 {
 	struct ident_opts o;
-	struct buf path;
 	struct identity *id = NULL;
 	char *pass = NULL;
 	struct stat st;
@@ -203,12 +204,10 @@ ident_cmd_init(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = CLI_ERR;
-	buf_init(&path, 4096);
-	if (identity_path(&o, true, &path) != 0 || buf_cstr(&path) == NULL)
-		goto out;
-	if (!o.force && lstat(buf_cstr(&path), &st) == 0) {
+	const char *path = buf_cstr(&o.file);
+	if (!o.force && lstat(path, &st) == 0) {
 		cli_error("an identity already exists at %s (use --force to replace it; "
-		          "its keys would be lost)", buf_cstr(&path));
+		          "its keys would be lost)", path);
 		goto out;
 	}
 	pass = cli_pass_get(o.pass_file, "New passphrase for your identity: ", true, true);
@@ -218,17 +217,17 @@ ident_cmd_init(int argc, char **argv)
 		cli_error("cannot generate keys");
 		goto out;
 	}
-	if (save_identity(id, buf_cstr(&path), pass, o.force) != 0) {
-		cli_error("cannot write %s: %s", buf_cstr(&path), strerror(errno));
+	if (save_identity(id, path, pass, o.force) != 0) {
+		cli_error("cannot write %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (print_identity(id, buf_cstr(&path), &o) != 0)
+	if (print_identity(id, path, &o) != 0)
 		goto out;
 	rc = CLI_OK;
 out:
 	identity_free(id);
 	cli_pass_free(pass);
-	buf_free(&path);
+	buf_free(&o.file);
 	return rc;
 }
 
@@ -236,27 +235,24 @@ int
 ident_cmd_whoami(int argc, char **argv)
 {
 	struct ident_opts o;
-	struct buf path;
 	struct identity *id = NULL;
 	int rc = parse_opts(argc, argv, whoami_usage, 0, &o);
 	if (rc >= 0)
 		return rc;
 	rc = CLI_ERR;
-	buf_init(&path, 4096);
-	if (identity_path(&o, false, &path) != 0 || buf_cstr(&path) == NULL)
-		goto out;
-	if (access(buf_cstr(&path), F_OK) != 0) {
-		cli_error("no identity at %s (run `tipctl init` first)", buf_cstr(&path));
+	const char *path = buf_cstr(&o.file);
+	if (access(path, F_OK) != 0) {
+		cli_error("no identity at %s (run `tipctl init` first)", path);
 		goto out;
 	}
 	/* three tries at a terminal, and the passphrase cache, as everywhere */
-	if ((id = api_identity_load(buf_cstr(&path), o.pass_file)) == NULL)
+	if ((id = api_identity_load(path, o.pass_file)) == NULL)
 		goto out;
-	if (print_identity(id, buf_cstr(&path), &o) != 0)
+	if (print_identity(id, path, &o) != 0)
 		goto out;
 	rc = CLI_OK;
 out:
 	identity_free(id);
-	buf_free(&path);
+	buf_free(&o.file);
 	return rc;
 }

@@ -193,66 +193,71 @@ out:
 	return rc;
 }
 
-int
-ident_cmd_init(int argc, char **argv)
+/* Make a new identity at o->file (tipctl init), asking for its passphrase.
+ * Return it, or NULL (printed). */
+static struct identity *
+init_identity(struct ident_opts *o)
 {
-	struct ident_opts o;
+	const char *path = buf_cstr(&o->file);
 	struct identity *id = NULL;
-	char *pass = NULL;
 	struct stat st;
-	int rc = parse_opts(argc, argv, init_usage, 1, &o);
-	if (rc >= 0)
-		return rc;
-	rc = CLI_ERR;
-	const char *path = buf_cstr(&o.file);
-	if (!o.force && lstat(path, &st) == 0) {
+	char *pass;
+	if (!o->force && lstat(path, &st) == 0) {
 		cli_error("an identity already exists at %s (use --force to replace it; "
 		          "its keys would be lost)", path);
-		goto out;
+		return NULL;
 	}
-	pass = cli_pass_get(o.pass_file, "New passphrase for your identity: ", true, true);
-	if (pass == NULL)
-		goto out;
+	if ((pass = cli_pass_get(o->pass_file, "New passphrase for your identity: ", true, true)) ==
+	    NULL)
+		return NULL;
 	if ((id = identity_generate()) == NULL) {
 		cli_error("cannot generate keys");
-		goto out;
-	}
-	if (save_identity(id, path, pass, o.force) != 0) {
+	} else if (save_identity(id, path, pass, o->force) != 0) {
 		cli_error("cannot write %s: %s", path, strerror(errno));
-		goto out;
+		identity_free(id);
+		id = NULL;
 	}
-	if (print_identity(id, path, &o) != 0)
-		goto out;
-	rc = CLI_OK;
-out:
-	identity_free(id);
 	cli_pass_free(pass);
+	return id;
+}
+
+/* Load the identity at o->file (tipctl whoami). Return it, or NULL (printed). */
+static struct identity *
+load_identity(struct ident_opts *o)
+{
+	const char *path = buf_cstr(&o->file);
+	if (access(path, F_OK) != 0) {
+		cli_error("no identity at %s (run `tipctl init` first)", path);
+		return NULL;
+	}
+	/* three tries at a terminal, and the passphrase cache, as everywhere */
+	return api_identity_load(path, o->pass_file);
+}
+
+/* Run tipctl init (`is_init`) or whoami: make or load the identity, then
+ * print it. Return an exit code. */
+static int
+ident_run(int argc, char **argv, const char *usage, int is_init)
+{
+	struct ident_opts o;
+	int rc = parse_opts(argc, argv, usage, is_init, &o);
+	if (rc >= 0)
+		return rc;
+	struct identity *id = is_init ? init_identity(&o) : load_identity(&o);
+	rc = id != NULL && print_identity(id, buf_cstr(&o.file), &o) == 0 ? CLI_OK : CLI_ERR;
+	identity_free(id);
 	buf_free(&o.file);
 	return rc;
 }
 
 int
+ident_cmd_init(int argc, char **argv)
+{
+	return ident_run(argc, argv, init_usage, 1);
+}
+
+int
 ident_cmd_whoami(int argc, char **argv)
 {
-	struct ident_opts o;
-	struct identity *id = NULL;
-	int rc = parse_opts(argc, argv, whoami_usage, 0, &o);
-	if (rc >= 0)
-		return rc;
-	rc = CLI_ERR;
-	const char *path = buf_cstr(&o.file);
-	if (access(path, F_OK) != 0) {
-		cli_error("no identity at %s (run `tipctl init` first)", path);
-		goto out;
-	}
-	/* three tries at a terminal, and the passphrase cache, as everywhere */
-	if ((id = api_identity_load(path, o.pass_file)) == NULL)
-		goto out;
-	if (print_identity(id, path, &o) != 0)
-		goto out;
-	rc = CLI_OK;
-out:
-	identity_free(id);
-	buf_free(&o.file);
-	return rc;
+	return ident_run(argc, argv, whoami_usage, 0);
 }

@@ -4,10 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stmt_text.h"
 #include "util.h"
 
 #define ADMINS_TEXT_MAX 8192
 #define ADMINS_KEY_TEXT_MAX 256
+
+_Static_assert(ADMINS_HASH_LEN == STMT_HASH_LEN, "stmt_prev reads the admin statement's prev");
 
 struct admins {
 	uint64_t seq;
@@ -19,70 +22,6 @@ struct admins {
 	char keys[ADMINS_MAX][ADMINS_KEY_TEXT_MAX];
 	struct note_verifier *v[ADMINS_MAX];
 };
-
-/* A cursor over the statement text; every line ends in "\n". */
-struct acur {
-	const char *p;
-	size_t n, pos;
-};
-
-/* The next line (without "\n") into `line`/`len`; 0, or -1 at the end. */
-static int
-acur_line(struct acur *c, const char **line, size_t *len)
-{
-	const char *eol;
-	if (c->pos >= c->n || (eol = memchr(c->p + c->pos, '\n', c->n - c->pos)) == NULL)
-		return -1;
-	*line = c->p + c->pos;
-	*len = (size_t)(eol - *line);
-	c->pos += *len + 1;
-	return 0;
-}
-
-/* If the line starts with `prefix`, strip it and return 1; else 0. */
-static int
-strip(const char **line, size_t *len, const char *prefix)
-{
-	size_t pl = strlen(prefix);
-	if (*len < pl || memcmp(*line, prefix, pl) != 0)
-		return 0;
-	*line += pl;
-	*len -= pl;
-	return 1;
-}
-
-/* Parse a decimal without leading zeros in 1..max. Return 0, or -1. */
-static int
-parse_num(const char *s, size_t n, uint64_t max, uint64_t *out)
-{
-	char tmp[24];
-	if (n == 0 || n >= sizeof(tmp) || s[0] == '0')
-		return -1;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	return util_parse_u64(tmp, max, out) == 0 && *out > 0 ? 0 : -1;
-}
-
-/* Parse "-" or 64 lower-case hex digits into `a`. Return 0, or -1. */
-static int
-parse_prev(const char *s, size_t n, struct admins *a)
-{
-	size_t bl = 0;
-	if (n == 1 && s[0] == '-') {
-		a->has_prev = false;
-		return 0;
-	}
-	if (n != 2 * ADMINS_HASH_LEN)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return -1;
-	if (sodium_hex2bin(a->prev, sizeof(a->prev), s, n, NULL, &bl, NULL) != 0 ||
-	    bl != ADMINS_HASH_LEN)
-		return -1;
-	a->has_prev = true;
-	return 0;
-}
 
 /* Parse one "admin KEY" value of `n` bytes as admin number a->n. */
 static int
@@ -109,27 +48,28 @@ parse_admin(const char *s, size_t n, struct admins *a)
 static int
 parse_text(const char *text, size_t n, struct admins *a)
 {
-	struct acur c = { text, n, 0 };
+	struct stmt_cur c = { text, n, 0 };
 	const char *l;
 	size_t ll;
 	uint64_t q = 0;
 	if (n == 0 || n > ADMINS_TEXT_MAX || text[n - 1] != '\n')
 		return -1;
-	if (acur_line(&c, &l, &ll) != 0 || ll != strlen(ADMINS_ORIGIN) ||
+	if (stmt_line(&c, &l, &ll) != 0 || ll != strlen(ADMINS_ORIGIN) ||
 	    memcmp(l, ADMINS_ORIGIN, ll) != 0)
 		return -1;
-	if (acur_line(&c, &l, &ll) != 0 || !strip(&l, &ll, "seq ") ||
-	    parse_num(l, ll, ADMINS_SEQ_MAX, &a->seq) != 0)
+	if (stmt_line(&c, &l, &ll) != 0 || !stmt_strip(&l, &ll, "seq ") ||
+	    stmt_num(l, ll, ADMINS_SEQ_MAX, &a->seq) != 0)
 		return -1;
-	if (acur_line(&c, &l, &ll) != 0 || !strip(&l, &ll, "prev ") || parse_prev(l, ll, a) != 0 ||
+	if (stmt_line(&c, &l, &ll) != 0 || !stmt_strip(&l, &ll, "prev ") ||
+	    stmt_prev(l, ll, a->prev, &a->has_prev) != 0 ||
 	    (a->seq == 1) == a->has_prev)
 		return -1;
-	if (acur_line(&c, &l, &ll) != 0 || !strip(&l, &ll, "quorum ") ||
-	    parse_num(l, ll, ADMINS_MAX, &q) != 0)
+	if (stmt_line(&c, &l, &ll) != 0 || !stmt_strip(&l, &ll, "quorum ") ||
+	    stmt_num(l, ll, ADMINS_MAX, &q) != 0)
 		return -1;
 	a->quorum = (unsigned)q;
-	while (acur_line(&c, &l, &ll) == 0)
-		if (!strip(&l, &ll, "admin ") || parse_admin(l, ll, a) != 0)
+	while (stmt_line(&c, &l, &ll) == 0)
+		if (!stmt_strip(&l, &ll, "admin ") || parse_admin(l, ll, a) != 0)
 			return -1;
 	return a->n >= 1 && a->quorum <= a->n ? 0 : -1;
 }

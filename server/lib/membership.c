@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stmt_text.h"
 #include "util.h"
 
 #define MEMBERSHIP_TEXT_MAX (NOTE_MAX_LEN - 4096) /* leave room for signature lines */
 #define MEMBERSHIP_B64_KEY_LEN 44
+
+_Static_assert(MEMBERSHIP_HASH_LEN == STMT_HASH_LEN, "stmt_prev reads the statement's prev");
 
 struct membership {
 	char team[MEMBERSHIP_TEAM_MAX + 1];
@@ -19,40 +22,6 @@ struct membership {
 	size_t n;
 	struct membership_member *members;
 };
-
-/* A cursor over the statement text; every line ends in "\n". */
-struct mcur {
-	const char *p;
-	size_t n;
-	size_t pos;
-};
-
-/* Return the next line (without "\n") in `line`/`len` and advance; 0, or -1 at the end. */
-static int
-mcur_line(struct mcur *c, const char **line, size_t *len)
-{
-	if (c->pos >= c->n)
-		return -1;
-	const char *eol = memchr(c->p + c->pos, '\n', c->n - c->pos);
-	if (eol == NULL)
-		return -1;
-	*line = c->p + c->pos;
-	*len = (size_t)(eol - *line);
-	c->pos += *len + 1;
-	return 0;
-}
-
-/* If the line starts with `prefix`, strip it and return 1; else 0. */
-static int
-strip_prefix(const char **line, size_t *len, const char *prefix)
-{
-	size_t pl = strlen(prefix);
-	if (*len < pl || memcmp(*line, prefix, pl) != 0)
-		return 0;
-	*line += pl;
-	*len -= pl;
-	return 1;
-}
 
 static int
 team_valid_n(const char *s, size_t n)
@@ -137,42 +106,6 @@ fail:
 	return -1;
 }
 
-/* Parse the seq value: decimal, no leading zeros, 1..MEMBERSHIP_SEQ_MAX. */
-static int
-parse_seq(const char *s, size_t n, uint64_t *seq)
-{
-	char tmp[24];
-	if (n == 0 || n >= sizeof(tmp) || s[0] == '0')
-		return -1;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	if (util_parse_u64(tmp, MEMBERSHIP_SEQ_MAX, seq) != 0 || *seq == 0)
-		return -1;
-	return 0;
-}
-
-/* Parse "-" (no previous) or 64 lower-case hex digits. */
-static int
-parse_prev(const char *s, size_t n, struct membership *m)
-{
-	if (n == 1 && s[0] == '-') {
-		m->has_prev = false;
-		return 0;
-	}
-	if (n != 2 * MEMBERSHIP_HASH_LEN)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return -1;
-	}
-	size_t bl = 0;
-	if (sodium_hex2bin(m->prev, sizeof(m->prev), s, n, NULL, &bl, NULL) != 0 ||
-	    bl != MEMBERSHIP_HASH_LEN)
-		return -1;
-	m->has_prev = true;
-	return 0;
-}
-
 /* Return 1 if member `k` repeats a name, recipient or key of members 0..k-1. */
 static int
 member_repeats(const struct membership_member *ms, size_t k)
@@ -188,22 +121,22 @@ member_repeats(const struct membership_member *ms, size_t k)
 
 /* Parse the four header lines of the statement into `m`. Return 0, or -1. */
 static int
-parse_head(struct mcur *c, struct membership *m)
+parse_head(struct stmt_cur *c, struct membership *m)
 {
 	const char *l;
 	size_t ll;
-	if (mcur_line(c, &l, &ll) != 0 || ll != strlen(MEMBERSHIP_ORIGIN) ||
+	if (stmt_line(c, &l, &ll) != 0 || ll != strlen(MEMBERSHIP_ORIGIN) ||
 	    memcmp(l, MEMBERSHIP_ORIGIN, ll) != 0)
 		return -1;
-	if (mcur_line(c, &l, &ll) != 0 || !strip_prefix(&l, &ll, "team ") || !team_valid_n(l, ll))
+	if (stmt_line(c, &l, &ll) != 0 || !stmt_strip(&l, &ll, "team ") || !team_valid_n(l, ll))
 		return -1;
 	memcpy(m->team, l, ll);
 	m->team[ll] = '\0';
-	if (mcur_line(c, &l, &ll) != 0 || !strip_prefix(&l, &ll, "seq ") ||
-	    parse_seq(l, ll, &m->seq) != 0)
+	if (stmt_line(c, &l, &ll) != 0 || !stmt_strip(&l, &ll, "seq ") ||
+	    stmt_num(l, ll, MEMBERSHIP_SEQ_MAX, &m->seq) != 0)
 		return -1;
-	if (mcur_line(c, &l, &ll) != 0 || !strip_prefix(&l, &ll, "prev ") ||
-	    parse_prev(l, ll, m) != 0)
+	if (stmt_line(c, &l, &ll) != 0 || !stmt_strip(&l, &ll, "prev ") ||
+	    stmt_prev(l, ll, m->prev, &m->has_prev) != 0)
 		return -1;
 	if ((m->seq == 1) == m->has_prev)
 		return -1; /* "-" exactly when seq is 1 */
@@ -214,7 +147,7 @@ parse_head(struct mcur *c, struct membership *m)
 static enum membership_result
 parse_text(const char *text, size_t n, struct membership *m)
 {
-	struct mcur c = { text, n, 0 };
+	struct stmt_cur c = { text, n, 0 };
 	const char *l;
 	size_t ll, lines = 0;
 	if (n == 0 || text[n - 1] != '\n' || parse_head(&c, m) != 0)
@@ -225,9 +158,9 @@ parse_text(const char *text, size_t n, struct membership *m)
 		return MEMBERSHIP_ERR_FORMAT;
 	if (lines > 0 && (m->members = calloc(lines, sizeof(*m->members))) == NULL)
 		return MEMBERSHIP_ERR_SYSTEM;
-	while (mcur_line(&c, &l, &ll) == 0) {
+	while (stmt_line(&c, &l, &ll) == 0) {
 		struct membership_member *mm = &m->members[m->n];
-		if (!strip_prefix(&l, &ll, "member ") || membership_member_parse(l, ll, mm) != 0 ||
+		if (!stmt_strip(&l, &ll, "member ") || membership_member_parse(l, ll, mm) != 0 ||
 		    member_repeats(m->members, m->n))
 			return MEMBERSHIP_ERR_FORMAT;
 		m->n++;

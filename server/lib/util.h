@@ -9,6 +9,11 @@
 
 #define UUID_STR_LEN 37 /* 36 characters and a NUL */
 
+/* Format a message into `err` (`errlen` bytes, truncated to fit) unless
+ * `err` is NULL or `errlen` 0: how a function says why it failed. */
+void util_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Write a random (version 4) UUID as lower-case text into `out`. */
 void util_uuid(char out[UUID_STR_LEN]);
 /* Return 1 if `s` is a lower-case canonical UUID, else 0. */

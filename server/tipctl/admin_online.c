@@ -294,37 +294,39 @@ admin_stmt_upload(struct api *a, const struct note_signer *key, const char *team
             const char *enrollment, json_t **answer)
 {
 	struct buf text, note, path;
-	struct client_response r;
-	json_error_t e;
-	char *body = NULL;
 	int rc = -1;
 	buf_init(&text, 1 << 20);
 	buf_init(&note, 1 << 20);
 	buf_init(&path, 256);
-	buf_init(&r.body, 65536);
 	uint64_t seq = head != NULL ? membership_seq(head) + 1 : 1;
 	if (membership_build_text(team, seq, head != NULL ? membership_hash(head) : NULL, ms, n,
 	                          &text) != 0 ||
-	    note_sign(key, (const char *)text.data, text.len, &note) != 0) {
+	    note_sign(key, (const char *)text.data, text.len, &note) != 0 ||
+	    buf_printf(&path, "/api/v1/admin/teams/%s/membership", team) != 0) {
 		cli_error("cannot build the statement for team %s", team);
 		goto out;
 	}
 	json_t *req = json_pack("{s:s%}", "statement", (const char *)note.data, note.len);
 	if (req != NULL && enrollment != NULL)
 		json_object_set_new(req, "enrollment", json_string(enrollment));
-	body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	if (body == NULL || buf_printf(&path, "/api/v1/admin/teams/%s/membership", team) != 0 ||
-	    api_call(a, "POST", buf_cstr(&path), body, &r, "the team") != 0)
+	if (api_send(a, "POST", buf_cstr(&path), req, "the team", answer) != 0)
 		goto out;
-	*answer = json_loadb((const char *)r.body.data, r.body.len, 0, &e);
 	rc = 0;
 out:
-	free(body);
 	buf_free(&text);
 	buf_free(&note);
 	buf_free(&path);
-	buf_free(&r.body);
+	return rc;
+}
+
+int
+admin_stmt_submit(struct api *a, const char *key_opt, const char *pass_file, const char *team,
+                  const struct membership *head, const struct membership_member *ms, size_t n,
+                  json_t **answer)
+{
+	struct note_signer *key = admin_key_load(key_opt, pass_file);
+	int rc = key != NULL ? admin_stmt_upload(a, key, team, head, ms, n, NULL, answer) : -1;
+	note_signer_free(key);
 	return rc;
 }
 
@@ -530,7 +532,6 @@ admin_online_revoke(int argc, char **argv)
 {
 	struct stmt_opts o;
 	struct api a;
-	struct note_signer *key = NULL;
 	struct membership *head = NULL;
 	struct membership_member ms[MEMBERSHIP_MAX_MEMBERS];
 	json_t *ans = NULL;
@@ -561,8 +562,7 @@ admin_online_revoke(int argc, char **argv)
 		cli_error("%s was not removed: nothing changed", o.name);
 		goto out;
 	}
-	if ((key = admin_key_load(o.key, o.pass_file)) == NULL ||
-	    admin_stmt_upload(&a, key, o.team, head, ms, n, NULL, &ans) != 0)
+	if (admin_stmt_submit(&a, o.key, o.pass_file, o.team, head, ms, n, &ans) != 0)
 		goto out;
 	printf("team %s: statement %lld stored; %s removed (their headers and sessions are gone)\n",
 	       o.team, (long long)json_integer_value(json_object_get(ans, "seq")), o.name);
@@ -570,7 +570,6 @@ admin_online_revoke(int argc, char **argv)
 out:
 	json_decref(ans);
 	membership_free(head);
-	note_signer_free(key);
 	api_close(&a);
 	return rc;
 }
@@ -609,9 +608,7 @@ admin_online_label(int argc, char **argv)
 		goto out;
 	}
 	rc = CLI_ERR;
-	json_t *req = json_pack("{s:s}", "name", argv[2]);
-	body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
+	body = api_body(json_pack("{s:s}", "name", argv[2]));
 	if (body == NULL || admin_open(&a) != 0)
 		goto out;
 	if (add ? api_call(&a, "POST", "/api/v1/admin/labels", body, &r, "the label") != 0

@@ -50,4 +50,14 @@ int admin_stmt_upload(struct api *a, const struct note_signer *key, const char *
                       const struct membership *head, const struct membership_member *ms,
                       size_t n, const char *enrollment, json_t **answer);
 
+/*
+ * Load the admin key (admin_key_load: `key_opt`, `pass_file`), sign and
+ * upload the statement after `head` with the `n` members `ms`
+ * (admin_stmt_upload, naming no enrollment) and wipe the key again: a
+ * team change made by one admin command. Return 0, or -1 (printed).
+ */
+int admin_stmt_submit(struct api *a, const char *key_opt, const char *pass_file, const char *team,
+                      const struct membership *head, const struct membership_member *ms,
+                      size_t n, json_t **answer) __attribute__((warn_unused_result));
+
 #endif

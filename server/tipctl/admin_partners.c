@@ -170,13 +170,11 @@ partner_add(const struct ap_opts *o, const char *name, const char *recipient)
 	struct api a;
 	struct buf text, note;
 	struct note_signer *key = NULL;
-	struct client_response r;
-	char q[1024], *body = NULL;
+	char q[1024];
 	int rc = CLI_ERR;
 	memset(&a, 0, sizeof(a));
 	buf_init(&text, 1024);
 	buf_init(&note, PARTNER_STATEMENT_MAX);
-	buf_init(&r.body, 65536);
 	if (admin_open(&a) != 0)
 		goto out;
 	if (partner_build_text(a.s->origin, name, recipient, &text) != 0) {
@@ -199,21 +197,16 @@ partner_add(const struct ap_opts *o, const char *name, const char *recipient)
 		cli_error("cannot sign the partner statement");
 		goto out;
 	}
-	json_t *req = json_pack("{s:s}", "statement", buf_cstr(&note));
-	body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	if (body == NULL ||
-	    api_call(&a, "POST", "/api/v1/admin/partners", body, &r, "the partner") != 0)
+	if (api_send(&a, "POST", "/api/v1/admin/partners",
+	             json_pack("{s:s}", "statement", buf_cstr(&note)), "the partner", NULL) != 0)
 		goto out;
 	printf("partner %s added: cases referred to it are encrypted to %s only\n", name, recipient);
 	rc = CLI_OK;
 out:
-	free(body);
 	note_signer_free(key);
 	api_close(&a);
 	buf_free(&text);
 	buf_free(&note);
-	buf_free(&r.body);
 	return rc;
 }
 
@@ -368,33 +361,29 @@ static int
 retention_set(const struct ap_opts *o, const char *team)
 {
 	struct api a;
-	struct client_response r;
-	char path[160], q[256], *body = NULL;
+	char path[160], q[256];
 	int rc = CLI_ERR;
 	memset(&a, 0, sizeof(a));
-	buf_init(&r.body, 65536);
-	json_t *req = json_pack("{s:o, s:o}", "closed_days",
-	                        o->closed > 0 ? json_integer(o->closed) : json_null(), "open_days",
-	                        o->open > 0 ? json_integer(o->open) : json_null());
-	body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
 	snprintf(q, sizeof(q), "Set team %s's retention: closed reports %s%ld%s, others %s%ld%s? "
 	         "tipd purge deletes what is due, for good.", team,
 	         o->closed > 0 ? "purged after " : "kept", o->closed > 0 ? o->closed : 0L,
 	         o->closed > 0 ? " days" : "", o->open > 0 ? "purged after " : "kept",
 	         o->open > 0 ? o->open : 0L, o->open > 0 ? " days" : "");
 	int yes = o->yes ? 1 : cli_ask(q, "--yes");
-	if (yes != 1 || body == NULL)
+	if (yes != 1)
 		goto out;
 	snprintf(path, sizeof(path), "/api/v1/admin/teams/%s/retention", team);
-	if (admin_open(&a) != 0 || api_call(&a, "PUT", path, body, &r, "the team") != 0)
+	if (admin_open(&a) != 0 ||
+	    api_send(&a, "PUT", path,
+	             json_pack("{s:o, s:o}", "closed_days",
+	                       o->closed > 0 ? json_integer(o->closed) : json_null(), "open_days",
+	                       o->open > 0 ? json_integer(o->open) : json_null()),
+	             "the team", NULL) != 0)
 		goto out;
 	printf("team %s: retention policy set\n", team);
 	rc = CLI_OK;
 out:
-	free(body);
 	api_close(&a);
-	buf_free(&r.body);
 	return rc;
 }
 

@@ -98,7 +98,6 @@ admin_recovery_main(int argc, char **argv)
 {
 	struct rec_opts o;
 	struct api a;
-	struct note_signer *key = NULL;
 	struct membership *head = NULL;
 	static struct membership_member ms[MEMBERSHIP_MAX_MEMBERS + 1];
 	json_t *ans = NULL;
@@ -126,8 +125,7 @@ admin_recovery_main(int argc, char **argv)
 		cli_error("nothing changed");
 		goto out;
 	}
-	if ((key = admin_key_load(o.key, o.pass_file)) == NULL ||
-	    admin_stmt_upload(&a, key, o.team, head, ms, (size_t)n, NULL, &ans) != 0)
+	if (admin_stmt_submit(&a, o.key, o.pass_file, o.team, head, ms, (size_t)n, &ans) != 0)
 		goto out;
 	printf("team %s: statement %lld stored; %s\n", o.team,
 	       (long long)json_integer_value(json_object_get(ans, "seq")),
@@ -138,7 +136,6 @@ admin_recovery_main(int argc, char **argv)
 out:
 	json_decref(ans);
 	membership_free(head);
-	note_signer_free(key);
 	api_close(&a);
 	return rc;
 }

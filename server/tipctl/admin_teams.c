@@ -184,7 +184,6 @@ team_create(int argc, char **argv)
 {
 	struct team_opts o;
 	struct api a;
-	struct note_signer *key = NULL;
 	json_t *doc = NULL, *ans = NULL;
 	char q[160];
 	int rc = team_opts_parse(argc, argv, &o);
@@ -203,8 +202,7 @@ team_create(int argc, char **argv)
 		cli_error("team %s was not created", o.team);
 		goto out;
 	}
-	if ((key = admin_key_load(o.key, o.pass_file)) == NULL ||
-	    admin_stmt_upload(&a, key, o.team, NULL, NULL, 0, NULL, &ans) != 0)
+	if (admin_stmt_submit(&a, o.key, o.pass_file, o.team, NULL, NULL, 0, &ans) != 0)
 		goto out;
 	printf("team %s created (statement 1, no member yet): invite people with "
 	       "`tipctl admin invite --team %s`\n",
@@ -213,7 +211,6 @@ team_create(int argc, char **argv)
 out:
 	json_decref(doc);
 	json_decref(ans);
-	note_signer_free(key);
 	api_close(&a);
 	return rc;
 }

@@ -66,24 +66,42 @@ change_opts_parse(int argc, char **argv, struct change_opts *o)
 	return OPTS_GO;
 }
 
-/* Parse the options of `admin add|remove|cosign` (argv[0]) into `o`, open
- * the admin session `a` and load the verified admin chain into `v`. Return
- * OPTS_GO (-1) to go on (the caller then api_close()s `a` and
- * admins_view_clear()s `v`), or an exit code (nothing left open). */
+/* What admin add, remove and cosign hold while they run. */
+struct ac_run {
+	struct change_opts o;
+	struct api a;
+	struct admins_view v;    /* the verified admin chain */
+	struct note_signer *key; /* the admin key, once loaded */
+};
+
+/* Parse the options of `admin add|remove|cosign` (argv[0]) into x->o, open
+ * the admin session x->a and load the verified admin chain into x->v.
+ * Return OPTS_GO (-1) to go on (the caller then ac_close()s `x`), or an
+ * exit code (nothing left open). */
 static int
-ac_open(int argc, char **argv, struct change_opts *o, struct api *a, struct admins_view *v)
+ac_open(int argc, char **argv, struct ac_run *x)
 {
-	int rc = change_opts_parse(argc, argv, o);
-	memset(a, 0, sizeof(*a));
-	memset(v, 0, sizeof(*v));
+	int rc = change_opts_parse(argc, argv, &x->o);
+	memset(&x->a, 0, sizeof(x->a));
+	memset(&x->v, 0, sizeof(x->v));
+	x->key = NULL;
 	if (rc != OPTS_GO)
 		return rc;
-	if (admin_open(a) != 0 || admins_view_load(a, v) != 0) {
-		admins_view_clear(v);
-		api_close(a);
+	if (admin_open(&x->a) != 0 || admins_view_load(&x->a, &x->v) != 0) {
+		admins_view_clear(&x->v);
+		api_close(&x->a);
 		return CLI_ERR;
 	}
 	return OPTS_GO;
+}
+
+/* Wipe the key and close what ac_open opened. */
+static void
+ac_close(struct ac_run *x)
+{
+	note_signer_free(x->key);
+	admins_view_clear(&x->v);
+	api_close(&x->a);
 }
 
 /* The quorum the next statement after `v`'s head needs: the head's, or for
@@ -108,16 +126,11 @@ signers(const struct admins_view *v, const char *note, size_t len)
 static int
 upload(struct api *a, const char *note, size_t len)
 {
-	struct client_response r;
-	json_error_t e;
-	json_t *req = json_pack("{s:s%}", "statement", note, len), *ans = NULL;
-	char *body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_t *ans = NULL;
 	int rc = -1;
-	buf_init(&r.body, 65536);
-	json_decref(req);
-	if (body == NULL || api_call(a, "POST", "/api/v1/admin/admins", body, &r, "the admin chain") != 0)
+	if (api_send(a, "POST", "/api/v1/admin/admins", json_pack("{s:s%}", "statement", note, len),
+	             "the admin chain", &ans) != 0)
 		goto out;
-	ans = json_loadb((const char *)r.body.data, r.body.len, 0, &e);
 	/* The server took it: remember it, so that it cannot show us less. */
 	struct admins *st = NULL;
 	if (admins_parse(note, len, &st) != ADMINS_OK ||
@@ -133,8 +146,6 @@ upload(struct api *a, const char *note, size_t len)
 	rc = 0;
 out:
 	json_decref(ans);
-	free(body);
-	buf_free(&r.body);
 	return rc;
 }
 
@@ -225,23 +236,20 @@ confirm(const struct change_opts *o, const char *q)
 int
 admins_cmd_add(int argc, char **argv)
 {
-	struct change_opts o;
-	struct api a;
-	struct admins_view v;
-	struct note_signer *key = NULL;
+	struct ac_run x;
 	const char *keys[ADMINS_MAX + 1];
 	char fp[17], q[256];
 	struct note_verifier *nv = NULL;
-	int rc = ac_open(argc, argv, &o, &a, &v);
+	int rc = ac_open(argc, argv, &x);
 	if (rc != OPTS_GO)
 		return rc;
 	rc = CLI_ERR;
-	if ((nv = note_verifier_parse(o.arg, strlen(o.arg))) == NULL)
+	if ((nv = note_verifier_parse(x.o.arg, strlen(x.o.arg))) == NULL)
 		goto out;
-	unsigned server_q = server_quorum(&a);
-	size_t n = current_keys(&a, &v, keys);
-	for (size_t i = 0; i < v.ncur; i++)
-		if (sodium_memcmp(note_verifier_pk(v.cur[i]), note_verifier_pk(nv), NOTE_PK_LEN) == 0) {
+	unsigned server_q = server_quorum(&x.a);
+	size_t n = current_keys(&x.a, &x.v, keys);
+	for (size_t i = 0; i < x.v.ncur; i++)
+		if (sodium_memcmp(note_verifier_pk(x.v.cur[i]), note_verifier_pk(nv), NOTE_PK_LEN) == 0) {
 			printf("%s is already an admin\n", note_verifier_name(nv));
 			rc = CLI_OK;
 			goto out;
@@ -250,26 +258,24 @@ admins_cmd_add(int argc, char **argv)
 		cli_error("there are already %d admins, the most a statement lists", ADMINS_MAX);
 		goto out;
 	}
-	keys[n++] = o.arg;
+	keys[n++] = x.o.arg;
 	membership_fingerprint(note_verifier_pk(nv), fp);
 	printf("add admin %s\n  fingerprint: %.4s %.4s %.4s %.4s\n", note_verifier_name(nv), fp,
 	       fp + 4, fp + 8, fp + 12);
 	snprintf(q, sizeof(q), "Did %s read you exactly this fingerprint, over a channel you trust?",
 	         note_verifier_name(nv));
-	if (!confirm(&o, q)) {
+	if (!confirm(&x.o, q)) {
 		cli_error("no admin was added: nothing changed");
 		goto out;
 	}
-	unsigned quorum = o.quorum ? o.quorum : needed(&v, server_q);
-	if ((key = admin_key_load(o.key, o.pass_file)) == NULL ||
-	    sign_next(&a, &v, server_q, key, keys, n, quorum, o.out) != 0)
+	unsigned quorum = x.o.quorum ? x.o.quorum : needed(&x.v, server_q);
+	if ((x.key = admin_key_load(x.o.key, x.o.pass_file)) == NULL ||
+	    sign_next(&x.a, &x.v, server_q, x.key, keys, n, quorum, x.o.out) != 0)
 		goto out;
 	rc = CLI_OK;
 out:
 	note_verifier_free(nv);
-	note_signer_free(key);
-	admins_view_clear(&v);
-	api_close(&a);
+	ac_close(&x);
 	return rc;
 }
 
@@ -363,21 +369,18 @@ reendorse_all(struct api *a, const struct admins_view *v, const struct note_veri
 int
 admins_cmd_remove(int argc, char **argv)
 {
-	struct change_opts o;
-	struct api a;
-	struct admins_view v;
-	struct note_signer *key = NULL;
+	struct ac_run x;
 	const char *all[ADMINS_MAX + 1], *keys[ADMINS_MAX + 1];
 	char fp[17], q[256];
-	int rc = ac_open(argc, argv, &o, &a, &v);
+	int rc = ac_open(argc, argv, &x);
 	if (rc != OPTS_GO)
 		return rc;
 	rc = CLI_ERR;
-	unsigned server_q = server_quorum(&a);
-	const struct note_verifier *leaving = find_admin(&v, o.arg);
+	unsigned server_q = server_quorum(&x.a);
+	const struct note_verifier *leaving = find_admin(&x.v, x.o.arg);
 	if (leaving == NULL)
 		goto out;
-	size_t na = current_keys(&a, &v, all), n = 0;
+	size_t na = current_keys(&x.a, &x.v, all), n = 0;
 	for (size_t i = 0; i < na; i++) {
 		struct note_verifier *k = note_verifier_parse(all[i], strlen(all[i]));
 		int same = k != NULL && sodium_memcmp(note_verifier_pk(k), note_verifier_pk(leaving),
@@ -387,7 +390,7 @@ admins_cmd_remove(int argc, char **argv)
 			keys[n++] = all[i];
 	}
 	if (n == 0) {
-		cli_error("%s is the last admin: add another one first", o.arg);
+		cli_error("%s is the last admin: add another one first", x.o.arg);
 		goto out;
 	}
 	membership_fingerprint(note_verifier_pk(leaving), fp);
@@ -395,54 +398,49 @@ admins_cmd_remove(int argc, char **argv)
 	       fp, fp + 4, fp + 8, fp + 12);
 	snprintf(q, sizeof(q), "Remove admin %s? Their key signs nothing from now on.",
 	         note_verifier_name(leaving));
-	if (!confirm(&o, q)) {
+	if (!confirm(&x.o, q)) {
 		cli_error("no admin was removed: nothing changed");
 		goto out;
 	}
-	if ((key = admin_key_load(o.key, o.pass_file)) == NULL)
+	if ((x.key = admin_key_load(x.o.key, x.o.pass_file)) == NULL)
 		goto out;
-	if (sodium_memcmp(note_signer_pk(key), note_verifier_pk(leaving), NOTE_PK_LEN) == 0) {
+	if (sodium_memcmp(note_signer_pk(x.key), note_verifier_pk(leaving), NOTE_PK_LEN) == 0) {
 		cli_error("you cannot remove your own admin key: another admin removes it");
 		goto out;
 	}
-	unsigned quorum = o.quorum ? o.quorum : needed(&v, server_q);
+	unsigned quorum = x.o.quorum ? x.o.quorum : needed(&x.v, server_q);
 	if (quorum > n)
 		quorum = (unsigned)n;
-	if (reendorse_all(&a, &v, leaving, key) != 0 ||
-	    sign_next(&a, &v, server_q, key, keys, n, quorum, o.out) != 0)
+	if (reendorse_all(&x.a, &x.v, leaving, x.key) != 0 ||
+	    sign_next(&x.a, &x.v, server_q, x.key, keys, n, quorum, x.o.out) != 0)
 		goto out;
 	rc = CLI_OK;
 out:
-	note_signer_free(key);
-	admins_view_clear(&v);
-	api_close(&a);
+	ac_close(&x);
 	return rc;
 }
 
 int
 admins_cmd_cosign(int argc, char **argv)
 {
-	struct change_opts o;
-	struct api a;
-	struct admins_view v;
-	struct note_signer *key = NULL;
+	struct ac_run x;
 	struct admins *st = NULL;
 	struct buf in, note;
-	int rc = ac_open(argc, argv, &o, &a, &v);
+	int rc = ac_open(argc, argv, &x);
 	if (rc != OPTS_GO)
 		return rc;
 	rc = CLI_ERR;
 	buf_init(&in, AC_NOTE_MAX);
 	buf_init(&note, AC_NOTE_MAX);
-	if (cli_read_file(o.arg, &in) != 0)
+	if (cli_read_file(x.o.arg, &in) != 0)
 		goto out;
-	unsigned server_q = server_quorum(&a);
+	unsigned server_q = server_quorum(&x.a);
 	enum admins_result ar = admins_parse((const char *)in.data, in.len, &st);
 	if (ar == ADMINS_OK)
-		ar = admins_seq(st) == (v.head ? admins_seq(v.head) : 0) + 1 ? ADMINS_OK
+		ar = admins_seq(st) == (x.v.head ? admins_seq(x.v.head) : 0) + 1 ? ADMINS_OK
 		                                                             : ADMINS_ERR_STALE;
 	if (ar != ADMINS_OK) {
-		cli_error("%s: %s (it must be the next admin statement)", o.arg, admins_strerror(ar));
+		cli_error("%s: %s (it must be the next admin statement)", x.o.arg, admins_strerror(ar));
 		goto out;
 	}
 	printf("admin statement %llu (quorum %u) lists:\n", (unsigned long long)admins_seq(st),
@@ -452,26 +450,24 @@ admins_cmd_cosign(int argc, char **argv)
 		membership_fingerprint(note_verifier_pk(admins_at(st, i)), fp);
 		printf("  %-24s %.4s %.4s %.4s %.4s%s\n", note_verifier_name(admins_at(st, i)), fp,
 		       fp + 4, fp + 8, fp + 12,
-		       admins_has_key(v.head, note_verifier_pk(admins_at(st, i))) ||
-		               (v.head == NULL && i < v.ncur) ? "" : "  (new)");
+		       admins_has_key(x.v.head, note_verifier_pk(admins_at(st, i))) ||
+		               (x.v.head == NULL && i < x.v.ncur) ? "" : "  (new)");
 	}
-	if (!confirm(&o, "Sign this admin set?")) {
+	if (!confirm(&x.o, "Sign this admin set?")) {
 		cli_error("not signed: nothing changed");
 		goto out;
 	}
-	if ((key = admin_key_load(o.key, o.pass_file)) == NULL ||
-	    note_cosign(key, (const char *)in.data, in.len, &note) != 0) {
+	if ((x.key = admin_key_load(x.o.key, x.o.pass_file)) == NULL ||
+	    note_cosign(x.key, (const char *)in.data, in.len, &note) != 0) {
 		cli_error("cannot add your signature (did you sign it already?)");
 		goto out;
 	}
-	if (upload_or_write(&a, &v, server_q, o.out, (const char *)note.data, note.len) != 0)
+	if (upload_or_write(&x.a, &x.v, server_q, x.o.out, (const char *)note.data, note.len) != 0)
 		goto out;
 	rc = CLI_OK;
 out:
 	admins_free(st);
-	note_signer_free(key);
-	admins_view_clear(&v);
-	api_close(&a);
+	ac_close(&x);
 	buf_free(&in);
 	buf_free(&note);
 	return rc;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -219,6 +220,39 @@ api_call(struct api *a, const char *method, const char *path, const char *json,
 		return -1;
 	}
 	return 0;
+}
+
+char *
+api_body(json_t *req)
+{
+	char *s = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	return s;
+}
+
+int
+api_send(struct api *a, const char *method, const char *path, json_t *req, const char *what,
+         json_t **answer)
+{
+	struct client_response r;
+	json_error_t e;
+	char *body = api_body(req);
+	int rc = -1;
+	if (answer != NULL)
+		*answer = NULL;
+	if (body == NULL) {
+		cli_error("cannot build the request: out of memory");
+		return -1;
+	}
+	buf_init(&r.body, API_JSON_MAX);
+	if (api_call(a, method, path, body, &r, what) == 0) {
+		if (answer != NULL)
+			*answer = json_loadb((const char *)r.body.data, r.body.len, 0, &e);
+		rc = 0;
+	}
+	free(body);
+	buf_free(&r.body);
+	return rc;
 }
 
 int

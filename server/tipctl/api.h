@@ -49,6 +49,21 @@ void api_close(struct api *a);
 int api_call(struct api *a, const char *method, const char *path, const char *json,
              struct client_response *r, const char *what) __attribute__((warn_unused_result));
 
+/* Return `req` as the compact JSON text of a request body (caller
+ * free()s), or NULL if `req` is NULL or out of memory. Takes `req`: it is
+ * json_decref()'d either way. */
+char *api_body(json_t *req);
+
+/*
+ * Send `method` `path` with the JSON body `req` (taken: json_decref()'d
+ * either way; NULL, a document that could not be built, fails) as
+ * api_call does, `what` naming the resource in its errors. If `answer`
+ * is not NULL, parse the server's JSON answer into *answer (NULL if it is
+ * not JSON; caller json_decref()s). Return 0, or -1 (printed).
+ */
+int api_send(struct api *a, const char *method, const char *path, json_t *req, const char *what,
+             json_t **answer) __attribute__((warn_unused_result));
+
 /* GET `path` and parse the JSON object or array answer into *out. Return 0, or -1 (printed). */
 int api_get_json(struct api *a, const char *path, const char *what, json_t **out)
 	__attribute__((warn_unused_result));

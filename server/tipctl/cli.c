@@ -252,6 +252,34 @@ cli_write_new(const char *path, const void *p, size_t n)
 	return 0;
 }
 
+int
+cli_replace(const char *path, const void *p, size_t n)
+{
+	char tmp[4200], *slash;
+	int l = snprintf(tmp, sizeof(tmp), "%s.new", path), dfd;
+	if (l < 0 || (size_t)l >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	(void)unlink(tmp); /* a leftover from a crash; unlink never follows */
+	if (cli_write_new(tmp, p, n) != 0)
+		return -1;
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		(void)unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if ((slash = strrchr(tmp, '/')) != NULL) {
+		*slash = '\0';
+		if ((dfd = open(slash == tmp ? "/" : tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+	return 0;
+}
+
 enum cli_private
 cli_read_private(const char *path, struct buf *out)
 {

@@ -45,6 +45,15 @@ int cli_read_file(const char *path, struct buf *out) __attribute__((warn_unused_
  */
 int cli_write_new(const char *path, const void *p, size_t n) __attribute__((warn_unused_result));
 
+/*
+ * Replace the file `path` with `n` bytes at `p`: PATH.new (a leftover from
+ * a crash removed first; then as cli_write_new) renamed over PATH, and
+ * the directory fsync'd (best effort: the file itself is complete). Hold
+ * the file's lock, if it has one. Return 0, or -1 with errno set and
+ * nothing left behind (ENAMETOOLONG if PATH.new is too long).
+ */
+int cli_replace(const char *path, const void *p, size_t n) __attribute__((warn_unused_result));
+
 enum cli_private {
 	CLI_PRIVATE_OK,
 	CLI_PRIVATE_ABSENT,  /* no such file */

@@ -11,7 +11,6 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,18 +36,6 @@ struct client {
 	size_t rpos, rlen;
 	int eof;
 };
-
-/* Format an error message into `err`. */
-static void __attribute__((format(printf, 3, 4)))
-client_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int
 client_parse_url(const char *url, char *host, unsigned *port)
@@ -270,12 +257,12 @@ socks5_handshake(int fd, const struct client *c, char *err, size_t errlen)
 	uint8_t req[4 + 1 + CLIENT_HOST_MAX + 2], rep[4 + 256 + 2];
 	size_t hl = strlen(c->host), n = 0;
 	if (hl == 0 || hl > 255) {
-		client_errf(err, errlen, "host name too long for SOCKS5");
+		util_errf(err, errlen, "host name too long for SOCKS5");
 		return -1;
 	}
 	if (util_write_all(fd, (const uint8_t *)"\x05\x01\x00", 3) != 0 || read_full(fd, rep, 2) != 0 ||
 	    rep[0] != 5 || rep[1] != 0) {
-		client_errf(err, errlen, "the SOCKS5 proxy at %s port %u refused the greeting",
+		util_errf(err, errlen, "the SOCKS5 proxy at %s port %u refused the greeting",
 		            socks5.host, socks5.port);
 		return -1;
 	}
@@ -284,12 +271,12 @@ socks5_handshake(int fd, const struct client *c, char *err, size_t errlen)
 	n += hl;
 	req[n++] = (uint8_t)(c->port >> 8), req[n++] = (uint8_t)(c->port & 0xff);
 	if (util_write_all(fd, req, n) != 0 || read_full(fd, rep, 4) != 0 || rep[0] != 5) {
-		client_errf(err, errlen, "no answer from the SOCKS5 proxy at %s port %u", socks5.host,
+		util_errf(err, errlen, "no answer from the SOCKS5 proxy at %s port %u", socks5.host,
 		            socks5.port);
 		return -1;
 	}
 	if (rep[1] != 0) {
-		client_errf(err, errlen, "cannot reach %s port %u through the SOCKS5 proxy: %s",
+		util_errf(err, errlen, "cannot reach %s port %u through the SOCKS5 proxy: %s",
 		            c->host, c->port, socks5_reason(rep[1]));
 		return -1;
 	}
@@ -298,7 +285,7 @@ socks5_handshake(int fd, const struct client *c, char *err, size_t errlen)
 	if (rep[3] == 3 && read_full(fd, rep, 1) == 0)
 		skip = rep[0];
 	if ((rep[3] != 1 && rep[3] != 3 && rep[3] != 4) || read_full(fd, rep, skip + 2) != 0) {
-		client_errf(err, errlen, "a malformed answer from the SOCKS5 proxy");
+		util_errf(err, errlen, "a malformed answer from the SOCKS5 proxy");
 		return -1;
 	}
 	return 0;
@@ -330,7 +317,7 @@ tcp_open(const char *host, unsigned port, int numeric, char *err, size_t errlen)
 	snprintf(ps, sizeof(ps), "%u", port);
 	int gr = getaddrinfo(host, ps, &hints, &res);
 	if (gr != 0) {
-		client_errf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(gr));
+		util_errf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(gr));
 		return -1;
 	}
 	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
@@ -347,7 +334,7 @@ tcp_open(const char *host, unsigned port, int numeric, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		client_errf(err, errlen, "cannot reach %s at %s port %u: %s",
+		util_errf(err, errlen, "cannot reach %s at %s port %u: %s",
 		            numeric ? "the SOCKS5 proxy" : "the server", host, port,
 		            strerror(e != 0 ? e : ECONNREFUSED));
 	return fd;
@@ -371,7 +358,7 @@ check_pin(struct client *c, char *err, size_t errlen)
 	         sodium_memcmp(got, c->pin, CLIENT_PIN_LEN) == 0;
 	X509_free(cert);
 	if (!ok) {
-		client_errf(err, errlen,
+		util_errf(err, errlen,
 		            "the server's TLS key does not match the pinned one: do not continue; "
 		            "ask your admin");
 		return CLIENT_ERR_PIN;
@@ -388,7 +375,7 @@ client_connect(struct client *c, char *err, size_t errlen)
 		return CLIENT_ERR_CONNECT;
 	if ((c->ssl = SSL_new(c->ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1 ||
 	    (!host_is_ip(c->host) && SSL_set_tlsext_host_name(c->ssl, c->host) != 1)) {
-		client_errf(err, errlen, "cannot set up TLS");
+		util_errf(err, errlen, "cannot set up TLS");
 		client_close(c);
 		return CLIENT_ERR_SYSTEM;
 	}
@@ -397,7 +384,7 @@ client_connect(struct client *c, char *err, size_t errlen)
 		unsigned long e = ERR_peek_last_error();
 		char msg[256];
 		ERR_error_string_n(e, msg, sizeof(msg));
-		client_errf(err, errlen, "TLS handshake with %s port %u failed: %s", c->host, c->port,
+		util_errf(err, errlen, "TLS handshake with %s port %u failed: %s", c->host, c->port,
 		            e != 0 ? msg : "the connection was closed");
 		ERR_clear_error();
 		client_close(c);
@@ -436,18 +423,18 @@ client_open(const char *url, const uint8_t pin[CLIENT_PIN_LEN], struct client **
 	enum client_result r = CLIENT_ERR_SYSTEM;
 	*out = NULL;
 	if (c == NULL) {
-		client_errf(err, errlen, "out of memory");
+		util_errf(err, errlen, "out of memory");
 		return CLIENT_ERR_SYSTEM;
 	}
 	c->fd = -1;
 	if (client_parse_url(url, c->host, &c->port) != 0) {
-		client_errf(err, errlen, "bad server address (want https://HOST:PORT)");
+		util_errf(err, errlen, "bad server address (want https://HOST:PORT)");
 		r = CLIENT_ERR_CONNECT;
 		goto fail;
 	}
 	memcpy(c->pin, pin, CLIENT_PIN_LEN);
 	if ((c->ctx = client_ctx_new()) == NULL) {
-		client_errf(err, errlen, "cannot set up TLS");
+		util_errf(err, errlen, "cannot set up TLS");
 		goto fail;
 	}
 	if ((r = client_connect(c, err, errlen)) != CLIENT_OK)
@@ -791,7 +778,7 @@ read_body(struct client *c, const char *method, struct client_response *r, long 
 		*close = 1;
 	}
 	if (rc != 0) {
-		client_errf(err, errlen, big ? "the server's answer is too large"
+		util_errf(err, errlen, big ? "the server's answer is too large"
 		                             : "the server's answer was cut short");
 		return CLIENT_ERR_PROTO;
 	}
@@ -811,14 +798,14 @@ request_once(struct client *c, const char *method, const struct buf *req,
 	buf_init(&head, CLIENT_HEAD_MAX);
 	if (conn_write(c, req->data, req->len) != 0 || read_head(c, &head, &got) != 0) {
 		*retry = c->served > 0 && !got;
-		client_errf(err, errlen, got ? "the server's answer is malformed or too large"
+		util_errf(err, errlen, got ? "the server's answer is malformed or too large"
 		                             : "the server closed the connection");
 		res = got ? CLIENT_ERR_PROTO : CLIENT_ERR_CONNECT;
 		goto out;
 	}
 	if (client_parse_head((const char *)head.data, head.len, r, &cl, &chunked, &close) != 0 ||
 	    r->status < 200) {
-		client_errf(err, errlen, "the server's answer is malformed");
+		util_errf(err, errlen, "the server's answer is malformed");
 		goto out;
 	}
 	buf_reset(&r->body);
@@ -846,7 +833,7 @@ client_request(struct client *c, const char *method, const char *path, const cha
 	if (path[0] != '/' || strpbrk(path, " \r\n") != NULL ||
 	    (token != NULL && strpbrk(token, "\r\n") != NULL) ||
 	    build_request(c, method, path, token, ctype, body, n, &req) != 0) {
-		client_errf(err, errlen, "cannot build the request");
+		util_errf(err, errlen, "cannot build the request");
 		goto out;
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {

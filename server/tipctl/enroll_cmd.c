@@ -162,9 +162,7 @@ enroll_body(const struct invite *iv, const struct keys_signer *k, const char *re
 	                        "ed25519", pk64, "signature", sig64);
 	if (doc != NULL && recipient != NULL)
 		json_object_set_new(doc, "recipient", json_string(recipient));
-	if (doc != NULL)
-		*json = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
+	*json = api_body(doc);
 	rc = *json != NULL ? 0 : -1;
 out:
 	buf_free(&msg);

@@ -14,7 +14,7 @@
 #include "names.h"
 #include "session.h"
 #include "identity.h"
-#include "membership.h"
+#include "invite.h"
 #include "profile.h"
 
 static const char init_usage[] =
@@ -47,34 +47,35 @@ struct ident_opts {
 	const char *name;
 	const char *pass_file;
 	int force;
+	struct buf file; /* the identity file: --identity, or the default */
 };
 
-/* Return 1 if `s` is a valid member name ([A-Za-z0-9._-]{1,64}), else 0. */
+/* Parse the options of `cmd` (`is_init`: tipctl init, which takes --force
+ * and creates the default directory) and find the identity file into
+ * o->file. Return -1 to go on (the caller then buf_free()s o->file), or an
+ * exit code. */
 static int
-name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > MEMBERSHIP_NAME_MAX)
-		return 0;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
-}
-
-/* Parse the options of `cmd`; return -1 to go on, or an exit code. */
-static int
-parse_opts(int argc, char **argv, const char *usage, int allow_force, struct ident_opts *o)
+parse_opts(int argc, char **argv, const char *usage, int is_init, struct ident_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	const struct opt opts[] = { OPT_IDENTITY(&o->path), OPT_STR("name", &o->name),
 		                    OPT_PASS_FILE(&o->pass_file),
-		                    OPT_FLAG("force", allow_force ? &o->force : NULL), OPT_END };
+		                    OPT_FLAG("force", is_init ? &o->force : NULL), OPT_END };
 	int rc = opts_parse(argc, argv, opts, argv[0], usage);
 	if (rc != OPTS_GO)
 		return rc;
 	if (optind != argc)
 		return opts_usage_error(usage, "%s: unexpected argument '%s'", argv[0], argv[optind]);
-	if (o->name != NULL && !name_ok(o->name))
+	if (o->name != NULL && !invite_name_valid(o->name))
 		return opts_usage_error(usage, "%s: invalid --name: use 1-64 letters, digits, '.', "
 		                               "'_' or '-'", argv[0]);
+	buf_init(&o->file, 4096);
+	if ((o->path != NULL ? buf_adds(&o->file, o->path)
+	                     : cli_default_identity(&o->file, is_init != 0)) != 0 ||
+	    buf_cstr(&o->file) == NULL) {
+		buf_free(&o->file);
+		return CLI_ERR;
+	}
 	return OPTS_GO;
 }
 
@@ -85,9 +86,9 @@ member_name(const struct ident_opts *o, const struct profile *pr)
 	const char *u = getenv("USER");
 	if (o->name != NULL)
 		return o->name;
-	if (pr != NULL && name_ok(pr->name))
+	if (pr != NULL && invite_name_valid(pr->name))
 		return pr->name; /* the name this computer enrolled with */
-	return (u != NULL && name_ok(u)) ? u : "investigator";
+	return (u != NULL && invite_name_valid(u)) ? u : "investigator";
 }
 
 /* Load this computer's investigator profile into `p`; return it, or NULL if none. */
@@ -120,16 +121,19 @@ logged_in_at(const char *server)
 	return yes;
 }
 
-/* Print what an investigator gives their admin. Return 0, or -1. */
+/* Print what an investigator gives their admin: the identity at `path`,
+ * its member line under the name `o` and this computer's profile give,
+ * and where its enrollment stands. Return 0, or -1. */
 static int
-print_identity(const struct identity *id, const char *path, const char *name,
-               const struct profile *pr)
+print_identity(const struct identity *id, const char *path, const struct ident_opts *o)
 {
 	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
 	char fp[NAMES_FP_LEN + 1];
+	struct profile prof;
+	const struct profile *pr = enrolled_profile(&prof);
 	struct buf line;
 	buf_init(&line, 512);
-	if (identity_member_line(id, name, &line) != 0 || buf_cstr(&line) == NULL) {
+	if (identity_member_line(id, member_name(o, pr), &line) != 0 || buf_cstr(&line) == NULL) {
 		buf_free(&line);
 		return -1;
 	}
@@ -158,15 +162,6 @@ print_identity(const struct identity *id, const char *path, const char *name,
 		       "admin who signs statements offline takes the member line instead.)\n");
 	buf_free(&line);
 	return 0;
-}
-
-/* Resolve the identity path into `p`. Return 0, or -1 after printing why. */
-static int
-identity_path(const struct ident_opts *o, bool create_dir, struct buf *p)
-{
-	if (o->path != NULL)
-		return buf_adds(p, o->path);
-	return cli_default_identity(p, create_dir);
 }
 
 /* Save `id` to `path`, replacing an existing file only if `force`. Return 0, or -1. */
@@ -198,76 +193,71 @@ out:
 	return rc;
 }
 
+/* Make a new identity at o->file (tipctl init), asking for its passphrase.
+ * Return it, or NULL (printed). */
+static struct identity *
+init_identity(struct ident_opts *o)
+{
+	const char *path = buf_cstr(&o->file);
+	struct identity *id = NULL;
+	struct stat st;
+	char *pass;
+	if (!o->force && lstat(path, &st) == 0) {
+		cli_error("an identity already exists at %s (use --force to replace it; "
+		          "its keys would be lost)", path);
+		return NULL;
+	}
+	if ((pass = cli_pass_get(o->pass_file, "New passphrase for your identity: ", true, true)) ==
+	    NULL)
+		return NULL;
+	if ((id = identity_generate()) == NULL) {
+		cli_error("cannot generate keys");
+	} else if (save_identity(id, path, pass, o->force) != 0) {
+		cli_error("cannot write %s: %s", path, strerror(errno));
+		identity_free(id);
+		id = NULL;
+	}
+	cli_pass_free(pass);
+	return id;
+}
+
+/* Load the identity at o->file (tipctl whoami). Return it, or NULL (printed). */
+static struct identity *
+load_identity(struct ident_opts *o)
+{
+	const char *path = buf_cstr(&o->file);
+	if (access(path, F_OK) != 0) {
+		cli_error("no identity at %s (run `tipctl init` first)", path);
+		return NULL;
+	}
+	/* three tries at a terminal, and the passphrase cache, as everywhere */
+	return api_identity_load(path, o->pass_file);
+}
+
+/* Run tipctl init (`is_init`) or whoami: make or load the identity, then
+ * print it. Return an exit code. */
+static int
+ident_run(int argc, char **argv, const char *usage, int is_init)
+{
+	struct ident_opts o;
+	int rc = parse_opts(argc, argv, usage, is_init, &o);
+	if (rc >= 0)
+		return rc;
+	struct identity *id = is_init ? init_identity(&o) : load_identity(&o);
+	rc = id != NULL && print_identity(id, buf_cstr(&o.file), &o) == 0 ? CLI_OK : CLI_ERR;
+	identity_free(id);
+	buf_free(&o.file);
+	return rc;
+}
+
 int
 ident_cmd_init(int argc, char **argv)
 {
-	struct ident_opts o;
-	struct buf path;
-	struct identity *id = NULL;
-	char *pass = NULL;
-	struct stat st;
-	int rc = parse_opts(argc, argv, init_usage, 1, &o);
-	if (rc >= 0)
-		return rc;
-	rc = CLI_ERR;
-	buf_init(&path, 4096);
-	if (identity_path(&o, true, &path) != 0 || buf_cstr(&path) == NULL)
-		goto out;
-	if (!o.force && lstat(buf_cstr(&path), &st) == 0) {
-		cli_error("an identity already exists at %s (use --force to replace it; "
-		          "its keys would be lost)", buf_cstr(&path));
-		goto out;
-	}
-	pass = cli_pass_get(o.pass_file, "New passphrase for your identity: ", true, true);
-	if (pass == NULL)
-		goto out;
-	if ((id = identity_generate()) == NULL) {
-		cli_error("cannot generate keys");
-		goto out;
-	}
-	if (save_identity(id, buf_cstr(&path), pass, o.force) != 0) {
-		cli_error("cannot write %s: %s", buf_cstr(&path), strerror(errno));
-		goto out;
-	}
-	struct profile prof;
-	const struct profile *pr = enrolled_profile(&prof);
-	if (print_identity(id, buf_cstr(&path), member_name(&o, pr), pr) != 0)
-		goto out;
-	rc = CLI_OK;
-out:
-	identity_free(id);
-	cli_pass_free(pass);
-	buf_free(&path);
-	return rc;
+	return ident_run(argc, argv, init_usage, 1);
 }
 
 int
 ident_cmd_whoami(int argc, char **argv)
 {
-	struct ident_opts o;
-	struct buf path;
-	struct identity *id = NULL;
-	int rc = parse_opts(argc, argv, whoami_usage, 0, &o);
-	if (rc >= 0)
-		return rc;
-	rc = CLI_ERR;
-	buf_init(&path, 4096);
-	if (identity_path(&o, false, &path) != 0 || buf_cstr(&path) == NULL)
-		goto out;
-	if (access(buf_cstr(&path), F_OK) != 0) {
-		cli_error("no identity at %s (run `tipctl init` first)", buf_cstr(&path));
-		goto out;
-	}
-	/* three tries at a terminal, and the passphrase cache, as everywhere */
-	if ((id = api_identity_load(buf_cstr(&path), o.pass_file)) == NULL)
-		goto out;
-	struct profile prof;
-	const struct profile *pr = enrolled_profile(&prof);
-	if (print_identity(id, buf_cstr(&path), member_name(&o, pr), pr) != 0)
-		goto out;
-	rc = CLI_OK;
-out:
-	identity_free(id);
-	buf_free(&path);
-	return rc;
+	return ident_run(argc, argv, whoami_usage, 0);
 }

@@ -205,22 +205,13 @@ progress(long done, long total)
 static long
 upload(struct api *a, json_t *arr)
 {
-	struct client_response r;
-	json_error_t e;
+	json_t *ans = NULL;
 	long added = -1;
-	json_t *doc = json_pack("{s:O}", "headers", arr);
-	char *body = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
-	buf_init(&r.body, 65536);
-	if (body != NULL &&
-	    api_call(a, "POST", "/api/v1/keys/rotation/headers", body, &r, "the key rotation") == 0) {
-		json_t *ans = json_loadb((const char *)r.body.data, r.body.len, 0, &e);
+	if (api_send(a, "POST", "/api/v1/keys/rotation/headers", json_pack("{s:O}", "headers", arr),
+	             "the key rotation", &ans) == 0)
 		added = (long)json_integer_value(json_object_get(ans, "added"));
-		json_decref(ans);
-	}
+	json_decref(ans);
 	json_array_clear(arr);
-	free(body);
-	json_decref(doc);
-	buf_free(&r.body);
 	return added;
 }
 

@@ -326,11 +326,8 @@ login_body(const struct keys_signer *k, const struct login_opts *o, const char *
 	if (login_cmd_message(o->origin, pin_hex, nonce, now, &msg) != 0 ||
 	    keys_sign_b64(k, msg.data, msg.len, pk64, sig64) != 0)
 		goto out;
-	json_t *doc = json_pack("{s:s, s:s, s:I, s:s}", "ed25519", pk64, "nonce", nonce, "time",
-	                        (json_int_t)now, "signature", sig64);
-	if (doc != NULL)
-		*json = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
+	*json = api_body(json_pack("{s:s, s:s, s:I, s:s}", "ed25519", pk64, "nonce", nonce, "time",
+	                           (json_int_t)now, "signature", sig64));
 	rc = *json != NULL ? 0 : -1;
 out:
 	buf_free(&msg);

@@ -44,14 +44,12 @@ line_ok(const char *s)
 int
 profile_save(const struct profile *p, const char *path)
 {
-	struct buf text, tmp;
+	struct buf text;
 	int rc = -1;
 	buf_init(&text, PROFILE_FILE_MAX);
-	buf_init(&tmp, 4200);
 	if (!line_ok(p->server) || !line_ok(p->origin) || !line_ok(p->name) || !line_ok(p->key_file) ||
 	    buf_printf(&text, PROFILE_MAGIC "\nserver %s\npin %s\norigin %s\nrole %s\nname %s\n",
-	               p->server, p->pin, p->origin, p->role, p->name) != 0 ||
-	    buf_printf(&tmp, "%s.new", path) != 0)
+	               p->server, p->pin, p->origin, p->role, p->name) != 0)
 		goto bad;
 	for (size_t i = 0; i < p->n_admin_keys; i++)
 		if (buf_printf(&text, "admin_key %s\n", p->admin_keys[i]) != 0)
@@ -59,10 +57,8 @@ profile_save(const struct profile *p, const char *path)
 	if ((p->audit_key[0] != '\0' && buf_printf(&text, "audit_key %s\n", p->audit_key) != 0) ||
 	    (p->key_file[0] != '\0' && buf_printf(&text, "key_file %s\n", p->key_file) != 0))
 		goto bad;
-	(void)unlink(buf_cstr(&tmp));
-	if (cli_write_new(buf_cstr(&tmp), text.data, text.len) != 0 || rename(buf_cstr(&tmp), path) != 0) {
+	if (cli_replace(path, text.data, text.len) != 0) {
 		cli_error("cannot write %s: %s", path, strerror(errno));
-		(void)unlink(buf_cstr(&tmp));
 		goto out;
 	}
 	rc = 0;
@@ -71,7 +67,6 @@ bad:
 	cli_error("cannot write the profile: a field is malformed or too long");
 out:
 	buf_free(&text);
-	buf_free(&tmp);
 	return rc;
 }
 

@@ -203,33 +203,11 @@ out:
 int
 seen_file_replace(const char *path, const void *p, size_t n)
 {
-	struct buf tmp;
-	char *slash;
-	int rc = SEEN_ERR_IO, dfd;
-	buf_init(&tmp, 4200);
-	if (buf_printf(&tmp, "%s.new", path) != 0 || buf_cstr(&tmp) == NULL) {
-		cli_error("the path %s is too long", path);
-		goto out;
-	}
-	(void)unlink(buf_cstr(&tmp)); /* a leftover from a crash; we hold the lock */
-	if (cli_write_new(buf_cstr(&tmp), p, n) != 0 || rename(buf_cstr(&tmp), path) != 0) {
+	if (cli_replace(path, p, n) != 0) {
 		cli_error("cannot write %s: %s", path, strerror(errno));
-		(void)unlink(buf_cstr(&tmp));
-		goto out;
+		return SEEN_ERR_IO;
 	}
-	rc = SEEN_OK;
-	/* Make the rename durable too (best effort: the file itself is complete). */
-	if ((slash = strrchr((char *)tmp.data, '/')) != NULL) {
-		*slash = '\0';
-		if ((dfd = open(slash == (char *)tmp.data ? "/" : (char *)tmp.data,
-		                O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
-	}
-out:
-	buf_free(&tmp);
-	return rc;
+	return SEEN_OK;
 }
 
 /* Write `rest` plus the line for `server`, `team`, `seq` and `hex` as the

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "invite.h"
 #include "util.h"
 
 #define SESSION_MAGIC "tipline-session v1"
@@ -83,12 +84,10 @@ session_valid(const struct session *s)
 {
 	char host[CLIENT_HOST_MAX];
 	unsigned port;
-	size_t ml = strlen(s->member);
 	return client_parse_url(s->server, host, &port) == 0 && strlen(s->server) < SESSION_FIELD_MAX &&
 	       strlen(s->pin) == 64 && strspn(s->pin, "0123456789abcdef") == 64 &&
 	       printable_ok(s->origin) && session_b64url_ok(s->token) && s->expires_at >= 0 &&
-	       ml >= 1 && ml <= 64 &&
-	       strspn(s->member, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ml &&
+	       invite_name_valid(s->member) &&
 	       admins_valid(s) &&
 	       (s->audit_key[0] == '\0' ||
 	        (printable_ok(s->audit_key) && strchr(s->audit_key, ' ') == NULL));
@@ -97,10 +96,9 @@ session_valid(const struct session *s)
 enum session_result
 session_save(const struct session *s, const char *path)
 {
-	struct buf text, tmp;
+	struct buf text;
 	enum session_result rc = SESSION_ERR_IO;
 	buf_init_secure(&text, SESSION_FILE_MAX);
-	buf_init(&tmp, 4096);
 	if (!session_valid(s)) {
 		rc = SESSION_ERR_FORMAT;
 		goto out;
@@ -108,8 +106,7 @@ session_save(const struct session *s, const char *path)
 	if (buf_printf(&text, SESSION_MAGIC "\nserver %s\npin %s\norigin %s\ntoken %s\n"
 	                                    "expires_at %lld\nmember %s\n",
 	               s->server, s->pin, s->origin, s->token, (long long)s->expires_at,
-	               s->member) != 0 ||
-	    buf_printf(&tmp, "%s.new", path) != 0) {
+	               s->member) != 0) {
 		errno = ENOMEM;
 		goto out;
 	}
@@ -123,19 +120,11 @@ session_save(const struct session *s, const char *path)
 		errno = ENOMEM;
 		goto out;
 	}
-	(void)unlink(buf_cstr(&tmp)); /* a leftover from a crash; unlink never follows */
-	if (cli_write_new(buf_cstr(&tmp), text.data, text.len) != 0)
+	if (cli_replace(path, text.data, text.len) != 0)
 		goto out;
-	if (rename(buf_cstr(&tmp), path) != 0) {
-		int e = errno;
-		unlink(buf_cstr(&tmp));
-		errno = e;
-		goto out;
-	}
 	rc = SESSION_OK;
 out:
 	buf_free(&text);
-	buf_free(&tmp);
 	return rc;
 }
 

@@ -69,8 +69,8 @@ int session_path(struct buf *out, int create_dir) __attribute__((warn_unused_res
 int session_valid(const struct session *s);
 
 /*
- * Write `s` to `path`: a new file `path`.new (O_EXCL, O_NOFOLLOW, 0600),
- * fsync'd, renamed over `path`. Return SESSION_OK, SESSION_ERR_FORMAT if a
+ * Write `s` to `path` (cli_replace: a new file `path`.new, O_EXCL,
+ * O_NOFOLLOW, 0600, fsync'd, renamed over `path`). Return SESSION_OK, SESSION_ERR_FORMAT if a
  * field is malformed, or SESSION_ERR_IO.
  */
 enum session_result session_save(const struct session *s, const char *path)

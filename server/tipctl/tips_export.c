@@ -1,4 +1,3 @@
-#include "chain.h"
 #include "tips_export.h"
 
 #include <errno.h>
@@ -14,12 +13,11 @@
 #include "api.h"
 #include "cli.h"
 #include "opts.h"
-#include "membership.h"
 #include "report.h"
 #include "secmem.h"
+#include "tips_case.h"
 #include "tips_cmd.h"
 #include "tips_open.h"
-#include "tips_thread.h"
 #include "util.h"
 
 #define EX_STDIO_BUF 65536 /* locked stdio buffer for report.txt */
@@ -67,12 +65,7 @@ struct ex_opts {
 /* What an export holds while it runs. */
 struct ex_run {
 	struct api a;
-	const char *rid;
-	struct identity *id;
-	json_t *meta, *doc, *quest;
-	json_t *files;       /* {"attachments": the report's files, then its messages'} */
-	struct membership *m;
-	struct buf json;     /* the report's JSON bytes (secure) */
+	struct tips_case c;  /* the report, its questionnaire, membership and files */
 	struct buf manifest; /* MANIFEST.txt so far */
 	char where[EX_PATH_MAX]; /* DIR/ID, for messages */
 	int outfd, bfd;      /* DIR and DIR/ID */
@@ -209,7 +202,7 @@ ex_report_txt(struct ex_run *x)
 	fd = -1;
 	if (setvbuf(f, vb, _IOFBF, EX_STDIO_BUF) != 0)
 		goto out;
-	tips_open_print_report(f, x->meta, x->doc, x->quest);
+	tips_open_print_report(f, x->c.meta, x->c.doc, x->c.quest);
 	bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
 out:;
 	int e = errno;
@@ -230,8 +223,8 @@ out:;
 static int
 ex_report_json(struct ex_run *x)
 {
-	if (buf_add(&x->json, "\n", 1) != 0 ||
-	    ex_write_new(x->bfd, "report.json", x->json.data, x->json.len) != 0) {
+	if (buf_add(&x->c.json, "\n", 1) != 0 ||
+	    ex_write_new(x->bfd, "report.json", x->c.json.data, x->c.json.len) != 0) {
 		cli_error("cannot write %s/report.json: %s", x->where, strerror(errno));
 		return -1;
 	}
@@ -259,12 +252,8 @@ ex_object(struct ex_run *x, json_t *o, const char *kind, int dfd, const char *su
 	json_t *out = NULL;
 	char *s = NULL, name[96], rel[160];
 	int rc = -1;
-	if (tips_thread_open_checked(o, kind, x->rid, x->id, x->m, x->doc, &out) != 0)
+	if (tips_case_object(&x->c, o, kind, &out) != 0)
 		goto fail;
-	if (report_files_add(x->files, out) != 0) {
-		cli_error("out of memory");
-		goto fail;
-	}
 	/* open_checked vouched for "id" (a uuid) and "sent_on" (a date or null). */
 	const char *oid = json_string_value(json_object_get(out, "id"));
 	const char *on = json_string_value(json_object_get(out, "sent_on"));
@@ -279,7 +268,7 @@ ex_object(struct ex_run *x, json_t *o, const char *kind, int dfd, const char *su
 fail:
 	if (rc != 0)
 		cli_error("export stopped at %s number %zu of report %s (for %s/%s)", kind, i + 1,
-		          x->rid, x->where, sub);
+		          x->c.rid, x->where, sub);
 	secmem_free(s);
 	json_decref(out);
 	return rc;
@@ -289,11 +278,11 @@ fail:
 static int
 ex_objects(struct ex_run *x, const char *key, const char *kind)
 {
-	json_t *arr = json_object_get(x->meta, key), *o;
+	json_t *arr = json_object_get(x->c.meta, key), *o;
 	size_t i;
 	int dfd, rc = 0;
 	if (arr != NULL && !json_is_array(arr)) {
-		cli_error("bad answer from the server: report %s has malformed %s", x->rid, key);
+		cli_error("bad answer from the server: report %s has malformed %s", x->c.rid, key);
 		return -1;
 	}
 	if ((dfd = ex_mkdir(x, x->bfd, key, key)) < 0)
@@ -316,7 +305,7 @@ ex_attachments(struct ex_run *x, const char *rid)
 {
 	char shown[EX_PATH_MAX + 16], rel[EX_PATH_MAX];
 	struct buf chosen;
-	size_t n = report_manifest_count(x->files);
+	size_t n = report_manifest_count(x->c.files);
 	int dfd, rc = 0;
 	if ((dfd = ex_mkdir(x, x->bfd, "attachments", "attachments")) < 0)
 		return -1;
@@ -326,12 +315,12 @@ ex_attachments(struct ex_run *x, const char *rid)
 		struct report_att att;
 		rc = -1;
 		buf_reset(&chosen);
-		if (report_manifest_get(x->files, i, &att) != REPORT_OK) {
+		if (report_manifest_get(x->c.files, i, &att) != REPORT_OK) {
 			cli_error("refusing attachment %zu of report %s: malformed manifest entry", i + 1,
 			          rid);
 			break;
 		}
-		if (tips_open_get_one(&x->a, x->id, rid, &att, dfd, shown, &chosen) != 0 ||
+		if (tips_open_get_one(&x->a, x->c.id, rid, &att, dfd, shown, &chosen) != 0 ||
 		    buf_cstr(&chosen) == NULL)
 			break;
 		snprintf(rel, sizeof(rel), "attachments/%s", buf_cstr(&chosen));
@@ -373,13 +362,9 @@ ex_open_out(struct ex_run *x, const struct ex_opts *o)
 static int
 ex_fetch(struct ex_run *x, const struct ex_opts *o)
 {
-	if ((x->id = api_identity_load(o->identity, o->pass_file)) == NULL ||
-	    tips_open_fetch_report(&x->a, x->id, o->id, &x->meta, &x->doc, &x->json) != 0 ||
-	    (x->files = report_files_new(x->doc)) == NULL)
+	if (tips_case_open(&x->c, &x->a, o->identity, o->pass_file) != 0)
 		return -1;
-	if (api_get_json(&x->a, "/api/v1/questionnaire", "the questionnaire", &x->quest) != 0)
-		x->quest = NULL;
-	return chain_team_membership(&x->a, x->meta, x->doc, &x->m);
+	return tips_case_context(&x->c, &x->a);
 }
 
 /* Write the bundle into the new DIR/ID. Return 0, or -1 (printed). */
@@ -421,12 +406,11 @@ tips_export_main(int argc, char **argv)
 	rc = CLI_ERR;
 	memset(&x, 0, sizeof(x));
 	x.outfd = x.bfd = -1;
-	x.rid = o.id;
-	buf_init_secure(&x.json, TIPS_REPORT_MAX + 1);
+	tips_case_init(&x.c, o.id);
 	buf_init(&x.manifest, TIPS_EXPORT_MANIFEST_MAX);
 	if (api_open(&x.a) != 0 || tips_cmd_resolve_id(&x.a, o.id, o.rid) != 0)
 		goto out;
-	o.id = x.rid = o.rid;
+	o.id = x.c.rid = o.rid;
 	if (ex_open_out(&x, &o) != 0 || ex_fetch(&x, &o) != 0)
 		goto out;
 	if (ex_write(&x, o.id) != 0) {
@@ -435,7 +419,7 @@ tips_export_main(int argc, char **argv)
 			          "do not hand it on", o.id, x.where);
 		goto out;
 	}
-	tips_open_mark_seen(&x.a, o.id, x.meta);
+	tips_open_mark_seen(&x.a, o.id, x.c.meta);
 	printf("exported report %s: %zu files and MANIFEST.txt in %s\n", o.id, x.nfiles, x.where);
 	printf("the recipient checks it with: cd %s && sha256sum -c MANIFEST.txt\n", x.where);
 	printf("these files are plaintext: keep them on an encrypted disk\n");
@@ -445,14 +429,8 @@ out:
 		close(x.bfd);
 	if (x.outfd >= 0)
 		close(x.outfd);
-	membership_free(x.m);
-	json_decref(x.quest);
-	json_decref(x.files);
-	json_decref(x.doc);
-	json_decref(x.meta);
-	identity_free(x.id);
+	tips_case_free(&x.c);
 	api_close(&x.a);
-	buf_free(&x.json);
 	buf_free(&x.manifest);
 	return rc;
 }

@@ -1,4 +1,3 @@
-#include "chain.h"
 #include "tips_refer.h"
 
 #include <errno.h>
@@ -16,13 +15,12 @@
 #include "api.h"
 #include "cli.h"
 #include "opts.h"
-#include "membership.h"
 #include "partner.h"
 #include "report.h"
 #include "secmem.h"
+#include "tips_case.h"
 #include "tips_export.h"
 #include "tips_open.h"
-#include "tips_thread.h"
 #include "util.h"
 
 #define RF_STDIO_BUF 65536
@@ -68,13 +66,8 @@ struct rf_opts {
 /* What a referral holds while it runs. */
 struct rf_run {
 	struct api a;
-	const char *rid;
-	struct identity *id;
-	json_t *meta, *doc, *quest;
-	json_t *files;       /* {"attachments": the report's files, then its messages'} */
-	struct membership *m;
+	struct tips_case c;  /* the report, its questionnaire, membership and files */
 	struct partner p;
-	struct buf json;     /* the report's JSON bytes (secure) */
 	struct buf manifest; /* MANIFEST.txt so far (file names are a source's words: secure) */
 	struct buf ct;       /* ciphertext waiting to be written */
 	struct age_enc *enc;
@@ -213,7 +206,7 @@ rf_member(struct rf_run *x, const char *rel, const void *p, size_t n)
 	char hex[65];
 	int rc = -1;
 	buf_init_secure(&h, 4 * TAR_BLOCK + RF_PATH_MAX + 64);
-	snprintf(path, sizeof(path), "%s/%s", x->rid, rel);
+	snprintf(path, sizeof(path), "%s/%s", x->c.rid, rel);
 	if (tips_refer_tar_header(path, n, p == NULL, &h) != 0 || rf_feed(x, h.data, h.len) != 0) {
 		cli_error("cannot add %s to the bundle", rel);
 		goto out;
@@ -260,7 +253,7 @@ rf_report_txt(struct rf_run *x)
 	if (vb == NULL || (f = fopencookie(&t, "w", io)) == NULL ||
 	    setvbuf(f, vb, _IOFBF, RF_STDIO_BUF) != 0)
 		goto out;
-	tips_open_print_report(f, x->meta, x->doc, x->quest);
+	tips_open_print_report(f, x->c.meta, x->c.doc, x->c.quest);
 	bad = fflush(f) != 0 || ferror(f);
 out:
 	if (f != NULL && fclose(f) != 0)
@@ -279,19 +272,18 @@ out:
 static int
 rf_objects(struct rf_run *x, const char *key, const char *kind)
 {
-	json_t *arr = json_object_get(x->meta, key), *o, *out = NULL;
+	json_t *arr = json_object_get(x->c.meta, key), *o, *out = NULL;
 	char rel[160];
 	size_t i;
 	if (arr != NULL && !json_is_array(arr)) {
-		cli_error("bad answer from the server: report %s has malformed %s", x->rid, key);
+		cli_error("bad answer from the server: report %s has malformed %s", x->c.rid, key);
 		return -1;
 	}
 	if (rf_member(x, key, NULL, 0) != 0)
 		return -1;
 	json_array_foreach(arr, i, o) {
-		if (tips_thread_open_checked(o, kind, x->rid, x->id, x->m, x->doc, &out) != 0 ||
-		    report_files_add(x->files, out) != 0) {
-			cli_error("referral stopped at %s number %zu of report %s", kind, i + 1, x->rid);
+		if (tips_case_object(&x->c, o, kind, &out) != 0) {
+			cli_error("referral stopped at %s number %zu of report %s", kind, i + 1, x->c.rid);
 			json_decref(out);
 			return -1;
 		}
@@ -339,7 +331,7 @@ static int
 rf_attachments(struct rf_run *x)
 {
 	struct buf pt, name, chosen, rel;
-	size_t n = report_manifest_count(x->files), off = 0;
+	size_t n = report_manifest_count(x->c.files), off = 0;
 	int rc = rf_member(x, "attachments", NULL, 0);
 	buf_init_secure(&pt, TIPS_ATTACH_MAX);
 	buf_init_secure(&name, 4096);
@@ -351,18 +343,18 @@ rf_attachments(struct rf_run *x)
 		buf_reset(&pt);
 		buf_reset(&name);
 		buf_reset(&rel);
-		if (report_manifest_get(x->files, i, &att) != REPORT_OK) {
+		if (report_manifest_get(x->c.files, i, &att) != REPORT_OK) {
 			cli_error("refusing attachment %zu of report %s: malformed manifest entry", i + 1,
-			          x->rid);
+			          x->c.rid);
 			break;
 		}
-		if (tips_open_fetch_attachment(&x->a, x->id, x->rid, &att, &pt, &off) != 0)
+		if (tips_open_fetch_attachment(&x->a, x->c.id, x->c.rid, &att, &pt, &off) != 0)
 			break;
 		if (report_sanitize_name(att.name, &name) != 0 || buf_cstr(&name) == NULL ||
 		    rf_unique(x, buf_cstr(&name), &chosen) != 0 ||
 		    buf_printf(&rel, "attachments/%s", buf_cstr(&chosen)) != 0 ||
 		    buf_cstr(&rel) == NULL) {
-			cli_error("cannot name attachment %zu of report %s", i + 1, x->rid);
+			cli_error("cannot name attachment %zu of report %s", i + 1, x->c.rid);
 			break;
 		}
 		rc = rf_member(x, buf_cstr(&rel), pt.data + off, (size_t)att.size);
@@ -380,8 +372,8 @@ rf_bundle(struct rf_run *x)
 {
 	uint8_t zero[2 * TAR_BLOCK] = { 0 };
 	if (rf_member(x, "", NULL, 0) != 0 || rf_report_txt(x) != 0 ||
-	    buf_add(&x->json, "\n", 1) != 0 ||
-	    rf_member(x, "report.json", x->json.data, x->json.len) != 0 ||
+	    buf_add(&x->c.json, "\n", 1) != 0 ||
+	    rf_member(x, "report.json", x->c.json.data, x->c.json.len) != 0 ||
 	    rf_objects(x, "messages", "message") != 0 || rf_objects(x, "replies", "reply") != 0 ||
 	    rf_objects(x, "notes", "note") != 0 || rf_attachments(x) != 0 ||
 	    rf_member(x, "MANIFEST.txt", x->manifest.data, x->manifest.len) != 0 ||
@@ -450,19 +442,10 @@ rf_confirm(struct rf_run *x, const struct rf_opts *o)
 static int
 rf_record(struct rf_run *x)
 {
-	struct client_response r;
-	char path[128], *body = NULL;
-	json_t *req = json_pack("{s:s}", "partner", x->p.name);
-	int rc = -1;
-	buf_init(&r.body, 65536);
-	body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	snprintf(path, sizeof(path), "/api/v1/reports/%s/referral", x->rid);
-	if (body != NULL && api_call(&x->a, "POST", path, body, &r, "the report") == 0)
-		rc = 0;
-	free(body);
-	buf_free(&r.body);
-	return rc;
+	char path[128];
+	snprintf(path, sizeof(path), "/api/v1/reports/%s/referral", x->c.rid);
+	return api_send(&x->a, "POST", path, json_pack("{s:s}", "partner", x->p.name), "the report",
+	                NULL);
 }
 
 /* Fetch, check consent, build the file and record it. Return an exit code. */
@@ -474,19 +457,14 @@ rf_run_all(struct rf_run *x, const struct rf_opts *o)
 		return CLI_ERR;
 	if ((rc = rf_confirm(x, o)) != 0)
 		return rc;
-	if ((x->id = api_identity_load(o->identity, o->pass_file)) == NULL ||
-	    tips_open_fetch_report(&x->a, x->id, o->id, &x->meta, &x->doc, &x->json) != 0 ||
-	    (x->files = report_files_new(x->doc)) == NULL)
+	if (tips_case_open(&x->c, &x->a, o->identity, o->pass_file) != 0)
 		return CLI_ERR;
-	if (!rf_consented(x->doc)) {
+	if (!rf_consented(x->c.doc)) {
 		cli_error("report %s: the source did not agree to a referral (question %s): refusing; "
 		          "nothing was written or sent", o->id, TIPS_REFER_CONSENT_Q);
 		return CLI_ERR;
 	}
-	if (api_get_json(&x->a, "/api/v1/questionnaire", "the questionnaire", &x->quest) != 0)
-		x->quest = NULL;
-	if (chain_team_membership(&x->a, x->meta, x->doc, &x->m) != 0 ||
-	    rf_start_file(x, o->out) != 0)
+	if (tips_case_context(&x->c, &x->a) != 0 || rf_start_file(x, o->out) != 0)
 		return CLI_ERR;
 	if (rf_bundle(x) != 0 || close(x->fd) != 0) {
 		x->fd = -1;
@@ -518,8 +496,7 @@ tips_refer_main(int argc, char **argv)
 		return rc;
 	memset(&x, 0, sizeof(x));
 	x.fd = -1;
-	x.rid = o.id;
-	buf_init_secure(&x.json, TIPS_REPORT_MAX + 1);
+	tips_case_init(&x.c, o.id);
 	buf_init_secure(&x.manifest, TIPS_EXPORT_MANIFEST_MAX);
 	buf_init(&x.ct, 2 * AGE_CHUNK_SIZE + AGE_MAX_HEADER);
 	rc = rf_run_all(&x, &o);
@@ -532,14 +509,8 @@ tips_refer_main(int argc, char **argv)
 		free(x.names[i]);
 	}
 	age_enc_free(x.enc);
-	membership_free(x.m);
-	json_decref(x.quest);
-	json_decref(x.files);
-	json_decref(x.doc);
-	json_decref(x.meta);
-	identity_free(x.id);
+	tips_case_free(&x.c);
 	api_close(&x.a);
-	buf_free(&x.json);
 	buf_free(&x.manifest);
 	buf_free(&x.ct);
 	return rc;
@@ -549,12 +520,10 @@ int
 tips_refer_hold_main(int argc, char **argv)
 {
 	struct api a;
-	struct client_response r;
 	char path[128];
 	int release = 0, rc = CLI_USAGE;
 	const char *id = NULL;
 	memset(&a, 0, sizeof(a));
-	buf_init(&r.body, 65536);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(hold_usage, stdout);
@@ -576,14 +545,12 @@ tips_refer_hold_main(int argc, char **argv)
 	rc = CLI_ERR;
 	snprintf(path, sizeof(path), "/api/v1/reports/%s/hold", id);
 	if (api_open(&a) != 0 ||
-	    api_call(&a, "POST", path, release ? "{\"hold\":false}" : "{\"hold\":true}", &r,
-	             "the report") != 0)
+	    api_send(&a, "POST", path, json_pack("{s:b}", "hold", !release), "the report", NULL) != 0)
 		goto out;
 	printf(release ? "report %s: legal hold released; retention applies again\n"
 	               : "report %s: under legal hold; tipd purge will not delete it\n", id);
 	rc = CLI_OK;
 out:
 	api_close(&a);
-	buf_free(&r.body);
 	return rc;
 }

@@ -234,9 +234,7 @@ rp_make_plaintext(const char *kind, const struct rp_job *j, const char *rid, con
 		cli_error("the text is not valid UTF-8: nothing was sent");
 		return -1;
 	}
-	json_t *doc = json_pack("{s:o, s:s, s:s}", "text", t, "from", from, "sent_on", today);
-	char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
-	json_decref(doc);
+	char *s = api_body(json_pack("{s:o, s:s, s:s}", "text", t, "from", from, "sent_on", today));
 	char line[PROTO_CONTEXT_MAX];
 	int l = proto_context_line(kind, j->oid, rid, line, sizeof(line));
 	int rc = s != NULL && l > 0 && buf_add(pt, line, (size_t)l) == 0 && buf_adds(pt, s) == 0 &&
@@ -322,11 +320,8 @@ rp_make_body(const char *kind, const struct rp_job *j, const char *rid, const st
 		goto out;
 	sodium_bin2base64(p64, pl, payload->data, payload->len, sodium_base64_VARIANT_ORIGINAL);
 	sodium_bin2base64(s64, sizeof(s64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
-	json_t *doc = json_pack("{s:s, s:s, s:O, s:s}", "id", j->oid, "payload", p64, "headers",
-	                        hdrs, "signature", s64);
-	if (doc != NULL)
-		*json = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
+	*json = api_body(json_pack("{s:s, s:s, s:O, s:s}", "id", j->oid, "payload", p64, "headers",
+	                           hdrs, "signature", s64));
 	rc = *json != NULL ? 0 : -1;
 out:
 	free(p64);

@@ -1,6 +1,5 @@
 #include "questionnaire.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,21 +22,6 @@ struct questionnaire {
 	struct questionnaire_question *qs;
 	size_t n;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* jansson's iteration API takes non-const objects; we only read them. */
 static json_t *
@@ -148,7 +132,7 @@ load_localized(const json_t *v, const char *qid, const char *what, char *err, si
 	json_t *text;
 
 	if (!json_is_object(v) || json_object_get(v, "en") == NULL) {
-		seterr(err, errlen, "question \"%s\": %s must be an object with an \"en\" text",
+		util_errf(err, errlen, "question \"%s\": %s must be an object with an \"en\" text",
 		       qid, what);
 		return -1;
 	}
@@ -156,7 +140,7 @@ load_localized(const json_t *v, const char *qid, const char *what, char *err, si
 		const char *s = plain_string(text);
 		if (!questionnaire_language_valid(lang) || s == NULL || s[0] == '\0' ||
 		    strlen(s) > Q_TEXT_MAX) {
-			seterr(err, errlen,
+			util_errf(err, errlen,
 			       "question \"%s\": %s: \"%s\" must be a language tag with a "
 			       "non-empty text of at most %d bytes",
 			       qid, what, lang, Q_TEXT_MAX);
@@ -174,12 +158,12 @@ load_options(struct questionnaire_question *qq, const json_t *opts, char *err, s
 	size_t n = json_array_size(opts);
 
 	if (!json_is_array(opts) || n == 0 || n > Q_MAX_OPTIONS) {
-		seterr(err, errlen, "question \"%s\": options must be an array of 1 to %d options",
+		util_errf(err, errlen, "question \"%s\": options must be an array of 1 to %d options",
 		       qq->id, Q_MAX_OPTIONS);
 		return -1;
 	}
 	if ((o = calloc(n, sizeof(*o))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		util_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	qq->options = o;
@@ -188,13 +172,13 @@ load_options(struct questionnaire_question *qq, const json_t *opts, char *err, s
 		const char *id = plain_string(json_object_get(jo, "id"));
 		const char *bad = json_is_object(jo) ? unknown_key(jo, keys) : NULL;
 		if (!json_is_object(jo) || id == NULL || !id_valid(id, strlen(id)) || bad != NULL) {
-			seterr(err, errlen, "question \"%s\": option %zu needs an id like "
+			util_errf(err, errlen, "question \"%s\": option %zu needs an id like "
 			       "\"debt_bondage\" and a label, nothing else", qq->id, i + 1);
 			return -1;
 		}
 		for (size_t k = 0; k < i; k++) {
 			if (strcmp(o[k].id, id) == 0) {
-				seterr(err, errlen, "question \"%s\": duplicate option \"%s\"",
+				util_errf(err, errlen, "question \"%s\": duplicate option \"%s\"",
 				       qq->id, id);
 				return -1;
 			}
@@ -229,7 +213,7 @@ load_typed(struct questionnaire_question *qq, const json_t *jq, char *err, size_
 
 	if (qq->type == QUESTIONNAIRE_TEXT) {
 		if (json_object_get(jq, "options") || json_object_get(jq, "multiple")) {
-			seterr(err, errlen, "question \"%s\": a text question has no options",
+			util_errf(err, errlen, "question \"%s\": a text question has no options",
 			       qq->id);
 			return -1;
 		}
@@ -238,7 +222,7 @@ load_typed(struct questionnaire_question *qq, const json_t *jq, char *err, size_
 			return 0;
 		json_int_t m = json_integer_value(maxlen);
 		if (!json_is_integer(maxlen) || m < 1 || m > QUESTIONNAIRE_TEXT_LIMIT) {
-			seterr(err, errlen, "question \"%s\": max_length must be 1 to %d", qq->id,
+			util_errf(err, errlen, "question \"%s\": max_length must be 1 to %d", qq->id,
 			       QUESTIONNAIRE_TEXT_LIMIT);
 			return -1;
 		}
@@ -246,11 +230,11 @@ load_typed(struct questionnaire_question *qq, const json_t *jq, char *err, size_
 		return 0;
 	}
 	if (maxlen != NULL) {
-		seterr(err, errlen, "question \"%s\": max_length is for text questions", qq->id);
+		util_errf(err, errlen, "question \"%s\": max_length is for text questions", qq->id);
 		return -1;
 	}
 	if (load_bool(jq, "multiple", &qq->multiple) != 0) {
-		seterr(err, errlen, "question \"%s\": multiple must be true or false", qq->id);
+		util_errf(err, errlen, "question \"%s\": multiple must be true or false", qq->id);
 		return -1;
 	}
 	return load_options(qq, json_object_get(jq, "options"), err, errlen);
@@ -267,13 +251,13 @@ load_question(struct questionnaire_question *qq, const json_t *jq, size_t i, cha
 	const char *bad;
 
 	if (!json_is_object(jq) || id == NULL || !id_valid(id, strlen(id))) {
-		seterr(err, errlen, "question %zu: needs an id of a-z, 0-9 and _ (at most %d), "
+		util_errf(err, errlen, "question %zu: needs an id of a-z, 0-9 and _ (at most %d), "
 		       "starting with a letter", i + 1, QUESTIONNAIRE_ID_MAX);
 		return -1;
 	}
 	qq->id = id;
 	if ((bad = unknown_key(jq, keys)) != NULL) {
-		seterr(err, errlen, "question \"%s\": unknown key \"%s\"", id, bad);
+		util_errf(err, errlen, "question \"%s\": unknown key \"%s\"", id, bad);
 		return -1;
 	}
 	if (type != NULL && strcmp(type, "text") == 0) {
@@ -281,11 +265,11 @@ load_question(struct questionnaire_question *qq, const json_t *jq, size_t i, cha
 	} else if (type != NULL && strcmp(type, "choice") == 0) {
 		qq->type = QUESTIONNAIRE_CHOICE;
 	} else {
-		seterr(err, errlen, "question \"%s\": type must be \"text\" or \"choice\"", id);
+		util_errf(err, errlen, "question \"%s\": type must be \"text\" or \"choice\"", id);
 		return -1;
 	}
 	if (load_bool(jq, "required", &qq->required) != 0) {
-		seterr(err, errlen, "question \"%s\": required must be true or false", id);
+		util_errf(err, errlen, "question \"%s\": required must be true or false", id);
 		return -1;
 	}
 	qq->label = json_object_get(jq, "label");
@@ -303,12 +287,12 @@ load_questions(struct questionnaire *q, const json_t *arr, char *err, size_t err
 	size_t n = json_array_size(arr);
 
 	if (!json_is_array(arr) || n == 0 || n > Q_MAX_QUESTIONS) {
-		seterr(err, errlen, "questions must be an array of 1 to %d questions",
+		util_errf(err, errlen, "questions must be an array of 1 to %d questions",
 		       Q_MAX_QUESTIONS);
 		return -1;
 	}
 	if ((q->qs = calloc(n, sizeof(*q->qs))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		util_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -317,7 +301,7 @@ load_questions(struct questionnaire *q, const json_t *arr, char *err, size_t err
 			return -1;
 		for (size_t k = 0; k < i; k++) {
 			if (strcmp(q->qs[k].id, q->qs[i].id) == 0) {
-				seterr(err, errlen, "duplicate question id \"%s\"", q->qs[i].id);
+				util_errf(err, errlen, "duplicate question id \"%s\"", q->qs[i].id);
 				return -1;
 			}
 		}
@@ -333,26 +317,26 @@ questionnaire_load_buf(const char *json, size_t len, char *err, size_t errlen)
 	const char *bad;
 	json_error_t je;
 
-	seterr(err, errlen, "%s", "");
+	util_errf(err, errlen, "%s", "");
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		util_errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	if ((q->root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		seterr(err, errlen, "line %d, column %d: %s", je.line, je.column, je.text);
+		util_errf(err, errlen, "line %d, column %d: %s", je.line, je.column, je.text);
 		goto fail;
 	}
 	if (!json_is_object(q->root)) {
-		seterr(err, errlen, "the questionnaire must be a JSON object");
+		util_errf(err, errlen, "the questionnaire must be a JSON object");
 		goto fail;
 	}
 	if ((bad = unknown_key(q->root, keys)) != NULL) {
-		seterr(err, errlen, "unknown top-level key \"%s\"", bad);
+		util_errf(err, errlen, "unknown top-level key \"%s\"", bad);
 		goto fail;
 	}
 	const json_t *v = json_object_get(q->root, "version");
 	if (!json_is_integer(v) || json_integer_value(v) != 1) {
-		seterr(err, errlen, "\"version\" must be 1");
+		util_errf(err, errlen, "\"version\" must be 1");
 		goto fail;
 	}
 	if (load_questions(q, json_object_get(q->root, "questions"), err, errlen) != 0)
@@ -371,7 +355,7 @@ questionnaire_load(const char *path, char *err, size_t errlen)
 	struct questionnaire *q;
 
 	if (text == NULL) {
-		seterr(err, errlen, "cannot read %s (missing, unreadable or over 1 MiB)", path);
+		util_errf(err, errlen, "cannot read %s (missing, unreadable or over 1 MiB)", path);
 		return NULL;
 	}
 	q = questionnaire_load_buf(text, len, err, errlen);
@@ -519,14 +503,14 @@ questionnaire_validate(const struct questionnaire *q, const json_t *answers,
 	size_t klen;
 	json_t *v;
 
-	seterr(question_id_out, idlen, "%s", "");
+	util_errf(question_id_out, idlen, "%s", "");
 	if (!json_is_object(answers))
 		return QUESTIONNAIRE_ERR_NOT_OBJECT;
 	json_object_keylen_foreach(unconst(answers), key, klen, v) {
 		if (strlen(key) == klen && questionnaire_find(q, key) != NULL)
 			continue;
 		if (id_valid(key, klen) && strlen(key) == klen && klen < idlen)
-			seterr(question_id_out, idlen, "%s", key);
+			util_errf(question_id_out, idlen, "%s", key);
 		return QUESTIONNAIRE_ERR_UNKNOWN_QUESTION;
 	}
 	for (size_t i = 0; i < q->n; i++) {
@@ -537,12 +521,12 @@ questionnaire_validate(const struct questionnaire *q, const json_t *answers,
 			int r = qq->type == QUESTIONNAIRE_TEXT ? check_text(qq, a, &answered)
 							       : check_choice(qq, a, &answered);
 			if (r != 0) {
-				seterr(question_id_out, idlen, "%s", qq->id);
+				util_errf(question_id_out, idlen, "%s", qq->id);
 				return QUESTIONNAIRE_ERR_TYPE;
 			}
 		}
 		if (qq->required && !answered) {
-			seterr(question_id_out, idlen, "%s", qq->id);
+			util_errf(question_id_out, idlen, "%s", qq->id);
 			return QUESTIONNAIRE_ERR_MISSING;
 		}
 	}
@@ -608,27 +592,27 @@ questionnaire_parse_report(const uint8_t *body, size_t len, json_t **out, char *
 	const char *why;
 
 	*out = NULL;
-	seterr(err, errlen, "%s", "");
+	util_errf(err, errlen, "%s", "");
 	if (len > QUESTIONNAIRE_REPORT_MAX) {
-		seterr(err, errlen, "the report is too large");
+		util_errf(err, errlen, "the report is too large");
 		return QUESTIONNAIRE_REPORT_ERR_TOO_LARGE;
 	}
 	if (too_deep(body, len, QUESTIONNAIRE_REPORT_DEPTH)) {
-		seterr(err, errlen, "the JSON is nested too deeply");
+		util_errf(err, errlen, "the JSON is nested too deeply");
 		return QUESTIONNAIRE_REPORT_ERR_JSON;
 	}
 	if ((root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
 		if (json_error_code(&je) == json_error_duplicate_key)
-			seterr(err, errlen, "duplicate key in a JSON object");
+			util_errf(err, errlen, "duplicate key in a JSON object");
 		else
-			seterr(err, errlen, "invalid JSON at line %d, column %d", je.line,
+			util_errf(err, errlen, "invalid JSON at line %d, column %d", je.line,
 			       je.column);
 		/* jansson quotes the text near the error: it is the source's words. */
 		sodium_memzero(&je, sizeof(je));
 		return QUESTIONNAIRE_REPORT_ERR_JSON;
 	}
 	if ((why = report_shape(root)) != NULL) {
-		seterr(err, errlen, "%s", why);
+		util_errf(err, errlen, "%s", why);
 		json_decref(root);
 		return QUESTIONNAIRE_REPORT_ERR_SHAPE;
 	}

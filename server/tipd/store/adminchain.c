@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "state_file.h"
 #include "util.h"
 
 #define AC_CACHE_MAX (4u << 20)
@@ -226,16 +227,6 @@ out:
 	return rc;
 }
 
-/* util_write_file_durably, logging the file that could not be written. */
-static int
-write_state(const char *dir, const char *name, const void *text, size_t len)
-{
-	if (util_write_file_durably(dir, name, text, len) == 0)
-		return 0;
-	log_error("cannot write %s/%s: %s", dir, name, strerror(errno));
-	return -1;
-}
-
 /* Check `head` (NULL: no statement) against STATE_DIR/admins-seen. Return
  * ADMINS_OK, ADMINS_ERR_STALE (rolled back) or ADMINS_ERR_FORKED. */
 static enum admins_result
@@ -274,8 +265,8 @@ state_write(struct adminchain *ac)
 		return 0;
 	util_hex(admins_hash(ac->head), ADMINS_HASH_LEN, hex);
 	snprintf(line, sizeof(line), "%llu %s\n", (unsigned long long)admins_seq(ac->head), hex);
-	if (write_state(ac->state_dir, "admin-chain", ac->chain.data, ac->chain.len) != 0 ||
-	    write_state(ac->state_dir, "admins-seen", line, strlen(line)) != 0)
+	if (state_file_write(ac->state_dir, "admin-chain", ac->chain.data, ac->chain.len) != 0 ||
+	    state_file_write(ac->state_dir, "admins-seen", line, strlen(line)) != 0)
 		return -1;
 	return 0;
 }

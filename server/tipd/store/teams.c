@@ -27,6 +27,7 @@
 #include "log.h"
 #include "membership.h"
 #include "note.h"
+#include "state_file.h"
 #include "teams_chain.h"
 #include "util.h"
 
@@ -416,16 +417,6 @@ seen_read(const char *path, struct seen **out)
 	return n;
 }
 
-/* util_write_file_durably, logging the file that could not be written. */
-static int
-write_durably(const char *dir, const char *name, const void *text, size_t len)
-{
-	if (util_write_file_durably(dir, name, text, len) == 0)
-		return 0;
-	log_error("cannot write %s/%s: %s", dir, name, strerror(errno));
-	return -1;
-}
-
 /* Write the heads of every team of `v` (and keep the others as they were). */
 static int
 seen_write(const struct teams_view *v, const char *state_dir, const struct seen *old, int nold)
@@ -448,7 +439,7 @@ seen_write(const struct teams_view *v, const char *state_dir, const struct seen 
 		    buf_printf(&b, "%s %llu %s\n", old[j].team, old[j].seq, old[j].hash) != 0)
 			goto fail;
 	}
-	rc = write_durably(state_dir, "membership-seen", b.data, b.len);
+	rc = state_file_write(state_dir, "membership-seen", b.data, b.len);
 fail:
 	buf_free(&b);
 	return rc;
@@ -535,7 +526,7 @@ heads_write(const struct teams_view *v, const char *state_dir)
 		return -1;
 	for (size_t i = 0; i < v->n; i++) {
 		snprintf(name, sizeof(name), "%s.note", membership_team(v->v[i].latest));
-		if (write_durably(dir, name, v->v[i].text, v->v[i].len) != 0)
+		if (state_file_write(dir, name, v->v[i].text, v->v[i].len) != 0)
 			return -1;
 	}
 	return 0;

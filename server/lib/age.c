@@ -120,6 +120,8 @@ age_hkdf(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
 	}
 	rc = 0;
 fail:
+	if (rc != 0)
+		sodium_memzero(out, outlen);
 	sodium_memzero(prk, sizeof(prk));
 	sodium_memzero(t, sizeof(t));
 	sodium_memzero(&st, sizeof(st));

@@ -47,7 +47,7 @@ struct partner {
 	char name[PARTNER_NAME_MAX + 1];
 	char recipient[AGE_RECIPIENT_STR_MAX];
 	uint8_t x25519_pk[AGE_KEY_LEN];
-	size_t signer; /* index of the first pinned admin key that signed */
+	size_t signer; /* index, in the verifiers given, of the first that signed */
 };
 
 /* Return 1 if `name` is a valid partner name, else 0. */

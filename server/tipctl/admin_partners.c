@@ -117,6 +117,33 @@ admin_partners_verify(const struct admins_view *v, const char *origin, const cha
 	return (int)partner_open(statement, strlen(statement), v->cur, v->ncur, origin, p);
 }
 
+void
+admin_partners_warn_retired(struct api *a)
+{
+	struct admins_view v;
+	json_t *doc = NULL, *o;
+	size_t i;
+	if (admins_view_load(a, &v) != 0)
+		return;
+	if (api_get_json(a, "/api/v1/partners", "the partners", &doc) == 0) {
+		json_array_foreach(json_object_get(doc, "partners"), i, o) {
+			const char *n = json_string_value(json_object_get(o, "name"));
+			const char *st = json_string_value(json_object_get(o, "statement"));
+			struct partner p;
+			if (n == NULL || st == NULL ||
+			    admin_partners_verify(&v, a->s->origin, st, &p) == 0)
+				continue;
+			/* No recipient is shown: the server's word is not a pin. */
+			printf("warning: partner %s is no longer pinned by a current admin: no case is "
+			       "referred to it until one pins it again (tipctl admin partner remove %s, "
+			       "then tipctl admin partner add %s RECIPIENT, the recipient compared with "
+			       "the partner again)\n", n, n, n);
+		}
+	}
+	json_decref(doc);
+	admins_view_clear(&v);
+}
+
 int
 admin_partners_fetch(struct api *a, const char *name, struct partner *p, char *signer,
                      size_t signer_len)

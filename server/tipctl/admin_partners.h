@@ -28,6 +28,13 @@ int admin_partners_verify(const struct admins_view *v, const char *origin, const
                           struct partner *p) __attribute__((warn_unused_result));
 
 /*
+ * Print a warning for every partner whose statement no current admin signed
+ * (after an admin was removed): no case is referred to it until a current
+ * admin pins it again. Prints nothing when the list cannot be read.
+ */
+void admin_partners_warn_retired(struct api *a);
+
+/*
  * Fetch partner `name` from GET /api/v1/partners and verify its statement
  * (admin_partners_verify against the admin chain fetched first; it must
  * name `name`) into `p`, and the verifier key of the current admin who

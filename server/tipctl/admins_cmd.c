@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "admin_online.h"
+#include "admin_partners.h"
 #include "admins_view.h"
 #include "api.h"
 #include "chain.h"
@@ -415,6 +416,10 @@ admins_cmd_remove(int argc, char **argv)
 	    sign_next(&x.a, &x.v, server_q, x.key, keys, n, quorum, x.o.out) != 0)
 		goto out;
 	rc = CLI_OK;
+	/* A partner statement needs a current admin's signature: say which
+	 * partners only the removed admin had pinned. */
+	if (x.o.out == NULL)
+		admin_partners_warn_retired(&x.a);
 out:
 	ac_close(&x);
 	return rc;

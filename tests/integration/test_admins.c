@@ -13,8 +13,9 @@
  *    and by a restarting tipd (STATE_DIR/admins-seen);
  *  - every change is exactly one audit entry (admin_add, admin_remove);
  *  - a partner statement is trusted while its signer is a current admin: an
- *    admin added through the chain pins one, and once removed, tipd refuses
- *    their statement and tipctl neither lists it as good nor refers to it;
+ *    admin added through the chain pins one; once removed, `admin remove`
+ *    names the partner, tipctl neither lists it as good nor refers to it, and
+ *    tipd neither records a referral to it nor takes the statement again;
  *  - a membership statement and a header written into the database as a
  *    superuser are never sealed to and are listed by `tipctl keys check`
  *    (which lists nothing on a clean database), and so is a report that
@@ -249,8 +250,9 @@ superuser_exec(const char *sql, const char *param)
 
 /* A partner statement is trusted while an admin of the admin chain's current
  * set signed it: tipd stores one by an admin added through the chain (not
- * pinned in tipd.conf), and once that admin is removed, tipd refuses their
- * statement and tipctl refuses to list it as good or to refer a case to it. */
+ * pinned in tipd.conf); once that admin is removed, `admin remove` names the
+ * partner, tipctl neither lists it as good nor refers a case to it, and tipd
+ * records no referral to it and refuses the statement if offered again. */
 Test(admins, a_partner_is_pinned_only_by_a_current_admin)
 {
 	char key2[TH_PATH], vkey2[256], rcpt[AGE_RECIPIENT_STR_MAX], token[64], rid[37];
@@ -269,26 +271,16 @@ Test(admins, a_partner_is_pinned_only_by_a_current_admin)
 	             buf_cstr(&out), buf_cstr(&err));
 	cr_assert_not_null(strstr(buf_cstr(&out), rcpt), "%s", buf_cstr(&out));
 
-	/* admin2 leaves; their statement, taken out first, is offered again. */
+	/* admin2 leaves: `admin remove` names the partner only they pinned. */
 	char *st = stored_partner_statement("iom");
-	superuser_exec("delete from partners where name = $1", "iom");
 	cr_assert_eq(tipctl("admin", "admin", "remove", "admin2", "--yes", "--passphrase-file",
 	                    T.passfile, NULL),
 	             0, "admin remove: %s / %s", buf_cstr(&out), buf_cstr(&err));
-	json_t *body = json_pack("{s:s}", "statement", st);
-	char *text = json_dumps(body, JSON_COMPACT);
-	struct buf resp;
-	buf_init(&resp, 1 << 16);
-	it_admin_login(&T, token);
-	cr_assert_eq(th_review(&T, "POST", "/api/v1/admin/partners", token, text, &resp), 422,
-	             "tipd took a removed admin's partner statement: %s", buf_cstr(&resp));
-	cr_assert_not_null(strstr(buf_cstr(&resp), "not signed by a current admin"), "%s",
-	                   buf_cstr(&resp));
-	cr_assert_eq(th_count(&T, "select count(*) from partners"), 0);
+	cr_assert_not_null(strstr(buf_cstr(&out), "warning: partner iom is no longer pinned by a "
+	                                          "current admin"),
+	                   "%s", buf_cstr(&out));
 
-	/* Written back into the database, it no longer verifies for tipctl. */
-	superuser_exec("insert into partners (name, recipient, statement) values "
-	               "('iom', (regexp_match($1, 'recipient (age1[a-z0-9]+)'))[1], $1)", st);
+	/* tipctl lists it as not verifying and refers nothing to it. */
 	cr_assert_neq(tipctl("admin", "admin", "partner", "list", NULL), 0, "%s", buf_cstr(&out));
 	cr_assert_not_null(strstr(buf_cstr(&out), "DOES NOT VERIFY"), "%s", buf_cstr(&out));
 	submit(1);
@@ -302,7 +294,28 @@ Test(admins, a_partner_is_pinned_only_by_a_current_admin)
 	cr_assert_not_null(strstr(buf_cstr(&err), "does not verify against the current admins"),
 	                   "%s", buf_cstr(&err));
 	cr_assert_eq(access(file, F_OK), -1, "a referral file was written");
+
+	/* tipd records no referral to it either (a client that skipped the check). */
+	struct buf resp;
+	buf_init(&resp, 1 << 16);
+	char path[128], mtoken[64];
+	cr_assert_eq(th_review_login(&T, T.identity, mtoken), 200);
+	snprintf(path, sizeof(path), "/api/v1/reports/%s/referral", rid);
+	cr_assert_eq(th_review(&T, "POST", path, mtoken, "{\"partner\":\"iom\"}", &resp), 422,
+	             "%s", buf_cstr(&resp));
+	cr_assert_not_null(strstr(buf_cstr(&resp), "partner_not_pinned"), "%s", buf_cstr(&resp));
 	cr_assert_eq(th_count(&T, "select count(*) from reports where status = 'referred'"), 0);
+
+	/* Offered again to tipd, the removed admin's statement is refused. */
+	superuser_exec("delete from partners where name = $1", "iom");
+	json_t *body = json_pack("{s:s}", "statement", st);
+	char *text = json_dumps(body, JSON_COMPACT);
+	it_admin_login(&T, token);
+	cr_assert_eq(th_review(&T, "POST", "/api/v1/admin/partners", token, text, &resp), 422,
+	             "tipd took a removed admin's partner statement: %s", buf_cstr(&resp));
+	cr_assert_not_null(strstr(buf_cstr(&resp), "not signed by a current admin"), "%s",
+	                   buf_cstr(&resp));
+	cr_assert_eq(th_count(&T, "select count(*) from partners"), 0);
 	json_decref(body);
 	free(text);
 	free(st);

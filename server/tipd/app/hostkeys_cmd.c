@@ -1,7 +1,9 @@
 #include "hostkeys_cmd.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "hostkeys.h"
@@ -15,9 +17,17 @@ static int
 nonce_check(const struct tipd_config *cfg, uint8_t out[PROTO_KEY_CHECK_LEN])
 {
 	char path[4096], err[512];
+	struct stat st;
 	int w = snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, RV_NONCE_FILE);
 	if (w < 0 || (size_t)w >= sizeof(path)) {
 		log_error("the state directory's path is too long");
+		return -1;
+	}
+	/* Never make one here: a key made by `keys adopt` (perhaps as root)
+	 * would become the deployment's. */
+	if (stat(path, &st) != 0) {
+		log_error("%s: %s: copy nonce.key from a running host of this deployment (or start "
+		          "tipd once to make the first one)", path, strerror(errno));
 		return -1;
 	}
 	struct rv_nonces *n = rv_nonces_load(path, err, sizeof(err));
@@ -62,7 +72,11 @@ hostkeys_run(const struct tipd_config *cfg, const struct receipt_pepper *pepper,
 		if (web_check(cfg, k[n++].check) != 0)
 			return -1;
 	}
-	return hostkeys_check(cfg->db_conninfo, k, n, adopt);
+	/* Only the migration role may replace the recorded values: the
+	 * application role can add the first ones, never change them. */
+	const char *ci = adopt && cfg->db_migrate_conninfo != NULL ? cfg->db_migrate_conninfo
+	                                                           : cfg->db_conninfo;
+	return hostkeys_check(ci, k, n, adopt);
 }
 
 int

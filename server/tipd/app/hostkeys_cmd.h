@@ -12,7 +12,8 @@ struct tipd_config;
  * Compute the check values of the secrets this host holds (the receipt
  * pepper `pepper`; STATE_DIR/nonce.key if the review listener is on; the
  * [web] key if set) and compare them with the deployment's, recording
- * them if it has none yet; with `adopt`, make them the deployment's.
+ * them if it has none yet; with `adopt`, make them the deployment's, as
+ * [database] migrate_conninfo (the application role may not change them).
  * Return 0, 1 if the database was unreachable (not checked; logged), or -1
  * (logged) on a mismatch or an error.
  */

@@ -28,6 +28,7 @@ struct rf_ctx {
 	char hold[2];            /* "t" or "f" */
 	char closed[12], open[12]; /* days as text, "" for NULL */
 	int have_partner;
+	int retired;             /* the partner's statement has no current admin's signature */
 };
 
 static struct rf_ctx *
@@ -195,6 +196,24 @@ partner_lookup(struct rv_req *r, rv_step next)
 
 /* ---- POST /api/v1/reports/{id}/referral and /hold ---- */
 
+/* The partner a referral names: its recipient, if its stored statement
+ * still carries a current admin's signature (an admin removed since no
+ * longer pins anything; tipctl checks the same before it encrypts). */
+static void
+refer_partner_row(struct rv_req *r, const PGresult *res)
+{
+	struct rf_ctx *c = ctx(r);
+	struct partner p;
+	if (PQntuples(res) != 1)
+		return;
+	if (open_statement(r, PQgetvalue(res, 0, 1), &p) != PARTNER_OK ||
+	    strcmp(p.name, c->name) != 0 || strcmp(p.recipient, PQgetvalue(res, 0, 0)) != 0) {
+		c->retired = 1;
+		return;
+	}
+	partner_row(r, res);
+}
+
 static void
 report_team_row(struct rv_req *r, const PGresult *res)
 {
@@ -230,6 +249,12 @@ report_act(struct rv_req *r)
 	 * also come from an admin, who cannot read the report either way. */
 	if (!member && !(r->route == RV_HOLD && r->caller.admin && c->team[0] != '\0')) {
 		rv_problem(r, 404, "no such report");
+		return;
+	}
+	if (r->route == RV_REFER && c->retired) {
+		rv_problem_code(r, 422, "partner_not_pinned",
+		                "that partner is no longer pinned by a current admin: an admin pins it "
+		                "again (tipctl admin partner list)", NULL);
 		return;
 	}
 	if (r->route == RV_REFER && !c->have_partner) {
@@ -268,8 +293,8 @@ report_start(struct rv_req *r)
 			return;
 		}
 		snprintf(c->name, sizeof(c->name), "%s", name);
-		rv_q(r, "select recipient from partners where name = $1", 1,
-		     (const char *const[]){ c->name }, NULL, NULL, partner_row);
+		rv_q(r, "select recipient, statement from partners where name = $1", 1,
+		     (const char *const[]){ c->name }, NULL, NULL, refer_partner_row);
 	} else {
 		if (body_object(r, hold_keys, "send {\"hold\": true} or {\"hold\": false}") != 0)
 			return;

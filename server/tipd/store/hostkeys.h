@@ -9,8 +9,10 @@
  * so at start-up tipd compares each secret's check value (proto_key_check:
  * a keyed hash that shows nothing of the secret) with the one in table
  * host_keys, records it if the deployment has none yet, and refuses to
- * start on a mismatch. `tipd keys adopt` replaces the recorded values once
- * an operator has deliberately replaced a secret on every host.
+ * start on a mismatch, naming every secret that differs. `tipd keys adopt`
+ * (as the migration role: the application role may record the first values
+ * but never change them) replaces the recorded values once an operator has
+ * deliberately replaced a secret on every host.
  */
 #ifndef TIPD_HOSTKEYS_H
 #define TIPD_HOSTKEYS_H
@@ -31,10 +33,11 @@ struct hostkey {
 /*
  * Compare the `n` check values with those recorded on the database
  * `conninfo`, recording the ones not yet there. With `adopt`, overwrite
- * them instead. Return 0 if all match (or were recorded), 1 if the
- * database could not be reached (logged as a warning: checked at the next
- * start), or -1 (logged, naming the secret and the fix) on a mismatch or a
- * database error.
+ * them instead, in one transaction. Return 0 if all match (or were
+ * recorded), 1 if the database could not be reached or is read-only
+ * (logged as a warning: checked at the next start; for `adopt` -1), or -1
+ * (logged, naming each secret and the fix) on a mismatch or a database
+ * error.
  */
 int hostkeys_check(const char *conninfo, const struct hostkey *keys, size_t n, int adopt);
 

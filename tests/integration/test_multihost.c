@@ -250,7 +250,7 @@ Test(multihost, a_host_with_another_copy_of_a_shared_secret_refuses_to_start, .i
 	cr_assert_eq(run_tipd(&B, 0, &err), 1, "tipd started with another nonce key: %s",
 	             buf_cstr(&err));
 	cr_assert_not_null(strstr(buf_cstr(&err), "the login nonce key (STATE_DIR/nonce.key) is not "
-	                                          "the one the other hosts"),
+	                                          "the one recorded for this deployment"),
 	                   "%s", buf_cstr(&err));
 
 	cr_assert_eq(run_tipd(&B, 1, &err), 0, "%s", buf_cstr(&err));
@@ -274,7 +274,7 @@ Test(multihost, a_host_with_another_copy_of_a_shared_secret_refuses_to_start, .i
 	cr_assert_eq(run_tipd(&A, 0, &err), 1, "tipd started with another pepper: %s",
 	             buf_cstr(&err));
 	cr_assert_not_null(strstr(buf_cstr(&err), "the receipt pepper ([tipd] receipt_pepper) is "
-	                                          "not the one"),
+	                                          "not the one recorded"),
 	                   "%s", buf_cstr(&err));
 	buf_free(&err);
 }

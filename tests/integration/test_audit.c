@@ -280,6 +280,10 @@ Test(audit, actions_are_logged_without_content_and_the_tree_verifies)
 	cr_assert_eq(th_review(&T, "GET", path, bob_tok, NULL, &raw), 200);
 	cr_assert_eq(raw.len, 32);
 	cr_assert_eq(memcmp(raw.data, leaves[n - 1], 32), 0);
+	buf_reset(&raw);
+	snprintf(path, sizeof(path), "/api/v1/audit/leaves/raw?start=%ld", n + 5);
+	cr_assert_eq(th_review(&T, "GET", path, bob_tok, NULL, &raw), 200);
+	cr_assert_eq(raw.len, 0, "no leaf past the end: an empty body");
 	cr_assert_eq(th_review(&T, "GET", "/api/v1/audit/leaves/raw?start=0&end=100001", bob_tok,
 	                       NULL, NULL), 400);
 	cr_assert_eq(th_review(&T, "GET", "/api/v1/audit/leaves/raw?start=0&end=1", NULL, NULL,

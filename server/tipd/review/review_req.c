@@ -332,9 +332,16 @@ void
 rv_q(struct rv_req *r, const char *sql, int n, const char *const *values, const int *lengths,
      const int *formats, rv_row_cb cb)
 {
+	rv_q_ex(r, sql, n, values, lengths, formats, 0, cb);
+}
+
+void
+rv_q_ex(struct rv_req *r, const char *sql, int n, const char *const *values, const int *lengths,
+        const int *formats, unsigned flags, rv_row_cb cb)
+{
 	if (r->step.qn < RV_MAX_QUERIES)
 		r->qcb[r->step.qn] = cb;
-	db_step_q(&r->step, sql, n, values, lengths, formats);
+	db_step_q_ex(&r->step, sql, n, values, lengths, formats, flags);
 }
 
 void

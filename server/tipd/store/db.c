@@ -583,16 +583,18 @@ db_prepare(struct db *db, const char *name, const char *sql, int nparams)
 static int
 db_send_query(struct db *db, bool prepared, const char *sql, int nparams,
               const char *const *values, const int *lengths, const int *formats,
-              db_result_cb cb, void *arg)
+              unsigned flags, db_result_cb cb, void *arg)
 {
 	if (db->state != DB_UP)
 		return -1;
 	struct db_pending *p = db_pending_new(false, cb, arg);
 	if (p == NULL)
 		return -1;
-	int sent = prepared ? PQsendQueryPrepared(db->conn, sql, nparams, values, lengths, formats, 0)
+	int rfmt = (flags & DB_Q_BINARY) ? 1 : 0;
+	int sent = prepared ? PQsendQueryPrepared(db->conn, sql, nparams, values, lengths, formats,
+	                                          rfmt)
 	                    : PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths,
-	                                        formats, 0);
+	                                        formats, rfmt);
 	return db_queued(db, p, sent);
 }
 
@@ -600,14 +602,21 @@ int
 db_query(struct db *db, const char *sql, int nparams, const char *const *values,
          const int *lengths, const int *formats, db_result_cb cb, void *arg)
 {
-	return db_send_query(db, false, sql, nparams, values, lengths, formats, cb, arg);
+	return db_send_query(db, false, sql, nparams, values, lengths, formats, 0, cb, arg);
+}
+
+int
+db_query_ex(struct db *db, const char *sql, int nparams, const char *const *values,
+            const int *lengths, const int *formats, unsigned flags, db_result_cb cb, void *arg)
+{
+	return db_send_query(db, false, sql, nparams, values, lengths, formats, flags, cb, arg);
 }
 
 int
 db_query_prepared(struct db *db, const char *name, int nparams, const char *const *values,
                   const int *lengths, const int *formats, db_result_cb cb, void *arg)
 {
-	return db_send_query(db, true, name, nparams, values, lengths, formats, cb, arg);
+	return db_send_query(db, true, name, nparams, values, lengths, formats, 0, cb, arg);
 }
 
 int
@@ -731,6 +740,13 @@ void
 db_step_q(struct db_step *s, const char *sql, int n, const char *const *values,
           const int *lengths, const int *formats)
 {
+	db_step_q_ex(s, sql, n, values, lengths, formats, 0);
+}
+
+void
+db_step_q_ex(struct db_step *s, const char *sql, int n, const char *const *values,
+             const int *lengths, const int *formats, unsigned flags)
+{
 	if (s->lost || s->failed)
 		return;
 	if (s->qn == DB_STEP_MAX - 1) {
@@ -739,7 +755,8 @@ db_step_q(struct db_step *s, const char *sql, int n, const char *const *values,
 		return;
 	}
 	s->qn++;
-	if (s->db == NULL || db_query(s->db, sql, n, values, lengths, formats, step_query_cb, s) != 0) {
+	if (s->db == NULL ||
+	    db_query_ex(s->db, sql, n, values, lengths, formats, flags, step_query_cb, s) != 0) {
 		s->qn--;
 		s->lost = true;
 	}

@@ -248,8 +248,8 @@ headers_store(struct rv_req *r)
 	     "insert into object_headers (object_id, recipient, header) "
 	     "select i.oid, i.rcpt, decode(i.hdr, 'base64') "
 	     "from unnest($2::uuid[], $3::text[], $4::text[]) as i(oid, rcpt, hdr) "
-	     "where i.oid in (" SY_REPORT_OBJECTS ") and exists (select 1 from object_headers m "
-	     "where m.object_id = i.oid and m.recipient = $5) "
+	     "where i.oid in (" SY_REPORT_OBJECTS ") and (select 1 from object_headers m "
+	     "where m.object_id = i.oid and m.recipient = $5) is not null "
 	     "on conflict do nothing returning object_id",
 	     5, v, NULL, NULL, headers_added_row);
 	buf_free(&hdrs);

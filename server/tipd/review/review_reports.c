@@ -516,18 +516,18 @@ fetch_start(struct rv_req *r)
 	char teams[TEAMS_LIT], rcpts[RCPTS_LIT];
 	recipients_literal(&r->caller, teams, sizeof(teams), rcpts, sizeof(rcpts));
 	const char *v[3] = { r->id, teams, rcpts };
-	rv_q(r, "select " SUMMARY_COLS ", " B64("h.header") ", " B64("r.payload")
+	rv_q_ex(r, "select " SUMMARY_COLS ", " B64("h.header") ", " B64("r.payload")
 	        " from reports r " VISIBLE
 	        "join object_headers h on h.object_id = r.id and h.recipient = v.recipient "
 	        "where r.id = $1::uuid",
-	     3, v, NULL, NULL, fetch_report);
-	rv_q(r, "select a.id, " B64("h.header") ", length(a.payload) from attachments a "
+	     3, v, NULL, NULL, DB_Q_CACHED, fetch_report);
+	rv_q_ex(r, "select a.id, " B64("h.header") ", length(a.payload) from attachments a "
 	        "join reports r on r.id = a.report_id " VISIBLE
 	        "join object_headers h on h.object_id = a.id and h.recipient = v.recipient "
 	        "where a.report_id = $1::uuid order by a.id",
-	     3, v, NULL, NULL, fetch_attachments);
-	rv_q(r, "select 1 from reports r " VISIBLE "where r.id = $1::uuid", 3, v, NULL, NULL,
-	     fetch_in_team_row);
+	     3, v, NULL, NULL, DB_Q_CACHED, fetch_attachments);
+	rv_q_ex(r, "select 1 from reports r " VISIBLE "where r.id = $1::uuid", 3, v, NULL, NULL,
+	        DB_Q_CACHED, fetch_in_team_row);
 	rv_replies_fetch(r, teams, rcpts);
 	rv_audit_report(r, AUDIT_REPORT_FETCH, r->id, NULL, NULL);
 	rv_run(r, fetch_done);

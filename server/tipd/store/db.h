@@ -67,6 +67,12 @@ int db_query(struct db *db, const char *sql, int nparams, const char *const *val
 	__attribute__((warn_unused_result));
 /* Flags of db_query_ex and db_step_q_ex. */
 #define DB_Q_BINARY 1u /* results in binary format (bytea as its bytes, no hex text) */
+/* Prepared on first use on each connection (named after its text, up to 64
+ * texts a db) and run prepared from then on: the planning of a hot statement
+ * is paid once per connection, not per request (PostgreSQL may also keep a
+ * generic plan: only for statements whose plan does not depend on which
+ * parameters are NULL). A new connection prepares again on first use. */
+#define DB_Q_CACHED 2u
 /* db_query with `flags`. */
 int db_query_ex(struct db *db, const char *sql, int nparams, const char *const *values,
                 const int *lengths, const int *formats, unsigned flags, db_result_cb cb,

@@ -19,6 +19,10 @@
 # Environment: TIPLINE_SCALE_REPORTS (1000000), TIPLINE_SCALE_AUDIT
 # (10000000), TIPLINE_SCALE_TEAMS (50), TIPLINE_SCALE_FLUSH_SECONDS (600),
 # TIPLINE_SCALE_WORKERS (seeding workers; default: cores).
+# TIPLINE_SCALE_HOLD=1: seed, start tipd, log member 1 in, then measure
+# nothing: write the run's variables to build/bench/run/scale.env and wait
+# until build/bench/run/scale-release exists (to profile or compare builds
+# by hand on one seeded cluster), then stop and clean up.
 
 SCALE_REPORTS=${TIPLINE_SCALE_REPORTS:-1000000}
 SCALE_AUDIT=${TIPLINE_SCALE_AUDIT:-10000000}
@@ -285,6 +289,24 @@ scale_sizes() {
 		'avg_payload_bytes', (select round(avg(length(payload))) from reports tablesample system (1)))")}"
 }
 
+# TIPLINE_SCALE_HOLD: keep the seeded cluster and tipd until released.
+scale_hold() {
+	cat >"$RUN/scale.env" <<ENV
+PGDIR=$PGDIR
+PG_PORT=$PG_PORT
+RUN=$RUN
+PEOPLE=$PEOPLE
+SCALE_HOME=$SCALE_HOME
+REVIEW_PORT=$REVIEW_PORT
+TIPD_PID=$TIPD_PID
+TIPD=$TIPD
+TIPCTL=$TIPCTL
+ENV
+	say "holding: variables in $RUN/scale.env; touch $RUN/scale-release to stop"
+	while [ ! -e "$RUN/scale-release" ]; do sleep 2; done
+	stop_tipd TERM
+}
+
 scale_main() {
 	setup_db
 	make_people
@@ -303,6 +325,10 @@ scale_main() {
 	REVIEW_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (review.*/\1/p' "$RUN/tipd.log" | tail -1)
 	[ -n "$REVIEW_PORT" ] || die "no review port in $RUN/tipd.log"
 	scale_login 1
+	if [ -n "${TIPLINE_SCALE_HOLD:-}" ]; then
+		scale_hold
+		return 0
+	fi
 	scale_api
 	scale_explain
 	scale_tipctl

@@ -735,3 +735,86 @@ Test(storage, db_never_calls_back_a_refused_query)
 	db_free(db);
 	event_base_free(base);
 }
+
+/* --- db: DB_Q_CACHED statements are prepared again on a new connection --- */
+
+struct prepared {
+	int n;
+	int failed;
+	long count; /* of the last pg_prepared_statements count */
+};
+
+static void
+prepared_cb(const PGresult *res, void *arg)
+{
+	struct prepared *p = arg;
+	p->n++;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		p->failed++;
+		return;
+	}
+	p->count = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+}
+
+/* Run the cached count of this session's prepared statements once, with a
+ * failing statement after it in the same segment when `then_fail`; return
+ * what the callback saw. */
+static struct prepared
+run_cached(struct event_base *base, struct db *db, int then_fail)
+{
+	struct prepared p = { 0 };
+	struct calls sync = { 0 }, bad = { 0 };
+	cr_assert_eq(db_query_ex(db, "select count(*) from pg_prepared_statements", 0, NULL, NULL,
+	                         NULL, DB_Q_CACHED, prepared_cb, &p),
+	             0);
+	if (then_fail)
+		cr_assert_eq(db_query(db, "select 1 / 0", 0, NULL, NULL, NULL, count_cb, &bad), 0);
+	cr_assert_eq(db_sync(db, count_cb, &sync), 0);
+	run_until(base, &sync.n, 1, 5000);
+	cr_assert_eq(sync.n, 1);
+	return p;
+}
+
+Test(storage, cached_statements_are_prepared_again_after_a_reconnect)
+{
+	struct event_base *base = event_base_new();
+	cr_assert_not_null(base);
+	struct db *db = db_new(base, super_ci);
+	cr_assert_not_null(db);
+	int ups = 0;
+	db_set_state_cb(db, up_cb, &ups);
+	db_set_backoff(db, 10, 50);
+	run_until(base, &ups, 1, 5000);
+	cr_assert(db_is_up(db));
+
+	/* First use prepares it (and runs it prepared: it counts itself); a
+	 * segment that fails after it does not undo the Prepare. */
+	struct prepared p = run_cached(base, db, 1);
+	cr_assert_eq(p.failed, 0);
+	cr_assert_eq(p.count, 1, "%ld prepared statements after the first use", p.count);
+	p = run_cached(base, db, 0);
+	cr_assert_eq(p.failed, 0);
+	cr_assert_eq(p.count, 1);
+
+	/* The server ends the connection: the statement is gone with it. The
+	 * next connection must prepare it again, not run a name it never saw. */
+	PGconn *c = connect_or_die(super_ci);
+	cr_assert_eq(scalar(c, "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+	                       "where query = 'select count(*) from pg_prepared_statements'"),
+	             1, "the db's connection was not found");
+	PQfinish(c);
+	/* The loss is noticed on the next use (the callback sees NULL) or on read. */
+	struct calls probe = { 0 };
+	for (int i = 0; i < 100 && db_is_up(db); i++) {
+		if (db_query(db, "select 1", 0, NULL, NULL, NULL, count_cb, &probe) == 0 &&
+		    db_sync(db, NULL, NULL) == 0)
+			run_until(base, &probe.n, probe.n + 1, 1000);
+	}
+	run_until(base, &ups, 2, 5000);
+	cr_assert(db_is_up(db), "no new connection");
+	p = run_cached(base, db, 0);
+	cr_assert_eq(p.failed, 0, "the cached statement failed on the new connection");
+	cr_assert_eq(p.count, 1);
+	db_free(db);
+	event_base_free(base);
+}

@@ -157,8 +157,8 @@ objects_start(struct rv_req *r)
 	const char *v[7] = { r->team,           buf_cstr(&c->ids), me->recipient, prefix, cap,
 		             buf_cstr(&c->pre_a), buf_cstr(&c->pre_b) };
 	r->out = json_pack("{s:[]}", "objects");
-	rv_q(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, NULL);
-	rv_q(r,
+	rv_q_ex(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, DB_Q_CACHED, NULL);
+	rv_q_ex(r,
 	     "with a as (select o.oid, o.rid, o.kind, (select mine.header from object_headers "
 	     "mine where mine.object_id = o.oid and mine.recipient = $3) header, "
 	     "case when o.kind = 'report' then o.payload "
@@ -175,7 +175,7 @@ objects_start(struct rv_req *r)
 		     "case when s.kind = 'attachment' then s.oid else s.rid end obj from s) t") ") "
 	     "select s.oid, s.rid, s.kind, translate(encode(s.header, 'base64'), E'\\n', ''), "
 	     "translate(encode(s.p, 'base64'), E'\\n', ''), s.size, s.total from s order by s.oid",
-	     7, v, NULL, NULL, objects_rows);
+	     7, v, NULL, NULL, DB_Q_CACHED, objects_rows);
 	rv_run(r, objects_done);
 }
 
@@ -313,8 +313,8 @@ headers_start(struct rv_req *r)
 	const char *v[8] = { r->team,           buf_cstr(&c->objs),    me->recipient,
 		             buf_cstr(&c->rcpts), buf_cstr(&c->hdrs),    buf_cstr(&c->members),
 		             buf_cstr(&c->subjects), buf_cstr(&c->pre_a) };
-	rv_q(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, NULL);
-	rv_q(r,
+	rv_q_ex(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, DB_Q_CACHED, NULL);
+	rv_q_ex(r,
 	     "with u as (select i.oid, i.rcpt, i.hdr, o.rid from "
 	     "unnest($2::uuid[], $4::text[], $5::text[]) i(oid, rcpt, hdr) "
 	     "join (" BT_OBJECTS("null::bytea") ") o on o.oid = i.oid "
@@ -329,7 +329,7 @@ headers_start(struct rv_req *r)
 		     "(select distinct u.rid, s.subj from u "
 		     "join unnest($6::text[], $7::text[]) s(rcpt, subj) on s.rcpt = u.rcpt) t") ") "
 	     "select (select count(*) from ins), (select count(*) from u)",
-	     8, v, NULL, NULL, headers_count);
+	     8, v, NULL, NULL, DB_Q_CACHED, headers_count);
 	rv_run(r, headers_done);
 }
 

@@ -324,13 +324,13 @@ rv_session_check(struct rv_req *r)
 	/* last_used_at moves only when it is RV_SESSION_TOUCH old: most checks
 	 * write nothing, so their transaction commits without a WAL flush (the
 	 * audited action that follows has its own). */
-	rv_q(r,
+	rv_q_ex(r,
 	     "with s as (select ed25519, last_used_at from sessions where token_sha256 = $1 "
 	     "and expires_at > $2::bigint and last_used_at > $2::bigint - $3::bigint), "
 	     "u as (update sessions set last_used_at = $2::bigint where token_sha256 = $1 "
 	     "and exists (select 1 from s where s.last_used_at <= $2::bigint - $4::bigint)) "
 	     "select encode(ed25519, 'hex') from s",
-	     4, v, lens, fmts, auth_row);
+	     4, v, lens, fmts, DB_Q_CACHED, auth_row);
 	rv_run(r, auth_done);
 }
 

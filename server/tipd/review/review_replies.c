@@ -485,13 +485,13 @@ void
 rv_replies_fetch(struct rv_req *r, const char *teams, const char *rcpts)
 {
 	const char *v[3] = { r->id, teams, rcpts };
-	rv_q(r, "select encode(source_pk, 'hex') from inboxes where report_id = $1::uuid", 1, v,
-	     NULL, NULL, fetch_source);
-	rv_q(r, SIGNED_SQL("replies"), 3, v, NULL, NULL, fetch_replies);
-	rv_q(r, SIGNED_SQL("notes"), 3, v, NULL, NULL, fetch_notes);
-	rv_q(r, "select m.id, m.sent_on::text, " B64("h.header") ", " B64("m.payload")
+	rv_q_ex(r, "select encode(source_pk, 'hex') from inboxes where report_id = $1::uuid", 1, v,
+	     NULL, NULL, DB_Q_CACHED, fetch_source);
+	rv_q_ex(r, SIGNED_SQL("replies"), 3, v, NULL, NULL, DB_Q_CACHED, fetch_replies);
+	rv_q_ex(r, SIGNED_SQL("notes"), 3, v, NULL, NULL, DB_Q_CACHED, fetch_notes);
+	rv_q_ex(r, "select m.id, m.sent_on::text, " B64("h.header") ", " B64("m.payload")
 	        " from messages m join reports r on r.id = m.report_id " VISIBLE
 	        "join object_headers h on h.object_id = m.id and h.recipient = v.recipient "
 	        "where m.report_id = $1::uuid order by m.sent_on, m.id",
-	     3, v, NULL, NULL, fetch_messages);
+	     3, v, NULL, NULL, DB_Q_CACHED, fetch_messages);
 }

@@ -404,6 +404,54 @@ list_done(struct rv_req *r)
 	rv_answer_out(r);
 }
 
+/* The list query around the per-team page conditions `cond` (each team's
+ * page, then the newest of those, then only those rows summed up), with
+ * the page size and the caller's recipients as parameters `lim` and `rc`. */
+#define LIST_SQL(cond, lim, rc)                                                               \
+	"select " SUMMARY_COLS ", exists (select 1 from object_headers h where "               \
+	"h.object_id = r.id and h.recipient = any(" rc "::text[])) "                           \
+	"from (select p.id from unnest($1::text[]) t(team) cross join lateral ("              \
+	"select x.id, x.received_on from reports x where x.team_id = t.team " cond            \
+	"order by x.received_on desc, x.id desc limit " lim "::int) p "                        \
+	"order by p.received_on desc, p.id desc limit " lim "::int) page "                     \
+	"join reports r on r.id = page.id "                                                    \
+	"order by r.received_on desc, r.id desc"
+
+/* Queue the list query for filter `f`. A list without filters (the usual
+ * walk through every page, with or without a cursor) is one of two fixed
+ * texts with only the conditions it uses, run prepared (DB_Q_CACHED): its
+ * generic plan keeps the cursor as an index condition. Filters go into one
+ * text of nullable parameters, planned per request (a generic plan of it
+ * could not use the cursor as an index condition). */
+static void
+list_query(struct rv_req *r, const struct rv_filter *f, const char *teams, const char *limit,
+           const char *rcpts)
+{
+	if (f->status == NULL && f->priority == NULL && f->assignee == NULL && f->label == NULL &&
+	    f->since == NULL) {
+		const char *v[5] = { teams, limit, rcpts, f->cursor_date, f->cursor_id };
+		if (f->has_cursor)
+			rv_q_ex(r,
+			        LIST_SQL("and (x.received_on, x.id) < ($4::date, $5::uuid) ", "$2",
+			                 "$3"),
+			        5, v, NULL, NULL, DB_Q_CACHED, list_rows);
+		else
+			rv_q_ex(r, LIST_SQL("", "$2", "$3"), 3, v, NULL, NULL, DB_Q_CACHED, list_rows);
+		return;
+	}
+	const char *v[10] = { teams, f->status, f->priority, f->assignee, f->label, f->since,
+		              f->has_cursor ? f->cursor_date : NULL,
+		              f->has_cursor ? f->cursor_id : NULL, limit, rcpts };
+	rv_q(r, LIST_SQL("and ($2::text is null or x.status = $2) "
+	                 "and ($3::text is null or x.priority = $3) "
+	                 "and ($4::text is null or x.assignee = $4) "
+	                 "and ($5::text is null or $5 = any(x.labels)) "
+	                 "and ($6::date is null or x.received_on >= $6::date) "
+	                 "and ($7::date is null or (x.received_on, x.id) < ($7::date, $8::uuid)) ",
+	                 "$9", "$10"),
+	     10, v, NULL, NULL, list_rows);
+}
+
 static void
 list_start(struct rv_req *r)
 {
@@ -419,9 +467,6 @@ list_start(struct rv_req *r)
 	recipients_literal(&r->caller, all_teams, sizeof(all_teams), rcpts, sizeof(rcpts));
 	snprintf(limit, sizeof(limit), "%u", f->limit + 1);
 	r->out = json_pack("{s:[]}", "reports");
-	const char *v[10] = { teams, f->status, f->priority, f->assignee, f->label, f->since,
-		              f->has_cursor ? f->cursor_date : NULL,
-		              f->has_cursor ? f->cursor_id : NULL, limit, rcpts };
 	/* One page per team, each an index range scan on (team_id, received_on,
 	 * id) from the cursor on (schema 0013; index-only without filters), then
 	 * the newest of those: the cost is the page size times the teams, at any
@@ -430,19 +475,7 @@ list_start(struct rv_req *r)
 	 * which are up to RV_MAX_TEAMS times as many). granted: the
 	 * caller has a header for the report (else it arrived before they joined
 	 * and waits for a member's tipctl sync). */
-	rv_q(r, "select " SUMMARY_COLS ", exists (select 1 from object_headers h where "
-	        "h.object_id = r.id and h.recipient = any($10::text[])) "
-	        "from (select p.id from unnest($1::text[]) t(team) cross join lateral ("
-	        "select x.id, x.received_on from reports x where x.team_id = t.team "
-	        "and ($2::text is null or x.status = $2) and ($3::text is null or x.priority = $3) "
-	        "and ($4::text is null or x.assignee = $4) and ($5::text is null or $5 = any(x.labels)) "
-	        "and ($6::date is null or x.received_on >= $6::date) "
-	        "and ($7::date is null or (x.received_on, x.id) < ($7::date, $8::uuid)) "
-	        "order by x.received_on desc, x.id desc limit $9::int) p "
-	        "order by p.received_on desc, p.id desc limit $9::int) page "
-	        "join reports r on r.id = page.id "
-	        "order by r.received_on desc, r.id desc",
-	     10, v, NULL, NULL, list_rows);
+	list_query(r, f, teams, limit, rcpts);
 	rv_audit(r, AUDIT_REPORT_LIST, f->team, NULL, NULL);
 	rv_run(r, list_done);
 }
@@ -516,18 +549,18 @@ fetch_start(struct rv_req *r)
 	char teams[TEAMS_LIT], rcpts[RCPTS_LIT];
 	recipients_literal(&r->caller, teams, sizeof(teams), rcpts, sizeof(rcpts));
 	const char *v[3] = { r->id, teams, rcpts };
-	rv_q(r, "select " SUMMARY_COLS ", " B64("h.header") ", " B64("r.payload")
+	rv_q_ex(r, "select " SUMMARY_COLS ", " B64("h.header") ", " B64("r.payload")
 	        " from reports r " VISIBLE
 	        "join object_headers h on h.object_id = r.id and h.recipient = v.recipient "
 	        "where r.id = $1::uuid",
-	     3, v, NULL, NULL, fetch_report);
-	rv_q(r, "select a.id, " B64("h.header") ", length(a.payload) from attachments a "
+	     3, v, NULL, NULL, DB_Q_CACHED, fetch_report);
+	rv_q_ex(r, "select a.id, " B64("h.header") ", length(a.payload) from attachments a "
 	        "join reports r on r.id = a.report_id " VISIBLE
 	        "join object_headers h on h.object_id = a.id and h.recipient = v.recipient "
 	        "where a.report_id = $1::uuid order by a.id",
-	     3, v, NULL, NULL, fetch_attachments);
-	rv_q(r, "select 1 from reports r " VISIBLE "where r.id = $1::uuid", 3, v, NULL, NULL,
-	     fetch_in_team_row);
+	     3, v, NULL, NULL, DB_Q_CACHED, fetch_attachments);
+	rv_q_ex(r, "select 1 from reports r " VISIBLE "where r.id = $1::uuid", 3, v, NULL, NULL,
+	        DB_Q_CACHED, fetch_in_team_row);
 	rv_replies_fetch(r, teams, rcpts);
 	rv_audit_report(r, AUDIT_REPORT_FETCH, r->id, NULL, NULL);
 	rv_run(r, fetch_done);

@@ -332,9 +332,16 @@ void
 rv_q(struct rv_req *r, const char *sql, int n, const char *const *values, const int *lengths,
      const int *formats, rv_row_cb cb)
 {
+	rv_q_ex(r, sql, n, values, lengths, formats, 0, cb);
+}
+
+void
+rv_q_ex(struct rv_req *r, const char *sql, int n, const char *const *values, const int *lengths,
+        const int *formats, unsigned flags, rv_row_cb cb)
+{
 	if (r->step.qn < RV_MAX_QUERIES)
 		r->qcb[r->step.qn] = cb;
-	db_step_q(&r->step, sql, n, values, lengths, formats);
+	db_step_q_ex(&r->step, sql, n, values, lengths, formats, flags);
 }
 
 void
@@ -443,8 +450,8 @@ rv_audit(struct rv_req *r, enum audit_action a, const char *team, const char *ob
 	merkle_leaf_hash(e.data, e.len, leaf);
 	const char *v[2] = { (const char *)e.data, (const char *)leaf };
 	const int lens[2] = { (int)e.len, MERKLE_HASH_LEN }, fmts[2] = { 1, 1 };
-	rv_q(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, NULL);
-	rv_q(r, AUDIT_SQL_APPEND, 2, v, lens, fmts, NULL);
+	rv_q_ex(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, DB_Q_CACHED, NULL);
+	rv_q_ex(r, AUDIT_SQL_APPEND, 2, v, lens, fmts, DB_Q_CACHED, NULL);
 	buf_free(&e);
 }
 
@@ -463,7 +470,7 @@ audit_append_when(struct rv_req *r, struct buf *e, const char *cond, const char 
 		rv_fail_step(r);
 	} else {
 		const char *v[2] = { buf_cstr(e), cond_param };
-		rv_q(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, NULL);
+		rv_q_ex(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, DB_Q_CACHED, NULL);
 		rv_q(r, sql, 2, v, NULL, NULL, NULL);
 	}
 }
@@ -547,7 +554,7 @@ rv_audit_many_when(struct rv_req *r, enum audit_action a, const char *team, cons
 		if (w < 0 || (size_t)w >= sizeof(sql)) {
 			rv_fail_step(r);
 		} else {
-			rv_q(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, NULL);
+			rv_q_ex(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, DB_Q_CACHED, NULL);
 			rv_q(r, sql, 2, v, NULL, NULL, NULL);
 		}
 	}
@@ -569,12 +576,11 @@ rv_audit_report(struct rv_req *r, enum audit_action a, const char *report_uuid,
 		rv_fail_step(r);
 	} else {
 		const char *v[3] = { buf_cstr(&pre), report_uuid, buf_cstr(&post) };
-		rv_q(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, NULL);
-		rv_q(r,
-		     AUDIT_SQL_APPEND_FROM(
-			     "coalesce((select team_id from reports where id = $2::uuid), '-')",
-			     ""),
-		     3, v, NULL, NULL, NULL);
+		rv_q_ex(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, DB_Q_CACHED, NULL);
+		rv_q_ex(r,
+		        AUDIT_SQL_APPEND_FROM(
+			        "coalesce((select team_id from reports where id = $2::uuid), '-')", ""),
+		        3, v, NULL, NULL, DB_Q_CACHED, NULL);
 	}
 	buf_free(&pre);
 	buf_free(&post);
@@ -591,7 +597,7 @@ rv_audit_session(struct rv_req *r, enum audit_action a)
 	} else {
 		const char *v[3] = { buf_cstr(&pre), (const char *)r->token_sha, buf_cstr(&post) };
 		const int lens[3] = { 0, 32, 0 }, fmts[3] = { 0, 1, 0 };
-		rv_q(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, NULL);
+		rv_q_ex(r, AUDIT_SQL_LOCK, 0, NULL, NULL, NULL, DB_Q_CACHED, NULL);
 		rv_q(r,
 		     AUDIT_SQL_APPEND_FROM("encode(sha256(s.ed25519), 'hex')",
 		                           " from sessions s where s.token_sha256 = $2"),

@@ -202,6 +202,9 @@ void rv_req_start(struct rv_req *r);
  * if it succeeds. Binary parameters as in db_query. */
 void rv_q(struct rv_req *r, const char *sql, int n, const char *const *values, const int *lengths,
           const int *formats, rv_row_cb cb);
+/* rv_q with db_query_ex's flags (DB_Q_BINARY: the result in binary form). */
+void rv_q_ex(struct rv_req *r, const char *sql, int n, const char *const *values,
+             const int *lengths, const int *formats, unsigned flags, rv_row_cb cb);
 /* Fail the current step before its Sync: whatever it queued is rolled back
  * and the request answers 500. For a step that cannot be completed after
  * some of its statements were queued (e.g. an entry that cannot be built). */

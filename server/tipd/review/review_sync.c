@@ -131,7 +131,7 @@ missing_start(struct rv_req *r)
 	snprintf(lim, sizeof(lim), "%u", limit);
 	const char *v[5] = { r->team, c->rcpts_lit, me->recipient, after, lim };
 	r->out = json_object();
-	rv_q(r,
+	rv_q_ex(r,
 	     "select o.oid, o.rid, o.kind, translate(encode((select mine.header from "
 	     "object_headers mine where mine.object_id = o.oid and mine.recipient = $3), "
 	     "'base64'), E'\\n', ''), "
@@ -149,7 +149,7 @@ missing_start(struct rv_req *r)
 	     " union all " SY_MISSING_KIND("x.id, x.report_id, 'note'", SY_JOIN_TEAM("notes"),
 	                                   "x.id")
 	     ") o order by o.oid limit $5::int",
-	     5, v, NULL, NULL, missing_rows);
+	     5, v, NULL, NULL, DB_Q_CACHED, missing_rows);
 	rv_run(r, rv_answer_out);
 }
 
@@ -248,8 +248,8 @@ headers_store(struct rv_req *r)
 	     "insert into object_headers (object_id, recipient, header) "
 	     "select i.oid, i.rcpt, decode(i.hdr, 'base64') "
 	     "from unnest($2::uuid[], $3::text[], $4::text[]) as i(oid, rcpt, hdr) "
-	     "where i.oid in (" SY_REPORT_OBJECTS ") and exists (select 1 from object_headers m "
-	     "where m.object_id = i.oid and m.recipient = $5) "
+	     "where i.oid in (" SY_REPORT_OBJECTS ") and (select 1 from object_headers m "
+	     "where m.object_id = i.oid and m.recipient = $5) is not null "
 	     "on conflict do nothing returning object_id",
 	     5, v, NULL, NULL, headers_added_row);
 	buf_free(&hdrs);

@@ -16,6 +16,7 @@
 #include "db.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@
 
 #define DB_CONNECT_TIMEOUT_S 10
 #define DB_MAX_PREPARED 32
+#define DB_MAX_CACHED 64 /* DB_Q_CACHED statements per db (more run unprepared) */
 
 enum db_state { DB_DOWN, DB_CONNECTING, DB_UP };
 
@@ -42,6 +44,17 @@ struct db_stmt {
 	int nparams;
 };
 
+/* A DB_Q_CACHED statement: prepared on the current connection (READY), being
+ * prepared (PENDING: its Prepare is in the pipeline, its result not yet in),
+ * or not (NONE: never, failed, or the connection it was prepared on is gone). */
+enum db_cached_state { DB_C_NONE, DB_C_PENDING, DB_C_READY };
+struct db_cached {
+	char *sql;
+	unsigned long hash;
+	enum db_cached_state st;
+	char name[16];
+};
+
 struct db {
 	struct event_base *base;
 	char *conninfo;
@@ -57,6 +70,8 @@ struct db {
 	struct db_pending *head, *tail;
 	struct db_stmt stmts[DB_MAX_PREPARED];
 	int nstmts;
+	struct db_cached cached[DB_MAX_CACHED];
+	int ncached;
 	db_state_cb state_cb;
 	void *state_arg;
 };
@@ -185,6 +200,10 @@ db_drop_conn(struct db *db)
 		PQfinish(db->conn);
 	db->conn = NULL;
 	db->state = DB_DOWN;
+	/* Prepared statements live and die with their connection: the next
+	 * one prepares them again on first use. */
+	for (int i = 0; i < db->ncached; i++)
+		db->cached[i].st = DB_C_NONE;
 }
 
 void
@@ -206,6 +225,8 @@ db_free(struct db *db)
 		free(db->stmts[i].name);
 		free(db->stmts[i].sql);
 	}
+	for (int i = 0; i < db->ncached; i++)
+		free(db->cached[i].sql);
 	free(db->conninfo);
 	free(db);
 }
@@ -578,21 +599,93 @@ db_prepare(struct db *db, const char *name, const char *sql, int nparams)
 	return 0;
 }
 
+/* The Prepare of a DB_Q_CACHED statement came back (NULL: the connection
+ * went away, and with it the statement). */
+static void
+db_cached_cb(const PGresult *res, void *arg)
+{
+	struct db_cached *c = arg;
+	c->st = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK ? DB_C_READY : DB_C_NONE;
+}
+
+/* The cache entry of `sql`, added if new and there is room; NULL if full
+ * or out of memory (the statement then runs unprepared). */
+static struct db_cached *
+db_cached_get(struct db *db, const char *sql)
+{
+	unsigned long h = 5381;
+	for (const unsigned char *p = (const unsigned char *)sql; *p != '\0'; p++)
+		h = h * 33 + *p;
+	for (int i = 0; i < db->ncached; i++)
+		if (db->cached[i].hash == h && strcmp(db->cached[i].sql, sql) == 0)
+			return &db->cached[i];
+	if (db->ncached == DB_MAX_CACHED)
+		return NULL;
+	struct db_cached *c = &db->cached[db->ncached];
+	if ((c->sql = strdup(sql)) == NULL)
+		return NULL;
+	c->hash = h;
+	c->st = DB_C_NONE;
+	snprintf(c->name, sizeof(c->name), "tipd_q%d", db->ncached);
+	db->ncached++;
+	return c;
+}
+
+/*
+ * For a DB_Q_CACHED `sql`: the name of its prepared statement to run, or
+ * NULL to send it unprepared (while its Prepare is in flight, or if the
+ * cache is full). On first use on this connection its Prepare is queued
+ * first: the query right behind it in the pipeline runs it (if the Prepare
+ * fails, the pipeline aborts the query too, until the Sync). *err = 1 if
+ * libpq refused the Prepare (the connection is being dropped).
+ */
+static const char *
+db_cached_name(struct db *db, const char *sql, int nparams, int *err)
+{
+	struct db_cached *c = db_cached_get(db, sql);
+	*err = 0;
+	if (c == NULL || c->st == DB_C_PENDING)
+		return NULL;
+	if (c->st == DB_C_NONE) {
+		struct db_pending *p = db_pending_new(false, db_cached_cb, c);
+		if (p == NULL)
+			return NULL;
+		if (db_queued(db, p, PQsendPrepare(db->conn, c->name, sql, nparams, NULL)) != 0) {
+			*err = 1;
+			return NULL;
+		}
+		c->st = DB_C_PENDING;
+	}
+	return c->name;
+}
+
 /* Send one query: the statement `sql`, or (`prepared`) the prepared
  * statement named `sql`; return 0, or -1 (see db_query). */
 static int
 db_send_query(struct db *db, bool prepared, const char *sql, int nparams,
               const char *const *values, const int *lengths, const int *formats,
-              db_result_cb cb, void *arg)
+              unsigned flags, db_result_cb cb, void *arg)
 {
 	if (db->state != DB_UP)
 		return -1;
+	if (!prepared && (flags & DB_Q_CACHED)) {
+		int err;
+		const char *name = db_cached_name(db, sql, nparams, &err);
+		if (err)
+			return -1;
+		if (name != NULL) {
+			sql = name;
+			prepared = true;
+		}
+	}
 	struct db_pending *p = db_pending_new(false, cb, arg);
 	if (p == NULL)
 		return -1;
-	int sent = prepared ? PQsendQueryPrepared(db->conn, sql, nparams, values, lengths, formats, 0)
+	int rfmt = (flags & DB_Q_BINARY) ? 1 : 0;
+	int sent = prepared ? PQsendQueryPrepared(db->conn, sql, nparams, values, lengths, formats,
+	                                          rfmt)
 	                    : PQsendQueryParams(db->conn, sql, nparams, NULL, values, lengths,
-	                                        formats, 0);
+	                                        formats, rfmt);
 	return db_queued(db, p, sent);
 }
 
@@ -600,14 +693,21 @@ int
 db_query(struct db *db, const char *sql, int nparams, const char *const *values,
          const int *lengths, const int *formats, db_result_cb cb, void *arg)
 {
-	return db_send_query(db, false, sql, nparams, values, lengths, formats, cb, arg);
+	return db_send_query(db, false, sql, nparams, values, lengths, formats, 0, cb, arg);
+}
+
+int
+db_query_ex(struct db *db, const char *sql, int nparams, const char *const *values,
+            const int *lengths, const int *formats, unsigned flags, db_result_cb cb, void *arg)
+{
+	return db_send_query(db, false, sql, nparams, values, lengths, formats, flags, cb, arg);
 }
 
 int
 db_query_prepared(struct db *db, const char *name, int nparams, const char *const *values,
                   const int *lengths, const int *formats, db_result_cb cb, void *arg)
 {
-	return db_send_query(db, true, name, nparams, values, lengths, formats, cb, arg);
+	return db_send_query(db, true, name, nparams, values, lengths, formats, 0, cb, arg);
 }
 
 int
@@ -731,6 +831,13 @@ void
 db_step_q(struct db_step *s, const char *sql, int n, const char *const *values,
           const int *lengths, const int *formats)
 {
+	db_step_q_ex(s, sql, n, values, lengths, formats, 0);
+}
+
+void
+db_step_q_ex(struct db_step *s, const char *sql, int n, const char *const *values,
+             const int *lengths, const int *formats, unsigned flags)
+{
 	if (s->lost || s->failed)
 		return;
 	if (s->qn == DB_STEP_MAX - 1) {
@@ -739,7 +846,8 @@ db_step_q(struct db_step *s, const char *sql, int n, const char *const *values,
 		return;
 	}
 	s->qn++;
-	if (s->db == NULL || db_query(s->db, sql, n, values, lengths, formats, step_query_cb, s) != 0) {
+	if (s->db == NULL ||
+	    db_query_ex(s->db, sql, n, values, lengths, formats, flags, step_query_cb, s) != 0) {
 		s->qn--;
 		s->lost = true;
 	}

@@ -65,6 +65,18 @@ int db_is_up(const struct db *db);
 int db_query(struct db *db, const char *sql, int nparams, const char *const *values,
              const int *lengths, const int *formats, db_result_cb cb, void *arg)
 	__attribute__((warn_unused_result));
+/* Flags of db_query_ex and db_step_q_ex. */
+#define DB_Q_BINARY 1u /* results in binary format (bytea as its bytes, no hex text) */
+/* Prepared on first use on each connection (named after its text, up to 64
+ * texts a db) and run prepared from then on: the planning of a hot statement
+ * is paid once per connection, not per request (PostgreSQL may also keep a
+ * generic plan: only for statements whose plan does not depend on which
+ * parameters are NULL). A new connection prepares again on first use. */
+#define DB_Q_CACHED 2u
+/* db_query with `flags`. */
+int db_query_ex(struct db *db, const char *sql, int nparams, const char *const *values,
+                const int *lengths, const int *formats, unsigned flags, db_result_cb cb,
+                void *arg) __attribute__((warn_unused_result));
 /* Same with a statement registered by db_prepare. */
 int db_query_prepared(struct db *db, const char *name, int nparams, const char *const *values,
                       const int *lengths, const int *formats, db_result_cb cb, void *arg)
@@ -114,6 +126,9 @@ void db_step_init(struct db_step *s, struct db *db, const char *what, db_step_ro
  * or was lost. */
 void db_step_q(struct db_step *s, const char *sql, int n, const char *const *values,
                const int *lengths, const int *formats);
+/* db_step_q with db_query_ex's `flags`. */
+void db_step_q_ex(struct db_step *s, const char *sql, int n, const char *const *values,
+                  const int *lengths, const int *formats, unsigned flags);
 /* Fail the current step before its Sync: an error is queued into it, so
  * nothing it queued commits. */
 void db_step_fail(struct db_step *s);

@@ -32,8 +32,8 @@ int
 stmt_num(const char *s, size_t n, uint64_t max, uint64_t *out)
 {
 	char tmp[24];
-	if (n == 0 || n >= sizeof(tmp) || s[0] == '0')
-		return -1;
+	if (n == 0 || n >= sizeof(tmp) || s[0] == '0' || memchr(s, '\0', n) != NULL)
+		return -1; /* a NUL would end the copy early: "1\0x" is not 1 */
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
 	return util_parse_u64(tmp, max, out) == 0 && *out > 0 ? 0 : -1;

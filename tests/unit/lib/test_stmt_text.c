@@ -57,6 +57,7 @@ Test(stmt_text, numbers_are_decimal_from_one_to_max_without_leading_zeros)
 	cr_expect_eq(stmt_num("", 0, 10, &v), -1, "empty");
 	cr_expect_eq(stmt_num("-1", 2, 10, &v), -1, "sign");
 	cr_expect_eq(stmt_num("1 ", 2, 10, &v), -1, "junk");
+	cr_expect_eq(stmt_num("1\0x", 3, 10, &v), -1, "a NUL inside the field");
 	cr_expect_eq(stmt_num("123456789012345678901234", 24, UINT64_MAX, &v), -1, "too long");
 }
 

@@ -325,6 +325,29 @@ Test(audit, actions_are_logged_without_content_and_the_tree_verifies)
 	}
 }
 
+/* A restarted tipd reads the whole log back before it signs again. The
+ * leaves must come in index order: ordered by their text, 10 came before 2
+ * and the signer refused to sign any log of more than ten entries after a
+ * restart ("the log has a gap or a bad leaf at index 2"). */
+Test(audit, a_restarted_signer_reads_past_ten_entries_and_signs_again)
+{
+	char token[64];
+	while (th_count(&T, "select count(*) from audit_entries") < 12)
+		cr_assert_eq(th_review_login(&T, T.identity, token), 200);
+	long n = th_count(&T, "select count(*) from audit_entries");
+	wait_checkpoint((uint64_t)n);
+	cr_assert_eq(th_stop(&T, SIGTERM), 0);
+	th_start(&T);
+	cr_assert_eq(th_review_login(&T, T.identity, token), 200);
+	struct checkpoint cp = wait_checkpoint((uint64_t)n + 1);
+	cr_assert_geq(cp.size, (uint64_t)n + 1);
+	struct buf log;
+	buf_init(&log, 1 << 20);
+	it_slurp(T.log, &log);
+	cr_assert_null(strstr(buf_cstr(&log), "gap or a bad leaf"), "%s", buf_cstr(&log));
+	buf_free(&log);
+}
+
 Test(audit, bad_parameters_get_400_and_the_routes_need_a_session)
 {
 	char tok[64];

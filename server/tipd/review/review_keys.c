@@ -93,10 +93,13 @@ keys_start(struct rv_req *r)
 		return;
 	}
 	if (first) {
-		rv_q(r, "select seq::text, statement from admin_statements order by seq", 0, NULL, NULL,
-		     NULL, admin_rows);
+		/* Ordered by the columns, not by their text (an output name wins
+		 * in ORDER BY, and "10" < "2"). */
+		rv_q(r, "select seq::text, statement from admin_statements "
+		        "order by admin_statements.seq", 0, NULL, NULL, NULL, admin_rows);
 		rv_q(r, "select team_id, seq::text, added_on::text, statement from "
-		        "membership_statements order by team_id, seq", 0, NULL, NULL, NULL, stmt_rows);
+		        "membership_statements order by membership_statements.team_id, "
+		        "membership_statements.seq", 0, NULL, NULL, NULL, stmt_rows);
 	}
 	const char *v[2] = { after, lim };
 	rv_q(r, "with r as (select id, team_id, received_on from reports where id > $1::uuid "

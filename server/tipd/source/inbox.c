@@ -374,7 +374,7 @@ static const char SQL_REPLIES[] =
  * no more than the day each was sent (docs/threat-model.md). */
 static const char SQL_SENT[] =
 	"select sent_on::text from messages where report_id = $1::uuid "
-	"order by sent_on, id limit 100";
+	"order by messages.sent_on, id limit 100";
 
 static void
 lookup_row(struct ib_req *r, const PGresult *res)

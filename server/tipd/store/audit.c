@@ -512,8 +512,10 @@ leaves_page(struct audit *a, PGconn *c, const struct checkpoint *last, int *n)
 	snprintf(from, sizeof(from), "%llu", (unsigned long long)a->f.size);
 	snprintf(lim, sizeof(lim), "%d", AUDIT_SYNC_PAGE);
 	const char *v[2] = { from, lim };
+	/* Ordered by the column, not by the text of the same name: "10" < "2". */
 	PGresult *res = PQexecParams(c, "select idx::text, leaf_sha256 from audit_entries "
-	                                "where idx >= $1::bigint order by idx limit $2::int",
+	                                "where idx >= $1::bigint order by audit_entries.idx "
+	                                "limit $2::int",
 	                             2, NULL, v, NULL, NULL, 1);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_sqlstate("reading the leaves", res);

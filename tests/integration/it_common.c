@@ -434,3 +434,21 @@ it_write_file(const char *path, const void *p, size_t n)
 	cr_assert_eq(util_write_all(fd, p, n), 0, "%s", path);
 	close(fd);
 }
+
+void
+it_assert_audit_nodes(struct th *t)
+{
+	long size = th_count(t, "select count(*) from audit_entries");
+	long bad = th_count(t,
+		"select count(*) from audit_nodes n, lateral (select "
+		"case when n.level = 1 then (select leaf_sha256 from audit_entries where idx = 2 * n.idx) "
+		"else (select hash from audit_nodes where level = n.level - 1 and idx = 2 * n.idx) end l, "
+		"case when n.level = 1 then (select leaf_sha256 from audit_entries where idx = 2 * n.idx + 1) "
+		"else (select hash from audit_nodes where level = n.level - 1 and idx = 2 * n.idx + 1) end r) c "
+		"where c.l is null or c.r is null or n.hash <> sha256('\\x01'::bytea || c.l || c.r)");
+	cr_assert_eq(bad, 0, "%ld stored subtree nodes are not the hash of their children", bad);
+	long want = 0;
+	for (int l = 1; l < 62; l++)
+		want += size >> l;
+	cr_assert_eq(th_count(t, "select count(*) from audit_nodes"), want, "%ld entries", size);
+}

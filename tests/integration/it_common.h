@@ -77,6 +77,11 @@ void it_make_other_team(struct th *t, char *bob_identity, size_t n);
 
 /* Base64 (standard alphabet, padded) of `n` bytes; caller frees. */
 char *it_b64(const void *p, size_t n);
+
+/* Assert that every stored audit subtree node is SHA-256(0x01 || left ||
+ * right) of its children, and that there are as many as the log's complete
+ * subtrees. */
+void it_assert_audit_nodes(struct th *t);
 /* A fresh age header (one X25519 stanza to the 32-byte key `x25519_pk`, for
  * a new file key) in base64; caller frees. */
 char *it_header_b64(const uint8_t *x25519_pk);

@@ -676,7 +676,7 @@ new_part(char seen[][64], int n, char out[64])
 		for (int i = 0; i < n; i++)
 			old |= strcmp(seen[i], de->d_name) == 0;
 		if (!old)
-			snprintf(out, 64, "%s", de->d_name);
+			snprintf(out, 64, "%.63s", de->d_name); /* l < 64 above */
 	}
 	closedir(d);
 	cr_assert(out[0] != '\0', "no new .part file");

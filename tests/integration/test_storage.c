@@ -691,16 +691,30 @@ up_cb(int up, void *arg)
 	*(int *)arg += up;
 }
 
+/* A db on a new event base, connected (asserted) as the superuser; with
+ * `backoff`, its reconnect backoff is 10 to 50 ms. `ups` counts its
+ * connections (up_cb), and must outlive the db. */
+static struct db *
+db_up(struct event_base **base, int *ups, int backoff)
+{
+	*base = event_base_new();
+	cr_assert_not_null(*base);
+	struct db *db = db_new(*base, super_ci);
+	cr_assert_not_null(db);
+	*ups = 0;
+	db_set_state_cb(db, up_cb, ups);
+	if (backoff)
+		db_set_backoff(db, 10, 50);
+	run_until(*base, ups, 1, 5000);
+	cr_assert(db_is_up(db));
+	return db;
+}
+
 Test(storage, db_never_calls_back_a_refused_query)
 {
-	struct event_base *base = event_base_new();
-	cr_assert_not_null(base);
-	struct db *db = db_new(base, super_ci);
-	cr_assert_not_null(db);
-	int ups = 0;
-	db_set_state_cb(db, up_cb, &ups);
-	run_until(base, &ups, 1, 5000);
-	cr_assert(db_is_up(db));
+	struct event_base *base;
+	int ups;
+	struct db *db = db_up(&base, &ups, 0);
 
 	struct calls ok = { 0 }, refused = { 0 }, sync = { 0 };
 	cr_assert_eq(db_query(db, "SELECT 1", 0, NULL, NULL, NULL, count_cb, &ok), 0);
@@ -777,15 +791,9 @@ run_cached(struct event_base *base, struct db *db, int then_fail)
 
 Test(storage, cached_statements_are_prepared_again_after_a_reconnect)
 {
-	struct event_base *base = event_base_new();
-	cr_assert_not_null(base);
-	struct db *db = db_new(base, super_ci);
-	cr_assert_not_null(db);
-	int ups = 0;
-	db_set_state_cb(db, up_cb, &ups);
-	db_set_backoff(db, 10, 50);
-	run_until(base, &ups, 1, 5000);
-	cr_assert(db_is_up(db));
+	struct event_base *base;
+	int ups;
+	struct db *db = db_up(&base, &ups, 1);
 
 	/* First use prepares it (and runs it prepared: it counts itself); a
 	 * segment that fails after it does not undo the Prepare. */

@@ -228,7 +228,7 @@ scale_sync() {
 # Spool reports for SCALE_FLUSH_SECONDS (tipd not flushing), then flush them
 # into the big database, sampling the spool every second.
 scale_flusher() {
-	local spool=$RUN/spool-flush n0 t0 n t prev_n prev_t samples=$RUN/flush-samples.txt
+	local spool=$RUN/spool-flush n0 t0 n t prev_n prev_t ready read_s samples=$RUN/flush-samples.txt
 	write_scale_conf "$RUN/tipd-fill.conf" "$spool" 86400000
 	start_tipd "$RUN/tipd-fill.conf"
 	say "flusher: spooling reports (team scale01) for ${SCALE_FLUSH_SECONDS}s"
@@ -239,7 +239,10 @@ scale_flusher() {
 	n0=$(find "$spool" -name '*.rep' | wc -l)
 	say "flusher: $n0 spooled reports into a database of $SCALE_REPORTS"
 	write_scale_conf "$RUN/tipd-drain.conf" "$spool" 1000
+	t0=$(now)
 	start_tipd "$RUN/tipd-drain.conf"
+	ready=$(fsub "$(now)" "$t0")
+	say "flusher: tipd ready in ${ready}s; it reads the spool meanwhile, then flushes"
 	: >"$samples"
 	t0=$(now)
 	# Bounded: three times the fill time, plus a minute.
@@ -250,11 +253,16 @@ scale_flusher() {
 		sleep 1
 	done
 	stop_tipd TERM
-	emit "$(python3 - "$samples" "$n0" <<'PY'
+	# How long the drain's tipd took to read the spool (logged once read).
+	read_s=$(sed -n 's/.*spooled reports not yet delivered (spool read in \([0-9.]*\) s).*/\1/p' \
+		"$RUN/tipd.log" | tail -1)
+	emit "$(python3 - "$samples" "$n0" "$ready" "${read_s:-}" <<'PY'
 import json, sys
 s = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 start = next((i for i in range(1, len(s)) if s[i][1] < s[0][1]), None)
-out = {"kind": "scale_flusher", "spooled": int(sys.argv[2]), "left": int(s[-1][1]) if s else None}
+out = {"kind": "scale_flusher", "spooled": int(sys.argv[2]), "left": int(s[-1][1]) if s else None,
+       "ready_seconds": float(sys.argv[3]),
+       "spool_read_seconds": float(sys.argv[4]) if sys.argv[4] else None}
 if start is not None:
     t0, n0 = s[start - 1]
     end = s[-1]

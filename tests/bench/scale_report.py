@@ -74,6 +74,13 @@ def main():
         targets.append((f"audit verify {r['what']} < {lim} s", f"{r['seconds']:.2f} s",
                         r["exit"] == 0 and r["seconds"] < lim))
     for r in by("scale_flusher"):
+        if r.get("ready_seconds") is not None:
+            read = r.get("spool_read_seconds")
+            lines.append(f"tipd start with {r['spooled']:,} reports in its spool: ready in "
+                         f"{r['ready_seconds']:.1f} s; spool read (inbox ready, flusher released) in "
+                         f"{'not logged' if read is None else f'{read:.1f} s'}")
+        if r.get("left"):
+            lines.append(f"Flusher: {r['left']:,} reports still in the spool when the bench stopped waiting")
         if "sustained_per_s" in r:
             ratio = r["sustained_per_s"] / max(r["first_10s_per_s"], 1e-9)
             lines.append(f"Flusher into the seeded database: {r['spooled']:,} spooled reports drained in "

@@ -512,6 +512,43 @@ Test(inbox, pending_until_flushed_even_across_a_restart)
 	buf_free(&resp);
 }
 
+Test(inbox, serves_while_the_spool_is_read_and_flushes_only_after)
+{
+	char first[RECEIPT_STR_LEN], second[RECEIPT_STR_LEN];
+	struct buf resp;
+	buf_init(&resp, 1 << 16);
+	th_stop(&T, SIGTERM);
+	T.flush_ms = 600000;
+	th_write_conf(&T);
+	th_start(&T);
+	submit(first);
+	th_stop(&T, SIGKILL);
+	/* The spool takes 4 s to read: tipd waits 2 s, then serves meanwhile;
+	 * the flusher, due every 200 ms, must wait for it. */
+	T.flush_ms = 200;
+	th_write_conf(&T);
+	cr_assert_eq(setenv("TIPD_TEST_SPOOL_READ_DELAY_MS", "4000", 1), 0);
+	th_start(&T);
+	unsetenv("TIPD_TEST_SPOOL_READ_DELAY_MS");
+	cr_assert_eq(inbox_receipt("", first, &resp), 503,
+	             "an inbox not yet rebuilt must not say \"not found\": %s", buf_cstr(&resp));
+	cr_assert(strstr(buf_cstr(&resp), "starting up") != NULL, "%s", buf_cstr(&resp));
+	submit(second); /* intake does not wait */
+	usleep(600 * 1000);
+	cr_assert_eq(th_count(&T, "select count(*) from reports"), 0,
+	             "the flusher ran before the pending set was rebuilt");
+	cr_assert_eq(th_spool_count(&T, ".rep"), 2);
+	/* Then both are delivered, and both receipts open an inbox that is no
+	 * longer pending: no id stayed behind in the set. */
+	cr_assert_eq(th_wait_reports(&T, 2, 15000), 2);
+	usleep(300 * 1000); /* the flusher drops the ids right after its commit */
+	cr_assert_eq(inbox_receipt("", first, &resp), 200, "%s", buf_cstr(&resp));
+	cr_assert_null(strstr(buf_cstr(&resp), "\"pending\""), "%s", buf_cstr(&resp));
+	cr_assert_eq(inbox_receipt("", second, &resp), 200, "%s", buf_cstr(&resp));
+	cr_assert_null(strstr(buf_cstr(&resp), "\"pending\""), "%s", buf_cstr(&resp));
+	buf_free(&resp);
+}
+
 /* POST /api/v1/inbox with an unknown receipt from Tor circuit `circ`. */
 static int
 proxied_attempt(unsigned circ)

@@ -19,6 +19,7 @@
 #include "app.h"
 #include "audit.h"
 #include "config.h"
+#include "deliver.h"
 #include "flusher.h"
 #include "inbox.h"
 #include "auditkey_cmd.h"
@@ -43,6 +44,7 @@
 
 #define TIPD_DEFAULT_CONFIG "/etc/tipline/tipd.conf"
 #define TIPD_DRAIN_MS 15000
+#define TIPD_DELIVER_WAIT_MS 2000 /* for the spool before serving; then beside it */
 
 static void
 usage(FILE *f)
@@ -131,15 +133,9 @@ app_load(struct app *app, char *err, size_t errlen)
 	return 0;
 }
 
-/* The inbox's pending set, as the sharing thread asks for it. */
-static size_t
-pending_export(void *inbox, uint8_t *out, size_t max)
-{
-	return inbox_pending_export(inbox, out, max);
-}
-
-/* Share the pending set with the other hosts (inbox_share.h), unless
- * [tipd] pending_share_ms = 0. Return 0, or -1 (logged). */
+/* Make the sharing of the pending set with the other hosts (inbox_share.h),
+ * unless [tipd] pending_share_ms = 0; it starts once the set is rebuilt
+ * (deliver.h). Return 0, or -1 (logged). */
 static int
 app_share_pending(struct app *app)
 {
@@ -152,13 +148,6 @@ app_share_pending(struct app *app)
 		log_error("inbox: %s", err);
 		return -1;
 	}
-	if (ishare_start(app->ishare, pending_export, app->inbox, c->db_conninfo,
-	                 c->pending_share_ms) != 0) {
-		log_error("inbox: cannot start sharing the pending set");
-		return -1;
-	}
-	log_info("inbox: sharing the pending set every %u ms as host %s", c->pending_share_ms,
-	         ishare_host(app->ishare));
 	return 0;
 }
 
@@ -308,6 +297,7 @@ run(struct app *app)
 	struct tipd_config *c = app->cfg;
 	struct event *sigs[3] = { NULL, NULL, NULL };
 	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct deliver *deliver = NULL;
 	int rc = 1, n;
 
 	/* Before anything touches them: spool_open removes unfinished files. */
@@ -346,9 +336,6 @@ run(struct app *app)
 	}
 	if ((app->spool = spool_open(c->spool_dir, c->spool_quota_bytes)) == NULL)
 		return 1;
-	if ((n = inbox_pending_rebuild(app->inbox, app->spool)) < 0)
-		return 1;
-	log_info("inbox: %d spooled reports not yet delivered", n);
 	if (app_share_pending(app) != 0)
 		return 1;
 	app->flusher = flusher_new(app->spool, c->db_conninfo, c->flush_interval_ms);
@@ -356,7 +343,11 @@ run(struct app *app)
 		return 1;
 	flusher_set_list_max(app->flusher, c->flush_list_max);
 	flusher_set_flushed_cb(app->flusher, inbox_pending_flushed, app->inbox);
-	if (flusher_start(app->flusher) != 0)
+	/* Started before the sandbox, held until the pending set is rebuilt:
+	 * a large backlog is read in a thread while tipd serves (deliver.h). */
+	flusher_hold(app->flusher);
+	if (flusher_start(app->flusher) != 0 ||
+	    (deliver = deliver_start(app, TIPD_DELIVER_WAIT_MS)) == NULL)
 		return 1;
 	/* Listeners bound, keys read: give up the rest before serving anyone. */
 	if (loops_listen(app->loops) != 0 || app_sandbox(c) != 0 || loops_start(app->loops) != 0)
@@ -373,6 +364,8 @@ run(struct app *app)
 	rc = 0;
 out:
 	loops_stop(app->loops);
+	if (deliver_join(deliver) < 0)
+		rc = 1;
 	for (int i = 0; i < 3; i++)
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);

@@ -81,6 +81,7 @@ struct flusher {
 	struct event *tick_ev, *kick_ev, *stop_ev;
 	pthread_t thread;
 	bool started;
+	atomic_bool held;   /* flusher_hold: no pass until flusher_release */
 	bool stopping;
 	bool retry_when_up;
 	bool need_rollback; /* the session may be in an aborted transaction */
@@ -717,7 +718,7 @@ id_array(struct batch *b, bool teams)
 static void
 flusher_start_batch(struct flusher *f)
 {
-	if (f->b != NULL)
+	if (f->b != NULL || atomic_load(&f->held))
 		return;
 	if (!db_is_up(f->db)) {
 		char **p = NULL;
@@ -796,6 +797,10 @@ on_stop(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	f->stopping = true;
 	event_del(f->tick_ev);
+	if (atomic_load(&f->held)) {
+		flusher_finish_stop(f); /* held: nothing may be flushed yet */
+		return;
+	}
 	if (f->in_pass)
 		f->pass_again = true;
 	if (f->b == NULL && db_is_up(f->db))
@@ -913,6 +918,18 @@ flusher_start(struct flusher *f)
 	(void)pthread_setname_np(f->thread, "tipd-flusher");
 	f->started = true;
 	return 0;
+}
+
+void
+flusher_hold(struct flusher *f)
+{
+	atomic_store(&f->held, true);
+}
+
+void
+flusher_release(struct flusher *f)
+{
+	atomic_store(&f->held, false);
 }
 
 int

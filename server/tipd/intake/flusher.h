@@ -59,6 +59,13 @@ void flusher_set_flushed_cb(struct flusher *f, flusher_flushed_cb cb, void *arg)
 void flusher_set_list_max(struct flusher *f, unsigned n);
 /* Start the thread and the connection. Return 0 or -1. */
 int flusher_start(struct flusher *f) __attribute__((warn_unused_result));
+/* Start no pass (at a tick, on request or at flusher_stop) until
+ * flusher_release: for the inbox's pending set to be rebuilt from the spool
+ * first. Call before flusher_start. */
+void flusher_hold(struct flusher *f);
+/* End flusher_hold (from any thread): the next tick, request or stop
+ * starts a pass. */
+void flusher_release(struct flusher *f);
 /* Ask for a flush as soon as possible (from any thread). Return 0, or -1 if
  * not running. */
 int flusher_flush_now(struct flusher *f);

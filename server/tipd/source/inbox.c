@@ -76,9 +76,9 @@ inbox_pending_count(struct inbox *ib)
 }
 
 int
-inbox_pending_rebuild(struct inbox *ib, struct spool *spool)
+inbox_pending_rebuild(struct inbox *ib, struct spool *spool, const atomic_bool *stop)
 {
-	return pending_rebuild(ib->pending, spool);
+	return pending_rebuild(ib->pending, spool, stop);
 }
 
 /* ---- members ---- */
@@ -766,6 +766,13 @@ ib_start(struct ib_req *r)
 	}
 	if (!r->by_id && ib_accept(r) != 0)
 		return;
+	if (!pending_ready(r->ib->pending)) {
+		/* Start-up, the spool still being read: a report not found could be
+		 * one of those, and "not found" would tell its source it was lost. */
+		snprintf(r->extra, sizeof(r->extra), "Retry-After: %u\r\n", INBOX_STARTING_RETRY_S);
+		ib_problem(r, 503, "the inbox is starting up; please try again in a minute");
+		return;
+	}
 	switch (pending_get(r->ib->pending, r->k->id, r->report, r->team)) {
 	case PENDING_REPORT:
 		ib_pending(r, false);

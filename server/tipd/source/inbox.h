@@ -24,6 +24,7 @@
 #define TIPD_INBOX_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,7 @@ struct http_handler;
 #define INBOX_FAIL_TOTAL 600
 #define INBOX_FAIL_WINDOW 60
 #define INBOX_PENDING_MAX 1000000
+#define INBOX_STARTING_RETRY_S 30 /* Retry-After while the pending set is rebuilt */
 #define INBOX_MAX_REPLIES 100
 #define INBOX_NOT_FOUND "nothing was found for this receipt"
 #define INBOX_PENDING_FULL                                                                      \
@@ -55,9 +57,11 @@ struct http_handler;
 struct inbox *inbox_new(struct app *app, char *err, size_t errlen);
 void inbox_free(struct inbox *ib);
 
-/* Add every INBOX record of the committed spool files to the pending set
- * (start-up, before the flusher starts). Return the number added, or -1. */
-int inbox_pending_rebuild(struct inbox *ib, struct spool *spool);
+/* Add every INBOX and FORGET record of the committed spool files to the
+ * pending set (start-up, before the flusher starts; intake and the inbox may
+ * serve meanwhile, the inbox answering 503 until it is done). Give up once
+ * `stop` (may be NULL) is true. Return the number added, or -1. */
+int inbox_pending_rebuild(struct inbox *ib, struct spool *spool, const atomic_bool *stop);
 /* Remember a spooled report's lookup id (and its report uuid and team, for
  * messages sent before it is flushed). Thread-safe. Return 0 or -1 (out of
  * memory, or the set holds INBOX_PENDING_MAX ids: logged once until it has

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ struct pending_set {
 	size_t npending;
 	size_t max;
 	bool full_warned;    /* "pending set full" logged since it last had room */
+	atomic_bool ready;   /* rebuilt from the spool: a miss means "not pending" */
 };
 
 struct pending_set *
@@ -41,7 +43,14 @@ pending_new(size_t max)
 		return NULL;
 	}
 	ps->max = max;
+	atomic_init(&ps->ready, false);
 	return ps;
+}
+
+bool
+pending_ready(struct pending_set *ps)
+{
+	return atomic_load(&ps->ready);
 }
 
 void
@@ -221,15 +230,17 @@ pending_count_messages(struct pending_set *ps, char (*uuids)[37], size_t n)
 }
 
 /* Remember one spooled entry read at start-up; a message's report uuid goes
- * into `msgs` (room for `max`). Return 1 if a receipt was added, else 0. */
+ * into `msgs` (room for `max`). Return 1 if a receipt was added, else 0.
+ * Unique: intake runs meanwhile, and a report it spooled after the listing
+ * began may be in the set already. */
 static int
 rebuild_entry(struct pending_set *ps, const struct spool_entry *e, char (*msgs)[37], size_t *nmsgs,
               size_t max)
 {
 	if (e->has_inbox)
-		return pending_put(ps, e->lookup_id, e->report_uuid, e->team, false, false) == 0;
+		return pending_put(ps, e->lookup_id, e->report_uuid, e->team, false, true) == 0;
 	if (e->has_forget)
-		return pending_put(ps, e->forget_id, e->report_uuid, e->team, true, false) == 0;
+		return pending_put(ps, e->forget_id, e->report_uuid, e->team, true, true) == 0;
 	for (size_t k = 0; k < e->nobjects && *nmsgs < max; k++)
 		if (e->objects[k].kind == SPOOL_MESSAGE)
 			memcpy(msgs[(*nmsgs)++], e->report_uuid, 37);
@@ -237,7 +248,7 @@ rebuild_entry(struct pending_set *ps, const struct spool_entry *e, char (*msgs)[
 }
 
 int
-pending_rebuild(struct pending_set *ps, struct spool *spool)
+pending_rebuild(struct pending_set *ps, struct spool *spool, const atomic_bool *stop)
 {
 	char **paths = NULL;
 	int n = spool_list(spool, &paths, ps->max), added = 0;
@@ -250,6 +261,10 @@ pending_rebuild(struct pending_set *ps, struct spool *spool)
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
+		if (stop != NULL && atomic_load(stop)) {
+			added = -1;
+			goto out;
+		}
 		struct spool_entry *e = spool_entry_read(paths[i]);
 		if (e == NULL)
 			continue; /* the flusher decides what to do with it */
@@ -257,6 +272,8 @@ pending_rebuild(struct pending_set *ps, struct spool *spool)
 		spool_entry_free(e);
 	}
 	pending_count_messages(ps, msgs, nmsgs);
+	atomic_store(&ps->ready, true);
+out:
 	free(msgs);
 	spool_list_free(paths, n);
 	return added;

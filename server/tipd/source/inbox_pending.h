@@ -3,11 +3,14 @@
  * ids of receipts whose report (or "forget") sits in this host's spool, so
  * the inbox can answer "not read yet" (or "not found") before the flusher
  * has written it to PostgreSQL, and count the messages sent meanwhile.
- * Memory only: rebuilt from the spool at start-up. Thread-safe.
+ * Memory only: rebuilt from the spool at start-up, while tipd serves (until
+ * then the set is not ready, and the inbox cannot tell "not pending" from
+ * "not read yet"). Thread-safe.
  */
 #ifndef TIPD_INBOX_PENDING_H
 #define TIPD_INBOX_PENDING_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,7 +20,8 @@ struct spool;
 
 enum pending_state { PENDING_NONE, PENDING_REPORT, PENDING_FORGOTTEN };
 
-/* An empty set that holds at most `max` ids, or NULL if out of memory. */
+/* An empty set, not ready, that holds at most `max` ids, or NULL if out of
+ * memory. */
 struct pending_set *pending_new(size_t max);
 /* Free the set, wiping its entries. NULL is fine. */
 void pending_free(struct pending_set *ps);
@@ -41,9 +45,15 @@ enum pending_state pending_get(struct pending_set *ps, const uint8_t id[32], cha
 size_t pending_export(struct pending_set *ps, uint8_t *out, size_t max);
 /* Number of ids in the set. */
 size_t pending_count(struct pending_set *ps);
-/* Add every INBOX and FORGET record of the committed spool files, and count
- * the messages spooled for each pending report. Return the number of
- * receipts added, or -1. */
-int pending_rebuild(struct pending_set *ps, struct spool *spool);
+/* Whether pending_rebuild has finished: until then a lookup id missing from
+ * the set may still be in the spool. */
+bool pending_ready(struct pending_set *ps);
+/* Add every INBOX and FORGET record of the committed spool files (those
+ * in the set already are skipped: intake may run meanwhile), count the
+ * messages spooled for each pending report, and mark the set ready. Stop
+ * early, set not ready, returning -1, once `stop` (may be NULL) is true.
+ * Return the number of receipts added, or -1. Call it before the flusher
+ * starts: a file flushed during the rebuild would stay in the set. */
+int pending_rebuild(struct pending_set *ps, struct spool *spool, const atomic_bool *stop);
 
 #endif

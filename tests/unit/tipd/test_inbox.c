@@ -1,5 +1,6 @@
 /* Unit tests for the inbox's pure parts (inbox_open.h) and its pending set. */
 #include <criterion/criterion.h>
+#include <stdatomic.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -308,7 +309,15 @@ Test(inbox, pending_set_is_rebuilt_from_the_spool)
 	struct app app;
 	struct tipd_config cfg;
 	struct inbox *ib = new_inbox(&app, &cfg);
-	cr_assert_eq(inbox_pending_rebuild(ib, sp), 1);
+	atomic_bool stop = true;
+	cr_assert_eq(inbox_pending_rebuild(ib, sp, &stop), -1, "a stopped rebuild must say so");
+	/* Intake spooled one while the spool was read: it is not added twice. */
+	cr_assert_eq(inbox_pending_add(ib, id, r1, "demo"), 0);
+	cr_assert_eq(inbox_pending_rebuild(ib, sp, NULL), 0);
+	cr_assert_eq(inbox_pending_count(ib), 1);
+	inbox_pending_drop(ib, id);
+	cr_assert_eq(inbox_pending_count(ib), 0);
+	cr_assert_eq(inbox_pending_rebuild(ib, sp, NULL), 1);
 	cr_assert_eq(inbox_pending_count(ib), 1);
 	inbox_pending_drop(ib, id);
 	cr_assert_eq(inbox_pending_count(ib), 0);
